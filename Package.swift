@@ -1,0 +1,103 @@
+// swift-tools-version:6.2
+import PackageDescription
+
+let swiftSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+    .enableUpcomingFeature("MemberImportVisibility"),
+]
+
+let package = Package(
+    name: "cronium",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "cronium", targets: ["cronium"]),
+        .executable(name: "cronium-bench", targets: ["CroniumBench"]),
+        .library(name: "CroniumCore", targets: ["CroniumCore"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
+        .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
+        .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
+        .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
+    ],
+    targets: [
+        .target(name: "CroniumCore", swiftSettings: swiftSettings),
+        .target(
+            name: "CroniumStore",
+            dependencies: [
+                "CroniumCore",
+                .product(name: "SQLKit", package: "sql-kit"),
+                .product(name: "SQLiteKit", package: "sqlite-kit"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CroniumExecutors",
+            dependencies: [
+                "CroniumCore",
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CroniumEngine",
+            dependencies: [
+                "CroniumCore", "CroniumStore", "CroniumExecutors",
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(
+            name: "CroniumServer",
+            dependencies: [
+                "CroniumEngine",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .executableTarget(
+            name: "cronium",
+            dependencies: [
+                "CroniumServer",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+        .target(name: "CroniumTesting", dependencies: ["CroniumServer"], swiftSettings: swiftSettings),
+        .executableTarget(
+            name: "CroniumBench",
+            dependencies: ["CroniumServer"],
+            swiftSettings: swiftSettings
+        ),
+        .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
+        .testTarget(name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CroniumEngineTests", dependencies: ["CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CroniumServerTests",
+            dependencies: [
+                "CroniumServer", "CroniumTesting", "cronium",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
+            ],
+            swiftSettings: swiftSettings
+        ),
+    ]
+)

@@ -1,0 +1,45 @@
+import Foundation
+
+/// The schedulable unit: what to run, when, and under which limits.
+public struct Event: Codable, Sendable, Equatable, Identifiable {
+    public var id: Int64
+    public var ownerId: Int64
+    public var name: String
+    public var description: String
+    public var type: EventType
+    /// Script source for `BASH`, `PYTHON` and `NODEJS` events.
+    public var content: String
+    public var httpRequest: HTTPRequestSpec?
+    public var status: EventStatus
+    public var triggerType: TriggerType
+    public var schedule: Schedule?
+    /// Variables given to the script; nothing of the server's own environment is passed on.
+    public var environment: [String: String]
+    public var timeoutValue: Int
+    public var timeoutUnit: TimeUnit
+    /// How many times a failed run is tried again (0–10), waiting `retryBackoffSeconds * 2^(attempt-1)` between tries.
+    public var retries: Int
+    public var retryBackoffSeconds: Int
+    /// 0 means unlimited; when `executionCount` reaches it the event is paused.
+    public var maxExecutions: Int
+    public var executionCount: Int
+    public var resetCounterOnActive: Bool
+    public var tags: [String]
+    public var runLocation: RunLocation
+    /// Whether a sandboxed run may use the network.
+    public var networkAccess: Bool
+    /// Shared events can be seen and run by every user, but changed only by their owner.
+    public var shared: Bool
+    /// Largest log kept for one run; beyond it the head and the tail are kept and the middle counted.
+    public var logCapBytes: Int
+    public var createdAt: Date
+    public var updatedAt: Date
+
+    public var timeoutSeconds: Int { timeoutValue * timeoutUnit.seconds }
+
+    /// Whether the scheduler should plan fires for this event.
+    public var isScheduled: Bool { status == .active && triggerType == .schedule && schedule != nil }
+
+    public static let defaultLogCapBytes = 1 << 20
+    public static let maxRetries = 10
+}

@@ -1,0 +1,44 @@
+/// The kinds of work an event runs. Raw values are the predecessor's stored strings, kept so exports stay compatible.
+public enum EventType: String, Codable, Sendable, CaseIterable {
+    case bash = "BASH"
+    case python = "PYTHON"
+    case nodejs = "NODEJS"
+    case httpRequest = "HTTP_REQUEST"
+
+    /// Script events carry source code in `content`; HTTP events carry an ``HTTPRequestSpec``.
+    public var isScript: Bool { self != .httpRequest }
+}
+
+public enum EventStatus: String, Codable, Sendable, CaseIterable {
+    case active = "ACTIVE"
+    case paused = "PAUSED"
+    case draft = "DRAFT"
+    case archived = "ARCHIVED"
+}
+
+public enum TriggerType: String, Codable, Sendable, CaseIterable {
+    case manual = "MANUAL"
+    case schedule = "SCHEDULE"
+}
+
+/// Where a run happens. Only `LOCAL` exists today; remote (SSH) and container locations join it later,
+/// which is why this is an enum and not a flag.
+public enum RunLocation: String, Codable, Sendable, CaseIterable {
+    case local = "LOCAL"
+}
+
+public enum TimeUnit: String, Codable, Sendable, CaseIterable {
+    case seconds = "SECONDS"
+    case minutes = "MINUTES"
+    case hours = "HOURS"
+    case days = "DAYS"
+
+    public var seconds: Int {
+        switch self {
+        case .seconds: 1
+        case .minutes: 60
+        case .hours: 3600
+        case .days: 86400
+        }
+    }
+}

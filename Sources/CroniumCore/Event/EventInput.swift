@@ -1,0 +1,120 @@
+import Foundation
+
+/// The fields a client may send to create or change an event. Every field is optional so one type
+/// serves both create (required fields checked) and partial update (only sent fields change).
+public struct EventInput: Codable, Sendable, Equatable {
+    public var name: String?
+    public var description: String?
+    public var type: EventType?
+    public var content: String?
+    public var httpRequest: HTTPRequestSpec?
+    public var status: EventStatus?
+    public var triggerType: TriggerType?
+    public var schedule: Schedule?
+    public var environment: [String: String]?
+    public var timeoutValue: Int?
+    public var timeoutUnit: TimeUnit?
+    public var retries: Int?
+    public var retryBackoffSeconds: Int?
+    public var maxExecutions: Int?
+    public var resetCounterOnActive: Bool?
+    public var tags: [String]?
+    public var runLocation: RunLocation?
+    public var networkAccess: Bool?
+    public var shared: Bool?
+    public var logCapBytes: Int?
+
+    public init() {}
+}
+
+extension Event {
+    /// Builds a new event from `input`, or throws every problem found.
+    public static func create(from input: EventInput, ownerId: Int64, now: Date) throws(ValidationError) -> Event {
+        var missing: [FieldProblem] = []
+        if input.name == nil { missing.append(.init(field: "name", message: "is required")) }
+        if input.type == nil { missing.append(.init(field: "type", message: "is required: one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")) }
+        try ValidationError.check(missing)
+        var event = Event(
+            id: 0, ownerId: ownerId, name: "", description: "", type: .bash, content: "", httpRequest: nil,
+            status: .draft, triggerType: .manual, schedule: nil, environment: [:], timeoutValue: 30,
+            timeoutUnit: .minutes, retries: 0, retryBackoffSeconds: 5, maxExecutions: 0, executionCount: 0,
+            resetCounterOnActive: false, tags: [], runLocation: .local, networkAccess: true, shared: false,
+            logCapBytes: Event.defaultLogCapBytes, createdAt: now, updatedAt: now)
+        try event.apply(input, now: now)
+        return event
+    }
+
+    /// Applies the fields present in `input`; on any problem the event is left as it was.
+    public mutating func apply(_ input: EventInput, now: Date) throws(ValidationError) {
+        var next = self
+        if let v = input.name { next.name = v.trimmingCharacters(in: .whitespacesAndNewlines) }
+        if let v = input.description { next.description = v }
+        if let v = input.type { next.type = v }
+        if let v = input.content { next.content = v }
+        if let v = input.httpRequest { next.httpRequest = v }
+        if let v = input.triggerType { next.triggerType = v }
+        if let v = input.schedule { next.schedule = v }
+        if let v = input.environment { next.environment = v }
+        if let v = input.timeoutValue { next.timeoutValue = v }
+        if let v = input.timeoutUnit { next.timeoutUnit = v }
+        if let v = input.retries { next.retries = v }
+        if let v = input.retryBackoffSeconds { next.retryBackoffSeconds = v }
+        if let v = input.maxExecutions { next.maxExecutions = v }
+        if let v = input.resetCounterOnActive { next.resetCounterOnActive = v }
+        if let v = input.tags { next.tags = v }
+        if let v = input.runLocation { next.runLocation = v }
+        if let v = input.networkAccess { next.networkAccess = v }
+        if let v = input.shared { next.shared = v }
+        if let v = input.logCapBytes { next.logCapBytes = v }
+        if let v = input.status {
+            // Re-activation may start the execution budget afresh, as the event asks.
+            if v == .active, next.status != .active, next.resetCounterOnActive { next.executionCount = 0 }
+            next.status = v
+        }
+        try next.validate()
+        next.updatedAt = now
+        self = next
+    }
+
+    /// Checks the whole event, naming each field that is wrong.
+    public func validate() throws(ValidationError) {
+        var p: [FieldProblem] = []
+        if name.isEmpty { p.append(.init(field: "name", message: "must not be empty")) }
+        if name.count > 255 { p.append(.init(field: "name", message: "must be at most 255 characters")) }
+        if type.isScript, content.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty {
+            p.append(.init(field: "content", message: "a \(type.rawValue) event needs a script"))
+        }
+        if type == .httpRequest {
+            if let httpRequest { p += httpRequest.problems(field: "httpRequest") }
+            else { p.append(.init(field: "httpRequest", message: "an HTTP_REQUEST event needs {\"method\", \"url\"}")) }
+        }
+        if triggerType == .schedule {
+            if let schedule {
+                do { try schedule.validate() } catch {
+                    p.append(.init(field: error.field.hasPrefix("schedule") ? error.field : "schedule.\(error.field)", message: error.message))
+                }
+            } else {
+                p.append(.init(field: "schedule", message: "a SCHEDULE event needs a schedule"))
+            }
+        }
+        if timeoutValue < 1 { p.append(.init(field: "timeoutValue", message: "must be at least 1")) }
+        if timeoutSeconds > 7 * 86400 { p.append(.init(field: "timeoutValue", message: "must be at most 7 days")) }
+        if !(0...Event.maxRetries).contains(retries) { p.append(.init(field: "retries", message: "must be between 0 and \(Event.maxRetries)")) }
+        if !(0...3600).contains(retryBackoffSeconds) { p.append(.init(field: "retryBackoffSeconds", message: "must be between 0 and 3600")) }
+        if maxExecutions < 0 { p.append(.init(field: "maxExecutions", message: "must be 0 (unlimited) or more")) }
+        if !(1024...(256 << 20)).contains(logCapBytes) { p.append(.init(field: "logCapBytes", message: "must be between 1024 and 268435456")) }
+        for key in environment.keys where !Self.isValidVariableName(key) {
+            p.append(.init(field: "environment.\(key)", message: "must be a shell variable name: letters, digits and _, not starting with a digit"))
+        }
+        for key in environment.keys where key.hasPrefix("CRONIUM_") {
+            p.append(.init(field: "environment.\(key)", message: "the CRONIUM_ prefix is reserved for variables Cronium sets"))
+        }
+        if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { p.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
+        try ValidationError.check(p)
+    }
+
+    static func isValidVariableName(_ name: String) -> Bool {
+        guard let first = name.unicodeScalars.first, !("0"..."9").contains(first) else { return false }
+        return name.unicodeScalars.allSatisfy { $0 == "_" || ("a"..."z").contains($0) || ("A"..."Z").contains($0) || ("0"..."9").contains($0) }
+    }
+}

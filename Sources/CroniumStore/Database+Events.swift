@@ -1,0 +1,90 @@
+import CroniumCore
+import Foundation
+import SQLKit
+
+extension Database {
+    /// Stores a new event and returns it with its id.
+    public func insertEvent(_ event: Event) async throws -> Event {
+        let data = try Self.encode(event)
+        let id = try await transaction { sql in
+            try await sql.raw(
+                """
+                INSERT INTO events (owner_id, name, type, status, trigger_type, shared, execution_count, data, created_at, updated_at)
+                VALUES (\(bind: event.ownerId), \(bind: event.name), \(bind: event.type.rawValue), \(bind: event.status.rawValue),
+                  \(bind: event.triggerType.rawValue), \(bind: event.shared), \(bind: event.executionCount), \(bind: data),
+                  \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
+                RETURNING id
+                """
+            ).first(decodingColumn: "id", as: Int64.self)!
+        }
+        var stored = event
+        stored.id = id
+        return stored
+    }
+
+    /// Replaces an event's definition. The execution counter is owned by the engine, so it is only
+    /// written here when the caller deliberately reset it (re-activation).
+    public func updateEvent(_ event: Event) async throws {
+        let data = try Self.encode(event)
+        try await transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE events SET name = \(bind: event.name), type = \(bind: event.type.rawValue), status = \(bind: event.status.rawValue),
+                  trigger_type = \(bind: event.triggerType.rawValue), shared = \(bind: event.shared), data = \(bind: data),
+                  execution_count = \(bind: event.executionCount), updated_at = \(bind: event.updatedAt.millis)
+                WHERE id = \(bind: event.id)
+                """
+            ).run()
+        }
+    }
+
+    public func deleteEvent(id: Int64) async throws {
+        try await transaction { sql in try await sql.raw("DELETE FROM events WHERE id = \(bind: id)").run() }
+    }
+
+    public func event(id: Int64) async throws -> Event? {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)").first().map(Self.decodeEvent)
+        }
+    }
+
+    /// Events in id order; `ownerOrShared` limits them to those a non-admin user may see.
+    public func events(ownerOrShared userId: Int64? = nil) async throws -> [Event] {
+        try await read { sql in
+            let rows: [any SQLRow]
+            if let userId {
+                rows = try await sql.raw("SELECT * FROM events WHERE owner_id = \(bind: userId) OR shared ORDER BY id").all()
+            } else {
+                rows = try await sql.raw("SELECT * FROM events ORDER BY id").all()
+            }
+            return try rows.map(Self.decodeEvent)
+        }
+    }
+
+    /// Events the scheduler should plan for.
+    public func scheduledEvents() async throws -> [Event] {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM events WHERE status = 'ACTIVE' AND trigger_type = 'SCHEDULE' ORDER BY id").all()
+                .map(Self.decodeEvent)
+        }
+    }
+
+    static func encode(_ event: Event) throws -> String {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .millisecondsSince1970
+        return String(decoding: try encoder.encode(event), as: UTF8.self)
+    }
+
+    /// The JSON column holds the definition; the columns hold what SQL filters or updates on its own.
+    static func decodeEvent(_ row: any SQLRow) throws -> Event {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .millisecondsSince1970
+        var event = try decoder.decode(Event.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
+        event.id = try row.decode(column: "id", as: Int64.self)
+        event.ownerId = try row.decode(column: "owner_id", as: Int64.self)
+        event.status = try row.decode(column: "status", as: EventStatus.self)
+        event.executionCount = try row.decode(column: "execution_count", as: Int.self)
+        event.updatedAt = Date(millis: try row.decode(column: "updated_at", as: Int64.self))
+        return event
+    }
+}

@@ -1,0 +1,58 @@
+import CroniumCore
+import Foundation
+import SQLKit
+
+extension Database {
+    public func execution(id: Int64) async throws -> Execution? {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM executions WHERE id = \(bind: id)").first().map(Self.decodeExecution)
+        }
+    }
+
+    /// Newest first. `beforeId` pages backwards; `eventIds` limits to events a user may see.
+    public func executions(eventId: Int64? = nil, status: ExecutionStatus? = nil, visibleTo eventIds: [Int64]? = nil, beforeId: Int64? = nil, limit: Int = 50) async throws -> [Execution] {
+        var query = SQLQueryString("SELECT * FROM executions WHERE 1 = 1")
+        if let eventId { query.appendInterpolation(unsafeRaw: " AND event_id = "); query.appendInterpolation(bind: eventId) }
+        if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }
+        if let beforeId { query.appendInterpolation(unsafeRaw: " AND id < "); query.appendInterpolation(bind: beforeId) }
+        if let eventIds {
+            if eventIds.isEmpty { return [] }
+            query.appendInterpolation(unsafeRaw: " AND event_id IN (")
+            query.appendInterpolation(binds: eventIds)
+            query.appendInterpolation(unsafeRaw: ")")
+        }
+        query.appendInterpolation(unsafeRaw: " ORDER BY id DESC LIMIT ")
+        query.appendInterpolation(bind: limit)
+        let finalQuery = query
+        return try await read { sql in try await sql.raw(finalQuery).all().map(Self.decodeExecution) }
+    }
+
+    /// Executions still marked running or pending, oldest first.
+    public func unfinishedExecutions(eventId: Int64) async throws -> [Execution] {
+        try await read { sql in
+            try await sql.raw(
+                "SELECT * FROM executions WHERE event_id = \(bind: eventId) AND status IN ('PENDING', 'RUNNING') ORDER BY id"
+            ).all().map(Self.decodeExecution)
+        }
+    }
+
+    static func decodeExecution(_ row: any SQLRow) throws -> Execution {
+        func date(_ column: String) throws -> Date? { try row.decode(column: column, as: Int64?.self).map(Date.init(millis:)) }
+        return Execution(
+            id: try row.decode(column: "id", as: Int64.self),
+            eventId: try row.decode(column: "event_id", as: Int64.self),
+            status: try row.decode(column: "status", as: ExecutionStatus.self),
+            trigger: try row.decode(column: "trigger", as: ExecutionTrigger.self),
+            attempt: try row.decode(column: "attempt", as: Int.self),
+            scheduledFor: try date("scheduled_for"),
+            createdAt: try date("created_at")!,
+            startedAt: try date("started_at"),
+            finishedAt: try date("finished_at"),
+            exitCode: try row.decode(column: "exit_code", as: Int?.self),
+            output: try row.decode(column: "output", as: String?.self),
+            error: try row.decode(column: "error", as: String?.self),
+            logBytes: try row.decode(column: "log_bytes", as: Int.self),
+            logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
+            triggeredBy: try row.decode(column: "triggered_by", as: Int64?.self))
+    }
+}

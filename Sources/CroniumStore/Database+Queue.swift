@@ -1,0 +1,163 @@
+import CroniumCore
+import Foundation
+import SQLKit
+
+/// A queued run handed to a worker, with the lease that keeps other workers away from it.
+public struct ClaimedJob: Sendable, Equatable {
+    public var jobId: Int64
+    public var executionId: Int64
+    public var eventId: Int64
+}
+
+/// What a trigger asks to run.
+public struct EnqueueRequest: Sendable {
+    public var eventId: Int64
+    public var trigger: ExecutionTrigger
+    public var attempt: Int
+    public var scheduledFor: Date?
+    /// Not before this time (retries wait their backoff here).
+    public var runAt: Date
+    public var triggeredBy: Int64?
+
+    public init(eventId: Int64, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: Int64? = nil) {
+        self.eventId = eventId
+        self.trigger = trigger
+        self.attempt = attempt
+        self.scheduledFor = scheduledFor
+        self.runAt = runAt
+        self.triggeredBy = triggeredBy
+    }
+}
+
+extension Database {
+    /// Writes the execution (`PENDING`) and its job in the caller's transaction: nothing runs that
+    /// was not recorded first.
+    public static func enqueue(_ request: EnqueueRequest, now: Date, in sql: any SQLDatabase) async throws -> Int64 {
+        let executionId = try await sql.raw(
+            """
+            INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by)
+            VALUES (\(bind: request.eventId), 'PENDING', \(bind: request.trigger.rawValue), \(bind: request.attempt),
+              \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: request.triggeredBy))
+            RETURNING id
+            """
+        ).first(decodingColumn: "id", as: Int64.self)!
+        try await sql.raw(
+            """
+            INSERT INTO jobs (execution_id, event_id, state, run_at, created_at)
+            VALUES (\(bind: executionId), \(bind: request.eventId), 'queued', \(bind: request.runAt.millis), \(bind: now.millis))
+            """
+        ).run()
+        return executionId
+    }
+
+    public func enqueue(_ request: EnqueueRequest, now: Date) async throws -> Int64 {
+        try await transaction { sql in try await Self.enqueue(request, now: now, in: sql) }
+    }
+
+    /// Claims up to `limit` due jobs for `owner`, oldest first, leasing them until `leaseUntil`.
+    public func claim(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedJob] {
+        guard limit > 0 else { return [] }
+        let skipLocked = SQLQueryString(dialect.skipLocked)
+        return try await transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE jobs SET state = 'claimed', lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millis)
+                WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= \(bind: now.millis)
+                  ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked))
+                RETURNING id, execution_id, event_id
+                """
+            ).all().map {
+                ClaimedJob(
+                    jobId: try $0.decode(column: "id", as: Int64.self),
+                    executionId: try $0.decode(column: "execution_id", as: Int64.self),
+                    eventId: try $0.decode(column: "event_id", as: Int64.self))
+            }.sorted { $0.jobId < $1.jobId }
+        }
+    }
+
+    /// The earliest time a queued job becomes due, so the dispatcher can sleep exactly until then.
+    public func nextDueTime() async throws -> Date? {
+        try await read { sql in
+            try await sql.raw("SELECT MIN(run_at) AS t FROM jobs WHERE state = 'queued'")
+                .first(decodingColumn: "t", as: Int64?.self)?.map(Date.init(millis:))
+        }
+    }
+
+    public func renewLeases(owner: String, until: Date) async throws {
+        try await transaction { sql in
+            try await sql.raw(
+                "UPDATE jobs SET lease_expires_at = \(bind: until.millis) WHERE lease_owner = \(bind: owner) AND state = 'claimed'"
+            ).run()
+        }
+    }
+
+    public func markRunning(executionId: Int64, at time: Date) async throws {
+        try await transaction { sql in
+            try await sql.raw(
+                "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING'"
+            ).run()
+        }
+    }
+
+    /// Records how a run ended and removes its job, in one transaction. Returns false when the
+    /// execution had already ended (for example cancelled while still queued).
+    @discardableResult
+    public func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> Bool {
+        try await transaction { sql in try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql) }
+    }
+
+    static func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, in sql: any SQLDatabase) async throws -> Bool {
+        let updated = try await sql.raw(
+            """
+            UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
+              started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
+              output = \(bind: outcome.output), error = \(bind: outcome.error), log_bytes = \(bind: logBytes),
+              log_dropped_bytes = \(bind: logDroppedBytes)
+            WHERE id = \(bind: executionId) AND status IN ('PENDING', 'RUNNING')
+            RETURNING id
+            """
+        ).all()
+        try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
+        return !updated.isEmpty
+    }
+
+    /// Jobs whose lease ran out: their worker died. Returned with the execution so the caller can
+    /// decide, per event, to fail or requeue them.
+    public func expiredJobs(now: Date) async throws -> [ClaimedJob] {
+        try await read { sql in
+            try await sql.raw(
+                "SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' AND lease_expires_at < \(bind: now.millis) ORDER BY id"
+            ).all().map {
+                ClaimedJob(
+                    jobId: try $0.decode(column: "id", as: Int64.self),
+                    executionId: try $0.decode(column: "execution_id", as: Int64.self),
+                    eventId: try $0.decode(column: "event_id", as: Int64.self))
+            }
+        }
+    }
+
+    /// Puts an expired job back in the queue as a fresh `PENDING` run.
+    public func requeue(executionId: Int64, now: Date) async throws {
+        try await transaction { sql in
+            try await sql.raw(
+                "UPDATE executions SET status = 'PENDING', started_at = NULL WHERE id = \(bind: executionId)"
+            ).run()
+            try await sql.raw(
+                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = \(bind: now.millis) WHERE execution_id = \(bind: executionId)"
+            ).run()
+        }
+    }
+
+    /// Adds one to the event's run counter; when it reaches a non-zero maximum the event is paused.
+    /// Returns true when this run used up the budget.
+    public func countExecution(eventId: Int64, maxExecutions: Int) async throws -> Bool {
+        try await transaction { sql in
+            let count = try await sql.raw(
+                "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: eventId) RETURNING execution_count"
+            ).first(decodingColumn: "execution_count", as: Int.self) ?? 0
+            guard maxExecutions > 0, count >= maxExecutions else { return false }
+            try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: eventId) AND status = 'ACTIVE'").run()
+            return true
+        }
+    }
+}

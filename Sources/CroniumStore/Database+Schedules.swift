@@ -1,0 +1,74 @@
+import CroniumCore
+import Foundation
+import SQLKit
+
+/// Where an event's schedule stands, kept so a restart continues exactly where it stopped.
+public struct ScheduleState: Sendable, Equatable {
+    public var eventId: Int64
+    public var nextFireAt: Date?
+    public var lastFireAt: Date?
+
+    public init(eventId: Int64, nextFireAt: Date?, lastFireAt: Date?) {
+        self.eventId = eventId
+        self.nextFireAt = nextFireAt
+        self.lastFireAt = lastFireAt
+    }
+}
+
+extension Database {
+    public func scheduleStates() async throws -> [Int64: ScheduleState] {
+        try await read { sql in
+            var states: [Int64: ScheduleState] = [:]
+            for row in try await sql.raw("SELECT * FROM schedule_state").all() {
+                let state = ScheduleState(
+                    eventId: try row.decode(column: "event_id", as: Int64.self),
+                    nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),
+                    lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
+                states[state.eventId] = state
+            }
+            return states
+        }
+    }
+
+    public static func saveScheduleState(_ state: ScheduleState, in sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at)
+            VALUES (\(bind: state.eventId), \(bind: state.nextFireAt?.millis), \(bind: state.lastFireAt?.millis))
+            ON CONFLICT (event_id) DO UPDATE SET next_fire_at = excluded.next_fire_at, last_fire_at = excluded.last_fire_at
+            """
+        ).run()
+    }
+
+    public func saveScheduleState(_ state: ScheduleState) async throws {
+        try await transaction { sql in try await Self.saveScheduleState(state, in: sql) }
+    }
+
+    public static func recordOccurrence(_ occurrence: ScheduleOccurrence, in sql: any SQLDatabase) async throws {
+        try await sql.raw(
+            """
+            INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id)
+            VALUES (\(bind: occurrence.eventId), \(bind: occurrence.scheduledFor.millis), \(bind: occurrence.recordedAt.millis),
+              \(bind: occurrence.outcome.rawValue), \(bind: occurrence.reason), \(bind: occurrence.executionId))
+            """
+        ).run()
+    }
+
+    /// The ledger of an event, newest first.
+    public func ledger(eventId: Int64, limit: Int = 100) async throws -> [ScheduleOccurrence] {
+        try await read { sql in
+            try await sql.raw(
+                "SELECT * FROM schedule_ledger WHERE event_id = \(bind: eventId) ORDER BY scheduled_for DESC, id DESC LIMIT \(bind: limit)"
+            ).all().map {
+                ScheduleOccurrence(
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    eventId: try $0.decode(column: "event_id", as: Int64.self),
+                    scheduledFor: Date(millis: try $0.decode(column: "scheduled_for", as: Int64.self)),
+                    recordedAt: Date(millis: try $0.decode(column: "recorded_at", as: Int64.self)),
+                    outcome: try $0.decode(column: "outcome", as: OccurrenceOutcome.self),
+                    reason: try $0.decode(column: "reason", as: String?.self),
+                    executionId: try $0.decode(column: "execution_id", as: Int64?.self))
+            }
+        }
+    }
+}

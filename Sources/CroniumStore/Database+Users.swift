@@ -1,0 +1,145 @@
+import CroniumCore
+import Foundation
+import SQLKit
+
+/// A user row with its password hash, which never leaves the server.
+public struct StoredUser: Sendable {
+    public var user: User
+    public var passwordHash: String
+}
+
+extension Database {
+    public func userCount() async throws -> Int {
+        try await read { sql in try await sql.raw("SELECT COUNT(*) AS n FROM users").first(decodingColumn: "n", as: Int.self) ?? 0 }
+    }
+
+    /// Throws ``StoreError/conflict`` when the name is taken.
+    public func insertUser(username: String, passwordHash: String, role: Role, now: Date) async throws -> User {
+        try await transaction { sql in
+            let taken = try await sql.raw("SELECT id FROM users WHERE username = \(bind: username)").first() != nil
+            if taken { throw StoreError.conflict("a user named \(username) already exists") }
+            let id = try await sql.raw(
+                """
+                INSERT INTO users (username, password_hash, role, created_at)
+                VALUES (\(bind: username), \(bind: passwordHash), \(bind: role.rawValue), \(bind: now.millis)) RETURNING id
+                """
+            ).first(decodingColumn: "id", as: Int64.self)!
+            return User(id: id, username: username, role: role, createdAt: now)
+        }
+    }
+
+    public func user(username: String) async throws -> StoredUser? {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM users WHERE username = \(bind: username)").first().map(Self.decodeStoredUser)
+        }
+    }
+
+    public func user(id: Int64) async throws -> User? {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.decodeStoredUser)?.user
+        }
+    }
+
+    public func users() async throws -> [User] {
+        try await read { sql in try await sql.raw("SELECT * FROM users ORDER BY id").all().map { try Self.decodeStoredUser($0).user } }
+    }
+
+    // MARK: - API tokens
+
+    public func insertToken(userId: Int64, name: String, prefix: String, tokenHash: String, now: Date) async throws -> APIToken {
+        try await transaction { sql in
+            let id = try await sql.raw(
+                """
+                INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at)
+                VALUES (\(bind: userId), \(bind: name), \(bind: prefix), \(bind: tokenHash), \(bind: now.millis)) RETURNING id
+                """
+            ).first(decodingColumn: "id", as: Int64.self)!
+            return APIToken(id: id, userId: userId, name: name, prefix: prefix, createdAt: now, lastUsedAt: nil, revokedAt: nil)
+        }
+    }
+
+    /// The user a live (not revoked) token belongs to.
+    public func user(tokenHash: String) async throws -> User? {
+        try await read { sql in
+            try await sql.raw(
+                """
+                SELECT users.* FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+                WHERE api_tokens.token_hash = \(bind: tokenHash) AND api_tokens.revoked_at IS NULL
+                """
+            ).first().map(Self.decodeStoredUser)?.user
+        }
+    }
+
+    public func tokens(userId: Int64?) async throws -> [APIToken] {
+        try await read { sql in
+            let rows: [any SQLRow]
+            if let userId {
+                rows = try await sql.raw("SELECT * FROM api_tokens WHERE user_id = \(bind: userId) ORDER BY id").all()
+            } else {
+                rows = try await sql.raw("SELECT * FROM api_tokens ORDER BY id").all()
+            }
+            return try rows.map {
+                APIToken(
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    userId: try $0.decode(column: "user_id", as: Int64.self),
+                    name: try $0.decode(column: "name", as: String.self),
+                    prefix: try $0.decode(column: "prefix", as: String.self),
+                    createdAt: Date(millis: try $0.decode(column: "created_at", as: Int64.self)),
+                    lastUsedAt: try $0.decode(column: "last_used_at", as: Int64?.self).map(Date.init(millis:)),
+                    revokedAt: try $0.decode(column: "revoked_at", as: Int64?.self).map(Date.init(millis:)))
+            }
+        }
+    }
+
+    /// Revokes a token; `userId` limits it to the caller's own tokens. Returns false when nothing matched.
+    public func revokeToken(id: Int64, userId: Int64?, now: Date) async throws -> Bool {
+        try await transaction { sql in
+            let rows: [any SQLRow]
+            if let userId {
+                rows = try await sql.raw(
+                    "UPDATE api_tokens SET revoked_at = \(bind: now.millis) WHERE id = \(bind: id) AND user_id = \(bind: userId) AND revoked_at IS NULL RETURNING id"
+                ).all()
+            } else {
+                rows = try await sql.raw(
+                    "UPDATE api_tokens SET revoked_at = \(bind: now.millis) WHERE id = \(bind: id) AND revoked_at IS NULL RETURNING id"
+                ).all()
+            }
+            return !rows.isEmpty
+        }
+    }
+
+    // MARK: - Browser sessions
+
+    public func insertSession(tokenHash: String, userId: Int64, now: Date, expiresAt: Date) async throws {
+        try await transaction { sql in
+            try await sql.raw(
+                "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (\(bind: tokenHash), \(bind: userId), \(bind: now.millis), \(bind: expiresAt.millis))"
+            ).run()
+        }
+    }
+
+    public func user(sessionHash: String, now: Date) async throws -> User? {
+        try await read { sql in
+            try await sql.raw(
+                """
+                SELECT users.* FROM sessions JOIN users ON users.id = sessions.user_id
+                WHERE sessions.token_hash = \(bind: sessionHash) AND sessions.expires_at > \(bind: now.millis)
+                """
+            ).first().map(Self.decodeStoredUser)?.user
+        }
+    }
+
+    public func deleteSession(tokenHash: String) async throws {
+        try await transaction { sql in try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: tokenHash)").run() }
+    }
+
+    static func decodeStoredUser(_ row: any SQLRow) throws -> StoredUser {
+        StoredUser(
+            user: User(
+                id: try row.decode(column: "id", as: Int64.self),
+                username: try row.decode(column: "username", as: String.self),
+                role: try row.decode(column: "role", as: Role.self),
+                createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self))),
+            passwordHash: try row.decode(column: "password_hash", as: String.self))
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import Logging
+import SQLKit
+
+/// Schema versions, applied in order at start-up inside one transaction each.
+/// Never edit a shipped migration; add a new one.
+enum Migrations {
+    struct Migration: Sendable {
+        let version: Int
+        let name: String
+        let statements: @Sendable (Dialect) -> [String]
+    }
+
+    static let all: [Migration] = [
+        Migration(version: 1, name: "initial schema") { d in
+            [
+                """
+                CREATE TABLE users (\(d.idColumn), username TEXT NOT NULL UNIQUE, password_hash TEXT NOT NULL,
+                  role TEXT NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE api_tokens (\(d.idColumn), user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, prefix TEXT NOT NULL, token_hash TEXT NOT NULL UNIQUE, created_at BIGINT NOT NULL,
+                  last_used_at BIGINT, revoked_at BIGINT)
+                """,
+                """
+                CREATE TABLE sessions (token_hash TEXT PRIMARY KEY, user_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  created_at BIGINT NOT NULL, expires_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE events (\(d.idColumn), owner_id BIGINT NOT NULL REFERENCES users(id),
+                  name TEXT NOT NULL, type TEXT NOT NULL, status TEXT NOT NULL, trigger_type TEXT NOT NULL,
+                  shared BOOLEAN NOT NULL, execution_count BIGINT NOT NULL DEFAULT 0, data TEXT NOT NULL,
+                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX events_owner ON events(owner_id)",
+                """
+                CREATE TABLE executions (\(d.idColumn), event_id BIGINT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+                  status TEXT NOT NULL, trigger TEXT NOT NULL, attempt BIGINT NOT NULL, scheduled_for BIGINT,
+                  created_at BIGINT NOT NULL, started_at BIGINT, finished_at BIGINT, exit_code BIGINT,
+                  output TEXT, error TEXT, log_bytes BIGINT NOT NULL DEFAULT 0, log_dropped_bytes BIGINT NOT NULL DEFAULT 0,
+                  triggered_by BIGINT)
+                """,
+                "CREATE INDEX executions_event ON executions(event_id, id)",
+                "CREATE INDEX executions_status ON executions(status)",
+                """
+                CREATE TABLE jobs (\(d.idColumn), execution_id BIGINT NOT NULL UNIQUE REFERENCES executions(id) ON DELETE CASCADE,
+                  event_id BIGINT NOT NULL, state TEXT NOT NULL, run_at BIGINT NOT NULL, lease_owner TEXT,
+                  lease_expires_at BIGINT, created_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX jobs_ready ON jobs(state, run_at)",
+                """
+                CREATE TABLE log_lines (execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                  seq BIGINT NOT NULL, ts BIGINT NOT NULL, stream TEXT NOT NULL, text TEXT NOT NULL,
+                  PRIMARY KEY (execution_id, seq))
+                """,
+                """
+                CREATE TABLE schedule_state (event_id BIGINT PRIMARY KEY REFERENCES events(id) ON DELETE CASCADE,
+                  next_fire_at BIGINT, last_fire_at BIGINT)
+                """,
+                """
+                CREATE TABLE schedule_ledger (\(d.idColumn), event_id BIGINT NOT NULL REFERENCES events(id) ON DELETE CASCADE,
+                  scheduled_for BIGINT NOT NULL, recorded_at BIGINT NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+                  execution_id BIGINT)
+                """,
+                "CREATE INDEX schedule_ledger_event ON schedule_ledger(event_id, scheduled_for)",
+            ]
+        }
+    ]
+
+    static func apply(to database: Database, logger: Logger) async throws {
+        try await database.read { sql in
+            try await sql.raw(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+            ).run()
+        }
+        let applied = try await database.read { sql in
+            Set(try await sql.raw("SELECT version FROM schema_migrations").all(decodingColumn: "version", as: Int.self))
+        }
+        for migration in all where !applied.contains(migration.version) {
+            let statements = migration.statements(database.dialect)
+            try await database.transaction { sql in
+                for statement in statements { try await sql.raw(SQLQueryString(statement)).run() }
+                try await sql.raw(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Date().millis))"
+                ).run()
+            }
+            logger.info("applied migration", metadata: ["db.migration": "\(migration.version) \(migration.name)"])
+        }
+    }
+}

@@ -1,0 +1,175 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumTesting
+import Foundation
+import Synchronization
+import Testing
+
+/// Collects a run's output lines for assertions.
+final class OutputRecorder: Sendable {
+    private let storage = Mutex<[(LogStream, String)]>([])
+    var lines: [(LogStream, String)] { storage.withLock { $0 } }
+    func text(_ stream: LogStream) -> [String] { lines.filter { $0.0 == stream }.map(\.1) }
+    var handler: OutputHandler { { stream, line in self.storage.withLock { $0.append((stream, line)) } } }
+}
+
+func scriptEvent(_ type: EventType, _ content: String, timeoutSeconds: Int = 30, network: Bool = true) throws -> Event {
+    var input = EventInput()
+    input.name = "test"
+    input.type = type
+    input.content = content
+    input.timeoutValue = timeoutSeconds
+    input.timeoutUnit = .seconds
+    input.networkAccess = network
+    return try Event.create(from: input, ownerId: 1, now: Date())
+}
+
+/// Whether any live process has `marker` in its command line (used to find leftover grandchildren).
+func processExists(withMarker marker: String) -> Bool {
+    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+    for pid in entries where pid.allSatisfy(\.isNumber) {
+        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
+        let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+        if cmdline.contains(marker), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
+            !stat.contains(") Z ")
+        {
+            return true
+        }
+    }
+    return false
+}
+
+@Suite struct LocalProcessExecutorTests {
+    static let sandbox = Sandbox.detect(hiddenDirectories: [])
+
+    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, hidden: [String] = []) throws -> LocalProcessExecutor {
+        var sandbox: Sandbox? = nil
+        if sandboxed {
+            sandbox = try #require(Self.sandbox, "bubblewrap must be installed (scripts/test.sh installs it)")
+            sandbox?.hiddenDirectories = hidden
+        }
+        return LocalProcessExecutor(
+            configuration: .init(
+                interpreters: .resolve(), sandbox: sandbox, workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500)))
+    }
+
+    @Test(arguments: [false, true])
+    func bashStreamsBothStreamsAndReportsExitCode(sandboxed: Bool) async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let recorder = OutputRecorder()
+        let event = try scriptEvent(.bash, "echo out1\necho err1 >&2\nprintf 'no newline'\nexit 3")
+        let outcome = await try executor(directory, sandboxed: sandboxed)
+            .execute(ExecutionRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
+        #expect(outcome.status == .failure)
+        #expect(outcome.exitCode == 3)
+        #expect(recorder.text(.stdout) == ["out1", "no newline"])
+        #expect(recorder.text(.stderr) == ["err1"])
+    }
+
+    @Test(arguments: [EventType.python, .nodejs])
+    func pythonAndNodeRun(type: EventType) async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let recorder = OutputRecorder()
+        let script = type == .python ? "import os\nprint('hello', os.environ['GREETING'])" : "console.log('hello', process.env.GREETING)"
+        let outcome = await try executor(directory, sandboxed: Self.sandbox != nil)
+            .execute(ExecutionRequest(executionId: 2, event: try scriptEvent(type, script), environment: ["GREETING": "world"]), output: recorder.handler)
+        #expect(outcome.status == .success)
+        #expect(recorder.text(.stdout) == ["hello world"])
+    }
+
+    @Test func serverEnvironmentDoesNotLeak() async throws {
+        setenv("CRONIUM_TEST_SERVER_SECRET", "leaked", 1)
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let recorder = OutputRecorder()
+        let event = try scriptEvent(.bash, "echo \"${CRONIUM_TEST_SERVER_SECRET:-absent} $CRONIUM_EXECUTION_ID\"")
+        _ = await try executor(directory, sandboxed: false)
+            .execute(ExecutionRequest(executionId: 7, event: event, environment: ["CRONIUM_EXECUTION_ID": "7"]), output: recorder.handler)
+        #expect(recorder.text(.stdout) == ["absent 7"])
+    }
+
+    @Test(arguments: [false, true])
+    func timeoutKillsGrandchildren(sandboxed: Bool) async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let marker = "3\(Int.random(in: 100_000...999_999))"
+        // The grandchild ignores SIGTERM, so only the group-wide SIGKILL stops it.
+        let script = "bash -c 'trap \"\" TERM; exec sleep \(marker)' &\necho started\nsleep \(marker)"
+        let recorder = OutputRecorder()
+        let start = ContinuousClock.now
+        let outcome = await try executor(directory, sandboxed: sandboxed)
+            .execute(ExecutionRequest(executionId: 3, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+        #expect(outcome.status == .timeout)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(recorder.text(.stdout) == ["started"])
+        #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
+    }
+
+    @Test func backgroundChildDoesNotHoldTheRunOpen() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let marker = "4\(Int.random(in: 100_000...999_999))"
+        let start = ContinuousClock.now
+        let outcome = await try executor(directory, sandboxed: false)
+            .execute(ExecutionRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]), output: OutputRecorder().handler)
+        #expect(outcome.status == .success)
+        #expect(ContinuousClock.now - start < .seconds(5))
+        #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
+    }
+
+    @Test func cancellationStopsTheRun() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let executor = try executor(directory, sandboxed: false)
+        let event = try scriptEvent(.bash, "echo begin\nsleep 60")
+        let recorder = OutputRecorder()
+        let task = Task { await executor.execute(ExecutionRequest(executionId: 5, event: event, environment: [:]), output: recorder.handler) }
+        #expect(try await eventually { recorder.text(.stdout) == ["begin"] })
+        task.cancel()
+        let outcome = await task.value
+        #expect(outcome.status == .cancelled)
+    }
+
+    @Test func sandboxHidesTheDataDirectoryAndProtectsTheSystem() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let dataDirectory = directory.appending("data")
+        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        try "top secret".write(toFile: "\(dataDirectory)/cronium.sqlite", atomically: true, encoding: .utf8)
+        let script = """
+            cat \(dataDirectory)/cronium.sqlite 2>/dev/null || echo hidden
+            touch /usr/cronium-test 2>/dev/null && echo wrote-system || echo read-only
+            echo mine > ./file && cat ./file
+            echo tmp > /tmp/x && echo tmp-ok
+            """
+        let recorder = OutputRecorder()
+        let executor = try executor(directory, sandboxed: true, hidden: [dataDirectory])
+        let outcome = await executor.execute(
+            ExecutionRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]), output: recorder.handler)
+        #expect(outcome.status == .success)
+        #expect(recorder.text(.stdout) == ["hidden", "read-only", "mine", "tmp-ok"])
+    }
+
+    @Test func networkCanBeSwitchedOff() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let script = "grep -c : /proc/net/dev"
+        let recorder = OutputRecorder()
+        let executor = try executor(directory, sandboxed: true)
+        _ = await executor.execute(ExecutionRequest(executionId: 8, event: try scriptEvent(.bash, script, network: false), environment: [:]), output: recorder.handler)
+        // Only the loopback interface exists in a fresh network namespace.
+        #expect(recorder.text(.stdout) == ["1"])
+    }
+
+    @Test func missingInterpreterIsAClearFailure() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let executor = LocalProcessExecutor(
+            configuration: .init(interpreters: .init(bash: nil, python: nil, node: nil), sandbox: nil, workRoot: directory.path))
+        let outcome = await executor.execute(ExecutionRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: { _, _ in })
+        #expect(outcome.status == .failure)
+        #expect(outcome.error?.contains("no interpreter for PYTHON") == true)
+    }
+}

@@ -1,0 +1,144 @@
+import CroniumCore
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Logging
+import Testing
+
+/// Opens a real SQLite database in a fresh directory with one user, runs `body`, then cleans up.
+func withStore(_ body: (Database, User) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory("store")
+    defer { directory.remove() }
+    let database = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: Logger(label: "test"))
+    let user = try await database.insertUser(username: "ada", passwordHash: "x", role: .user, now: Date())
+    do {
+        try await body(database, user)
+    } catch {
+        try await database.shutdown()
+        throw error
+    }
+    try await database.shutdown()
+}
+
+func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
+    var input = EventInput()
+    input.name = name
+    input.type = .bash
+    input.content = "echo hi"
+    input.tags = ["ops"]
+    input.environment = ["TARGET": "s3"]
+    return try Event.create(from: input, ownerId: owner, now: Date(timeIntervalSince1970: 1_800_000_000))
+}
+
+@Suite struct StoreTests {
+    @Test func migrationsApplyOnceAndReopen() async throws {
+        let directory = try TemporaryDirectory("store")
+        defer { directory.remove() }
+        let path = directory.appending("db.sqlite")
+        let first = try await Database.openSQLite(path: path, logger: Logger(label: "test"))
+        _ = try await first.insertUser(username: "a", passwordHash: "h", role: .admin, now: Date())
+        try await first.shutdown()
+        let second = try await Database.openSQLite(path: path, logger: Logger(label: "test"))
+        #expect(try await second.userCount() == 1)
+        try await second.shutdown()
+    }
+
+    @Test func eventRoundTripKeepsEveryField() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            #expect(event.id > 0)
+            let loaded = try #require(try await db.event(id: event.id))
+            #expect(loaded == event)
+            var changed = loaded
+            changed.status = .active
+            changed.name = "renamed"
+            try await db.updateEvent(changed)
+            #expect(try await db.event(id: event.id)?.name == "renamed")
+            #expect(try await db.events(ownerOrShared: user.id + 1).isEmpty)
+            #expect(try await db.events(ownerOrShared: user.id).count == 1)
+            try await db.deleteEvent(id: event.id)
+            #expect(try await db.event(id: event.id) == nil)
+        }
+    }
+
+    @Test func queueClaimsDueJobsOnceInOrder() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let a = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            let b = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            let later = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .retry, attempt: 2, runAt: now + 60), now: now)
+            #expect(try await db.execution(id: a)?.status == .pending)
+
+            let claimed = try await db.claim(owner: "w1", limit: 10, now: now, leaseUntil: now + 30)
+            #expect(claimed.map(\.executionId) == [a, b])
+            #expect(try await db.claim(owner: "w2", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+            #expect(try await db.nextDueTime().map { abs($0.timeIntervalSince(now + 60)) < 0.01 } == true)
+
+            try await db.markRunning(executionId: a, at: now)
+            #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0))
+            let done = try #require(try await db.execution(id: a))
+            #expect(done.status == .success && done.exitCode == 0 && done.logBytes == 3 && done.durationMs == 1000)
+            // A finished execution cannot be finished again (a late cancel loses).
+            #expect(try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0) == false)
+
+            let due = try await db.claim(owner: "w1", limit: 10, now: now + 61, leaseUntil: now + 90)
+            #expect(due.map(\.executionId) == [later])
+        }
+    }
+
+    @Test func expiredLeasesAreFoundAndRequeued() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            _ = try await db.claim(owner: "dead", limit: 1, now: now, leaseUntil: now + 5)
+            try await db.markRunning(executionId: id, at: now)
+            #expect(try await db.expiredJobs(now: now + 1).isEmpty)
+            #expect(try await db.expiredJobs(now: now + 6).map(\.executionId) == [id])
+            try await db.requeue(executionId: id, now: now + 6)
+            #expect(try await db.execution(id: id)?.status == .pending)
+            #expect(try await db.claim(owner: "alive", limit: 1, now: now + 6, leaseUntil: now + 36).map(\.executionId) == [id])
+        }
+    }
+
+    @Test func executionCounterPausesAtMaximum() async throws {
+        try await withStore { db, user in
+            var event = try sampleEvent(owner: user.id)
+            event.status = .active
+            event = try await db.insertEvent(event)
+            #expect(try await db.countExecution(eventId: event.id, maxExecutions: 2) == false)
+            #expect(try await db.countExecution(eventId: event.id, maxExecutions: 2) == true)
+            let stored = try #require(try await db.event(id: event.id))
+            #expect(stored.executionCount == 2 && stored.status == .paused)
+        }
+    }
+
+    @Test func logLinesAppendInBatchesAndPage() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: Date()), now: Date())
+            let lines = (1...250).map { LogLine(seq: $0, time: Date(), stream: $0 % 2 == 0 ? .stderr : .stdout, text: "line \($0) 'quoted'") }
+            try await db.appendLogLines(executionId: id, Array(lines[0..<100]))
+            try await db.appendLogLines(executionId: id, Array(lines[100...]))
+            let page = try await db.logLines(executionId: id, afterSeq: 95, limit: 10)
+            #expect(page.map(\.seq) == Array(96...105))
+            #expect(page.first?.text == "line 96 'quoted'" && page.first?.stream == .stderr)
+            #expect(try await db.logLines(executionId: id, afterSeq: 0, limit: 1000).count == 250)
+        }
+    }
+
+    @Test func tokensResolveUntilRevoked() async throws {
+        try await withStore { db, user in
+            let token = try await db.insertToken(userId: user.id, name: "ci", prefix: "crn_abcd", tokenHash: "hash1", now: Date())
+            #expect(try await db.user(tokenHash: "hash1")?.id == user.id)
+            #expect(try await db.user(tokenHash: "other") == nil)
+            #expect(try await db.revokeToken(id: token.id, userId: user.id + 1, now: Date()) == false)
+            #expect(try await db.revokeToken(id: token.id, userId: user.id, now: Date()))
+            #expect(try await db.user(tokenHash: "hash1") == nil)
+            await #expect(throws: StoreError.self) {
+                _ = try await db.insertUser(username: "ada", passwordHash: "y", role: .admin, now: Date())
+            }
+        }
+    }
+}
