@@ -47,6 +47,8 @@ let package = Package(
                 .product(name: "Subprocess", package: "swift-subprocess"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
             ],
             swiftSettings: swiftSettings
         ),
@@ -80,7 +82,11 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
-        .target(name: "CroniumTesting", dependencies: ["CroniumServer"], swiftSettings: swiftSettings),
+        .target(
+            name: "CroniumTesting",
+            dependencies: ["CroniumServer", .product(name: "ServiceLifecycle", package: "swift-service-lifecycle")],
+            swiftSettings: swiftSettings
+        ),
         .executableTarget(
             name: "CroniumBench",
             dependencies: ["CroniumServer"],

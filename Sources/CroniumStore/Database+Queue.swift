@@ -18,8 +18,11 @@ public struct EnqueueRequest: Sendable {
     /// Not before this time (retries wait their backoff here).
     public var runAt: Date
     public var triggeredBy: Int64?
+    /// Held jobs wait for the event's previous run to end (overlap policy `queue`).
+    public var held: Bool
 
-    public init(eventId: Int64, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: Int64? = nil) {
+    public init(eventId: Int64, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: Int64? = nil, held: Bool = false) {
+        self.held = held
         self.eventId = eventId
         self.trigger = trigger
         self.attempt = attempt
@@ -44,7 +47,7 @@ extension Database {
         try await sql.raw(
             """
             INSERT INTO jobs (execution_id, event_id, state, run_at, created_at)
-            VALUES (\(bind: executionId), \(bind: request.eventId), 'queued', \(bind: request.runAt.millis), \(bind: now.millis))
+            VALUES (\(bind: executionId), \(bind: request.eventId), \(bind: request.held ? "held" : "queued"), \(bind: request.runAt.millis), \(bind: now.millis))
             """
         ).run()
         return executionId
@@ -119,6 +122,36 @@ extension Database {
         ).all()
         try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
         return !updated.isEmpty
+    }
+
+    /// Every claimed job, whoever holds it: on a single SQLite node at start-up, all are orphans.
+    public func claimedJobs() async throws -> [ClaimedJob] {
+        try await read { sql in
+            try await sql.raw("SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' ORDER BY id").all().map(Self.decodeClaimedJob)
+        }
+    }
+
+    /// Lets the oldest held job of an event go to the queue. Returns true when one was released.
+    public func releaseHeldJob(eventId: Int64) async throws -> Bool {
+        try await transaction { sql in
+            let running = try await sql.raw(
+                "SELECT COUNT(*) AS n FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued')"
+            ).first(decodingColumn: "n", as: Int.self) ?? 0
+            guard running == 0 else { return false }
+            return !(try await sql.raw(
+                """
+                UPDATE jobs SET state = 'queued' WHERE id = (SELECT MIN(id) FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held')
+                RETURNING id
+                """
+            ).all().isEmpty)
+        }
+    }
+
+    static func decodeClaimedJob(_ row: any SQLRow) throws -> ClaimedJob {
+        ClaimedJob(
+            jobId: try row.decode(column: "id", as: Int64.self),
+            executionId: try row.decode(column: "execution_id", as: Int64.self),
+            eventId: try row.decode(column: "event_id", as: Int64.self))
     }
 
     /// Jobs whose lease ran out: their worker died. Returned with the execution so the caller can

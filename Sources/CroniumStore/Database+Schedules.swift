@@ -35,7 +35,8 @@ extension Database {
             """
             INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at)
             VALUES (\(bind: state.eventId), \(bind: state.nextFireAt?.millis), \(bind: state.lastFireAt?.millis))
-            ON CONFLICT (event_id) DO UPDATE SET next_fire_at = excluded.next_fire_at, last_fire_at = excluded.last_fire_at
+            ON CONFLICT (event_id) DO UPDATE SET next_fire_at = excluded.next_fire_at,
+              last_fire_at = COALESCE(excluded.last_fire_at, schedule_state.last_fire_at)
             """
         ).run()
     }

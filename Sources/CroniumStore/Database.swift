@@ -1,4 +1,5 @@
 import Foundation
+import CroniumCore
 import Logging
 import SQLKit
 import SQLiteKit

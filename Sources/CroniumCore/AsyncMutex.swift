@@ -3,11 +3,13 @@
 /// SQLite allows one writer, and a transaction on a shared connection must not interleave with
 /// another task's statements; actor isolation alone cannot give that, because an actor re-enters
 /// at every `await`.
-actor AsyncMutex {
+public actor AsyncMutex {
+    public init() {}
+
     private var locked = false
     private var waiters: [CheckedContinuation<Void, Never>] = []
 
-    func lock() async {
+    public func lock() async {
         if !locked {
             locked = true
             return
@@ -15,7 +17,7 @@ actor AsyncMutex {
         await withCheckedContinuation { waiters.append($0) }
     }
 
-    func unlock() {
+    public func unlock() {
         if waiters.isEmpty {
             locked = false
         } else {
@@ -24,7 +26,7 @@ actor AsyncMutex {
         }
     }
 
-    nonisolated func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
+    public nonisolated func withLock<T: Sendable>(_ body: () async throws -> T) async throws -> T {
         await lock()
         do {
             let value = try await body()

@@ -1,0 +1,132 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+extension Engine {
+    /// Claims due jobs while slots are free; sleeps until rung (enqueue, a run ended, shutdown) or
+    /// until the next delayed job is due. No polling delay between an enqueue and its start.
+    func dispatchLoop() async {
+        while !Task.isShuttingDownGracefully && !Task.isCancelled {
+            let free = configuration.maxConcurrentRuns - runningCount
+            var claimed: [ClaimedJob] = []
+            if free > 0 {
+                let now = clock.now()
+                do {
+                    claimed = try await store.claim(owner: configuration.nodeId, limit: free, now: now, leaseUntil: now + configuration.leaseSeconds)
+                } catch {
+                    logger.error("claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
+                }
+                for job in claimed { start(job) }
+            }
+            if !claimed.isEmpty && claimed.count == free { continue }
+            let nextDue = free > claimed.count ? (try? await store.nextDueTime()) ?? nil : nil
+            if Task.isShuttingDownGracefully { break }
+            await doorbell.wait(until: nextDue, clock: clock)
+        }
+    }
+
+    private func start(_ job: ClaimedJob) {
+        // The task is registered before it can finish, so a fast run's cleanup always finds it.
+        running.withLock { running in
+            let task = Task { await self.perform(job) }
+            running[job.executionId] = RunningExecution(task: task)
+        }
+    }
+
+    /// Runs one claimed job from `RUNNING` to its final record, then does what follows a run:
+    /// releases a queued overlapping run, enqueues a retry, wakes the dispatcher.
+    private func perform(_ job: ClaimedJob) async {
+        let id = job.executionId
+        defer {
+            _ = running.withLock { $0.removeValue(forKey: id) }
+            doorbell.ring()
+        }
+        let event: Event
+        do {
+            guard let loaded = try await store.event(id: job.eventId) else {
+                try await store.finish(executionId: id, outcome: .init(status: .failure, error: "the event was deleted"), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
+                return
+            }
+            guard try await store.execution(id: id)?.status == .pending else { return }
+            event = loaded
+            try await store.markRunning(executionId: id, at: clock.now())
+            if let execution = try await store.execution(id: id), execution.attempt == 1,
+                try await store.countExecution(eventId: event.id, maxExecutions: event.maxExecutions)
+            {
+                logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(event.id)"])
+                await scheduler.markChanged(eventId: event.id, resetTimetable: false)
+            }
+        } catch {
+            logger.error("could not start a run", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
+            _ = try? await store.finish(executionId: id, outcome: .init(status: .failure, error: "could not start: internal error"), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
+            return
+        }
+
+        logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
+        var outcome: ExecutionOutcome
+        if let executor = executors[event.type] {
+            let request = ExecutionRequest(executionId: id, event: event, environment: Self.environment(for: event, executionId: id))
+            let hub = logHub
+            outcome = await executor.execute(request) { stream, text in hub.append(executionId: id, stream: stream, text: text) }
+        } else {
+            outcome = ExecutionOutcome(status: .failure, error: "this server cannot run \(event.type.rawValue) events")
+        }
+        if outcome.status == .cancelled, let reason = running.withLock({ $0[id]?.cancelReason }) {
+            outcome.error = reason
+        }
+        let logCounts = await logHub.finish(executionId: id)
+        let finishedAt = clock.now()
+        do {
+            try await store.finish(executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
+            try await afterRun(event: event, executionId: id, outcome: outcome, finishedAt: finishedAt)
+        } catch {
+            logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
+        }
+        logHub.close(executionId: id, status: outcome.status)
+    }
+
+    /// A failed or timed-out run is tried again while the event has retries left, waiting
+    /// `retryBackoffSeconds * 2^(attempt-1)`; a run held back by overlap policy `queue` may now start.
+    private func afterRun(event: Event, executionId: Int64, outcome: ExecutionOutcome, finishedAt: Date) async throws {
+        if try await store.releaseHeldJob(eventId: event.id) { doorbell.ring() }
+        guard outcome.status == .failure || outcome.status == .timeout,
+            let execution = try await store.execution(id: executionId), execution.attempt <= event.retries
+        else { return }
+        let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
+        _ = try await store.enqueue(
+            EnqueueRequest(
+                eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
+                runAt: finishedAt + delay, triggeredBy: execution.triggeredBy),
+            now: finishedAt)
+        doorbell.ring()
+    }
+
+    /// The event's variables and Cronium's own; nothing of the server's environment.
+    static func environment(for event: Event, executionId: Int64) -> [String: String] {
+        var environment = event.environment
+        environment["CRONIUM_EXECUTION_ID"] = String(executionId)
+        environment["CRONIUM_EVENT_ID"] = String(event.id)
+        environment["CRONIUM_EVENT_NAME"] = event.name
+        return environment
+    }
+
+    /// Gives running runs the grace period to end, then cancels what is left.
+    func drainRunning() async {
+        let deadline = ContinuousClock.now + configuration.shutdownGracePeriod
+        while runningCount > 0, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        let leftovers = running.withLock { running in
+            running.keys.map { id in
+                running[id]?.cancelReason = "Cronium was shutting down"
+                return running[id]!.task
+            }
+        }
+        for task in leftovers { task.cancel() }
+        for task in leftovers { await task.value }
+    }
+}

@@ -1,0 +1,114 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// The long-lived heart of Cronium: takes run requests, schedules, dispatches and records runs.
+/// HTTP and the CLI only translate to calls on this type, so tests drive it without either.
+public final class Engine: Service, Sendable {
+    public struct Configuration: Sendable {
+        /// Runs at once on this node.
+        public var maxConcurrentRuns: Int
+        /// How long a claimed job stays ours without renewal; a crashed node's jobs are recovered after it.
+        public var leaseSeconds: TimeInterval
+        /// On shutdown, running runs get this long to finish before they are cancelled.
+        public var shutdownGracePeriod: Duration
+        /// An occurrence later than this is a misfire (downtime), handled by the schedule's misfire policy.
+        public var misfireThresholdSeconds: TimeInterval
+        /// Occurrences replayed at most under misfire policy `all`; older ones are recorded as missed.
+        public var maxCatchUp: Int
+        public var nodeId: String
+
+        public init(
+            maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
+            misfireThresholdSeconds: TimeInterval = 5, maxCatchUp: Int = 100, nodeId: String = "node-\(UUID().uuidString.prefix(8))"
+        ) {
+            self.maxConcurrentRuns = maxConcurrentRuns
+            self.leaseSeconds = leaseSeconds
+            self.shutdownGracePeriod = shutdownGracePeriod
+            self.misfireThresholdSeconds = misfireThresholdSeconds
+            self.maxCatchUp = maxCatchUp
+            self.nodeId = nodeId
+        }
+    }
+
+    public let store: Database
+    public let logHub: LogHub
+    public let configuration: Configuration
+    let executors: [EventType: any Executor]
+    let clock: any EngineClock
+    let logger: Logger
+    let doorbell = Doorbell()
+    let scheduler: Scheduler
+    /// Runs in progress on this node, by execution id, so they can be cancelled.
+    let running = Mutex<[Int64: RunningExecution]>([:])
+
+    struct RunningExecution: Sendable {
+        let task: Task<Void, Never>
+        var cancelReason: String?
+    }
+
+    public init(store: Database, executors: [EventType: any Executor], clock: any EngineClock = SystemClock(), configuration: Configuration = .init(), logger: Logger) {
+        self.store = store
+        self.executors = executors
+        self.clock = clock
+        self.configuration = configuration
+        self.logger = logger
+        self.logHub = LogHub(store: store, logger: logger)
+        self.scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
+    }
+
+    /// Recovers what a previous process left behind, then schedules and dispatches until shutdown.
+    public func run() async throws {
+        try await recoverOrphanedJobs()
+        let sink = EngineScheduleSink(engine: self)
+        try await scheduler.load(from: store)
+        await withDiscardingTaskGroup { group in
+            group.addTask { try? await self.logHub.run() }
+            group.addTask { await self.scheduler.run(sink: sink) }
+            group.addTask { await self.renewLeasesPeriodically() }
+            await withGracefulShutdownHandler {
+                await self.dispatchLoop()
+            } onGracefulShutdown: {
+                self.doorbell.ring()
+            }
+            await self.drainRunning()
+            group.cancelAll()
+        }
+        await logHub.flushAll()
+    }
+
+    /// Asks for a run now. Returns the new execution's id; the run starts as soon as a slot is free.
+    public func enqueue(eventId: Int64, trigger: ExecutionTrigger, triggeredBy: Int64?) async throws -> Int64 {
+        let now = clock.now()
+        let id = try await store.enqueue(EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy), now: now)
+        doorbell.ring()
+        return id
+    }
+
+    /// Stops a run: a queued one is marked cancelled at once, a running one has its process tree
+    /// stopped. Returns false when it had already ended.
+    public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
+        let task = running.withLock { running -> Task<Void, Never>? in
+            running[executionId]?.cancelReason = reason
+            return running[executionId]?.task
+        }
+        if let task {
+            task.cancel()
+            return true
+        }
+        return try await store.finish(
+            executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
+    }
+
+    /// Tells the scheduler an event was created, changed or deleted. `scheduleChanged` restarts its
+    /// timetable from now; otherwise the planned next fire is kept.
+    public func eventChanged(id: Int64, scheduleChanged: Bool) async {
+        await scheduler.markChanged(eventId: id, resetTimetable: scheduleChanged)
+    }
+
+    public var runningCount: Int { running.withLock { $0.count } }
+}

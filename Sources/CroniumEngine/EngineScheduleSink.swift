@@ -1,0 +1,52 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+import SQLKit
+
+/// Turns due occurrences into runs under the event's overlap policy. Ledger rows, runs and the
+/// next planned fire are written in one transaction, so a crash never leaves a fire half-recorded.
+struct EngineScheduleSink: ScheduleSink {
+    let engine: Engine
+
+    func fire(event: Event, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
+        let policy = event.schedule?.overlap ?? .skip
+        let toReplace = policy == .replace ? try await engine.store.unfinishedExecutions(eventId: event.id).map(\.id) : []
+        let busyBefore = policy == .allow || policy == .replace ? false : !(try await engine.store.unfinishedExecutions(eventId: event.id).isEmpty)
+        let replacing = !toReplace.isEmpty
+        try await engine.store.transaction { sql in
+            var busy = busyBefore
+            for occurrence in occurrences {
+                var row = ScheduleOccurrence(eventId: event.id, scheduledFor: occurrence.scheduledFor, recordedAt: now, outcome: .ran)
+                switch occurrence.kind {
+                case .missed(let reason):
+                    row.outcome = .missed
+                    row.reason = reason
+                case .onTime, .catchUp:
+                    let request = EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: busy && policy == .queue)
+                    if busy && policy == .skip {
+                        row.outcome = .skipped
+                        row.reason = "the previous run was still going (overlap policy skip)"
+                    } else {
+                        row.executionId = try await Database.enqueue(request, now: now, in: sql)
+                        if request.held {
+                            row.outcome = .queued
+                            row.reason = "waits for the previous run to end (overlap policy queue)"
+                        } else if replacing {
+                            row.outcome = .replaced
+                            row.reason = "the previous run was cancelled to make room (overlap policy replace)"
+                        } else {
+                            row.outcome = occurrence.kind == .catchUp ? .caughtUp : .ran
+                        }
+                        busy = true
+                    }
+                }
+                try await Database.recordOccurrence(row, in: sql)
+            }
+            try await Database.saveScheduleState(state, in: sql)
+        }
+        for id in toReplace {
+            _ = try await engine.cancel(executionId: id, reason: "replaced by a newer scheduled run (overlap policy replace)")
+        }
+        engine.doorbell.ring()
+    }
+}

@@ -1,0 +1,117 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// What a live log subscriber receives.
+public enum LogEvent: Sendable, Equatable {
+    case line(LogLine)
+    /// The run ended; nothing follows.
+    case finished(ExecutionStatus)
+}
+
+/// Fans out each run's output to live subscribers at once and to the store in batches.
+///
+/// Memory stays bounded per run: lines wait at most one flush interval before they are written,
+/// and past the event's cap only a tail of half the cap is held (the middle is counted, not kept).
+/// Subscribers get a bounded buffer too; a subscriber too slow to keep up loses its oldest lines
+/// (the `seq` gap shows it) rather than growing the server's memory.
+public final class LogHub: Service, Sendable {
+    let store: Database
+    let logger: Logger
+    let flushInterval: Duration
+    private let sessions = Mutex<[Int64: LogSession]>([:])
+    /// One writer at a time, so a run's batches reach the store in order and `finish` sees all of them.
+    private let writeLock = AsyncMutex()
+
+    public static let subscriberBuffer = 4096
+
+    public init(store: Database, logger: Logger, flushInterval: Duration = .milliseconds(50)) {
+        self.store = store
+        self.logger = logger
+        self.flushInterval = flushInterval
+    }
+
+    public func open(executionId: Int64, capBytes: Int, now: Date) {
+        sessions.withLock { $0[executionId] = LogSession(capBytes: capBytes) }
+    }
+
+    /// Records a line and hands it to live subscribers immediately.
+    public func append(executionId: Int64, stream: LogStream, text: String, now: Date = Date()) {
+        sessions.withLock { sessions in
+            guard var session = sessions[executionId] else { return }
+            let line = session.append(stream: stream, text: text, time: now)
+            for subscriber in session.subscribers.values { subscriber.yield(.line(line)) }
+            sessions[executionId] = session
+        }
+    }
+
+    /// Writes every run's waiting lines.
+    public func flushAll() async {
+        let ids = sessions.withLock { Array($0.keys) }
+        for id in ids { await flush(executionId: id, final: false) }
+    }
+
+    /// Writes everything left of a run, including the kept tail, and returns its byte counts.
+    public func finish(executionId: Int64) async -> (bytes: Int, droppedBytes: Int) {
+        await flush(executionId: executionId, final: true)
+        return sessions.withLock { ($0[executionId]?.totalBytes ?? 0, $0[executionId]?.droppedBytes ?? 0) }
+    }
+
+    /// Tells subscribers the run ended with `status` and forgets the run.
+    public func close(executionId: Int64, status: ExecutionStatus) {
+        let session = sessions.withLock { $0.removeValue(forKey: executionId) }
+        for subscriber in session?.subscribers.values ?? [:].values {
+            subscriber.yield(.finished(status))
+            subscriber.finish()
+        }
+    }
+
+    /// Follows a run that is in progress: `backlog` holds the lines not yet in the store, `events`
+    /// everything after. Returns nil when the run is not live here (read the store instead).
+    public func subscribe(executionId: Int64) -> (backlog: [LogLine], events: AsyncStream<LogEvent>, cancel: @Sendable () -> Void)? {
+        let (stream, continuation) = AsyncStream<LogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
+        let id = UUID()
+        let backlog = sessions.withLock { sessions -> [LogLine]? in
+            guard var session = sessions[executionId] else { return nil }
+            session.subscribers[id] = continuation
+            sessions[executionId] = session
+            return session.unwritten
+        }
+        guard let backlog else { return nil }
+        let cancel: @Sendable () -> Void = { [weak self] in
+            self?.sessions.withLock { sessions in _ = sessions[executionId]?.subscribers.removeValue(forKey: id) }
+            continuation.finish()
+        }
+        continuation.onTermination = { _ in cancel() }
+        return (backlog, stream, cancel)
+    }
+
+    public func run() async throws {
+        // Flushing continues through graceful shutdown until the engine has finished its runs;
+        // the engine writes each run's remainder itself in `finish`.
+        while !Task.isCancelled {
+            try? await Task.sleep(for: flushInterval)
+            await flushAll()
+        }
+    }
+
+    private func flush(executionId: Int64, final: Bool) async {
+        try? await writeLock.withLock {
+            let batch = self.sessions.withLock { sessions -> [LogLine] in
+                guard var session = sessions[executionId] else { return [] }
+                let batch = session.takeWritable(final: final)
+                sessions[executionId] = session
+                return batch
+            }
+            guard !batch.isEmpty else { return }
+            do {
+                try await self.store.appendLogLines(executionId: executionId, batch)
+            } catch {
+                self.logger.error("could not store log lines", metadata: ["execution.id": "\(executionId)", "error": "\(String(reflecting: error))"])
+            }
+        }
+    }
+}

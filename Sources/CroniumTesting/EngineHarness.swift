@@ -1,0 +1,76 @@
+import CroniumCore
+import CroniumEngine
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+
+/// A real engine on a real SQLite file in a temporary directory, with the local executor
+/// (sandboxed when bubblewrap works here) and the HTTP executor.
+public final class EngineHarness: Sendable {
+    public let directory: TemporaryDirectory
+    public let store: Database
+    public let engine: Engine
+    public let owner: User
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    /// Starts an engine; pass `directory` to restart on the data of a previous harness.
+    public init(clock: any EngineClock = SystemClock(), configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)), directory: TemporaryDirectory? = nil) async throws {
+        var logger = Logger(label: "cronium.test")
+        logger.logLevel = .warning
+        let directory = try directory ?? TemporaryDirectory("engine")
+        self.directory = directory
+        store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: logger)
+        if let existing = try await store.user(username: "owner") {
+            owner = existing.user
+        } else {
+            owner = try await store.insertUser(username: "owner", passwordHash: "-", role: .admin, now: Date())
+        }
+        let local = LocalProcessExecutor(
+            configuration: .init(
+                interpreters: .resolve(), sandbox: Sandbox.detect(hiddenDirectories: [directory.path]),
+                workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500)))
+        let executors: [EventType: any Executor] = [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()]
+        engine = Engine(store: store, executors: executors, clock: clock, configuration: configuration, logger: logger)
+        group = ServiceGroup(configuration: .init(services: [engine], logger: logger))
+        let group = self.group
+        task = Task { try await group.run() }
+    }
+
+    /// Creates an event owned by the harness's user and tells the scheduler.
+    public func createEvent(_ configure: (inout EventInput) -> Void) async throws -> Event {
+        var input = EventInput()
+        input.name = "test event"
+        input.type = .bash
+        input.content = "true"
+        configure(&input)
+        let event = try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
+        await engine.eventChanged(id: event.id, scheduleChanged: true)
+        return event
+    }
+
+    /// Waits until the execution has ended and returns it.
+    public func finished(_ executionId: Int64, timeout: Duration = .seconds(20)) async throws -> Execution {
+        var result: Execution?
+        _ = try await eventually(timeout: timeout) {
+            result = try await self.store.execution(id: executionId)
+            return result?.status.isFinal == true
+        }
+        guard let result, result.status.isFinal else { throw HarnessError("execution \(executionId) did not finish in time") }
+        return result
+    }
+
+    /// Graceful shutdown, as on SIGTERM; the data directory stays for a restart.
+    public func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+        try await store.shutdown()
+    }
+}
+
+public struct HarnessError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
