@@ -32,8 +32,8 @@ extension Engine {
     private func start(_ job: ClaimedJob) {
         // The task is registered before it can finish, so a fast run's cleanup always finds it.
         running.withLock { running in
-            let task = Task { await self.perform(job) }
-            running[job.executionId] = RunningExecution(task: task)
+            running[job.executionId] = RunningExecution()
+            running[job.executionId]?.task = Task { await self.perform(job) }
         }
     }
 
@@ -71,7 +71,14 @@ extension Engine {
         if let executor = executors[event.type] {
             let request = ExecutionRequest(executionId: id, event: event, environment: Self.environment(for: event, executionId: id))
             let hub = logHub
-            outcome = await executor.execute(request) { stream, text in hub.append(executionId: id, stream: stream, text: text) }
+            let executorTask = running.withLock { running -> Task<ExecutionOutcome, Never>? in
+                // A cancel that arrived while the run was being prepared wins before anything starts.
+                guard running[id]?.cancelReason == nil else { return nil }
+                let task = Task { await executor.execute(request) { stream, text in hub.append(executionId: id, stream: stream, text: text) } }
+                running[id]?.executorTask = task
+                return task
+            }
+            outcome = await executorTask?.value ?? ExecutionOutcome(status: .cancelled)
         } else {
             outcome = ExecutionOutcome(status: .failure, error: "this server cannot run \(event.type.rawValue) events")
         }
@@ -121,12 +128,12 @@ extension Engine {
             try? await Task.sleep(for: .milliseconds(20))
         }
         let leftovers = running.withLock { running in
-            running.keys.map { id in
+            running.keys.compactMap { id -> Task<Void, Never>? in
                 running[id]?.cancelReason = "Cronium was shutting down"
-                return running[id]!.task
+                running[id]?.executorTask?.cancel()
+                return running[id]?.task
             }
         }
-        for task in leftovers { task.cancel() }
         for task in leftovers { await task.value }
     }
 }

@@ -42,12 +42,15 @@ public final class Engine: Service, Sendable {
     let clock: any EngineClock
     let logger: Logger
     let doorbell = Doorbell()
-    let scheduler: Scheduler
+    public let scheduler: Scheduler
     /// Runs in progress on this node, by execution id, so they can be cancelled.
     let running = Mutex<[Int64: RunningExecution]>([:])
 
+    /// The run's own task is never cancelled, so recording its end cannot be interrupted; a cancel
+    /// reaches only the executor's task inside it.
     struct RunningExecution: Sendable {
-        let task: Task<Void, Never>
+        var task: Task<Void, Never>?
+        var executorTask: Task<ExecutionOutcome, Never>?
         var cancelReason: String?
     }
 
@@ -92,14 +95,13 @@ public final class Engine: Service, Sendable {
     /// Stops a run: a queued one is marked cancelled at once, a running one has its process tree
     /// stopped. Returns false when it had already ended.
     public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
-        let task = running.withLock { running -> Task<Void, Never>? in
+        let found = running.withLock { running -> Bool in
+            guard running[executionId] != nil else { return false }
             running[executionId]?.cancelReason = reason
-            return running[executionId]?.task
-        }
-        if let task {
-            task.cancel()
+            running[executionId]?.executorTask?.cancel()
             return true
         }
+        if found { return true }
         return try await store.finish(
             executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
     }
@@ -111,4 +113,7 @@ public final class Engine: Service, Sendable {
     }
 
     public var runningCount: Int { running.withLock { $0.count } }
+
+    /// The clock this engine reads, so tests can step a ``ManualClock`` they passed in.
+    public var clockForTesting: any EngineClock { clock }
 }

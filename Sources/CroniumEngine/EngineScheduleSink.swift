@@ -22,20 +22,24 @@ struct EngineScheduleSink: ScheduleSink {
                     row.outcome = .missed
                     row.reason = reason
                 case .onTime, .catchUp:
-                    let request = EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: busy && policy == .queue)
-                    if busy && policy == .skip {
+                    // Catch-up runs were all asked for, so they wait their turn rather than being skipped.
+                    let catchUp = occurrence.kind == .catchUp
+                    let hold = busy && (policy == .queue || (catchUp && policy != .allow))
+                    let request = EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold)
+                    if busy && policy == .skip && !catchUp {
                         row.outcome = .skipped
                         row.reason = "the previous run was still going (overlap policy skip)"
                     } else {
                         row.executionId = try await Database.enqueue(request, now: now, in: sql)
-                        if request.held {
+                        if catchUp {
+                            row.outcome = .caughtUp
+                            row.reason = hold ? "waits for the previous run to end (catch-up runs go one at a time)" : nil
+                        } else if request.held {
                             row.outcome = .queued
                             row.reason = "waits for the previous run to end (overlap policy queue)"
                         } else if replacing {
                             row.outcome = .replaced
                             row.reason = "the previous run was cancelled to make room (overlap policy replace)"
-                        } else {
-                            row.outcome = occurrence.kind == .catchUp ? .caughtUp : .ran
                         }
                         busy = true
                     }

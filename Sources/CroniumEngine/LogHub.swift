@@ -6,7 +6,7 @@ import ServiceLifecycle
 import Synchronization
 
 /// What a live log subscriber receives.
-public enum LogEvent: Sendable, Equatable {
+public enum LiveLogEvent: Sendable, Equatable {
     case line(LogLine)
     /// The run ended; nothing follows.
     case finished(ExecutionStatus)
@@ -71,8 +71,8 @@ public final class LogHub: Service, Sendable {
 
     /// Follows a run that is in progress: `backlog` holds the lines not yet in the store, `events`
     /// everything after. Returns nil when the run is not live here (read the store instead).
-    public func subscribe(executionId: Int64) -> (backlog: [LogLine], events: AsyncStream<LogEvent>, cancel: @Sendable () -> Void)? {
-        let (stream, continuation) = AsyncStream<LogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
+    public func subscribe(executionId: Int64) -> (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)? {
+        let (stream, continuation) = AsyncStream<LiveLogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
         let id = UUID()
         let backlog = sessions.withLock { sessions -> [LogLine]? in
             guard var session = sessions[executionId] else { return nil }

@@ -14,7 +14,7 @@ struct LogSession {
     private var tail: [LogLine] = []
     private var tailBytes = 0
     private var lastDroppedSeq = 0
-    var subscribers: [UUID: AsyncStream<LogEvent>.Continuation] = [:]
+    var subscribers: [UUID: AsyncStream<LiveLogEvent>.Continuation] = [:]
 
     init(capBytes: Int) { self.capBytes = capBytes }
 

@@ -119,10 +119,11 @@ func processExists(withMarker marker: String) -> Bool {
         #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
     }
 
-    @Test func cancellationStopsTheRun() async throws {
+    @Test(arguments: [false, true])
+    func cancellationStopsTheRun(sandboxed: Bool) async throws {
         let directory = try TemporaryDirectory("exec")
         defer { directory.remove() }
-        let executor = try executor(directory, sandboxed: false)
+        let executor = try executor(directory, sandboxed: sandboxed)
         let event = try scriptEvent(.bash, "echo begin\nsleep 60")
         let recorder = OutputRecorder()
         let task = Task { await executor.execute(ExecutionRequest(executionId: 5, event: event, environment: [:]), output: recorder.handler) }

@@ -1,0 +1,174 @@
+import CroniumCore
+import CroniumEngine
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Logging
+import Testing
+
+@Suite struct EngineRunTests {
+    @Test func runNowRecordsSuccessOutputAndEnvironment() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent {
+            $0.content = "echo \"run $CRONIUM_EXECUTION_ID of $CRONIUM_EVENT_NAME ($CRONIUM_EVENT_ID) $GREETING\"\necho warn >&2"
+            $0.name = "greeter"
+            $0.environment = ["GREETING": "hi"]
+        }
+        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: harness.owner.id)
+        let execution = try await harness.finished(id)
+        #expect(execution.status == .success)
+        #expect(execution.exitCode == 0)
+        #expect(execution.startedAt != nil && execution.finishedAt != nil)
+        let lines = try await harness.store.logLines(executionId: id)
+        #expect(lines.map(\.text) == ["run \(id) of greeter (\(event.id)) hi", "warn"])
+        #expect(lines.map(\.stream) == [.stdout, .stderr])
+        #expect(try await harness.store.event(id: event.id)?.executionCount == 1)
+        try await harness.stop()
+    }
+
+    @Test func failedRunsAreRetriedWithTheirAttemptNumber() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent {
+            $0.content = "echo try; exit 2"
+            $0.retries = 2
+            $0.retryBackoffSeconds = 0
+        }
+        _ = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        var executions: [Execution] = []
+        #expect(
+            try await eventually {
+                executions = try await harness.store.executions(eventId: event.id)
+                return executions.count == 3 && executions.allSatisfy { $0.status.isFinal }
+            })
+        #expect(executions.map(\.attempt).sorted() == [1, 2, 3])
+        #expect(executions.allSatisfy { $0.status == .failure && $0.exitCode == 2 })
+        #expect(executions.filter { $0.trigger == .retry }.count == 2)
+        // Retries belong to one logical run, so they do not use up the execution budget.
+        #expect(try await harness.store.event(id: event.id)?.executionCount == 1)
+        try await harness.stop()
+    }
+
+    @Test func cancellingARunningExecutionStopsIt() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent { $0.content = "echo started\nsleep 60" }
+        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        #expect(try await eventually { try await harness.store.execution(id: id)?.status == .running })
+        #expect(try await harness.engine.cancel(executionId: id))
+        let execution = try await harness.finished(id, timeout: .seconds(5))
+        #expect(execution.status == .cancelled)
+        #expect(try await harness.engine.cancel(executionId: id) == false)
+        try await harness.stop()
+    }
+
+    @Test func reachingMaxExecutionsPausesTheEvent() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent {
+            $0.maxExecutions = 2
+            $0.status = .active
+        }
+        for _ in 0..<2 {
+            _ = try await harness.finished(try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil))
+        }
+        let stored = try #require(try await harness.store.event(id: event.id))
+        #expect(stored.executionCount == 2)
+        #expect(stored.status == .paused)
+        try await harness.stop()
+    }
+
+    @Test func logCapKeepsHeadAndTailAndCountsTheMiddle() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent {
+            $0.content = "for i in $(seq 1 5000); do echo \"line $i\"; done"
+            $0.logCapBytes = 4096
+        }
+        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        let execution = try await harness.finished(id)
+        let lines = try await harness.store.logLines(executionId: id, limit: 10_000)
+        #expect(lines.first?.text == "line 1")
+        #expect(lines.last?.text == "line 5000")
+        #expect(lines.contains { $0.stream == .system && $0.text.contains("dropped") })
+        let storedBytes = lines.filter { $0.stream != .system }.reduce(0) { $0 + $1.text.utf8.count + 1 }
+        #expect(storedBytes <= 4096)
+        #expect(execution.logBytes == (1...5000).reduce(0) { $0 + "line \($1)".utf8.count + 1 })
+        #expect(execution.logDroppedBytes == execution.logBytes - storedBytes)
+        #expect(lines.map(\.seq) == lines.map(\.seq).sorted())
+        try await harness.stop()
+    }
+
+    @Test func liveSubscribersGetLinesThenTheFinalStatus() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent { $0.content = "echo one\nsleep 0.5\necho two\nexit 1" }
+        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        var subscription: (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)?
+        #expect(try await eventually { subscription = harness.engine.logHub.subscribe(executionId: id); return subscription != nil })
+        var seen = subscription!.backlog.map(\.text)
+        var final: ExecutionStatus?
+        for await event in subscription!.events {
+            switch event {
+            case .line(let line): seen.append(line.text)
+            case .finished(let status): final = status
+            }
+        }
+        #expect(seen.suffix(2) == ["one", "two"] || seen == ["two"] || seen == ["one", "two"])
+        #expect(seen.last == "two")
+        #expect(final == .failure)
+        try await harness.stop()
+    }
+
+    @Test func anInterruptedRunIsFailedAndRetriedOnRestart() async throws {
+        let directory = try TemporaryDirectory("engine")
+        defer { directory.remove() }
+        // A previous process claimed a run and died: its job is still claimed at start-up.
+        let first = try await EngineHarness(directory: directory)
+        let event = try await first.createEvent {
+            $0.retries = 1
+            $0.content = "echo recovered"
+        }
+        try await first.stop()
+        let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: .init(label: "t"))
+        let now = Date()
+        let orphan = try await store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+        _ = try await store.claim(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600)
+        try await store.markRunning(executionId: orphan, at: now)
+        try await store.shutdown()
+
+        let second = try await EngineHarness(directory: directory)
+        let failed = try await second.finished(orphan)
+        #expect(failed.status == .failure)
+        #expect(failed.error?.contains("interrupted") == true)
+        var retry: Execution?
+        #expect(
+            try await eventually {
+                retry = try await second.store.executions(eventId: event.id).first { $0.attempt == 2 && $0.status.isFinal }
+                return retry != nil
+            })
+        #expect(retry?.status == .success)
+        try await second.stop()
+    }
+
+    @Test func httpRequestEventsRecordStatusAndBody() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let server = try await LocalHTTPServer.start { path in path == "/ok" ? (200, "all good") : (503, "down") }
+        defer { server.stop() }
+        let ok = try await harness.createEvent {
+            $0.type = .httpRequest
+            $0.httpRequest = HTTPRequestSpec(method: "POST", url: "http://127.0.0.1:\(server.port)/ok", headers: ["X-Test": "1"], body: "{}")
+        }
+        let down = try await harness.createEvent {
+            $0.type = .httpRequest
+            $0.httpRequest = HTTPRequestSpec(url: "http://127.0.0.1:\(server.port)/down")
+        }
+        let success = try await harness.finished(try await harness.engine.enqueue(eventId: ok.id, trigger: .manual, triggeredBy: nil))
+        #expect(success.status == .success && success.exitCode == 200 && success.output == "all good")
+        let failure = try await harness.finished(try await harness.engine.enqueue(eventId: down.id, trigger: .manual, triggeredBy: nil))
+        #expect(failure.status == .failure && failure.exitCode == 503 && failure.output == "down")
+        try await harness.stop()
+    }
+}

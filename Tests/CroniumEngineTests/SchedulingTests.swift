@@ -1,0 +1,167 @@
+import CroniumCore
+import CroniumEngine
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Testing
+
+/// Schedules driven by a manual clock: the engine, store and processes are real; only time is stepped.
+@Suite struct SchedulingTests {
+    static let t0 = Date(timeIntervalSince1970: 1_900_000_000)
+
+    /// The ledger oldest first, as (seconds after t0, outcome).
+    func ledger(_ harness: EngineHarness, _ eventId: Int64) async throws -> [(Int, OccurrenceOutcome)] {
+        try await harness.store.ledger(eventId: eventId).reversed().map { (Int($0.scheduledFor.timeIntervalSince(Self.t0)), $0.outcome) }
+    }
+
+    func waitForLedger(_ harness: EngineHarness, _ eventId: Int64, count: Int) async throws -> [(Int, OccurrenceOutcome)] {
+        var rows: [(Int, OccurrenceOutcome)] = []
+        _ = try await eventually {
+            rows = try await ledger(harness, eventId)
+            return rows.count >= count
+        }
+        return rows
+    }
+
+    /// Waits until every run of the event has ended, so the next fire does not overlap it.
+    func allRunsEnded(_ harness: EngineHarness, _ eventId: Int64, count: Int) async throws {
+        #expect(
+            try await eventually {
+                let executions = try await harness.store.executions(eventId: eventId)
+                return executions.count == count && executions.allSatisfy(\.status.isFinal)
+            })
+    }
+
+    func scheduledEvent(_ harness: EngineHarness, script: String = "true", schedule: Schedule) async throws -> Event {
+        try await harness.createEvent {
+            $0.content = script
+            $0.status = .active
+            $0.triggerType = .schedule
+            $0.schedule = schedule
+        }
+    }
+
+    @Test func intervalFiresEveryPeriodSinceThePreviousFire() async throws {
+        let clock = ManualClock(now: Self.t0)
+        let harness = try await EngineHarness(clock: clock)
+        defer { harness.directory.remove() }
+        let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
+        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10)
+        clock.advance(to: Self.t0 + 10)
+        _ = try await waitForLedger(harness, event.id, count: 1)
+        try await allRunsEnded(harness, event.id, count: 1)
+        #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 20)
+        clock.advance(to: Self.t0 + 20)
+        let rows = try await waitForLedger(harness, event.id, count: 2)
+        #expect(rows.map(\.0) == [10, 20])
+        #expect(rows.map(\.1) == [.ran, .ran])
+        let executions = try await harness.store.executions(eventId: event.id)
+        #expect(executions.count == 2)
+        #expect(executions.allSatisfy { $0.trigger == .schedule })
+        #expect(Set(executions.compactMap(\.scheduledFor)) == [Self.t0 + 10, Self.t0 + 20])
+        try await harness.stop()
+    }
+
+    @Test(arguments: [OverlapPolicy.skip, .queue, .replace, .allow])
+    func overlapPolicyDecidesWhatHappensWhileARunIsGoing(policy: OverlapPolicy) async throws {
+        let clock = ManualClock(now: Self.t0)
+        let harness = try await EngineHarness(clock: clock)
+        defer { harness.directory.remove() }
+        let event = try await scheduledEvent(harness, script: "sleep 1.5", schedule: .interval(seconds: 10, overlap: policy))
+        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        clock.advance(to: Self.t0 + 10)
+        #expect(try await eventually { try await harness.store.executions(eventId: event.id).first?.status == .running })
+        clock.advance(to: Self.t0 + 20)
+        let rows = try await waitForLedger(harness, event.id, count: 2)
+        let expected: [OverlapPolicy: OccurrenceOutcome] = [.skip: .skipped, .queue: .queued, .replace: .replaced, .allow: .ran]
+        #expect(rows.map(\.1) == [.ran, expected[policy]!])
+        // Observed while the first run (sleep 1.5) is still going.
+        let during = try await harness.store.executions(eventId: event.id).reversed().map(\.status)
+        switch policy {
+        case .skip: #expect(during == [.running])
+        case .queue: #expect(during == [.running, .pending])
+        case .replace: #expect(during.count == 2)
+        case .allow: #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
+        }
+        var executions: [Execution] = []
+        _ = try await eventually(timeout: .seconds(10)) {
+            executions = try await harness.store.executions(eventId: event.id).reversed()
+            return executions.allSatisfy { $0.status.isFinal }
+        }
+        switch policy {
+        case .skip:
+            #expect(executions.map(\.status) == [.success])
+        case .queue:
+            // The held run starts only after the first has ended.
+            #expect(executions.map(\.status) == [.success, .success])
+        case .replace:
+            #expect(executions.map(\.status) == [.cancelled, .success])
+            #expect(executions[0].error?.contains("replaced") == true)
+        case .allow:
+            #expect(executions.map(\.status) == [.success, .success])
+        }
+        try await harness.stop()
+    }
+
+    @Test(arguments: [MisfirePolicy.none, .last, .all])
+    func restartAfterDowntimeWritesExactlyTheExpectedLedger(policy: MisfirePolicy) async throws {
+        let directory = try TemporaryDirectory("restart")
+        defer { directory.remove() }
+        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
+        let clock1 = first.engine.clockForTesting as! ManualClock
+        let event = try await scheduledEvent(first, schedule: .interval(seconds: 10, misfire: policy))
+        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+        clock1.advance(to: Self.t0 + 10)
+        _ = try await waitForLedger(first, event.id, count: 1)
+        try await allRunsEnded(first, event.id, count: 1)
+        clock1.advance(to: Self.t0 + 25)
+        _ = try await waitForLedger(first, event.id, count: 2)
+        try await allRunsEnded(first, event.id, count: 2)
+        try await first.stop()
+
+        // Down from t0+25 to t0+98: occurrences 30 … 90 fell due meanwhile, all later than the threshold.
+        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 98), directory: directory)
+        let rows = try await waitForLedger(second, event.id, count: 9)
+        #expect(rows.map(\.0) == [10, 20, 30, 40, 50, 60, 70, 80, 90])
+        let afterRestart = rows.dropFirst(2).map(\.1)
+        switch policy {
+        case .none: #expect(afterRestart == Array(repeating: .missed, count: 7))
+        case .last: #expect(afterRestart == Array(repeating: .missed, count: 6) + [.caughtUp])
+        case .all: #expect(afterRestart == Array(repeating: .caughtUp, count: 7))
+        }
+        #expect(second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 100)
+        let expectedRuns = [MisfirePolicy.none: 2, .last: 3, .all: 9][policy]!
+        #expect(try await eventually { try await second.store.executions(eventId: event.id).count == expectedRuns })
+        try await second.stop()
+    }
+
+    @Test func cronScheduleFollowsItsTimeZone() async throws {
+        // 2030-03-31 is Europe/Berlin's spring-forward day; 02:30 does not exist and shifts to 03:30 CEST.
+        let start = try Date("2030-03-30T12:00:00Z", strategy: .iso8601)
+        let clock = ManualClock(now: start)
+        let harness = try await EngineHarness(clock: clock)
+        defer { harness.directory.remove() }
+        let event = try await scheduledEvent(harness, schedule: .cron("30 2 * * *", timeZone: "Europe/Berlin"))
+        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        let next = try #require(harness.engine.scheduler.nextFire(eventId: event.id))
+        #expect(formatISO8601(next, timeZone: TimeZone(identifier: "Europe/Berlin")!) == "2030-03-31T03:30:00+02:00")
+        try await harness.stop()
+    }
+
+    @Test func pausingAnEventStopsItsSchedule() async throws {
+        let clock = ManualClock(now: Self.t0)
+        let harness = try await EngineHarness(clock: clock)
+        defer { harness.directory.remove() }
+        var event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
+        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        event.status = .paused
+        try await harness.store.updateEvent(event)
+        await harness.engine.eventChanged(id: event.id, scheduleChanged: false)
+        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
+        clock.advance(to: Self.t0 + 30)
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(try await harness.store.ledger(eventId: event.id).isEmpty)
+        try await harness.stop()
+    }
+}
