@@ -36,7 +36,7 @@ extension Engine {
                 try await store.renewLeases(owner: configuration.nodeId, until: now + configuration.leaseSeconds)
                 try await recoverOrphanedJobs(all: false)
             } catch {
-                logger.error("lease renewal failed", metadata: ["error": "\(String(reflecting: error))"])
+                if !Task.isCancelled { logger.error("lease renewal failed", metadata: ["error": "\(String(reflecting: error))"]) }
             }
         }
     }

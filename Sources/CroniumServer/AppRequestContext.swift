@@ -1,0 +1,54 @@
+import CroniumCore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+
+/// Per-request state: who is calling. One context type serves HTTP and WebSocket routes, so the
+/// same authentication middleware guards both.
+struct AppRequestContext: RequestContext, WebSocketRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let webSocket: WebSocketHandlerReference<Self>
+    /// Set by ``AuthMiddleware``; nil only on the few public routes.
+    var user: User?
+
+    init(source: ApplicationRequestContextSource) {
+        self.coreContext = .init(source: source)
+        self.webSocket = .init()
+    }
+
+    var requestDecoder: JSONDecoder { .cronium }
+    var responseEncoder: JSONEncoder { .cronium }
+
+    /// The caller, for routes behind authentication.
+    func requireUser() throws -> User {
+        guard let user else { throw Problem(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'") }
+        return user
+    }
+}
+
+extension JSONDecoder {
+    /// ISO-8601 dates, with or without fractional seconds.
+    public static var cronium: JSONDecoder {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .custom { decoder in
+            let text = try decoder.singleValueContainer().decode(String.self)
+            if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
+            if let date = try? Date(text, strategy: .iso8601) { return date }
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an ISO-8601 time such as 2027-03-28T02:30:00Z"))
+        }
+        return decoder
+    }
+}
+
+extension JSONEncoder {
+    /// ISO-8601 dates in UTC with milliseconds, so durations of short runs survive the round trip.
+    public static var cronium: JSONEncoder {
+        let encoder = JSONEncoder()
+        encoder.dateEncodingStrategy = .custom { date, encoder in
+            var container = encoder.singleValueContainer()
+            try container.encode(date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true)))
+        }
+        encoder.outputFormatting = [.sortedKeys]
+        return encoder
+    }
+}

@@ -1,0 +1,42 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// Resolves the caller from an API token (`Authorization: Bearer`, or `?token=` for WebSocket
+/// clients that cannot set headers) or the browser's session cookie, and refuses everything else
+/// except the public routes. Protection is the default: a new route is guarded without opting in.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = AppRequestContext
+    let store: Database
+
+    static let sessionCookie = "cronium_session"
+    /// The only routes reachable without credentials: probes, and signing in itself.
+    static let publicPaths: Set<String> = ["/health", "/ready", "/live", "/api/v1/auth/login"]
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        var context = context
+        if let secret = Self.credential(in: request) {
+            if secret.isSession {
+                context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
+            } else {
+                context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value))
+                if context.user == nil { throw Problem(.unauthorized, "the API token is unknown or was revoked") }
+            }
+        }
+        if context.user == nil && !Self.publicPaths.contains(request.uri.path) {
+            throw Problem(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'")
+        }
+        return try await next(request, context)
+    }
+
+    static func credential(in request: Request) -> (value: String, isSession: Bool)? {
+        if let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") {
+            return (String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces), false)
+        }
+        if let token = request.uri.queryParameters.get("token") { return (token, false) }
+        if let cookie = request.cookies[sessionCookie]?.value { return (cookie, true) }
+        return nil
+    }
+}

@@ -1,0 +1,36 @@
+import CroniumStore
+import Foundation
+import Hummingbird
+import Synchronization
+
+/// Probes for load balancers and orchestrators; the only routes without authentication.
+struct HealthController {
+    let store: Database
+    let ready: ReadinessFlag
+
+    struct Health: ResponseEncodable {
+        let status: String
+        let version: String
+    }
+
+    func addRoutes(to router: Router<AppRequestContext>) {
+        router.get("health") { _, _ in Health(status: "ok", version: CroniumServer.version) }
+        router.get("live") { _, _ in Health(status: "ok", version: CroniumServer.version) }
+        router.get("ready") { _, _ -> Health in
+            guard ready.isSet else { throw Problem(.serviceUnavailable, "starting") }
+            do {
+                _ = try await store.userCount()
+            } catch {
+                throw Problem(.serviceUnavailable, "the database does not answer")
+            }
+            return Health(status: "ready", version: CroniumServer.version)
+        }
+    }
+}
+
+/// Becomes true once the server accepts connections.
+final class ReadinessFlag: Sendable {
+    private let value = Mutex(false)
+    var isSet: Bool { value.withLock { $0 } }
+    func set() { value.withLock { $0 = true } }
+}

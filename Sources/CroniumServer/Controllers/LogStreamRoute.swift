@@ -1,0 +1,94 @@
+import CroniumCore
+import CroniumEngine
+import CroniumStore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOWebSocket
+
+/// `GET /api/v1/executions/{id}/logs/stream` (WebSocket): replays the stored log, follows the
+/// live one, then sends the final status and closes. Each message is one JSON object:
+/// `{"type":"line","seq":1,"time":"…","stream":"stdout","text":"…"}` or `{"type":"finished","status":"SUCCESS"}`.
+struct LogStreamRoute {
+    let engine: Engine
+
+    struct Message: Encodable {
+        var type: String
+        var seq: Int?
+        var time: Date?
+        var stream: LogStream?
+        var text: String?
+        var status: ExecutionStatus?
+
+        static func line(_ line: LogLine) -> Message {
+            Message(type: "line", seq: line.seq, time: line.time, stream: line.stream, text: line.text)
+        }
+    }
+
+    func addRoute(to router: Router<AppRequestContext>) {
+        let executions = ExecutionController(engine: engine)
+        router.ws("/api/v1/executions/:id/logs/stream") { _, context in
+            _ = try await executions.visibleExecution(context)
+            return .upgrade([:])
+        } onUpgrade: { inbound, outbound, context in
+            let id = try context.requestContext.parameters.require("id", as: Int64.self)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                // Reading notices a client that went away; its messages themselves mean nothing.
+                group.addTask { for try await _ in inbound.messages(maxSize: 16 * 1024) {} }
+                group.addTask { try await self.follow(executionId: id, outbound: outbound) }
+                try await group.next()
+                group.cancelAll()
+            }
+        }
+    }
+
+    private func follow(executionId id: Int64, outbound: WebSocketOutboundWriter) async throws {
+        let encoder = JSONEncoder.cronium
+        func send(_ message: Message) async throws {
+            try await outbound.write(.text(String(decoding: try encoder.encode(message), as: UTF8.self)))
+        }
+        var lastSeq = 0
+        func sendStored() async throws {
+            while true {
+                let page = try await engine.store.logLines(executionId: id, afterSeq: lastSeq, limit: 1000)
+                for line in page { try await send(.line(line)) }
+                lastSeq = page.last?.seq ?? lastSeq
+                if page.count < 1000 { return }
+            }
+        }
+        while !Task.isCancelled {
+            // Subscribe before reading the store, so nothing written in between is missed; seq removes duplicates.
+            let subscription = engine.logHub.subscribe(executionId: id)
+            defer { subscription?.cancel() }
+            try await sendStored()
+            if let subscription {
+                for line in subscription.backlog where line.seq > lastSeq {
+                    try await send(.line(line))
+                    lastSeq = line.seq
+                }
+                for await event in subscription.events {
+                    switch event {
+                    case .line(let line) where line.seq > lastSeq:
+                        try await send(.line(line))
+                        lastSeq = line.seq
+                    case .line:
+                        continue
+                    case .finished(let status):
+                        try await send(Message(type: "finished", status: status))
+                        try await outbound.close(.normalClosure, reason: status.rawValue)
+                        return
+                    }
+                }
+            }
+            if let execution = try await engine.store.execution(id: id), execution.status.isFinal {
+                try await sendStored()
+                try await send(Message(type: "finished", status: execution.status))
+                try await outbound.close(.normalClosure, reason: execution.status.rawValue)
+                return
+            }
+            // Still queued: its log session opens when it starts.
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+}

@@ -1,0 +1,102 @@
+import CroniumCore
+import CroniumEngine
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Hummingbird
+import HummingbirdWebSocket
+import Logging
+import NIOCore
+import ServiceLifecycle
+
+/// The whole server: store, engine and HTTP API, built from a ``ServerConfiguration``.
+public final class CroniumServer: Sendable {
+    public let configuration: ServerConfiguration
+    public let engine: Engine
+    public let store: Database
+    /// Set on the first start of an empty data directory; print it once.
+    public let initialAdmin: InitialAdmin?
+    /// Whether processes run sandboxed; the caller reports it once at start-up.
+    public let sandboxed: Bool
+    public let interpreters: Interpreters
+    let logger: Logger
+    let ready = ReadinessFlag()
+
+    public static let version = "0.1.0"
+
+    public init(configuration: ServerConfiguration, logger: Logger) async throws {
+        var configuration = configuration
+        let data = URL(fileURLWithPath: configuration.dataDirectory).standardizedFileURL.path
+        configuration.dataDirectory = data
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        self.configuration = configuration
+        self.logger = logger
+        store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
+
+        let sandbox = configuration.sandbox == .off ? nil : Sandbox.detect(hiddenDirectories: [data])
+        if sandbox == nil && configuration.sandbox == .required {
+            throw ServerError("--sandbox required, but bubblewrap (bwrap) is missing or cannot create namespaces here")
+        }
+        sandboxed = sandbox != nil
+        var interpreters = Interpreters.resolve()
+        interpreters.bash = configuration.bash ?? interpreters.bash
+        interpreters.python = configuration.python ?? interpreters.python
+        interpreters.node = configuration.node ?? interpreters.node
+        self.interpreters = interpreters
+        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, sandbox: sandbox, workRoot: "\(data)/work"))
+        engine = Engine(
+            store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],
+            configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns), logger: logger)
+    }
+
+    /// The HTTP application, with the engine as one of its services.
+    public func application(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) -> some ApplicationProtocol {
+        let router = buildRouter()
+        let ready = self.ready
+        return Application(
+            router: router,
+            server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 16)),
+            configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cronium"),
+            services: [engine],
+            onServerRunning: { channel in
+                ready.set()
+                await onServerRunning(channel)
+            },
+            logger: logger)
+    }
+
+    /// Runs until SIGTERM or SIGINT, draining runs, then closes the database.
+    public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        do {
+            try await application(onServerRunning: onServerRunning).runService()
+        } catch {
+            try? await store.shutdown()
+            throw error
+        }
+        try await store.shutdown()
+    }
+
+    func buildRouter() -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        router.addMiddleware {
+            ProblemMiddleware()
+            AuthMiddleware(store: store)
+        }
+        HealthController(store: store, ready: ready).addRoutes(to: router)
+        let api = router.group("api/v1")
+        api.get("openapi.json") { _, _ in
+            Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))
+        }
+        AccountController(store: store, bcryptCost: configuration.bcryptCost).addRoutes(to: api)
+        EventController(engine: engine).addRoutes(to: api.group("events"))
+        ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
+        LogStreamRoute(engine: engine).addRoute(to: router)
+        return router
+    }
+}
+
+public struct ServerError: Error, CustomStringConvertible {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,80 @@
+import Foundation
+
+/// The API's OpenAPI 3.1 description, served at `/api/v1/openapi.json`. `operations` is the one
+/// list of what the router serves; a test compares it with the router's real route table.
+enum OpenAPIDocument {
+    struct Operation {
+        let method: String
+        /// OpenAPI form, `{id}` for parameters.
+        let path: String
+        let summary: String
+        var requestSchema: String? = nil
+        var responseSchema: String? = nil
+        var status: Int = 200
+        var isPublic = false
+    }
+
+    static let operations: [Operation] = [
+        .init(method: "GET", path: "/health", summary: "Liveness and version, without authentication", isPublic: true),
+        .init(method: "GET", path: "/live", summary: "The process is up", isPublic: true),
+        .init(method: "GET", path: "/ready", summary: "The database answers and the engine runs", isPublic: true),
+        .init(method: "GET", path: "/api/v1/openapi.json", summary: "This document"),
+        .init(method: "POST", path: "/api/v1/auth/login", summary: "Sign in; sets an HttpOnly session cookie", requestSchema: "Login", responseSchema: "User", isPublic: true),
+        .init(method: "POST", path: "/api/v1/auth/logout", summary: "Sign out", status: 204),
+        .init(method: "GET", path: "/api/v1/me", summary: "The caller", responseSchema: "User"),
+        .init(method: "GET", path: "/api/v1/users", summary: "List users (admin)", responseSchema: "UserList"),
+        .init(method: "POST", path: "/api/v1/users", summary: "Create a user (admin); a generated password is returned once", requestSchema: "NewUser", status: 201),
+        .init(method: "GET", path: "/api/v1/tokens", summary: "List your API tokens (admin: ?all=true for everyone's)"),
+        .init(method: "POST", path: "/api/v1/tokens", summary: "Create an API token; the secret is returned once", requestSchema: "NewToken", status: 201),
+        .init(method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token", status: 204),
+        .init(method: "GET", path: "/api/v1/events", summary: "List events you may see (?tag=, ?status=)", responseSchema: "EventList"),
+        .init(method: "POST", path: "/api/v1/events", summary: "Create an event", requestSchema: "EventInput", responseSchema: "Event", status: 201),
+        .init(method: "GET", path: "/api/v1/events/{id}", summary: "Get an event", responseSchema: "Event"),
+        .init(method: "PATCH", path: "/api/v1/events/{id}", summary: "Change the fields sent", requestSchema: "EventInput", responseSchema: "Event"),
+        .init(method: "DELETE", path: "/api/v1/events/{id}", summary: "Delete an event and its history", status: 204),
+        .init(method: "POST", path: "/api/v1/events/{id}/run", summary: "Run now; returns the execution id", status: 202),
+        .init(method: "GET", path: "/api/v1/events/{id}/ledger", summary: "Every due schedule occurrence and what became of it"),
+        .init(method: "GET", path: "/api/v1/executions", summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)", responseSchema: "ExecutionList"),
+        .init(method: "GET", path: "/api/v1/executions/{id}", summary: "One run", responseSchema: "Execution"),
+        .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),
+        .init(method: "GET", path: "/api/v1/executions/{id}/logs", summary: "A page of a run's log (?after=seq, ?limit=)"),
+        .init(method: "GET", path: "/api/v1/executions/{id}/logs/stream", summary: "WebSocket: replay, follow, then the final status"),
+    ]
+
+    static func json() throws -> Data {
+        var paths: [String: [String: Any]] = [:]
+        for operation in operations {
+            var entry: [String: Any] = ["summary": operation.summary]
+            var response: [String: Any] = ["description": operation.summary]
+            if let schema = operation.responseSchema {
+                response["content"] = ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]
+            }
+            entry["responses"] = [
+                String(operation.status): response,
+                "default": ["description": "An error", "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]],
+            ]
+            if let schema = operation.requestSchema {
+                entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]]
+            }
+            if operation.path.contains("{id}") {
+                entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]]
+            }
+            if operation.isPublic { entry["security"] = [] as [Any] }
+            paths[operation.path, default: [:]][operation.method.lowercased()] = entry
+        }
+        let document: [String: Any] = [
+            "openapi": "3.1.0",
+            "info": ["title": "Cronium API", "version": "1"],
+            "security": [["bearer": [] as [Any]], ["session": [] as [Any]]],
+            "paths": paths,
+            "components": [
+                "securitySchemes": [
+                    "bearer": ["type": "http", "scheme": "bearer"],
+                    "session": ["type": "apiKey", "in": "cookie", "name": AuthMiddleware.sessionCookie],
+                ],
+                "schemas": OpenAPISchemas.all,
+            ],
+        ]
+        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+    }
+}

@@ -1,0 +1,65 @@
+import CroniumCore
+
+/// JSON Schemas of the API's bodies, kept beside the Codable types they describe.
+enum OpenAPISchemas {
+    static func enumeration(_ values: [String]) -> [String: Any] { ["type": "string", "enum": values] }
+    static func ref(_ name: String) -> [String: Any] { ["$ref": "#/components/schemas/\(name)"] }
+    static func list(_ name: String) -> [String: Any] { ["type": "array", "items": ref(name)] }
+    static var string: [String: Any] { ["type": "string"] }
+    static var integer: [String: Any] { ["type": "integer"] }
+    static var boolean: [String: Any] { ["type": "boolean"] }
+    static var dateTime: [String: Any] { ["type": "string", "format": "date-time"] }
+    static var stringMap: [String: Any] { ["type": "object", "additionalProperties": ["type": "string"]] }
+
+    static var eventFields: [String: Any] {
+        [
+            "name": string, "description": string, "type": enumeration(EventType.allCases.map(\.rawValue)), "content": string,
+            "httpRequest": ref("HTTPRequest"), "status": enumeration(EventStatus.allCases.map(\.rawValue)),
+            "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap,
+            "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
+            "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
+            "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
+            "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
+        ]
+    }
+
+    static var all: [String: Any] {
+        var event = eventFields
+        event["id"] = integer
+        event["ownerId"] = integer
+        event["executionCount"] = integer
+        event["createdAt"] = dateTime
+        event["updatedAt"] = dateTime
+        return [
+            "Problem": ["type": "object", "properties": ["type": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")]],
+            "FieldProblem": ["type": "object", "properties": ["field": string, "message": string]],
+            "Login": ["type": "object", "required": ["username", "password"], "properties": ["username": string, "password": string]],
+            "NewUser": ["type": "object", "required": ["username"], "properties": ["username": string, "password": string, "role": enumeration(Role.allCases.map(\.rawValue))]],
+            "NewToken": ["type": "object", "required": ["name"], "properties": ["name": string]],
+            "User": ["type": "object", "properties": ["id": integer, "username": string, "role": enumeration(Role.allCases.map(\.rawValue)), "createdAt": dateTime]],
+            "UserList": list("User"),
+            "HTTPRequest": ["type": "object", "required": ["url"], "properties": ["method": string, "url": string, "headers": stringMap, "body": string]],
+            "Schedule": [
+                "type": "object", "required": ["kind"],
+                "properties": [
+                    "kind": enumeration(["interval", "cron", "once"]), "intervalSeconds": integer, "cron": string, "startAt": dateTime, "timeZone": string,
+                    "dstGap": enumeration(DSTGapPolicy.allCases.map(\.rawValue)), "dstOverlap": enumeration(DSTOverlapPolicy.allCases.map(\.rawValue)),
+                    "misfire": enumeration(MisfirePolicy.allCases.map(\.rawValue)), "overlap": enumeration(OverlapPolicy.allCases.map(\.rawValue)),
+                ],
+            ],
+            "EventInput": ["type": "object", "properties": eventFields],
+            "Event": ["type": "object", "properties": event],
+            "EventList": list("Event"),
+            "Execution": [
+                "type": "object",
+                "properties": [
+                    "id": integer, "eventId": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
+                    "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)), "attempt": integer, "scheduledFor": dateTime,
+                    "createdAt": dateTime, "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "output": string, "error": string,
+                    "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
+                ],
+            ],
+            "ExecutionList": list("Execution"),
+        ]
+    }
+}

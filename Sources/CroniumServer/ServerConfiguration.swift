@@ -1,0 +1,26 @@
+import Foundation
+
+/// How `cronium serve` runs. Every field has a default that works on a fresh machine.
+public struct ServerConfiguration: Sendable {
+    public enum SandboxMode: String, Sendable, CaseIterable {
+        /// Use bubblewrap when it works here; otherwise run plain processes and say so at start-up.
+        case auto
+        /// Refuse to start without a working sandbox.
+        case required
+        case off
+    }
+
+    public var host = "127.0.0.1"
+    public var port = 5001
+    public var dataDirectory = "./.cronium"
+    public var maxConcurrentRuns = 16
+    public var sandbox = SandboxMode.auto
+    /// bcrypt work factor for passwords; 10 takes ~50 ms here, enough against offline guessing for a self-hosted tool.
+    public var bcryptCost: UInt8 = 10
+    /// Interpreter paths to use instead of the ones found at start-up.
+    public var bash: String?
+    public var python: String?
+    public var node: String?
+
+    public init() {}
+}

@@ -1,0 +1,99 @@
+import ArgumentParser
+import AsyncHTTPClient
+import CroniumCore
+import CroniumServer
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// Where the server is and who is calling; shared by every client command.
+struct ClientOptions: ParsableArguments {
+    @Option(help: "Server URL (or env CRONIUM_URL).") var url: String?
+    @Option(help: "API token (or env CRONIUM_TOKEN; default: ./.cronium/initial-admin-token).") var token: String?
+    @Flag(help: "Print JSON instead of tables.") var json = false
+
+    var baseURL: String {
+        let value = url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? "http://127.0.0.1:5001"
+        return value.hasSuffix("/") ? String(value.dropLast()) : value
+    }
+
+    /// The explicit token, the environment's, or the one the first start wrote next to the data.
+    func resolvedToken() -> String? {
+        if let token { return token }
+        if let token = ProcessInfo.processInfo.environment["CRONIUM_TOKEN"], !token.isEmpty { return token }
+        let file = FileManager.default.contents(atPath: "./.cronium/initial-admin-token").map { String(decoding: $0, as: UTF8.self) }
+        return file?.trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    var client: APIClient { APIClient(baseURL: baseURL, token: resolvedToken()) }
+}
+
+/// JSON over HTTP to a running server. API problems become ``CLIError``s with the server's message.
+struct APIClient: Sendable {
+    let baseURL: String
+    let token: String?
+
+    /// The server's own date format, so client and server agree by construction.
+    static var decoder: JSONDecoder { .cronium }
+    static var encoder: JSONEncoder { .cronium }
+
+    /// Sends a request and returns the raw body, failing with the server's problem detail on >= 400.
+    func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none) async throws -> Data {
+        var request = HTTPClientRequest(url: baseURL + path)
+        request.method = method
+        if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let body {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
+        }
+        let response: HTTPClientResponse
+        do {
+            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+        } catch {
+            throw CLIError("cannot reach Cronium at \(baseURL) (\(error)); is `cronium serve` running? Set --url or CRONIUM_URL.")
+        }
+        let data = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
+        guard response.status.code < 400 else {
+            if let problem = try? JSONDecoder().decode(ProblemBody.self, from: data) {
+                let details = problem.errors?.map { "  \($0.field): \($0.message)" }.joined(separator: "\n")
+                throw CLIError([problem.detail, details].compactMap { $0 }.joined(separator: "\n"))
+            }
+            throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)")
+        }
+        return data
+    }
+
+    func get<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {
+        try Self.decoder.decode(T.self, from: try await send(.GET, path))
+    }
+
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none, as type: T.Type = T.self) async throws -> T {
+        try Self.decoder.decode(T.self, from: try await send(method, path, body: body))
+    }
+
+    struct ProblemBody: Decodable {
+        struct Field: Decodable {
+            let field: String
+            let message: String
+        }
+        let detail: String
+        let errors: [Field]?
+    }
+}
+
+/// Prints raw JSON the server returned, pretty, for `--json`.
+func printJSON(_ data: Data) {
+    if let object = try? JSONSerialization.jsonObject(with: data), let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys]) {
+        print(String(decoding: pretty, as: UTF8.self))
+    } else {
+        print(String(decoding: data, as: UTF8.self))
+    }
+}
+
+/// Left-aligned columns for people.
+func printTable(_ header: [String], _ rows: [[String]]) {
+    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
+    for row in [header] + rows {
+        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+import NIOHTTP1
+
+struct EventCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "event", abstract: "Create, list, change, delete and run events.",
+        subcommands: [Create.self, List.self, Show.self, Update.self, Delete.self, Run.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create an event (ACTIVE unless --status says otherwise).")
+        @OptionGroup var client: ClientOptions
+        @OptionGroup var event: EventOptions
+
+        func run() async throws {
+            var input = try event.input()
+            input.status = input.status ?? .active
+            let data = try await client.client.send(.POST, "/api/v1/events", body: input)
+            if client.json { return printJSON(data) }
+            let created = try APIClient.decoder.decode(Event.self, from: data)
+            print("created event \(created.id) '\(created.name)' (\(created.status.rawValue))")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the events you may see.")
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only events with this tag.") var tag: String?
+
+        func run() async throws {
+            let query = tag.map { "?tag=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" } ?? ""
+            let data = try await client.client.send(.GET, "/api/v1/events\(query)")
+            if client.json { return printJSON(data) }
+            let events = try APIClient.decoder.decode([Event].self, from: data)
+            printTable(
+                ["ID", "NAME", "TYPE", "STATUS", "SCHEDULE", "RUNS"],
+                events.map { [String($0.id), $0.name, $0.type.rawValue, $0.status.rawValue, describe($0.schedule, trigger: $0.triggerType), String($0.executionCount)] })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Show one event as JSON.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: Int64
+
+        func run() async throws { printJSON(try await client.client.send(.GET, "/api/v1/events/\(id)")) }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Change the fields given by flags.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: Int64
+        @OptionGroup var event: EventOptions
+
+        func run() async throws {
+            let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input())
+            if client.json { return printJSON(data) }
+            let updated = try APIClient.decoder.decode(Event.self, from: data)
+            print("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))")
+        }
+    }
+
+    struct Delete: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Delete an event and its history.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: Int64
+
+        func run() async throws {
+            _ = try await client.client.send(.DELETE, "/api/v1/events/\(id)")
+            if !client.json { print("deleted event \(id)") }
+        }
+    }
+
+    struct Run: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Run an event now.",
+            discussion: "With --wait, exits with the script's exit status (124 on timeout, 130 when cancelled).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: Int64
+        @Flag(help: "Wait for the run to end, printing its log as it happens.") var wait = false
+
+        struct Started: Decodable { let executionId: Int64 }
+
+        func run() async throws {
+            let data = try await client.client.send(.POST, "/api/v1/events/\(id)/run")
+            let started = try APIClient.decoder.decode(Started.self, from: data)
+            guard wait else {
+                if client.json { return printJSON(data) }
+                print("started execution \(started.executionId)")
+                return
+            }
+            let status = try await followLog(executionId: started.executionId, client: client, quiet: client.json)
+            let execution: Execution = try await client.client.get("/api/v1/executions/\(started.executionId)")
+            if client.json {
+                printJSON(try APIClient.encoder.encode(execution))
+            } else {
+                FileHandle.standardError.write(Data("execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")\n".utf8))
+            }
+            let code = processExitCode(for: execution)
+            if code != 0 { throw ExitCode(code) }
+        }
+    }
+}
+
+/// The exit status a script-like caller expects: the script's own, or the timeout(1) conventions.
+func processExitCode(for execution: Execution) -> Int32 {
+    switch execution.status {
+    case .success: 0
+    case .timeout: 124
+    case .cancelled: 130
+    default: Int32(clamping: execution.exitCode.map { $0 == 0 || $0 > 255 ? 1 : $0 } ?? 1)
+    }
+}
+
+func describe(_ schedule: Schedule?, trigger: TriggerType) -> String {
+    guard trigger == .schedule, let schedule else { return "manual" }
+    switch schedule.kind {
+    case .cron: return "\(schedule.cron ?? "") \(schedule.timeZone)"
+    case .interval: return "every \(schedule.intervalSeconds ?? 0)s"
+    case .once: return "once \(schedule.startAt.map { formatISO8601($0, timeZone: TimeZone(identifier: schedule.timeZone) ?? .gmt) } ?? "")"
+    }
+}

@@ -1,0 +1,141 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+
+/// The flags that describe an event, shared by `event create` and `event update`; only flags
+/// given are sent, so `update` changes just those fields.
+struct EventOptions: ParsableArguments {
+    @Option(help: "Name.") var name: String?
+    @Option(help: "Description.") var description: String?
+    @Option(help: "bash, python, node or http.") var type: String?
+    @Option(help: "Script source.") var script: String?
+    @Option(name: .customLong("file"), help: "Read the script from this file ('-' for stdin).") var scriptFile: String?
+    @Option(help: "HTTP events: the URL to call.") var httpURL: String?
+    @Option(help: "HTTP events: the method.") var method: String?
+    @Option(name: .customLong("header"), help: "HTTP events: a header, 'Name: value' (repeatable).") var headers: [String] = []
+    @Option(help: "HTTP events: the request body.") var body: String?
+    @Option(help: "Cron schedule, 5 fields or 6 with seconds first, or @hourly etc.") var cron: String?
+    @Option(help: "Interval schedule: every 30s, 5m, 2h, 1d since the previous fire.") var every: String?
+    @Option(help: "One-shot schedule: run once at this ISO-8601 time.") var at: String?
+    @Option(help: "Delay the first fire until this ISO-8601 time.") var startAt: String?
+    @Option(help: "IANA time zone of the schedule (default UTC).") var tz: String?
+    @Option(help: "After downtime: none, last or all.") var misfire: String?
+    @Option(help: "While the previous run goes on: allow, skip, queue or replace.") var overlap: String?
+    @Option(help: "Times in a spring-forward gap: shift or skip.") var dstGap: String?
+    @Option(help: "Times in a fall-back overlap: once or twice.") var dstOverlap: String?
+    @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
+    @Option(help: "Timeout, e.g. 30s, 10m, 2h.") var timeout: String?
+    @Option(help: "Retries after a failure (0-10).") var retries: Int?
+    @Option(help: "Pause after this many runs (0 = unlimited).") var maxExecutions: Int?
+    @Option(name: .customLong("tag"), help: "Tag (repeatable).") var tags: [String] = []
+    @Option(help: "ACTIVE, PAUSED, DRAFT or ARCHIVED.") var status: String?
+    @Flag(inversion: .prefixedNo, help: "Allow network access in the sandbox.") var network: Bool?
+    @Flag(inversion: .prefixedNo, help: "Share with every user (read and run).") var shared: Bool?
+    @Option(help: "Read the whole event as JSON from this file; flags then override it.") var fromJSON: String?
+
+    func input() throws -> EventInput {
+        var input = EventInput()
+        if let fromJSON {
+            let data = fromJSON == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: fromJSON))
+            input = try APIClient.decoder.decode(EventInput.self, from: data)
+        }
+        input.name = name ?? input.name
+        input.description = description ?? input.description
+        if let type { input.type = try Self.eventType(type) }
+        if let scriptFile {
+            let data = scriptFile == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: scriptFile))
+            input.content = String(decoding: data, as: UTF8.self)
+        }
+        input.content = script ?? input.content
+        if httpURL != nil || method != nil || !headers.isEmpty || body != nil {
+            var spec = input.httpRequest ?? HTTPRequestSpec(url: "")
+            spec.url = httpURL ?? spec.url
+            spec.method = method?.uppercased() ?? spec.method
+            spec.body = body ?? spec.body
+            for header in headers {
+                guard let colon = header.firstIndex(of: ":") else { throw ValidationError("--header must look like 'Name: value'") }
+                spec.headers[String(header[..<colon])] = header[header.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+            }
+            input.httpRequest = spec
+            input.type = input.type ?? .httpRequest
+        }
+        if let schedule = try schedule() {
+            input.schedule = schedule
+            input.triggerType = .schedule
+        }
+        if !environment.isEmpty {
+            var variables = input.environment ?? [:]
+            for pair in environment {
+                guard let equals = pair.firstIndex(of: "=") else { throw ValidationError("--env must look like KEY=VALUE") }
+                variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
+            }
+            input.environment = variables
+        }
+        if let timeout {
+            input.timeoutValue = try parseDuration(timeout)
+            input.timeoutUnit = .seconds
+        }
+        input.retries = retries ?? input.retries
+        input.maxExecutions = maxExecutions ?? input.maxExecutions
+        if !tags.isEmpty { input.tags = tags }
+        if let status {
+            guard let parsed = EventStatus(rawValue: status.uppercased()) else { throw ValidationError("--status must be ACTIVE, PAUSED, DRAFT or ARCHIVED") }
+            input.status = parsed
+        }
+        input.networkAccess = network ?? input.networkAccess
+        input.shared = shared ?? input.shared
+        return input
+    }
+
+    private func schedule() throws -> Schedule? {
+        let kinds = [cron, every, at].compactMap { $0 }
+        guard !kinds.isEmpty else { return nil }
+        guard kinds.count == 1 else { throw ValidationError("give one of --cron, --every or --at") }
+        var schedule: Schedule
+        if let cron {
+            schedule = .cron(cron)
+        } else if let every {
+            schedule = .interval(seconds: try parseDuration(every))
+        } else {
+            schedule = .once(at: try parseDate(at!, option: "--at"))
+        }
+        if let startAt { schedule.startAt = try parseDate(startAt, option: "--start-at") }
+        if let tz { schedule.timeZone = tz }
+        if let misfire { schedule.misfire = try Self.policy(misfire, option: "--misfire") }
+        if let overlap { schedule.overlap = try Self.policy(overlap, option: "--overlap") }
+        if let dstGap { schedule.dstGap = try Self.policy(dstGap, option: "--dst-gap") }
+        if let dstOverlap { schedule.dstOverlap = try Self.policy(dstOverlap, option: "--dst-overlap") }
+        return schedule
+    }
+
+    static func policy<P: RawRepresentable & CaseIterable>(_ value: String, option: String) throws -> P where P.RawValue == String {
+        guard let policy = P(rawValue: value.lowercased()) else {
+            throw ValidationError("\(option) must be one of \(P.allCases.map(\.rawValue).joined(separator: ", "))")
+        }
+        return policy
+    }
+
+    static func eventType(_ value: String) throws -> EventType {
+        switch value.lowercased() {
+        case "bash", "sh": return .bash
+        case "python", "python3", "py": return .python
+        case "node", "nodejs", "js": return .nodejs
+        case "http", "http_request": return .httpRequest
+        default: throw ValidationError("--type must be bash, python, node or http")
+        }
+    }
+}
+
+/// "90", "30s", "5m", "2h", "1d" in seconds.
+func parseDuration(_ text: String) throws -> Int {
+    let units: [Character: Int] = ["s": 1, "m": 60, "h": 3600, "d": 86400]
+    let trimmed = text.trimmingCharacters(in: .whitespaces).lowercased()
+    if let last = trimmed.last, let unit = units[last], let value = Int(trimmed.dropLast()), value > 0 { return value * unit }
+    if let value = Int(trimmed), value > 0 { return value }
+    throw ValidationError("'\(text)' is not a duration; use e.g. 30s, 5m, 2h or 1d")
+}
+
+func parseDate(_ text: String, option: String) throws -> Date {
+    if let date = try? Date(text, strategy: .iso8601) { return date }
+    throw ValidationError("\(option) must be an ISO-8601 time such as 2027-03-28T02:30:00Z or 2027-03-28T02:30:00+01:00")
+}

@@ -1,0 +1,47 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+import NIOHTTP1
+
+struct ExecutionCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "execution", abstract: "List and cancel runs.", subcommands: [List.self, Cancel.self])
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Runs, newest first.")
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only runs of this event.") var event: Int64?
+        @Option(help: "Only runs with this status.") var status: String?
+        @Option(help: "At most this many.") var limit = 20
+
+        func run() async throws {
+            var query = ["limit=\(limit)"]
+            if let event { query.append("eventId=\(event)") }
+            if let status { query.append("status=\(status.uppercased())") }
+            let data = try await client.client.send(.GET, "/api/v1/executions?" + query.joined(separator: "&"))
+            if client.json { return printJSON(data) }
+            let executions = try APIClient.decoder.decode([Execution].self, from: data)
+            printTable(
+                ["ID", "EVENT", "STATUS", "TRIGGER", "ATTEMPT", "STARTED", "DURATION", "EXIT"],
+                executions.map {
+                    [
+                        String($0.id), String($0.eventId), $0.status.rawValue, $0.trigger.rawValue, String($0.attempt),
+                        $0.startedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-", $0.durationMs.map { "\($0) ms" } ?? "-",
+                        $0.exitCode.map(String.init) ?? "-",
+                    ]
+                })
+        }
+    }
+
+    struct Cancel: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running run.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Execution id.") var id: Int64
+
+        func run() async throws {
+            let data = try await client.client.send(.POST, "/api/v1/executions/\(id)/cancel")
+            if client.json { return printJSON(data) }
+            print("cancelling execution \(id)")
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+import HummingbirdWSClient
+import Logging
+import Synchronization
+
+struct LogsCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a run's log; --follow streams it until the run ends.")
+    @OptionGroup var client: ClientOptions
+    @Argument(help: "Execution id.") var executionId: Int64
+    @Flag(help: "Keep printing new lines until the run ends.") var follow = false
+
+    struct Page: Decodable {
+        let lines: [LogLine]
+        let nextAfter: Int
+        let complete: Bool
+    }
+
+    func run() async throws {
+        if follow {
+            _ = try await followLog(executionId: executionId, client: client, quiet: false)
+            return
+        }
+        var after = 0
+        while true {
+            let page: Page = try await client.client.get("/api/v1/executions/\(executionId)/logs?after=\(after)&limit=5000")
+            for line in page.lines { printLine(line, json: client.json) }
+            if page.lines.isEmpty || page.lines.count < 5000 { return }
+            after = page.nextAfter
+        }
+    }
+}
+
+func printLine(_ line: LogLine, json: Bool) {
+    if json {
+        print(String(decoding: (try? APIClient.encoder.encode(line)) ?? Data(), as: UTF8.self))
+    } else if line.stream == .stderr || line.stream == .system {
+        FileHandle.standardError.write(Data((line.text + "\n").utf8))
+    } else {
+        print(line.text)
+        fflush(nil)
+    }
+}
+
+/// Streams a run's log over the server's WebSocket until the final status arrives, and returns it.
+func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async throws -> ExecutionStatus {
+    struct Message: Decodable {
+        let type: String
+        let seq: Int?
+        let time: Date?
+        let stream: LogStream?
+        let text: String?
+        let status: ExecutionStatus?
+    }
+    var url = client.baseURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
+    url += "/api/v1/executions/\(executionId)/logs/stream"
+    if let token = client.resolvedToken() { url += "?token=\(token)" }
+    var logger = Logger(label: "cronium.cli")
+    logger.logLevel = .error
+    let final = LockedStatus()
+    do {
+        try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, _, _ in
+            for try await message in inbound.messages(maxSize: 1 << 20) {
+                guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(Message.self, from: Data(text.utf8)) else { continue }
+                if decoded.type == "finished" {
+                    final.set(decoded.status ?? .failure)
+                } else if !quiet, let seq = decoded.seq, let stream = decoded.stream {
+                    printLine(LogLine(seq: seq, time: decoded.time ?? Date(), stream: stream, text: decoded.text ?? ""), json: client.json)
+                }
+            }
+        }
+    } catch {
+        throw CLIError("cannot follow the log of execution \(executionId): \(error)")
+    }
+    guard let status = final.value else { throw CLIError("the log stream of execution \(executionId) ended before the run did") }
+    return status
+}
+
+/// The final status, set from inside the WebSocket handler.
+final class LockedStatus: Sendable {
+    private let status = Mutex<ExecutionStatus?>(nil)
+    var value: ExecutionStatus? { status.withLock { $0 } }
+    func set(_ value: ExecutionStatus) { status.withLock { $0 = value } }
+}

@@ -1,0 +1,65 @@
+import ArgumentParser
+import CroniumServer
+import Foundation
+import CroniumExecutors
+import Logging
+import NIOCore
+
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Run the Cronium server (API, scheduler and workers) on this machine.")
+
+    @Option(help: "Address to listen on.") var host = "127.0.0.1"
+    @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
+    @Option(name: .customLong("data-dir"), help: "Where the database and run files live.") var dataDirectory = "./.cronium"
+    @Option(help: "Runs at once.") var maxConcurrentRuns = 16
+    @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
+    @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
+    @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
+    @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
+    @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+
+    func validate() throws {
+        guard ServerConfiguration.SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
+        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
+    }
+
+    func run() async throws {
+        var logger = Logger(label: "cronium")
+        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.dataDirectory = dataDirectory
+        configuration.maxConcurrentRuns = maxConcurrentRuns
+        configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox)!
+        configuration.bash = bash
+        configuration.python = python
+        configuration.node = node
+        let server: CroniumServer
+        do {
+            server = try await CroniumServer(configuration: configuration, logger: logger)
+        } catch {
+            throw CLIError("cannot start: \(error)")
+        }
+        if let admin = server.initialAdmin {
+            print(
+                """
+                First start: created user '\(admin.username)' with password \(admin.password)
+                (shown only now). An admin API token is in \(admin.tokenPath).
+                """)
+        }
+        if !server.sandboxed {
+            logger.warning("runs are NOT sandboxed: bubblewrap (bwrap) is missing or cannot create namespaces here; install bubblewrap to isolate scripts")
+        }
+        for (name, path) in [("bash", server.interpreters.bash), ("python3", server.interpreters.python), ("node", server.interpreters.node)] where path == nil {
+            logger.warning("no \(name) found: events of that type will fail until it is installed", metadata: ["interpreter": "\(name)"])
+        }
+        let address = host
+        try await server.run { channel in
+            print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
+            fflush(nil)
+        }
+    }
+}

@@ -1,0 +1,96 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+import NIOHTTP1
+
+struct UserCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users (admin).", subcommands: [Create.self, List.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a user; without --password one is generated and printed once.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Username.") var username: String
+        @Option(help: "admin, user or viewer.") var role = "user"
+        @Option(help: "Password (at least 8 characters).") var password: String?
+
+        struct Body: Encodable {
+            let username: String
+            let role: String
+            let password: String?
+        }
+        struct Created: Decodable {
+            let user: User
+            let password: String?
+        }
+
+        func run() async throws {
+            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be admin, user or viewer") }
+            let data = try await client.client.send(.POST, "/api/v1/users", body: Body(username: username, role: role, password: password))
+            if client.json { return printJSON(data) }
+            let created = try APIClient.decoder.decode(Created.self, from: data)
+            print("created user \(created.user.username) (\(created.user.role.rawValue))")
+            if let generated = created.password { print("password: \(generated)  (shown only now)") }
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List users.")
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let data = try await client.client.send(.GET, "/api/v1/users")
+            if client.json { return printJSON(data) }
+            let users = try APIClient.decoder.decode([User].self, from: data)
+            printTable(["ID", "USERNAME", "ROLE"], users.map { [String($0.id), $0.username, $0.role.rawValue] })
+        }
+    }
+}
+
+struct TokenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage your API tokens.", subcommands: [Create.self, List.self, Revoke.self])
+
+    struct Create: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Create a token; the secret is printed once.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "A name to recognise it by.") var name: String
+
+        struct Body: Encodable { let name: String }
+        struct Created: Decodable {
+            let token: APIToken
+            let secret: String
+        }
+
+        func run() async throws {
+            let data = try await client.client.send(.POST, "/api/v1/tokens", body: Body(name: name))
+            if client.json { return printJSON(data) }
+            let created = try APIClient.decoder.decode(Created.self, from: data)
+            print(created.secret)
+            FileHandle.standardError.write(Data("token \(created.token.id) '\(created.token.name)' created; the secret above is shown only now\n".utf8))
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List tokens.")
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let data = try await client.client.send(.GET, "/api/v1/tokens")
+            if client.json { return printJSON(data) }
+            let tokens = try APIClient.decoder.decode([APIToken].self, from: data)
+            printTable(
+                ["ID", "NAME", "PREFIX", "REVOKED"],
+                tokens.map { [String($0.id), $0.name, $0.prefix, $0.revokedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-"] })
+        }
+    }
+
+    struct Revoke: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Revoke a token.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Token id.") var id: Int64
+
+        func run() async throws {
+            _ = try await client.client.send(.DELETE, "/api/v1/tokens/\(id)")
+            if !client.json { print("revoked token \(id)") }
+        }
+    }
+}
