@@ -24,7 +24,9 @@ struct LogSession {
     var unwritten: [LogLine] { pending + tail }
 
     mutating func append(stream: LogStream, text: String, time: Date) -> LogLine {
-        let line = LogLine(seq: nextSeq, time: time, stream: stream, text: text)
+        // Stored times have millisecond precision; live lines get the same, so a replay equals what was followed.
+        let stamp = Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded(.down) / 1000)
+        let line = LogLine(seq: nextSeq, time: stamp, stream: stream, text: text)
         nextSeq += 1
         let size = text.utf8.count + 1
         totalBytes += size

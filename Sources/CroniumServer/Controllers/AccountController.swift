@@ -50,7 +50,7 @@ struct AccountController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let input = try await request.decode(as: Login.self, context: context)
+        let input = try await request.decodeJSON(as: Login.self, context: context)
         guard let stored = try await store.user(username: input.username), Secrets.verifyPassword(input.password, hash: stored.passwordHash) else {
             throw Problem(.unauthorized, "wrong username or password")
         }
@@ -80,7 +80,7 @@ struct AccountController {
 
     @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedUser> {
         guard try context.requireUser().role == .admin else { throw Problem.forbidden }
-        let input = try await request.decode(as: NewUser.self, context: context)
+        let input = try await request.decodeJSON(as: NewUser.self, context: context)
         var problems: [FieldProblem] = []
         let validName = !input.username.isEmpty && input.username.count <= 64
             && input.username.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
@@ -101,7 +101,7 @@ struct AccountController {
 
     @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedToken> {
         let user = try context.requireUser()
-        let input = try await request.decode(as: NewToken.self, context: context)
+        let input = try await request.decodeJSON(as: NewToken.self, context: context)
         guard !input.name.isEmpty, input.name.count <= 100 else { throw ValidationError(field: "name", message: "must be 1 to 100 characters") }
         let secret = Secrets.newToken()
         let token = try await store.insertToken(userId: user.id, name: input.name, prefix: String(secret.prefix(12)), tokenHash: Secrets.hashToken(secret), now: Date())

@@ -34,7 +34,7 @@ struct EventController {
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Event> {
         let user = try context.requireUser()
         guard user.canCreate else { throw Problem.forbidden }
-        let input = try await request.decode(as: EventInput.self, context: context)
+        let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let event = try await store.insertEvent(try Event.create(from: input, ownerId: user.id, now: Date()))
         await engine.eventChanged(id: event.id, scheduleChanged: true)
         return EditedResponse(status: .created, headers: [.location: "/api/v1/events/\(event.id)"], response: event)
@@ -48,7 +48,7 @@ struct EventController {
         let user = try context.requireUser()
         var event = try await visibleEvent(context)
         guard user.canChange(event) else { throw Problem.forbidden }
-        let input = try await request.decode(as: EventInput.self, context: context)
+        let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let before = event
         try event.apply(input, now: Date())
         try await store.updateEvent(event)

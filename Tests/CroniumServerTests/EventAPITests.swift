@@ -1,0 +1,141 @@
+import CroniumCore
+import CroniumTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import CroniumServer
+
+@Suite struct EventAPITests {
+    @Test func invalidInputIsAProblemNamingEachFieldAndChangesNothing() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let body = #"{"name":"","type":"BASH","retries":11,"timeoutValue":0,"triggerType":"SCHEDULE","schedule":{"kind":"cron","cron":"61 * * * *"},"environment":{"1BAD":"x"}}"#
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .unprocessableContent)
+                #expect(response.headers[.contentType] == "application/problem+json")
+                let problem = try decode(ProblemBody.self, response)
+                let fields = Set(problem.errors?.map(\.field) ?? [])
+                #expect(fields == ["name", "content", "retries", "timeoutValue", "schedule.cron", "environment.1BAD"])
+                #expect(problem.errors?.first { $0.field == "schedule.cron" }?.message.contains("61") == true)
+            }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"name":"x","type":"COBOL"}"#)) { response in
+                #expect(response.status == .badRequest)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.detail.hasPrefix("type:"))
+            }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: "{not json")) { response in
+                #expect(response.status == .badRequest)
+            }
+            try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { response in
+                let events = try decode([Event].self, response)
+                #expect(events.isEmpty)
+            }
+        }
+    }
+
+    @Test func createRunAndReadTheLog() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            var input = EventInput()
+            input.name = "hello"
+            input.type = .bash
+            input.content = "echo hello $WHO"
+            input.environment = ["WHO": "world"]
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) { response in
+                #expect(response.status == .created)
+                #expect(response.headers[.location] != nil)
+                return try decode(Event.self, response)
+            }
+            #expect(event.status == .draft)
+            struct Started: Decodable { let executionId: Int64 }
+            let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { response in
+                #expect(response.status == .accepted)
+                return try decode(Started.self, response)
+            }
+            var execution: Execution?
+            #expect(
+                try await eventually {
+                    execution = try await client.execute(uri: "/api/v1/executions/\(started.executionId)", method: .get, headers: auth(fixture.adminToken)) {
+                        try decode(Execution.self, $0)
+                    }
+                    return execution?.status.isFinal == true
+                })
+            #expect(execution?.status == .success)
+            struct Page: Decodable {
+                let lines: [LogLine]
+                let complete: Bool
+            }
+            try await client.execute(uri: "/api/v1/executions/\(started.executionId)/logs?after=0", method: .get, headers: auth(fixture.adminToken)) { response in
+                let page = try decode(Page.self, response)
+                #expect(page.lines.map(\.text) == ["hello world"])
+                #expect(page.complete)
+            }
+            try await client.execute(uri: "/api/v1/executions/\(started.executionId)/cancel", method: .post, headers: auth(fixture.adminToken)) { response in
+                #expect(response.status == .conflict)
+            }
+            var patch = EventInput()
+            patch.description = "says hello"
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .patch, headers: auth(fixture.adminToken), body: try json(patch)) { response in
+                let updated = try decode(Event.self, response)
+                #expect(updated.description == "says hello" && updated.content == "echo hello $WHO")
+            }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .delete, headers: auth(fixture.adminToken)) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(fixture.adminToken)) { #expect($0.status == .notFound) }
+        }
+    }
+
+    @Test func rolesLimitWhatUsersSeeAndDo() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let alice = try await makeUser(client, admin: fixture.adminToken, name: "alice", role: .user)
+            let bob = try await makeUser(client, admin: fixture.adminToken, name: "bob", role: .user)
+            let viewer = try await makeUser(client, admin: fixture.adminToken, name: "vera", role: .viewer)
+            var input = EventInput()
+            input.name = "alice's"
+            input.type = .bash
+            input.content = "true"
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(alice), body: try json(input)) { try decode(Event.self, $0) }
+            // Private: others do not even learn it exists.
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(bob)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(bob)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(viewer), body: try json(input)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/api/v1/users", method: .get, headers: auth(alice)) { #expect($0.status == .forbidden) }
+            // Shared: others may read and run it, but not change it; viewers only read.
+            var share = EventInput()
+            share.shared = true
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .patch, headers: auth(alice), body: try json(share)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(bob)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(bob)) { #expect($0.status == .accepted) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .delete, headers: auth(bob)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(viewer)) { #expect($0.status == .ok) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(viewer)) { #expect($0.status == .forbidden) }
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(fixture.adminToken)) { #expect($0.status == .ok) }
+        }
+    }
+
+    @Test func revokedTokensStopWorking() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let token = try await makeUser(client, admin: fixture.adminToken, name: "carol", role: .user)
+            let tokens = try await client.execute(uri: "/api/v1/tokens", method: .get, headers: auth(token)) { try decode([APIToken].self, $0) }
+            #expect(tokens.count == 1)
+            #expect(!String(data: try JSONEncoder().encode(tokens), encoding: .utf8)!.contains(token))
+            try await client.execute(uri: "/api/v1/tokens/\(tokens[0].id)", method: .delete, headers: auth(token)) { #expect($0.status == .noContent) }
+            try await client.execute(uri: "/api/v1/me", method: .get, headers: auth(token)) { #expect($0.status == .unauthorized) }
+        }
+    }
+
+    @Test func wrongPasswordIsRefused() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            try await client.execute(uri: "/api/v1/auth/login", method: .post, body: ByteBuffer(string: #"{"username":"admin","password":"guess"}"#)) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.setCookie] == nil)
+            }
+        }
+    }
+}

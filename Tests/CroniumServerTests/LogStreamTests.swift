@@ -1,0 +1,60 @@
+import CroniumCore
+import CroniumTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import HummingbirdWSTesting
+import HummingbirdWebSocket
+import NIOCore
+import NIOWebSocket
+import Synchronization
+import Testing
+
+@testable import CroniumServer
+
+@Suite struct LogStreamTests {
+    @Test func streamReplaysFollowsAndClosesWithTheStatus() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            var input = EventInput()
+            input.name = "slow"
+            input.type = .bash
+            input.content = "echo first\nsleep 0.4\necho second\nexit 4"
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) { try decode(Event.self, $0) }
+            struct Started: Decodable { let executionId: Int64 }
+            let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { try decode(Started.self, $0) }
+            let messages = Mutex<[String]>([])
+            let close = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?token=\(fixture.adminToken)") { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case WebSocketMessage.text(let text) = message { messages.withLock { $0.append(text) } }
+                }
+            }
+            #expect(close?.closeCode == .normalClosure)
+            let received = messages.withLock { $0 }
+            #expect(received.count == 3)
+            #expect(received.first?.contains(#""text":"first""#) == true)
+            #expect(received.dropFirst().first?.contains(#""text":"second""#) == true)
+            #expect(received.last == #"{"status":"FAILURE","type":"finished"}"#)
+
+            // A finished run replays from the store and closes at once.
+            let replay = Mutex<[String]>([])
+            _ = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?token=\(fixture.adminToken)") { inbound, _, _ in
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case WebSocketMessage.text(let text) = message { replay.withLock { $0.append(text) } }
+                }
+            }
+            #expect(replay.withLock { $0 } == received)
+        }
+    }
+
+    @Test func streamRefusesAnonymousClients() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            await #expect(throws: (any Error).self) {
+                _ = try await client.ws("/api/v1/executions/1/logs/stream") { _, _, _ in }
+            }
+            try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import CroniumCore
+import CroniumTesting
+import Foundation
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
+import Logging
+import NIOCore
+import Testing
+import CroniumStore
+
+@testable import CroniumServer
+
+/// A real server on a fresh data directory, with the first-start admin token.
+struct ServerFixture {
+    let directory: TemporaryDirectory
+    let server: CroniumServer
+    let adminToken: String
+
+    init() async throws {
+        directory = try TemporaryDirectory("server")
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = directory.appending("data")
+        configuration.port = 0
+        // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.
+        configuration.bcryptCost = 4
+        var logger = Logger(label: "cronium.test")
+        logger.logLevel = .warning
+        server = try await CroniumServer(configuration: configuration, logger: logger)
+        let admin = try #require(server.initialAdmin)
+        adminToken = try String(contentsOfFile: admin.tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    func test(_ mode: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
+        defer { directory.remove() }
+        try await server.application().test(mode) { client in try await body(client) }
+        try await server.store.shutdown()
+    }
+}
+
+func auth(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
+
+func json<T: Encodable>(_ value: T) throws -> ByteBuffer { ByteBuffer(bytes: try JSONEncoder.cronium.encode(value)) }
+
+func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {
+    try JSONDecoder.cronium.decode(T.self, from: Data(response.body.readableBytesView))
+}
+
+struct ProblemBody: Decodable {
+    struct Field: Decodable, Equatable {
+        let field: String
+        let message: String
+    }
+    let status: Int
+    let detail: String
+    let errors: [Field]?
+}
+
+/// Creates a user through the API and returns an API token for them.
+func makeUser(_ client: any TestClientProtocol, admin: String, name: String, role: Role) async throws -> String {
+    struct NewUser: Encodable {
+        let username: String
+        let password: String
+        let role: Role
+    }
+    struct Login: Encodable {
+        let username: String
+        let password: String
+    }
+    struct Created: Decodable { let secret: String }
+    try await client.execute(uri: "/api/v1/users", method: .post, headers: auth(admin), body: try json(NewUser(username: name, password: "password-\(name)", role: role))) {
+        #expect($0.status == .created)
+    }
+    // Sign in with the password, then mint a token with the session, as a person would.
+    let cookie = try await client.execute(uri: "/api/v1/auth/login", method: .post, body: try json(Login(username: name, password: "password-\(name)"))) { response in
+        #expect(response.status == .ok)
+        let setCookie = response.headers[.setCookie] ?? ""
+        #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
+        return String(setCookie.split(separator: ";")[0])
+    }
+    return try await client.execute(uri: "/api/v1/tokens", method: .post, headers: [.cookie: cookie], body: ByteBuffer(string: #"{"name":"t"}"#)) {
+        #expect($0.status == .created)
+        return try decode(Created.self, $0).secret
+    }
+}
