@@ -82,9 +82,11 @@ extension Engine {
         } else {
             outcome = ExecutionOutcome(status: .failure, error: "this server cannot run \(event.type.rawValue) events")
         }
-        if outcome.status == .cancelled, let reason = running.withLock({ $0[id]?.cancelReason }) {
-            outcome.error = reason
+        let cancelReason = running.withLock { running in
+            running[id]?.ended = true
+            return running[id]?.cancelReason
         }
+        if outcome.status == .cancelled, let cancelReason { outcome.error = cancelReason }
         let logCounts = await logHub.finish(executionId: id)
         let finishedAt = clock.now()
         do {

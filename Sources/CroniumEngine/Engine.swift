@@ -52,6 +52,8 @@ public final class Engine: Service, Sendable {
         var task: Task<Void, Never>?
         var executorTask: Task<ExecutionOutcome, Never>?
         var cancelReason: String?
+        /// Set once the executor has returned: from then on the run's outcome is decided.
+        var ended = false
     }
 
     public init(store: Database, executors: [EventType: any Executor], clock: any EngineClock = SystemClock(), configuration: Configuration = .init(), logger: Logger) {
@@ -95,13 +97,15 @@ public final class Engine: Service, Sendable {
     /// Stops a run: a queued one is marked cancelled at once, a running one has its process tree
     /// stopped. Returns false when it had already ended.
     public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
-        let found = running.withLock { running -> Bool in
-            guard running[executionId] != nil else { return false }
+        enum Found { case live, ended, absent }
+        let found = running.withLock { running -> Found in
+            guard let entry = running[executionId] else { return .absent }
+            guard !entry.ended else { return .ended }
             running[executionId]?.cancelReason = reason
             running[executionId]?.executorTask?.cancel()
-            return true
+            return .live
         }
-        if found { return true }
+        if found != .absent { return found == .live }
         return try await store.finish(
             executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
     }

@@ -40,6 +40,7 @@ public final class Scheduler: Sendable {
     private let changed = Mutex<[Int64: Bool]>([:])
     private let doorbell = Doorbell()
     private let storeBox = Mutex<Database?>(nil)
+    private let applying = Mutex(false)
 
     public init(clock: any EngineClock, misfireThreshold: TimeInterval, maxCatchUp: Int, logger: Logger) {
         self.clock = clock
@@ -72,6 +73,9 @@ public final class Scheduler: Sendable {
     public var plannedCount: Int { entries.withLock { $0.count } }
 
     public func nextFire(eventId: Int64) -> Date? { entries.withLock { $0[eventId]?.nextFire } }
+
+    /// True when every reported change has been applied to the timetable.
+    public var isSettled: Bool { changed.withLock { $0.isEmpty } && !applying.withLock { $0 } }
 
     func markChanged(eventId: Int64, resetTimetable: Bool) async {
         changed.withLock { $0[eventId] = ($0[eventId] ?? false) || resetTimetable }
@@ -144,11 +148,14 @@ public final class Scheduler: Sendable {
     }
 
     private func applyChanges() async {
+        guard let store = storeBox.withLock({ $0 }) else { return }
         let pending = changed.withLock { changed in
             defer { changed.removeAll() }
+            applying.withLock { $0 = !changed.isEmpty }
             return changed
         }
-        guard !pending.isEmpty, let store = storeBox.withLock({ $0 }) else { return }
+        defer { applying.withLock { $0 = false } }
+        guard !pending.isEmpty else { return }
         let now = clock.now()
         for (id, reset) in pending {
             do {

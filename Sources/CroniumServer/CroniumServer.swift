@@ -68,13 +68,15 @@ public final class CroniumServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, draining runs, then closes the database.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
+        let store = self.store
+        // Closing must happen even when the caller cancelled us, so it runs in a task of its own.
         do {
             try await application(onServerRunning: onServerRunning).runService()
         } catch {
-            try? await store.shutdown()
+            await Task { try? await store.shutdown() }.value
             throw error
         }
-        try await store.shutdown()
+        await Task { try? await store.shutdown() }.value
     }
 
     func buildRouter() -> Router<AppRequestContext> {

@@ -33,6 +33,14 @@ struct APIClient: Sendable {
     let baseURL: String
     let token: String?
 
+    /// A refused connection should fail at once, not be retried until the request deadline.
+    static let http: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
     /// The server's own date format, so client and server agree by construction.
     static var decoder: JSONDecoder { .cronium }
     static var encoder: JSONEncoder { .cronium }
@@ -48,7 +56,7 @@ struct APIClient: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await HTTPClient.shared.execute(request, timeout: .seconds(30))
+            response = try await Self.http.execute(request, timeout: .seconds(30))
         } catch {
             throw CLIError("cannot reach Cronium at \(baseURL) (\(error)); is `cronium serve` running? Set --url or CRONIUM_URL.")
         }

@@ -33,12 +33,15 @@ import Testing
     }
 
     func scheduledEvent(_ harness: EngineHarness, script: String = "true", schedule: Schedule) async throws -> Event {
-        try await harness.createEvent {
+        let event = try await harness.createEvent {
             $0.content = script
             $0.status = .active
             $0.triggerType = .schedule
             $0.schedule = schedule
         }
+        // The scheduler plans from the time it learns of the event; the clock must not move before.
+        #expect(try await eventually { harness.engine.scheduler.isSettled && harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        return event
     }
 
     @Test func intervalFiresEveryPeriodSinceThePreviousFire() async throws {

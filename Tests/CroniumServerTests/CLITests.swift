@@ -1,0 +1,151 @@
+import CroniumCore
+import CroniumTesting
+import Foundation
+import Logging
+import NIOCore
+import Testing
+
+@testable import CroniumServer
+
+/// The `cronium` binary run as a user would, against a live server on a free port.
+@Suite struct CLITests {
+    struct Result: Sendable {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    static var binary: String {
+        let built = FileManager.default.currentDirectoryPath + "/.build/debug/cronium"
+        if FileManager.default.isExecutableFile(atPath: built) { return built }
+        return URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
+    }
+
+    /// Runs the binary on a thread of its own: blocking the two cooperative threads of this
+    /// machine would starve the in-process server the CLI talks to.
+    static func cli(_ arguments: [String], url: String? = nil, token: String? = nil) async throws -> Result {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token) })
+            }
+        }
+    }
+
+    private static func runBlocking(_ arguments: [String], url: String?, token: String?) throws -> Result {
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = arguments
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        if let url { environment["CRONIUM_URL"] = url }
+        if let token { environment["CRONIUM_TOKEN"] = token }
+        process.environment = environment
+        process.currentDirectoryURL = URL(fileURLWithPath: NSTemporaryDirectory())
+        let out = Pipe()
+        let err = Pipe()
+        process.standardOutput = out
+        process.standardError = err
+        try process.run()
+        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        let stderr = err.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+    }
+
+    /// Runs `body` with a live server's URL and admin token.
+    static func withLiveServer(_ body: (String, String) async throws -> Void) async throws {
+        let fixture = try await ServerFixture()
+        defer { fixture.directory.remove() }
+        let (ports, continuation) = AsyncStream<Int>.makeStream()
+        let task = Task { try await fixture.server.run { channel in continuation.yield(channel.localAddress?.port ?? 0) } }
+        var iterator = ports.makeAsyncIterator()
+        let port = try #require(await iterator.next())
+        do {
+            try await body("http://127.0.0.1:\(port)", fixture.adminToken)
+        } catch {
+            task.cancel()
+            _ = await task.result
+            throw error
+        }
+        task.cancel()
+        _ = await task.result
+    }
+
+    @Test func eventLifecycleThroughTheCLI() async throws {
+        try await Self.withLiveServer { url, token in
+            let created = try await Self.cli(["event", "create", "--name", "greet", "--type", "bash", "--script", "echo hi $WHO; echo err >&2; exit 3", "--env", "WHO=cli"], url: url, token: token)
+            #expect(created.status == 0)
+            #expect(created.stdout == "created event 1 'greet' (ACTIVE)\n")
+
+            let list = try await Self.cli(["event", "list"], url: url, token: token)
+            #expect(list.stdout.contains("greet") && list.stdout.hasPrefix("ID"))
+
+            let run = try await Self.cli(["event", "run", "1", "--wait"], url: url, token: token)
+            #expect(run.status == 3)
+            #expect(run.stdout == "hi cli\n")
+            #expect(run.stderr.contains("err") && run.stderr.contains("ended FAILURE"))
+
+            let logs = try await Self.cli(["logs", "1"], url: url, token: token)
+            #expect(logs.stdout == "hi cli\n")
+
+            let executions = try await Self.cli(["execution", "list", "--json"], url: url, token: token)
+            let decoded = try JSONDecoder.cronium.decode([Execution].self, from: Data(executions.stdout.utf8))
+            #expect(decoded.map(\.exitCode) == [3])
+
+            let updated = try await Self.cli(["event", "update", "1", "--script", "echo fixed"], url: url, token: token)
+            #expect(updated.status == 0)
+            #expect(try await Self.cli(["event", "run", "1", "--wait"], url: url, token: token).status == 0)
+            #expect(try await Self.cli(["event", "delete", "1"], url: url, token: token).stdout == "deleted event 1\n")
+        }
+    }
+
+    @Test func followingARunningLogStreamsUntilTheEnd() async throws {
+        try await Self.withLiveServer { url, token in
+            _ = try await Self.cli(["event", "create", "--name", "slow", "--type", "python", "--script", "import time\nprint('a', flush=True)\ntime.sleep(0.3)\nprint('b')"], url: url, token: token)
+            let started = try await Self.cli(["event", "run", "1"], url: url, token: token)
+            let id = try #require(started.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
+            let follow = try await Self.cli(["logs", id, "--follow"], url: url, token: token)
+            #expect(follow.status == 0)
+            #expect(follow.stdout == "a\nb\n")
+        }
+    }
+
+    @Test func badInputAndMissingServerAreClearErrors() async throws {
+        try await Self.withLiveServer { url, token in
+            let invalid = try await Self.cli(["event", "create", "--name", "x", "--type", "bash"], url: url, token: token)
+            #expect(invalid.status != 0)
+            #expect(invalid.stderr.contains("content: a BASH event needs a script"))
+            #expect(invalid.stdout.isEmpty)
+            let badDuration = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"], url: url, token: token)
+            #expect(badDuration.status != 0 && badDuration.stderr.contains("not a duration"))
+            let noToken = try await Self.cli(["event", "list"], url: url, token: "crn_wrong")
+            #expect(noToken.status != 0 && noToken.stderr.contains("unknown or was revoked"))
+        }
+        let down = try await Self.cli(["event", "list"], url: "http://127.0.0.1:1", token: "x")
+        #expect(down.status != 0 && down.stderr.contains("cannot reach Cronium"))
+    }
+
+    @Test func usersAndTokensThroughTheCLI() async throws {
+        try await Self.withLiveServer { url, token in
+            let user = try await Self.cli(["user", "create", "dana", "--role", "viewer"], url: url, token: token)
+            #expect(user.status == 0 && user.stdout.contains("created user dana (viewer)") && user.stdout.contains("password: "))
+            let created = try await Self.cli(["token", "create", "ci"], url: url, token: token)
+            let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+            #expect(secret.hasPrefix("crn_"))
+            #expect(try await Self.cli(["event", "list"], url: url, token: secret).status == 0)
+            let tokens = try await Self.cli(["token", "list", "--json"], url: url, token: token)
+            let id = try JSONDecoder.cronium.decode([APIToken].self, from: Data(tokens.stdout.utf8)).first { $0.name == "ci" }!.id
+            #expect(try await Self.cli(["token", "revoke", String(id)], url: url, token: token).status == 0)
+            #expect(try await Self.cli(["event", "list"], url: url, token: secret).status != 0)
+        }
+    }
+
+    @Test func scheduleNextPrintsFireTimesAcrossDST() async throws {
+        let result = try await Self.cli(["schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2027-03-27T00:00:00Z", "--count", "3"])
+        #expect(result.status == 0)
+        #expect(result.stdout == "2027-03-27T02:30:00+01:00\n2027-03-28T03:30:00+02:00\n2027-03-29T02:30:00+02:00\n")
+        let skip = try await Self.cli(["schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2027-03-27T00:00:00Z", "--count", "2", "--dst-gap", "skip"])
+        #expect(skip.stdout == "2027-03-27T02:30:00+01:00\n2027-03-29T02:30:00+02:00\n")
+        let bad = try await Self.cli(["schedule", "next", "61 * * * *"])
+        #expect(bad.status != 0 && bad.stderr.contains("minute"))
+    }
+}
