@@ -1,0 +1,34 @@
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Logging
+import Testing
+
+@testable import CroniumServer
+
+@Suite struct BootstrapTests {
+    @Test func firstStartCreatesOneAdminAndAPrivateTokenFile() async throws {
+        let directory = try TemporaryDirectory("bootstrap")
+        defer { directory.remove() }
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = directory.appending("data")
+        configuration.bcryptCost = 4
+        let first = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
+        let admin = try #require(first.initialAdmin)
+        #expect(admin.username == "admin" && admin.password.count == 20)
+        let attributes = try FileManager.default.attributesOfItem(atPath: admin.tokenPath)
+        #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
+        let token = try String(contentsOfFile: admin.tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        #expect(token.hasPrefix("crn_") && token.count > 40)
+        // Only the hash is stored: the secret appears nowhere in the database file.
+        let database = try Data(contentsOf: URL(fileURLWithPath: directory.appending("data/cronium.sqlite")))
+        #expect(database.range(of: Data(token.utf8)) == nil)
+        #expect(database.range(of: Data(admin.password.utf8)) == nil)
+        try await first.store.shutdown()
+
+        let second = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
+        #expect(second.initialAdmin == nil)
+        #expect(try await second.store.users().count == 1)
+        try await second.store.shutdown()
+    }
+}
