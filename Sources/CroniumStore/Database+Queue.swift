@@ -69,12 +69,7 @@ extension Database {
                   ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked))
                 RETURNING id, execution_id, event_id
                 """
-            ).all().map {
-                ClaimedJob(
-                    jobId: try $0.decode(column: "id", as: Int64.self),
-                    executionId: try $0.decode(column: "execution_id", as: Int64.self),
-                    eventId: try $0.decode(column: "event_id", as: Int64.self))
-            }.sorted { $0.jobId < $1.jobId }
+            ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
         }
     }
 
@@ -160,12 +155,7 @@ extension Database {
         try await read { sql in
             try await sql.raw(
                 "SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' AND lease_expires_at < \(bind: now.millis) ORDER BY id"
-            ).all().map {
-                ClaimedJob(
-                    jobId: try $0.decode(column: "id", as: Int64.self),
-                    executionId: try $0.decode(column: "execution_id", as: Int64.self),
-                    eventId: try $0.decode(column: "event_id", as: Int64.self))
-            }
+            ).all().map(Self.decodeClaimedJob)
         }
     }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CroniumCore
+import CroniumServer
 import Foundation
 import HummingbirdWSClient
 import Logging
@@ -45,14 +46,6 @@ func printLine(_ line: LogLine, json: Bool) {
 
 /// Streams a run's log over the server's WebSocket until the final status arrives, and returns it.
 func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async throws -> ExecutionStatus {
-    struct Message: Decodable {
-        let type: String
-        let seq: Int?
-        let time: Date?
-        let stream: LogStream?
-        let text: String?
-        let status: ExecutionStatus?
-    }
     var url = client.baseURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
     url += "/api/v1/executions/\(executionId)/logs/stream"
     if let token = client.resolvedToken() { url += "?token=\(token)" }
@@ -62,11 +55,11 @@ func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async thr
     do {
         try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, _, _ in
             for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(Message.self, from: Data(text.utf8)) else { continue }
+                guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
                 if decoded.type == "finished" {
                     final.set(decoded.status ?? .failure)
-                } else if !quiet, let seq = decoded.seq, let stream = decoded.stream {
-                    printLine(LogLine(seq: seq, time: decoded.time ?? Date(), stream: stream, text: decoded.text ?? ""), json: client.json)
+                } else if !quiet, let line = decoded.logLine {
+                    printLine(line, json: client.json)
                 }
             }
         }

@@ -13,19 +13,6 @@ import NIOWebSocket
 struct LogStreamRoute {
     let engine: Engine
 
-    struct Message: Encodable {
-        var type: String
-        var seq: Int?
-        var time: Date?
-        var stream: LogStream?
-        var text: String?
-        var status: ExecutionStatus?
-
-        static func line(_ line: LogLine) -> Message {
-            Message(type: "line", seq: line.seq, time: line.time, stream: line.stream, text: line.text)
-        }
-    }
-
     func addRoute(to router: Router<AppRequestContext>) {
         let executions = ExecutionController(engine: engine)
         router.ws("/api/v1/executions/:id/logs/stream") { _, context in
@@ -45,7 +32,7 @@ struct LogStreamRoute {
 
     private func follow(executionId id: Int64, outbound: WebSocketOutboundWriter) async throws {
         let encoder = JSONEncoder.cronium
-        func send(_ message: Message) async throws {
+        func send(_ message: LogStreamMessage) async throws {
             try await outbound.write(.text(String(decoding: try encoder.encode(message), as: UTF8.self)))
         }
         var lastSeq = 0
@@ -75,7 +62,7 @@ struct LogStreamRoute {
                     case .line:
                         continue
                     case .finished(let status):
-                        try await send(Message(type: "finished", status: status))
+                        try await send(LogStreamMessage(type: "finished", status: status))
                         try await outbound.close(.normalClosure, reason: status.rawValue)
                         return
                     }
@@ -83,7 +70,7 @@ struct LogStreamRoute {
             }
             if let execution = try await engine.store.execution(id: id), execution.status.isFinal {
                 try await sendStored()
-                try await send(Message(type: "finished", status: execution.status))
+                try await send(LogStreamMessage(type: "finished", status: execution.status))
                 try await outbound.close(.normalClosure, reason: execution.status.rawValue)
                 return
             }

@@ -1,0 +1,33 @@
+import CroniumCore
+import Foundation
+
+/// One message of the live log WebSocket: a line, or the run's final status (always last).
+/// Shared by the server, which sends it, and the CLI, which reads it.
+public struct LogStreamMessage: Codable, Sendable, Equatable {
+    /// `line` or `finished`.
+    public var type: String
+    public var seq: Int?
+    public var time: Date?
+    public var stream: LogStream?
+    public var text: String?
+    public var status: ExecutionStatus?
+
+    public init(type: String, seq: Int? = nil, time: Date? = nil, stream: LogStream? = nil, text: String? = nil, status: ExecutionStatus? = nil) {
+        self.type = type
+        self.seq = seq
+        self.time = time
+        self.stream = stream
+        self.text = text
+        self.status = status
+    }
+
+    public static func line(_ line: LogLine) -> LogStreamMessage {
+        LogStreamMessage(type: "line", seq: line.seq, time: line.time, stream: line.stream, text: line.text)
+    }
+
+    /// The line this message carries, if it is one.
+    public var logLine: LogLine? {
+        guard type == "line", let seq, let stream else { return nil }
+        return LogLine(seq: seq, time: time ?? Date(), stream: stream, text: text ?? "")
+    }
+}
