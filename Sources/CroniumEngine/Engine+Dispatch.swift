@@ -45,26 +45,21 @@ extension Engine {
             _ = running.withLock { $0.removeValue(forKey: id) }
             doorbell.ring()
         }
-        let event: Event
+        let started: StartedRun
         do {
-            guard let loaded = try await store.event(id: job.eventId) else {
-                try await store.finish(executionId: id, outcome: .init(status: .failure, error: "the event was deleted"), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
-                return
-            }
-            guard try await store.execution(id: id)?.status == .pending else { return }
-            event = loaded
-            try await store.markRunning(executionId: id, at: clock.now())
-            if let execution = try await store.execution(id: id), execution.attempt == 1,
-                try await store.countExecution(eventId: event.id, maxExecutions: event.maxExecutions)
-            {
-                logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(event.id)"])
-                await scheduler.markChanged(eventId: event.id, resetTimetable: false)
+            // Nil: cancelled while queued (already recorded) or its event deleted (with its history).
+            guard let run = try await store.startRun(executionId: id, at: clock.now()) else { return }
+            started = run
+            if run.budgetUsedUp {
+                logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(run.event.id)"])
+                await scheduler.markChanged(eventId: run.event.id, resetTimetable: false)
             }
         } catch {
             logger.error("could not start a run", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
             _ = try? await store.finish(executionId: id, outcome: .init(status: .failure, error: "could not start: internal error"), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
             return
         }
+        let event = started.event
 
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
         var outcome: ExecutionOutcome
@@ -90,8 +85,10 @@ extension Engine {
         let logCounts = await logHub.finish(executionId: id)
         let finishedAt = clock.now()
         do {
-            try await store.finish(executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
-            try await afterRun(event: event, executionId: id, outcome: outcome, finishedAt: finishedAt)
+            let released = try await store.finishRun(
+                executionId: id, eventId: event.id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
+            if released { doorbell.ring() }
+            try await retryIfNeeded(started, outcome: outcome, finishedAt: finishedAt)
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
         }
@@ -99,12 +96,10 @@ extension Engine {
     }
 
     /// A failed or timed-out run is tried again while the event has retries left, waiting
-    /// `retryBackoffSeconds * 2^(attempt-1)`; a run held back by overlap policy `queue` may now start.
-    private func afterRun(event: Event, executionId: Int64, outcome: ExecutionOutcome, finishedAt: Date) async throws {
-        if try await store.releaseHeldJob(eventId: event.id) { doorbell.ring() }
-        guard outcome.status == .failure || outcome.status == .timeout,
-            let execution = try await store.execution(id: executionId), execution.attempt <= event.retries
-        else { return }
+    /// `retryBackoffSeconds * 2^(attempt-1)`.
+    private func retryIfNeeded(_ run: StartedRun, outcome: ExecutionOutcome, finishedAt: Date) async throws {
+        let (execution, event) = (run.execution, run.event)
+        guard outcome.status == .failure || outcome.status == .timeout, execution.attempt <= event.retries else { return }
         let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
         _ = try await store.enqueue(
             EnqueueRequest(

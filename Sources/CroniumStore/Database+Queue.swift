@@ -9,6 +9,14 @@ public struct ClaimedJob: Sendable, Equatable {
     public var eventId: Int64
 }
 
+/// A run that has just gone `RUNNING`, with the event as it was at that moment.
+public struct StartedRun: Sendable {
+    public var execution: Execution
+    public var event: Event
+    /// This run used the event's last allowed execution; the event is now paused.
+    public var budgetUsedUp: Bool
+}
+
 /// What a trigger asks to run.
 public struct EnqueueRequest: Sendable {
     public var eventId: Int64
@@ -89,11 +97,28 @@ extension Database {
         }
     }
 
-    public func markRunning(executionId: Int64, at time: Date) async throws {
+    /// What a worker needs to start a claimed run, read and updated in one transaction: the
+    /// execution goes `RUNNING`, a first attempt counts against the event's budget, and the event
+    /// is paused when the budget is used up. Nil when the run was cancelled or its event deleted.
+    public func startRun(executionId: Int64, at time: Date) async throws -> StartedRun? {
         try await transaction { sql in
-            try await sql.raw(
-                "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING'"
-            ).run()
+            guard
+                let execution = try await sql.raw(
+                    "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
+                ).first().map(Self.decodeExecution),
+                var event = try await sql.raw("SELECT * FROM events WHERE id = \(bind: execution.eventId)").first().map(Self.decodeEvent)
+            else { return nil }
+            var budgetUsedUp = false
+            if execution.attempt == 1 {
+                event.executionCount = try await sql.raw(
+                    "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: event.id) RETURNING execution_count"
+                ).first(decodingColumn: "execution_count", as: Int.self) ?? event.executionCount + 1
+                if event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
+                    try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
+                    budgetUsedUp = true
+                }
+            }
+            return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
         }
     }
 
@@ -101,10 +126,24 @@ extension Database {
     /// execution had already ended (for example cancelled while still queued).
     @discardableResult
     public func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> Bool {
-        try await transaction { sql in try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql) }
+        try await transaction { sql in
+            try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql)
+        }
     }
 
-    static func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, in sql: any SQLDatabase) async throws -> Bool {
+    /// Like ``finish(executionId:outcome:at:logBytes:logDroppedBytes:)``, and in the same
+    /// transaction lets the event's oldest held run (overlap policy `queue`) go to the queue once
+    /// nothing else of the event is queued or running. Returns whether one was released.
+    public func finishRun(executionId: Int64, eventId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> Bool {
+        try await transaction { sql in
+            _ = try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql)
+            return try await Self.releaseHeldJob(eventId: eventId, in: sql)
+        }
+    }
+
+    static func finish(
+        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, in sql: any SQLDatabase
+    ) async throws -> Bool {
         let updated = try await sql.raw(
             """
             UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
@@ -126,20 +165,19 @@ extension Database {
         }
     }
 
-    /// Lets the oldest held job of an event go to the queue. Returns true when one was released.
-    public func releaseHeldJob(eventId: Int64) async throws -> Bool {
-        try await transaction { sql in
-            let running = try await sql.raw(
-                "SELECT COUNT(*) AS n FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued')"
-            ).first(decodingColumn: "n", as: Int.self) ?? 0
-            guard running == 0 else { return false }
-            return !(try await sql.raw(
-                """
-                UPDATE jobs SET state = 'queued' WHERE id = (SELECT MIN(id) FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held')
-                RETURNING id
-                """
-            ).all().isEmpty)
-        }
+    /// Lets the oldest held job of an event go to the queue when nothing else of the event is
+    /// queued or running. Returns true when one was released.
+    static func releaseHeldJob(eventId: Int64, in sql: any SQLDatabase) async throws -> Bool {
+        let busy = try await sql.raw(
+            "SELECT COUNT(*) AS n FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued')"
+        ).first(decodingColumn: "n", as: Int.self) ?? 0
+        guard busy == 0 else { return false }
+        return !(try await sql.raw(
+            """
+            UPDATE jobs SET state = 'queued' WHERE id = (SELECT MIN(id) FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held')
+            RETURNING id
+            """
+        ).all().isEmpty)
     }
 
     static func decodeClaimedJob(_ row: any SQLRow) throws -> ClaimedJob {
@@ -168,19 +206,6 @@ extension Database {
             try await sql.raw(
                 "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = \(bind: now.millis) WHERE execution_id = \(bind: executionId)"
             ).run()
-        }
-    }
-
-    /// Adds one to the event's run counter; when it reaches a non-zero maximum the event is paused.
-    /// Returns true when this run used up the budget.
-    public func countExecution(eventId: Int64, maxExecutions: Int) async throws -> Bool {
-        try await transaction { sql in
-            let count = try await sql.raw(
-                "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: eventId) RETURNING execution_count"
-            ).first(decodingColumn: "execution_count", as: Int.self) ?? 0
-            guard maxExecutions > 0, count >= maxExecutions else { return false }
-            try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: eventId) AND status = 'ACTIVE'").run()
-            return true
         }
     }
 }

@@ -135,7 +135,7 @@ import Testing
         let now = Date()
         let orphan = try await store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
         _ = try await store.claim(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600)
-        try await store.markRunning(executionId: orphan, at: now)
+        _ = try await store.startRun(executionId: orphan, at: now)
         try await store.shutdown()
 
         let second = try await EngineHarness(directory: directory)

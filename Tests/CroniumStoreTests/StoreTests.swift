@@ -75,7 +75,7 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             #expect(try await db.claim(owner: "w2", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
             #expect(try await db.nextDueTime().map { abs($0.timeIntervalSince(now + 60)) < 0.01 } == true)
 
-            try await db.markRunning(executionId: a, at: now)
+            _ = try await db.startRun(executionId: a, at: now)
             #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0))
             let done = try #require(try await db.execution(id: a))
             #expect(done.status == .success && done.exitCode == 0 && done.logBytes == 3 && done.durationMs == 1000)
@@ -93,7 +93,7 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let now = Date()
             let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
             _ = try await db.claim(owner: "dead", limit: 1, now: now, leaseUntil: now + 5)
-            try await db.markRunning(executionId: id, at: now)
+            _ = try await db.startRun(executionId: id, at: now)
             #expect(try await db.expiredJobs(now: now + 1).isEmpty)
             #expect(try await db.expiredJobs(now: now + 6).map(\.executionId) == [id])
             try await db.requeue(executionId: id, now: now + 6)
@@ -102,15 +102,38 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
         }
     }
 
-    @Test func executionCounterPausesAtMaximum() async throws {
+    @Test func startingRunsCountsFirstAttemptsAndPausesAtMaximum() async throws {
         try await withStore { db, user in
             var event = try sampleEvent(owner: user.id)
             event.status = .active
+            event.maxExecutions = 2
             event = try await db.insertEvent(event)
-            #expect(try await db.countExecution(eventId: event.id, maxExecutions: 2) == false)
-            #expect(try await db.countExecution(eventId: event.id, maxExecutions: 2) == true)
-            let stored = try #require(try await db.event(id: event.id))
-            #expect(stored.executionCount == 2 && stored.status == .paused)
+            let now = Date()
+            func start(attempt: Int) async throws -> StartedRun? {
+                let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, attempt: attempt, runAt: now), now: now)
+                return try await db.startRun(executionId: id, at: now)
+            }
+            let first = try #require(try await start(attempt: 1))
+            #expect(first.execution.status == .running && first.event.executionCount == 1 && !first.budgetUsedUp)
+            // A retry is part of the same run: it does not count.
+            #expect(try await start(attempt: 2)?.event.executionCount == 1)
+            let second = try #require(try await start(attempt: 1))
+            #expect(second.budgetUsedUp && second.event.executionCount == 2)
+            #expect(try await db.event(id: event.id)?.status == .paused)
+            // Starting twice, or starting a cancelled run, gives nothing.
+            #expect(try await db.startRun(executionId: first.execution.id, at: now) == nil)
+        }
+    }
+
+    @Test func finishingReleasesTheOldestHeldRun() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let running = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
+            let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
+            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [running])
+            #expect(try await db.finishRun(executionId: running, eventId: event.id, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0))
+            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [held])
         }
     }
 
