@@ -1,0 +1,36 @@
+import CroniumCore
+import CroniumEngine
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Logging
+import Testing
+
+@Suite struct ShutdownTests {
+    /// On SIGTERM a run that ends within the grace period is recorded as it ended; one that does
+    /// not is cancelled and says why. Nothing is left RUNNING.
+    @Test func shutdownDrainsShortRunsAndCancelsLongOnes() async throws {
+        let harness = try await EngineHarness(configuration: .init(shutdownGracePeriod: .milliseconds(800)))
+        defer { harness.directory.remove() }
+        let short = try await harness.createEvent { $0.content = "sleep 0.3; echo done" }
+        let long = try await harness.createEvent { $0.content = "sleep 30" }
+        let shortRun = try await harness.engine.enqueue(eventId: short.id, trigger: .manual, triggeredBy: nil)
+        let longRun = try await harness.engine.enqueue(eventId: long.id, trigger: .manual, triggeredBy: nil)
+        #expect(
+            try await eventually {
+                try await harness.store.executions().filter { $0.status == .running }.count == 2
+            })
+        let started = ContinuousClock.now
+        let store = try await Database.openSQLite(path: harness.directory.appending("cronium.sqlite"), logger: .init(label: "t"))
+        try await harness.stop()
+        #expect(ContinuousClock.now - started < .seconds(5))
+
+        let shortExecution = try #require(try await store.execution(id: shortRun))
+        let longExecution = try #require(try await store.execution(id: longRun))
+        #expect(shortExecution.status == .success)
+        #expect(longExecution.status == .cancelled)
+        #expect(longExecution.error == "Cronium was shutting down")
+        #expect(try await store.logLines(executionId: shortRun).map(\.text) == ["done"])
+        try await store.shutdown()
+    }
+}
