@@ -47,7 +47,8 @@ public final class CroniumServer: Sendable {
         let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, sandbox: sandbox, workRoot: "\(data)/work"))
         engine = Engine(
             store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],
-            configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns), logger: logger)
+            configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds)),
+            logger: logger)
     }
 
     /// The HTTP application, with the engine as one of its services.

@@ -14,6 +14,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 5001
     public var dataDirectory = "./.cronium"
     public var maxConcurrentRuns = 16
+    /// On SIGTERM/SIGINT, runs get this long to finish before they are cancelled.
+    public var shutdownGraceSeconds = 10
     public var sandbox = SandboxMode.auto
     /// bcrypt work factor for passwords; 10 takes ~50 ms here, enough against offline guessing for a self-hosted tool.
     public var bcryptCost: UInt8 = 10

@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
     @Option(name: .customLong("data-dir"), help: "Where the database and run files live.") var dataDirectory = "./.cronium"
     @Option(help: "Runs at once.") var maxConcurrentRuns = 16
+    @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
@@ -23,6 +24,7 @@ struct Serve: AsyncParsableCommand {
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
+        guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
     }
 
     func run() async throws {
@@ -33,6 +35,7 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.dataDirectory = dataDirectory
         configuration.maxConcurrentRuns = maxConcurrentRuns
+        configuration.shutdownGraceSeconds = shutdownGrace
         configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox)!
         configuration.bash = bash
         configuration.python = python
