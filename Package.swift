@@ -99,7 +99,15 @@ let package = Package(
         ),
         .executableTarget(
             name: "CroniumBench",
-            dependencies: ["CroniumServer"],
+            dependencies: [
+                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOHTTP1", package: "swift-nio"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ],
+            path: "Benchmarks/CroniumBench",
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),

@@ -34,7 +34,7 @@ public struct Sandbox: Sendable, Equatable {
 
     /// The bwrap arguments that run `command` inside the sandbox with `workDirectory` as its only
     /// writable place besides a private /tmp.
-    func arguments(workDirectory: String, network: Bool, command: [String]) -> [String] {
+    public func arguments(workDirectory: String, network: Bool, command: [String]) -> [String] {
         var args = [
             "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--ro-bind", "/", "/",

@@ -1,0 +1,103 @@
+import CroniumCore
+import CroniumEngine
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sees each run from inside the engine without touching the database: the first stdout line a
+/// run printed and the moment its executor returned. Polling the store instead would compete with
+/// the engine for the single SQLite connection and disturb what is measured.
+final class RunObserver: Sendable {
+    private struct State {
+        var firstLines: [Int64: String] = [:]
+        var completed: Set<Int64> = []
+    }
+    private let state = Mutex(State())
+
+    func sawLine(_ executionId: Int64, _ text: String) {
+        state.withLock { state in
+            if state.firstLines[executionId] == nil { state.firstLines[executionId] = text }
+        }
+    }
+
+    func completed(_ executionId: Int64) { _ = state.withLock { $0.completed.insert(executionId) } }
+
+    var completedCount: Int { state.withLock { $0.completed.count } }
+
+    func firstLine(_ executionId: Int64) -> String? { state.withLock { $0.firstLines[executionId] } }
+
+    func isCompleted(_ executionId: Int64) -> Bool { state.withLock { $0.completed.contains(executionId) } }
+}
+
+/// The real local executor, reporting to a ``RunObserver``.
+struct ObservedExecutor: Executor {
+    let inner: LocalProcessExecutor
+    let observer: RunObserver
+
+    func execute(_ request: ExecutionRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
+        let id = request.executionId
+        let observer = self.observer
+        let outcome = await inner.execute(request) { stream, text in
+            if stream == .stdout { observer.sawLine(id, text) }
+            await output(stream, text)
+        }
+        observer.completed(id)
+        return outcome
+    }
+}
+
+/// A whole engine on a fresh SQLite file, as `cronium serve` builds it, minus HTTP.
+final class BenchEngine: Sendable {
+    let directory: String
+    let store: Database
+    let engine: Engine
+    let observer = RunObserver()
+    let sandbox: Sandbox?
+    let owner: User
+    private let group: ServiceGroup
+    private let task: Task<Void, any Error>
+
+    init(sandboxed: Bool, maxConcurrentRuns: Int) async throws {
+        var logger = Logger(label: "cronium.bench")
+        logger.logLevel = .error
+        directory = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        store = try await Database.openSQLite(path: "\(directory)/cronium.sqlite", logger: logger)
+        owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
+        sandbox = sandboxed ? Sandbox.detect(hiddenDirectories: [directory]) : nil
+        let local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), sandbox: sandbox, workRoot: "\(directory)/work"))
+        let observed = ObservedExecutor(inner: local, observer: observer)
+        engine = Engine(
+            store: store, executors: [.bash: observed], configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: [engine], logger: logger))
+        self.group = group
+        task = Task { try await group.run() }
+    }
+
+    func createBashEvent(_ script: String) async throws -> Event {
+        var input = EventInput()
+        input.name = "bench"
+        input.type = .bash
+        input.content = script
+        input.status = .active
+        return try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
+    }
+
+    /// Waits, without touching the store, until the run's executor returned and the engine has
+    /// recorded its end (the run has left the engine's running set).
+    func waitUntilIdle(after executionId: Int64) async throws {
+        while !observer.isCompleted(executionId) || engine.runningCount > 0 {
+            try await Task.sleep(for: .microseconds(200))
+        }
+    }
+
+    func stop() async throws {
+        await group.triggerGracefulShutdown()
+        try await task.value
+        try await store.shutdown()
+        try? FileManager.default.removeItem(atPath: directory)
+    }
+}

@@ -1,0 +1,100 @@
+import CroniumCore
+import CroniumEngine
+import CroniumExecutors
+import CroniumStore
+import Foundation
+
+/// A1 and A4: how much Cronium adds to starting a local process, against `posix_spawn` of the
+/// same script under the same isolation, measured in the same run.
+struct LocalRunBenches {
+    let samples: Int
+    let jobs: Int
+    let concurrency: Int
+
+    func run(sandboxed: Bool) async throws -> [BenchResult] {
+        let bench = try await BenchEngine(sandboxed: sandboxed, maxConcurrentRuns: concurrency)
+        if sandboxed && bench.sandbox == nil {
+            try await bench.stop()
+            return [BenchResult(id: "A1/A4", metric: "sandboxed runs", value: .nan, unit: "", target: "", detail: "skipped: bubblewrap cannot create namespaces here")]
+        }
+        let label = sandboxed ? "bwrap" : "plain"
+        let latency = try await startLatency(bench)
+        let throughput = try await jobsPerSecond(bench)
+        try await bench.stop()
+        return [
+            BenchResult(
+                id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
+                baseline: latency.raw.p50, target: "≤ 0.2 ms", pass: latency.engine.p50 - latency.raw.p50 <= 0.2,
+                detail: "\(label): engine p50 \(format(latency.engine.p50)) p99 \(format(latency.engine.p99)) ms; raw spawn p50 \(format(latency.raw.p50)) p99 \(format(latency.raw.p99)) ms; \(samples) runs"),
+            BenchResult(
+                id: "A4", metric: "trivial bash jobs per second (\(label))", value: throughput.engine, unit: "jobs/s",
+                baseline: throughput.raw, target: "≥ 500/s and ≥ 60 % of raw", pass: throughput.engine >= 500 && throughput.engine >= 0.6 * throughput.raw,
+                detail: "\(label): \(jobs) jobs, \(concurrency) at once; \(format(100 * throughput.engine / throughput.raw)) % of the raw rate"),
+        ]
+    }
+
+    /// The script prints bash's own clock as its first act, so both paths are timed from "asked
+    /// to run" to "the script is running", interpreter start-up included on both sides.
+    private func startLatency(_ bench: BenchEngine) async throws -> (engine: Summary, raw: Summary) {
+        let script = "echo $EPOCHREALTIME"
+        let event = try await bench.createBashEvent(script)
+        let rawCommand = try rawCommand(bench, script: script)
+        var engineSamples: [Double] = []
+        var rawSamples: [Double] = []
+        let warmup = 10
+        for index in 0..<(samples + warmup) {
+            let asked = Date().timeIntervalSince1970
+            let id = try await bench.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+            try await bench.waitUntilIdle(after: id)
+            guard let started = bench.observer.firstLine(id).flatMap(Double.init) else {
+                throw BenchError("run \(id) printed no start time; is bash older than 5.0?")
+            }
+            let rawAsked = Date().timeIntervalSince1970
+            let rawOutput = RawSpawn.run(rawCommand, captureOutput: true)
+            guard let rawStarted = Double(rawOutput.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+                throw BenchError("the raw run printed \(rawOutput.debugDescription), not a time")
+            }
+            if index >= warmup {
+                engineSamples.append((started - asked) * 1000)
+                rawSamples.append((rawStarted - rawAsked) * 1000)
+            }
+        }
+        return (Summary(engineSamples), Summary(rawSamples))
+    }
+
+    private func jobsPerSecond(_ bench: BenchEngine) async throws -> (engine: Double, raw: Double) {
+        let event = try await bench.createBashEvent("true")
+        let raw = RawSpawn.rate(try rawCommand(bench, script: "true"), count: jobs, concurrency: concurrency)
+        let before = bench.observer.completedCount
+        let start = ContinuousClock.now
+        var last: Int64 = 0
+        for _ in 0..<jobs {
+            last = try await bench.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        }
+        while bench.observer.completedCount - before < jobs || bench.engine.runningCount > 0 {
+            try await Task.sleep(for: .microseconds(200))
+        }
+        let elapsed = milliseconds(ContinuousClock.now - start) / 1000
+        guard let lastRun = try await bench.store.execution(id: last), lastRun.status == .success else {
+            throw BenchError("throughput run \(last) did not succeed")
+        }
+        return (Double(jobs) / elapsed, raw)
+    }
+
+    /// The same interpreter, script file and (when sandboxed) bwrap arguments the executor uses.
+    private func rawCommand(_ bench: BenchEngine, script: String) throws -> [String] {
+        guard let bash = Interpreters.resolve().bash else { throw BenchError("no bash on this machine") }
+        let work = "\(bench.directory)/raw"
+        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+        let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
+        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+        let command = [bash, path]
+        guard let sandbox = bench.sandbox else { return command }
+        return [sandbox.bwrapPath] + sandbox.arguments(workDirectory: work, network: true, command: command)
+    }
+}
+
+struct BenchError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -1,0 +1,117 @@
+import AsyncHTTPClient
+import CroniumCore
+import CroniumStore
+import Foundation
+import Logging
+import NIOCore
+import NIOHTTP1
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A6 and A7: the real `cronium serve` binary (the one built beside this benchmark), started as a
+/// child process on a prepared data directory.
+struct ServerBenches {
+    let binary: String
+    let coldStarts: Int
+
+    /// Idle resident memory after start-up, with `schedules` daily cron events in the database.
+    func idleRSS(schedules: Int) async throws -> BenchResult {
+        let data = try await dataDirectory(schedules: schedules)
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let server = try await start(data: data)
+        defer { server.stop() }
+        // Let start-up garbage settle and the scheduler go idle before reading.
+        try await Task.sleep(for: .seconds(3))
+        let kib = try residentKiB(pid: server.process.processIdentifier)
+        return BenchResult(
+            id: "A6", metric: "idle RSS with \(schedules) schedules", value: Double(kib) / 1024, unit: "MB",
+            target: "≤ 30 MB", pass: Double(kib) / 1024 <= 30)
+    }
+
+    /// Start of the process to the first 200 from `/ready`, on a data directory that exists
+    /// (the usual restart) and, once, on an empty one (first start: migrations, admin, bcrypt).
+    func coldStart() async throws -> [BenchResult] {
+        let data = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
+        defer { try? FileManager.default.removeItem(atPath: data) }
+        let first = try await start(data: data)
+        first.stop()
+        var restarts: [Double] = []
+        for _ in 0..<coldStarts {
+            let server = try await start(data: data)
+            restarts.append(server.readyAfter)
+            server.stop()
+        }
+        let summary = Summary(restarts)
+        return [
+            BenchResult(
+                id: "A7", metric: "cold start to /ready (existing data)", value: summary.p50, unit: "ms", target: "≤ 100 ms", pass: summary.p50 <= 100,
+                detail: "restart p50 \(format(summary.p50)) max \(format(summary.max)) ms over \(coldStarts) starts; first start on an empty directory \(format(first.readyAfter)) ms"),
+        ]
+    }
+
+    struct RunningServer {
+        let process: Process
+        let readyAfter: Double
+
+        func stop() {
+            process.terminate()
+            process.waitUntilExit()
+        }
+    }
+
+    private func start(data: String) async throws -> RunningServer {
+        let port = freePort()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: binary)
+        process.arguments = ["serve", "--data-dir", data, "--port", String(port), "--log-level", "error"]
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        let started = ContinuousClock.now
+        try process.run()
+        let deadline = started + .seconds(30)
+        while ContinuousClock.now < deadline {
+            guard process.isRunning else { throw BenchError("\(binary) serve exited with status \(process.terminationStatus)") }
+            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready")
+            request.method = .GET
+            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), response.status == .ok {
+                return RunningServer(process: process, readyAfter: milliseconds(ContinuousClock.now - started))
+            }
+            try await Task.sleep(for: .milliseconds(1))
+        }
+        process.terminate()
+        throw BenchError("\(binary) serve was not ready within 30 s")
+    }
+
+    /// A data directory whose database holds `schedules` active events on a daily cron, so the
+    /// scheduler carries them all while nothing fires.
+    private func dataDirectory(schedules: Int) async throws -> String {
+        let data = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
+        try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
+        var logger = Logger(label: "cronium.bench")
+        logger.logLevel = .error
+        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        let owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
+        for index in 0..<schedules {
+            var input = EventInput()
+            input.name = "nightly \(index)"
+            input.type = .bash
+            input.content = "echo nightly \(index)"
+            input.status = .active
+            input.triggerType = .schedule
+            input.schedule = .cron("\(index % 60) 3 * * *", timeZone: "Europe/Berlin")
+            _ = try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
+        }
+        try await store.shutdown()
+        return data
+    }
+
+    private func residentKiB(pid: Int32) throws -> Int {
+        let status = try String(contentsOfFile: "/proc/\(pid)/status", encoding: .utf8)
+        guard let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmRSS:") }),
+            let kib = line.split(separator: " ").dropFirst().first.flatMap({ Int($0) })
+        else { throw BenchError("no VmRSS in /proc/\(pid)/status") }
+        return kib
+    }
+}

@@ -1,0 +1,51 @@
+import Foundation
+
+/// `cronium-bench [--quick] [--only A1,A5]`: measures on this machine, in one run, what
+/// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
+let arguments = CommandLine.arguments.dropFirst()
+let quick = arguments.contains("--quick")
+let only: Set<String>? = arguments.firstIndex(of: "--only").flatMap { index in
+    arguments.index(after: index) < arguments.endIndex ? Set(arguments[arguments.index(after: index)].split(separator: ",").map(String.init)) : nil
+}
+func wanted(_ id: String) -> Bool { only?.contains(id) ?? true }
+func progress(_ message: String) { FileHandle.standardError.write(Data("cronium-bench: \(message)\n".utf8)) }
+
+var results: [BenchResult] = []
+do {
+    if wanted("A1") || wanted("A4") {
+        let local = LocalRunBenches(samples: quick ? 30 : 200, jobs: quick ? 200 : 2000, concurrency: 16)
+        for sandboxed in [false, true] {
+            progress("A1/A4 local runs, \(sandboxed ? "sandboxed with bubblewrap" : "plain processes")…")
+            results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
+        }
+    }
+    if wanted("A5") {
+        for count in [1, 1_000, 10_000] {
+            progress("A5 scheduler with \(count) per-second schedules…")
+            results.append(try await SchedulerBench(seconds: quick ? 2 : 5).run(schedules: count))
+        }
+    }
+    if wanted("A6") || wanted("A7") {
+        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
+        if FileManager.default.isExecutableFile(atPath: binary) {
+            let server = ServerBenches(binary: binary, coldStarts: quick ? 3 : 10)
+            if wanted("A6") {
+                for count in [0, 10_000] {
+                    progress("A6 idle memory with \(count) schedules…")
+                    results.append(try await server.idleRSS(schedules: count))
+                }
+            }
+            if wanted("A7") {
+                progress("A7 cold starts…")
+                results += try await server.coldStart()
+            }
+        } else {
+            progress("A6/A7 skipped: no \(binary); build it first with `swift build -c release`")
+        }
+    }
+} catch {
+    progress("failed: \(error)")
+    report(results)
+    exit(1)
+}
+report(results)
