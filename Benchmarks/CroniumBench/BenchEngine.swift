@@ -56,6 +56,7 @@ final class BenchEngine: Sendable {
     let engine: Engine
     let observer = RunObserver()
     let sandbox: Sandbox?
+    let local: LocalProcessExecutor
     let owner: User
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
@@ -68,7 +69,7 @@ final class BenchEngine: Sendable {
         store = try await Database.openSQLite(path: "\(directory)/cronium.sqlite", logger: logger)
         owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
         sandbox = sandboxed ? Sandbox.detect(hiddenDirectories: [directory]) : nil
-        let local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), sandbox: sandbox, workRoot: "\(directory)/work"))
+        local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), sandbox: sandbox, workRoot: "\(directory)/work"))
         let observed = ObservedExecutor(inner: local, observer: observer)
         engine = Engine(
             store: store, executors: [.bash: observed], configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)

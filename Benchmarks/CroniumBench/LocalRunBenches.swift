@@ -25,7 +25,7 @@ struct LocalRunBenches {
             BenchResult(
                 id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 0.2 ms", pass: latency.engine.p50 - latency.raw.p50 <= 0.2,
-                detail: "\(label): engine p50 \(format(latency.engine.p50)) p99 \(format(latency.engine.p99)) ms; raw spawn p50 \(format(latency.raw.p50)) p99 \(format(latency.raw.p99)) ms; \(samples) runs"),
+                detail: "\(label): engine p50 \(format(latency.engine.p50)) p99 \(format(latency.engine.p99)) ms; raw spawn p50 \(format(latency.raw.p50)) p99 \(format(latency.raw.p99)) ms; executor alone p50 \(format(latency.executor.p50)) ms; \(samples) runs"),
             BenchResult(
                 id: "A4", metric: "trivial bash jobs per second (\(label))", value: throughput.engine, unit: "jobs/s",
                 baseline: throughput.raw, target: "≥ 500/s and ≥ 60 % of raw", pass: throughput.engine >= 500 && throughput.engine >= 0.6 * throughput.raw,
@@ -35,12 +35,13 @@ struct LocalRunBenches {
 
     /// The script prints bash's own clock as its first act, so both paths are timed from "asked
     /// to run" to "the script is running", interpreter start-up included on both sides.
-    private func startLatency(_ bench: BenchEngine) async throws -> (engine: Summary, raw: Summary) {
+    private func startLatency(_ bench: BenchEngine) async throws -> (engine: Summary, raw: Summary, executor: Summary) {
         let script = "echo $EPOCHREALTIME"
         let event = try await bench.createBashEvent(script)
         let rawCommand = try rawCommand(bench, script: script)
         var engineSamples: [Double] = []
         var rawSamples: [Double] = []
+        var executorSamples: [Double] = []
         let warmup = 10
         for index in 0..<(samples + warmup) {
             let asked = Date().timeIntervalSince1970
@@ -54,12 +55,26 @@ struct LocalRunBenches {
             guard let rawStarted = Double(rawOutput.trimmingCharacters(in: .whitespacesAndNewlines)) else {
                 throw BenchError("the raw run printed \(rawOutput.debugDescription), not a time")
             }
+            let executorAsked = Date().timeIntervalSince1970
+            let executorStarted = try await runExecutorAlone(bench, event: event)
             if index >= warmup {
                 engineSamples.append((started - asked) * 1000)
                 rawSamples.append((rawStarted - rawAsked) * 1000)
+                executorSamples.append((executorStarted - executorAsked) * 1000)
             }
         }
-        return (Summary(engineSamples), Summary(rawSamples))
+        return (Summary(engineSamples), Summary(rawSamples), Summary(executorSamples))
+    }
+
+    /// The local executor called directly, without queue or store: splits Cronium's overhead
+    /// between the engine's bookkeeping and starting the process.
+    private func runExecutorAlone(_ bench: BenchEngine, event: Event) async throws -> Double {
+        let observer = RunObserver()
+        let executor = ObservedExecutor(inner: bench.local, observer: observer)
+        let id = Int64.max - Int64(UInt32.random(in: 0...UInt32.max))
+        _ = await executor.execute(ExecutionRequest(executionId: id, event: event, environment: [:])) { _, _ in }
+        guard let started = observer.firstLine(id).flatMap(Double.init) else { throw BenchError("the executor alone printed no start time") }
+        return started
     }
 
     private func jobsPerSecond(_ bench: BenchEngine) async throws -> (engine: Double, raw: Double) {

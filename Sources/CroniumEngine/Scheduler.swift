@@ -26,16 +26,11 @@ public protocol ScheduleSink: Sendable {
 
 /// Keeps every scheduled event's next fire time and wakes exactly when the earliest is due.
 public final class Scheduler: Sendable {
-    struct Entry: Sendable {
-        var event: Event
-        var nextFire: Date
-    }
-
     let clock: any EngineClock
     let misfireThreshold: TimeInterval
     let maxCatchUp: Int
     let logger: Logger
-    private let entries = Mutex<[Int64: Entry]>([:])
+    private let timetable = Mutex(Timetable())
     /// Events changed since the last look, and whether their timetable restarts from now.
     private let changed = Mutex<[Int64: Bool]>([:])
     private let doorbell = Doorbell()
@@ -55,24 +50,24 @@ public final class Scheduler: Sendable {
         storeBox.withLock { $0 = store }
         let states = try await store.scheduleStates()
         let now = clock.now()
-        var loaded: [Int64: Entry] = [:]
+        var loaded = Timetable()
         for event in try await store.scheduledEvents() {
-            if let next = states[event.id]?.nextFireAt ?? plannedFirstFire(event, now: now) {
-                loaded[event.id] = Entry(event: event, nextFire: next)
-            }
+            guard let plan = plan(for: event), let next = states[event.id]?.nextFireAt ?? plan.firstFire(notBefore: now) else { continue }
+            loaded.set(.init(event: event, plan: plan, nextFire: next))
         }
-        entries.withLock { $0 = loaded }
+        timetable.withLock { $0 = loaded }
     }
 
-    /// Adds entries directly, for benchmarks and tests that drive a scheduler without a store.
+    /// Adds an entry directly, for benchmarks and tests that drive a scheduler without a store.
     public func plan(_ event: Event, nextFire: Date) {
-        entries.withLock { $0[event.id] = Entry(event: event, nextFire: nextFire) }
+        guard let plan = plan(for: event) else { return }
+        timetable.withLock { $0.set(.init(event: event, plan: plan, nextFire: nextFire)) }
         doorbell.ring()
     }
 
-    public var plannedCount: Int { entries.withLock { $0.count } }
+    public var plannedCount: Int { timetable.withLock { $0.count } }
 
-    public func nextFire(eventId: Int64) -> Date? { entries.withLock { $0[eventId]?.nextFire } }
+    public func nextFire(eventId: Int64) -> Date? { timetable.withLock { $0[eventId]?.nextFire } }
 
     /// True when every reported change has been applied to the timetable.
     public var isSettled: Bool { changed.withLock { $0.isEmpty } && !applying.withLock { $0 } }
@@ -86,38 +81,70 @@ public final class Scheduler: Sendable {
         while !Task.isCancelled {
             await applyChanges()
             let now = clock.now()
-            let (due, earliest) = entries.withLock { entries -> ([Entry], Date?) in
-                var due: [Entry] = []
-                var earliest: Date?
-                for entry in entries.values {
-                    if entry.nextFire <= now { due.append(entry) } else if earliest.map({ entry.nextFire < $0 }) ?? true { earliest = entry.nextFire }
+            let due = timetable.withLock { $0.takeDue(now: now) }
+            var results: [(id: Int64, result: FireResult)] = []
+            results.reserveCapacity(due.count)
+            for entry in due { results.append((entry.event.id, await fire(entry, now: now, sink: sink))) }
+            // Back into the timetable after the whole instant was served, so no fire waits for it.
+            timetable.withLock { table in
+                for (id, result) in results {
+                    switch result {
+                    case .next(let next): if var current = table[id] { current.nextFire = next; table.set(current) }
+                    case .finished: table.remove(id: id)
+                    case .putBack: break
+                    }
                 }
-                return (due, earliest)
             }
-            for entry in due.sorted(by: { $0.nextFire < $1.nextFire }) {
-                await fire(entry, now: now, sink: sink)
-            }
-            if due.isEmpty { await doorbell.wait(until: earliest, clock: clock) }
+            prepareFollowingFires()
+            if due.isEmpty { await doorbell.wait(until: timetable.withLock { $0.earliest }, clock: clock) }
         }
     }
 
-    private func fire(_ entry: Entry, now: Date, sink: any ScheduleSink) async {
-        let schedule = entry.event.schedule!
+    /// Works out each new entry's next-but-one fire, after the instant just served rather than
+    /// while its fires wait.
+    private func prepareFollowingFires() {
+        let unprepared = timetable.withLock { $0.takeUnprepared() }
+        guard !unprepared.isEmpty else { return }
+        let following = unprepared.map { $0.plan.nextFire(after: $0.nextFire) }
+        timetable.withLock { table in
+            for (entry, next) in zip(unprepared, following) { table.setFollowing(next, id: entry.event.id, after: entry.nextFire) }
+        }
+    }
+
+    private enum FireResult {
+        case next(Date)
+        /// The schedule will not fire again.
+        case finished
+        /// The sink failed; the entry is back in the timetable, still due.
+        case putBack
+    }
+
+    /// Hands one entry's due occurrences to the sink.
+    private func fire(_ entry: Timetable.Entry, now: Date, sink: any ScheduleSink) async -> FireResult {
+        let occurrences: [DueOccurrence]
+        let last: Date
+        let next: Date?
+        if let following = entry.following, following > now, now.timeIntervalSince(entry.nextFire) <= misfireThreshold {
+            // On time with nothing else due: the common case, with everything already worked out.
+            occurrences = [DueOccurrence(scheduledFor: entry.nextFire, kind: .onTime)]
+            (last, next) = (entry.nextFire, following)
+        } else {
+            let times = [entry.nextFire] + entry.plan.occurrences(after: entry.nextFire, through: now, limit: 10_000)
+            last = times.last!
+            occurrences = judge(times, now: now, policy: entry.plan.schedule.misfire)
+            next = entry.plan.nextFire(after: last)
+        }
+        let id = entry.event.id
         do {
-            var times = [entry.nextFire]
-            times += try schedule.occurrences(after: entry.nextFire, through: now, limit: 10_000)
-            let last = times.last!
-            let occurrences = judge(times, now: now, policy: schedule.misfire)
-            let next = try schedule.nextFire(after: last)
-            try await sink.fire(event: entry.event, occurrences: occurrences, state: ScheduleState(eventId: entry.event.id, nextFireAt: next, lastFireAt: last), now: now)
-            entries.withLock { entries in
-                if let next { entries[entry.event.id]?.nextFire = next } else { entries[entry.event.id] = nil }
-            }
+            try await sink.fire(event: entry.event, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last), now: now)
         } catch {
             // The entry stays due; wait a little before trying again so a broken store is not hammered.
-            logger.error("firing a schedule failed", metadata: ["event.id": "\(entry.event.id)", "error": "\(String(reflecting: error))"])
+            logger.error("firing a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
+            timetable.withLock { $0.set(entry) }
             try? await clock.sleep(until: clock.now() + 1)
+            return .putBack
         }
+        return next.map(FireResult.next) ?? .finished
     }
 
     /// Decides which late occurrences run. On time means within the misfire threshold of now.
@@ -159,16 +186,16 @@ public final class Scheduler: Sendable {
         let now = clock.now()
         for (id, reset) in pending {
             do {
-                guard let event = try await store.event(id: id), event.isScheduled else {
-                    entries.withLock { _ = $0.removeValue(forKey: id) }
+                guard let event = try await store.event(id: id), event.isScheduled, let plan = plan(for: event) else {
+                    timetable.withLock { $0.remove(id: id) }
                     continue
                 }
-                let kept = reset ? nil : entries.withLock { $0[id]?.nextFire }
-                guard let next = kept ?? plannedFirstFire(event, now: now) else {
-                    entries.withLock { _ = $0.removeValue(forKey: id) }
+                let kept = reset ? nil : timetable.withLock { $0[id]?.nextFire }
+                guard let next = kept ?? plan.firstFire(notBefore: now) else {
+                    timetable.withLock { $0.remove(id: id) }
                     continue
                 }
-                entries.withLock { $0[id] = Entry(event: event, nextFire: next) }
+                timetable.withLock { $0.set(.init(event: event, plan: plan, nextFire: next)) }
                 try await store.saveScheduleState(ScheduleState(eventId: id, nextFireAt: next, lastFireAt: nil))
             } catch {
                 logger.error("reloading a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
@@ -176,7 +203,14 @@ public final class Scheduler: Sendable {
         }
     }
 
-    private func plannedFirstFire(_ event: Event, now: Date) -> Date? {
-        (try? event.schedule?.firstFire(notBefore: now)) ?? nil
+    /// The event's schedule, checked once; nil (and logged) when it is not valid any more.
+    private func plan(for event: Event) -> SchedulePlan? {
+        guard let schedule = event.schedule else { return nil }
+        do {
+            return try SchedulePlan(schedule)
+        } catch {
+            logger.error("an event's schedule is not valid; it will not fire", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
+            return nil
+        }
     }
 }
