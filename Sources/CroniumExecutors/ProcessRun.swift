@@ -38,15 +38,22 @@ struct ProcessRun: Sendable {
             ) { execution in
                 let pid = execution.processIdentifier.value
                 let pidfd = execution.processIdentifier.processDescriptor
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await Self.drain(execution.standardOutput, stream: .stdout, output: output) }
-                    group.addTask { await Self.drain(execution.standardError, stream: .stderr, output: output) }
-                    // A background child that inherited the pipes would keep them open after the
-                    // script ended; once the script has exited, its whole group is killed.
-                    let reaper = Task { await Self.killGroupAfterExit(pid: pid, pidfd: pidfd) }
-                    await group.waitForAll()
-                    reaper.cancel()
+                let (stdout, stderr) = (execution.standardOutput, execution.standardError)
+                // Not a child task: a timeout or cancel must not stop the reading, so what the
+                // script prints while it handles SIGTERM (sent by the teardown sequence, SIGKILL
+                // following after the grace period) still reaches the log.
+                let reading = Task {
+                    await withTaskGroup(of: Void.self) { group in
+                        group.addTask { await Self.drain(stdout, stream: .stdout, output: output) }
+                        group.addTask { await Self.drain(stderr, stream: .stderr, output: output) }
+                        // A background child that inherited the pipes would keep them open after the
+                        // script ended; once the script has exited, its whole group is killed.
+                        let reaper = Task { await Self.killGroupAfterExit(pid: pid, pidfd: pidfd) }
+                        await group.waitForAll()
+                        reaper.cancel()
+                    }
                 }
+                await reading.value
                 // Anything still in the group (for example a child that closed its output) goes too.
                 kill(-pid, SIGKILL)
             }

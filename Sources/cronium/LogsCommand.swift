@@ -53,7 +53,9 @@ func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async thr
     logger.logLevel = .error
     let final = LockedStatus()
     do {
-        try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, _, _ in
+        try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
+            // Tells the server the upgrade is complete here, so no frame can arrive along with it.
+            try await outbound.write(.text("start"))
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
                 if decoded.type == "finished" {

@@ -107,6 +107,22 @@ func processExists(withMarker marker: String) -> Bool {
         #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
     }
 
+    /// A stopped script gets SIGTERM first and the grace period to clean up; what it prints
+    /// meanwhile is kept.
+    @Test(arguments: [false, true])
+    func timeoutSendsTermAndKeepsWhatTheTrapPrints(sandboxed: Bool) async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let script = "trap 'echo cleaning up; exit 7' TERM\necho started\nsleep 30 &\nwait $!"
+        let recorder = OutputRecorder()
+        let outcome = await try executor(directory, sandboxed: sandboxed)
+            .execute(ExecutionRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+        #expect(outcome.status == .timeout)
+        #expect(recorder.text(.stdout) == ["started", "cleaning up"])
+        // Under bubblewrap the status is bwrap's own, which SIGTERM ends too.
+        if !sandboxed { #expect(outcome.exitCode == 7) }
+    }
+
     @Test func backgroundChildDoesNotHoldTheRunOpen() async throws {
         let directory = try TemporaryDirectory("exec")
         defer { directory.remove() }

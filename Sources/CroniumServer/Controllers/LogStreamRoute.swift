@@ -10,6 +10,7 @@ import NIOWebSocket
 /// `GET /api/v1/executions/{id}/logs/stream` (WebSocket): replays the stored log, follows the
 /// live one, then sends the final status and closes. Each message is one JSON object:
 /// `{"type":"line","seq":1,"time":"…","stream":"stdout","text":"…"}` or `{"type":"finished","status":"SUCCESS"}`.
+/// Clients send any message (the CLI sends `start`) to start the stream at once.
 struct LogStreamRoute {
     let engine: Engine
 
@@ -20,15 +21,37 @@ struct LogStreamRoute {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let id = try context.requestContext.parameters.require("id", as: Int64.self)
+            let (spoke, clientSpoke) = AsyncStream<Void>.makeStream()
             try await withThrowingTaskGroup(of: Void.self) { group in
-                // Reading notices a client that went away; its messages themselves mean nothing.
-                group.addTask { for try await _ in inbound.messages(maxSize: 16 * 1024) {} }
-                group.addTask { try await self.follow(executionId: id, outbound: outbound) }
+                // Reading notices a client that went away; its messages only mean "ready".
+                group.addTask {
+                    defer { clientSpoke.finish() }
+                    for try await _ in inbound.messages(maxSize: 16 * 1024) { clientSpoke.yield() }
+                }
+                group.addTask {
+                    await Self.waitUntilClientIsReady(spoke)
+                    try await self.follow(executionId: id, outbound: outbound)
+                }
                 try await group.next()
                 group.cancelAll()
             }
         }
     }
+
+    /// Frames sent right behind the `101` response can arrive in the same read as it, and some
+    /// clients (among them the WebSocket client the CLI uses) lose them there and wait forever.
+    /// So the stream starts when the client sends its first message, which proves it has taken
+    /// the upgrade; a client that never sends anything gets the stream after a second.
+    static func waitUntilClientIsReady(_ spoke: AsyncStream<Void>) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { for await _ in spoke { return } }
+            group.addTask { try? await Task.sleep(for: clientReadyTimeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    static let clientReadyTimeout = Duration.seconds(1)
 
     private func follow(executionId id: Int64, outbound: WebSocketOutboundWriter) async throws {
         let encoder = JSONEncoder.cronium
