@@ -85,9 +85,9 @@ extension Engine {
         let logCounts = await logHub.finish(executionId: id)
         let finishedAt = clock.now()
         do {
-            let released = try await store.finishRun(
-                executionId: id, eventId: event.id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
-            if released { doorbell.ring() }
+            let result = try await store.finish(
+                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
+            if result.releasedHeldRun { doorbell.ring() }
             try await retryIfNeeded(started, outcome: outcome, finishedAt: finishedAt)
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])

@@ -12,7 +12,7 @@ extension Engine {
         let orphans = all && store.dialect == .sqlite ? try await store.claimedJobs() : try await store.expiredJobs(now: now)
         for job in orphans {
             let reason = "the run was interrupted: Cronium stopped while it was in progress"
-            guard try await store.finish(executionId: job.executionId, outcome: .init(status: .failure, error: reason), at: now, logBytes: 0, logDroppedBytes: 0),
+            guard try await store.finish(executionId: job.executionId, outcome: .init(status: .failure, error: reason), at: now, logBytes: 0, logDroppedBytes: 0).recorded,
                 let execution = try await store.execution(id: job.executionId),
                 let event = try await store.event(id: job.eventId)
             else { continue }
@@ -26,6 +26,7 @@ extension Engine {
                     now: now)
             }
         }
+        if !orphans.isEmpty { doorbell.ring() }
     }
 
     func renewLeasesPeriodically() async {

@@ -106,8 +106,10 @@ public final class Engine: Service, Sendable {
             return .live
         }
         if found != .absent { return found == .live }
-        return try await store.finish(
+        let result = try await store.finish(
             executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
+        if result.releasedHeldRun { doorbell.ring() }
+        return result.recorded
     }
 
     /// Tells the scheduler an event was created, changed or deleted. `scheduleChanged` restarts its

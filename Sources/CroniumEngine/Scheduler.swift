@@ -52,7 +52,7 @@ public final class Scheduler: Sendable {
         let now = clock.now()
         var loaded = Timetable()
         for event in try await store.scheduledEvents() {
-            guard let plan = plan(for: event), let next = states[event.id]?.nextFireAt ?? plan.firstFire(notBefore: now) else { continue }
+            guard let plan = plan(for: event), let next = Self.nextFire(plan, state: states[event.id], keep: true, now: now) else { continue }
             loaded.set(.init(event: event, plan: plan, nextFire: next))
         }
         timetable.withLock { $0 = loaded }
@@ -190,8 +190,9 @@ public final class Scheduler: Sendable {
                     timetable.withLock { $0.remove(id: id) }
                     continue
                 }
-                let kept = reset ? nil : timetable.withLock { $0[id]?.nextFire }
-                guard let next = kept ?? plan.firstFire(notBefore: now) else {
+                var next = reset ? nil : timetable.withLock { $0[id]?.nextFire }
+                if next == nil { next = Self.nextFire(plan, state: try await store.scheduleState(eventId: id), keep: !reset, now: now) }
+                guard let next else {
                     timetable.withLock { $0.remove(id: id) }
                     continue
                 }
@@ -201,6 +202,18 @@ public final class Scheduler: Sendable {
                 logger.error("reloading a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
             }
         }
+    }
+
+    /// Where an event's timetable continues. With `keep`, a stored state stands as it is: its
+    /// next fire may lie in the past (the misfire policy then decides), and none means the
+    /// schedule is used up (a one-shot that fired). Otherwise, or without a state, the timetable
+    /// starts from now, but never again at or before the last fire: a one-shot whose time passed
+    /// and that fired does not fire again when its event is re-activated.
+    static func nextFire(_ plan: SchedulePlan, state: ScheduleState?, keep: Bool, now: Date) -> Date? {
+        if keep, let state { return state.nextFireAt }
+        guard let first = plan.firstFire(notBefore: now) else { return nil }
+        if let last = state?.lastFireAt, first <= last { return nil }
+        return first
     }
 
     /// The event's schedule, checked once; nil (and logged) when it is not valid any more.

@@ -17,6 +17,19 @@ public struct StartedRun: Sendable {
     public var budgetUsedUp: Bool
 }
 
+/// What ``Database/finish(executionId:outcome:at:logBytes:logDroppedBytes:)`` did.
+public struct FinishResult: Sendable, Equatable {
+    /// False when the execution had already ended (for example cancelled while still queued).
+    public var recorded: Bool
+    /// A held run of the same event went to the queue: wake the dispatcher.
+    public var releasedHeldRun: Bool
+
+    public init(recorded: Bool, releasedHeldRun: Bool) {
+        self.recorded = recorded
+        self.releasedHeldRun = releasedHeldRun
+    }
+}
+
 /// What a trigger asks to run.
 public struct EnqueueRequest: Sendable {
     public var eventId: Int64
@@ -122,40 +135,27 @@ extension Database {
         }
     }
 
-    /// Records how a run ended and removes its job, in one transaction. Returns false when the
-    /// execution had already ended (for example cancelled while still queued).
+    /// Records how a run ended and removes its job, and in the same transaction lets the event's
+    /// oldest held run (overlap policy `queue`) go to the queue once nothing else of the event is
+    /// queued or running. Every way a run ends comes through here (finished, cancelled while
+    /// queued, recovered after a crash), so a held run is never left waiting for a run that ended.
     @discardableResult
-    public func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> Bool {
+    public func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> FinishResult {
         try await transaction { sql in
-            try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql)
+            let eventId = try await sql.raw(
+                """
+                UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
+                  started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
+                  output = \(bind: outcome.output), error = \(bind: outcome.error), log_bytes = \(bind: logBytes),
+                  log_dropped_bytes = \(bind: logDroppedBytes)
+                WHERE id = \(bind: executionId) AND status IN ('PENDING', 'RUNNING')
+                RETURNING event_id
+                """
+            ).first(decodingColumn: "event_id", as: Int64.self)
+            try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
+            guard let eventId else { return FinishResult(recorded: false, releasedHeldRun: false) }
+            return FinishResult(recorded: true, releasedHeldRun: try await Self.releaseHeldJob(eventId: eventId, in: sql))
         }
-    }
-
-    /// Like ``finish(executionId:outcome:at:logBytes:logDroppedBytes:)``, and in the same
-    /// transaction lets the event's oldest held run (overlap policy `queue`) go to the queue once
-    /// nothing else of the event is queued or running. Returns whether one was released.
-    public func finishRun(executionId: Int64, eventId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> Bool {
-        try await transaction { sql in
-            _ = try await Self.finish(executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, in: sql)
-            return try await Self.releaseHeldJob(eventId: eventId, in: sql)
-        }
-    }
-
-    static func finish(
-        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, in sql: any SQLDatabase
-    ) async throws -> Bool {
-        let updated = try await sql.raw(
-            """
-            UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
-              started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
-              output = \(bind: outcome.output), error = \(bind: outcome.error), log_bytes = \(bind: logBytes),
-              log_dropped_bytes = \(bind: logDroppedBytes)
-            WHERE id = \(bind: executionId) AND status IN ('PENDING', 'RUNNING')
-            RETURNING id
-            """
-        ).all()
-        try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
-        return !updated.isEmpty
     }
 
     /// Every claimed job, whoever holds it: on a single SQLite node at start-up, all are orphans.

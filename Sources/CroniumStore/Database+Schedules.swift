@@ -20,14 +20,24 @@ extension Database {
         try await read { sql in
             var states: [Int64: ScheduleState] = [:]
             for row in try await sql.raw("SELECT * FROM schedule_state").all() {
-                let state = ScheduleState(
-                    eventId: try row.decode(column: "event_id", as: Int64.self),
-                    nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),
-                    lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
+                let state = try Self.decodeScheduleState(row)
                 states[state.eventId] = state
             }
             return states
         }
+    }
+
+    public func scheduleState(eventId: Int64) async throws -> ScheduleState? {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM schedule_state WHERE event_id = \(bind: eventId)").first().map(Self.decodeScheduleState)
+        }
+    }
+
+    static func decodeScheduleState(_ row: any SQLRow) throws -> ScheduleState {
+        ScheduleState(
+            eventId: try row.decode(column: "event_id", as: Int64.self),
+            nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),
+            lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
     }
 
     public static func saveScheduleState(_ state: ScheduleState, in sql: any SQLDatabase) async throws {

@@ -139,6 +139,37 @@ import Testing
         try await second.stop()
     }
 
+    /// A one-shot fires once: not again after a restart, an edit, or pausing and re-activating it.
+    @Test func aOneShotThatFiredStaysFired() async throws {
+        let directory = try TemporaryDirectory("once")
+        defer { directory.remove() }
+        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
+        let clock = first.engine.clockForTesting as! ManualClock
+        var event = try await scheduledEvent(first, schedule: .once(at: Self.t0 + 10))
+        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10 })
+        clock.advance(to: Self.t0 + 10)
+        _ = try await waitForLedger(first, event.id, count: 1)
+        try await allRunsEnded(first, event.id, count: 1)
+        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == nil })
+        try await first.stop()
+
+        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 60), directory: directory)
+        event.description = "edited"
+        try await second.store.updateEvent(event)
+        await second.engine.eventChanged(id: event.id, scheduleChanged: false)
+        for status in [EventStatus.paused, .active] {
+            event.status = status
+            try await second.store.updateEvent(event)
+            await second.engine.eventChanged(id: event.id, scheduleChanged: true)
+        }
+        #expect(try await eventually { second.engine.scheduler.isSettled })
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(second.engine.scheduler.nextFire(eventId: event.id) == nil)
+        #expect(try await ledger(second, event.id).map(\.0) == [10])
+        #expect(try await second.store.executions(eventId: event.id).count == 1)
+        try await second.stop()
+    }
+
     @Test func cronScheduleFollowsItsTimeZone() async throws {
         // 2030-03-31 is Europe/Berlin's spring-forward day; 02:30 does not exist and shifts to 03:30 CEST.
         let start = try Date("2030-03-30T12:00:00Z", strategy: .iso8601)

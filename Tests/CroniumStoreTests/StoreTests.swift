@@ -76,11 +76,11 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             #expect(try await db.nextDueTime().map { abs($0.timeIntervalSince(now + 60)) < 0.01 } == true)
 
             _ = try await db.startRun(executionId: a, at: now)
-            #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0))
+            #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0).recorded)
             let done = try #require(try await db.execution(id: a))
             #expect(done.status == .success && done.exitCode == 0 && done.logBytes == 3 && done.durationMs == 1000)
             // A finished execution cannot be finished again (a late cancel loses).
-            #expect(try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0) == false)
+            #expect(try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0).recorded == false)
 
             let due = try await db.claim(owner: "w1", limit: 10, now: now + 61, leaseUntil: now + 90)
             #expect(due.map(\.executionId) == [later])
@@ -132,7 +132,21 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let running = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
             let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
             #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [running])
-            #expect(try await db.finishRun(executionId: running, eventId: event.id, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0))
+            #expect(try await db.finish(executionId: running, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0).releasedHeldRun)
+            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [held])
+        }
+    }
+
+    /// A run that ends without running (cancelled while queued, or failed by crash recovery)
+    /// lets the held run behind it go too.
+    @Test func endingARunThatNeverRanReleasesTheHeldRunToo() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let queued = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
+            let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
+            let result = try await db.finish(executionId: queued, outcome: .init(status: .cancelled), at: now, logBytes: 0, logDroppedBytes: 0)
+            #expect(result == FinishResult(recorded: true, releasedHeldRun: true))
             #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [held])
         }
     }
