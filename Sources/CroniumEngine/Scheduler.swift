@@ -129,9 +129,9 @@ public final class Scheduler: Sendable {
             occurrences = [DueOccurrence(scheduledFor: entry.nextFire, kind: .onTime)]
             (last, next) = (entry.nextFire, following)
         } else {
-            let times = [entry.nextFire] + entry.plan.occurrences(after: entry.nextFire, through: now, limit: 10_000)
+            let (times, dropped) = dueTimes(entry, now: now)
             last = times.last!
-            occurrences = judge(times, now: now, policy: entry.plan.schedule.misfire)
+            occurrences = dropped + judge(times, now: now, policy: entry.plan.schedule.misfire)
             next = entry.plan.nextFire(after: last)
         }
         let id = entry.event.id
@@ -145,6 +145,33 @@ public final class Scheduler: Sendable {
             return .putBack
         }
         return next.map(FireResult.next) ?? .finished
+    }
+
+    /// Most occurrences listed one by one in the ledger after downtime; a per-second schedule
+    /// down for a day would otherwise write 86,400 rows in one transaction.
+    public static let ledgerRowsPerCatchUp = 1_000
+
+    /// Every occurrence from the entry's next fire through `now`, oldest first. Past
+    /// ``ledgerRowsPerCatchUp`` only the latest are listed; the earlier ones become one missed
+    /// row that counts them (the policy acts on the latest anyway: `last` runs only the latest,
+    /// `all` at most `maxCatchUp`).
+    func dueTimes(_ entry: Timetable.Entry, now: Date) -> (times: [Date], dropped: [DueOccurrence]) {
+        let limit = max(Self.ledgerRowsPerCatchUp, maxCatchUp)
+        var times = [entry.nextFire] + entry.plan.occurrences(after: entry.nextFire, through: now, limit: limit)
+        guard times.count > limit else { return (times, []) }
+        var droppedCount = 0
+        let firstDropped = times[0]
+        while times.count > limit {
+            droppedCount += times.count - limit
+            times.removeFirst(times.count - limit)
+            let more = entry.plan.occurrences(after: times.last!, through: now, limit: limit)
+            if more.isEmpty { break }
+            times += more
+        }
+        let summary = DueOccurrence(
+            scheduledFor: firstDropped,
+            kind: .missed(reason: "this and \(droppedCount - 1) more occurrences before \(times[0].formatted(.iso8601)) were missed while Cronium was not running (one ledger row for all of them)"))
+        return (times, [summary])
     }
 
     /// Decides which late occurrences run. On time means within the misfire threshold of now.

@@ -139,6 +139,31 @@ import Testing
         try await second.stop()
     }
 
+    /// A long outage of a per-minute schedule: the policy still acts once, and the ledger
+    /// stays bounded (the oldest occurrences share one row that counts them).
+    @Test func longDowntimeCatchesUpOnceWithABoundedLedger() async throws {
+        let directory = try TemporaryDirectory("downtime")
+        defer { directory.remove() }
+        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
+        let event = try await scheduledEvent(first, schedule: .interval(seconds: 60, misfire: .last))
+        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+        try await first.stop()
+
+        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 120_030), directory: directory)
+        var rows: [ScheduleOccurrence] = []
+        #expect(try await eventually(timeout: .seconds(20)) {
+            rows = try await second.store.ledger(eventId: event.id, limit: 5_000)
+            return rows.count >= Scheduler.ledgerRowsPerCatchUp + 1
+        })
+        #expect(rows.count == Scheduler.ledgerRowsPerCatchUp + 1)
+        #expect(rows.filter { $0.outcome == .caughtUp }.map(\.scheduledFor) == [Self.t0 + 120_000])
+        let summary = try #require(rows.last)
+        #expect(summary.scheduledFor == Self.t0 + 60 && summary.outcome == .missed)
+        #expect(summary.reason?.contains("this and 999 more occurrences") == true)
+        #expect(try await eventually { try await second.store.executions(eventId: event.id).count == 1 })
+        try await second.stop()
+    }
+
     /// A one-shot fires once: not again after a restart, an edit, or pausing and re-activating it.
     @Test func aOneShotThatFiredStaysFired() async throws {
         let directory = try TemporaryDirectory("once")
