@@ -44,6 +44,9 @@ public final class CroniumServer: Sendable {
         interpreters.python = configuration.python ?? interpreters.python
         interpreters.node = configuration.node ?? interpreters.node
         self.interpreters = interpreters
+        // Work directories left by runs a crash interrupted hold their scripts; no run is in
+        // progress before the engine starts, so everything there is a leftover.
+        try? FileManager.default.removeItem(atPath: "\(data)/work")
         let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, sandbox: sandbox, workRoot: "\(data)/work"))
         engine = Engine(
             store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],

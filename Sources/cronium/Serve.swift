@@ -53,7 +53,9 @@ struct Serve: AsyncParsableCommand {
                 (shown only now). An admin API token is in \(admin.tokenPath).
                 """)
         }
-        if !server.sandboxed {
+        if configuration.sandbox == .off {
+            logger.warning("runs are NOT sandboxed (--sandbox off): scripts see this machine as the server's user does")
+        } else if !server.sandboxed {
             logger.warning("runs are NOT sandboxed: bubblewrap (bwrap) is missing or cannot create namespaces here; install bubblewrap to isolate scripts")
         }
         for (name, path) in [("bash", server.interpreters.bash), ("python3", server.interpreters.python), ("node", server.interpreters.node)] where path == nil {

@@ -25,7 +25,7 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"name":"x","type":"COBOL"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let problem = try decode(ProblemBody.self, response)
-                #expect(problem.detail.hasPrefix("type:"))
+                #expect(problem.detail == "type: 'COBOL' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST")
             }
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
@@ -33,6 +33,33 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { response in
                 let events = try decode([Event].self, response)
                 #expect(events.isEmpty)
+            }
+        }
+    }
+
+    /// Running by hand counts against the budget like any run, and stops at it.
+    @Test func anEventThatUsedItsExecutionsCannotBeRunByHand() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            var input = EventInput()
+            input.name = "once only"
+            input.type = .bash
+            input.content = "true"
+            input.maxExecutions = 1
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) {
+                try decode(Event.self, $0)
+            }
+            try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { #expect($0.status == .accepted) }
+            #expect(
+                try await eventually {
+                    try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(fixture.adminToken)) {
+                        try decode(Event.self, $0).executionCount == 1
+                    }
+                })
+            try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { response in
+                #expect(response.status == .conflict)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.detail.contains("used all 1 of its executions"))
             }
         }
     }

@@ -1,6 +1,6 @@
 import Foundation
 
-public enum Role: String, Codable, Sendable, CaseIterable {
+public enum Role: String, Sendable, ClosedSetCodable {
     /// Sees and changes everything, manages users.
     case admin
     /// Sees and runs their own and shared events; changes only their own.

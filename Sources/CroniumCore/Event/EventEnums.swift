@@ -1,5 +1,5 @@
 /// The kinds of work an event runs. Raw values are the predecessor's stored strings, kept so exports stay compatible.
-public enum EventType: String, Codable, Sendable, CaseIterable {
+public enum EventType: String, Sendable, ClosedSetCodable {
     case bash = "BASH"
     case python = "PYTHON"
     case nodejs = "NODEJS"
@@ -9,25 +9,25 @@ public enum EventType: String, Codable, Sendable, CaseIterable {
     public var isScript: Bool { self != .httpRequest }
 }
 
-public enum EventStatus: String, Codable, Sendable, CaseIterable {
+public enum EventStatus: String, Sendable, ClosedSetCodable {
     case active = "ACTIVE"
     case paused = "PAUSED"
     case draft = "DRAFT"
     case archived = "ARCHIVED"
 }
 
-public enum TriggerType: String, Codable, Sendable, CaseIterable {
+public enum TriggerType: String, Sendable, ClosedSetCodable {
     case manual = "MANUAL"
     case schedule = "SCHEDULE"
 }
 
 /// Where a run happens. Only `LOCAL` exists today; remote (SSH) and container locations join it later,
 /// which is why this is an enum and not a flag.
-public enum RunLocation: String, Codable, Sendable, CaseIterable {
+public enum RunLocation: String, Sendable, ClosedSetCodable {
     case local = "LOCAL"
 }
 
-public enum TimeUnit: String, Codable, Sendable, CaseIterable {
+public enum TimeUnit: String, Sendable, ClosedSetCodable {
     case seconds = "SECONDS"
     case minutes = "MINUTES"
     case hours = "HOURS"

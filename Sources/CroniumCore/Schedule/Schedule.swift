@@ -5,7 +5,7 @@ import Foundation
 /// The four policies travel with the schedule so a client can set them per event; only the DST
 /// policies affect fire times here, the misfire and overlap policies are for the engine.
 public struct Schedule: Sendable, Codable, Equatable {
-    public enum Kind: String, Codable, Sendable { case interval, cron, once }
+    public enum Kind: String, Sendable, ClosedSetCodable { case interval, cron, once }
 
     public var kind: Kind
     /// For `.interval`: seconds between fires, > 0. An absolute duration, so DST does not affect it.

@@ -1,5 +1,5 @@
 /// What to do with a cron wall time that does not exist because clocks spring forward.
-public enum DSTGapPolicy: String, Codable, Sendable, CaseIterable {
+public enum DSTGapPolicy: String, Sendable, ClosedSetCodable {
     /// Do not fire for the missing wall time.
     case skip
     /// Fire at the wall time moved forward by the gap length (02:30 in a 02:00→03:00 gap fires at
@@ -9,7 +9,7 @@ public enum DSTGapPolicy: String, Codable, Sendable, CaseIterable {
 }
 
 /// What to do with a cron wall time that happens twice because clocks fall back.
-public enum DSTOverlapPolicy: String, Codable, Sendable, CaseIterable {
+public enum DSTOverlapPolicy: String, Sendable, ClosedSetCodable {
     /// Fire at the first (earlier) instance only. The default: a daily 01:30 job runs once a day.
     case once
     /// Fire at both instances.
@@ -17,7 +17,7 @@ public enum DSTOverlapPolicy: String, Codable, Sendable, CaseIterable {
 }
 
 /// What the engine does with occurrences that fell due while Cronium was down.
-public enum MisfirePolicy: String, Codable, Sendable, CaseIterable {
+public enum MisfirePolicy: String, Sendable, ClosedSetCodable {
     /// Drop them all.
     case none
     /// Run the latest one only (the default).
@@ -27,7 +27,7 @@ public enum MisfirePolicy: String, Codable, Sendable, CaseIterable {
 }
 
 /// What the engine does when an occurrence falls due while the previous run is still going.
-public enum OverlapPolicy: String, Codable, Sendable, CaseIterable {
+public enum OverlapPolicy: String, Sendable, ClosedSetCodable {
     /// Start another run alongside.
     case allow
     /// Drop the new occurrence (the default).

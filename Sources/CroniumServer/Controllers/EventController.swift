@@ -74,6 +74,11 @@ struct EventController {
         let event = try await visibleEvent(context)
         guard user.canRun(event) else { throw Problem.forbidden }
         guard event.status != .archived else { throw Problem(.conflict, "archived events cannot run; set status to ACTIVE or PAUSED first") }
+        guard event.maxExecutions == 0 || event.executionCount < event.maxExecutions else {
+            throw Problem(
+                .conflict,
+                "event \(event.id) has used all \(event.maxExecutions) of its executions; raise maxExecutions, or re-activate it with resetCounterOnActive set")
+        }
         let id = try await engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: user.id)
         return EditedResponse(status: .accepted, headers: [.location: "/api/v1/executions/\(id)"], response: RunResponse(executionId: id))
     }
