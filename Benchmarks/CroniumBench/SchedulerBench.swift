@@ -14,7 +14,7 @@ struct SchedulerBench {
     final class LatenessSink: ScheduleSink {
         let lateness = Mutex<[Double]>([])
 
-        func fire(event: Event, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
+        func fire(eventId: Int64, schedule: Schedule, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
             let called = Date()
             lateness.withLock { samples in
                 for occurrence in occurrences { samples.append(called.timeIntervalSince(occurrence.scheduledFor) * 1000) }

@@ -6,6 +6,11 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+#if canImport(Glibc)
+/// glibc's, from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
+#endif
+
 /// The long-lived heart of Cronium: takes run requests, schedules, dispatches and records runs.
 /// HTTP and the CLI only translate to calls on this type, so tests drive it without either.
 public final class Engine: Service, Sendable {
@@ -71,6 +76,10 @@ public final class Engine: Service, Sendable {
         try await recoverOrphanedJobs()
         let sink = EngineScheduleSink(engine: self)
         try await scheduler.load(from: store)
+        #if canImport(Glibc)
+        // Loading every scheduled event leaves freed row buffers in malloc's arenas; hand them back.
+        _ = malloc_trim(0)
+        #endif
         await withDiscardingTaskGroup { group in
             group.addTask { try? await self.logHub.run() }
             group.addTask { await self.scheduler.run(sink: sink) }

@@ -8,15 +8,15 @@ import SQLKit
 struct EngineScheduleSink: ScheduleSink {
     let engine: Engine
 
-    func fire(event: Event, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
-        let policy = event.schedule?.overlap ?? .skip
-        let toReplace = policy == .replace ? try await engine.store.unfinishedExecutions(eventId: event.id).map(\.id) : []
-        let busyBefore = policy == .allow || policy == .replace ? false : !(try await engine.store.unfinishedExecutions(eventId: event.id).isEmpty)
+    func fire(eventId: Int64, schedule: Schedule, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
+        let policy = schedule.overlap
+        let toReplace = policy == .replace ? try await engine.store.unfinishedExecutions(eventId: eventId).map(\.id) : []
+        let busyBefore = policy == .allow || policy == .replace ? false : !(try await engine.store.unfinishedExecutions(eventId: eventId).isEmpty)
         let replacing = !toReplace.isEmpty
         try await engine.store.transaction { sql in
             var busy = busyBefore
             for occurrence in occurrences {
-                var row = ScheduleOccurrence(eventId: event.id, scheduledFor: occurrence.scheduledFor, recordedAt: now, outcome: .ran)
+                var row = ScheduleOccurrence(eventId: eventId, scheduledFor: occurrence.scheduledFor, recordedAt: now, outcome: .ran)
                 switch occurrence.kind {
                 case .missed(let reason):
                     row.outcome = .missed
@@ -25,7 +25,7 @@ struct EngineScheduleSink: ScheduleSink {
                     // Catch-up runs were all asked for, so they wait their turn rather than being skipped.
                     let catchUp = occurrence.kind == .catchUp
                     let hold = busy && (policy == .queue || (catchUp && policy != .allow))
-                    let request = EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold)
+                    let request = EnqueueRequest(eventId: eventId, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold)
                     if busy && policy == .skip && !catchUp {
                         row.outcome = .skipped
                         row.reason = "the previous run was still going (overlap policy skip)"

@@ -21,7 +21,7 @@ public struct DueOccurrence: Sendable, Equatable {
 /// transaction; benchmarks substitute a sink that only measures.
 public protocol ScheduleSink: Sendable {
     /// Handles an event's due occurrences and stores `state` (its next planned fire) with them.
-    func fire(event: Event, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws
+    func fire(eventId: Int64, schedule: Schedule, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws
 }
 
 /// Keeps every scheduled event's next fire time and wakes exactly when the earliest is due.
@@ -53,7 +53,7 @@ public final class Scheduler: Sendable {
         var loaded = Timetable()
         for event in try await store.scheduledEvents() {
             guard let plan = plan(for: event), let next = Self.nextFire(plan, state: states[event.id], keep: true, now: now) else { continue }
-            loaded.set(.init(event: event, plan: plan, nextFire: next))
+            loaded.set(.init(eventId: event.id, plan: plan, nextFire: next))
         }
         timetable.withLock { $0 = loaded }
     }
@@ -61,7 +61,7 @@ public final class Scheduler: Sendable {
     /// Adds an entry directly, for benchmarks and tests that drive a scheduler without a store.
     public func plan(_ event: Event, nextFire: Date) {
         guard let plan = plan(for: event) else { return }
-        timetable.withLock { $0.set(.init(event: event, plan: plan, nextFire: nextFire)) }
+        timetable.withLock { $0.set(.init(eventId: event.id, plan: plan, nextFire: nextFire)) }
         doorbell.ring()
     }
 
@@ -84,7 +84,7 @@ public final class Scheduler: Sendable {
             let due = timetable.withLock { $0.takeDue(now: now) }
             var results: [(id: Int64, result: FireResult)] = []
             results.reserveCapacity(due.count)
-            for entry in due { results.append((entry.event.id, await fire(entry, now: now, sink: sink))) }
+            for entry in due { results.append((entry.eventId, await fire(entry, now: now, sink: sink))) }
             // Back into the timetable after the whole instant was served, so no fire waits for it.
             timetable.withLock { table in
                 for (id, result) in results {
@@ -107,7 +107,7 @@ public final class Scheduler: Sendable {
         guard !unprepared.isEmpty else { return }
         let following = unprepared.map { $0.plan.nextFire(after: $0.nextFire) }
         timetable.withLock { table in
-            for (entry, next) in zip(unprepared, following) { table.setFollowing(next, id: entry.event.id, after: entry.nextFire) }
+            for (entry, next) in zip(unprepared, following) { table.setFollowing(next, id: entry.eventId, after: entry.nextFire) }
         }
     }
 
@@ -134,9 +134,9 @@ public final class Scheduler: Sendable {
             occurrences = dropped + judge(times, now: now, policy: entry.plan.schedule.misfire)
             next = entry.plan.nextFire(after: last)
         }
-        let id = entry.event.id
+        let id = entry.eventId
         do {
-            try await sink.fire(event: entry.event, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last), now: now)
+            try await sink.fire(eventId: id, schedule: entry.plan.schedule, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last), now: now)
         } catch {
             // The entry stays due; wait a little before trying again so a broken store is not hammered.
             logger.error("firing a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
@@ -223,7 +223,7 @@ public final class Scheduler: Sendable {
                     timetable.withLock { $0.remove(id: id) }
                     continue
                 }
-                timetable.withLock { $0.set(.init(event: event, plan: plan, nextFire: next)) }
+                timetable.withLock { $0.set(.init(eventId: id, plan: plan, nextFire: next)) }
                 try await store.saveScheduleState(ScheduleState(eventId: id, nextFireAt: next, lastFireAt: nil))
             } catch {
                 logger.error("reloading a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])

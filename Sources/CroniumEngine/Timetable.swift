@@ -11,20 +11,21 @@ import HeapModule
 /// that instant is stale and skipped, which spares a search on every change.
 struct Timetable: Sendable {
     /// What stays the same from fire to fire, held by reference so that moving an entry around
-    /// copies a pointer rather than a whole event.
+    /// copies a pointer. Only the event's id and schedule are kept: its script and the rest stay
+    /// in the store, so memory does not grow with the size of scheduled scripts.
     final class Scheduled: Sendable {
-        let event: Event
+        let eventId: Int64
         let plan: SchedulePlan
 
-        init(event: Event, plan: SchedulePlan) {
-            self.event = event
+        init(eventId: Int64, plan: SchedulePlan) {
+            self.eventId = eventId
             self.plan = plan
         }
     }
 
     struct Entry: Sendable {
         let scheduled: Scheduled
-        var event: Event { scheduled.event }
+        var eventId: Int64 { scheduled.eventId }
         var plan: SchedulePlan { scheduled.plan }
         var nextFire: Date
         /// The fire after `nextFire`, worked out ahead of time so that an on-time fire computes
@@ -33,8 +34,8 @@ struct Timetable: Sendable {
         /// The instant whose bucket holds this entry's id; nil while it is being fired.
         fileprivate var bucketedAt: Date?
 
-        init(event: Event, plan: SchedulePlan, nextFire: Date) {
-            scheduled = Scheduled(event: event, plan: plan)
+        init(eventId: Int64, plan: SchedulePlan, nextFire: Date) {
+            scheduled = Scheduled(eventId: eventId, plan: plan)
             self.nextFire = nextFire
         }
     }
@@ -52,15 +53,15 @@ struct Timetable: Sendable {
     /// Adds or replaces an entry (its `following` is worked out later, see ``takeUnprepared()``).
     mutating func set(_ entry: Entry) {
         var entry = entry
-        entry.bucketedAt = entries[entry.event.id]?.bucketedAt
+        entry.bucketedAt = entries[entry.eventId]?.bucketedAt
         entry.following = nil
         if entry.bucketedAt != entry.nextFire {
             if buckets[entry.nextFire] == nil { instants.insert(entry.nextFire) }
-            buckets[entry.nextFire, default: []].append(entry.event.id)
+            buckets[entry.nextFire, default: []].append(entry.eventId)
             entry.bucketedAt = entry.nextFire
         }
-        entries[entry.event.id] = entry
-        unprepared.append(entry.event.id)
+        entries[entry.eventId] = entry
+        unprepared.append(entry.eventId)
     }
 
     mutating func remove(id: Int64) { entries[id] = nil }

@@ -17,7 +17,7 @@ import Testing
         input.schedule = .interval(seconds: 60)
         var event = try Event.create(from: input, ownerId: 1, now: Self.t0)
         event.id = id
-        return Timetable.Entry(event: event, plan: try SchedulePlan(event.schedule!), nextFire: Self.t0 + offset)
+        return Timetable.Entry(eventId: event.id, plan: try SchedulePlan(event.schedule!), nextFire: Self.t0 + offset)
     }
 
     @Test func dueEntriesComeOutEarliestInstantFirstInPlanningOrder() throws {
@@ -25,7 +25,7 @@ import Testing
         for (id, offset) in [(1, 10.0), (2, 5), (3, 10), (4, 5), (5, 20)] { table.set(try entry(Int64(id), at: offset)) }
         #expect(table.earliest == Self.t0 + 5)
         #expect(table.takeDue(now: Self.t0 + 4).isEmpty)
-        #expect(table.takeDue(now: Self.t0 + 10).map(\.event.id) == [2, 4, 1, 3])
+        #expect(table.takeDue(now: Self.t0 + 10).map(\.eventId) == [2, 4, 1, 3])
         // Taken entries stay visible but are not due again until they are set anew.
         #expect(table.count == 5)
         #expect(table.takeDue(now: Self.t0 + 10).isEmpty)
@@ -41,7 +41,7 @@ import Testing
         #expect(table.takeDue(now: Self.t0 + 29).isEmpty)
         table.set(try entry(1, at: 5))  // and back: must not come out twice
         table.set(try entry(1, at: 5))
-        #expect(table.takeDue(now: Self.t0 + 30).map(\.event.id) == [1])
+        #expect(table.takeDue(now: Self.t0 + 30).map(\.eventId) == [1])
         #expect(table[2] == nil)
     }
 
@@ -49,7 +49,7 @@ import Testing
         var table = Timetable()
         table.set(try entry(1, at: 0))
         let unprepared = table.takeUnprepared()
-        #expect(unprepared.map(\.event.id) == [1])
+        #expect(unprepared.map(\.eventId) == [1])
         table.setFollowing(Self.t0 + 60, id: 1, after: Self.t0)
         #expect(table[1]?.following == Self.t0 + 60)
         #expect(table.takeUnprepared().isEmpty)
