@@ -103,10 +103,7 @@ let package = Package(
             name: "CroniumBench",
             dependencies: [
                 "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore",
-                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
-                .product(name: "NIOCore", package: "swift-nio"),
-                .product(name: "NIOHTTP1", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/CroniumBench",

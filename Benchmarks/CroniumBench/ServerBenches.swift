@@ -1,10 +1,7 @@
-import AsyncHTTPClient
 import CroniumCore
 import CroniumStore
 import Foundation
 import Logging
-import NIOCore
-import NIOHTTP1
 
 #if canImport(Glibc)
 import Glibc
@@ -24,7 +21,7 @@ struct ServerBenches {
         defer { server.stop() }
         // Let start-up garbage settle and the scheduler go idle before reading.
         try await Task.sleep(for: .seconds(3))
-        let memory = try residentMemory(pid: server.process.processIdentifier)
+        let memory = try residentMemory(pid: server.pid)
         let mb = Double(memory.total) / 1024
         return BenchResult(
             id: "A6", metric: "idle RSS with \(schedules) schedules", value: mb, unit: "MB", target: "≤ 30 MB", pass: mb <= 30,
@@ -53,35 +50,26 @@ struct ServerBenches {
     }
 
     struct RunningServer {
-        let process: Process
+        let pid: pid_t
         let readyAfter: Double
 
-        func stop() {
-            process.terminate()
-            process.waitUntilExit()
-        }
+        func stop() { RawSpawn.stop(pid) }
     }
 
     private func start(data: String) async throws -> RunningServer {
         let port = freePort()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = ["serve", "--data-dir", data, "--port", String(port), "--log-level", "error"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
         let started = ContinuousClock.now
-        try process.run()
+        let pid = RawSpawn.start([binary, "serve", "--data-dir", data, "--port", String(port), "--log-level", "error"])
         let deadline = started + .seconds(30)
         while ContinuousClock.now < deadline {
-            guard process.isRunning else { throw BenchError("\(binary) serve exited with status \(process.terminationStatus)") }
-            var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/ready")
-            request.method = .GET
-            if let response = try? await HTTPClient.shared.execute(request, timeout: .seconds(1)), response.status == .ok {
-                return RunningServer(process: process, readyAfter: milliseconds(ContinuousClock.now - started))
+            if httpGetIsOK(port: port, path: "/ready") {
+                return RunningServer(pid: pid, readyAfter: milliseconds(ContinuousClock.now - started))
             }
-            try await Task.sleep(for: .milliseconds(1))
+            var status: Int32 = 0
+            if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("\(binary) serve exited early (status \(status))") }
+            try await Task.sleep(for: .microseconds(500))
         }
-        process.terminate()
+        RawSpawn.stop(pid)
         throw BenchError("\(binary) serve was not ready within 30 s")
     }
 
