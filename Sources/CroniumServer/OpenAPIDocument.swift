@@ -75,6 +75,6 @@ enum OpenAPIDocument {
                 "schemas": OpenAPISchemas.all,
             ],
         ]
-        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys])
+        return try JSONSerialization.data(withJSONObject: document, options: [.sortedKeys, .withoutEscapingSlashes])
     }
 }
