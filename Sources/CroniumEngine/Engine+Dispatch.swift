@@ -12,15 +12,17 @@ extension Engine {
     func dispatchLoop() async {
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
             let free = configuration.maxConcurrentRuns - runningCount
-            var claimed: [ClaimedJob] = []
+            var claimed: [StartedRun] = []
             if free > 0 {
                 let now = clock.now()
                 do {
-                    claimed = try await store.claim(owner: configuration.nodeId, limit: free, now: now, leaseUntil: now + configuration.leaseSeconds)
+                    claimed = try await store.claimAndStart(owner: configuration.nodeId, limit: free, now: now, leaseUntil: now + configuration.leaseSeconds)
                 } catch {
                     logger.error("claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
+                    // A store that fails is not asked again at once: the loop would spin.
+                    try? await Task.sleep(for: .milliseconds(250))
                 }
-                for job in claimed { start(job) }
+                for run in claimed { start(run) }
             }
             if !claimed.isEmpty && claimed.count == free { continue }
             let nextDue = free > claimed.count ? (try? await store.nextDueTime()) ?? nil : nil
@@ -29,37 +31,27 @@ extension Engine {
         }
     }
 
-    private func start(_ job: ClaimedJob) {
+    private func start(_ run: StartedRun) {
         // The task is registered before it can finish, so a fast run's cleanup always finds it.
         running.withLock { running in
-            running[job.executionId] = RunningExecution()
-            running[job.executionId]?.task = Task { await self.perform(job) }
+            running[run.execution.id] = RunningExecution()
+            running[run.execution.id]?.task = Task { await self.perform(run) }
         }
     }
 
-    /// Runs one claimed job from `RUNNING` to its final record, then does what follows a run:
-    /// releases a queued overlapping run, enqueues a retry, wakes the dispatcher.
-    private func perform(_ job: ClaimedJob) async {
-        let id = job.executionId
+    /// Runs one started run to its final record, then does what follows a run: releases a
+    /// queued overlapping run, enqueues a retry, wakes the dispatcher.
+    private func perform(_ started: StartedRun) async {
+        let id = started.execution.id
         defer {
             _ = running.withLock { $0.removeValue(forKey: id) }
             doorbell.ring()
         }
-        let started: StartedRun
-        do {
-            // Nil: cancelled while queued (already recorded) or its event deleted (with its history).
-            guard let run = try await store.startRun(executionId: id, at: clock.now()) else { return }
-            started = run
-            if run.budgetUsedUp {
-                logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(run.event.id)"])
-                await scheduler.markChanged(eventId: run.event.id, resetTimetable: false)
-            }
-        } catch {
-            logger.error("could not start a run", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
-            _ = try? await store.finish(executionId: id, outcome: .init(status: .failure, error: "could not start: internal error"), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
-            return
-        }
         let event = started.event
+        if started.budgetUsedUp {
+            logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(event.id)"])
+            await scheduler.markChanged(eventId: event.id, resetTimetable: false)
+        }
 
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
         var outcome: ExecutionOutcome

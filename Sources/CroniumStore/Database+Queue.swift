@@ -81,16 +81,36 @@ extension Database {
     /// Claims up to `limit` due jobs for `owner`, oldest first, leasing them until `leaseUntil`.
     public func claim(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedJob] {
         guard limit > 0 else { return [] }
+        return try await transaction { sql in try await self.claim(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil, in: sql) }
+    }
+
+    private func claim(owner: String, limit: Int, now: Date, leaseUntil: Date, in sql: any SQLDatabase) async throws -> [ClaimedJob] {
         let skipLocked = SQLQueryString(dialect.skipLocked)
+        return try await sql.raw(
+            """
+            UPDATE jobs SET state = 'claimed', lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millis)
+            WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= \(bind: now.millis)
+              ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked))
+            RETURNING id, execution_id, event_id
+            """
+        ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
+    }
+
+    /// Claims due jobs and marks their runs `RUNNING` (see ``startRun(executionId:at:)``) in one
+    /// transaction: the dispatcher's one write between "due" and "start the process". A claimed
+    /// job whose run cannot start (its execution ended meanwhile) is dropped.
+    public func claimAndStart(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [StartedRun] {
+        guard limit > 0 else { return [] }
         return try await transaction { sql in
-            try await sql.raw(
-                """
-                UPDATE jobs SET state = 'claimed', lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millis)
-                WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= \(bind: now.millis)
-                  ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked))
-                RETURNING id, execution_id, event_id
-                """
-            ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
+            var started: [StartedRun] = []
+            for job in try await self.claim(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil, in: sql) {
+                if let run = try await Self.startRun(executionId: job.executionId, at: now, in: sql) {
+                    started.append(run)
+                } else {
+                    try await sql.raw("DELETE FROM jobs WHERE id = \(bind: job.jobId)").run()
+                }
+            }
+            return started
         }
     }
 
@@ -114,25 +134,27 @@ extension Database {
     /// execution goes `RUNNING`, a first attempt counts against the event's budget, and the event
     /// is paused when the budget is used up. Nil when the run was cancelled or its event deleted.
     public func startRun(executionId: Int64, at time: Date) async throws -> StartedRun? {
-        try await transaction { sql in
-            guard
-                let execution = try await sql.raw(
-                    "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
-                ).first().map(Self.decodeExecution),
-                var event = try await sql.raw("SELECT * FROM events WHERE id = \(bind: execution.eventId)").first().map(Self.decodeEvent)
-            else { return nil }
-            var budgetUsedUp = false
-            if execution.attempt == 1 {
-                event.executionCount = try await sql.raw(
-                    "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: event.id) RETURNING execution_count"
-                ).first(decodingColumn: "execution_count", as: Int.self) ?? event.executionCount + 1
-                if event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
-                    try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
-                    budgetUsedUp = true
-                }
+        try await transaction { sql in try await Self.startRun(executionId: executionId, at: time, in: sql) }
+    }
+
+    static func startRun(executionId: Int64, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
+        guard
+            let execution = try await sql.raw(
+                "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
+            ).first().map(Self.decodeExecution),
+            var event = try await sql.raw("SELECT * FROM events WHERE id = \(bind: execution.eventId)").first().map(Self.decodeEvent)
+        else { return nil }
+        var budgetUsedUp = false
+        if execution.attempt == 1 {
+            event.executionCount = try await sql.raw(
+                "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: event.id) RETURNING execution_count"
+            ).first(decodingColumn: "execution_count", as: Int.self) ?? event.executionCount + 1
+            if event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
+                try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
+                budgetUsedUp = true
             }
-            return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
         }
+        return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
     }
 
     /// Records how a run ended and removes its job, and in the same transaction lets the event's

@@ -87,6 +87,23 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
         }
     }
 
+    /// The dispatcher's claim marks the runs `RUNNING` and counts them in the same transaction.
+    @Test func claimAndStartMarksRunsRunningAtOnce() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let a = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            let b = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            let started = try await db.claimAndStart(owner: "w1", limit: 10, now: now, leaseUntil: now + 30)
+            #expect(started.map(\.execution.id) == [a, b])
+            #expect(started.map(\.execution.status) == [.running, .running])
+            #expect(started.map(\.event.executionCount) == [1, 2])
+            #expect(try await db.execution(id: b)?.status == .running)
+            #expect(try await db.claimedJobs().map(\.executionId) == [a, b])
+            #expect(try await db.claimAndStart(owner: "w1", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+        }
+    }
+
     @Test func expiredLeasesAreFoundAndRequeued() async throws {
         try await withStore { db, user in
             let event = try await db.insertEvent(try sampleEvent(owner: user.id))
