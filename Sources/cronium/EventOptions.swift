@@ -89,7 +89,13 @@ struct EventOptions: ParsableArguments {
 
     private func schedule() throws -> Schedule? {
         let kinds = [cron, every, at].compactMap { $0 }
-        guard !kinds.isEmpty else { return nil }
+        guard !kinds.isEmpty else {
+            // Alone they would be silently dropped: a schedule is sent whole.
+            if [startAt, tz, misfire, overlap, dstGap, dstOverlap].contains(where: { $0 != nil }) {
+                throw ValidationError("--start-at, --tz, --misfire, --overlap, --dst-gap and --dst-overlap need --cron, --every or --at: give the whole schedule")
+            }
+            return nil
+        }
         guard kinds.count == 1 else { throw ValidationError("give one of --cron, --every or --at") }
         var schedule: Schedule
         if let cron {

@@ -117,6 +117,8 @@ import Testing
             #expect(invalid.stdout.isEmpty)
             let badDuration = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"], url: url, token: token)
             #expect(badDuration.status != 0 && badDuration.stderr.contains("not a duration"))
+            let zoneAlone = try await Self.cli(["event", "update", "1", "--tz", "Europe/Berlin"], url: url, token: token)
+            #expect(zoneAlone.status != 0 && zoneAlone.stderr.contains("need --cron, --every or --at"))
             let noToken = try await Self.cli(["event", "list"], url: url, token: "crn_wrong")
             #expect(noToken.status != 0 && noToken.stderr.contains("unknown or was revoked"))
         }
