@@ -61,7 +61,9 @@ public struct LocalProcessExecutor: Executor {
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
 
         let timeout = Duration.seconds(event.timeoutSeconds)
-        let run = ProcessRun(command: command, environment: environment, workDirectory: workDirectory, gracePeriod: configuration.killGracePeriod)
+        let run = ProcessRun(
+            command: command, environment: environment, workDirectory: workDirectory, gracePeriod: configuration.killGracePeriod,
+            leaderIsSandbox: configuration.sandbox != nil)
         return await withTaskGroup(of: RaceResult.self) { group in
             group.addTask { .finished(await run.run(output: output)) }
             group.addTask {

@@ -1,6 +1,7 @@
 import CroniumCore
 import Foundation
 import Subprocess
+import Synchronization
 
 #if canImport(Glibc)
 import Glibc
@@ -12,17 +13,56 @@ import SystemPackage
 #endif
 
 /// One child process in its own session, with both output pipes drained concurrently.
+///
+/// Cancelling the calling task stops the process with Cronium's own sequence: SIGTERM, then
+/// SIGKILL to the whole process group after the grace period. The process itself runs in a task
+/// that is never cancelled, because `swift-subprocess` answers a cancel with its own teardown,
+/// which would signal bubblewrap too: bubblewrap dies of SIGTERM and takes the sandbox, script
+/// included, down with it before the script's own handler has run.
 struct ProcessRun: Sendable {
     let command: [String]
     let environment: [String: String]
     let workDirectory: String
     let gracePeriod: Duration
+    /// Sandboxed runs: the group leader is bubblewrap, which SIGTERM must spare (see above); the
+    /// script's processes get it, and bubblewrap exits with the script's status.
+    let leaderIsSandbox: Bool
+
+    private enum State {
+        case starting
+        case running(pid_t)
+        case stopRequested
+        case ended
+    }
+
+    /// Shared between the process's task, the cancel handler and the delayed SIGKILL.
+    private final class Lifecycle: Sendable {
+        private let state = Mutex(State.starting)
+        func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
+    }
 
     func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+        let state = Lifecycle()
+        let process = Task { await self.spawn(output: output, state: state) }
+        return await withTaskCancellationHandler {
+            await process.value
+        } onCancel: {
+            let pid = state.withLock { state -> pid_t? in
+                switch state {
+                case .running(let pid): return pid
+                case .starting: state = .stopRequested
+                case .stopRequested, .ended: break
+                }
+                return nil
+            }
+            if let pid { stop(group: pid, state: state) }
+        }
+    }
+
+    private func spawn(output: @escaping OutputHandler, state: Lifecycle) async -> ExecutionOutcome {
         var options = PlatformOptions()
         // Own session => own process group (pgid == pid), so one signal reaches every descendant.
         options.createSession = true
-        options.teardownSequence = [.gracefulShutDown(toProcessGroup: true, allowedDurationToNextStep: gracePeriod)]
         var env: [Environment.Key: String] = [:]
         for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
         do {
@@ -38,24 +78,26 @@ struct ProcessRun: Sendable {
             ) { execution in
                 let pid = execution.processIdentifier.value
                 let pidfd = execution.processIdentifier.processDescriptor
-                let (stdout, stderr) = (execution.standardOutput, execution.standardError)
-                // Not a child task: a timeout or cancel must not stop the reading, so what the
-                // script prints while it handles SIGTERM (sent by the teardown sequence, SIGKILL
-                // following after the grace period) still reaches the log.
-                let reading = Task {
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask { await Self.drain(stdout, stream: .stdout, output: output) }
-                        group.addTask { await Self.drain(stderr, stream: .stderr, output: output) }
-                        // A background child that inherited the pipes would keep them open after the
-                        // script ended; once the script has exited, its whole group is killed.
-                        let reaper = Task { await Self.killGroupAfterExit(pid: pid, pidfd: pidfd) }
-                        await group.waitForAll()
-                        reaper.cancel()
-                    }
+                let stopAtOnce = state.withLock { state -> Bool in
+                    defer { state = .running(pid) }
+                    if case .stopRequested = state { return true }
+                    return false
                 }
-                await reading.value
+                if stopAtOnce { stop(group: pid, state: state) }
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask { await Self.drain(execution.standardOutput, stream: .stdout, output: output) }
+                    group.addTask { await Self.drain(execution.standardError, stream: .stderr, output: output) }
+                    // A background child that inherited the pipes would keep them open after the
+                    // script ended; once the script has exited, its whole group is killed.
+                    let reaper = Task { await Self.killGroupAfterExit(pid: pid, pidfd: pidfd) }
+                    await group.waitForAll()
+                    reaper.cancel()
+                }
                 // Anything still in the group (for example a child that closed its output) goes too.
-                kill(-pid, SIGKILL)
+                state.withLock { state in
+                    kill(-pid, SIGKILL)
+                    state = .ended
+                }
             }
             switch result.terminationStatus {
             case .exited(let code):
@@ -67,6 +109,37 @@ struct ProcessRun: Sendable {
             }
         } catch {
             return ExecutionOutcome(status: .failure, error: "could not start \(command[0]): \(error)")
+        }
+    }
+
+    /// SIGTERM now (to the script's processes), SIGKILL to the whole group after the grace
+    /// period unless the run has ended by then.
+    private func stop(group pid: pid_t, state: Lifecycle) {
+        if leaderIsSandbox {
+            for member in Self.processes(inGroup: pid) where member != pid { kill(member, SIGTERM) }
+        } else {
+            kill(-pid, SIGTERM)
+        }
+        let grace = gracePeriod
+        Task {
+            try? await Task.sleep(for: grace)
+            // Under the lock, so a group id the kernel has handed out again is never signalled.
+            state.withLock { state in
+                if case .running = state { kill(-pid, SIGKILL) }
+            }
+        }
+    }
+
+    /// The ids of every process whose process group is `group`, from /proc.
+    static func processes(inGroup group: pid_t) -> [pid_t] {
+        guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+                let afterName = stat.lastIndex(of: ")")
+            else { return nil }
+            // "pid (name) state ppid pgrp …": the name may hold spaces and parentheses.
+            let fields = stat[stat.index(after: afterName)...].split(separator: " ")
+            return fields.count > 2 && pid_t(fields[2]) == group ? pid : nil
         }
     }
 
