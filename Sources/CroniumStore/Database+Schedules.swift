@@ -66,10 +66,11 @@ extension Database {
     }
 
     /// The ledger of an event, newest first.
-    public func ledger(eventId: Int64, limit: Int = 100) async throws -> [ScheduleOccurrence] {
+    /// Newest first; `offset` skips that many, for paging back through a long history.
+    public func ledger(eventId: Int64, limit: Int = 100, offset: Int = 0) async throws -> [ScheduleOccurrence] {
         try await read { sql in
             try await sql.raw(
-                "SELECT * FROM schedule_ledger WHERE event_id = \(bind: eventId) ORDER BY scheduled_for DESC, id DESC LIMIT \(bind: limit)"
+                "SELECT * FROM schedule_ledger WHERE event_id = \(bind: eventId) ORDER BY scheduled_for DESC, id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
             ).all().map {
                 ScheduleOccurrence(
                     id: try $0.decode(column: "id", as: Int64.self),

@@ -158,6 +158,7 @@ import Testing
         #expect(rows.count == Scheduler.ledgerRowsPerCatchUp + 1)
         #expect(rows.filter { $0.outcome == .caughtUp }.map(\.scheduledFor) == [Self.t0 + 120_000])
         let summary = try #require(rows.last)
+        #expect(try await second.store.ledger(eventId: event.id, limit: 1, offset: Scheduler.ledgerRowsPerCatchUp).map(\.id) == [summary.id])
         #expect(summary.scheduledFor == Self.t0 + 60 && summary.outcome == .missed)
         #expect(summary.reason?.contains("this and 999 more occurrences") == true)
         #expect(try await eventually { try await second.store.executions(eventId: event.id).count == 1 })

@@ -85,8 +85,9 @@ struct EventController {
 
     @Sendable func ledger(_ request: Request, context: AppRequestContext) async throws -> [ScheduleOccurrence] {
         let event = try await visibleEvent(context)
-        let limit = min(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1000)
-        return try await store.ledger(eventId: event.id, limit: limit)
+        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
+        let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+        return try await store.ledger(eventId: event.id, limit: limit, offset: offset)
     }
 
     private func visibleEvent(_ context: AppRequestContext) async throws -> Event {
