@@ -1,3 +1,4 @@
+import CroniumExecutors
 import Foundation
 
 #if canImport(Glibc)
@@ -7,66 +8,40 @@ import Glibc
 /// The floor every local run is compared with: `posix_spawn` and `waitpid` of the same command,
 /// with nothing of Cronium in between.
 enum RawSpawn {
-    /// Starts `argv` with no input or output and returns its pid, without waiting.
-    static func start(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"]) -> pid_t {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = environment.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
-        precondition(spawned == 0, "posix_spawn \(argv[0]) failed: \(spawned)")
+    /// Starts `argv` without waiting for it.
+    static func start(_ argv: [String]) -> pid_t {
+        guard let pid = PosixSpawn.start(argv) else { preconditionFailure("cannot start \(argv[0])") }
         return pid
     }
 
     /// SIGTERM, then waits for the process to exit.
     static func stop(_ pid: pid_t) {
         kill(pid, SIGTERM)
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
+        PosixSpawn.wait(pid)
     }
 
-    /// Runs `argv` to its end and returns what it wrote on stdout (stderr goes to /dev/null).
-    static func run(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"], captureOutput: Bool) -> String {
+    /// Runs `argv` to its end and returns what it wrote on stdout.
+    static func run(_ argv: [String], captureOutput: Bool) -> String {
+        guard captureOutput else {
+            PosixSpawn.wait(start(argv))
+            return ""
+        }
         var fds: [Int32] = [-1, -1]
-        if captureOutput { precondition(pipe(&fds) == 0, "pipe failed") }
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
-        if captureOutput {
-            posix_spawn_file_actions_adddup2(&actions, fds[1], 1)
-            posix_spawn_file_actions_addclose(&actions, fds[0])
-            posix_spawn_file_actions_addclose(&actions, fds[1])
-        } else {
-            posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+        precondition(pipe(&fds) == 0, "pipe failed")
+        // The child must not hold the read end, or reading would never see the end.
+        _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
+        guard let pid = PosixSpawn.start(argv, stdout: fds[1]) else { preconditionFailure("cannot start \(argv[0])") }
+        close(fds[1])
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        var bytes: [UInt8] = []
+        while true {
+            let n = read(fds[0], &buffer, buffer.count)
+            if n <= 0 { break }
+            bytes += buffer[0..<n]
         }
-        posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv = environment.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        var pid: pid_t = 0
-        let spawned = posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv)
-        precondition(spawned == 0, "posix_spawn \(argv[0]) failed: \(spawned)")
-        var output = ""
-        if captureOutput {
-            close(fds[1])
-            var buffer = [UInt8](repeating: 0, count: 4096)
-            var bytes: [UInt8] = []
-            while true {
-                let n = read(fds[0], &buffer, buffer.count)
-                if n <= 0 { break }
-                bytes += buffer[0..<n]
-            }
-            close(fds[0])
-            output = String(decoding: bytes, as: UTF8.self)
-        }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return output
+        close(fds[0])
+        PosixSpawn.wait(pid)
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     /// Runs `argv` `count` times on `concurrency` threads and returns runs per second.

@@ -1,9 +1,5 @@
 import Foundation
 
-#if canImport(Glibc)
-import Glibc
-#endif
-
 /// Isolation for local runs with bubblewrap: own mount, PID, IPC and UTS namespaces, a private
 /// writable work directory and /tmp, the rest of the file system read-only, and the data directory
 /// (with other runs' files) replaced by an empty one.
@@ -23,30 +19,9 @@ public struct Sandbox: Sendable, Equatable {
             let path = "\(directory)/bwrap"
             guard FileManager.default.isExecutableFile(atPath: path) else { continue }
             let probe = [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "/bin/true"]
-            return exitStatus(of: probe) == 0 ? Sandbox(bwrapPath: path, hiddenDirectories: hiddenDirectories) : nil
+            return PosixSpawn.start(probe).map(PosixSpawn.wait) == 0 ? Sandbox(bwrapPath: path, hiddenDirectories: hiddenDirectories) : nil
         }
         return nil
-    }
-
-    /// Runs `argv` with no input or output and returns its exit status (-1 if it could not
-    /// start). `posix_spawn` rather than Foundation's `Process`, which walks every open file
-    /// descriptor first: the probe runs at start-up, before the server is ready.
-    private static func exitStatus(of argv: [String]) -> Int32 {
-        var actions = posix_spawn_file_actions_t()
-        posix_spawn_file_actions_init(&actions)
-        defer { posix_spawn_file_actions_destroy(&actions) }
-        for fd: Int32 in 0...2 { posix_spawn_file_actions_addopen(&actions, fd, "/dev/null", fd == 0 ? O_RDONLY : O_WRONLY, 0) }
-        let cArgs = argv.map { strdup($0) } + [nil]
-        let cEnv: [UnsafeMutablePointer<CChar>?] = [strdup("PATH=/usr/bin:/bin"), nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
-        var pid: pid_t = 0
-        guard posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv) == 0 else { return -1 }
-        var status: Int32 = 0
-        while waitpid(pid, &status, 0) < 0 {
-            guard errno == EINTR else { return -1 }
-        }
-        // WIFEXITED and WEXITSTATUS, which Swift does not import.
-        return status & 0x7f == 0 ? (status >> 8) & 0xff : -1
     }
 
     /// The bwrap arguments that run `command` inside the sandbox with `workDirectory` as its only
