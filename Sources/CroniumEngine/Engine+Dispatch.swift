@@ -78,9 +78,9 @@ extension Engine {
         let finishedAt = clock.now()
         do {
             let result = try await store.finish(
-                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes)
+                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes,
+                retry: Self.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt))
             if result.releasedHeldRun { doorbell.ring() }
-            try await retryIfNeeded(started, outcome: outcome, finishedAt: finishedAt)
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
         }
@@ -88,17 +88,13 @@ extension Engine {
     }
 
     /// A failed or timed-out run is tried again while the event has retries left, waiting
-    /// `retryBackoffSeconds * 2^(attempt-1)`.
-    private func retryIfNeeded(_ run: StartedRun, outcome: ExecutionOutcome, finishedAt: Date) async throws {
-        let (execution, event) = (run.execution, run.event)
-        guard outcome.status == .failure || outcome.status == .timeout, execution.attempt <= event.retries else { return }
+    /// `retryBackoffSeconds * 2^(attempt-1)`. Nil when it is not.
+    static func retry(of execution: Execution, event: Event, outcome: ExecutionOutcome, finishedAt: Date) -> EnqueueRequest? {
+        guard outcome.status == .failure || outcome.status == .timeout, execution.attempt <= event.retries else { return nil }
         let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
-        _ = try await store.enqueue(
-            EnqueueRequest(
-                eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
-                runAt: finishedAt + delay, triggeredBy: execution.triggeredBy),
-            now: finishedAt)
-        doorbell.ring()
+        return EnqueueRequest(
+            eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
+            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy)
     }
 
     /// The event's variables and Cronium's own; nothing of the server's environment.

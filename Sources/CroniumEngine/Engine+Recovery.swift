@@ -12,19 +12,19 @@ extension Engine {
         let orphans = all && store.dialect == .sqlite ? try await store.claimedJobs() : try await store.expiredJobs(now: now)
         for job in orphans {
             let reason = "the run was interrupted: Cronium stopped while it was in progress"
-            guard try await store.finish(executionId: job.executionId, outcome: .init(status: .failure, error: reason), at: now, logBytes: 0, logDroppedBytes: 0).recorded,
-                let execution = try await store.execution(id: job.executionId),
-                let event = try await store.event(id: job.eventId)
+            let outcome = ExecutionOutcome(status: .failure, error: reason)
+            var retry: EnqueueRequest?
+            if let execution = try await store.execution(id: job.executionId), let event = try await store.event(id: job.eventId) {
+                retry = Self.retry(of: execution, event: event, outcome: outcome, finishedAt: now)
+                // At once: the backoff is for a failing script, not for Cronium having stopped.
+                retry?.runAt = now
+            }
+            guard try await store.finish(executionId: job.executionId, outcome: outcome, at: now, logBytes: 0, logDroppedBytes: 0, retry: retry).recorded
             else { continue }
             logger.warning("recovered an interrupted run", metadata: ["execution.id": "\(job.executionId)"])
             try await store.appendLogLines(
                 executionId: job.executionId,
                 [LogLine(seq: Int(Int32.max), time: now, stream: .system, text: "[cronium] \(reason)")])
-            if execution.attempt <= event.retries {
-                _ = try await store.enqueue(
-                    EnqueueRequest(eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor, runAt: now, triggeredBy: execution.triggeredBy),
-                    now: now)
-            }
         }
         if !orphans.isEmpty { doorbell.ring() }
     }

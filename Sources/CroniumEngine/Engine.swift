@@ -107,18 +107,26 @@ public final class Engine: Service, Sendable {
     /// stopped. Returns false when it had already ended.
     public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
         enum Found { case live, ended, absent }
-        let found = running.withLock { running -> Found in
-            guard let entry = running[executionId] else { return .absent }
-            guard !entry.ended else { return .ended }
-            running[executionId]?.cancelReason = reason
-            running[executionId]?.executorTask?.cancel()
-            return .live
+        // A run the dispatcher has just claimed is RUNNING in the store a moment before it is in
+        // `running`; it is looked for again until it shows up (or turns out to have ended).
+        for _ in 0..<400 {
+            let found = running.withLock { running -> Found in
+                guard let entry = running[executionId] else { return .absent }
+                guard !entry.ended else { return .ended }
+                running[executionId]?.cancelReason = reason
+                running[executionId]?.executorTask?.cancel()
+                return .live
+            }
+            if found != .absent { return found == .live }
+            let result = try await store.finish(
+                executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0,
+                logDroppedBytes: 0, onlyIfQueued: true)
+            if result.releasedHeldRun { doorbell.ring() }
+            if result.recorded { return true }
+            guard try await store.execution(id: executionId)?.status == .running else { return false }
+            try await Task.sleep(for: .milliseconds(5))
         }
-        if found != .absent { return found == .live }
-        let result = try await store.finish(
-            executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0, logDroppedBytes: 0)
-        if result.releasedHeldRun { doorbell.ring() }
-        return result.recorded
+        return false
     }
 
     /// Tells the scheduler an event was created, changed or deleted. `scheduleChanged` restarts its

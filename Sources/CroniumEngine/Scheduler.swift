@@ -220,7 +220,9 @@ public final class Scheduler: Sendable {
                 var next = reset ? nil : timetable.withLock { $0[id]?.nextFire }
                 if next == nil { next = Self.nextFire(plan, state: try await store.scheduleState(eventId: id), keep: !reset, now: now) }
                 guard let next else {
+                    // Saved too, or a restart would bring back the old schedule's next fire.
                     timetable.withLock { $0.remove(id: id) }
+                    try await store.saveScheduleState(ScheduleState(eventId: id, nextFireAt: nil, lastFireAt: nil))
                     continue
                 }
                 timetable.withLock { $0.set(.init(eventId: id, plan: plan, nextFire: next)) }

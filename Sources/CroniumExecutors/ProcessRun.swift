@@ -115,10 +115,12 @@ struct ProcessRun: Sendable {
     /// SIGTERM now (to the script's processes), SIGKILL to the whole group after the grace
     /// period unless the run has ended by then.
     private func stop(group pid: pid_t, state: Lifecycle) {
-        if leaderIsSandbox {
-            for member in Self.processes(inGroup: pid) where member != pid { kill(member, SIGTERM) }
-        } else {
+        let members = leaderIsSandbox ? Self.processes(inGroup: pid).filter { $0 != pid } : []
+        if members.isEmpty {
+            // Not sandboxed, or bubblewrap has not started the script yet: nothing to spare.
             kill(-pid, SIGTERM)
+        } else {
+            for member in members { kill(member, SIGTERM) }
         }
         let grace = gracePeriod
         Task {
@@ -134,7 +136,9 @@ struct ProcessRun: Sendable {
     static func processes(inGroup group: pid_t) -> [pid_t] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
         return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8),
+            // Decoded leniently: a process name cut at 15 bytes may end inside a UTF-8 character.
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/stat"),
+                case let stat = String(decoding: data, as: UTF8.self),
                 let afterName = stat.lastIndex(of: ")")
             else { return nil }
             // "pid (name) state ppid pgrp …": the name may hold spaces and parentheses.

@@ -157,25 +157,36 @@ extension Database {
         return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
     }
 
-    /// Records how a run ended and removes its job, and in the same transaction lets the event's
-    /// oldest held run (overlap policy `queue`) go to the queue once nothing else of the event is
-    /// queued or running. Every way a run ends comes through here (finished, cancelled while
-    /// queued, recovered after a crash), so a held run is never left waiting for a run that ended.
+    /// Records how a run ended and removes its job, and in the same transaction enqueues its
+    /// `retry` (if any) and lets the event's oldest held run (overlap policy `queue`) go to the
+    /// queue once nothing else of the event is queued or running; a retry is part of the same
+    /// run, so it goes before the held one. Every way a run ends comes through here (finished,
+    /// cancelled while queued, recovered after a crash), so a held run is never left waiting for a
+    /// run that ended. With `onlyIfQueued`, a run that has been claimed is left alone.
     @discardableResult
-    public func finish(executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int) async throws -> FinishResult {
-        try await transaction { sql in
+    public func finish(
+        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int,
+        retry: EnqueueRequest? = nil, onlyIfQueued: Bool = false
+    ) async throws -> FinishResult {
+        let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
+        return try await transaction { sql in
             let eventId = try await sql.raw(
                 """
                 UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
                   started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
                   output = \(bind: outcome.output), error = \(bind: outcome.error), log_bytes = \(bind: logBytes),
                   log_dropped_bytes = \(bind: logDroppedBytes)
-                WHERE id = \(bind: executionId) AND status IN ('PENDING', 'RUNNING')
+                WHERE id = \(bind: executionId) AND status IN \(endable)
                 RETURNING event_id
                 """
             ).first(decodingColumn: "event_id", as: Int64.self)
-            try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
+            // A claimed run is marked RUNNING in the claim's own transaction, so "still PENDING"
+            // means "not claimed", and a claimed run's job is not touched here.
+            if eventId != nil || !onlyIfQueued {
+                try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
+            }
             guard let eventId else { return FinishResult(recorded: false, releasedHeldRun: false) }
+            if let retry { _ = try await Self.enqueue(retry, now: time, in: sql) }
             return FinishResult(recorded: true, releasedHeldRun: try await Self.releaseHeldJob(eventId: eventId, in: sql))
         }
     }

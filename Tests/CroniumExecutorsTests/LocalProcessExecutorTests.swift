@@ -42,7 +42,7 @@ func processExists(withMarker marker: String) -> Bool {
 @Suite struct LocalProcessExecutorTests {
     static let sandbox = Sandbox.detect(hiddenDirectories: [])
 
-    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, hidden: [String] = []) throws -> LocalProcessExecutor {
+    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, hidden: [String] = [], grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
         var sandbox: Sandbox? = nil
         if sandboxed {
             sandbox = try #require(Self.sandbox, "bubblewrap must be installed (scripts/test.sh installs it)")
@@ -50,7 +50,7 @@ func processExists(withMarker marker: String) -> Bool {
         }
         return LocalProcessExecutor(
             configuration: .init(
-                interpreters: .resolve(), sandbox: sandbox, workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500)))
+                interpreters: .resolve(), sandbox: sandbox, workRoot: directory.appending("work"), killGracePeriod: grace))
     }
 
     @Test(arguments: [false, true])
@@ -116,7 +116,8 @@ func processExists(withMarker marker: String) -> Bool {
         // The handler takes a while, as real clean-ups do; it must be given the time.
         let script = "trap 'sleep 0.2; echo cleaning up; exit 7' TERM\necho started\nsleep 30 &\nwait $!"
         let recorder = OutputRecorder()
-        let outcome = await try executor(directory, sandboxed: sandboxed)
+        // A grace far longer than the handler needs, so a loaded machine cannot cut it short.
+        let outcome = await try executor(directory, sandboxed: sandboxed, grace: .seconds(10))
             .execute(ExecutionRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .timeout)
         #expect(recorder.text(.stdout) == ["started", "cleaning up"])

@@ -154,6 +154,25 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
         }
     }
 
+    /// A retry is part of the run it retries: it goes before the held run, which waits for it.
+    @Test func aRetryGoesBeforeTheHeldRun() async throws {
+        try await withStore { db, user in
+            let event = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let running = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
+            let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [running])
+            let retry = EnqueueRequest(eventId: event.id, trigger: .retry, attempt: 2, runAt: now + 5)
+            let result = try await db.finish(executionId: running, outcome: .init(status: .failure), at: now, logBytes: 0, logDroppedBytes: 0, retry: retry)
+            #expect(result == FinishResult(recorded: true, releasedHeldRun: false))
+            let retried = try await db.claimAndStart(owner: "w", limit: 10, now: now + 5, leaseUntil: now + 35)
+            #expect(retried.map(\.execution.attempt) == [2])
+            let retryResult = try await db.finish(executionId: retried[0].execution.id, outcome: .init(status: .success), at: now + 6, logBytes: 0, logDroppedBytes: 0)
+            #expect(retryResult.releasedHeldRun)
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now + 6, leaseUntil: now + 36).map(\.execution.id) == [held])
+        }
+    }
+
     /// A run that ends without running (cancelled while queued, or failed by crash recovery)
     /// lets the held run behind it go too.
     @Test func endingARunThatNeverRanReleasesTheHeldRunToo() async throws {

@@ -21,7 +21,7 @@ struct LogStreamRoute {
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let id = try context.requestContext.parameters.require("id", as: Int64.self)
-            let (spoke, clientSpoke) = AsyncStream<Void>.makeStream()
+            let (spoke, clientSpoke) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Reading notices a client that went away; its messages only mean "ready".
                 group.addTask {
