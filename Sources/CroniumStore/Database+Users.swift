@@ -58,10 +58,18 @@ extension Database {
         }
     }
 
-    /// The user a live (not revoked) token belongs to.
-    public func user(tokenHash: String) async throws -> User? {
+    /// The user a live (not revoked) token belongs to. Notes the token's use in `lastUsedAt`, to
+    /// the minute: a write on every request would cost more than the field is worth.
+    public func user(tokenHash: String, now: Date) async throws -> User? {
         try await read { sql in
             try await sql.raw(
+                """
+                UPDATE api_tokens SET last_used_at = \(bind: now.millis)
+                WHERE token_hash = \(bind: tokenHash) AND revoked_at IS NULL
+                  AND (last_used_at IS NULL OR last_used_at < \(bind: now.millis - 60_000))
+                """
+            ).run()
+            return try await sql.raw(
                 """
                 SELECT users.* FROM api_tokens JOIN users ON users.id = api_tokens.user_id
                 WHERE api_tokens.token_hash = \(bind: tokenHash) AND api_tokens.revoked_at IS NULL

@@ -135,7 +135,9 @@ import Testing
             #expect(secret.hasPrefix("crn_"))
             #expect(try await Self.cli(["event", "list"], url: url, token: secret).status == 0)
             let tokens = try await Self.cli(["token", "list", "--json"], url: url, token: token)
-            let id = try JSONDecoder.cronium.decode([APIToken].self, from: Data(tokens.stdout.utf8)).first { $0.name == "ci" }!.id
+            let ci = try JSONDecoder.cronium.decode([APIToken].self, from: Data(tokens.stdout.utf8)).first { $0.name == "ci" }!
+            #expect(ci.lastUsedAt != nil)
+            let id = ci.id
             #expect(try await Self.cli(["token", "revoke", String(id)], url: url, token: token).status == 0)
             #expect(try await Self.cli(["event", "list"], url: url, token: secret).status != 0)
         }

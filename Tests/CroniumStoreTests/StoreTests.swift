@@ -204,11 +204,19 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
     @Test func tokensResolveUntilRevoked() async throws {
         try await withStore { db, user in
             let token = try await db.insertToken(userId: user.id, name: "ci", prefix: "crn_abcd", tokenHash: "hash1", now: Date())
-            #expect(try await db.user(tokenHash: "hash1")?.id == user.id)
-            #expect(try await db.user(tokenHash: "other") == nil)
+            let now = Date(timeIntervalSince1970: 1_900_000_000)
+            #expect(try await db.user(tokenHash: "hash1", now: now)?.id == user.id)
+            #expect(try await db.user(tokenHash: "other", now: now) == nil)
+            // Use is noted to the minute.
+            func lastUsed() async throws -> Date? { try await db.tokens(userId: user.id).first { $0.id == token.id }?.lastUsedAt }
+            #expect(try await lastUsed() == now)
+            _ = try await db.user(tokenHash: "hash1", now: now + 30)
+            #expect(try await lastUsed() == now)
+            _ = try await db.user(tokenHash: "hash1", now: now + 61)
+            #expect(try await lastUsed() == now + 61)
             #expect(try await db.revokeToken(id: token.id, userId: user.id + 1, now: Date()) == false)
             #expect(try await db.revokeToken(id: token.id, userId: user.id, now: Date()))
-            #expect(try await db.user(tokenHash: "hash1") == nil)
+            #expect(try await db.user(tokenHash: "hash1", now: now + 120) == nil)
             await #expect(throws: StoreError.self) {
                 _ = try await db.insertUser(username: "ada", passwordHash: "y", role: .admin, now: Date())
             }

@@ -21,7 +21,7 @@ struct AuthMiddleware: RouterMiddleware {
             if secret.isSession {
                 context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
             } else {
-                context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value))
+                context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
                 if context.user == nil { throw Problem(.unauthorized, "the API token is unknown or was revoked") }
             }
         }
