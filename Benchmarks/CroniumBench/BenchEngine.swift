@@ -7,6 +7,27 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
+/// An active bash event as the benchmarks create them, scheduled when `schedule` is given.
+func benchEventInput(name: String, script: String, schedule: Schedule? = nil) -> EventInput {
+    var input = EventInput()
+    input.name = name
+    input.type = .bash
+    input.content = script
+    input.status = .active
+    if let schedule {
+        input.triggerType = .schedule
+        input.schedule = schedule
+    }
+    return input
+}
+
+/// Errors only: the benchmarks print their own progress.
+func quietLogger() -> Logger {
+    var logger = Logger(label: "cronium.bench")
+    logger.logLevel = .error
+    return logger
+}
+
 /// Sees each run from inside the engine without touching the database: the first stdout line a
 /// run printed and the moment its executor returned. Polling the store instead would compete with
 /// the engine for the single SQLite connection and disturb what is measured.
@@ -62,8 +83,7 @@ final class BenchEngine: Sendable {
     private let task: Task<Void, any Error>
 
     init(sandboxed: Bool, maxConcurrentRuns: Int) async throws {
-        var logger = Logger(label: "cronium.bench")
-        logger.logLevel = .error
+        let logger = quietLogger()
         directory = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try await Database.openSQLite(path: "\(directory)/cronium.sqlite", logger: logger)
@@ -79,12 +99,7 @@ final class BenchEngine: Sendable {
     }
 
     func createBashEvent(_ script: String) async throws -> Event {
-        var input = EventInput()
-        input.name = "bench"
-        input.type = .bash
-        input.content = script
-        input.status = .active
-        return try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
+        try await store.insertEvent(try Event.create(from: benchEventInput(name: "bench", script: script), ownerId: owner.id, now: Date()))
     }
 
     /// Waits, without touching the store, until the run's executor returned and the engine has

@@ -23,16 +23,8 @@ struct SchedulerBench {
     }
 
     func run(schedules: Int) async throws -> BenchResult {
-        var logger = Logger(label: "cronium.bench")
-        logger.logLevel = .error
-        let scheduler = Scheduler(clock: SystemClock(), misfireThreshold: 5, maxCatchUp: 100, logger: logger)
-        var input = EventInput()
-        input.name = "every second"
-        input.type = .bash
-        input.content = "true"
-        input.status = .active
-        input.triggerType = .schedule
-        input.schedule = .cron("* * * * * *")
+        let scheduler = Scheduler(clock: SystemClock(), misfireThreshold: 5, maxCatchUp: 100, logger: quietLogger())
+        let input = benchEventInput(name: "every second", script: "true", schedule: .cron("* * * * * *"))
         let template = try Event.create(from: input, ownerId: 1, now: Date())
         let first = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up))
         for id in 1...schedules {

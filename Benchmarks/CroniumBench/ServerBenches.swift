@@ -78,18 +78,11 @@ struct ServerBenches {
     private func dataDirectory(schedules: Int) async throws -> String {
         let data = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
-        var logger = Logger(label: "cronium.bench")
-        logger.logLevel = .error
-        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: quietLogger())
         let owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
         for index in 0..<schedules {
-            var input = EventInput()
-            input.name = "nightly \(index)"
-            input.type = .bash
-            input.content = "echo nightly \(index)"
-            input.status = .active
-            input.triggerType = .schedule
-            input.schedule = .cron("\(index % 60) 3 * * *", timeZone: "Europe/Berlin")
+            let input = benchEventInput(
+                name: "nightly \(index)", script: "echo nightly \(index)", schedule: .cron("\(index % 60) 3 * * *", timeZone: "Europe/Berlin"))
             _ = try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
         }
         try await store.shutdown()

@@ -125,7 +125,8 @@ struct ProcessRun: Sendable {
         let grace = gracePeriod
         Task {
             try? await Task.sleep(for: grace)
-            // Under the lock, so a group id the kernel has handed out again is never signalled.
+            // Only while the run is still being read: once it has ended (its group killed at the
+            // end, under this lock) the id may belong to someone else and is left alone.
             state.withLock { state in
                 if case .running = state { kill(-pid, SIGKILL) }
             }

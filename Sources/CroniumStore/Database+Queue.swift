@@ -79,11 +79,6 @@ extension Database {
     }
 
     /// Claims up to `limit` due jobs for `owner`, oldest first, leasing them until `leaseUntil`.
-    public func claim(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedJob] {
-        guard limit > 0 else { return [] }
-        return try await transaction { sql in try await self.claim(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil, in: sql) }
-    }
-
     private func claim(owner: String, limit: Int, now: Date, leaseUntil: Date, in sql: any SQLDatabase) async throws -> [ClaimedJob] {
         let skipLocked = SQLQueryString(dialect.skipLocked)
         return try await sql.raw(
@@ -96,9 +91,9 @@ extension Database {
         ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
     }
 
-    /// Claims due jobs and marks their runs `RUNNING` (see ``startRun(executionId:at:)``) in one
-    /// transaction: the dispatcher's one write between "due" and "start the process". A claimed
-    /// job whose run cannot start (its execution ended meanwhile) is dropped.
+    /// Claims due jobs and marks their runs `RUNNING` in one transaction: the dispatcher's one
+    /// write between "due" and "start the process". A claimed job whose run cannot start (its
+    /// execution ended meanwhile) is dropped.
     public func claimAndStart(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [StartedRun] {
         guard limit > 0 else { return [] }
         return try await transaction { sql in
@@ -130,14 +125,10 @@ extension Database {
         }
     }
 
-    /// What a worker needs to start a claimed run, read and updated in one transaction: the
-    /// execution goes `RUNNING`, a first attempt counts against the event's budget, and the event
-    /// is paused when the budget is used up. Nil when the run was cancelled or its event deleted.
-    public func startRun(executionId: Int64, at time: Date) async throws -> StartedRun? {
-        try await transaction { sql in try await Self.startRun(executionId: executionId, at: time, in: sql) }
-    }
-
-    static func startRun(executionId: Int64, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
+    /// Part of the claim: the execution goes `RUNNING`, a first attempt counts against the event's
+    /// budget, and the event is paused when the budget is used up. Nil when the run was cancelled
+    /// or its event deleted.
+    private static func startRun(executionId: Int64, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
         guard
             let execution = try await sql.raw(
                 "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
@@ -221,24 +212,12 @@ extension Database {
     }
 
     /// Jobs whose lease ran out: their worker died. Returned with the execution so the caller can
-    /// decide, per event, to fail or requeue them.
+    /// decide, per event, whether to retry them.
     public func expiredJobs(now: Date) async throws -> [ClaimedJob] {
         try await read { sql in
             try await sql.raw(
                 "SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' AND lease_expires_at < \(bind: now.millis) ORDER BY id"
             ).all().map(Self.decodeClaimedJob)
-        }
-    }
-
-    /// Puts an expired job back in the queue as a fresh `PENDING` run.
-    public func requeue(executionId: Int64, now: Date) async throws {
-        try await transaction { sql in
-            try await sql.raw(
-                "UPDATE executions SET status = 'PENDING', started_at = NULL WHERE id = \(bind: executionId)"
-            ).run()
-            try await sql.raw(
-                "UPDATE jobs SET state = 'queued', lease_owner = NULL, lease_expires_at = NULL, run_at = \(bind: now.millis) WHERE execution_id = \(bind: executionId)"
-            ).run()
         }
     }
 }

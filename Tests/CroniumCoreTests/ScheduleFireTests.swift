@@ -60,7 +60,7 @@ struct ScheduleFireTests {
 
     @Test func cronUsesTheSchedulesZoneAndPolicies() throws {
         let schedule = Schedule.cron("30 2 * * *", timeZone: "Europe/Berlin", dstGap: .skip)
-        let fires = try schedule.occurrences(
+        let fires = try SchedulePlan(schedule).occurrences(
             after: try ScheduleFixtures.date("2027-03-27T12:00:00+01:00"),
             through: try ScheduleFixtures.date("2027-03-30T00:00:00+02:00"),
             limit: 10
@@ -75,32 +75,32 @@ struct ScheduleFireTests {
     @Test func occurrencesAreBoundedByTheWindowAndTheLimit() throws {
         let schedule = Schedule.cron("0 * * * *")
         let through = now.addingTimeInterval(10 * 3_600)
-        let all = try schedule.occurrences(after: now, through: through, limit: 100)
+        let all = try SchedulePlan(schedule).occurrences(after: now, through: through, limit: 100)
         #expect(all.count == 10)
         #expect(all.first == now.addingTimeInterval(3_600))
         #expect(all.last == through)  // the window includes its end ...
         #expect(!all.contains(now))   // ... but not its start
-        #expect(try schedule.occurrences(after: now, through: through, limit: 3) == Array(all.prefix(3)))
-        #expect(try schedule.occurrences(after: now, through: through, limit: 0).isEmpty)
-        #expect(try schedule.occurrences(after: through, through: now, limit: 5).isEmpty)
+        #expect(try SchedulePlan(schedule).occurrences(after: now, through: through, limit: 3) == Array(all.prefix(3)))
+        #expect(try SchedulePlan(schedule).occurrences(after: now, through: through, limit: 0).isEmpty)
+        #expect(try SchedulePlan(schedule).occurrences(after: through, through: now, limit: 5).isEmpty)
     }
 
     @Test func intervalOccurrencesCountFromTheLastFire() throws {
         let schedule = Schedule.interval(seconds: 600)
-        let fires = try schedule.occurrences(after: now, through: now.addingTimeInterval(1_800), limit: 10)
+        let fires = try SchedulePlan(schedule).occurrences(after: now, through: now.addingTimeInterval(1_800), limit: 10)
         #expect(fires == [600, 1_200, 1_800].map { now.addingTimeInterval($0) })
     }
 
     @Test func intervalOccurrencesStartAtALaterStartAt() throws {
         let schedule = Schedule.interval(seconds: 600, startAt: now.addingTimeInterval(100))
-        let fires = try schedule.occurrences(after: now, through: now.addingTimeInterval(1_800), limit: 10)
+        let fires = try SchedulePlan(schedule).occurrences(after: now, through: now.addingTimeInterval(1_800), limit: 10)
         #expect(fires == [100, 700, 1_300].map { now.addingTimeInterval($0) })
     }
 
     @Test(arguments: [(-1.0, true), (0.0, false), (1.0, false), (-3_600.0, true)])
     func onceOccursOnlyInsideTheWindow(offset: TimeInterval, inside: Bool) throws {
         let at = now.addingTimeInterval(offset)
-        let fires = try Schedule.once(at: at).occurrences(after: now.addingTimeInterval(-7_200), through: now.addingTimeInterval(-0.5), limit: 5)
+        let fires = try SchedulePlan(Schedule.once(at: at)).occurrences(after: now.addingTimeInterval(-7_200), through: now.addingTimeInterval(-0.5), limit: 5)
         #expect(fires == (inside ? [at] : []))
     }
 
@@ -111,7 +111,7 @@ struct ScheduleFireTests {
         let schedule = Schedule.cron("* * * * *", timeZone: "Europe/Berlin")
         let start = try ScheduleFixtures.date("2027-01-01T00:00:00+01:00")
         let end = try ScheduleFixtures.date("2028-01-01T00:00:00+01:00")
-        let fires = try schedule.occurrences(after: start, through: end, limit: 1_000_000)
+        let fires = try SchedulePlan(schedule).occurrences(after: start, through: end, limit: 1_000_000)
         #expect(fires.count == 365 * 24 * 60)
         #expect(zip(fires, fires.dropFirst()).allSatisfy { $1.timeIntervalSince($0) == 60 })
     }

@@ -134,8 +134,7 @@ import Testing
         let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: .init(label: "t"))
         let now = Date()
         let orphan = try await store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
-        _ = try await store.claim(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600)
-        _ = try await store.startRun(executionId: orphan, at: now)
+        #expect(try await store.claimAndStart(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600).map(\.execution.id) == [orphan])
         try await store.shutdown()
 
         let second = try await EngineHarness(directory: directory)

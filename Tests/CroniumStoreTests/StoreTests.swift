@@ -70,20 +70,19 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let later = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .retry, attempt: 2, runAt: now + 60), now: now)
             #expect(try await db.execution(id: a)?.status == .pending)
 
-            let claimed = try await db.claim(owner: "w1", limit: 10, now: now, leaseUntil: now + 30)
-            #expect(claimed.map(\.executionId) == [a, b])
-            #expect(try await db.claim(owner: "w2", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+            let claimed = try await db.claimAndStart(owner: "w1", limit: 10, now: now, leaseUntil: now + 30)
+            #expect(claimed.map(\.execution.id) == [a, b])
+            #expect(try await db.claimAndStart(owner: "w2", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
             #expect(try await db.nextDueTime().map { abs($0.timeIntervalSince(now + 60)) < 0.01 } == true)
 
-            _ = try await db.startRun(executionId: a, at: now)
             #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0).recorded)
             let done = try #require(try await db.execution(id: a))
             #expect(done.status == .success && done.exitCode == 0 && done.logBytes == 3 && done.durationMs == 1000)
             // A finished execution cannot be finished again (a late cancel loses).
             #expect(try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0).recorded == false)
 
-            let due = try await db.claim(owner: "w1", limit: 10, now: now + 61, leaseUntil: now + 90)
-            #expect(due.map(\.executionId) == [later])
+            let due = try await db.claimAndStart(owner: "w1", limit: 10, now: now + 61, leaseUntil: now + 90)
+            #expect(due.map(\.execution.id) == [later])
         }
     }
 
@@ -104,18 +103,16 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
         }
     }
 
-    @Test func expiredLeasesAreFoundAndRequeued() async throws {
+    @Test func expiredLeasesAreFound() async throws {
         try await withStore { db, user in
             let event = try await db.insertEvent(try sampleEvent(owner: user.id))
             let now = Date()
             let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
-            _ = try await db.claim(owner: "dead", limit: 1, now: now, leaseUntil: now + 5)
-            _ = try await db.startRun(executionId: id, at: now)
+            #expect(try await db.claimAndStart(owner: "dead", limit: 1, now: now, leaseUntil: now + 5).map(\.execution.id) == [id])
             #expect(try await db.expiredJobs(now: now + 1).isEmpty)
             #expect(try await db.expiredJobs(now: now + 6).map(\.executionId) == [id])
-            try await db.requeue(executionId: id, now: now + 6)
-            #expect(try await db.execution(id: id)?.status == .pending)
-            #expect(try await db.claim(owner: "alive", limit: 1, now: now + 6, leaseUntil: now + 36).map(\.executionId) == [id])
+            // An expired job is not claimed again: recovery fails (and maybe retries) it instead.
+            #expect(try await db.claimAndStart(owner: "alive", limit: 1, now: now + 6, leaseUntil: now + 36).isEmpty)
         }
     }
 
@@ -127,8 +124,8 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             event = try await db.insertEvent(event)
             let now = Date()
             func start(attempt: Int) async throws -> StartedRun? {
-                let id = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, attempt: attempt, runAt: now), now: now)
-                return try await db.startRun(executionId: id, at: now)
+                _ = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, attempt: attempt, runAt: now), now: now)
+                return try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).first
             }
             let first = try #require(try await start(attempt: 1))
             #expect(first.execution.status == .running && first.event.executionCount == 1 && !first.budgetUsedUp)
@@ -137,8 +134,11 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let second = try #require(try await start(attempt: 1))
             #expect(second.budgetUsedUp && second.event.executionCount == 2)
             #expect(try await db.event(id: event.id)?.status == .paused)
-            // Starting twice, or starting a cancelled run, gives nothing.
-            #expect(try await db.startRun(executionId: first.execution.id, at: now) == nil)
+            // Nothing is started twice, and a run cancelled while queued is not started.
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+            let cancelled = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), now: now)
+            #expect(try await db.finish(executionId: cancelled, outcome: .init(status: .cancelled), at: now, logBytes: 0, logDroppedBytes: 0, onlyIfQueued: true).recorded)
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
         }
     }
 
@@ -148,9 +148,9 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let now = Date()
             let running = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
             let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
-            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [running])
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [running])
             #expect(try await db.finish(executionId: running, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0).releasedHeldRun)
-            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [held])
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [held])
         }
     }
 
@@ -183,7 +183,7 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
             let result = try await db.finish(executionId: queued, outcome: .init(status: .cancelled), at: now, logBytes: 0, logDroppedBytes: 0)
             #expect(result == FinishResult(recorded: true, releasedHeldRun: true))
-            #expect(try await db.claim(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.executionId) == [held])
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [held])
         }
     }
 

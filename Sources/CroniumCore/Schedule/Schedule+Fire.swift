@@ -13,11 +13,6 @@ extension Schedule {
     public func nextFire(after previous: Date) throws(ScheduleError) -> Date? {
         try SchedulePlan(self).nextFire(after: previous)
     }
-
-    /// Fire times in `(from, through]`; see ``SchedulePlan/occurrences(after:through:limit:)``.
-    public func occurrences(after from: Date, through: Date, limit: Int) throws(ScheduleError) -> [Date] {
-        try SchedulePlan(self).occurrences(after: from, through: through, limit: limit)
-    }
 }
 
 /// A validated schedule with its time zone and parsed cron expression kept, so a scheduler that
