@@ -25,7 +25,6 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
         .package(url: "https://github.com/swift-server/async-http-client.git", from: "1.37.0"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
-        .package(url: "https://github.com/swiftlang/swift-subprocess.git", from: "1.0.2"),
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
     ],
@@ -41,11 +40,14 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// What a run's child does between fork and exec, and the sandbox's seccomp program: only C
+        /// can run safely in a child that shares the server's memory.
+        .target(name: "CCroniumSystem"),
         .target(
             name: "CroniumExecutors",
             dependencies: [
-                "CroniumCore",
-                .product(name: "Subprocess", package: "swift-subprocess"),
+                "CroniumCore", "CCroniumSystem",
+                .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -76,7 +76,7 @@ final class BenchEngine: Sendable {
     let store: Database
     let engine: Engine
     let observer = RunObserver()
-    let sandbox: Sandbox?
+    let isolation: Isolation
     let local: LocalProcessExecutor
     let owner: User
     private let group: ServiceGroup
@@ -88,8 +88,10 @@ final class BenchEngine: Sendable {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try await Database.openSQLite(path: "\(directory)/cronium.sqlite", logger: logger)
         owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
-        sandbox = sandboxed ? Sandbox.detect(hiddenDirectories: [directory]) : nil
-        local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), sandbox: sandbox, workRoot: "\(directory)/work"))
+        var options = Isolation.Options(instance: "bench-\(directory.split(separator: "/").last ?? "")", forbiddenPaths: [directory])
+        options.mode = sandboxed ? .auto : .off
+        isolation = try Isolation.detect(options).0
+        local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: "\(directory)/work"))
         let observed = ObservedExecutor(inner: local, observer: observer)
         engine = Engine(
             store: store, executors: [.bash: observed], configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)

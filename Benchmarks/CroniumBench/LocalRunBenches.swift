@@ -13,7 +13,7 @@ struct LocalRunBenches {
 
     func run(sandboxed: Bool) async throws -> [BenchResult] {
         let bench = try await BenchEngine(sandboxed: sandboxed, maxConcurrentRuns: concurrency)
-        if sandboxed && bench.sandbox == nil {
+        if sandboxed && bench.isolation.sandbox == nil {
             try await bench.stop()
             return [BenchResult(id: "A1/A4", metric: "sandboxed runs", value: .nan, unit: "", target: "", detail: "skipped: bubblewrap cannot create namespaces here")]
         }
@@ -96,16 +96,24 @@ struct LocalRunBenches {
         return (Double(jobs) / elapsed, raw)
     }
 
-    /// The same interpreter, script file and (when sandboxed) bwrap arguments the executor uses.
-    private func rawCommand(_ bench: BenchEngine, script: String) throws -> [String] {
+    /// The same interpreter, script and (when sandboxed) bwrap invocation the executor uses, with
+    /// its seccomp program and files; without the executor's own steps (switching users, the
+    /// run's cgroup, limits), whose cost is what A1 and A4 show.
+    private func rawCommand(_ bench: BenchEngine, script: String) throws -> RawCommand {
         guard let bash = Interpreters.resolve().bash else { throw BenchError("no bash on this machine") }
-        let work = "\(bench.directory)/raw"
-        try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-        let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
-        try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-        let command = [bash, path]
-        guard let sandbox = bench.sandbox else { return command }
-        return [sandbox.bwrapPath] + sandbox.arguments(workDirectory: work, network: true, command: command)
+        guard let sandbox = bench.isolation.sandbox else {
+            let work = "\(bench.directory)/raw"
+            try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
+            let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
+            try Data(script.utf8).write(to: URL(fileURLWithPath: path))
+            return RawCommand(argv: [bash, path])
+        }
+        let invocation = Sandbox.Invocation(
+            runFiles: [("script.sh", Array(script.utf8))], network: true, diskBytes: 256 << 20, extraReadOnlyPaths: [],
+            user: bench.isolation.user ?? .server, command: [bash, "\(Sandbox.runDirectory)/script.sh"])
+        let argv = try sandbox.prepare(invocation)
+        argv.descriptors.forEach { close($0) }
+        return RawCommand(argv: argv.arguments) { try sandbox.prepare(invocation).descriptors }
     }
 }
 

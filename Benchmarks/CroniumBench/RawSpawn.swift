@@ -5,6 +5,18 @@ import Foundation
 import Glibc
 #endif
 
+/// A command for the raw baseline: its arguments and, made afresh for each start, the
+/// descriptors it reads (bubblewrap reads its seccomp program and data files to their end).
+struct RawCommand: Sendable {
+    let argv: [String]
+    let descriptors: @Sendable () throws -> [Int32]
+
+    init(argv: [String], descriptors: @escaping @Sendable () throws -> [Int32] = { [] }) {
+        self.argv = argv
+        self.descriptors = descriptors
+    }
+}
+
 /// The floor every local run is compared with: `posix_spawn` and `waitpid` of the same command,
 /// with nothing of Cronium in between.
 enum RawSpawn {
@@ -20,17 +32,21 @@ enum RawSpawn {
         PosixSpawn.wait(pid)
     }
 
-    /// Runs `argv` to its end and returns what it wrote on stdout.
-    static func run(_ argv: [String], captureOutput: Bool) -> String {
+    /// Runs `command` to its end and returns what it wrote on stdout.
+    static func run(_ command: RawCommand, captureOutput: Bool) -> String {
+        let argv = command.argv
+        guard let extra = try? command.descriptors() else { preconditionFailure("cannot prepare \(argv[0])'s descriptors") }
+        defer { extra.forEach { close($0) } }
         guard captureOutput else {
-            PosixSpawn.wait(start(argv))
+            guard let pid = PosixSpawn.start(argv, extra: extra) else { preconditionFailure("cannot start \(argv[0])") }
+            PosixSpawn.wait(pid)
             return ""
         }
         var fds: [Int32] = [-1, -1]
         precondition(pipe(&fds) == 0, "pipe failed")
         // The child must not hold the read end, or reading would never see the end.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        guard let pid = PosixSpawn.start(argv, stdout: fds[1]) else { preconditionFailure("cannot start \(argv[0])") }
+        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra) else { preconditionFailure("cannot start \(argv[0])") }
         close(fds[1])
         var buffer = [UInt8](repeating: 0, count: 4096)
         var bytes: [UInt8] = []
@@ -44,12 +60,12 @@ enum RawSpawn {
         return String(decoding: bytes, as: UTF8.self)
     }
 
-    /// Runs `argv` `count` times on `concurrency` threads and returns runs per second.
-    static func rate(_ argv: [String], count: Int, concurrency: Int) -> Double {
+    /// Runs `command` `count` times on `concurrency` threads and returns runs per second.
+    static func rate(_ command: RawCommand, count: Int, concurrency: Int) -> Double {
         let start = ContinuousClock.now
         let perWorker = count / concurrency
         DispatchQueue.concurrentPerform(iterations: concurrency) { _ in
-            for _ in 0..<perWorker { _ = run(argv, captureOutput: false) }
+            for _ in 0..<perWorker { _ = run(command, captureOutput: false) }
         }
         return Double(perWorker * concurrency) / (milliseconds(ContinuousClock.now - start) / 1000)
     }

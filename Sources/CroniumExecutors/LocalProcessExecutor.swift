@@ -1,31 +1,27 @@
+import CCroniumSystem
 import CroniumCore
 import Foundation
-import Subprocess
 
 #if canImport(Glibc)
 import Glibc
 #endif
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
 /// Runs Bash, Python and Node.js scripts as child processes in their own session and process
-/// group, sandboxed by bubblewrap when it is available. On exit, timeout or cancel the whole
-/// process group is killed, so nothing a script started outlives its run.
+/// group, inside the boundary that ``Isolation`` describes: sandboxed by bubblewrap when it works
+/// here, as the run user, in a per-run cgroup, with resource limits. On exit, timeout or cancel
+/// the whole run is killed, so nothing a script started outlives it.
 public struct LocalProcessExecutor: Executor {
     public struct Configuration: Sendable {
         public var interpreters: Interpreters
-        public var sandbox: Sandbox?
-        /// Each run gets `<workRoot>/<execution id>` as its working directory, removed afterwards.
+        public var isolation: Isolation
+        /// Unsandboxed runs get `<workRoot>/<execution id>` as their working directory, removed afterwards.
         public var workRoot: String
         /// Between SIGTERM and SIGKILL when a run is stopped.
         public var killGracePeriod: Duration
 
-        public init(interpreters: Interpreters, sandbox: Sandbox?, workRoot: String, killGracePeriod: Duration = .seconds(5)) {
+        public init(interpreters: Interpreters, isolation: Isolation, workRoot: String, killGracePeriod: Duration = .seconds(5)) {
             self.interpreters = interpreters
-            self.sandbox = sandbox
+            self.isolation = isolation
             self.workRoot = workRoot
             self.killGracePeriod = killGracePeriod
         }
@@ -40,30 +36,86 @@ public struct LocalProcessExecutor: Executor {
         guard let interpreter = configuration.interpreters.path(for: event.type) else {
             return ExecutionOutcome(status: .failure, error: "no interpreter for \(event.type.rawValue) on this server; install it or set its path")
         }
-        let workDirectory = "\(configuration.workRoot)/\(request.executionId)"
-        let scriptPath = "\(workDirectory)/\(Self.scriptName(for: event.type))"
-        do {
-            try FileManager.default.createDirectory(atPath: workDirectory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-            try Data(event.content.utf8).write(to: URL(fileURLWithPath: scriptPath))
-        } catch {
-            return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")
+        let isolation = configuration.isolation
+        for path in event.readOnlyPaths ?? [] {
+            if let problem = Isolation.problem(readOnlyPath: path, forbidden: isolation.forbiddenPaths) {
+                return ExecutionOutcome(status: .failure, error: "readOnlyPaths: \(problem)")
+            }
         }
-        defer { try? FileManager.default.removeItem(atPath: workDirectory) }
-
-        var command = [interpreter] + Self.interpreterFlags(for: event.type) + [scriptPath]
-        if let sandbox = configuration.sandbox {
-            command = [sandbox.bwrapPath] + sandbox.arguments(workDirectory: workDirectory, network: event.networkAccess, command: command)
+        let limits = isolation.limits(for: event)
+        if let asked = event.limits, asked.filled(from: limits) != limits {
+            await output(.system, "limits above this server's maxima were lowered to them: \(Self.describe(limits))")
         }
+        let memoryBytes = UInt64(limits.memoryMB ?? 0) << 20
+        let scriptName = Self.scriptName(for: event.type)
         var environment = request.environment
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        environment["HOME"] = workDirectory
-        environment["TMPDIR"] = configuration.sandbox == nil ? workDirectory : "/tmp"
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        environment["USER"] = (isolation.user ?? .server).name
+        environment["LOGNAME"] = environment["USER"]
 
-        let timeout = Duration.seconds(event.timeoutSeconds)
+        var spec = SpawnSpec(argv: [], environment: environment, user: isolation.user)
+        spec.limits = [(cronium_rlimit_nofile, UInt64(limits.openFiles ?? 1024)), (cronium_rlimit_core, 0)]
+        if isolation.cgroups == nil {
+            // No cgroup: per-process limits are the best the kernel offers.
+            spec.limits += [(cronium_rlimit_data, memoryBytes), (cronium_rlimit_nproc, UInt64(limits.processes ?? 256))]
+        }
+        var hostDirectory: String?
+        var descriptors: [Int32] = []
+        if let sandbox = isolation.sandbox {
+            let diskBytes = UInt64(limits.diskMB ?? 256) << 20
+            spec.environment["HOME"] = Sandbox.workDirectory
+            spec.environment["TMPDIR"] = "/tmp"
+            do {
+                let prepared = try sandbox.prepare(
+                    Sandbox.Invocation(
+                        runFiles: [(scriptName, Array(event.content.utf8))], network: event.networkAccess, diskBytes: diskBytes,
+                        extraReadOnlyPaths: event.readOnlyPaths ?? [], user: isolation.user ?? .server,
+                        command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"]))
+                spec.argv = prepared.arguments
+                descriptors = prepared.descriptors
+            } catch {
+                return ExecutionOutcome(status: .failure, error: "could not prepare the sandbox: \(error)")
+            }
+        } else {
+            let directory = "\(configuration.workRoot)/\(request.executionId)"
+            do {
+                try Self.prepare(directory: directory, script: (scriptName, event.content), owner: isolation.user)
+            } catch {
+                return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")
+            }
+            hostDirectory = directory
+            spec.workDirectory = directory
+            spec.environment["HOME"] = directory
+            spec.environment["TMPDIR"] = directory
+            // The script is named relative to the work directory, which the child enters before
+            // it drops to the run user, who may not be able to reach it by its full path.
+            spec.argv = [interpreter] + Self.interpreterFlags(for: event.type) + [scriptName]
+            spec.seccompFilter = Sandbox.seccompProgram
+            spec.limits.append((cronium_rlimit_fsize, UInt64(limits.diskMB ?? 256) << 20))
+        }
+        spec.extraDescriptors = descriptors
+        let handedOver = descriptors
+        defer {
+            if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        }
+        let cgroup: RunCgroup?
+        do {
+            cgroup = try isolation.cgroups?.create(run: request.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
+        } catch {
+            handedOver.forEach { close($0) }
+            return ExecutionOutcome(status: .failure, error: "could not set up the run's limits: \(error)")
+        }
+        spec.cgroupProcs = cgroup?.joinDescriptors ?? []
+        defer { cgroup?.remove() }
+
         let run = ProcessRun(
-            command: command, environment: environment, workDirectory: workDirectory, gracePeriod: configuration.killGracePeriod,
-            leaderIsSandbox: configuration.sandbox != nil)
+            spec: spec, gracePeriod: configuration.killGracePeriod, leaderIsSandbox: isolation.sandbox != nil, cgroup: cgroup,
+            afterSpawn: {
+                handedOver.forEach { close($0) }
+                cgroup?.closeJoinDescriptors()
+            })
+        let timeout = Duration.seconds(event.timeoutSeconds)
         return await withTaskGroup(of: RaceResult.self) { group in
             group.addTask { .finished(await run.run(output: output)) }
             group.addTask {
@@ -94,6 +146,22 @@ public struct LocalProcessExecutor: Executor {
         case finished(ExecutionOutcome)
         case timedOut
         case cancelled
+    }
+
+    /// An unsandboxed run's work directory with its script, owned by the run user.
+    private static func prepare(directory: String, script: (name: String, content: String), owner: RunUser?) throws {
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        let path = "\(directory)/\(script.name)"
+        try Data(script.content.utf8).write(to: URL(fileURLWithPath: path))
+        if let owner {
+            guard chown(directory, owner.uid, owner.gid) == 0, chown(path, owner.uid, owner.gid) == 0 else {
+                throw CocoaError(.fileWriteNoPermission, userInfo: [NSLocalizedDescriptionKey: "cannot give \(directory) to \(owner)"])
+            }
+        }
+    }
+
+    static func describe(_ limits: RunLimits) -> String {
+        "memory \(limits.memoryMB ?? 0) MiB, \(limits.processes ?? 0) processes, \(limits.openFiles ?? 0) open files, disk \(limits.diskMB ?? 0) MiB"
     }
 
     static func scriptName(for type: EventType) -> String {

@@ -1,32 +1,28 @@
 import CroniumCore
 import Foundation
-import Subprocess
+import NIOCore
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
 import Glibc
 #endif
-#if canImport(System)
-import System
-#else
-import SystemPackage
-#endif
 
-/// One child process in its own session, with both output pipes drained concurrently.
+/// One child process in its own session, with both output pipes read on NIO's event loops.
 ///
 /// Cancelling the calling task stops the process with Cronium's own sequence: SIGTERM, then
-/// SIGKILL to the whole process group after the grace period. The process itself runs in a task
-/// that is never cancelled, because `swift-subprocess` answers a cancel with its own teardown,
-/// which would signal bubblewrap too: bubblewrap dies of SIGTERM and takes the sandbox, script
-/// included, down with it before the script's own handler has run.
+/// SIGKILL to the whole process group after the grace period. A run that hits its memory or
+/// process limit is ended at once, with the matching error code.
 struct ProcessRun: Sendable {
-    let command: [String]
-    let environment: [String: String]
-    let workDirectory: String
+    let spec: SpawnSpec
     let gracePeriod: Duration
-    /// Sandboxed runs: the group leader is bubblewrap, which SIGTERM must spare (see above); the
-    /// script's processes get it, and bubblewrap exits with the script's status.
+    /// Sandboxed runs: the group leader is bubblewrap, which SIGTERM must spare (bubblewrap dies of
+    /// it and takes the sandbox down before the script's own handler has run); the script's
+    /// processes get it, and bubblewrap exits with the script's status.
     let leaderIsSandbox: Bool
+    let cgroup: RunCgroup?
+    /// Runs once the spawn has been tried: the parent's copies of the child's descriptors go.
+    let afterSpawn: @Sendable () -> Void
 
     private enum State {
         case starting
@@ -35,15 +31,18 @@ struct ProcessRun: Sendable {
         case ended
     }
 
-    /// Shared between the process's task, the cancel handler and the delayed SIGKILL.
+    /// Shared between the run, the cancel handler, the limit watch and the delayed SIGKILL.
     private final class Lifecycle: Sendable {
         private let state = Mutex(State.starting)
+        /// The limit that ended the run, if one did.
+        let limitHit = Mutex<ExecutionErrorCode?>(nil)
         func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
     }
 
     func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
         let state = Lifecycle()
-        let process = Task { await self.spawn(output: output, state: state) }
+        // Not a child task: cancelling it must not tear the process down by any other way than `stop`.
+        let process = Task { await self.execute(output: output, state: state) }
         return await withTaskCancellationHandler {
             await process.value
         } onCancel: {
@@ -59,56 +58,84 @@ struct ProcessRun: Sendable {
         }
     }
 
-    private func spawn(output: @escaping OutputHandler, state: Lifecycle) async -> ExecutionOutcome {
-        var options = PlatformOptions()
-        // Own session => own process group (pgid == pid), so one signal reaches every descendant.
-        options.createSession = true
-        var env: [Environment.Key: String] = [:]
-        for (key, value) in environment { env[Environment.Key(stringLiteral: key)] = value }
+    private func execute(output: @escaping OutputHandler, state: Lifecycle) async -> ExecutionOutcome {
+        let child: ChildProcess
         do {
-            let result = try await Subprocess.run(
-                .path(FilePath(command[0])),
-                arguments: Arguments(Array(command.dropFirst())),
-                environment: .custom(env),
-                workingDirectory: FilePath(workDirectory),
-                platformOptions: options,
-                input: .none,
-                output: .sequence,
-                error: .sequence
-            ) { execution in
-                let pid = execution.processIdentifier.value
-                let pidfd = execution.processIdentifier.processDescriptor
-                let stopAtOnce = state.withLock { state -> Bool in
-                    defer { state = .running(pid) }
-                    if case .stopRequested = state { return true }
-                    return false
-                }
-                if stopAtOnce { stop(group: pid, state: state) }
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask { await Self.drain(execution.standardOutput, stream: .stdout, output: output) }
-                    group.addTask { await Self.drain(execution.standardError, stream: .stderr, output: output) }
-                    // A background child that inherited the pipes would keep them open after the
-                    // script ended; once the script has exited, its whole group is killed.
-                    let reaper = Task { await Self.killGroupAfterExit(pid: pid, pidfd: pidfd) }
-                    await group.waitForAll()
-                    reaper.cancel()
-                }
-                // Anything still in the group (for example a child that closed its output) goes too.
-                state.withLock { state in
-                    kill(-pid, SIGKILL)
-                    state = .ended
-                }
-            }
-            switch result.terminationStatus {
-            case .exited(let code):
-                return code == 0
-                    ? ExecutionOutcome(status: .success, exitCode: 0)
-                    : ExecutionOutcome(status: .failure, exitCode: Int(code), error: "exited with status \(code)")
-            case .signaled(let signal):
-                return ExecutionOutcome(status: .failure, exitCode: 128 + Int(signal), error: "killed by signal \(signal)")
-            }
+            // From a thread that lives as long as the server: bubblewrap's --die-with-parent ends
+            // the sandbox when the thread that started it exits.
+            let spec = self.spec
+            child = try await NIOThreadPool.singleton.runIfActive { try ChildProcess.spawn(spec) }
+            afterSpawn()
         } catch {
-            return ExecutionOutcome(status: .failure, error: "could not start \(command[0]): \(error)")
+            afterSpawn()
+            return ExecutionOutcome(status: .failure, error: "could not start \(spec.argv[0]): \(error)")
+        }
+        let pid = child.pid
+        let stopAtOnce = state.withLock { state -> Bool in
+            defer { state = .running(pid) }
+            if case .stopRequested = state { return true }
+            return false
+        }
+        if stopAtOnce { stop(group: pid, state: state) }
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await Self.drain(child.stdout, stream: .stdout, output: output) }
+            group.addTask { await Self.drain(child.stderr, stream: .stderr, output: output) }
+            let watch = Task { await self.watch(child, state: state) }
+            await group.waitForAll()
+            watch.cancel()
+        }
+        // The pipes can close before the process ends; wait for the end itself.
+        while !child.hasExited { try? await Task.sleep(for: .milliseconds(5)) }
+        let status = child.reap()
+        // Anything still in the group (for example a child that closed its output) goes too.
+        state.withLock { state in
+            kill(-pid, SIGKILL)
+            state = .ended
+        }
+        if let code = state.limitHit.withLock({ $0 }) {
+            return ExecutionOutcome(status: .failure, exitCode: Self.exitCode(status), error: Self.message(code), errorCode: code)
+        }
+        if status & 0x7f == 0 {
+            let code = Int((status >> 8) & 0xff)
+            return code == 0
+                ? ExecutionOutcome(status: .success, exitCode: 0)
+                : ExecutionOutcome(status: .failure, exitCode: code, error: "exited with status \(code)")
+        }
+        let signal = Int(status & 0x7f)
+        return ExecutionOutcome(status: .failure, exitCode: 128 + signal, error: "killed by signal \(signal)")
+    }
+
+    private static func exitCode(_ status: Int32) -> Int {
+        status & 0x7f == 0 ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
+    }
+
+    private static func message(_ code: ExecutionErrorCode) -> String {
+        switch code {
+        case .outOfMemory: "out of memory: the run used more memory than its limit (limits.memoryMB) and was ended"
+        case .tooManyProcesses: "too many processes: the run tried to start more than its limit (limits.processes) and was ended"
+        }
+    }
+
+    /// Until the pipes close: once the main process has exited its group is killed (a background
+    /// child that inherited the pipes would keep them open); a run over its memory or process
+    /// limit is ended.
+    private func watch(_ child: ChildProcess, state: Lifecycle) async {
+        while !Task.isCancelled {
+            if child.hasExited {
+                kill(-child.pid, SIGKILL)
+                return
+            }
+            if let cgroup {
+                let hit: ExecutionErrorCode? =
+                    cgroup.oomKills > 0 ? .outOfMemory : cgroup.refusedForks > 0 ? .tooManyProcesses : nil
+                if let hit {
+                    state.limitHit.withLock { $0 = $0 ?? hit }
+                    // Everything in the group, the sandbox's own processes included.
+                    kill(-child.pid, SIGKILL)
+                    return
+                }
+            }
+            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 
@@ -148,33 +175,33 @@ struct ProcessRun: Sendable {
         }
     }
 
-    private static func drain(_ sequence: SubprocessOutputSequence, stream: LogStream, output: OutputHandler) async {
+    /// Reads `descriptor` (which it then owns) to its end, line by line.
+    private static func drain(_ descriptor: Int32, stream: LogStream, output: OutputHandler) async {
         var splitter = LineSplitter()
+        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
         do {
-            for try await buffer in sequence {
-                let lines = buffer.withUnsafeBytes { splitter.feed($0) }
-                for line in lines { await output(stream, line) }
+            channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .takingOwnershipOfDescriptor(input: descriptor) { channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
+                    }
+                }
+        } catch {
+            // Not taken over: still ours to close.
+            close(descriptor)
+            await output(.system, "reading \(stream.rawValue) failed: \(error)")
+            return
+        }
+        do {
+            try await channel.executeThenClose { inbound, _ in
+                for try await buffer in inbound {
+                    let lines = buffer.withUnsafeReadableBytes { splitter.feed($0) }
+                    for line in lines { await output(stream, line) }
+                }
             }
         } catch {
             await output(.system, "reading \(stream.rawValue) failed: \(error)")
         }
         if let last = splitter.finish() { await output(stream, last) }
-    }
-
-    /// Waits (cheaply polling the pidfd) until the main process has exited, then kills its group.
-    private static func killGroupAfterExit(pid: pid_t, pidfd: CInt) async {
-        while !Task.isCancelled {
-            if hasExited(pidfd: pidfd) {
-                kill(-pid, SIGKILL)
-                return
-            }
-            try? await Task.sleep(for: .milliseconds(50))
-        }
-    }
-
-    private static func hasExited(pidfd: CInt) -> Bool {
-        guard pidfd >= 0 else { return false }
-        var entry = pollfd(fd: pidfd, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) > 0
     }
 }

@@ -1,44 +1,205 @@
+import CCroniumSystem
 import Foundation
 
-/// Isolation for local runs with bubblewrap: own mount, PID, IPC and UTS namespaces, a private
-/// writable work directory and /tmp, the rest of the file system read-only, and the data directory
-/// (with other runs' files) replaced by an empty one.
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Isolation for local runs with bubblewrap. A run sees a file system built for it: `/usr` and the
+/// top-level links into it, a short list of `/etc` files, its script read-only in `/run/cronium`,
+/// and two private, size-capped, in-memory places it may write: its work directory `/work` and
+/// `/tmp`. Files of the server's reach only (the script, the account files) are handed over as
+/// descriptors and copied in, since bubblewrap opens bind sources as the run user. It runs as the run user in its own user, mount, PID, IPC, UTS (and, without network
+/// access, network) namespaces, with no capability and a seccomp filter (see `CCroniumSystem`).
 public struct Sandbox: Sendable, Equatable {
     public var bwrapPath: String
-    /// Hidden from every run: the database, secrets and other executions' work directories live here.
-    public var hiddenDirectories: [String]
+    /// Host paths every run sees read-only (`--sandbox-ro-bind`), besides the built-in view.
+    public var readOnlyPaths: [String]
+    /// The `passwd` and `group` files runs see: the run user's entries and nobody's.
+    var accounts: Accounts
 
-    public init(bwrapPath: String, hiddenDirectories: [String]) {
+    struct Accounts: Sendable, Equatable {
+        var passwd: [UInt8]
+        var group: [UInt8]
+    }
+
+    /// Where a run's own files appear inside the sandbox.
+    public static let workDirectory = "/work"
+    public static let runDirectory = "/run/cronium"
+
+    /// The `/etc` entries a script needs for names, addresses, certificates, time zones and the
+    /// dynamic linker. Nothing else of `/etc` (no shadow, no ssh, no sudoers) is visible.
+    static let etcEntries = [
+        "resolv.conf", "hosts", "host.conf", "nsswitch.conf", "gai.conf", "services", "protocols",
+        "ssl", "ca-certificates", "ca-certificates.conf", "pki", "crypto-policies",
+        "localtime", "timezone", "alternatives", "ld.so.cache", "ld.so.conf", "ld.so.conf.d",
+        "mime.types", "os-release", "debian_version",
+    ]
+    /// Top-level directories that are links into /usr on merged-/usr systems, real directories elsewhere.
+    static let systemDirectories = ["/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32"]
+
+    init(bwrapPath: String, readOnlyPaths: [String], user: RunUser) {
         self.bwrapPath = bwrapPath
-        self.hiddenDirectories = hiddenDirectories
+        self.readOnlyPaths = readOnlyPaths
+        self.accounts = Self.accounts(for: user)
     }
 
-    /// bubblewrap on PATH, if it can actually create namespaces here (containers often forbid it).
-    public static func detect(hiddenDirectories: [String]) -> Sandbox? {
-        for directory in ["/usr/bin", "/usr/local/bin", "/bin"] {
-            let path = "\(directory)/bwrap"
-            guard FileManager.default.isExecutableFile(atPath: path) else { continue }
-            let probe = [path, "--ro-bind", "/", "/", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--die-with-parent", "/bin/true"]
-            return PosixSpawn.start(probe).map(PosixSpawn.wait) == 0 ? Sandbox(bwrapPath: path, hiddenDirectories: hiddenDirectories) : nil
+    /// What one run asks of the sandbox.
+    public struct Invocation: Sendable {
+        /// Files shown read-only in ``runDirectory`` (the script), by name.
+        public var runFiles: [(name: String, contents: [UInt8])]
+        public var network: Bool
+        public var diskBytes: UInt64
+        public var extraReadOnlyPaths: [String]
+        public var user: RunUser
+        public var command: [String]
+
+        public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], user: RunUser, command: [String]) {
+            self.runFiles = runFiles
+            self.network = network
+            self.diskBytes = diskBytes
+            self.extraReadOnlyPaths = extraReadOnlyPaths
+            self.user = user
+            self.command = command
         }
-        return nil
     }
 
-    /// The bwrap arguments that run `command` inside the sandbox with `workDirectory` as its only
-    /// writable place besides a private /tmp.
-    public func arguments(workDirectory: String, network: Bool, command: [String]) -> [String] {
+    /// The bwrap command line for `invocation`, and the descriptors it reads (the child gets them
+    /// as 3, 4, …; the caller closes its copies once the child has started).
+    public func prepare(_ invocation: Invocation) throws -> (arguments: [String], descriptors: [Int32]) {
+        var descriptors: [Int32] = []
+        func feed(_ bytes: [UInt8]) throws -> String {
+            guard let file = MemoryFile(bytes) else {
+                descriptors.forEach { close($0) }
+                throw IsolationError("cannot hand a file to the sandbox: \(String(cString: strerror(errno)))")
+            }
+            descriptors.append(file.descriptor)
+            return "\(2 + descriptors.count)"
+        }
         var args = [
-            "--die-with-parent", "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
-            "--ro-bind", "/", "/",
-            "--dev", "/dev",
-            "--proc", "/proc",
-            "--tmpfs", "/tmp",
+            bwrapPath,
+            "--unshare-user", "--uid", "\(invocation.user.uid)", "--gid", "\(invocation.user.gid)", "--disable-userns",
+            "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
+            "--die-with-parent", "--cap-drop", "ALL", "--seccomp", try feed(Self.seccompProgram),
+            "--ro-bind", "/usr", "/usr",
         ]
-        if !network { args.append("--unshare-net") }
-        // Later mounts cover earlier ones: hide the data directory first, then open the run's own
-        // work directory inside it again.
-        for hidden in hiddenDirectories { args += ["--tmpfs", hidden] }
-        args += ["--bind", workDirectory, workDirectory, "--chdir", workDirectory, "--"]
-        return args + command
+        if !invocation.network { args.append("--unshare-net") }
+        for directory in Self.systemDirectories {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory) {
+                args += ["--symlink", target, directory]
+            } else if FileManager.default.fileExists(atPath: directory) {
+                args += ["--ro-bind", directory, directory]
+            }
+        }
+        args += ["--dir", "/etc"]
+        for entry in Self.etcEntries { args += ["--ro-bind-try", "/etc/\(entry)", "/etc/\(entry)"] }
+        args += [
+            "--perms", "0644", "--ro-bind-data", try feed(accounts.passwd), "/etc/passwd",
+            "--perms", "0644", "--ro-bind-data", try feed(accounts.group), "/etc/group",
+            "--proc", "/proc", "--dev", "/dev",
+            "--size", "\(invocation.diskBytes)", "--perms", "1777", "--tmpfs", "/tmp",
+            "--size", "\(invocation.diskBytes)", "--perms", "0700", "--tmpfs", Self.workDirectory,
+        ]
+        for file in invocation.runFiles {
+            args += ["--perms", "0444", "--ro-bind-data", try feed(file.contents), "\(Self.runDirectory)/\(file.name)"]
+        }
+        for path in readOnlyPaths + invocation.extraReadOnlyPaths { args += ["--ro-bind", path, path] }
+        args += ["--chdir", Self.workDirectory, "--"]
+        return (args + invocation.command, descriptors)
+    }
+
+    /// The seccomp program, built once.
+    static let seccompProgram: [UInt8] = {
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        let length = buffer.withUnsafeMutableBytes { cronium_seccomp_program($0.baseAddress, Int32($0.count)) }
+        precondition(length > 0, "the seccomp program does not fit its buffer")
+        return Array(buffer[0..<Int(length)])
+    }()
+
+    /// The `passwd` and `group` files runs see.
+    static func accounts(for user: RunUser) -> Accounts {
+        let group = getgrgid(user.gid).map { String(cString: $0.pointee.gr_name) } ?? user.name
+        var passwd = "\(user.name):x:\(user.uid):\(user.gid):Cronium run:\(workDirectory):/bin/sh\n"
+        var groups = "\(group):x:\(user.gid):\n"
+        if user.uid != 65534 { passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" }
+        if user.gid != 65534 { groups += "nogroup:x:65534:\n" }
+        return Accounts(passwd: Array(passwd.utf8), group: Array(groups.utf8))
+    }
+
+    /// bubblewrap on this machine, if it can build the whole boundary here as `user` (containers
+    /// and some distributions forbid unprivileged user namespaces); otherwise why not.
+    public static func detect(user: RunUser, dropUser: Bool, readOnlyPaths: [String]) -> Result<Sandbox, DetectError> {
+        guard let path = ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"].first(where: FileManager.default.isExecutableFile)
+        else { return .failure(DetectError(reason: "bubblewrap (bwrap) is not installed")) }
+        for readOnly in readOnlyPaths where !FileManager.default.fileExists(atPath: readOnly) {
+            return .failure(DetectError(reason: "--sandbox-ro-bind \(readOnly): no such file or directory"))
+        }
+        let sandbox = Sandbox(bwrapPath: path, readOnlyPaths: readOnlyPaths, user: user)
+        let probe: (arguments: [String], descriptors: [Int32])
+        do {
+            probe = try sandbox.prepare(
+                Invocation(
+                    runFiles: [("probe", [])], network: false, diskBytes: 1 << 20, extraReadOnlyPaths: [], user: user,
+                    command: ["/usr/bin/true"]))
+        } catch {
+            return .failure(DetectError(reason: "\(error)"))
+        }
+        defer { probe.descriptors.forEach { close($0) } }
+        var spec = SpawnSpec(argv: probe.arguments, environment: ["PATH": "/usr/bin:/bin"], user: dropUser ? user : nil)
+        spec.extraDescriptors = probe.descriptors
+        let result = runToEnd(spec)
+        guard result.status == 0 else {
+            let detail = result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines)
+            return .failure(DetectError(reason: "bubblewrap cannot build the sandbox here (\(detail.isEmpty ? "exit status \(result.status)" : detail))"))
+        }
+        return .success(sandbox)
+    }
+
+    public struct DetectError: Error, Sendable, CustomStringConvertible {
+        public let reason: String
+        public var description: String { reason }
+    }
+
+    /// Starts `spec`, waits for it and returns its exit status (-1 for a signal or a failed
+    /// start) and what it wrote on stderr.
+    static func runToEnd(_ spec: SpawnSpec) -> (status: Int32, errorOutput: String) {
+        let child: ChildProcess
+        do { child = try ChildProcess.spawn(spec) } catch { return (-1, "\(error)") }
+        close(child.stdout)
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let count = read(child.stderr, &buffer, buffer.count)
+            if count <= 0 { break }
+            bytes += buffer[0..<count]
+        }
+        close(child.stderr)
+        let status = child.reap()
+        return (status & 0x7f == 0 ? (status >> 8) & 0xff : -1, String(decoding: bytes, as: UTF8.self))
+    }
+}
+
+/// An anonymous in-memory file holding `bytes`, positioned at its start: how bubblewrap gets the
+/// seccomp program and the files it copies into the sandbox (it reads each descriptor to its end).
+struct MemoryFile {
+    let descriptor: Int32
+
+    init?(_ bytes: [UInt8]) {
+        let fd = cronium_memfd("cronium")
+        guard fd >= 0 else { return nil }
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { write(fd, $0.baseAddress, $0.count) }
+            guard written > 0 else {
+                close(fd)
+                return nil
+            }
+            offset += written
+        }
+        guard lseek(fd, 0, SEEK_SET) == 0 else {
+            close(fd)
+            return nil
+        }
+        descriptor = fd
     }
 }

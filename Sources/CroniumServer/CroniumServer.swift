@@ -17,7 +17,10 @@ public final class CroniumServer: Sendable {
     /// Set on the first start of an empty data directory; print it once.
     public let initialAdmin: InitialAdmin?
     /// Whether processes run sandboxed; the caller reports it once at start-up.
-    public let sandboxed: Bool
+    public var sandboxed: Bool { isolation.sandbox != nil }
+    /// What bounds local runs on this machine, and each protection in force or missing and why.
+    public let isolation: Isolation
+    public let protections: [Isolation.Protection]
     public let interpreters: Interpreters
     let logger: Logger
     let ready = ReadinessFlag()
@@ -34,20 +37,31 @@ public final class CroniumServer: Sendable {
         store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
         initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
 
-        let sandbox = configuration.sandbox == .off ? nil : Sandbox.detect(hiddenDirectories: [data])
-        if sandbox == nil && configuration.sandbox == .required {
-            throw ServerError("--sandbox required, but bubblewrap (bwrap) is missing or cannot create namespaces here")
-        }
-        sandboxed = sandbox != nil
         var interpreters = Interpreters.resolve()
         interpreters.bash = configuration.bash ?? interpreters.bash
         interpreters.python = configuration.python ?? interpreters.python
         interpreters.node = configuration.node ?? interpreters.node
         self.interpreters = interpreters
+        var options = Isolation.Options(instance: Self.instanceName(dataDirectory: data), forbiddenPaths: [data])
+        options.mode = switch configuration.sandbox {
+        case .auto: .auto
+        case .required: .required
+        case .off: .off
+        }
+        options.runUser = configuration.runUser
+        // Interpreters outside /usr (a configured path such as /opt/python) must be visible too.
+        options.readOnlyPaths = configuration.sandboxReadOnlyPaths + Self.installPrefixes(of: interpreters)
+        options.defaultLimits = configuration.runLimits
+        options.maximumLimits = configuration.maximumRunLimits
+        do {
+            (isolation, protections) = try Isolation.detect(options)
+        } catch {
+            throw ServerError(error.description)
+        }
         // Work directories left by runs a crash interrupted hold their scripts; no run is in
         // progress before the engine starts, so everything there is a leftover.
         try? FileManager.default.removeItem(atPath: "\(data)/work")
-        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, sandbox: sandbox, workRoot: "\(data)/work"))
+        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
         engine = Engine(
             store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],
             configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds)),
@@ -89,16 +103,36 @@ public final class CroniumServer: Sendable {
             ProblemMiddleware()
             AuthMiddleware(store: store)
         }
-        HealthController(store: store, ready: ready).addRoutes(to: router)
+        HealthController(store: store, ready: ready, protections: protections).addRoutes(to: router)
         let api = router.group("api/v1")
         api.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))
         }
         AccountController(store: store, bcryptCost: configuration.bcryptCost).addRoutes(to: api)
-        EventController(engine: engine).addRoutes(to: api.group("events"))
+        EventController(engine: engine, isolation: isolation).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
         return router
+    }
+}
+
+extension CroniumServer {
+    /// Names this server's cgroups after its data directory (FNV-1a of the path), so that two
+    /// servers on one machine never touch each other's.
+    static func instanceName(dataDirectory: String) -> String {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in dataDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }
+        return "server-" + String(hash, radix: 16)
+    }
+
+    /// The installation directories of interpreters that live outside the sandbox's built-in
+    /// view (`/opt/python/bin/python3` → `/opt/python`).
+    static func installPrefixes(of interpreters: Interpreters) -> [String] {
+        let builtIn = ["/usr/", "/bin/", "/sbin/", "/lib"]
+        let paths = [interpreters.bash, interpreters.python, interpreters.node].compactMap { $0 }
+        return Array(Set(paths.filter { path in !builtIn.contains { path.hasPrefix($0) } }.map {
+            URL(fileURLWithPath: $0).deletingLastPathComponent().deletingLastPathComponent().path
+        })).sorted()
     }
 }
 

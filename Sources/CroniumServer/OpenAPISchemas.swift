@@ -20,6 +20,8 @@ enum OpenAPISchemas {
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
             "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
             "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
+            "limits": ["type": "object", "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer]],
+            "readOnlyPaths": ["type": "array", "items": string],
         ]
     }
 
@@ -56,6 +58,7 @@ enum OpenAPISchemas {
                     "id": integer, "eventId": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
                     "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)), "attempt": integer, "scheduledFor": dateTime,
                     "createdAt": dateTime, "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "output": string, "error": string,
+                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)),
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
                 ],
             ],

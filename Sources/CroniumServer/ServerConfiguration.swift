@@ -1,3 +1,4 @@
+import CroniumCore
 import Foundation
 
 /// How `cronium serve` runs. Every field has a default that works on a fresh machine.
@@ -17,6 +18,14 @@ public struct ServerConfiguration: Sendable {
     /// On SIGTERM/SIGINT, runs get this long to finish before they are cancelled.
     public var shutdownGraceSeconds = 10
     public var sandbox = SandboxMode.auto
+    /// The user runs switch to when the server is root (`nobody` when nil): a name or uid[:gid].
+    public var runUser: String?
+    /// Host paths every sandboxed run sees read-only.
+    public var sandboxReadOnlyPaths: [String] = []
+    /// Limits of runs whose events set none; fields left nil take the built-in defaults.
+    public var runLimits = RunLimits()
+    /// The most an event may ask for; fields left nil take the built-in maxima.
+    public var maximumRunLimits = RunLimits()
     /// bcrypt work factor for passwords; 10 takes ~50 ms here, enough against offline guessing for a self-hosted tool.
     public var bcryptCost: UInt8 = 10
     /// Interpreter paths to use instead of the ones found at start-up.

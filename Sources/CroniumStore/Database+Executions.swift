@@ -51,6 +51,7 @@ extension Database {
             exitCode: try row.decode(column: "exit_code", as: Int?.self),
             output: try row.decode(column: "output", as: String?.self),
             error: try row.decode(column: "error", as: String?.self),
+            errorCode: try row.decode(column: "error_code", as: String?.self).flatMap { ExecutionErrorCode(rawValue: $0) },
             logBytes: try row.decode(column: "log_bytes", as: Int.self),
             logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
             triggeredBy: try row.decode(column: "triggered_by", as: Int64?.self))

@@ -165,7 +165,8 @@ extension Database {
                 """
                 UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
                   started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
-                  output = \(bind: outcome.output), error = \(bind: outcome.error), log_bytes = \(bind: logBytes),
+                  output = \(bind: outcome.output), error = \(bind: outcome.error),
+                  error_code = \(bind: outcome.errorCode?.rawValue), log_bytes = \(bind: logBytes),
                   log_dropped_bytes = \(bind: logDroppedBytes)
                 WHERE id = \(bind: executionId) AND status IN \(endable)
                 RETURNING event_id

@@ -65,7 +65,10 @@ enum Migrations {
                 """,
                 "CREATE INDEX schedule_ledger_event ON schedule_ledger(event_id, scheduled_for)",
             ]
-        }
+        },
+        Migration(version: 2, name: "execution error codes") { _ in
+            ["ALTER TABLE executions ADD COLUMN error_code TEXT"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

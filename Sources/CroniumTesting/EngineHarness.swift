@@ -30,7 +30,7 @@ public final class EngineHarness: Sendable {
         }
         let local = LocalProcessExecutor(
             configuration: .init(
-                interpreters: .resolve(), sandbox: Sandbox.detect(hiddenDirectories: [directory.path]),
+                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory),
                 workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500)))
         let executors: [EventType: any Executor] = [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()]
         engine = Engine(store: store, executors: executors, clock: clock, configuration: configuration, logger: logger)
@@ -67,6 +67,16 @@ public final class EngineHarness: Sendable {
         await group.triggerGracefulShutdown()
         try await task.value
         try await store.shutdown()
+    }
+}
+
+extension Isolation {
+    /// What a server on `directory` would build on this machine (sandbox `mode` aside).
+    public static func forTests(directory: TemporaryDirectory, mode: Mode = .auto, configure: (inout Options) -> Void = { _ in }) throws -> Isolation {
+        var options = Options(instance: "test-\(directory.path.split(separator: "/").last ?? "")", forbiddenPaths: [directory.path])
+        options.mode = mode
+        configure(&options)
+        return try detect(options).0
     }
 }
 

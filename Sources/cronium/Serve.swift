@@ -1,4 +1,5 @@
 import ArgumentParser
+import CroniumCore
 import CroniumServer
 import Foundation
 import CroniumExecutors
@@ -14,6 +15,16 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Runs at once.") var maxConcurrentRuns = 16
     @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
+    @Option(help: "User runs switch to when the server is root: a name or uid[:gid] (default nobody).") var runUser: String?
+    @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
+    @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
+    @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
+    @Option(help: "Open files per process of a run when its event sets none (default 1024).") var runOpenFiles: Int?
+    @Option(help: "Size of a run's work directory and of its /tmp, in MiB, when its event sets none (default 256).") var runDisk: Int?
+    @Option(help: "The most memory, in MiB, an event may give its runs (default 8192).") var maxRunMemory: Int?
+    @Option(help: "The most processes an event may give its runs (default 4096).") var maxRunProcesses: Int?
+    @Option(help: "The most open files an event may give its runs (default 65536).") var maxRunOpenFiles: Int?
+    @Option(help: "The largest work directory, in MiB, an event may give its runs (default 8192).") var maxRunDisk: Int?
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
@@ -36,7 +47,11 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = dataDirectory
         configuration.maxConcurrentRuns = maxConcurrentRuns
         configuration.shutdownGraceSeconds = shutdownGrace
-        configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox)!
+        configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox) ?? .auto
+        configuration.runUser = runUser
+        configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
+        configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
+        configuration.maximumRunLimits = RunLimits(memoryMB: maxRunMemory, processes: maxRunProcesses, openFiles: maxRunOpenFiles, diskMB: maxRunDisk)
         configuration.bash = bash
         configuration.python = python
         configuration.node = node
@@ -53,10 +68,13 @@ struct Serve: AsyncParsableCommand {
                 (shown only now). An admin API token is in \(admin.tokenPath).
                 """)
         }
-        if configuration.sandbox == .off {
-            logger.warning("runs are NOT sandboxed (--sandbox off): scripts see this machine as the server's user does")
-        } else if !server.sandboxed {
-            logger.warning("runs are NOT sandboxed: bubblewrap (bwrap) is missing or cannot create namespaces here; install bubblewrap to isolate scripts")
+        // One line per protection, so an operator sees at once what bounds a run here.
+        for protection in server.protections {
+            if protection.active {
+                logger.info("sandbox: \(protection.name): active: \(protection.detail)")
+            } else {
+                logger.warning("sandbox: \(protection.name): MISSING: \(protection.detail)")
+            }
         }
         for (name, path) in [("bash", server.interpreters.bash), ("python3", server.interpreters.python), ("node", server.interpreters.node)] where path == nil {
             logger.warning("no \(name) found: events of that type will fail until it is installed", metadata: ["interpreter": "\(name)"])

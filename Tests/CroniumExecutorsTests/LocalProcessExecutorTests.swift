@@ -40,17 +40,12 @@ func processExists(withMarker marker: String) -> Bool {
 }
 
 @Suite struct LocalProcessExecutorTests {
-    static let sandbox = Sandbox.detect(hiddenDirectories: [])
-
-    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, hidden: [String] = [], grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
-        var sandbox: Sandbox? = nil
-        if sandboxed {
-            sandbox = try #require(Self.sandbox, "bubblewrap must be installed (scripts/test.sh installs it)")
-            sandbox?.hiddenDirectories = hidden
-        }
-        return LocalProcessExecutor(
+    /// A sandboxed executor requires the sandbox (bubblewrap is installed by scripts/test.sh).
+    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
+        LocalProcessExecutor(
             configuration: .init(
-                interpreters: .resolve(), sandbox: sandbox, workRoot: directory.appending("work"), killGracePeriod: grace))
+                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
+                workRoot: directory.appending("work"), killGracePeriod: grace))
     }
 
     @Test(arguments: [false, true])
@@ -73,7 +68,7 @@ func processExists(withMarker marker: String) -> Bool {
         defer { directory.remove() }
         let recorder = OutputRecorder()
         let script = type == .python ? "import os\nprint('hello', os.environ['GREETING'])" : "console.log('hello', process.env.GREETING)"
-        let outcome = await try executor(directory, sandboxed: Self.sandbox != nil)
+        let outcome = await try executor(directory, sandboxed: true)
             .execute(ExecutionRequest(executionId: 2, event: try scriptEvent(type, script), environment: ["GREETING": "world"]), output: recorder.handler)
         #expect(outcome.status == .success)
         #expect(recorder.text(.stdout) == ["hello world"])
@@ -154,8 +149,7 @@ func processExists(withMarker marker: String) -> Bool {
     @Test func sandboxHidesTheDataDirectoryAndProtectsTheSystem() async throws {
         let directory = try TemporaryDirectory("exec")
         defer { directory.remove() }
-        let dataDirectory = directory.appending("data")
-        try FileManager.default.createDirectory(atPath: dataDirectory, withIntermediateDirectories: true)
+        let dataDirectory = directory.path
         try "top secret".write(toFile: "\(dataDirectory)/cronium.sqlite", atomically: true, encoding: .utf8)
         let script = """
             cat \(dataDirectory)/cronium.sqlite 2>/dev/null || echo hidden
@@ -164,7 +158,7 @@ func processExists(withMarker marker: String) -> Bool {
             echo tmp > /tmp/x && echo tmp-ok
             """
         let recorder = OutputRecorder()
-        let executor = try executor(directory, sandboxed: true, hidden: [dataDirectory])
+        let executor = try executor(directory, sandboxed: true)
         let outcome = await executor.execute(
             ExecutionRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .success)
@@ -186,7 +180,9 @@ func processExists(withMarker marker: String) -> Bool {
         let directory = try TemporaryDirectory("exec")
         defer { directory.remove() }
         let executor = LocalProcessExecutor(
-            configuration: .init(interpreters: .init(bash: nil, python: nil, node: nil), sandbox: nil, workRoot: directory.path))
+            configuration: .init(
+                interpreters: .init(bash: nil, python: nil, node: nil), isolation: try Isolation.forTests(directory: directory, mode: .off),
+                workRoot: directory.path))
         let outcome = await executor.execute(ExecutionRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: { _, _ in })
         #expect(outcome.status == .failure)
         #expect(outcome.error?.contains("no interpreter for PYTHON") == true)

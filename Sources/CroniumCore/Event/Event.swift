@@ -28,6 +28,11 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var runLocation: RunLocation
     /// Whether a sandboxed run may use the network.
     public var networkAccess: Bool
+    /// Memory, processes, open files and disk of one run; nil fields take the server's defaults.
+    public var limits: RunLimits?
+    /// Host paths the sandbox shows this event's runs read-only, besides the server's own list.
+    /// Only administrators may set them: a path opens part of the host to every run of the event.
+    public var readOnlyPaths: [String]?
     /// Shared events can be seen and run by every user, but changed only by their owner.
     public var shared: Bool
     /// Largest log kept for one run; beyond it the head and the tail are kept and the middle counted.

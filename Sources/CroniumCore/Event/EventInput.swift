@@ -21,6 +21,8 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var tags: [String]?
     public var runLocation: RunLocation?
     public var networkAccess: Bool?
+    public var limits: RunLimits?
+    public var readOnlyPaths: [String]?
     public var shared: Bool?
     public var logCapBytes: Int?
 
@@ -38,7 +40,7 @@ extension Event {
             id: 0, ownerId: ownerId, name: "", description: "", type: .bash, content: "", httpRequest: nil,
             status: .draft, triggerType: .manual, schedule: nil, environment: [:], timeoutValue: 30,
             timeoutUnit: .minutes, retries: 0, retryBackoffSeconds: 5, maxExecutions: 0, executionCount: 0,
-            resetCounterOnActive: false, tags: [], runLocation: .local, networkAccess: true, shared: false,
+            resetCounterOnActive: false, tags: [], runLocation: .local, networkAccess: true, limits: nil, readOnlyPaths: nil, shared: false,
             logCapBytes: Event.defaultLogCapBytes, createdAt: now, updatedAt: now)
         try event.apply(input, now: now)
         return event
@@ -64,6 +66,9 @@ extension Event {
         if let v = input.tags { next.tags = v }
         if let v = input.runLocation { next.runLocation = v }
         if let v = input.networkAccess { next.networkAccess = v }
+        // An empty object or list clears the override.
+        if let v = input.limits { next.limits = v == RunLimits() ? nil : v }
+        if let v = input.readOnlyPaths { next.readOnlyPaths = v.isEmpty ? nil : v }
         if let v = input.shared { next.shared = v }
         if let v = input.logCapBytes { next.logCapBytes = v }
         if let v = input.status {
@@ -108,6 +113,9 @@ extension Event {
         }
         for key in environment.keys where key.hasPrefix("CRONIUM_") {
             p.append(.init(field: "environment.\(key)", message: "the CRONIUM_ prefix is reserved for variables Cronium sets"))
+        }
+        for path in readOnlyPaths ?? [] where !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
+            p.append(.init(field: "readOnlyPaths", message: "'\(path)' must be an absolute path without '..'"))
         }
         if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { p.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
         try ValidationError.check(p)

@@ -20,6 +20,15 @@ public enum ExecutionTrigger: String, Codable, Sendable, CaseIterable {
     case retry = "RETRY"
 }
 
+/// Why a run failed, when Cronium knows a reason a program can act on (the text in `error` says it
+/// to a person).
+public enum ExecutionErrorCode: String, Codable, Sendable, CaseIterable {
+    /// The run's processes used more memory than its limit and the kernel ended them.
+    case outOfMemory = "OUT_OF_MEMORY"
+    /// The run tried to have more processes than its limit.
+    case tooManyProcesses = "TOO_MANY_PROCESSES"
+}
+
 /// One run of an event, recorded before anything runs and finished in one write.
 public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var id: Int64
@@ -37,11 +46,12 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     /// The result a person reads first: an HTTP response body (capped), or the reason for a failure.
     public var output: String?
     public var error: String?
+    public var errorCode: ExecutionErrorCode?
     public var logBytes: Int
     public var logDroppedBytes: Int
     public var triggeredBy: Int64?
 
-    public init(id: Int64, eventId: Int64, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: Int64? = nil) {
+    public init(id: Int64, eventId: Int64, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: Int64? = nil) {
         self.id = id
         self.eventId = eventId
         self.status = status
@@ -54,6 +64,7 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
         self.exitCode = exitCode
         self.output = output
         self.error = error
+        self.errorCode = errorCode
         self.logBytes = logBytes
         self.logDroppedBytes = logDroppedBytes
         self.triggeredBy = triggeredBy
@@ -71,11 +82,13 @@ public struct ExecutionOutcome: Sendable, Equatable {
     public var exitCode: Int?
     public var output: String?
     public var error: String?
+    public var errorCode: ExecutionErrorCode?
 
-    public init(status: ExecutionStatus, exitCode: Int? = nil, output: String? = nil, error: String? = nil) {
+    public init(status: ExecutionStatus, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil) {
         self.status = status
         self.exitCode = exitCode
         self.output = output
         self.error = error
+        self.errorCode = errorCode
     }
 }

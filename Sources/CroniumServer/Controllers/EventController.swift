@@ -1,5 +1,6 @@
 import CroniumCore
 import CroniumEngine
+import CroniumExecutors
 import CroniumStore
 import Foundation
 import Hummingbird
@@ -7,6 +8,7 @@ import Hummingbird
 /// `/api/v1/events`: create, read, change, delete and run events.
 struct EventController {
     let engine: Engine
+    let isolation: Isolation
     var store: Database { engine.store }
 
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
@@ -35,7 +37,9 @@ struct EventController {
         let user = try context.requireUser()
         guard user.canCreate else { throw Problem.forbidden }
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
-        let event = try await store.insertEvent(try Event.create(from: input, ownerId: user.id, now: Date()))
+        let new = try Event.create(from: input, ownerId: user.id, now: Date())
+        try checkBoundary(of: new, before: nil, user: user)
+        let event = try await store.insertEvent(new)
         await engine.eventChanged(id: event.id, scheduleChanged: true)
         return EditedResponse(status: .created, headers: [.location: "/api/v1/events/\(event.id)"], response: event)
     }
@@ -51,6 +55,7 @@ struct EventController {
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
         let before = event
         try event.apply(input, now: Date())
+        try checkBoundary(of: event, before: before, user: user)
         try await store.updateEvent(event)
         let timetableChanged = before.schedule != event.schedule || before.triggerType != event.triggerType || before.status != event.status
         await engine.eventChanged(id: event.id, scheduleChanged: timetableChanged)
@@ -88,6 +93,21 @@ struct EventController {
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
         let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
         return try await store.ledger(eventId: event.id, limit: limit, offset: offset)
+    }
+
+    /// Limits within this server's maxima; read-only paths set by an administrator only (each
+    /// opens part of the host to every run of the event), never the data directory.
+    private func checkBoundary(of event: Event, before: Event?, user: User) throws {
+        if let paths = event.readOnlyPaths, paths != before?.readOnlyPaths, user.role != .admin {
+            throw Problem(.forbidden, "only administrators may set readOnlyPaths: each path opens part of this machine to the event's runs")
+        }
+        var problems = event.limits?.problems(field: "limits", maxima: isolation.maximumLimits) ?? []
+        for path in event.readOnlyPaths ?? [] {
+            if let problem = Isolation.problem(readOnlyPath: path, forbidden: isolation.forbiddenPaths) {
+                problems.append(.init(field: "readOnlyPaths", message: problem))
+            }
+        }
+        try ValidationError.check(problems)
     }
 
     private func visibleEvent(_ context: AppRequestContext) async throws -> Event {

@@ -1,3 +1,4 @@
+import CroniumExecutors
 import CroniumStore
 import Foundation
 import Hummingbird
@@ -7,10 +8,13 @@ import Synchronization
 struct HealthController {
     let store: Database
     let ready: ReadinessFlag
+    let protections: [Isolation.Protection]
 
     struct Health: ResponseEncodable {
         let status: String
         let version: String
+        /// On `/ready`: what bounds local runs here, one entry per protection.
+        var sandbox: [Isolation.Protection]? = nil
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -23,7 +27,7 @@ struct HealthController {
             } catch {
                 throw Problem(.serviceUnavailable, "the database does not answer")
             }
-            return Health(status: "ready", version: CroniumServer.version)
+            return Health(status: "ready", version: CroniumServer.version, sandbox: protections)
         }
     }
 }

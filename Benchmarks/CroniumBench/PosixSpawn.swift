@@ -5,12 +5,13 @@ import Glibc
 #endif
 
 /// `posix_spawn` with no input and output to /dev/null (or to `stdout`), for the few places that
-/// start a process outside a run: the sandbox probe at start-up and the benchmarks' raw baseline.
-/// Runs themselves go through `swift-subprocess` (see ``ProcessRun``).
-public enum PosixSpawn {
+/// start a process outside a run: the benchmarks' raw baseline. Runs themselves start through
+/// ``ChildProcess``, which can also switch users, join cgroups and set limits.
+enum PosixSpawn {
     /// Starts `argv` and returns its pid, or nil if it could not start. `stdout`, when given, is a
-    /// descriptor the child writes its standard output to; the caller closes its own copy.
-    public static func start(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"], stdout: Int32? = nil) -> pid_t? {
+    /// descriptor the child writes its standard output to; `extra` are given to the child as 3, 4, …;
+    /// the caller closes its own copies.
+    static func start(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"], stdout: Int32? = nil, extra: [Int32] = []) -> pid_t? {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -21,6 +22,7 @@ public enum PosixSpawn {
             posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
         }
         posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+        for (index, descriptor) in extra.enumerated() { posix_spawn_file_actions_adddup2(&actions, descriptor, Int32(3 + index)) }
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
         defer { (cArgs + cEnv).forEach { free($0) } }
@@ -30,7 +32,7 @@ public enum PosixSpawn {
 
     /// Waits for `pid` to end and returns its exit status, or -1 when a signal ended it.
     @discardableResult
-    public static func wait(_ pid: pid_t) -> Int32 {
+    static func wait(_ pid: pid_t) -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 {
             guard errno == EINTR else { return -1 }

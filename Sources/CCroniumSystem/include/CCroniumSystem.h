@@ -1,0 +1,63 @@
+#ifndef CCRONIUM_SYSTEM_H
+#define CCRONIUM_SYSTEM_H
+
+#include <stdint.h>
+#include <sys/types.h>
+
+/// One resource limit the child sets on itself before exec (a `RLIMIT_*` resource and its value,
+/// used as both the soft and the hard limit, so the script cannot raise it again).
+typedef struct {
+    int resource;
+    uint64_t value;
+} cronium_rlimit;
+
+/// Everything the child does between fork and exec, in this order: join each cgroup (writes "0"
+/// to each `cgroup.procs` descriptor), start a new session, set the limits, chdir, set no_new_privs,
+/// drop to `uid`/`gid` (when `change_ids`), wire its descriptors (0, 1, 2 and then `extra_fds` as
+/// 3, 4, …; every other descriptor is closed), install `seccomp_filter` (when not NULL), exec.
+typedef struct {
+    const char *path;
+    char *const *argv;
+    char *const *envp;
+    const char *cwd;
+    int stdin_fd;
+    int stdout_fd;
+    int stderr_fd;
+    const int *extra_fds;
+    int extra_fd_count;
+    const int *cgroup_fds;
+    int cgroup_fd_count;
+    const cronium_rlimit *limits;
+    int limit_count;
+    int change_ids;
+    uid_t uid;
+    gid_t gid;
+    const void *seccomp_filter;
+    int seccomp_filter_length;
+} cronium_spawn_request;
+
+/// Starts the child with vfork semantics (no copy of the server's address space). Returns 0 and
+/// sets `*pid`, or returns the errno of the step that failed (in the parent or the child) and sets
+/// `*failed_step` to a short name of that step ("exec", "setuid", …).
+int cronium_spawn(const cronium_spawn_request *request, pid_t *pid, const char **failed_step);
+
+/// The `RLIMIT_*` resources runs are limited by (not all of them reach Swift through Glibc).
+extern const int cronium_rlimit_nofile, cronium_rlimit_nproc, cronium_rlimit_data, cronium_rlimit_fsize, cronium_rlimit_core;
+
+/// `pipe2(fds, O_CLOEXEC)`: 0, or -1 with errno set.
+int cronium_pipe(int fds[2]);
+
+/// An anonymous in-memory file (`memfd_create`, close-on-exec); -1 with errno set if not.
+int cronium_memfd(const char *name);
+
+/// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits; -1 with errno set if not.
+int cronium_pidfd_open(pid_t pid);
+
+/// Writes the seccomp program of the sandbox into `buffer` (struct sock_filter entries, as
+/// `bwrap --seccomp` and `PR_SET_SECCOMP` take them) and returns its length in bytes, or -1 when
+/// `capacity` is too small. The program refuses, with EPERM, the system calls that change mounts,
+/// namespaces, kernel state, keys, modules and other processes' memory, and clone3 with ENOSYS
+/// (its flags cannot be inspected; libc falls back to clone, whose flags are checked).
+int cronium_seccomp_program(void *buffer, int capacity);
+
+#endif

@@ -1,0 +1,157 @@
+// The child side of a run's process: everything between fork and exec that posix_spawn cannot do
+// (join a cgroup, set resource limits, drop to the run user, install a seccomp filter).
+//
+// The child shares the parent's memory (CLONE_VM | CLONE_VFORK, as posix_spawn does), so it runs on
+// a stack of its own and uses only raw system calls: glibc's setuid() and friends would signal the
+// parent's threads to change their ids too.
+#define _GNU_SOURCE
+#include "CCroniumSystem.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <pthread.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
+#ifndef SYS_pidfd_open
+#define SYS_pidfd_open 434
+#endif
+
+typedef struct {
+    const cronium_spawn_request *request;
+    sigset_t parent_mask;
+    volatile int error;
+    const char *volatile step;
+} child_state;
+
+static int fail(child_state *state, const char *step) {
+    state->error = errno ? errno : EINVAL;
+    state->step = step;
+    syscall(SYS_exit, 127);
+    return 127;
+}
+
+/// Gives descriptor `target` a copy of `source` that survives exec.
+static int place(int source, int target) {
+    if (syscall(SYS_dup2, source, target) < 0) return -1;
+    return 0;
+}
+
+static int child_main(void *argument) {
+    child_state *state = argument;
+    const cronium_spawn_request *r = state->request;
+
+    // Default dispositions for every signal: the server ignores SIGPIPE, and an ignored signal
+    // would stay ignored across exec.
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    for (int signal = 1; signal < NSIG; signal++) {
+        if (signal == SIGKILL || signal == SIGSTOP) continue;
+        struct sigaction current;
+        if (sigaction(signal, NULL, &current) == 0 && current.sa_handler != SIG_DFL) sigaction(signal, &dfl, NULL);
+    }
+
+    for (int i = 0; i < r->cgroup_fd_count; i++) {
+        if (syscall(SYS_write, r->cgroup_fds[i], "0", 1) != 1) return fail(state, "joining the run's cgroup");
+    }
+    if (syscall(SYS_setsid) < 0) return fail(state, "setsid");
+    for (int i = 0; i < r->limit_count; i++) {
+        struct rlimit limit = {r->limits[i].value, r->limits[i].value};
+        if (syscall(SYS_prlimit64, 0, r->limits[i].resource, &limit, NULL) < 0) return fail(state, "setrlimit");
+    }
+    if (r->cwd && syscall(SYS_chdir, r->cwd) < 0) return fail(state, "chdir");
+    if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail(state, "no_new_privs");
+    if (r->change_ids) {
+        gid_t groups[1] = {r->gid};
+        if (syscall(SYS_setgroups, 1, groups) < 0) return fail(state, "setgroups");
+        if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) return fail(state, "setgid");
+        if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) return fail(state, "setuid");
+    }
+
+    // Descriptors: 0, 1, 2, then the extra ones as 3, 4, … First move every source out of the
+    // way of the targets, so that placing one never overwrites another still to be placed.
+    int count = 3 + r->extra_fd_count;
+    int sources[3 + 16];
+    if (r->extra_fd_count > 16) { errno = EINVAL; return fail(state, "too many descriptors"); }
+    sources[0] = r->stdin_fd;
+    sources[1] = r->stdout_fd;
+    sources[2] = r->stderr_fd;
+    for (int i = 0; i < r->extra_fd_count; i++) sources[3 + i] = r->extra_fds[i];
+    for (int i = 0; i < count; i++) {
+        int moved = (int)syscall(SYS_fcntl, sources[i], F_DUPFD, count);
+        if (moved < 0) return fail(state, "dup");
+        sources[i] = moved;
+    }
+    for (int i = 0; i < count; i++) {
+        if (place(sources[i], i) < 0) return fail(state, "dup2");
+    }
+    if (syscall(SYS_close_range, count, ~0U, 0) < 0) {
+        for (int fd = count; fd < 65536; fd++) syscall(SYS_close, fd);
+    }
+
+    if (r->seccomp_filter) {
+        struct sock_fprog program = {
+            .len = (unsigned short)(r->seccomp_filter_length / sizeof(struct sock_filter)),
+            .filter = (struct sock_filter *)r->seccomp_filter,
+        };
+        if (syscall(SYS_prctl, PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &program, 0, 0) < 0) return fail(state, "seccomp");
+    }
+    sigset_t empty;
+    sigemptyset(&empty);
+    syscall(SYS_rt_sigprocmask, SIG_SETMASK, &empty, NULL, _NSIG / 8);
+    syscall(SYS_execve, r->path, r->argv, r->envp);
+    return fail(state, "exec");
+}
+
+int cronium_spawn(const cronium_spawn_request *request, pid_t *pid, const char **failed_step) {
+    const size_t stack_size = 64 * 1024;
+    void *stack = mmap(NULL, stack_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_STACK, -1, 0);
+    if (stack == MAP_FAILED) {
+        *failed_step = "mmap";
+        return errno;
+    }
+    child_state state = {.request = request, .error = 0, .step = NULL};
+    // No signal handler may run in the child while it shares this process's memory.
+    sigset_t all;
+    sigfillset(&all);
+    pthread_sigmask(SIG_BLOCK, &all, &state.parent_mask);
+    pid_t child = clone(child_main, (char *)stack + stack_size, CLONE_VM | CLONE_VFORK | SIGCHLD, &state);
+    int clone_error = errno;
+    pthread_sigmask(SIG_SETMASK, &state.parent_mask, NULL);
+    munmap(stack, stack_size);
+    if (child < 0) {
+        *failed_step = "clone";
+        return clone_error;
+    }
+    if (state.error != 0) {
+        int status;
+        while (waitpid(child, &status, 0) < 0 && errno == EINTR) {}
+        *failed_step = state.step;
+        return state.error;
+    }
+    *pid = child;
+    return 0;
+}
+
+const int cronium_rlimit_nofile = RLIMIT_NOFILE, cronium_rlimit_nproc = RLIMIT_NPROC, cronium_rlimit_data = RLIMIT_DATA,
+          cronium_rlimit_fsize = RLIMIT_FSIZE, cronium_rlimit_core = RLIMIT_CORE;
+
+int cronium_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
+
+int cronium_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
+
+int cronium_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }

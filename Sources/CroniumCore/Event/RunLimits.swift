@@ -1,0 +1,51 @@
+/// Resources one local run may use. A field left out takes the server's default; a value above
+/// the server's maximum is refused when the event is saved.
+public struct RunLimits: Codable, Sendable, Equatable {
+    /// Memory of all the run's processes together, in MiB (its work directory and /tmp included,
+    /// since they live in memory).
+    public var memoryMB: Int?
+    /// Processes and threads the run may have at once.
+    public var processes: Int?
+    /// Open files per process.
+    public var openFiles: Int?
+    /// Size of the work directory, and separately of /tmp, in MiB.
+    public var diskMB: Int?
+
+    public init(memoryMB: Int? = nil, processes: Int? = nil, openFiles: Int? = nil, diskMB: Int? = nil) {
+        self.memoryMB = memoryMB
+        self.processes = processes
+        self.openFiles = openFiles
+        self.diskMB = diskMB
+    }
+
+    /// Built-in defaults, and the smallest values that still let an interpreter start.
+    public static let defaults = RunLimits(memoryMB: 512, processes: 256, openFiles: 1024, diskMB: 256)
+    public static let minimums = RunLimits(memoryMB: 32, processes: 8, openFiles: 32, diskMB: 1)
+    /// The maxima a server allows unless its operator says otherwise.
+    public static let defaultMaxima = RunLimits(memoryMB: 8192, processes: 4096, openFiles: 65536, diskMB: 8192)
+
+    /// Each field of `self`, else of `fallback`.
+    public func filled(from fallback: RunLimits) -> RunLimits {
+        RunLimits(
+            memoryMB: memoryMB ?? fallback.memoryMB, processes: processes ?? fallback.processes,
+            openFiles: openFiles ?? fallback.openFiles, diskMB: diskMB ?? fallback.diskMB)
+    }
+
+    /// Every field below the minimum or above `maxima`, named as `<field>.<name>`.
+    public func problems(field: String, maxima: RunLimits) -> [FieldProblem] {
+        let checks: [(String, Int?, Int?, Int?, String)] = [
+            ("memoryMB", memoryMB, Self.minimums.memoryMB, maxima.memoryMB, "MiB"),
+            ("processes", processes, Self.minimums.processes, maxima.processes, "processes"),
+            ("openFiles", openFiles, Self.minimums.openFiles, maxima.openFiles, "files"),
+            ("diskMB", diskMB, Self.minimums.diskMB, maxima.diskMB, "MiB"),
+        ]
+        var problems: [FieldProblem] = []
+        for (name, value, minimum, maximum, unit) in checks {
+            guard let value, let minimum, let maximum else { continue }
+            if value < minimum || value > maximum {
+                problems.append(.init(field: "\(field).\(name)", message: "must be between \(minimum) and \(maximum) \(unit) on this server"))
+            }
+        }
+        return problems
+    }
+}

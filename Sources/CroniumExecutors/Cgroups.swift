@@ -1,0 +1,183 @@
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Per-run control groups for memory and process limits: cgroup v2 where the server may create
+/// groups below its own, else the v1 `memory` and `pids` hierarchies. Each run gets
+/// `<base>/run-<id>`; what it used is read back when it ends. `base` is named after the server's
+/// data directory, so that servers on one machine (or tests in one process) never share groups.
+public struct Cgroups: Sendable, Equatable {
+    public enum Version: String, Sendable { case v1, v2 }
+
+    public let version: Version
+    /// v2: the one directory under which runs' groups are made. v1: memory's and pids' directories.
+    let memoryBase: String
+    let pidsBase: String
+
+    /// The hierarchy this server may use, or nil with the reason it may not.
+    public static func detect(instance: String) -> Result<Cgroups, DetectError> {
+        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        var v1: [String: String] = [:]
+        var v2: String?
+        for line in membership.split(separator: "\n") {
+            let fields = line.split(separator: ":", maxSplits: 2, omittingEmptySubsequences: false)
+            guard fields.count == 3 else { continue }
+            if fields[0] == "0" { v2 = String(fields[2]) }
+            for controller in fields[1].split(separator: ",") { v1[String(controller)] = String(fields[2]) }
+        }
+        if let path = v2, let runs = prepareV2(own: "/sys/fs/cgroup\(path == "/" ? "" : path)") {
+            let base = "\(runs)/\(instance)"
+            if makeDirectory(base), write("+memory +pids", to: "\(base)/cgroup.subtree_control") {
+                return .success(Cgroups(version: .v2, memoryBase: base, pidsBase: base))
+            }
+        }
+        if let memory = v1["memory"], let pids = v1["pids"] {
+            let memoryBase = "/sys/fs/cgroup/memory\(memory == "/" ? "" : memory)/cronium/\(instance)"
+            let pidsBase = "/sys/fs/cgroup/pids\(pids == "/" ? "" : pids)/cronium/\(instance)"
+            if makeDirectories(memoryBase) && makeDirectories(pidsBase) {
+                return .success(Cgroups(version: .v1, memoryBase: memoryBase, pidsBase: pidsBase))
+            }
+            return .failure(DetectError(reason: "cannot create groups in the cgroup v1 memory and pids hierarchies (the server is not root)"))
+        }
+        return .failure(DetectError(reason: "no cgroup with memory and pids controllers delegated to this server"))
+    }
+
+    public struct DetectError: Error, Sendable {
+        public let reason: String
+    }
+
+    /// v2 forbids processes in a group whose controllers are handed to children, so the server
+    /// moves itself into a leaf `server` group before enabling memory and pids for `runs`.
+    private static func prepareV2(own: String) -> String? {
+        guard let controllers = try? String(contentsOfFile: "\(own)/cgroup.controllers", encoding: .utf8),
+            controllers.split(separator: " ").contains("memory"), controllers.contains("pids")
+        else { return nil }
+        let enabled = (try? String(contentsOfFile: "\(own)/cgroup.subtree_control", encoding: .utf8)) ?? ""
+        if !(enabled.contains("memory") && enabled.contains("pids")) {
+            let leaf = "\(own)/server"
+            guard makeDirectory(leaf), write("0", to: "\(leaf)/cgroup.procs"),
+                write("+memory +pids", to: "\(own)/cgroup.subtree_control")
+            else { return nil }
+        }
+        let runs = "\(own)/runs"
+        guard makeDirectory(runs), write("+memory +pids", to: "\(runs)/cgroup.subtree_control") else { return nil }
+        return runs
+    }
+
+    /// Makes the run's group with its limits and returns it, open for the child to join.
+    func create(run id: Int64, memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
+        let name = "run-\(id)"
+        let memory = "\(memoryBase)/\(name)"
+        let pids = "\(pidsBase)/\(name)"
+        for directory in Set([memory, pids]) {
+            // A leftover of a crashed server with the same id is emptied first.
+            if FileManager.default.fileExists(atPath: directory) { Self.remove(directory) }
+            guard Self.makeDirectory(directory) else { throw IsolationError("cannot create \(directory): \(String(cString: strerror(errno)))") }
+        }
+        switch version {
+        case .v2:
+            try Self.set("\(memory)/memory.max", "\(memoryBytes)")
+            // Swap would let a run exceed its limit slowly instead of ending.
+            _ = Self.write("0", to: "\(memory)/memory.swap.max")
+            // The whole run ends together, as one would expect of "the run ran out of memory".
+            _ = Self.write("1", to: "\(memory)/memory.oom.group")
+        case .v1:
+            try Self.set("\(memory)/memory.limit_in_bytes", "\(memoryBytes)")
+            _ = Self.write("\(memoryBytes)", to: "\(memory)/memory.memsw.limit_in_bytes")
+        }
+        try Self.set("\(pids)/pids.max", "\(processes)")
+        let joins = Array(Set([memory, pids])).map { open("\($0)/cgroup.procs", O_WRONLY | O_CLOEXEC) }
+        guard !joins.contains(-1) else {
+            joins.filter { $0 >= 0 }.forEach { close($0) }
+            throw IsolationError("cannot open the run's cgroup.procs: \(String(cString: strerror(errno)))")
+        }
+        return RunCgroup(version: version, memory: memory, pids: pids, joinDescriptors: joins)
+    }
+
+    /// Empties and removes every run group left by a server that crashed.
+    public func removeLeftovers() {
+        for base in Set([memoryBase, pidsBase]) {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where entry.hasPrefix("run-") {
+                Self.remove("\(base)/\(entry)")
+            }
+        }
+    }
+
+    /// Kills what is left in `directory` and removes it; a group must be empty to go.
+    static func remove(_ directory: String) {
+        for _ in 0..<200 {
+            if rmdir(directory) == 0 || errno == ENOENT { return }
+            if let procs = try? String(contentsOfFile: "\(directory)/cgroup.procs", encoding: .utf8) {
+                for pid in procs.split(separator: "\n").compactMap({ pid_t($0) }) { kill(pid, SIGKILL) }
+            }
+            usleep(5_000)
+        }
+    }
+
+    static func makeDirectory(_ path: String) -> Bool { mkdir(path, 0o755) == 0 || errno == EEXIST }
+
+    static func makeDirectories(_ path: String) -> Bool {
+        makeDirectory((path as NSString).deletingLastPathComponent) && makeDirectory(path)
+    }
+
+    @discardableResult
+    static func write(_ value: String, to path: String) -> Bool {
+        let fd = open(path, O_WRONLY | O_CLOEXEC)
+        guard fd >= 0 else { return false }
+        defer { close(fd) }
+        return value.withCString { Glibc.write(fd, $0, strlen($0)) } >= 0
+    }
+
+    static func set(_ path: String, _ value: String) throws {
+        guard write(value, to: path) else { throw IsolationError("cannot write \(value) to \(path): \(String(cString: strerror(errno)))") }
+    }
+}
+
+/// A step of building a run's boundary failed; the run fails with this text.
+struct IsolationError: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// One run's group: joined by the child before exec, read for limit events, removed at the end.
+struct RunCgroup: Sendable {
+    let version: Cgroups.Version
+    let memory: String
+    let pids: String
+    /// `cgroup.procs` of each directory (one for v2, two for v1); the executor closes them once,
+    /// right after the spawn.
+    let joinDescriptors: [Int32]
+
+    func closeJoinDescriptors() { joinDescriptors.forEach { close($0) } }
+
+    /// Processes the kernel ended because the group hit its memory limit.
+    var oomKills: Int {
+        let file = version == .v2 ? "\(memory)/memory.events" : "\(memory)/memory.oom_control"
+        return Self.counter("oom_kill", in: file)
+    }
+
+    /// Forks refused because the group hit its process limit.
+    var refusedForks: Int { Self.counter("max", in: "\(pids)/pids.events") }
+
+    /// Kills every process left and removes the group.
+    func remove() {
+        for directory in Set([memory, pids]) { Cgroups.remove(directory) }
+    }
+
+    /// The number after `key` in a flat-keyed cgroup file ("key value" lines).
+    private static func counter(_ key: String, in path: String) -> Int {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return 0 }
+        defer { close(fd) }
+        var buffer = [UInt8](repeating: 0, count: 512)
+        let count = read(fd, &buffer, buffer.count)
+        guard count > 0 else { return 0 }
+        for line in String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n") {
+            let fields = line.split(separator: " ")
+            if fields.count == 2, fields[0] == key { return Int(fields[1]) ?? 0 }
+        }
+        return 0
+    }
+}

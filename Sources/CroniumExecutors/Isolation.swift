@@ -1,0 +1,144 @@
+import CroniumCore
+import Foundation
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Everything that bounds a local run, decided once at start-up from what this machine allows:
+/// the sandbox, the user runs switch to, per-run cgroups, and the limits' defaults and maxima.
+public struct Isolation: Sendable {
+    public var sandbox: Sandbox?
+    /// The user runs switch to; nil when the server is not root (runs keep its user).
+    public var user: RunUser?
+    public var cgroups: Cgroups?
+    /// Limits of a run whose event sets none (every field filled).
+    public var defaultLimits: RunLimits
+    /// The largest limits an event may ask for (every field filled).
+    public var maximumLimits: RunLimits
+    /// Paths no run may be shown, whatever an event asks: the data directory.
+    public var forbiddenPaths: [String]
+
+    public init(sandbox: Sandbox?, user: RunUser?, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits, forbiddenPaths: [String]) {
+        self.sandbox = sandbox
+        self.user = user
+        self.cgroups = cgroups
+        self.defaultLimits = defaultLimits
+        self.maximumLimits = maximumLimits
+        self.forbiddenPaths = forbiddenPaths
+    }
+
+    /// One protection and whether it is in force, for the start-up report and `/ready`.
+    public struct Protection: Sendable, Equatable, Codable {
+        public var name: String
+        public var active: Bool
+        public var detail: String
+    }
+
+    public enum Mode: Sendable { case auto, required, off }
+
+    public struct Options: Sendable {
+        public var mode: Mode = .auto
+        /// `--run-user`: a name or uid[:gid]; nobody when nil.
+        public var runUser: String?
+        public var readOnlyPaths: [String] = []
+        public var defaultLimits = RunLimits.defaults
+        public var maximumLimits = RunLimits.defaultMaxima
+        /// Names this server's cgroups, so servers (and tests) on one machine never share them.
+        public var instance: String
+        public var forbiddenPaths: [String]
+
+        public init(instance: String, forbiddenPaths: [String]) {
+            self.instance = instance
+            self.forbiddenPaths = forbiddenPaths
+        }
+    }
+
+    public struct SetupError: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    /// Builds the strongest isolation this machine allows and says what is and is not in force.
+    /// Throws for a bad option, or when `mode` is `.required` and the sandbox cannot be built.
+    public static func detect(_ options: Options) throws(SetupError) -> (Isolation, [Protection]) {
+        let isRoot = getuid() == 0
+        var user: RunUser?
+        do {
+            user = isRoot ? try RunUser.lookup(options.runUser ?? "nobody") : nil
+        } catch {
+            throw SetupError(description: error.description)
+        }
+        if !isRoot, let wanted = options.runUser {
+            throw SetupError(description: "--run-user \(wanted) needs a server started as root; this one runs as \(RunUser.server)")
+        }
+        for path in options.readOnlyPaths {
+            if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) { throw SetupError(description: "--sandbox-ro-bind \(problem)") }
+        }
+        let defaults = options.defaultLimits.filled(from: RunLimits.defaults)
+        let maxima = options.maximumLimits.filled(from: RunLimits.defaultMaxima)
+        if let problem = defaults.problems(field: "default", maxima: maxima).first {
+            throw SetupError(description: "run limit \(problem.field): \(problem.message)")
+        }
+        var report: [Protection] = []
+        var sandbox: Sandbox?
+        if options.mode != .off {
+            switch Sandbox.detect(user: user ?? .server, dropUser: user != nil, readOnlyPaths: options.readOnlyPaths) {
+            case .success(let found): sandbox = found
+            case .failure(let error):
+                if options.mode == .required { throw SetupError(description: "--sandbox required, but \(error.reason)") }
+                report.append(Protection(name: "sandbox", active: false, detail: error.reason))
+            }
+        } else {
+            report.append(Protection(name: "sandbox", active: false, detail: "switched off (--sandbox off)"))
+        }
+        if sandbox != nil {
+            report.append(Protection(name: "sandbox", active: true, detail: "bubblewrap: own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
+        }
+        report.append(Protection(name: "seccomp filter", active: true, detail: "mount, namespaces, ptrace, kexec, bpf, keys and modules refused"))
+        if let user {
+            report.append(Protection(name: "run user", active: true, detail: "runs switch to \(user)"))
+        } else {
+            report.append(Protection(name: "run user", active: !isRoot, detail: "runs keep the server's unprivileged user \(RunUser.server)"))
+        }
+        var cgroups: Cgroups?
+        switch Cgroups.detect(instance: options.instance) {
+        case .success(let found):
+            cgroups = found
+            found.removeLeftovers()
+            report.append(Protection(name: "memory and process limits", active: true, detail: "per-run cgroup (\(found.version.rawValue))"))
+        case .failure(let error):
+            report.append(Protection(
+                name: "memory and process limits", active: false,
+                detail: "\(error.reason); per-process limits instead (RLIMIT_DATA, RLIMIT_NPROC), reported as the script's own failure"))
+        }
+        report.append(Protection(
+            name: "work directory size cap", active: sandbox != nil,
+            detail: sandbox != nil ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"))
+        let isolation = Isolation(
+            sandbox: sandbox, user: user, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths)
+        return (isolation, report)
+    }
+
+    /// Why `path` may not be shown read-only to runs, or nil if it may: it must be absolute and
+    /// must neither be nor contain nor lie inside a forbidden path.
+    public static func problem(readOnlyPath path: String, forbidden: [String]) -> String? {
+        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return "'\(path)' must be an absolute path without '..'" }
+        let normalized = URL(fileURLWithPath: path).standardizedFileURL.path
+        for hidden in forbidden {
+            let hidden = URL(fileURLWithPath: hidden).standardizedFileURL.path
+            if normalized == "/" || normalized == hidden || hidden.hasPrefix(normalized + "/") || normalized.hasPrefix(hidden + "/") {
+                return "'\(path)' would show the server's data directory to runs"
+            }
+        }
+        return nil
+    }
+
+    /// The run's limits: the event's, else the defaults, never above the maxima.
+    func limits(for event: Event) -> RunLimits {
+        let wanted = (event.limits ?? RunLimits()).filled(from: defaultLimits)
+        func capped(_ value: Int?, _ maximum: Int?) -> Int? { value.map { min($0, maximum ?? $0) } }
+        return RunLimits(
+            memoryMB: capped(wanted.memoryMB, maximumLimits.memoryMB), processes: capped(wanted.processes, maximumLimits.processes),
+            openFiles: capped(wanted.openFiles, maximumLimits.openFiles), diskMB: capped(wanted.diskMB, maximumLimits.diskMB))
+    }
+}
