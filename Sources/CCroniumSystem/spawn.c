@@ -69,10 +69,6 @@ static int child_main(void *argument) {
         if (syscall(SYS_write, r->cgroup_fds[i], "0", 1) != 1) return fail(state, "joining the run's cgroup");
     }
     if (syscall(SYS_setsid) < 0) return fail(state, "setsid");
-    for (int i = 0; i < r->limit_count; i++) {
-        struct rlimit limit = {r->limits[i].value, r->limits[i].value};
-        if (syscall(SYS_prlimit64, 0, r->limits[i].resource, &limit, NULL) < 0) return fail(state, "setrlimit");
-    }
     if (r->cwd && syscall(SYS_chdir, r->cwd) < 0) return fail(state, "chdir");
     if (syscall(SYS_prctl, PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0) return fail(state, "no_new_privs");
     if (r->change_ids) {
@@ -101,6 +97,12 @@ static int child_main(void *argument) {
     }
     if (syscall(SYS_close_range, count, ~0U, 0) < 0) {
         for (int fd = count; fd < 65536; fd++) syscall(SYS_close, fd);
+    }
+
+    // Limits last: a low open-files limit would refuse the descriptor moves above.
+    for (int i = 0; i < r->limit_count; i++) {
+        struct rlimit limit = {r->limits[i].value, r->limits[i].value};
+        if (syscall(SYS_prlimit64, 0, r->limits[i].resource, &limit, NULL) < 0) return fail(state, "setrlimit");
     }
 
     if (r->seccomp_filter) {

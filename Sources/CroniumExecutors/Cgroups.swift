@@ -1,3 +1,4 @@
+import CroniumCore
 import Foundation
 
 #if canImport(Glibc)
@@ -160,6 +161,11 @@ struct RunCgroup: Sendable {
 
     /// Forks refused because the group hit its process limit.
     var refusedForks: Int { Self.counter("max", in: "\(pids)/pids.events") }
+
+    /// The limit the group has hit, if any.
+    var limitHit: ExecutionErrorCode? {
+        oomKills > 0 ? .outOfMemory : refusedForks > 0 ? .tooManyProcesses : nil
+    }
 
     /// Kills every process left and removes the group.
     func remove() {

@@ -18,14 +18,17 @@ public struct Isolation: Sendable {
     public var maximumLimits: RunLimits
     /// Paths no run may be shown, whatever an event asks: the data directory.
     public var forbiddenPaths: [String]
+    /// Names what belongs to this server outside its data directory (cgroups, a work root).
+    public var instance: String
 
-    public init(sandbox: Sandbox?, user: RunUser?, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits, forbiddenPaths: [String]) {
+    public init(sandbox: Sandbox?, user: RunUser?, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits, forbiddenPaths: [String], instance: String) {
         self.sandbox = sandbox
         self.user = user
         self.cgroups = cgroups
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
         self.forbiddenPaths = forbiddenPaths
+        self.instance = instance
     }
 
     /// One protection and whether it is in force, for the start-up report and `/ready`.
@@ -42,6 +45,8 @@ public struct Isolation: Sendable {
         /// `--run-user`: a name or uid[:gid]; nobody when nil.
         public var runUser: String?
         public var readOnlyPaths: [String] = []
+        /// `--bwrap`: bubblewrap's path, when not the one found in /usr/bin, /usr/local/bin or /bin.
+        public var bwrapPath: String?
         public var defaultLimits = RunLimits.defaults
         public var maximumLimits = RunLimits.defaultMaxima
         /// Names this server's cgroups, so servers (and tests) on one machine never share them.
@@ -73,6 +78,7 @@ public struct Isolation: Sendable {
         }
         for path in options.readOnlyPaths {
             if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) { throw SetupError(description: "--sandbox-ro-bind \(problem)") }
+            if !FileManager.default.fileExists(atPath: path) { throw SetupError(description: "--sandbox-ro-bind \(path): no such file or directory") }
         }
         let defaults = options.defaultLimits.filled(from: RunLimits.defaults)
         let maxima = options.maximumLimits.filled(from: RunLimits.defaultMaxima)
@@ -82,7 +88,7 @@ public struct Isolation: Sendable {
         var report: [Protection] = []
         var sandbox: Sandbox?
         if options.mode != .off {
-            switch Sandbox.detect(user: user ?? .server, dropUser: user != nil, readOnlyPaths: options.readOnlyPaths) {
+            switch Sandbox.detect(bwrapPath: options.bwrapPath, user: user ?? .server, dropUser: user != nil, readOnlyPaths: options.readOnlyPaths) {
             case .success(let found): sandbox = found
             case .failure(let error):
                 if options.mode == .required { throw SetupError(description: "--sandbox required, but \(error.reason)") }
@@ -115,7 +121,8 @@ public struct Isolation: Sendable {
             name: "work directory size cap", active: sandbox != nil,
             detail: sandbox != nil ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"))
         let isolation = Isolation(
-            sandbox: sandbox, user: user, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths)
+            sandbox: sandbox, user: user, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths,
+            instance: options.instance)
         return (isolation, report)
     }
 

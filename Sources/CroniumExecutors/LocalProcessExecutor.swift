@@ -28,8 +28,23 @@ public struct LocalProcessExecutor: Executor {
     }
 
     public let configuration: Configuration
+    /// Where unsandboxed runs get their directories: `workRoot`, unless the run user cannot reach
+    /// it (a data directory under /root), then a directory of this server's in /var/tmp.
+    let plainWorkRoot: String
 
-    public init(configuration: Configuration) { self.configuration = configuration }
+    public init(configuration: Configuration) {
+        self.configuration = configuration
+        if let user = configuration.isolation.user, !Self.canTraverse(configuration.workRoot, as: user) {
+            plainWorkRoot = "/var/tmp/cronium-\(configuration.isolation.instance)"
+        } else {
+            plainWorkRoot = configuration.workRoot
+        }
+    }
+
+    /// Removes the directories of runs a crash interrupted; call before the first run.
+    public func removeLeftoverWorkDirectories() {
+        for root in Set([configuration.workRoot, plainWorkRoot]) { try? FileManager.default.removeItem(atPath: root) }
+    }
 
     public func execute(_ request: ExecutionRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
         let event = request.event
@@ -78,9 +93,10 @@ public struct LocalProcessExecutor: Executor {
                 return ExecutionOutcome(status: .failure, error: "could not prepare the sandbox: \(error)")
             }
         } else {
-            let directory = "\(configuration.workRoot)/\(request.executionId)"
+            // A name no other run can guess: runs that share the run user must not find each other's.
+            let directory = "\(plainWorkRoot)/\(request.executionId)-\(UInt64.random(in: 0...UInt64.max))"
             do {
-                try Self.prepare(directory: directory, script: (scriptName, event.content), owner: isolation.user)
+                try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.user)
             } catch {
                 return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")
             }
@@ -88,9 +104,7 @@ public struct LocalProcessExecutor: Executor {
             spec.workDirectory = directory
             spec.environment["HOME"] = directory
             spec.environment["TMPDIR"] = directory
-            // The script is named relative to the work directory, which the child enters before
-            // it drops to the run user, who may not be able to reach it by its full path.
-            spec.argv = [interpreter] + Self.interpreterFlags(for: event.type) + [scriptName]
+            spec.argv = [interpreter] + Self.interpreterFlags(for: event.type) + ["\(directory)/\(scriptName)"]
             spec.seccompFilter = Sandbox.seccompProgram
             spec.limits.append((cronium_rlimit_fsize, UInt64(limits.diskMB ?? 256) << 20))
         }
@@ -148,9 +162,11 @@ public struct LocalProcessExecutor: Executor {
         case cancelled
     }
 
-    /// An unsandboxed run's work directory with its script, owned by the run user.
-    private static func prepare(directory: String, script: (name: String, content: String), owner: RunUser?) throws {
-        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+    /// An unsandboxed run's work directory with its script, owned by the run user, in a root that
+    /// others may pass through but not list.
+    private static func prepare(root: String, directory: String, script: (name: String, content: String), owner: RunUser?) throws {
+        try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
         let path = "\(directory)/\(script.name)"
         try Data(script.content.utf8).write(to: URL(fileURLWithPath: path))
         if let owner {
@@ -158,6 +174,26 @@ public struct LocalProcessExecutor: Executor {
                 throw CocoaError(.fileWriteNoPermission, userInfo: [NSLocalizedDescriptionKey: "cannot give \(directory) to \(owner)"])
             }
         }
+    }
+
+    /// Whether `user` may pass through every directory on the way to `path` (its nearest existing
+    /// ancestor, then the rest is created by the server with o+x).
+    static func canTraverse(_ path: String, as user: RunUser) -> Bool {
+        var current = URL(fileURLWithPath: path).standardizedFileURL
+        var chain: [String] = []
+        while current.path != "/" {
+            chain.append(current.path)
+            current.deleteLastPathComponent()
+        }
+        for directory in chain {
+            var info = stat()
+            guard stat(directory, &info) == 0 else { continue }
+            let mode = info.st_mode
+            let allowed =
+                info.st_uid == user.uid ? mode & S_IXUSR != 0 : info.st_gid == user.gid ? mode & S_IXGRP != 0 : mode & S_IXOTH != 0
+            if !allowed { return false }
+        }
+        return true
     }
 
     static func describe(_ limits: RunLimits) -> String {

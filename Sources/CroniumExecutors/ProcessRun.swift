@@ -78,11 +78,9 @@ struct ProcessRun: Sendable {
         }
         if stopAtOnce { stop(group: pid, state: state) }
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await Self.drain(child.stdout, stream: .stdout, output: output) }
-            group.addTask { await Self.drain(child.stderr, stream: .stderr, output: output) }
-            let watch = Task { await self.watch(child, state: state) }
-            await group.waitForAll()
-            watch.cancel()
+            group.addTask { await self.watch(child, state: state) }
+            await Self.drain(stdout: child.stdout, stderr: child.stderr, output: output)
+            group.cancelAll()
         }
         // The pipes can close before the process ends; wait for the end itself.
         while !child.hasExited { try? await Task.sleep(for: .milliseconds(5)) }
@@ -92,7 +90,11 @@ struct ProcessRun: Sendable {
             kill(-pid, SIGKILL)
             state = .ended
         }
-        if let code = state.limitHit.withLock({ $0 }) {
+        // A limit also explains a failure the watch did not see coming: the kernel ended the
+        // process at its memory limit, or a fork failed, and the script then exited at once.
+        let failed = status != 0
+        let hit = state.limitHit.withLock { $0 } ?? (failed ? cgroup?.limitHit : nil)
+        if let code = hit {
             return ExecutionOutcome(status: .failure, exitCode: Self.exitCode(status), error: Self.message(code), errorCode: code)
         }
         if status & 0x7f == 0 {
@@ -125,15 +127,11 @@ struct ProcessRun: Sendable {
                 kill(-child.pid, SIGKILL)
                 return
             }
-            if let cgroup {
-                let hit: ExecutionErrorCode? =
-                    cgroup.oomKills > 0 ? .outOfMemory : cgroup.refusedForks > 0 ? .tooManyProcesses : nil
-                if let hit {
-                    state.limitHit.withLock { $0 = $0 ?? hit }
-                    // Everything in the group, the sandbox's own processes included.
-                    kill(-child.pid, SIGKILL)
-                    return
-                }
+            if let hit = cgroup?.limitHit {
+                state.limitHit.withLock { $0 = $0 ?? hit }
+                // Everything in the group, the sandbox's own processes included.
+                kill(-child.pid, SIGKILL)
+                return
             }
             try? await Task.sleep(for: .milliseconds(50))
         }
@@ -175,33 +173,15 @@ struct ProcessRun: Sendable {
         }
     }
 
-    /// Reads `descriptor` (which it then owns) to its end, line by line.
-    private static func drain(_ descriptor: Int32, stream: LogStream, output: OutputHandler) async {
-        var splitter = LineSplitter()
-        let channel: NIOAsyncChannel<ByteBuffer, ByteBuffer>
-        do {
-            channel = try await NIOPipeBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .takingOwnershipOfDescriptor(input: descriptor) { channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel)
-                    }
-                }
-        } catch {
-            // Not taken over: still ours to close.
-            close(descriptor)
-            await output(.system, "reading \(stream.rawValue) failed: \(error)")
-            return
+    /// Reads both pipes (which it then owns) to their ends, line by line, in the order written.
+    private static func drain(stdout: Int32, stderr: Int32, output: OutputHandler) async {
+        var splitters: [LogStream: LineSplitter] = [.stdout: LineSplitter(), .stderr: LineSplitter()]
+        for await chunk in await OutputPipes.read(stdout: stdout, stderr: stderr) {
+            let lines = chunk.bytes.withUnsafeReadableBytes { splitters[chunk.stream, default: LineSplitter()].feed($0) }
+            for line in lines { await output(chunk.stream, line) }
         }
-        do {
-            try await channel.executeThenClose { inbound, _ in
-                for try await buffer in inbound {
-                    let lines = buffer.withUnsafeReadableBytes { splitter.feed($0) }
-                    for line in lines { await output(stream, line) }
-                }
-            }
-        } catch {
-            await output(.system, "reading \(stream.rawValue) failed: \(error)")
+        for stream in [LogStream.stdout, .stderr] {
+            if let last = splitters[stream]?.finish() { await output(stream, last) }
         }
-        if let last = splitter.finish() { await output(stream, last) }
     }
 }

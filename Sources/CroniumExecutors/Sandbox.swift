@@ -104,7 +104,8 @@ public struct Sandbox: Sendable, Equatable {
             args += ["--perms", "0444", "--ro-bind-data", try feed(file.contents), "\(Self.runDirectory)/\(file.name)"]
         }
         for path in readOnlyPaths + invocation.extraReadOnlyPaths { args += ["--ro-bind", path, path] }
-        args += ["--chdir", Self.workDirectory, "--"]
+        // The root the sandbox built is a file system of its own: nothing but /work and /tmp stays writable.
+        args += ["--remount-ro", "/", "--chdir", Self.workDirectory, "--"]
         return (args + invocation.command, descriptors)
     }
 
@@ -118,7 +119,7 @@ public struct Sandbox: Sendable, Equatable {
 
     /// The `passwd` and `group` files runs see.
     static func accounts(for user: RunUser) -> Accounts {
-        let group = getgrgid(user.gid).map { String(cString: $0.pointee.gr_name) } ?? user.name
+        let group = RunUser.groupName(user.gid) ?? user.name
         var passwd = "\(user.name):x:\(user.uid):\(user.gid):Cronium run:\(workDirectory):/bin/sh\n"
         var groups = "\(group):x:\(user.gid):\n"
         if user.uid != 65534 { passwd += "nobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" }
@@ -128,11 +129,10 @@ public struct Sandbox: Sendable, Equatable {
 
     /// bubblewrap on this machine, if it can build the whole boundary here as `user` (containers
     /// and some distributions forbid unprivileged user namespaces); otherwise why not.
-    public static func detect(user: RunUser, dropUser: Bool, readOnlyPaths: [String]) -> Result<Sandbox, DetectError> {
-        guard let path = ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"].first(where: FileManager.default.isExecutableFile)
-        else { return .failure(DetectError(reason: "bubblewrap (bwrap) is not installed")) }
-        for readOnly in readOnlyPaths where !FileManager.default.fileExists(atPath: readOnly) {
-            return .failure(DetectError(reason: "--sandbox-ro-bind \(readOnly): no such file or directory"))
+    static func detect(bwrapPath: String?, user: RunUser, dropUser: Bool, readOnlyPaths: [String]) -> Result<Sandbox, DetectError> {
+        let candidates = bwrapPath.map { [$0] } ?? ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"]
+        guard let path = candidates.first(where: FileManager.default.isExecutableFile) else {
+            return .failure(DetectError(reason: bwrapPath.map { "--bwrap \($0) is not an executable file" } ?? "bubblewrap (bwrap) is not installed"))
         }
         let sandbox = Sandbox(bwrapPath: path, readOnlyPaths: readOnlyPaths, user: user)
         let probe: (arguments: [String], descriptors: [Int32])

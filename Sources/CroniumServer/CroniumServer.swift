@@ -49,6 +49,7 @@ public final class CroniumServer: Sendable {
         case .off: .off
         }
         options.runUser = configuration.runUser
+        options.bwrapPath = configuration.bwrap
         // Interpreters outside /usr (a configured path such as /opt/python) must be visible too.
         options.readOnlyPaths = configuration.sandboxReadOnlyPaths + Self.installPrefixes(of: interpreters)
         options.defaultLimits = configuration.runLimits
@@ -58,10 +59,10 @@ public final class CroniumServer: Sendable {
         } catch {
             throw ServerError(error.description)
         }
+        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
         // Work directories left by runs a crash interrupted hold their scripts; no run is in
         // progress before the engine starts, so everything there is a leftover.
-        try? FileManager.default.removeItem(atPath: "\(data)/work")
-        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
+        local.removeLeftoverWorkDirectories()
         engine = Engine(
             store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],
             configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds)),

@@ -20,6 +20,8 @@ public struct ServerConfiguration: Sendable {
     public var sandbox = SandboxMode.auto
     /// The user runs switch to when the server is root (`nobody` when nil): a name or uid[:gid].
     public var runUser: String?
+    /// bubblewrap's path, when not the one found on this machine.
+    public var bwrap: String?
     /// Host paths every sandboxed run sees read-only.
     public var sandboxReadOnlyPaths: [String] = []
     /// Limits of runs whose events set none; fields left nil take the built-in defaults.

@@ -15,6 +15,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Runs at once.") var maxConcurrentRuns = 16
     @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
+    @Option(help: "Path of bubblewrap, instead of the one found on this machine.") var bwrap: String?
     @Option(help: "User runs switch to when the server is root: a name or uid[:gid] (default nobody).") var runUser: String?
     @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
@@ -49,6 +50,7 @@ struct Serve: AsyncParsableCommand {
         configuration.shutdownGraceSeconds = shutdownGrace
         configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
+        configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
         configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
         configuration.maximumRunLimits = RunLimits(memoryMB: maxRunMemory, processes: maxRunProcesses, openFiles: maxRunOpenFiles, diskMB: maxRunDisk)
