@@ -92,13 +92,13 @@ public struct Isolation: Sendable {
             case .success(let found): sandbox = found
             case .failure(let error):
                 if options.mode == .required { throw SetupError(description: "--sandbox required, but \(error.reason)") }
-                report.append(Protection(name: "sandbox", active: false, detail: error.reason))
+                report.append(Protection(name: "bubblewrap sandbox", active: false, detail: error.reason))
             }
         } else {
-            report.append(Protection(name: "sandbox", active: false, detail: "switched off (--sandbox off)"))
+            report.append(Protection(name: "bubblewrap sandbox", active: false, detail: "switched off (--sandbox off)"))
         }
         if sandbox != nil {
-            report.append(Protection(name: "sandbox", active: true, detail: "bubblewrap: own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
+            report.append(Protection(name: "bubblewrap sandbox", active: true, detail: "own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
         }
         report.append(Protection(name: "seccomp filter", active: true, detail: "mount, namespaces, ptrace, kexec, bpf, keys and modules refused"))
         if let user {

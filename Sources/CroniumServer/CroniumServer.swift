@@ -34,9 +34,6 @@ public final class CroniumServer: Sendable {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.configuration = configuration
         self.logger = logger
-        store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
-        initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
-
         var interpreters = Interpreters.resolve()
         interpreters.bash = configuration.bash ?? interpreters.bash
         interpreters.python = configuration.python ?? interpreters.python
@@ -59,6 +56,10 @@ public final class CroniumServer: Sendable {
         } catch {
             throw ServerError(error.description)
         }
+        // The boundary first: a server that may not start must not have opened its database.
+        store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
+
         let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
         // Work directories left by runs a crash interrupted hold their scripts; no run is in
         // progress before the engine starts, so everything there is a leftover.

@@ -31,6 +31,11 @@ struct EventOptions: ParsableArguments {
     @Option(help: "ACTIVE, PAUSED, DRAFT or ARCHIVED.") var status: String?
     @Flag(inversion: .prefixedNo, help: "Allow network access in the sandbox.") var network: Bool?
     @Flag(inversion: .prefixedNo, help: "Share with every user (read and run).") var shared: Bool?
+    @Option(help: "Memory of a run, in MiB (limits are sent whole: give every one you want).") var memory: Int?
+    @Option(help: "Processes a run may have at once.") var processes: Int?
+    @Option(help: "Open files per process of a run.") var openFiles: Int?
+    @Option(help: "Size of a run's work directory and of its /tmp, in MiB.") var disk: Int?
+    @Option(name: .customLong("read-only-path"), help: "Host path the sandbox shows the runs read-only (repeatable; administrators only).") var readOnlyPaths: [String] = []
     @Option(help: "Read the whole event as JSON from this file; flags then override it.") var fromJSON: String?
 
     func input() throws -> EventInput {
@@ -84,6 +89,10 @@ struct EventOptions: ParsableArguments {
         }
         input.networkAccess = network ?? input.networkAccess
         input.shared = shared ?? input.shared
+        if [memory, processes, openFiles, disk].contains(where: { $0 != nil }) {
+            input.limits = RunLimits(memoryMB: memory, processes: processes, openFiles: openFiles, diskMB: disk)
+        }
+        if !readOnlyPaths.isEmpty { input.readOnlyPaths = readOnlyPaths }
         return input
     }
 

@@ -73,9 +73,9 @@ struct Serve: AsyncParsableCommand {
         // One line per protection, so an operator sees at once what bounds a run here.
         for protection in server.protections {
             if protection.active {
-                logger.info("sandbox: \(protection.name): active: \(protection.detail)")
+                logger.info("\(protection.name): active — \(protection.detail)")
             } else {
-                logger.warning("sandbox: \(protection.name): MISSING: \(protection.detail)")
+                logger.warning("\(protection.name): MISSING — \(protection.detail)")
             }
         }
         for (name, path) in [("bash", server.interpreters.bash), ("python3", server.interpreters.python), ("node", server.interpreters.node)] where path == nil {

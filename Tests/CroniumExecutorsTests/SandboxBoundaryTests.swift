@@ -200,7 +200,7 @@ import Glibc
         options.bwrapPath = "/nonexistent/bwrap"
         let (isolation, report) = try Isolation.detect(options)
         #expect(isolation.sandbox == nil)
-        #expect(report.contains { $0.name == "sandbox" && !$0.active && $0.detail.contains("/nonexistent/bwrap") })
+        #expect(report.contains { $0.name == "bubblewrap sandbox" && !$0.active && $0.detail.contains("/nonexistent/bwrap") })
     }
 
     @Test func badOptionsAreRefused() throws {

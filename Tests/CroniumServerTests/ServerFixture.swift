@@ -33,7 +33,13 @@ struct ServerFixture {
 
     func test(_ mode: TestingSetup = .router, _ body: @escaping @Sendable (any TestClientProtocol) async throws -> Void) async throws {
         defer { directory.remove() }
-        try await server.application().test(mode) { client in try await body(client) }
+        // The store is closed whatever the body did: an open SQLite connection must not be dropped.
+        do {
+            try await server.application().test(mode) { client in try await body(client) }
+        } catch {
+            try await server.store.shutdown()
+            throw error
+        }
         try await server.store.shutdown()
     }
 }
