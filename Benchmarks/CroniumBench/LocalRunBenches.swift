@@ -21,7 +21,13 @@ struct LocalRunBenches {
         let latency = try await startLatency(bench)
         let throughput = try await jobsPerSecond(bench)
         try await bench.stop()
+        let boundary = latency.executor.p50 - latency.raw.p50
+        let protections = bench.isolation.user == nil ? "" : "run user, "
         return [
+            BenchResult(
+                id: "A1b", metric: "executor alone → process start, p50 above the same raw invocation (\(label))", value: boundary, unit: "ms",
+                baseline: latency.raw.p50, target: "≤ 1 ms", pass: boundary <= 1,
+                detail: "\(label): what the boundary adds to a spawn (\(protections)per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "made and removed"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
             BenchResult(
                 id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 0.2 ms", pass: latency.engine.p50 - latency.raw.p50 <= 0.2,
