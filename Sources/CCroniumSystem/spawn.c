@@ -26,9 +26,6 @@
 #ifndef SYS_close_range
 #define SYS_close_range 436
 #endif
-#ifndef SYS_pidfd_open
-#define SYS_pidfd_open 434
-#endif
 
 typedef struct {
     const cronium_spawn_request *request;
@@ -156,4 +153,9 @@ int cronium_pipe(int fds[2]) { return pipe2(fds, O_CLOEXEC); }
 
 int cronium_memfd(const char *name) { return memfd_create(name, MFD_CLOEXEC); }
 
-int cronium_pidfd_open(pid_t pid) { return (int)syscall(SYS_pidfd_open, pid, 0); }
+int cronium_has_exited(pid_t pid) {
+    siginfo_t info;
+    memset(&info, 0, sizeof info);
+    if (waitid(P_PID, (id_t)pid, &info, WEXITED | WNOHANG | WNOWAIT) != 0) return errno == ECHILD;
+    return info.si_pid == pid;
+}

@@ -24,11 +24,9 @@ struct SpawnSpec {
     var seccompFilter: [UInt8]?
 }
 
-/// A started child: its id, a pidfd that turns readable when it exits, and the read ends of its
-/// output pipes.
+/// A started child: its id and the read ends of its output pipes.
 struct ChildProcess {
     let pid: pid_t
-    let exitDescriptor: Int32
     let stdout: Int32
     let stderr: Int32
 
@@ -81,22 +79,16 @@ struct ChildProcess {
             close(out[0]); close(err[0])
             throw SpawnError(step: failedStep.map { String(cString: $0) } ?? "spawn", code: code)
         }
-        let exitDescriptor = cronium_pidfd_open(pid)
-        return ChildProcess(pid: pid, exitDescriptor: exitDescriptor, stdout: out[0], stderr: err[0])
+        return ChildProcess(pid: pid, stdout: out[0], stderr: err[0])
     }
 
     /// Whether the child has exited (without reaping it).
-    var hasExited: Bool {
-        guard exitDescriptor >= 0 else { return kill(pid, 0) != 0 && errno == ESRCH }
-        var entry = pollfd(fd: exitDescriptor, events: Int16(POLLIN), revents: 0)
-        return poll(&entry, 1, 0) > 0
-    }
+    var hasExited: Bool { cronium_has_exited(pid) != 0 }
 
     /// Reaps the child, which must have exited, and returns its status as waitpid gives it.
     func reap() -> Int32 {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        if exitDescriptor >= 0 { close(exitDescriptor) }
         return status
     }
 }

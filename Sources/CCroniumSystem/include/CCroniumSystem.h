@@ -50,8 +50,8 @@ int cronium_pipe(int fds[2]);
 /// An anonymous in-memory file (`memfd_create`, close-on-exec); -1 with errno set if not.
 int cronium_memfd(const char *name);
 
-/// `pidfd_open(2)`: a descriptor that becomes readable when `pid` exits; -1 with errno set if not.
-int cronium_pidfd_open(pid_t pid);
+/// 1 when the child `pid` has exited (it is left to be reaped), 0 while it runs.
+int cronium_has_exited(pid_t pid);
 
 /// Writes the seccomp program of the sandbox into `buffer` (struct sock_filter entries, as
 /// `bwrap --seccomp` and `PR_SET_SECCOMP` take them) and returns its length in bytes, or -1 when
