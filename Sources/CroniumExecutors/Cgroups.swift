@@ -153,6 +153,16 @@ struct RunCgroup: Sendable {
 
     func closeJoinDescriptors() { joinDescriptors.forEach { close($0) } }
 
+    /// Moves running processes into the group (in every hierarchy it lives in).
+    func admit(_ pids: [pid_t]) throws {
+        for descriptor in joinDescriptors {
+            for pid in pids {
+                let written = "\(pid)".withCString { write(descriptor, $0, strlen($0)) }
+                guard written > 0 else { throw IsolationError("cannot move process \(pid) into the run's cgroup: \(String(cString: strerror(errno)))") }
+            }
+        }
+    }
+
     /// Processes the kernel ended because the group hit its memory limit.
     var oomKills: Int {
         let file = version == .v2 ? "\(memory)/memory.events" : "\(memory)/memory.oom_control"

@@ -75,21 +75,32 @@ public struct LocalProcessExecutor: Executor {
             // No cgroup: per-process limits are the best the kernel offers.
             spec.limits += [(cronium_rlimit_data, memoryBytes), (cronium_rlimit_nproc, UInt64(limits.processes ?? 256))]
         }
+        let cgroup: RunCgroup?
+        do {
+            cgroup = try isolation.cgroups?.create(run: request.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
+        } catch {
+            return ExecutionOutcome(status: .failure, error: "could not set up the run's limits: \(error)")
+        }
+        defer { cgroup?.remove() }
         var hostDirectory: String?
-        var descriptors: [Int32] = []
+        var gate: Sandbox.Gate?
         if let sandbox = isolation.sandbox {
             let diskBytes = UInt64(limits.diskMB ?? 256) << 20
             spec.environment["HOME"] = Sandbox.workDirectory
             spec.environment["TMPDIR"] = "/tmp"
+            var invocation = Sandbox.Invocation(
+                runFiles: [(scriptName, Array(event.content.utf8))], network: event.networkAccess, diskBytes: diskBytes,
+                extraReadOnlyPaths: event.readOnlyPaths ?? [], user: isolation.user ?? .server,
+                command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"])
+            // The sandbox joins its cgroup while bubblewrap builds it (see ``Sandbox/Gate``).
+            invocation.gated = cgroup != nil
             do {
-                let prepared = try sandbox.prepare(
-                    Sandbox.Invocation(
-                        runFiles: [(scriptName, Array(event.content.utf8))], network: event.networkAccess, diskBytes: diskBytes,
-                        extraReadOnlyPaths: event.readOnlyPaths ?? [], user: isolation.user ?? .server,
-                        command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"]))
+                let prepared = try sandbox.prepare(invocation)
                 spec.argv = prepared.arguments
-                descriptors = prepared.descriptors
+                spec.extraDescriptors = prepared.descriptors
+                gate = prepared.gate
             } catch {
+                cgroup?.closeJoinDescriptors()
                 return ExecutionOutcome(status: .failure, error: "could not prepare the sandbox: \(error)")
             }
         } else {
@@ -98,6 +109,7 @@ public struct LocalProcessExecutor: Executor {
             do {
                 try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.user)
             } catch {
+                cgroup?.closeJoinDescriptors()
                 return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")
             }
             hostDirectory = directory
@@ -107,27 +119,29 @@ public struct LocalProcessExecutor: Executor {
             spec.argv = [interpreter] + Self.interpreterFlags(for: event.type) + ["\(directory)/\(scriptName)"]
             spec.seccompFilter = Sandbox.seccompProgram
             spec.limits.append((cronium_rlimit_fsize, UInt64(limits.diskMB ?? 256) << 20))
+            // Without bubblewrap the child joins its cgroup itself, before exec.
+            spec.cgroupProcs = cgroup?.joinDescriptors ?? []
         }
-        spec.extraDescriptors = descriptors
-        let handedOver = descriptors
         defer {
             if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
         }
-        let cgroup: RunCgroup?
-        do {
-            cgroup = try isolation.cgroups?.create(run: request.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
-        } catch {
-            handedOver.forEach { close($0) }
-            return ExecutionOutcome(status: .failure, error: "could not set up the run's limits: \(error)")
-        }
-        spec.cgroupProcs = cgroup?.joinDescriptors ?? []
-        defer { cgroup?.remove() }
-
+        let handedOver = spec.extraDescriptors
+        let sandboxGate = gate
         let run = ProcessRun(
             spec: spec, gracePeriod: configuration.killGracePeriod, leaderIsSandbox: isolation.sandbox != nil, cgroup: cgroup,
-            afterSpawn: {
+            afterSpawn: { child in
                 handedOver.forEach { close($0) }
-                cgroup?.closeJoinDescriptors()
+                defer { cgroup?.closeJoinDescriptors() }
+                guard let gate = sandboxGate else { return }
+                guard let child, let cgroup else { return gate.discard() }
+                do {
+                    try gate.admit(monitor: child.pid, into: cgroup)
+                } catch {
+                    // The sandbox goes first: closing the gate would let the script start.
+                    kill(-child.pid, SIGKILL)
+                    close(gate.release)
+                    throw error
+                }
             })
         let timeout = Duration.seconds(event.timeoutSeconds)
         return await withTaskGroup(of: RaceResult.self) { group in

@@ -21,8 +21,10 @@ struct ProcessRun: Sendable {
     /// processes get it, and bubblewrap exits with the script's status.
     let leaderIsSandbox: Bool
     let cgroup: RunCgroup?
-    /// Runs once the spawn has been tried: the parent's copies of the child's descriptors go.
-    let afterSpawn: @Sendable () -> Void
+    /// Runs on the spawning thread once the spawn has been tried (with the child, or nil when it
+    /// failed): the parent's copies of the child's descriptors go, and a sandbox is admitted to its
+    /// cgroup. When it throws, the child is killed and the run fails with its error.
+    let afterSpawn: @Sendable (ChildProcess?) throws -> Void
 
     private enum State {
         case starting
@@ -63,11 +65,27 @@ struct ProcessRun: Sendable {
         do {
             // From a thread that lives as long as the server: bubblewrap's --die-with-parent ends
             // the sandbox when the thread that started it exits.
-            let spec = self.spec
-            child = try await NIOThreadPool.singleton.runIfActive { try ChildProcess.spawn(spec) }
-            afterSpawn()
+            let (spec, afterSpawn) = (self.spec, self.afterSpawn)
+            child = try await NIOThreadPool.singleton.runIfActive {
+                let child: ChildProcess
+                do {
+                    child = try ChildProcess.spawn(spec)
+                } catch {
+                    try? afterSpawn(nil)
+                    throw error
+                }
+                do {
+                    try afterSpawn(child)
+                } catch {
+                    kill(-child.pid, SIGKILL)
+                    close(child.stdout)
+                    close(child.stderr)
+                    _ = child.reap()
+                    throw error
+                }
+                return child
+            }
         } catch {
-            afterSpawn()
             return ExecutionOutcome(status: .failure, error: "could not start \(spec.argv[0]): \(error)")
         }
         let pid = child.pid

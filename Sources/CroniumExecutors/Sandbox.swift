@@ -53,6 +53,9 @@ public struct Sandbox: Sendable, Equatable {
         public var extraReadOnlyPaths: [String]
         public var user: RunUser
         public var command: [String]
+        /// Whether the script waits at a ``Gate`` until the caller has put the sandbox into the
+        /// run's cgroup.
+        public var gated: Bool = false
 
         public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], user: RunUser, command: [String]) {
             self.runFiles = runFiles
@@ -64,18 +67,29 @@ public struct Sandbox: Sendable, Equatable {
         }
     }
 
-    /// The bwrap command line for `invocation`, and the descriptors it reads (the child gets them
-    /// as 3, 4, …; the caller closes its copies once the child has started).
-    public func prepare(_ invocation: Invocation) throws -> (arguments: [String], descriptors: [Int32]) {
+    /// What ``prepare(_:)`` made for one run.
+    public struct Prepared: Sendable {
+        public var arguments: [String]
+        /// The child's descriptors, given to it as 3, 4, …; the caller closes its copies once the
+        /// child has started.
+        public var descriptors: [Int32]
+        /// The caller's side of the gate, for a gated invocation.
+        var gate: Gate?
+    }
+
+    /// The bwrap command line for `invocation`, and the descriptors it reads.
+    public func prepare(_ invocation: Invocation) throws -> Prepared {
         var descriptors: [Int32] = []
+        func failed(_ what: String) -> IsolationError {
+            descriptors.forEach { close($0) }
+            return IsolationError("cannot \(what) for the sandbox: \(String(cString: strerror(errno)))")
+        }
         func feed(_ bytes: [UInt8]) throws -> String {
-            guard let file = MemoryFile(bytes) else {
-                descriptors.forEach { close($0) }
-                throw IsolationError("cannot hand a file to the sandbox: \(String(cString: strerror(errno)))")
-            }
+            guard let file = MemoryFile(bytes) else { throw failed("hand a file over") }
             descriptors.append(file.descriptor)
             return "\(2 + descriptors.count)"
         }
+        var gate: Gate?
         var args = [
             bwrapPath,
             "--unshare-user", "--uid", "\(invocation.user.uid)", "--gid", "\(invocation.user.gid)", "--disable-userns",
@@ -84,6 +98,18 @@ public struct Sandbox: Sendable, Equatable {
             "--ro-bind", "/usr", "/usr",
         ]
         if !invocation.network { args.append("--unshare-net") }
+        if invocation.gated {
+            var info: [Int32] = [-1, -1]
+            var release: [Int32] = [-1, -1]
+            guard cronium_pipe(&info) == 0 else { throw failed("make a pipe") }
+            guard cronium_pipe(&release) == 0 else {
+                close(info[0]); close(info[1])
+                throw failed("make a pipe")
+            }
+            gate = Gate(info: info[0], release: release[1])
+            descriptors += [info[1], release[0]]
+            args += ["--info-fd", "\(2 + descriptors.count - 1)", "--block-fd", "\(2 + descriptors.count)"]
+        }
         for directory in Self.systemDirectories {
             if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory) {
                 args += ["--symlink", target, directory]
@@ -106,7 +132,50 @@ public struct Sandbox: Sendable, Equatable {
         for path in readOnlyPaths + invocation.extraReadOnlyPaths { args += ["--ro-bind", path, path] }
         // The root the sandbox built is a file system of its own: nothing but /work and /tmp stays writable.
         args += ["--remount-ro", "/", "--chdir", Self.workDirectory, "--"]
-        return (args + invocation.command, descriptors)
+        return Prepared(arguments: args + invocation.command, descriptors: descriptors, gate: gate)
+    }
+
+    /// Holds a sandbox before it starts the script, so that the run's cgroup can be joined while
+    /// bubblewrap builds the sandbox instead of before it starts: joining a cgroup waits for the
+    /// kernel (an RCU grace period, about 10 ms), and so does bubblewrap's set-up; side by side they
+    /// take the longer of the two. bubblewrap reports the sandbox's first process on `info`
+    /// (`--info-fd`) and waits for a byte on `release` (`--block-fd`) before it starts the script.
+    struct Gate: Sendable {
+        let info: Int32
+        let release: Int32
+
+        /// Puts bubblewrap (`monitor`) and the sandbox's first process into `cgroup`, then lets the
+        /// script start. On failure `release` stays open: the caller kills the sandbox first, since
+        /// closing `release` would let the script start outside its cgroup.
+        func admit(monitor: pid_t, into cgroup: RunCgroup) throws {
+            var text = ""
+            var buffer = [UInt8](repeating: 0, count: 256)
+            while !text.contains("}") {
+                let count = read(info, &buffer, buffer.count)
+                if count < 0 && errno == EINTR { continue }
+                guard count > 0 else { break }
+                text += String(decoding: buffer[0..<count], as: UTF8.self)
+            }
+            close(info)
+            guard let report = try? JSONDecoder().decode(Report.self, from: Data(text.utf8)) else {
+                throw IsolationError("bubblewrap did not report its sandbox (\(text.isEmpty ? "nothing" : text))")
+            }
+            let child = report.childPid
+            try cgroup.admit([monitor, child])
+            guard write(release, "x", 1) == 1 else { throw IsolationError("cannot start the script: \(String(cString: strerror(errno)))") }
+            close(release)
+        }
+
+        func discard() {
+            close(info)
+            close(release)
+        }
+
+        /// What bubblewrap writes on `--info-fd` (it adds the namespaces' ids).
+        private struct Report: Decodable {
+            let childPid: pid_t
+            enum CodingKeys: String, CodingKey { case childPid = "child-pid" }
+        }
     }
 
     /// The seccomp program, built once.
@@ -135,7 +204,7 @@ public struct Sandbox: Sendable, Equatable {
             return .failure(DetectError(reason: bwrapPath.map { "--bwrap \($0) is not an executable file" } ?? "bubblewrap (bwrap) is not installed"))
         }
         let sandbox = Sandbox(bwrapPath: path, readOnlyPaths: readOnlyPaths, user: user)
-        let probe: (arguments: [String], descriptors: [Int32])
+        let probe: Prepared
         do {
             probe = try sandbox.prepare(
                 Invocation(

@@ -50,6 +50,7 @@ import Glibc
             echo "seccomp=$(awk '/^Seccomp:/ {print $2}' /proc/self/status)"
             echo "uid=$(id -u)"
             echo "session=$(awk '{print $6 "/" $1}' /proc/$$/stat)"
+            echo "fds=$(ls /proc/$$/fd | sort -n | xargs)"
             mount -t tmpfs none /tmp 2>/dev/null; echo "mount=$?"
             mount -o remount,rw / 2>/dev/null; echo "remount=$?"
             unshare -U true 2>/dev/null; echo "unshare_user=$?"
@@ -63,6 +64,8 @@ import Glibc
         #expect(result.value("cap") == "0000000000000000")
         #expect(result.value("nnp") == "1")
         #expect(result.value("seccomp") == "2")
+        // Nothing of the server's leaks in: only the standard streams and bash's own script handle.
+        #expect(result.value("fds") == "0 1 2 255")
         if Self.isRoot { #expect(result.value("uid") == "65534") }
         // Its own session: it leads it, so it has no terminal of the server's to type into.
         let session = result.value("session")?.split(separator: "/").map(String.init) ?? []
