@@ -50,7 +50,7 @@ import Glibc
             echo "seccomp=$(awk '/^Seccomp:/ {print $2}' /proc/self/status)"
             echo "uid=$(id -u)"
             echo "session=$(awk '{print $6 "/" $1}' /proc/$$/stat)"
-            echo "fds=$(ls /proc/$$/fd | sort -n | xargs)"
+            ls /proc/$$/fd > "$TMPDIR/fds"; echo "fds=$(sort -n "$TMPDIR/fds" | xargs)"
             mount -t tmpfs none /tmp 2>/dev/null; echo "mount=$?"
             mount -o remount,rw / 2>/dev/null; echo "remount=$?"
             unshare -U true 2>/dev/null; echo "unshare_user=$?"
