@@ -104,7 +104,7 @@ let package = Package(
         .executableTarget(
             name: "CroniumBench",
             dependencies: [
-                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore",
+                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem",
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -22,12 +22,11 @@ struct LocalRunBenches {
         let throughput = try await jobsPerSecond(bench)
         try await bench.stop()
         let boundary = latency.executor.p50 - latency.raw.p50
-        let protections = bench.isolation.user == nil ? "" : "run user, "
         return [
             BenchResult(
                 id: "A1b", metric: "executor alone → process start, p50 above the same raw invocation (\(label))", value: boundary, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 1 ms", pass: boundary <= 1,
-                detail: "\(label): what the boundary adds to a spawn (\(protections)per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "made and removed"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
+                detail: "\(label): what the boundary adds to a spawn as the run user (per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "made and removed"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
             BenchResult(
                 id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 0.2 ms", pass: latency.engine.p50 - latency.raw.p50 <= 0.2,
@@ -103,8 +102,9 @@ struct LocalRunBenches {
     }
 
     /// The same interpreter, script and (when sandboxed) bwrap invocation the executor uses, with
-    /// its seccomp program and files; without the executor's own steps (switching users, the
-    /// run's cgroup, limits), whose cost is what A1 and A4 show.
+    /// its seccomp program and files, as the same user (bubblewrap run by root takes another,
+    /// slower path); without the executor's own steps (the run's cgroup, limits, pipes), whose
+    /// cost is what A1 and A4 show.
     private func rawCommand(_ bench: BenchEngine, script: String) throws -> RawCommand {
         guard let bash = Interpreters.resolve().bash else { throw BenchError("no bash on this machine") }
         guard let sandbox = bench.isolation.sandbox else {
@@ -112,14 +112,14 @@ struct LocalRunBenches {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
             try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-            return RawCommand(argv: [bash, path])
+            return RawCommand(argv: [bash, path], user: bench.isolation.user)
         }
         let invocation = Sandbox.Invocation(
             runFiles: [("script.sh", Array(script.utf8))], network: true, diskBytes: 256 << 20, extraReadOnlyPaths: [],
             user: bench.isolation.user ?? .server, command: [bash, "\(Sandbox.runDirectory)/script.sh"])
         let argv = try sandbox.prepare(invocation)
         argv.descriptors.forEach { close($0) }
-        return RawCommand(argv: argv.arguments) { try sandbox.prepare(invocation).descriptors }
+        return RawCommand(argv: argv.arguments, user: bench.isolation.user) { try sandbox.prepare(invocation).descriptors }
     }
 }
 

@@ -9,10 +9,13 @@ import Glibc
 /// descriptors it reads (bubblewrap reads its seccomp program and data files to their end).
 struct RawCommand: Sendable {
     let argv: [String]
+    /// Who runs it: the run user, when a root server's runs switch to it.
+    var user: RunUser?
     let descriptors: @Sendable () throws -> [Int32]
 
-    init(argv: [String], descriptors: @escaping @Sendable () throws -> [Int32] = { [] }) {
+    init(argv: [String], user: RunUser? = nil, descriptors: @escaping @Sendable () throws -> [Int32] = { [] }) {
         self.argv = argv
+        self.user = user
         self.descriptors = descriptors
     }
 }
@@ -38,7 +41,7 @@ enum RawSpawn {
         guard let extra = try? command.descriptors() else { preconditionFailure("cannot prepare \(argv[0])'s descriptors") }
         defer { extra.forEach { close($0) } }
         guard captureOutput else {
-            guard let pid = PosixSpawn.start(argv, extra: extra) else { preconditionFailure("cannot start \(argv[0])") }
+            guard let pid = PosixSpawn.start(argv, extra: extra, user: command.user) else { preconditionFailure("cannot start \(argv[0])") }
             PosixSpawn.wait(pid)
             return ""
         }
@@ -46,7 +49,7 @@ enum RawSpawn {
         precondition(pipe(&fds) == 0, "pipe failed")
         // The child must not hold the read end, or reading would never see the end.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra) else { preconditionFailure("cannot start \(argv[0])") }
+        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra, user: command.user) else { preconditionFailure("cannot start \(argv[0])") }
         close(fds[1])
         var buffer = [UInt8](repeating: 0, count: 4096)
         var bytes: [UInt8] = []

@@ -148,6 +148,9 @@ public struct Sandbox: Sendable, Equatable {
         /// script start. On failure `release` stays open: the caller kills the sandbox first, since
         /// closing `release` would let the script start outside its cgroup.
         func admit(monitor: pid_t, into cgroup: RunCgroup) throws {
+            // bubblewrap itself first, at once: if it has not created the sandbox yet, the sandbox
+            // is born inside the group.
+            try cgroup.admit([monitor])
             var text = ""
             var buffer = [UInt8](repeating: 0, count: 256)
             while !text.contains("}") {
@@ -160,8 +163,7 @@ public struct Sandbox: Sendable, Equatable {
             guard let report = try? JSONDecoder().decode(Report.self, from: Data(text.utf8)) else {
                 throw IsolationError("bubblewrap did not report its sandbox (\(text.isEmpty ? "nothing" : text))")
             }
-            let child = report.childPid
-            try cgroup.admit([monitor, child])
+            try cgroup.admit([report.childPid])
             guard write(release, "x", 1) == 1 else { throw IsolationError("cannot start the script: \(String(cString: strerror(errno)))") }
             close(release)
         }
