@@ -106,6 +106,23 @@ import Glibc
         #expect(!FileManager.default.fileExists(atPath: "/var/tmp/\(marker)") && !FileManager.default.fileExists(atPath: "/\(marker)"))
     }
 
+    /// Without bubblewrap, runs share the run user: their directories must still be out of reach
+    /// of one another (a root others may pass through but not list, names nobody can guess).
+    @Test(.enabled(if: isRoot, "runs switch users only under a root server"))
+    func unsandboxedRunsCannotFindEachOther() async throws {
+        let directory = try TemporaryDirectory("boundary")
+        defer { directory.remove() }
+        let script = """
+            echo "mine=$(basename "$PWD")"
+            ls "$(dirname "$PWD")" >/dev/null 2>&1; echo "list=$?"
+            ls "$(dirname "$PWD")/1" >/dev/null 2>&1; echo "guess=$?"
+            """
+        let result = try await run(script, sandboxed: false, in: directory)
+        #expect(result.value("mine")?.contains("-") == true)
+        #expect(result.value("list") != "0")
+        #expect(result.value("guess") != "0")
+    }
+
     @Test func readOnlyPathsPerEvent() async throws {
         let directory = try TemporaryDirectory("boundary")
         defer { directory.remove() }
