@@ -74,6 +74,9 @@ static int child_main(void *argument) {
         if (syscall(SYS_setresgid, r->gid, r->gid, r->gid) < 0) return fail(state, "setgid");
         if (syscall(SYS_setresuid, r->uid, r->uid, r->uid) < 0) return fail(state, "setuid");
     }
+    // Dies with the server's spawning thread (one that lives as long as the server); after the
+    // switch of users, which clears it. The parent waits for this exec, so it cannot be gone yet.
+    if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(state, "pdeathsig");
 
     // Descriptors: 0, 1, 2, then the extra ones as 3, 4, … First move every source out of the
     // way of the targets, so that placing one never overwrites another still to be placed.

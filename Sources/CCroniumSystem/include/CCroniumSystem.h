@@ -13,7 +13,7 @@ typedef struct {
 
 /// Everything the child does between fork and exec, in this order: join each cgroup (writes "0"
 /// to each `cgroup.procs` descriptor), start a new session, chdir, set no_new_privs, drop to
-/// `uid`/`gid` (when `change_ids`), wire its descriptors (0, 1, 2 and then `extra_fds` as 3, 4, …;
+/// `uid`/`gid` (when `change_ids`), ask for SIGKILL when the spawning thread ends, wire its descriptors (0, 1, 2 and then `extra_fds` as 3, 4, …;
 /// every other descriptor is closed), set the limits, install `seccomp_filter` (when not NULL), exec.
 typedef struct {
     const char *path;
