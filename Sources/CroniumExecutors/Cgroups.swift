@@ -7,12 +7,14 @@ import Glibc
 
 /// Per-run control groups for memory and process limits: cgroup v2 where the server may create
 /// groups below its own, else the v1 `memory` and `pids` hierarchies. Each run gets
-/// `<base>/run-<id>`; what it used is read back when it ends. `base` is named after the server's
-/// data directory, so that servers on one machine (or tests in one process) never share groups.
+/// `<base>/<instance>-run-<id>`; what it used is read back when it ends. `instance` is named after
+/// the server's data directory, so that servers on one machine (or tests in one process) never
+/// share groups, and flat names leave nothing behind once a server's runs are gone.
 public struct Cgroups: Sendable, Equatable {
     public enum Version: String, Sendable { case v1, v2 }
 
     public let version: Version
+    let instance: String
     /// v2: the one directory under which runs' groups are made. v1: memory's and pids' directories.
     let memoryBase: String
     let pidsBase: String
@@ -29,16 +31,13 @@ public struct Cgroups: Sendable, Equatable {
             for controller in fields[1].split(separator: ",") { v1[String(controller)] = String(fields[2]) }
         }
         if let path = v2, let runs = prepareV2(own: "/sys/fs/cgroup\(path == "/" ? "" : path)") {
-            let base = "\(runs)/\(instance)"
-            if makeDirectory(base), write("+memory +pids", to: "\(base)/cgroup.subtree_control") {
-                return .success(Cgroups(version: .v2, memoryBase: base, pidsBase: base))
-            }
+            return .success(Cgroups(version: .v2, instance: instance, memoryBase: runs, pidsBase: runs))
         }
         if let memory = v1["memory"], let pids = v1["pids"] {
-            let memoryBase = "/sys/fs/cgroup/memory\(memory == "/" ? "" : memory)/cronium/\(instance)"
-            let pidsBase = "/sys/fs/cgroup/pids\(pids == "/" ? "" : pids)/cronium/\(instance)"
-            if makeDirectories(memoryBase) && makeDirectories(pidsBase) {
-                return .success(Cgroups(version: .v1, memoryBase: memoryBase, pidsBase: pidsBase))
+            let memoryBase = "/sys/fs/cgroup/memory\(memory == "/" ? "" : memory)/cronium"
+            let pidsBase = "/sys/fs/cgroup/pids\(pids == "/" ? "" : pids)/cronium"
+            if makeDirectory(memoryBase) && makeDirectory(pidsBase) {
+                return .success(Cgroups(version: .v1, instance: instance, memoryBase: memoryBase, pidsBase: pidsBase))
             }
             return .failure(DetectError(reason: "cannot create groups in the cgroup v1 memory and pids hierarchies (the server is not root)"))
         }
@@ -69,7 +68,7 @@ public struct Cgroups: Sendable, Equatable {
 
     /// Makes the run's group with its limits and returns it, open for the child to join.
     func create(run id: Int64, memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
-        let name = "run-\(id)"
+        let name = "\(instance)-run-\(id)"
         let memory = "\(memoryBase)/\(name)"
         let pids = "\(pidsBase)/\(name)"
         for directory in Set([memory, pids]) {
@@ -100,7 +99,7 @@ public struct Cgroups: Sendable, Equatable {
     /// Empties and removes every run group left by a server that crashed.
     public func removeLeftovers() {
         for base in Set([memoryBase, pidsBase]) {
-            for entry in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where entry.hasPrefix("run-") {
+            for entry in (try? FileManager.default.contentsOfDirectory(atPath: base)) ?? [] where entry.hasPrefix("\(instance)-run-") {
                 Self.remove("\(base)/\(entry)")
             }
         }
@@ -118,10 +117,6 @@ public struct Cgroups: Sendable, Equatable {
     }
 
     static func makeDirectory(_ path: String) -> Bool { mkdir(path, 0o755) == 0 || errno == EEXIST }
-
-    static func makeDirectories(_ path: String) -> Bool {
-        makeDirectory((path as NSString).deletingLastPathComponent) && makeDirectory(path)
-    }
 
     @discardableResult
     static func write(_ value: String, to path: String) -> Bool {
