@@ -9,8 +9,9 @@ import Glibc
 /// top-level links into it, a short list of `/etc` files, its script read-only in `/run/cronium`,
 /// and two private, size-capped, in-memory places it may write: its work directory `/work` and
 /// `/tmp`. Files of the server's reach only (the script, the account files) are handed over as
-/// descriptors and copied in, since bubblewrap opens bind sources as the run user. It runs as the run user in its own user, mount, PID, IPC, UTS (and, without network
-/// access, network) namespaces, with no capability and a seccomp filter (see `CCroniumSystem`).
+/// descriptors and copied in, since bubblewrap opens bind sources as the run user. It runs as the
+/// run user in its own user, mount, PID, IPC, UTS (and, without network access, network)
+/// namespaces, with no capability and a seccomp filter (see `CCroniumSystem`).
 public struct Sandbox: Sendable, Equatable {
     public var bwrapPath: String
     /// Host paths every run sees read-only (`--sandbox-ro-bind`), besides the built-in view.
