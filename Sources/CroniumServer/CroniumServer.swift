@@ -24,6 +24,7 @@ public final class CroniumServer: Sendable {
     public let interpreters: Interpreters
     let logger: Logger
     let ready = ReadinessFlag()
+    private let lock: DataDirectoryLock
 
     public static let version = "0.1.0"
 
@@ -34,6 +35,8 @@ public final class CroniumServer: Sendable {
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         self.configuration = configuration
         self.logger = logger
+        // First of all: nothing in the directory is touched while another server holds it.
+        lock = try DataDirectoryLock(directory: data)
         var interpreters = Interpreters.resolve()
         interpreters.bash = configuration.bash ?? interpreters.bash
         interpreters.python = configuration.python ?? interpreters.python
@@ -93,10 +96,16 @@ public final class CroniumServer: Sendable {
         do {
             try await application(onServerRunning: onServerRunning).runService()
         } catch {
-            await Task { try? await store.shutdown() }.value
+            await Task { try? await self.shutdown() }.value
             throw error
         }
-        await Task { try? await store.shutdown() }.value
+        await Task { try? await self.shutdown() }.value
+    }
+
+    /// Closes the database and lets another server use the data directory.
+    public func shutdown() async throws {
+        defer { lock.release() }
+        try await store.shutdown()
     }
 
     func buildRouter() -> Router<AppRequestContext> {

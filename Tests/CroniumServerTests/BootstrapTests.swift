@@ -24,11 +24,18 @@ import Testing
         let database = try Data(contentsOf: URL(fileURLWithPath: directory.appending("data/cronium.sqlite")))
         #expect(database.range(of: Data(token.utf8)) == nil)
         #expect(database.range(of: Data(admin.password.utf8)) == nil)
-        try await first.store.shutdown()
+        try await first.shutdown()
 
         let second = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
         #expect(second.initialAdmin == nil)
+        // While it runs, the directory is its own: a third server is refused, naming the holder.
+        do {
+            _ = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
+            Issue.record("a second server started on a data directory in use")
+        } catch {
+            #expect("\(error)".contains("in use by another Cronium server (pid \(getpid()))"))
+        }
         #expect(try await second.store.users().count == 1)
-        try await second.store.shutdown()
+        try await second.shutdown()
     }
 }

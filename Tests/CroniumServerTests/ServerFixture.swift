@@ -37,10 +37,10 @@ struct ServerFixture {
         do {
             try await server.application().test(mode) { client in try await body(client) }
         } catch {
-            try await server.store.shutdown()
+            try await server.shutdown()
             throw error
         }
-        try await server.store.shutdown()
+        try await server.shutdown()
     }
 }
 
