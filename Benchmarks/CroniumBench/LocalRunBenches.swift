@@ -112,14 +112,14 @@ struct LocalRunBenches {
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
             let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
             try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-            return RawCommand(argv: [bash, path], user: bench.isolation.user)
+            return RawCommand(argv: [bash, path], user: bench.isolation.switchedUser)
         }
         let invocation = Sandbox.Invocation(
             runFiles: [("script.sh", Array(script.utf8))], network: true, diskBytes: 256 << 20, extraReadOnlyPaths: [],
-            user: bench.isolation.user ?? .server, command: [bash, "\(Sandbox.runDirectory)/script.sh"])
+            command: [bash, "\(Sandbox.runDirectory)/script.sh"])
         let argv = try sandbox.prepare(invocation)
         argv.descriptors.forEach { close($0) }
-        return RawCommand(argv: argv.arguments, user: bench.isolation.user) { try sandbox.prepare(invocation).descriptors }
+        return RawCommand(argv: argv.arguments, user: bench.isolation.switchedUser) { try sandbox.prepare(invocation).descriptors }
     }
 }
 

@@ -85,11 +85,27 @@ struct ChildProcess {
     /// Whether the child has exited (without reaping it).
     var hasExited: Bool { cronium_has_exited(pid) != 0 }
 
-    /// Reaps the child, which must have exited, and returns its status as waitpid gives it.
-    func reap() -> Int32 {
+    /// How a child ended.
+    enum Termination: Equatable {
+        case exited(Int)
+        case signaled(Int)
+
+        /// The shell's convention: the exit status, or 128 + the signal.
+        var exitCode: Int {
+            switch self {
+            case .exited(let code): code
+            case .signaled(let signal): 128 + signal
+            }
+        }
+    }
+
+    /// Reaps the child, which must have exited.
+    @discardableResult
+    func reap() -> Termination {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
-        return status
+        // WIFEXITED, WEXITSTATUS and WTERMSIG, which Swift does not import.
+        return status & 0x7f == 0 ? .exited(Int((status >> 8) & 0xff)) : .signaled(Int(status & 0x7f))
     }
 }
 

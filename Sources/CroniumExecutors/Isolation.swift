@@ -9,8 +9,12 @@ import Glibc
 /// the sandbox, the user runs switch to, per-run cgroups, and the limits' defaults and maxima.
 public struct Isolation: Sendable {
     public var sandbox: Sandbox?
-    /// The user runs switch to; nil when the server is not root (runs keep its user).
-    public var user: RunUser?
+    /// Who runs run as: `nobody` (or `--run-user`) under a root server, else the server's own user.
+    public var user: RunUser
+    /// Whether runs switch to `user` (the server is root) or already are it.
+    public var switchesUser: Bool
+    /// `user` when a spawn must switch to it.
+    public var switchedUser: RunUser? { switchesUser ? user : nil }
     public var cgroups: Cgroups?
     /// Limits of a run whose event sets none (every field filled).
     public var defaultLimits: RunLimits
@@ -21,9 +25,13 @@ public struct Isolation: Sendable {
     /// Names what belongs to this server outside its data directory (cgroups, a work root).
     public var instance: String
 
-    public init(sandbox: Sandbox?, user: RunUser?, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits, forbiddenPaths: [String], instance: String) {
+    public init(
+        sandbox: Sandbox?, user: RunUser, switchesUser: Bool, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits,
+        forbiddenPaths: [String], instance: String
+    ) {
         self.sandbox = sandbox
         self.user = user
+        self.switchesUser = switchesUser
         self.cgroups = cgroups
         self.defaultLimits = defaultLimits
         self.maximumLimits = maximumLimits
@@ -38,7 +46,14 @@ public struct Isolation: Sendable {
         public var detail: String
     }
 
-    public enum Mode: Sendable { case auto, required, off }
+    /// `--sandbox`: how strict the server is about bubblewrap.
+    public enum Mode: String, Sendable, CaseIterable {
+        /// Use bubblewrap when it works here; otherwise run without it and say so at start-up.
+        case auto
+        /// Refuse to start without a working sandbox.
+        case required
+        case off
+    }
 
     public struct Options: Sendable {
         public var mode: Mode = .auto
@@ -67,14 +82,14 @@ public struct Isolation: Sendable {
     /// Throws for a bad option, or when `mode` is `.required` and the sandbox cannot be built.
     public static func detect(_ options: Options) throws(SetupError) -> (Isolation, [Protection]) {
         let isRoot = getuid() == 0
-        var user: RunUser?
+        let user: RunUser
         do {
-            user = isRoot ? try RunUser.lookup(options.runUser ?? "nobody") : nil
+            user = isRoot ? try RunUser.lookup(options.runUser ?? "nobody") : RunUser.server
         } catch {
             throw SetupError(description: error.description)
         }
         if !isRoot, let wanted = options.runUser {
-            throw SetupError(description: "--run-user \(wanted) needs a server started as root; this one runs as \(RunUser.server)")
+            throw SetupError(description: "--run-user \(wanted) needs a server started as root; this one runs as \(user)")
         }
         for path in options.readOnlyPaths {
             if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) { throw SetupError(description: "--sandbox-ro-bind \(problem)") }
@@ -88,7 +103,7 @@ public struct Isolation: Sendable {
         var report: [Protection] = []
         var sandbox: Sandbox?
         if options.mode != .off {
-            switch Sandbox.detect(bwrapPath: options.bwrapPath, user: user ?? .server, dropUser: user != nil, readOnlyPaths: options.readOnlyPaths) {
+            switch Sandbox.detect(bwrapPath: options.bwrapPath, user: user, switchesUser: isRoot, readOnlyPaths: options.readOnlyPaths) {
             case .success(let found): sandbox = found
             case .failure(let error):
                 if options.mode == .required { throw SetupError(description: "--sandbox required, but \(error.reason)") }
@@ -101,11 +116,8 @@ public struct Isolation: Sendable {
             report.append(Protection(name: "bubblewrap sandbox", active: true, detail: "own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
         }
         report.append(Protection(name: "seccomp filter", active: true, detail: "mount, namespaces, ptrace, kexec, bpf, keys and modules refused"))
-        if let user {
-            report.append(Protection(name: "run user", active: true, detail: "runs switch to \(user)"))
-        } else {
-            report.append(Protection(name: "run user", active: !isRoot, detail: "runs keep the server's unprivileged user \(RunUser.server)"))
-        }
+        report.append(Protection(
+            name: "run user", active: true, detail: isRoot ? "runs switch to \(user)" : "runs keep the server's unprivileged user \(user)"))
         var cgroups: Cgroups?
         switch Cgroups.detect(instance: options.instance) {
         case .success(let found):
@@ -121,7 +133,7 @@ public struct Isolation: Sendable {
             name: "work directory size cap", active: sandbox != nil,
             detail: sandbox != nil ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"))
         let isolation = Isolation(
-            sandbox: sandbox, user: user, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths,
+            sandbox: sandbox, user: user, switchesUser: isRoot, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths,
             instance: options.instance)
         return (isolation, report)
     }
@@ -129,7 +141,7 @@ public struct Isolation: Sendable {
     /// Why `path` may not be shown read-only to runs, or nil if it may: it must be absolute and
     /// must neither be nor contain nor lie inside a forbidden path.
     public static func problem(readOnlyPath path: String, forbidden: [String]) -> String? {
-        guard path.hasPrefix("/"), !path.split(separator: "/").contains("..") else { return "'\(path)' must be an absolute path without '..'" }
+        if let problem = Event.problem(readOnlyPath: path) { return problem }
         let normalized = URL(fileURLWithPath: path).standardizedFileURL.path
         for hidden in forbidden {
             let hidden = URL(fileURLWithPath: hidden).standardizedFileURL.path

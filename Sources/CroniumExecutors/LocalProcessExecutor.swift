@@ -34,7 +34,7 @@ public struct LocalProcessExecutor: Executor {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        if let user = configuration.isolation.user, !Self.canTraverse(configuration.workRoot, as: user) {
+        if let user = configuration.isolation.switchedUser, !Self.canTraverse(configuration.workRoot, as: user) {
             plainWorkRoot = "/var/tmp/cronium-\(configuration.isolation.instance)"
         } else {
             plainWorkRoot = configuration.workRoot
@@ -66,10 +66,10 @@ public struct LocalProcessExecutor: Executor {
         var environment = request.environment
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
-        environment["USER"] = (isolation.user ?? .server).name
+        environment["USER"] = isolation.user.name
         environment["LOGNAME"] = environment["USER"]
 
-        var spec = SpawnSpec(argv: [], environment: environment, user: isolation.user)
+        var spec = SpawnSpec(argv: [], environment: environment, user: isolation.switchedUser)
         spec.limits = [(cronium_rlimit_nofile, UInt64(limits.openFiles ?? 1024)), (cronium_rlimit_core, 0)]
         if isolation.cgroups == nil {
             // No cgroup: per-process limits are the best the kernel offers.
@@ -90,7 +90,7 @@ public struct LocalProcessExecutor: Executor {
             spec.environment["TMPDIR"] = "/tmp"
             var invocation = Sandbox.Invocation(
                 runFiles: [(scriptName, Array(event.content.utf8))], network: event.networkAccess, diskBytes: diskBytes,
-                extraReadOnlyPaths: event.readOnlyPaths ?? [], user: isolation.user ?? .server,
+                extraReadOnlyPaths: event.readOnlyPaths ?? [],
                 command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"])
             // The sandbox joins its cgroup while bubblewrap builds it (see ``Sandbox/Gate``).
             invocation.gated = cgroup != nil
@@ -107,7 +107,7 @@ public struct LocalProcessExecutor: Executor {
             // A name no other run can guess: runs that share the run user must not find each other's.
             let directory = "\(plainWorkRoot)/\(request.executionId)-\(UInt64.random(in: 0...UInt64.max))"
             do {
-                try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.user)
+                try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.switchedUser)
             } catch {
                 cgroup?.closeJoinDescriptors()
                 return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")

@@ -80,7 +80,7 @@ struct ProcessRun: Sendable {
                     kill(-child.pid, SIGKILL)
                     close(child.stdout)
                     close(child.stderr)
-                    _ = child.reap()
+                    child.reap()
                     throw error
                 }
                 return child
@@ -102,7 +102,7 @@ struct ProcessRun: Sendable {
         }
         // The pipes can close before the process ends; wait for the end itself.
         while !child.hasExited { try? await Task.sleep(for: .milliseconds(5)) }
-        let status = child.reap()
+        let termination = child.reap()
         // Anything still in the group (for example a child that closed its output) goes too.
         state.withLock { state in
             kill(-pid, SIGKILL)
@@ -110,23 +110,16 @@ struct ProcessRun: Sendable {
         }
         // A limit also explains a failure the watch did not see coming: the kernel ended the
         // process at its memory limit, or a fork failed, and the script then exited at once.
-        let failed = status != 0
+        let failed = termination != .exited(0)
         let hit = state.limitHit.withLock { $0 } ?? (failed ? cgroup?.limitHit : nil)
         if let code = hit {
-            return ExecutionOutcome(status: .failure, exitCode: Self.exitCode(status), error: Self.message(code), errorCode: code)
+            return ExecutionOutcome(status: .failure, exitCode: termination.exitCode, error: Self.message(code), errorCode: code)
         }
-        if status & 0x7f == 0 {
-            let code = Int((status >> 8) & 0xff)
-            return code == 0
-                ? ExecutionOutcome(status: .success, exitCode: 0)
-                : ExecutionOutcome(status: .failure, exitCode: code, error: "exited with status \(code)")
+        switch termination {
+        case .exited(0): return ExecutionOutcome(status: .success, exitCode: 0)
+        case .exited(let code): return ExecutionOutcome(status: .failure, exitCode: code, error: "exited with status \(code)")
+        case .signaled(let signal): return ExecutionOutcome(status: .failure, exitCode: termination.exitCode, error: "killed by signal \(signal)")
         }
-        let signal = Int(status & 0x7f)
-        return ExecutionOutcome(status: .failure, exitCode: 128 + signal, error: "killed by signal \(signal)")
-    }
-
-    private static func exitCode(_ status: Int32) -> Int {
-        status & 0x7f == 0 ? Int((status >> 8) & 0xff) : 128 + Int(status & 0x7f)
     }
 
     private static func message(_ code: ExecutionErrorCode) -> String {

@@ -16,8 +16,13 @@ public struct Sandbox: Sendable, Equatable {
     public var bwrapPath: String
     /// Host paths every run sees read-only (`--sandbox-ro-bind`), besides the built-in view.
     public var readOnlyPaths: [String]
+    /// Who the script is inside the sandbox (the same ids outside).
+    var user: RunUser
     /// The `passwd` and `group` files runs see: the run user's entries and nobody's.
     var accounts: Accounts
+    /// The part of the command line that is the same for every run: the system directories and
+    /// `/etc`, looked up once instead of on every run.
+    private var rootArguments: [String]
 
     struct Accounts: Sendable, Equatable {
         var passwd: [UInt8]
@@ -42,7 +47,19 @@ public struct Sandbox: Sendable, Equatable {
     init(bwrapPath: String, readOnlyPaths: [String], user: RunUser) {
         self.bwrapPath = bwrapPath
         self.readOnlyPaths = readOnlyPaths
+        self.user = user
         self.accounts = Self.accounts(for: user)
+        var root = ["--ro-bind", "/usr", "/usr"]
+        for directory in Self.systemDirectories {
+            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory) {
+                root += ["--symlink", target, directory]
+            } else if FileManager.default.fileExists(atPath: directory) {
+                root += ["--ro-bind", directory, directory]
+            }
+        }
+        root += ["--dir", "/etc"]
+        for entry in Self.etcEntries { root += ["--ro-bind-try", "/etc/\(entry)", "/etc/\(entry)"] }
+        rootArguments = root
     }
 
     /// What one run asks of the sandbox.
@@ -52,18 +69,16 @@ public struct Sandbox: Sendable, Equatable {
         public var network: Bool
         public var diskBytes: UInt64
         public var extraReadOnlyPaths: [String]
-        public var user: RunUser
         public var command: [String]
         /// Whether the script waits at a ``Gate`` until the caller has put the sandbox into the
         /// run's cgroup.
         public var gated: Bool = false
 
-        public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], user: RunUser, command: [String]) {
+        public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], command: [String]) {
             self.runFiles = runFiles
             self.network = network
             self.diskBytes = diskBytes
             self.extraReadOnlyPaths = extraReadOnlyPaths
-            self.user = user
             self.command = command
         }
     }
@@ -81,22 +96,23 @@ public struct Sandbox: Sendable, Equatable {
     /// The bwrap command line for `invocation`, and the descriptors it reads.
     public func prepare(_ invocation: Invocation) throws -> Prepared {
         var descriptors: [Int32] = []
+        var gate: Gate?
         func failed(_ what: String) -> IsolationError {
+            let error = IsolationError("cannot \(what) for the sandbox: \(String(cString: strerror(errno)))")
             descriptors.forEach { close($0) }
-            return IsolationError("cannot \(what) for the sandbox: \(String(cString: strerror(errno)))")
+            gate?.discard()
+            return error
         }
         func feed(_ bytes: [UInt8]) throws -> String {
             guard let file = MemoryFile(bytes) else { throw failed("hand a file over") }
             descriptors.append(file.descriptor)
             return "\(2 + descriptors.count)"
         }
-        var gate: Gate?
         var args = [
             bwrapPath,
-            "--unshare-user", "--uid", "\(invocation.user.uid)", "--gid", "\(invocation.user.gid)", "--disable-userns",
+            "--unshare-user", "--uid", "\(user.uid)", "--gid", "\(user.gid)", "--disable-userns",
             "--unshare-pid", "--unshare-ipc", "--unshare-uts", "--unshare-cgroup-try",
             "--die-with-parent", "--cap-drop", "ALL", "--seccomp", try feed(Self.seccompProgram),
-            "--ro-bind", "/usr", "/usr",
         ]
         if !invocation.network { args.append("--unshare-net") }
         if invocation.gated {
@@ -111,15 +127,7 @@ public struct Sandbox: Sendable, Equatable {
             descriptors += [info[1], release[0]]
             args += ["--info-fd", "\(2 + descriptors.count - 1)", "--block-fd", "\(2 + descriptors.count)"]
         }
-        for directory in Self.systemDirectories {
-            if let target = try? FileManager.default.destinationOfSymbolicLink(atPath: directory) {
-                args += ["--symlink", target, directory]
-            } else if FileManager.default.fileExists(atPath: directory) {
-                args += ["--ro-bind", directory, directory]
-            }
-        }
-        args += ["--dir", "/etc"]
-        for entry in Self.etcEntries { args += ["--ro-bind-try", "/etc/\(entry)", "/etc/\(entry)"] }
+        args += rootArguments
         args += [
             "--perms", "0644", "--ro-bind-data", try feed(accounts.passwd), "/etc/passwd",
             "--perms", "0644", "--ro-bind-data", try feed(accounts.group), "/etc/group",
@@ -201,7 +209,7 @@ public struct Sandbox: Sendable, Equatable {
 
     /// bubblewrap on this machine, if it can build the whole boundary here as `user` (containers
     /// and some distributions forbid unprivileged user namespaces); otherwise why not.
-    static func detect(bwrapPath: String?, user: RunUser, dropUser: Bool, readOnlyPaths: [String]) -> Result<Sandbox, DetectError> {
+    static func detect(bwrapPath: String?, user: RunUser, switchesUser: Bool, readOnlyPaths: [String]) -> Result<Sandbox, DetectError> {
         let candidates = bwrapPath.map { [$0] } ?? ["/usr/bin/bwrap", "/usr/local/bin/bwrap", "/bin/bwrap"]
         guard let path = candidates.first(where: FileManager.default.isExecutableFile) else {
             return .failure(DetectError(reason: bwrapPath.map { "--bwrap \($0) is not an executable file" } ?? "bubblewrap (bwrap) is not installed"))
@@ -211,13 +219,12 @@ public struct Sandbox: Sendable, Equatable {
         do {
             probe = try sandbox.prepare(
                 Invocation(
-                    runFiles: [("probe", [])], network: false, diskBytes: 1 << 20, extraReadOnlyPaths: [], user: user,
-                    command: ["/usr/bin/true"]))
+                    runFiles: [("probe", [])], network: false, diskBytes: 1 << 20, extraReadOnlyPaths: [], command: ["/usr/bin/true"]))
         } catch {
             return .failure(DetectError(reason: "\(error)"))
         }
         defer { probe.descriptors.forEach { close($0) } }
-        var spec = SpawnSpec(argv: probe.arguments, environment: ["PATH": "/usr/bin:/bin"], user: dropUser ? user : nil)
+        var spec = SpawnSpec(argv: probe.arguments, environment: ["PATH": "/usr/bin:/bin"], user: switchesUser ? user : nil)
         spec.extraDescriptors = probe.descriptors
         let result = runToEnd(spec)
         guard result.status == 0 else {
@@ -246,8 +253,8 @@ public struct Sandbox: Sendable, Equatable {
             bytes += buffer[0..<count]
         }
         close(child.stderr)
-        let status = child.reap()
-        return (status & 0x7f == 0 ? (status >> 8) & 0xff : -1, String(decoding: bytes, as: UTF8.self))
+        let status: Int32 = if case .exited(let code) = child.reap() { Int32(code) } else { -1 }
+        return (status, String(decoding: bytes, as: UTF8.self))
     }
 }
 

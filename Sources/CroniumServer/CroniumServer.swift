@@ -43,11 +43,7 @@ public final class CroniumServer: Sendable {
         interpreters.node = configuration.node ?? interpreters.node
         self.interpreters = interpreters
         var options = Isolation.Options(instance: Self.instanceName(dataDirectory: data), forbiddenPaths: [data])
-        options.mode = switch configuration.sandbox {
-        case .auto: .auto
-        case .required: .required
-        case .off: .off
-        }
+        options.mode = configuration.sandbox
         options.runUser = configuration.runUser
         options.bwrapPath = configuration.bwrap
         // Interpreters outside /usr (a configured path such as /opt/python) must be visible too.

@@ -1,15 +1,10 @@
 import CroniumCore
+import CroniumExecutors
 import Foundation
 
 /// How `cronium serve` runs. Every field has a default that works on a fresh machine.
 public struct ServerConfiguration: Sendable {
-    public enum SandboxMode: String, Sendable, CaseIterable {
-        /// Use bubblewrap when it works here; otherwise run plain processes and say so at start-up.
-        case auto
-        /// Refuse to start without a working sandbox.
-        case required
-        case off
-    }
+    public typealias SandboxMode = Isolation.Mode
 
     public var host = "127.0.0.1"
     public var port = 5001

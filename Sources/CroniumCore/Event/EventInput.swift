@@ -114,11 +114,16 @@ extension Event {
         for key in environment.keys where key.hasPrefix("CRONIUM_") {
             p.append(.init(field: "environment.\(key)", message: "the CRONIUM_ prefix is reserved for variables Cronium sets"))
         }
-        for path in readOnlyPaths ?? [] where !path.hasPrefix("/") || path.split(separator: "/").contains("..") {
-            p.append(.init(field: "readOnlyPaths", message: "'\(path)' must be an absolute path without '..'"))
+        for problem in (readOnlyPaths ?? []).compactMap(Self.problem(readOnlyPath:)) {
+            p.append(.init(field: "readOnlyPaths", message: problem))
         }
         if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { p.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
         try ValidationError.check(p)
+    }
+
+    /// Why `path` cannot be a read-only path of the sandbox, as far as its form goes.
+    public static func problem(readOnlyPath path: String) -> String? {
+        path.hasPrefix("/") && !path.split(separator: "/").contains("..") ? nil : "'\(path)' must be an absolute path without '..'"
     }
 
     static func isValidVariableName(_ name: String) -> Bool {
