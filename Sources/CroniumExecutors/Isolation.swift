@@ -62,8 +62,10 @@ public struct Isolation: Sendable {
         public var readOnlyPaths: [String] = []
         /// `--bwrap`: bubblewrap's path, when not the one found in /usr/bin, /usr/local/bin or /bin.
         public var bwrapPath: String?
-        public var defaultLimits = RunLimits.defaults
-        public var maximumLimits = RunLimits.defaultMaxima
+        /// Fields left nil take the built-in defaults, lowered to the maxima where those are lower.
+        public var defaultLimits = RunLimits()
+        /// Fields left nil take the built-in maxima.
+        public var maximumLimits = RunLimits()
         /// Names this server's cgroups, so servers (and tests) on one machine never share them.
         public var instance: String
         public var forbiddenPaths: [String]
@@ -95,10 +97,11 @@ public struct Isolation: Sendable {
             if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) { throw SetupError(description: "--sandbox-ro-bind \(problem)") }
             if !FileManager.default.fileExists(atPath: path) { throw SetupError(description: "--sandbox-ro-bind \(path): no such file or directory") }
         }
-        let defaults = options.defaultLimits.filled(from: RunLimits.defaults)
         let maxima = options.maximumLimits.filled(from: RunLimits.defaultMaxima)
-        if let problem = defaults.problems(field: "default", maxima: maxima).first {
-            throw SetupError(description: "run limit \(problem.field): \(problem.message)")
+        let defaults = options.defaultLimits.filled(from: RunLimits.defaults.capped(by: maxima))
+        if let problem = defaults.problems(field: "limits", maxima: maxima).first {
+            throw SetupError(
+                description: "the runs' default \(problem.field) (--run-memory, --run-processes, --run-open-files, --run-disk) \(problem.message)")
         }
         var report: [Protection] = []
         var sandbox: Sandbox?
@@ -154,10 +157,6 @@ public struct Isolation: Sendable {
 
     /// The run's limits: the event's, else the defaults, never above the maxima.
     func limits(for event: Event) -> RunLimits {
-        let wanted = (event.limits ?? RunLimits()).filled(from: defaultLimits)
-        func capped(_ value: Int?, _ maximum: Int?) -> Int? { value.map { min($0, maximum ?? $0) } }
-        return RunLimits(
-            memoryMB: capped(wanted.memoryMB, maximumLimits.memoryMB), processes: capped(wanted.processes, maximumLimits.processes),
-            openFiles: capped(wanted.openFiles, maximumLimits.openFiles), diskMB: capped(wanted.diskMB, maximumLimits.diskMB))
+        (event.limits ?? RunLimits()).filled(from: defaultLimits).capped(by: maximumLimits)
     }
 }

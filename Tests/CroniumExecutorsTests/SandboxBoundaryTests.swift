@@ -229,6 +229,15 @@ import Glibc
         #expect(throws: Isolation.SetupError.self) { _ = try Isolation.forTests(directory: directory) { $0.readOnlyPaths = ["/no/such/path"] } }
         #expect(throws: Isolation.SetupError.self) { _ = try Isolation.forTests(directory: directory) { $0.readOnlyPaths = [directory.path] } }
         #expect(throws: Isolation.SetupError.self) { _ = try Isolation.forTests(directory: directory) { $0.defaultLimits = RunLimits(memoryMB: 1) } }
+        #expect(throws: Isolation.SetupError.self) {
+            _ = try Isolation.forTests(directory: directory) {
+                $0.defaultLimits = RunLimits(processes: 300)
+                $0.maximumLimits = RunLimits(processes: 100)
+            }
+        }
+        // A maximum below a built-in default lowers that default instead of refusing to start.
+        let lowered = try Isolation.forTests(directory: directory) { $0.maximumLimits = RunLimits(processes: 100) }
+        #expect(lowered.defaultLimits.processes == 100 && lowered.defaultLimits.memoryMB == RunLimits.defaults.memoryMB)
         if Self.isRoot {
             #expect(throws: Isolation.SetupError.self) { _ = try Isolation.forTests(directory: directory) { $0.runUser = "no-such-user-here" } }
             #expect(throws: Isolation.SetupError.self) { _ = try Isolation.forTests(directory: directory) { $0.runUser = "root" } }

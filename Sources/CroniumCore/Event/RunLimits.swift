@@ -31,6 +31,14 @@ public struct RunLimits: Codable, Sendable, Equatable {
             openFiles: openFiles ?? fallback.openFiles, diskMB: diskMB ?? fallback.diskMB)
     }
 
+    /// Each field no higher than the same field of `maxima` (where both are set).
+    public func capped(by maxima: RunLimits) -> RunLimits {
+        func capped(_ value: Int?, _ maximum: Int?) -> Int? { value.map { min($0, maximum ?? $0) } }
+        return RunLimits(
+            memoryMB: capped(memoryMB, maxima.memoryMB), processes: capped(processes, maxima.processes),
+            openFiles: capped(openFiles, maxima.openFiles), diskMB: capped(diskMB, maxima.diskMB))
+    }
+
     /// Every field below the minimum or above `maxima`, named as `<field>.<name>`.
     public func problems(field: String, maxima: RunLimits) -> [FieldProblem] {
         let checks: [(String, Int?, Int?, Int?, String)] = [
