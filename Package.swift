@@ -81,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "cronium",
             dependencies: [
-                "CroniumServer", "CroniumCore", "CroniumExecutors",
+                "CroniumServer", "CroniumCore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -113,7 +113,7 @@ let package = Package(
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CroniumEngineTests", dependencies: ["CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumServerTests",

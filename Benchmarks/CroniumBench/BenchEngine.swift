@@ -58,15 +58,26 @@ struct ObservedExecutor: Executor {
     let inner: LocalProcessExecutor
     let observer: RunObserver
 
-    func execute(_ request: ExecutionRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
-        let id = request.executionId
-        let observer = self.observer
-        let outcome = await inner.execute(request) { stream, text in
-            if stream == .stdout { observer.sawLine(id, text) }
-            await output(stream, text)
+    func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+        ObservedRun(inner: try await inner.prepare(context, output: output), id: context.executionId, observer: observer)
+    }
+
+    struct ObservedRun: PreparedRun {
+        let inner: any PreparedRun
+        let id: Int64
+        let observer: RunObserver
+
+        func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+            let (id, observer) = (self.id, self.observer)
+            let outcome = await inner.run { stream, text in
+                if stream == .stdout { observer.sawLine(id, text) }
+                await output(stream, text)
+            }
+            observer.completed(id)
+            return outcome
         }
-        observer.completed(id)
-        return outcome
+
+        func teardown() async { await inner.teardown() }
     }
 }
 
@@ -92,16 +103,16 @@ final class BenchEngine: Sendable {
         options.mode = sandboxed ? .auto : .off
         isolation = try Isolation.detect(options).0
         local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: "\(directory)/work"))
-        let observed = ObservedExecutor(inner: local, observer: observer)
-        engine = Engine(
-            store: store, executors: [.bash: observed], configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)
-        let group = ServiceGroup(configuration: .init(services: [engine], logger: logger))
+        var executors = ExecutorRegistry()
+        executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash])
+        engine = Engine(store: store, executors: executors, configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)
+        let group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         self.group = group
         task = Task { try await group.run() }
     }
 
     func createBashEvent(_ script: String) async throws -> Event {
-        try await store.insertEvent(try Event.create(from: benchEventInput(name: "bench", script: script), ownerId: owner.id, now: Date()))
+        try await engine.createEvent(benchEventInput(name: "bench", script: script), by: owner)
     }
 
     /// Waits, without touching the store, until the run's executor returned and the engine has

@@ -77,7 +77,8 @@ struct LocalRunBenches {
         let observer = RunObserver()
         let executor = ObservedExecutor(inner: bench.local, observer: observer)
         let id = Int64.max - Int64(UInt32.random(in: 0...UInt32.max))
-        _ = await executor.execute(ExecutionRequest(executionId: id, event: event, environment: [:])) { _, _ in }
+        let context = ExecutionContext(executionId: id, event: event, environment: [:], deadline: .now + .seconds(60))
+        _ = await RunSupervisor.run(context, on: executor) { _, _ in }
         guard let started = observer.firstLine(id).flatMap(Double.init) else { throw BenchError("the executor alone printed no start time") }
         return started
     }

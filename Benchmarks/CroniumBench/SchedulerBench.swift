@@ -14,10 +14,12 @@ struct SchedulerBench {
     final class LatenessSink: ScheduleSink {
         let lateness = Mutex<[Double]>([])
 
-        func fire(eventId: Int64, schedule: Schedule, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws {
+        func fire(_ fires: [EventFire], now: Date) async throws {
             let called = Date()
             lateness.withLock { samples in
-                for occurrence in occurrences { samples.append(called.timeIntervalSince(occurrence.scheduledFor) * 1000) }
+                for fire in fires {
+                    for occurrence in fire.occurrences { samples.append(called.timeIntervalSince(occurrence.scheduledFor) * 1000) }
+                }
             }
         }
     }

@@ -4,16 +4,14 @@ import CroniumStore
 import Foundation
 import Logging
 import ServiceLifecycle
-import Synchronization
 
-#if canImport(Glibc)
-/// glibc's, from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
-#endif
-
-/// The long-lived heart of Cronium: takes run requests, schedules, dispatches and records runs.
-/// HTTP and the CLI only translate to calls on this type, so tests drive it without either.
-public final class Engine: Service, Sendable {
+/// The long-lived heart of Cronium: takes run requests, schedules, dispatches and records runs,
+/// and holds the rules about events and runs. HTTP and the CLI only translate to calls on this
+/// type, so tests drive it without either.
+///
+/// Its work is done by four services, run by the caller's service group (``services``): the
+/// scheduler, the dispatcher, the lease keeper and the log hub.
+public final class Engine: Sendable {
     public struct Configuration: Sendable {
         /// Runs at once on this node.
         public var maxConcurrentRuns: Int
@@ -40,103 +38,98 @@ public final class Engine: Service, Sendable {
         }
     }
 
-    public let store: Database
+    let store: Database
     public let logHub: LogHub
     public let configuration: Configuration
-    let executors: [EventType: any Executor]
+    let executors: ExecutorRegistry
     let clock: any EngineClock
     let logger: Logger
-    let doorbell = Doorbell()
     public let scheduler: Scheduler
-    /// Runs in progress on this node, by execution id, so they can be cancelled.
-    let running = Mutex<[Int64: RunningExecution]>([:])
+    let dispatcher: Dispatcher
+    let leaseKeeper: LeaseKeeper
+    let scheduling: SchedulingService
+    /// What bounds local runs, for the rules on limits and read-only paths; nil when this engine
+    /// runs nothing locally.
+    let isolation: Isolation?
 
-    /// The run's own task is never cancelled, so recording its end cannot be interrupted; a cancel
-    /// reaches only the executor's task inside it.
-    struct RunningExecution: Sendable {
-        var task: Task<Void, Never>?
-        var executorTask: Task<ExecutionOutcome, Never>?
-        var cancelReason: String?
-        /// Set once the executor has returned: from then on the run's outcome is decided.
-        var ended = false
-    }
-
-    public init(store: Database, executors: [EventType: any Executor], clock: any EngineClock = SystemClock(), configuration: Configuration = .init(), logger: Logger) {
+    public init(
+        store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
+        configuration: Configuration = .init(), logger: Logger
+    ) {
         self.store = store
         self.executors = executors
+        self.isolation = isolation
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
-        self.logHub = LogHub(store: store, logger: logger)
-        self.scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
+        logHub = LogHub(store: store, logger: logger)
+        scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
+        dispatcher = Dispatcher(
+            store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, logger: logger)
+        leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
+        scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
 
-    /// Recovers what a previous process left behind, then schedules and dispatches until shutdown.
-    public func run() async throws {
-        try await recoverOrphanedJobs()
-        let sink = EngineScheduleSink(engine: self)
-        try await scheduler.load(from: store)
-        #if canImport(Glibc)
-        // Loading every scheduled event leaves freed row buffers in malloc's arenas; hand them back.
-        _ = malloc_trim(0)
-        #endif
-        await withDiscardingTaskGroup { group in
-            group.addTask { try? await self.logHub.run() }
-            group.addTask { await self.scheduler.run(sink: sink) }
-            group.addTask { await self.renewLeasesPeriodically() }
-            await withGracefulShutdownHandler {
-                await self.dispatchLoop()
-            } onGracefulShutdown: {
-                self.doorbell.ring()
-            }
-            await self.drainRunning()
-            group.cancelAll()
-        }
-        await logHub.flushAll()
+    /// An engine that runs scripts on this machine, bounded as `localRuns.isolation` says, and
+    /// HTTP requests from it.
+    public convenience init(
+        store: Database, localRuns: LocalProcessExecutor.Configuration, clock: any EngineClock = SystemClock(), configuration: Configuration = .init(),
+        logger: Logger
+    ) {
+        self.init(
+            store: store, executors: .standard(local: LocalProcessExecutor(configuration: localRuns)), isolation: localRuns.isolation, clock: clock,
+            configuration: configuration, logger: logger)
     }
+
+    /// The engine's services in start order; a service group shuts them down in reverse: the
+    /// scheduler stops firing, the dispatcher drains its runs, then leases and logs end.
+    public var services: [any Service] { [logHub, leaseKeeper, dispatcher, scheduling] }
 
     /// Asks for a run now. Returns the new execution's id; the run starts as soon as a slot is free.
     public func enqueue(eventId: Int64, trigger: ExecutionTrigger, triggeredBy: Int64?) async throws -> Int64 {
         let now = clock.now()
         let id = try await store.enqueue(EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy), now: now)
-        doorbell.ring()
+        dispatcher.doorbell.ring()
         return id
     }
 
-    /// Stops a run: a queued one is marked cancelled at once, a running one has its process tree
-    /// stopped. Returns false when it had already ended.
+    /// Stops a run: a queued one is marked cancelled at once, a running one is told to stop (the
+    /// request is recorded first). Returns false when it had already ended.
     public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
-        enum Found { case live, ended, absent }
-        // A run the dispatcher has just claimed is RUNNING in the store a moment before it is in
-        // `running`; it is looked for again until it shows up (or turns out to have ended).
-        for _ in 0..<400 {
-            let found = running.withLock { running -> Found in
-                guard let entry = running[executionId] else { return .absent }
-                guard !entry.ended else { return .ended }
-                running[executionId]?.cancelReason = reason
-                running[executionId]?.executorTask?.cancel()
-                return .live
-            }
-            if found != .absent { return found == .live }
-            let result = try await store.finish(
-                executionId: executionId, outcome: ExecutionOutcome(status: .cancelled, error: reason), at: clock.now(), logBytes: 0,
-                logDroppedBytes: 0, onlyIfQueued: true)
-            if result.releasedHeldRun { doorbell.ring() }
-            if result.recorded { return true }
-            guard try await store.execution(id: executionId)?.status == .running else { return false }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        return false
+        try await dispatcher.cancel(executionId: executionId, reason: reason)
     }
 
-    /// Tells the scheduler an event was created, changed or deleted. `scheduleChanged` restarts its
-    /// timetable from now; otherwise the planned next fire is kept.
-    public func eventChanged(id: Int64, scheduleChanged: Bool) async {
-        await scheduler.markChanged(eventId: id, resetTimetable: scheduleChanged)
+    /// Runs started on this node and not yet recorded as ended.
+    public var runningCount: Int { dispatcher.activeCount }
+
+    /// A failed or timed-out run is tried again while the event has retries left, waiting
+    /// `retryBackoffSeconds * 2^(attempt-1)`. Nil when it is not.
+    static func retry(of execution: Execution, event: Event, outcome: ExecutionOutcome, finishedAt: Date) -> EnqueueRequest? {
+        guard outcome.status == .failure || outcome.status == .timeout, execution.attempt <= event.retries else { return nil }
+        let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
+        return EnqueueRequest(
+            eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
+            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy)
     }
-
-    public var runningCount: Int { running.withLock { $0.count } }
-
-    /// The clock this engine reads, so tests can step a ``ManualClock`` they passed in.
-    public var clockForTesting: any EngineClock { clock }
 }
+
+/// Loads the timetable, then fires schedules until shutdown.
+struct SchedulingService: Service {
+    let scheduler: Scheduler
+    let store: Database
+    let sink: ScheduleRecorder
+
+    func run() async throws {
+        try await scheduler.load(from: store)
+        #if canImport(Glibc)
+        // Loading every scheduled event leaves freed row buffers in malloc's arenas; hand them back.
+        _ = malloc_trim(0)
+        #endif
+        await cancelWhenGracefulShutdown { await scheduler.run(sink: sink) }
+    }
+}
+
+#if canImport(Glibc)
+/// glibc's, from <malloc.h>, which the Glibc module does not export.
+@_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
+#endif

@@ -25,6 +25,8 @@ public final class LogHub: Service, Sendable {
     private let sessions = Mutex<[Int64: LogSession]>([:])
     /// One writer at a time, so a run's batches reach the store in order and `finish` sees all of them.
     private let writeLock = AsyncMutex()
+    /// Rung by the first line after a flush: the flusher sleeps while nothing waits to be written.
+    private let linesWaiting = Doorbell()
 
     public static let subscriberBuffer = 4096
 
@@ -40,12 +42,15 @@ public final class LogHub: Service, Sendable {
 
     /// Records a line and hands it to live subscribers immediately.
     public func append(executionId: Int64, stream: LogStream, text: String, now: Date = Date()) {
-        sessions.withLock { sessions in
-            guard var session = sessions[executionId] else { return }
+        let first = sessions.withLock { sessions -> Bool in
+            guard var session = sessions[executionId] else { return false }
+            let first = !session.hasPending
             let line = session.append(stream: stream, text: text, time: now)
             for subscriber in session.subscribers.values { subscriber.yield(.line(line)) }
             sessions[executionId] = session
+            return first && session.hasPending
         }
+        if first { linesWaiting.ring() }
     }
 
     /// Writes every run's waiting lines.
@@ -89,13 +94,18 @@ public final class LogHub: Service, Sendable {
         return (backlog, stream, cancel)
     }
 
+    /// Writes waiting lines at most one flush interval after they arrived, and does not wake
+    /// while there are none. Ends after the dispatcher (which writes each run's remainder itself in
+    /// ``finish(executionId:)``), with a last flush.
     public func run() async throws {
-        // Flushing continues through graceful shutdown until the engine has finished its runs;
-        // the engine writes each run's remainder itself in `finish`.
-        while !Task.isCancelled {
-            try? await Task.sleep(for: flushInterval)
-            await flushAll()
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                await self.linesWaiting.wait(until: nil, clock: SystemClock())
+                try? await Task.sleep(for: self.flushInterval)
+                await self.flushAll()
+            }
         }
+        await flushAll()
     }
 
     private func flush(executionId: Int64, final: Bool) async {

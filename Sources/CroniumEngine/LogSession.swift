@@ -22,6 +22,8 @@ struct LogSession {
 
     /// Lines read but not yet in the store, in order.
     var unwritten: [LogLine] { pending + tail }
+    /// Whether lines wait for the next batch write (the tail waits for the end instead).
+    var hasPending: Bool { !pending.isEmpty }
 
     mutating func append(stream: LogStream, text: String, time: Date) -> LogLine {
         // Stored times have millisecond precision; live lines get the same, so a replay equals what was followed.

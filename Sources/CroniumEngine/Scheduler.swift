@@ -17,11 +17,20 @@ public struct DueOccurrence: Sendable, Equatable {
     public var kind: Kind
 }
 
-/// Where fires go. The engine's sink applies the overlap policy and records everything in one
-/// transaction; benchmarks substitute a sink that only measures.
+/// One event's due occurrences at one instant, with where its timetable goes next.
+public struct EventFire: Sendable {
+    public var eventId: Int64
+    public var schedule: Schedule
+    public var occurrences: [DueOccurrence]
+    /// The event's next planned fire, stored with the occurrences.
+    public var state: ScheduleState
+}
+
+/// Where fires go. The engine's sink applies each event's overlap policy and records one
+/// instant's fires in one transaction; benchmarks substitute a sink that only measures.
 public protocol ScheduleSink: Sendable {
-    /// Handles an event's due occurrences and stores `state` (its next planned fire) with them.
-    func fire(eventId: Int64, schedule: Schedule, occurrences: [DueOccurrence], state: ScheduleState, now: Date) async throws
+    /// Handles every event that fell due at one instant; on a throw none of them is recorded.
+    func fire(_ fires: [EventFire], now: Date) async throws
 }
 
 /// Keeps every scheduled event's next fire time and wakes exactly when the earliest is due.
@@ -82,21 +91,36 @@ public final class Scheduler: Sendable {
             await applyChanges()
             let now = clock.now()
             let due = timetable.withLock { $0.takeDue(now: now) }
-            var results: [(id: Int64, result: FireResult)] = []
-            results.reserveCapacity(due.count)
-            for entry in due { results.append((entry.eventId, await fire(entry, now: now, sink: sink))) }
-            // Back into the timetable after the whole instant was served, so no fire waits for it.
-            timetable.withLock { table in
-                for (id, result) in results {
-                    switch result {
-                    case .next(let next): if var current = table[id] { current.nextFire = next; table.set(current) }
-                    case .finished: table.remove(id: id)
-                    case .putBack: break
-                    }
-                }
-            }
+            if !due.isEmpty { await fire(due, now: now, sink: sink) }
             prepareFollowingFires()
             if due.isEmpty { await doorbell.wait(until: timetable.withLock { $0.earliest }, clock: clock) }
+        }
+    }
+
+    /// Hands one instant's due entries to the sink together, then puts them back into the
+    /// timetable at their next fires (or, when the sink failed, as they were, still due).
+    private func fire(_ due: [Timetable.Entry], now: Date, sink: any ScheduleSink) async {
+        let fires = due.map { fire(for: $0, now: now) }
+        do {
+            try await sink.fire(fires, now: now)
+        } catch {
+            // The entries stay due; wait a little before trying again so a broken store is not hammered.
+            logger.error("firing schedules failed", metadata: ["events": "\(due.count)", "error": "\(String(reflecting: error))"])
+            timetable.withLock { table in due.forEach { table.set($0) } }
+            try? await clock.sleep(until: clock.now() + 1)
+            return
+        }
+        timetable.withLock { table in
+            for fire in fires {
+                if let next = fire.state.nextFireAt {
+                    if var current = table[fire.eventId] {
+                        current.nextFire = next
+                        table.set(current)
+                    }
+                } else {
+                    table.remove(id: fire.eventId)
+                }
+            }
         }
     }
 
@@ -111,16 +135,8 @@ public final class Scheduler: Sendable {
         }
     }
 
-    private enum FireResult {
-        case next(Date)
-        /// The schedule will not fire again.
-        case finished
-        /// The sink failed; the entry is back in the timetable, still due.
-        case putBack
-    }
-
-    /// Hands one entry's due occurrences to the sink.
-    private func fire(_ entry: Timetable.Entry, now: Date, sink: any ScheduleSink) async -> FireResult {
+    /// One entry's due occurrences, judged by its misfire policy, and its next fire.
+    private func fire(for entry: Timetable.Entry, now: Date) -> EventFire {
         let occurrences: [DueOccurrence]
         let last: Date
         let next: Date?
@@ -135,16 +151,7 @@ public final class Scheduler: Sendable {
             next = entry.plan.nextFire(after: last)
         }
         let id = entry.eventId
-        do {
-            try await sink.fire(eventId: id, schedule: entry.plan.schedule, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last), now: now)
-        } catch {
-            // The entry stays due; wait a little before trying again so a broken store is not hammered.
-            logger.error("firing a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
-            timetable.withLock { $0.set(entry) }
-            try? await clock.sleep(until: clock.now() + 1)
-            return .putBack
-        }
-        return next.map(FireResult.next) ?? .finished
+        return EventFire(eventId: id, schedule: entry.plan.schedule, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last))
     }
 
     /// Most occurrences listed one by one in the ledger after downtime; a per-second schedule

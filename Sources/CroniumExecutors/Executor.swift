@@ -1,26 +1,84 @@
 import CroniumCore
+import Foundation
 
-/// Everything an executor needs for one run, resolved by the engine beforehand.
-public struct ExecutionRequest: Sendable {
+/// Everything known about one run before it starts, built once by the engine and handed to the
+/// executor its placement picked.
+public struct ExecutionContext: Sendable {
     public var executionId: Int64
     public var event: Event
+    /// 1 for the first try, then one more for each retry.
+    public var attempt: Int
+    public var trigger: ExecutionTrigger
+    /// What the trigger passed to the run (JSON text: a webhook body, a workflow step's output);
+    /// nil when it passed nothing.
+    public var input: String?
     /// The complete environment of the run: the event's variables plus `CRONIUM_*`. Nothing else
     /// is inherited from the server.
     public var environment: [String: String]
+    /// When the engine stops the run; executors need it only to tell a remote side.
+    public var deadline: ContinuousClock.Instant
+    /// Where the script's runtime helpers reach Cronium, and the token scoped to this run.
+    public var runtime: RuntimeEndpoint?
+    /// The image of a `CONTAINER` run.
+    public var image: String?
+    /// The hosts of a `REMOTE` run.
+    public var hosts: [String]
 
-    public init(executionId: Int64, event: Event, environment: [String: String]) {
+    public init(
+        executionId: Int64, event: Event, attempt: Int = 1, trigger: ExecutionTrigger = .manual, input: String? = nil,
+        environment: [String: String], deadline: ContinuousClock.Instant, runtime: RuntimeEndpoint? = nil, image: String? = nil,
+        hosts: [String] = []
+    ) {
         self.executionId = executionId
         self.event = event
+        self.attempt = attempt
+        self.trigger = trigger
+        self.input = input
         self.environment = environment
+        self.deadline = deadline
+        self.runtime = runtime
+        self.image = image
+        self.hosts = hosts
+    }
+}
+
+/// How a script reaches the runtime helpers: `http://…` or `unix:/path`, with a token that
+/// works for its own run only.
+public struct RuntimeEndpoint: Sendable, Equatable {
+    public var url: String
+    public var token: String
+
+    public init(url: String, token: String) {
+        self.url = url
+        self.token = token
     }
 }
 
 /// Receives each line a run writes, as it is written.
 public typealias OutputHandler = @Sendable (LogStream, String) async -> Void
 
-/// Runs one execution to its end. Cancelling the calling task stops the run (outcome `CANCELLED`);
-/// the executor enforces the event's timeout itself (outcome `TIMEOUT`). Executors never throw:
-/// a failure to start is an outcome with a reason, so every run ends recorded.
+/// Runs one placement's executions. The engine calls ``prepare(_:output:)``, then the prepared
+/// run's ``PreparedRun/run(output:)``, then always ``PreparedRun/teardown()``; deadlines and
+/// cancels are the engine's: it cancels the task that awaits `run`.
 public protocol Executor: Sendable {
-    func execute(_ request: ExecutionRequest, output: @escaping OutputHandler) async -> ExecutionOutcome
+    /// Sets up what the run needs before anything starts: a work directory, a sandbox, limits, a
+    /// container, a remote directory. Throws ``ExecutionError`` (`START_FAILED`) when it cannot.
+    func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun
+    /// Removes what runs that a crash interrupted left behind (directories, groups, containers).
+    /// Called once at start-up, before the first run.
+    func removeLeftovers() async
+}
+
+extension Executor {
+    public func removeLeftovers() async {}
+}
+
+/// A run that is ready to start.
+public protocol PreparedRun: Sendable {
+    /// Starts the run and streams its output until it ends. When the calling task is cancelled it
+    /// stops the run (processes get SIGTERM, then SIGKILL after a grace period) and returns what it
+    /// saw; the engine then decides the status. Never throws: a failure is an outcome with a reason.
+    func run(output: @escaping OutputHandler) async -> ExecutionOutcome
+    /// Removes what ``Executor/prepare(_:output:)`` made. Called exactly once, however the run ended.
+    func teardown() async
 }

@@ -46,14 +46,7 @@ public struct Isolation: Sendable {
         public var detail: String
     }
 
-    /// `--sandbox`: how strict the server is about bubblewrap.
-    public enum Mode: String, Sendable, CaseIterable {
-        /// Use bubblewrap when it works here; otherwise run without it and say so at start-up.
-        case auto
-        /// Refuse to start without a working sandbox.
-        case required
-        case off
-    }
+    public typealias Mode = SandboxMode
 
     public struct Options: Sendable {
         public var mode: Mode = .auto

@@ -41,20 +41,21 @@ public struct LocalProcessExecutor: Executor {
         }
     }
 
-    /// Removes the directories of runs a crash interrupted; call before the first run.
-    public func removeLeftoverWorkDirectories() {
+    /// Removes the directories of runs a crash interrupted: they hold their scripts. (Their cgroups
+    /// went when ``Isolation`` was detected.)
+    public func removeLeftovers() async {
         for root in Set([configuration.workRoot, plainWorkRoot]) { try? FileManager.default.removeItem(atPath: root) }
     }
 
-    public func execute(_ request: ExecutionRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
-        let event = request.event
+    public func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+        let event = context.event
         guard let interpreter = configuration.interpreters.path(for: event.type) else {
-            return ExecutionOutcome(status: .failure, error: "no interpreter for \(event.type.rawValue) on this server; install it or set its path")
+            throw ExecutionError(.startFailed, "no interpreter for \(event.type.rawValue) on this server; install it or set its path")
         }
         let isolation = configuration.isolation
         for path in event.readOnlyPaths ?? [] {
             if let problem = Isolation.problem(readOnlyPath: path, forbidden: isolation.forbiddenPaths) {
-                return ExecutionOutcome(status: .failure, error: "readOnlyPaths: \(problem)")
+                throw ExecutionError(.startFailed, "readOnlyPaths: \(problem)")
             }
         }
         let limits = isolation.limits(for: event)
@@ -63,7 +64,7 @@ public struct LocalProcessExecutor: Executor {
         }
         let memoryBytes = UInt64(limits.memoryMB ?? 0) << 20
         let scriptName = Self.scriptName(for: event.type)
-        var environment = request.environment
+        var environment = context.environment
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
         environment["USER"] = isolation.user.name
@@ -77,11 +78,10 @@ public struct LocalProcessExecutor: Executor {
         }
         let cgroup: RunCgroup?
         do {
-            cgroup = try isolation.cgroups?.create(run: request.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
+            cgroup = try isolation.cgroups?.create(run: context.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
         } catch {
-            return ExecutionOutcome(status: .failure, error: "could not set up the run's limits: \(error)")
+            throw ExecutionError(.startFailed, "could not set up the run's limits: \(error)")
         }
-        defer { cgroup?.remove() }
         var hostDirectory: String?
         var gate: Sandbox.Gate?
         if let sandbox = isolation.sandbox {
@@ -101,16 +101,19 @@ public struct LocalProcessExecutor: Executor {
                 gate = prepared.gate
             } catch {
                 cgroup?.closeJoinDescriptors()
-                return ExecutionOutcome(status: .failure, error: "could not prepare the sandbox: \(error)")
+                cgroup?.remove()
+                throw ExecutionError(.startFailed, "could not prepare the sandbox: \(error)")
             }
         } else {
             // A name no other run can guess: runs that share the run user must not find each other's.
-            let directory = "\(plainWorkRoot)/\(request.executionId)-\(UInt64.random(in: 0...UInt64.max))"
+            let directory = "\(plainWorkRoot)/\(context.executionId)-\(UInt64.random(in: 0...UInt64.max))"
             do {
                 try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.switchedUser)
             } catch {
                 cgroup?.closeJoinDescriptors()
-                return ExecutionOutcome(status: .failure, error: "could not prepare the work directory: \(error.localizedDescription)")
+                cgroup?.remove()
+                try? FileManager.default.removeItem(atPath: directory)
+                throw ExecutionError(.startFailed, "could not prepare the work directory: \(error.localizedDescription)")
             }
             hostDirectory = directory
             spec.workDirectory = directory
@@ -122,58 +125,9 @@ public struct LocalProcessExecutor: Executor {
             // Without bubblewrap the child joins its cgroup itself, before exec.
             spec.cgroupProcs = cgroup?.joinDescriptors ?? []
         }
-        defer {
-            if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
-        }
-        let handedOver = spec.extraDescriptors
-        let sandboxGate = gate
-        let run = ProcessRun(
-            spec: spec, gracePeriod: configuration.killGracePeriod, leaderIsSandbox: isolation.sandbox != nil, cgroup: cgroup,
-            afterSpawn: { child in
-                handedOver.forEach { close($0) }
-                defer { cgroup?.closeJoinDescriptors() }
-                guard let gate = sandboxGate else { return }
-                guard let child, let cgroup else { return gate.discard() }
-                do {
-                    try gate.admit(monitor: child.pid, into: cgroup)
-                } catch {
-                    // The sandbox goes first: closing the gate would let the script start.
-                    kill(-child.pid, SIGKILL)
-                    close(gate.release)
-                    throw error
-                }
-            })
-        let timeout = Duration.seconds(event.timeoutSeconds)
-        return await withTaskGroup(of: RaceResult.self) { group in
-            group.addTask { .finished(await run.run(output: output)) }
-            group.addTask {
-                do { try await Task.sleep(for: timeout) } catch { return .cancelled }
-                return .timedOut
-            }
-            let first = await group.next()!
-            switch first {
-            case .finished(let result):
-                group.cancelAll()
-                return Task.isCancelled ? ExecutionOutcome(status: .cancelled, exitCode: result.exitCode, error: "cancelled") : result
-            case .timedOut:
-                await output(.system, "timed out after \(event.timeoutSeconds)s; stopping the process group")
-                group.cancelAll()
-                var outcome = ExecutionOutcome(status: .timeout, error: "timed out after \(event.timeoutSeconds)s")
-                while let next = await group.next() {
-                    if case .finished(let result) = next { outcome.exitCode = result.exitCode }
-                }
-                return outcome
-            case .cancelled:
-                group.cancelAll()
-                return ExecutionOutcome(status: .cancelled, error: "cancelled")
-            }
-        }
-    }
-
-    private enum RaceResult: Sendable {
-        case finished(ExecutionOutcome)
-        case timedOut
-        case cancelled
+        return LocalRun(
+            spec: spec, gracePeriod: configuration.killGracePeriod, sandboxed: isolation.sandbox != nil, cgroup: cgroup, gate: gate,
+            hostDirectory: hostDirectory)
     }
 
     /// An unsandboxed run's work directory with its script, owned by the run user, in a root that

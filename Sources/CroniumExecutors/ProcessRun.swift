@@ -86,7 +86,7 @@ struct ProcessRun: Sendable {
                 return child
             }
         } catch {
-            return ExecutionOutcome(status: .failure, error: "could not start \(spec.argv[0]): \(error)")
+            return .failure(.startFailed, "could not start \(spec.argv[0]): \(error)")
         }
         let pid = child.pid
         let stopAtOnce = state.withLock { state -> Bool in
@@ -113,19 +113,16 @@ struct ProcessRun: Sendable {
         let failed = termination != .exited(0)
         let hit = state.limitHit.withLock { $0 } ?? (failed ? cgroup?.limitHit : nil)
         if let code = hit {
-            return ExecutionOutcome(status: .failure, exitCode: termination.exitCode, error: Self.message(code), errorCode: code)
+            let message =
+                code == .outOfMemory
+                ? "out of memory: the run used more memory than its limit (limits.memoryMB) and was ended"
+                : "too many processes: the run tried to start more than its limit (limits.processes) and was ended"
+            return .failure(code, message, exitCode: termination.exitCode)
         }
         switch termination {
-        case .exited(0): return ExecutionOutcome(status: .success, exitCode: 0)
-        case .exited(let code): return ExecutionOutcome(status: .failure, exitCode: code, error: "exited with status \(code)")
-        case .signaled(let signal): return ExecutionOutcome(status: .failure, exitCode: termination.exitCode, error: "killed by signal \(signal)")
-        }
-    }
-
-    private static func message(_ code: ExecutionErrorCode) -> String {
-        switch code {
-        case .outOfMemory: "out of memory: the run used more memory than its limit (limits.memoryMB) and was ended"
-        case .tooManyProcesses: "too many processes: the run tried to start more than its limit (limits.processes) and was ended"
+        case .exited(0): return .success
+        case .exited(let code): return .failure(.exitStatus, "exited with status \(code)", exitCode: code)
+        case .signaled(let signal): return .failure(.killedBySignal, "killed by signal \(signal)", exitCode: termination.exitCode)
         }
     }
 

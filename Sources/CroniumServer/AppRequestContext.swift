@@ -21,7 +21,7 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The caller, for routes behind authentication.
     func requireUser() throws -> User {
-        guard let user else { throw Problem(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'") }
+        guard let user else { throw Problem.unauthorized }
         return user
     }
 }

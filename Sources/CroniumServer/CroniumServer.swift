@@ -59,12 +59,8 @@ public final class CroniumServer: Sendable {
         store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
         initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
 
-        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
-        // Work directories left by runs a crash interrupted hold their scripts; no run is in
-        // progress before the engine starts, so everything there is a leftover.
-        local.removeLeftoverWorkDirectories()
         engine = Engine(
-            store: store, executors: [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()],
+            store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),
             configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds)),
             logger: logger)
     }
@@ -77,7 +73,7 @@ public final class CroniumServer: Sendable {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 16)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cronium"),
-            services: [engine],
+            services: engine.services,
             onServerRunning: { channel in
                 ready.set()
                 await onServerRunning(channel)
@@ -87,7 +83,6 @@ public final class CroniumServer: Sendable {
 
     /// Runs until SIGTERM or SIGINT, draining runs, then closes the database.
     public func run(onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }) async throws {
-        let store = self.store
         // Closing must happen even when the caller cancelled us, so it runs in a task of its own.
         do {
             try await application(onServerRunning: onServerRunning).runService()
@@ -96,6 +91,21 @@ public final class CroniumServer: Sendable {
             throw error
         }
         await Task { try? await self.shutdown() }.value
+    }
+
+    /// One line per protection, so an operator sees at once what bounds a run here, and one per
+    /// missing interpreter.
+    public func logBoundary() {
+        for protection in protections {
+            if protection.active {
+                logger.info("\(protection.name): active — \(protection.detail)")
+            } else {
+                logger.warning("\(protection.name): MISSING — \(protection.detail)")
+            }
+        }
+        for (name, path) in [("bash", interpreters.bash), ("python3", interpreters.python), ("node", interpreters.node)] where path == nil {
+            logger.warning("no \(name) found: events of that type will fail until it is installed", metadata: ["interpreter": "\(name)"])
+        }
     }
 
     /// Closes the database and lets another server use the data directory.
@@ -116,7 +126,7 @@ public final class CroniumServer: Sendable {
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))
         }
         AccountController(store: store, bcryptCost: configuration.bcryptCost).addRoutes(to: api)
-        EventController(engine: engine, isolation: isolation).addRoutes(to: api.group("events"))
+        EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
         return router

@@ -1,11 +1,8 @@
 import CroniumCore
-import CroniumExecutors
 import Foundation
 
 /// How `cronium serve` runs. Every field has a default that works on a fresh machine.
 public struct ServerConfiguration: Sendable {
-    public typealias SandboxMode = Isolation.Mode
-
     public var host = "127.0.0.1"
     public var port = 5001
     public var dataDirectory = "./.cronium"

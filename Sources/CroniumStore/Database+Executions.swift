@@ -36,6 +36,19 @@ extension Database {
         }
     }
 
+    /// The runs still pending or running of each event, oldest first.
+    public func unfinishedExecutionIds(eventIds: [Int64]) async throws -> [Int64: [Int64]] {
+        try await read { sql in
+            var result: [Int64: [Int64]] = [:]
+            for row in try await sql.raw(
+                "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: eventIds)) ORDER BY id"
+            ).all() {
+                result[try row.decode(column: "event_id", as: Int64.self), default: []].append(try row.decode(column: "id", as: Int64.self))
+            }
+            return result
+        }
+    }
+
     static func decodeExecution(_ row: any SQLRow) throws -> Execution {
         func date(_ column: String) throws -> Date? { try row.decode(column: column, as: Int64?.self).map(Date.init(millis:)) }
         return Execution(
@@ -52,6 +65,8 @@ extension Database {
             output: try row.decode(column: "output", as: String?.self),
             error: try row.decode(column: "error", as: String?.self),
             errorCode: try row.decode(column: "error_code", as: String?.self).flatMap { ExecutionErrorCode(rawValue: $0) },
+            outputValue: try row.decode(column: "output_value", as: String?.self),
+            condition: try row.decode(column: "condition", as: Bool?.self),
             logBytes: try row.decode(column: "log_bytes", as: Int.self),
             logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
             triggeredBy: try row.decode(column: "triggered_by", as: Int64?.self))

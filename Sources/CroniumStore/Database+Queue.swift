@@ -30,6 +30,16 @@ public struct FinishResult: Sendable, Equatable {
     }
 }
 
+/// What ``Database/requestCancel(executionId:reason:at:)`` found.
+public enum CancelRequest: Sendable, Equatable {
+    /// It had not started; it is now `CANCELLED`.
+    case cancelledWhileQueued(releasedHeldRun: Bool)
+    /// It is running; the node running it must stop it.
+    case running
+    /// It had already ended, or does not exist.
+    case ended
+}
+
 /// What a trigger asks to run.
 public struct EnqueueRequest: Sendable {
     public var eventId: Int64
@@ -56,7 +66,7 @@ public struct EnqueueRequest: Sendable {
 extension Database {
     /// Writes the execution (`PENDING`) and its job in the caller's transaction: nothing runs that
     /// was not recorded first.
-    public static func enqueue(_ request: EnqueueRequest, now: Date, in sql: any SQLDatabase) async throws -> Int64 {
+    static func enqueue(_ request: EnqueueRequest, now: Date, in sql: any SQLDatabase) async throws -> Int64 {
         let executionId = try await sql.raw(
             """
             INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by)
@@ -156,37 +166,73 @@ extension Database {
     /// run that ended. With `onlyIfQueued`, a run that has been claimed is left alone.
     @discardableResult
     public func finish(
-        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int,
-        retry: EnqueueRequest? = nil, onlyIfQueued: Bool = false
+        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil
     ) async throws -> FinishResult {
-        let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
-        return try await transaction { sql in
-            let eventId = try await sql.raw(
-                """
-                UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
-                  started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
-                  output = \(bind: outcome.output), error = \(bind: outcome.error),
-                  error_code = \(bind: outcome.errorCode?.rawValue), log_bytes = \(bind: logBytes),
-                  log_dropped_bytes = \(bind: logDroppedBytes)
-                WHERE id = \(bind: executionId) AND status IN \(endable)
-                RETURNING event_id
-                """
-            ).first(decodingColumn: "event_id", as: Int64.self)
-            // A claimed run is marked RUNNING in the claim's own transaction, so "still PENDING"
-            // means "not claimed", and a claimed run's job is not touched here.
-            if eventId != nil || !onlyIfQueued {
-                try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
-            }
-            guard let eventId else { return FinishResult(recorded: false, releasedHeldRun: false) }
-            if let retry { _ = try await Self.enqueue(retry, now: time, in: sql) }
-            return FinishResult(recorded: true, releasedHeldRun: try await Self.releaseHeldJob(eventId: eventId, in: sql))
+        try await transaction { sql in
+            try await Self.finish(
+                executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, retry: retry,
+                onlyIfQueued: false, in: sql)
         }
     }
 
-    /// Every claimed job, whoever holds it: on a single SQLite node at start-up, all are orphans.
-    public func claimedJobs() async throws -> [ClaimedJob] {
-        try await read { sql in
-            try await sql.raw("SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' ORDER BY id").all().map(Self.decodeClaimedJob)
+    private static func finish(
+        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest?,
+        onlyIfQueued: Bool, in sql: any SQLDatabase
+    ) async throws -> FinishResult {
+        let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
+        let eventId = try await sql.raw(
+            """
+            UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
+              started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
+              output = \(bind: outcome.output), error = \(bind: outcome.error?.message),
+              error_code = \(bind: outcome.error?.code.rawValue), output_value = \(bind: outcome.outputValue),
+              condition = \(bind: outcome.condition), log_bytes = \(bind: logBytes),
+              log_dropped_bytes = \(bind: logDroppedBytes)
+            WHERE id = \(bind: executionId) AND status IN \(endable)
+            RETURNING event_id
+            """
+        ).first(decodingColumn: "event_id", as: Int64.self)
+        // A claimed run is marked RUNNING in the claim's own transaction, so "still PENDING"
+        // means "not claimed", and a claimed run's job is not touched here.
+        if eventId != nil || !onlyIfQueued {
+            try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
+        }
+        guard let eventId else { return FinishResult(recorded: false, releasedHeldRun: false) }
+        if let retry { _ = try await Self.enqueue(retry, now: time, in: sql) }
+        return FinishResult(recorded: true, releasedHeldRun: try await Self.releaseHeldJob(eventId: eventId, in: sql))
+    }
+
+    /// Records that someone wants a run to stop. A queued run ends `CANCELLED` here and now; a
+    /// running one keeps the request (and its reason) for the node that runs it.
+    public func requestCancel(executionId: Int64, reason: String, at time: Date) async throws -> CancelRequest {
+        try await transaction { sql in
+            if try await sql.raw(
+                "UPDATE executions SET cancel_reason = \(bind: reason) WHERE id = \(bind: executionId) AND status = 'RUNNING' AND cancel_reason IS NULL RETURNING id"
+            ).first() != nil {
+                return .running
+            }
+            let queued = try await Self.finish(
+                executionId: executionId, outcome: .failure(.cancelled, reason, status: .cancelled), at: time, logBytes: 0, logDroppedBytes: 0,
+                retry: nil, onlyIfQueued: true, in: sql)
+            if queued.recorded { return .cancelledWhileQueued(releasedHeldRun: queued.releasedHeldRun) }
+            let status = try await sql.raw("SELECT status FROM executions WHERE id = \(bind: executionId)")
+                .first(decodingColumn: "status", as: ExecutionStatus.self)
+            // A second cancel of a run that is stopping is not an error: it is on its way.
+            return status == .running ? .running : .ended
+        }
+    }
+
+    /// Claimed jobs that no live node holds: at start-up on SQLite (one server per data
+    /// directory) every claimed job; otherwise those whose lease ran out.
+    public func orphanedJobs(atStartup: Bool, now: Date) async throws -> [ClaimedJob] {
+        let everyClaim = atStartup && dialect.oneServerPerDatabase
+        return try await read { sql in
+            try await sql.raw(
+                """
+                SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed'
+                AND (\(bind: everyClaim) OR lease_expires_at < \(bind: now.millis)) ORDER BY id
+                """
+            ).all().map(Self.decodeClaimedJob)
         }
     }
 
@@ -210,15 +256,5 @@ extension Database {
             jobId: try row.decode(column: "id", as: Int64.self),
             executionId: try row.decode(column: "execution_id", as: Int64.self),
             eventId: try row.decode(column: "event_id", as: Int64.self))
-    }
-
-    /// Jobs whose lease ran out: their worker died. Returned with the execution so the caller can
-    /// decide, per event, whether to retry them.
-    public func expiredJobs(now: Date) async throws -> [ClaimedJob] {
-        try await read { sql in
-            try await sql.raw(
-                "SELECT id, execution_id, event_id FROM jobs WHERE state = 'claimed' AND lease_expires_at < \(bind: now.millis) ORDER BY id"
-            ).all().map(Self.decodeClaimedJob)
-        }
     }
 }

@@ -15,7 +15,31 @@ public struct ScheduleState: Sendable, Equatable {
     }
 }
 
+/// A ledger row to write and, when the occurrence runs, the run to enqueue for it.
+public struct FireRecord: Sendable {
+    public var occurrence: ScheduleOccurrence
+    public var run: EnqueueRequest?
+
+    public init(occurrence: ScheduleOccurrence, run: EnqueueRequest?) {
+        self.occurrence = occurrence
+        self.run = run
+    }
+}
+
 extension Database {
+    /// Records one instant's fires in one transaction: each run enqueued, each ledger row written
+    /// (naming its run), each event's next planned fire saved.
+    public func recordFires(_ records: [FireRecord], states: [ScheduleState], now: Date) async throws {
+        try await transaction { sql in
+            for record in records {
+                var occurrence = record.occurrence
+                if let run = record.run { occurrence.executionId = try await Self.enqueue(run, now: now, in: sql) }
+                try await Self.recordOccurrence(occurrence, in: sql)
+            }
+            for state in states { try await Self.saveScheduleState(state, in: sql) }
+        }
+    }
+
     public func scheduleStates() async throws -> [Int64: ScheduleState] {
         try await read { sql in
             var states: [Int64: ScheduleState] = [:]
@@ -40,7 +64,7 @@ extension Database {
             lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
     }
 
-    public static func saveScheduleState(_ state: ScheduleState, in sql: any SQLDatabase) async throws {
+    static func saveScheduleState(_ state: ScheduleState, in sql: any SQLDatabase) async throws {
         try await sql.raw(
             """
             INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at)
@@ -55,7 +79,7 @@ extension Database {
         try await transaction { sql in try await Self.saveScheduleState(state, in: sql) }
     }
 
-    public static func recordOccurrence(_ occurrence: ScheduleOccurrence, in sql: any SQLDatabase) async throws {
+    static func recordOccurrence(_ occurrence: ScheduleOccurrence, in sql: any SQLDatabase) async throws {
         try await sql.raw(
             """
             INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id)
@@ -65,8 +89,7 @@ extension Database {
         ).run()
     }
 
-    /// The ledger of an event, newest first.
-    /// Newest first; `offset` skips that many, for paging back through a long history.
+    /// The ledger of an event, newest first; `offset` skips that many, for paging back through a long history.
     public func ledger(eventId: Int64, limit: Int = 100, offset: Int = 0) async throws -> [ScheduleOccurrence] {
         try await read { sql in
             try await sql.raw(

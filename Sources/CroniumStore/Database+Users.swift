@@ -13,11 +13,11 @@ extension Database {
         try await read { sql in try await sql.raw("SELECT COUNT(*) AS n FROM users").first(decodingColumn: "n", as: Int.self) ?? 0 }
     }
 
-    /// Throws ``StoreError/conflict`` when the name is taken.
+    /// Throws a `CONFLICT` ``CroniumError`` when the name is taken.
     public func insertUser(username: String, passwordHash: String, role: Role, now: Date) async throws -> User {
         try await transaction { sql in
             let taken = try await sql.raw("SELECT id FROM users WHERE username = \(bind: username)").first() != nil
-            if taken { throw StoreError.conflict("a user named \(username) already exists") }
+            if taken { throw CroniumError(.conflict, "a user named \(username) already exists") }
             let id = try await sql.raw(
                 """
                 INSERT INTO users (username, password_hash, role, created_at)

@@ -43,7 +43,7 @@ public final class Database: Sendable {
     public func shutdown() async throws { try await close() }
 
     /// Runs `body` inside one write transaction; any thrown error rolls everything back.
-    public func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await mutex.withLock {
             try await sql.raw(SQLQueryString(dialect.beginWrite)).run()
             do {
@@ -58,7 +58,7 @@ public final class Database: Sendable {
     }
 
     /// Runs reads (or a single self-contained statement) without interleaving with a transaction.
-    public func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+    func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await mutex.withLock { try await body(sql) }
     }
 }

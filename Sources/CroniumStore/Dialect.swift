@@ -21,6 +21,10 @@ public enum Dialect: String, Sendable {
         }
     }
 
+    /// Whether a database serves one server only (its data directory is locked), so whatever a
+    /// previous process left claimed is an orphan at start-up.
+    var oneServerPerDatabase: Bool { self == .sqlite }
+
     /// The statement that opens a write transaction, taking the write lock at once so two writers
     /// never both read and then fail to upgrade.
     var beginWrite: String {

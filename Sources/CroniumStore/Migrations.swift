@@ -69,6 +69,12 @@ enum Migrations {
         Migration(version: 2, name: "execution error codes") { _ in
             ["ALTER TABLE executions ADD COLUMN error_code TEXT"]
         },
+        Migration(version: 3, name: "execution output value, condition and cancel request") { _ in
+            [
+                "ALTER TABLE executions ADD COLUMN output_value TEXT", "ALTER TABLE executions ADD COLUMN condition BOOLEAN",
+                "ALTER TABLE executions ADD COLUMN cancel_reason TEXT",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -13,6 +13,8 @@ public final class EngineHarness: Sendable {
     public let store: Database
     public let engine: Engine
     public let owner: User
+    /// The clock the engine reads: a test steps it when it passed a ``ManualClock``.
+    public let clock: any EngineClock
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
@@ -22,19 +24,20 @@ public final class EngineHarness: Sendable {
         logger.logLevel = .warning
         let directory = try directory ?? TemporaryDirectory("engine")
         self.directory = directory
+        self.clock = clock
         store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: logger)
         if let existing = try await store.user(username: "owner") {
             owner = existing.user
         } else {
             owner = try await store.insertUser(username: "owner", passwordHash: "-", role: .admin, now: Date())
         }
-        let local = LocalProcessExecutor(
-            configuration: .init(
-                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory),
-                workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500)))
-        let executors: [EventType: any Executor] = [.bash: local, .python: local, .nodejs: local, .httpRequest: HTTPRequestExecutor()]
-        engine = Engine(store: store, executors: executors, clock: clock, configuration: configuration, logger: logger)
-        group = ServiceGroup(configuration: .init(services: [engine], logger: logger))
+        engine = Engine(
+            store: store,
+            localRuns: .init(
+                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory), workRoot: directory.appending("work"),
+                killGracePeriod: .milliseconds(500)),
+            clock: clock, configuration: configuration, logger: logger)
+        group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         let group = self.group
         task = Task { try await group.run() }
     }
@@ -46,9 +49,7 @@ public final class EngineHarness: Sendable {
         input.type = .bash
         input.content = "true"
         configure(&input)
-        let event = try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
-        await engine.eventChanged(id: event.id, scheduleChanged: true)
-        return event
+        return try await engine.createEvent(input, by: owner)
     }
 
     /// Waits until the execution has ended and returns it.

@@ -2,7 +2,6 @@ import ArgumentParser
 import CroniumCore
 import CroniumServer
 import Foundation
-import CroniumExecutors
 import Logging
 import NIOCore
 
@@ -32,7 +31,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
 
     func validate() throws {
-        guard ServerConfiguration.SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
+        guard SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
@@ -48,7 +47,7 @@ struct Serve: AsyncParsableCommand {
         configuration.dataDirectory = dataDirectory
         configuration.maxConcurrentRuns = maxConcurrentRuns
         configuration.shutdownGraceSeconds = shutdownGrace
-        configuration.sandbox = ServerConfiguration.SandboxMode(rawValue: sandbox) ?? .auto
+        configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
         configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
@@ -70,17 +69,7 @@ struct Serve: AsyncParsableCommand {
                 (shown only now). An admin API token is in \(admin.tokenPath).
                 """)
         }
-        // One line per protection, so an operator sees at once what bounds a run here.
-        for protection in server.protections {
-            if protection.active {
-                logger.info("\(protection.name): active — \(protection.detail)")
-            } else {
-                logger.warning("\(protection.name): MISSING — \(protection.detail)")
-            }
-        }
-        for (name, path) in [("bash", server.interpreters.bash), ("python3", server.interpreters.python), ("node", server.interpreters.node)] where path == nil {
-            logger.warning("no \(name) found: events of that type will fail until it is installed", metadata: ["interpreter": "\(name)"])
-        }
+        server.logBoundary()
         let address = host
         try await server.run { channel in
             print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")

@@ -112,7 +112,7 @@ import Testing
         let directory = try TemporaryDirectory("restart")
         defer { directory.remove() }
         let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let clock1 = first.engine.clockForTesting as! ManualClock
+        let clock1 = first.clock as! ManualClock
         let event = try await scheduledEvent(first, schedule: .interval(seconds: 10, misfire: policy))
         #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
         clock1.advance(to: Self.t0 + 10)
@@ -170,7 +170,7 @@ import Testing
         let directory = try TemporaryDirectory("once")
         defer { directory.remove() }
         let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let clock = first.engine.clockForTesting as! ManualClock
+        let clock = first.clock as! ManualClock
         var event = try await scheduledEvent(first, schedule: .once(at: Self.t0 + 10))
         #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10 })
         clock.advance(to: Self.t0 + 10)
@@ -180,13 +180,12 @@ import Testing
         try await first.stop()
 
         let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 60), directory: directory)
-        event.description = "edited"
-        try await second.store.updateEvent(event)
-        await second.engine.eventChanged(id: event.id, scheduleChanged: false)
+        var edit = EventInput()
+        edit.description = "edited"
+        event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
         for status in [EventStatus.paused, .active] {
-            event.status = status
-            try await second.store.updateEvent(event)
-            await second.engine.eventChanged(id: event.id, scheduleChanged: true)
+            edit.status = status
+            event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
         }
         #expect(try await eventually { second.engine.scheduler.isSettled })
         try await Task.sleep(for: .milliseconds(200))
@@ -213,11 +212,11 @@ import Testing
         let clock = ManualClock(now: Self.t0)
         let harness = try await EngineHarness(clock: clock)
         defer { harness.directory.remove() }
-        var event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
+        let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
         #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-        event.status = .paused
-        try await harness.store.updateEvent(event)
-        await harness.engine.eventChanged(id: event.id, scheduleChanged: false)
+        var pause = EventInput()
+        pause.status = .paused
+        _ = try await harness.engine.updateEvent(id: event.id, with: pause, by: harness.owner)
         #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
         clock.advance(to: Self.t0 + 30)
         try await Task.sleep(for: .milliseconds(200))

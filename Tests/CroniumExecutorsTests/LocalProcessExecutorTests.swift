@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
 import CroniumTesting
 import Foundation
@@ -39,6 +40,24 @@ func processExists(withMarker marker: String) -> Bool {
     return false
 }
 
+/// One run as the engine would start it: a context with the event's deadline.
+struct RunRequest {
+    var executionId: Int64
+    var event: Event
+    var environment: [String: String]
+}
+
+extension Executor {
+    /// Runs `request` through the engine's supervisor (prepare, run with the deadline, teardown);
+    /// cancelling the calling task stops it.
+    func execute(_ request: RunRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
+        let context = ExecutionContext(
+            executionId: request.executionId, event: request.event, environment: request.environment,
+            deadline: .now + .seconds(request.event.timeoutSeconds))
+        return await RunSupervisor.run(context, on: self, output: output)
+    }
+}
+
 @Suite struct LocalProcessExecutorTests {
     /// A sandboxed executor requires the sandbox (bubblewrap is installed by scripts/test.sh).
     func executor(_ directory: TemporaryDirectory, sandboxed: Bool, grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
@@ -55,7 +74,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         let event = try scriptEvent(.bash, "echo out1\necho err1 >&2\nprintf 'no newline'\nexit 3")
         let outcome = await try executor(directory, sandboxed: sandboxed)
-            .execute(ExecutionRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
+            .execute(RunRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
         #expect(outcome.status == .failure)
         #expect(outcome.exitCode == 3)
         #expect(recorder.text(.stdout) == ["out1", "no newline"])
@@ -69,7 +88,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         let script = type == .python ? "import os\nprint('hello', os.environ['GREETING'])" : "console.log('hello', process.env.GREETING)"
         let outcome = await try executor(directory, sandboxed: true)
-            .execute(ExecutionRequest(executionId: 2, event: try scriptEvent(type, script), environment: ["GREETING": "world"]), output: recorder.handler)
+            .execute(RunRequest(executionId: 2, event: try scriptEvent(type, script), environment: ["GREETING": "world"]), output: recorder.handler)
         #expect(outcome.status == .success)
         #expect(recorder.text(.stdout) == ["hello world"])
     }
@@ -81,7 +100,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         let event = try scriptEvent(.bash, "echo \"${CRONIUM_TEST_SERVER_SECRET:-absent} $CRONIUM_EXECUTION_ID\"")
         _ = await try executor(directory, sandboxed: false)
-            .execute(ExecutionRequest(executionId: 7, event: event, environment: ["CRONIUM_EXECUTION_ID": "7"]), output: recorder.handler)
+            .execute(RunRequest(executionId: 7, event: event, environment: ["CRONIUM_EXECUTION_ID": "7"]), output: recorder.handler)
         #expect(recorder.text(.stdout) == ["absent 7"])
     }
 
@@ -95,7 +114,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         let start = ContinuousClock.now
         let outcome = await try executor(directory, sandboxed: sandboxed)
-            .execute(ExecutionRequest(executionId: 3, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+            .execute(RunRequest(executionId: 3, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .timeout)
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(recorder.text(.stdout) == ["started"])
@@ -113,7 +132,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         // A grace far longer than the handler needs, so a loaded machine cannot cut it short.
         let outcome = await try executor(directory, sandboxed: sandboxed, grace: .seconds(10))
-            .execute(ExecutionRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+            .execute(RunRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .timeout)
         #expect(recorder.text(.stdout) == ["started", "cleaning up"])
         // Under bubblewrap too: bwrap is spared the signal and exits with the script's status.
@@ -126,7 +145,7 @@ func processExists(withMarker marker: String) -> Bool {
         let marker = "4\(Int.random(in: 100_000...999_999))"
         let start = ContinuousClock.now
         let outcome = await try executor(directory, sandboxed: false)
-            .execute(ExecutionRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]), output: OutputRecorder().handler)
+            .execute(RunRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]), output: OutputRecorder().handler)
         #expect(outcome.status == .success)
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
@@ -139,7 +158,7 @@ func processExists(withMarker marker: String) -> Bool {
         let executor = try executor(directory, sandboxed: sandboxed)
         let event = try scriptEvent(.bash, "echo begin\nsleep 60")
         let recorder = OutputRecorder()
-        let task = Task { await executor.execute(ExecutionRequest(executionId: 5, event: event, environment: [:]), output: recorder.handler) }
+        let task = Task { await executor.execute(RunRequest(executionId: 5, event: event, environment: [:]), output: recorder.handler) }
         #expect(try await eventually { recorder.text(.stdout) == ["begin"] })
         task.cancel()
         let outcome = await task.value
@@ -160,7 +179,7 @@ func processExists(withMarker marker: String) -> Bool {
         let recorder = OutputRecorder()
         let executor = try executor(directory, sandboxed: true)
         let outcome = await executor.execute(
-            ExecutionRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]), output: recorder.handler)
+            RunRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .success)
         #expect(recorder.text(.stdout) == ["hidden", "read-only", "mine", "tmp-ok"])
     }
@@ -171,7 +190,7 @@ func processExists(withMarker marker: String) -> Bool {
         let script = "grep -c : /proc/net/dev"
         let recorder = OutputRecorder()
         let executor = try executor(directory, sandboxed: true)
-        _ = await executor.execute(ExecutionRequest(executionId: 8, event: try scriptEvent(.bash, script, network: false), environment: [:]), output: recorder.handler)
+        _ = await executor.execute(RunRequest(executionId: 8, event: try scriptEvent(.bash, script, network: false), environment: [:]), output: recorder.handler)
         // Only the loopback interface exists in a fresh network namespace.
         #expect(recorder.text(.stdout) == ["1"])
     }
@@ -183,8 +202,8 @@ func processExists(withMarker marker: String) -> Bool {
             configuration: .init(
                 interpreters: .init(bash: nil, python: nil, node: nil), isolation: try Isolation.forTests(directory: directory, mode: .off),
                 workRoot: directory.path))
-        let outcome = await executor.execute(ExecutionRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: { _, _ in })
+        let outcome = await executor.execute(RunRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: { _, _ in })
         #expect(outcome.status == .failure)
-        #expect(outcome.error?.contains("no interpreter for PYTHON") == true)
+        #expect(outcome.error?.message.contains("no interpreter for PYTHON") == true)
     }
 }

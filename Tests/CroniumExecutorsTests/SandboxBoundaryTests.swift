@@ -36,7 +36,7 @@ import Glibc
                 workRoot: directory.appending("work"), killGracePeriod: .milliseconds(200)))
         let recorder = OutputRecorder()
         let outcome = await executor.execute(
-            ExecutionRequest(executionId: Int64.random(in: 1...1_000_000), event: event, environment: [:]), output: recorder.handler)
+            RunRequest(executionId: Int64.random(in: 1...1_000_000), event: event, environment: [:]), output: recorder.handler)
         return Result(outcome: outcome, stdout: recorder.text(.stdout), stderr: recorder.text(.stderr))
     }
 
@@ -139,7 +139,7 @@ import Glibc
 
         let refused = try await run("true", readOnlyPaths: [directory.path], in: directory)
         #expect(refused.outcome.status == .failure)
-        #expect(refused.outcome.error?.contains("data directory") == true)
+        #expect(refused.outcome.error?.message.contains("data directory") == true)
     }
 
     @Test(.enabled(if: isRoot, "per-run cgroups need root here"), arguments: [true, false])
@@ -150,8 +150,8 @@ import Glibc
         // The script stays to watch its bomb, as a script that forks too much keeps running.
         let result = try await run("bomb() { bomb | bomb & }; bomb; sleep 30", sandboxed: sandboxed, limits: RunLimits(processes: 32), in: directory)
         #expect(result.outcome.status == .failure)
-        #expect(result.outcome.errorCode == .tooManyProcesses)
-        #expect(result.outcome.error?.contains("too many processes") == true)
+        #expect(result.outcome.error?.code == .tooManyProcesses)
+        #expect(result.outcome.error?.message.contains("too many processes") == true)
         #expect(ContinuousClock.now - start < .seconds(20))
         // The host is still fine: it can start processes.
         let after = try await run("echo ok", sandboxed: sandboxed, in: directory)
@@ -165,7 +165,7 @@ import Glibc
         let script = "chunks = []\nfor _ in range(64):\n    chunks.append(bytearray(8 << 20))\nprint('survived')"
         let result = try await run(script, type: .python, sandboxed: sandboxed, limits: RunLimits(memoryMB: 64), in: directory)
         #expect(result.outcome.status == .failure)
-        #expect(result.outcome.errorCode == .outOfMemory, "\(result)")
+        #expect(result.outcome.error?.code == .outOfMemory, "\(result)")
         #expect(result.stdout == [])
     }
 
@@ -205,7 +205,7 @@ import Glibc
                 },
                 workRoot: directory.appending("work")))
         let recorder = OutputRecorder()
-        _ = await executor.execute(ExecutionRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
+        _ = await executor.execute(RunRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
         #expect(recorder.text(.stdout) == ["500"])
         #expect(recorder.text(.system).contains { $0.contains("lowered") })
     }

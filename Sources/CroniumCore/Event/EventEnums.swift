@@ -21,10 +21,15 @@ public enum TriggerType: String, Sendable, ClosedSetCodable {
     case schedule = "SCHEDULE"
 }
 
-/// Where a run happens. Only `LOCAL` exists today; remote (SSH) and container locations join it later,
-/// which is why this is an enum and not a flag.
+/// Where a run happens, which picks its executor before its language does. A server refuses an
+/// event whose location it has no executor for.
 public enum RunLocation: String, Sendable, ClosedSetCodable {
+    /// On the server's machine, in the sandbox.
     case local = "LOCAL"
+    /// In a container of the event's image.
+    case container = "CONTAINER"
+    /// On one or more servers reached over SSH.
+    case remote = "REMOTE"
 }
 
 public enum TimeUnit: String, Sendable, ClosedSetCodable {

@@ -57,3 +57,12 @@ public struct RunLimits: Codable, Sendable, Equatable {
         return problems
     }
 }
+
+/// `--sandbox`: how strict the server is about bubblewrap.
+public enum SandboxMode: String, Sendable, CaseIterable {
+    /// Use bubblewrap when it works here; otherwise run without it and say so at start-up.
+    case auto
+    /// Refuse to start without a working sandbox.
+    case required
+    case off
+}

@@ -20,13 +20,44 @@ public enum ExecutionTrigger: String, Codable, Sendable, CaseIterable {
     case retry = "RETRY"
 }
 
-/// Why a run failed, when Cronium knows a reason a program can act on (the text in `error` says it
-/// to a person).
+/// Why a run did not succeed, as a stable code a program can act on (the message says it to a
+/// person). Codes are never renamed; new ones may be added.
 public enum ExecutionErrorCode: String, Codable, Sendable, CaseIterable {
+    /// The script exited with a status other than 0.
+    case exitStatus = "EXIT_STATUS"
+    /// A signal ended the script (not Cronium stopping it).
+    case killedBySignal = "KILLED_BY_SIGNAL"
     /// The run's processes used more memory than its limit and the kernel ended them.
     case outOfMemory = "OUT_OF_MEMORY"
     /// The run tried to have more processes than its limit.
     case tooManyProcesses = "TOO_MANY_PROCESSES"
+    /// The run was still going at its deadline (`timeoutValue`/`timeoutUnit`) and was stopped.
+    case timedOut = "TIMED_OUT"
+    /// Someone cancelled the run, the event was deleted, a newer run replaced it, or the server shut down.
+    case cancelled = "CANCELLED"
+    /// The server stopped (or crashed) while the run was in progress.
+    case interrupted = "INTERRUPTED"
+    /// What the run needs could not be set up: its work directory, sandbox, limits, interpreter.
+    case startFailed = "START_FAILED"
+    /// This server has no executor for the event's type at its run location.
+    case unsupported = "UNSUPPORTED"
+    /// An HTTP request event got a response with status 400 or more.
+    case httpStatus = "HTTP_STATUS"
+    /// An HTTP request event got no response (connection refused, DNS, TLS).
+    case requestFailed = "REQUEST_FAILED"
+}
+
+/// Why a run did not succeed: a code for programs, a sentence for people.
+public struct ExecutionError: Sendable, Equatable, Error, CustomStringConvertible {
+    public var code: ExecutionErrorCode
+    public var message: String
+
+    public init(_ code: ExecutionErrorCode, _ message: String) {
+        self.code = code
+        self.message = message
+    }
+
+    public var description: String { message }
 }
 
 /// One run of an event, recorded before anything runs and finished in one write.
@@ -47,11 +78,15 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var output: String?
     public var error: String?
     public var errorCode: ExecutionErrorCode?
+    /// JSON text the script set as its result (runtime helpers).
+    public var outputValue: String?
+    /// The verdict the script set for conditional actions (runtime helpers).
+    public var condition: Bool?
     public var logBytes: Int
     public var logDroppedBytes: Int
     public var triggeredBy: Int64?
 
-    public init(id: Int64, eventId: Int64, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: Int64? = nil) {
+    public init(id: Int64, eventId: Int64, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, outputValue: String? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: Int64? = nil) {
         self.id = id
         self.eventId = eventId
         self.status = status
@@ -65,6 +100,8 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
         self.output = output
         self.error = error
         self.errorCode = errorCode
+        self.outputValue = outputValue
+        self.condition = condition
         self.logBytes = logBytes
         self.logDroppedBytes = logDroppedBytes
         self.triggeredBy = triggeredBy
@@ -76,19 +113,32 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     }
 }
 
-/// How a run ended, as reported by an executor.
+/// How a run ended. An executor reports status, exit code and output; the engine adds the
+/// deadline's and a cancel's verdict; runtime helpers will fill the output value and condition.
 public struct ExecutionOutcome: Sendable, Equatable {
     public var status: ExecutionStatus
     public var exitCode: Int?
+    /// The result a person reads first (an HTTP response body, capped).
     public var output: String?
-    public var error: String?
-    public var errorCode: ExecutionErrorCode?
+    public var error: ExecutionError?
+    /// The run's result for whatever follows it (JSON text), set by the script through its helper.
+    public var outputValue: String?
+    /// The run's verdict for conditional actions, set by the script through its helper.
+    public var condition: Bool?
 
-    public init(status: ExecutionStatus, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil) {
+    public init(status: ExecutionStatus, exitCode: Int? = nil, output: String? = nil, error: ExecutionError? = nil, outputValue: String? = nil, condition: Bool? = nil) {
         self.status = status
         self.exitCode = exitCode
         self.output = output
         self.error = error
-        self.errorCode = errorCode
+        self.outputValue = outputValue
+        self.condition = condition
+    }
+
+    public static let success = ExecutionOutcome(status: .success, exitCode: 0)
+
+    /// A run that did not succeed for `code`'s reason.
+    public static func failure(_ code: ExecutionErrorCode, _ message: String, exitCode: Int? = nil, status: ExecutionStatus = .failure) -> ExecutionOutcome {
+        ExecutionOutcome(status: status, exitCode: exitCode, error: ExecutionError(code, message))
     }
 }

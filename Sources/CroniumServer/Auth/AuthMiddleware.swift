@@ -22,11 +22,11 @@ struct AuthMiddleware: RouterMiddleware {
                 context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
             } else {
                 context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
-                if context.user == nil { throw Problem(.unauthorized, "the API token is unknown or was revoked") }
+                if context.user == nil { throw Problem(.unauthorized, .unauthorized, "the API token is unknown or was revoked") }
             }
         }
         if context.user == nil && !Self.publicPaths.contains(request.uri.path) {
-            throw Problem(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'")
+            throw Problem.unauthorized
         }
         return try await next(request, context)
     }

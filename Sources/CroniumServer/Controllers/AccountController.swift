@@ -52,7 +52,7 @@ struct AccountController {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let input = try await request.decodeJSON(as: Login.self, context: context)
         guard let stored = try await store.user(username: input.username), Secrets.verifyPassword(input.password, hash: stored.passwordHash) else {
-            throw Problem(.unauthorized, "wrong username or password")
+            throw Problem(.unauthorized, .unauthorized, "wrong username or password")
         }
         let session = Secrets.newToken()
         let now = Date()
@@ -74,12 +74,12 @@ struct AccountController {
     @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> User { try context.requireUser() }
 
     @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> [User] {
-        guard try context.requireUser().role == .admin else { throw Problem.forbidden }
+        guard try context.requireUser().role == .admin else { throw CroniumError.forbidden }
         return try await store.users()
     }
 
     @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedUser> {
-        guard try context.requireUser().role == .admin else { throw Problem.forbidden }
+        guard try context.requireUser().role == .admin else { throw CroniumError.forbidden }
         let input = try await request.decodeJSON(as: NewUser.self, context: context)
         var problems: [FieldProblem] = []
         let validName = !input.username.isEmpty && input.username.count <= 64
@@ -112,7 +112,7 @@ struct AccountController {
         let user = try context.requireUser()
         let id = try context.parameters.require("id", as: Int64.self)
         guard try await store.revokeToken(id: id, userId: user.role == .admin ? nil : user.id, now: Date()) else {
-            throw Problem.notFound("token \(id)")
+            throw CroniumError.notFound("token \(id)")
         }
         return .noContent
     }

@@ -1,3 +1,4 @@
+import CroniumCore
 import CroniumExecutors
 import CroniumStore
 import Foundation
@@ -21,11 +22,11 @@ struct HealthController {
         router.get("health") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("live") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("ready") { _, _ -> Health in
-            guard ready.isSet else { throw Problem(.serviceUnavailable, "starting") }
+            guard ready.isSet else { throw Problem(.serviceUnavailable, .unavailable, "starting") }
             do {
                 _ = try await store.userCount()
             } catch {
-                throw Problem(.serviceUnavailable, "the database does not answer")
+                throw Problem(.serviceUnavailable, .unavailable, "the database does not answer")
             }
             return Health(status: "ready", version: CroniumServer.version, sandbox: protections)
         }

@@ -1,6 +1,5 @@
 import CroniumCore
 import CroniumEngine
-import CroniumStore
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -15,12 +14,12 @@ struct LogStreamRoute {
     let engine: Engine
 
     func addRoute(to router: Router<AppRequestContext>) {
-        let executions = ExecutionController(engine: engine)
         router.ws("/api/v1/executions/:id/logs/stream") { _, context in
-            _ = try await executions.visibleExecution(context)
+            _ = try await engine.execution(id: try context.parameters.require("id", as: Int64.self), visibleTo: try context.requireUser())
             return .upgrade([:])
         } onUpgrade: { inbound, outbound, context in
             let id = try context.requestContext.parameters.require("id", as: Int64.self)
+            let user = try context.requestContext.requireUser()
             let (spoke, clientSpoke) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Reading notices a client that went away; its messages only mean "ready".
@@ -30,7 +29,7 @@ struct LogStreamRoute {
                 }
                 group.addTask {
                     await Self.waitUntilClientIsReady(spoke)
-                    try await self.follow(executionId: id, outbound: outbound)
+                    try await self.follow(executionId: id, user: user, outbound: outbound)
                 }
                 try await group.next()
                 group.cancelAll()
@@ -53,7 +52,7 @@ struct LogStreamRoute {
 
     static let clientReadyTimeout = Duration.seconds(1)
 
-    private func follow(executionId id: Int64, outbound: WebSocketOutboundWriter) async throws {
+    private func follow(executionId id: Int64, user: User, outbound: WebSocketOutboundWriter) async throws {
         let encoder = JSONEncoder.cronium
         func send(_ message: LogStreamMessage) async throws {
             try await outbound.write(.text(String(decoding: try encoder.encode(message), as: UTF8.self)))
@@ -61,7 +60,7 @@ struct LogStreamRoute {
         var lastSeq = 0
         func sendStored() async throws {
             while true {
-                let page = try await engine.store.logLines(executionId: id, afterSeq: lastSeq, limit: 1000)
+                let page = try await engine.logLines(executionId: id, visibleTo: user, after: lastSeq, limit: 1000).lines
                 for line in page { try await send(.line(line)) }
                 lastSeq = page.last?.seq ?? lastSeq
                 if page.count < 1000 { return }
@@ -91,7 +90,8 @@ struct LogStreamRoute {
                     }
                 }
             }
-            if let execution = try await engine.store.execution(id: id), execution.status.isFinal {
+            let execution = try await engine.execution(id: id, visibleTo: user).execution
+            if execution.status.isFinal {
                 try await sendStored()
                 try await send(LogStreamMessage(type: "finished", status: execution.status))
                 try await outbound.close(.normalClosure, reason: execution.status.rawValue)

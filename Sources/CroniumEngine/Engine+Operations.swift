@@ -1,0 +1,128 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumStore
+import Foundation
+
+/// What users may do with events and runs, each rule in one place; HTTP and the CLI call these.
+extension Engine {
+    public func createEvent(_ input: EventInput, by user: User) async throws -> Event {
+        guard user.canCreate else { throw CroniumError.forbidden }
+        let new = try Event.create(from: input, ownerId: user.id, now: clock.now())
+        try checkRunnable(new, before: nil, by: user)
+        let event = try await store.insertEvent(new)
+        await scheduler.markChanged(eventId: event.id, resetTimetable: true)
+        return event
+    }
+
+    public func updateEvent(id: Int64, with input: EventInput, by user: User) async throws -> Event {
+        let before = try await event(id: id, visibleTo: user)
+        guard user.canChange(before) else { throw CroniumError.forbidden }
+        var event = before
+        try event.apply(input, now: clock.now())
+        try checkRunnable(event, before: before, by: user)
+        try await store.updateEvent(event)
+        await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
+        return event
+    }
+
+    /// Deletes an event with its history; its runs that have not ended are cancelled first.
+    public func deleteEvent(id: Int64, by user: User) async throws {
+        let event = try await event(id: id, visibleTo: user)
+        guard user.canChange(event) else { throw CroniumError.forbidden }
+        for execution in try await store.unfinishedExecutions(eventId: id) {
+            _ = try await cancel(executionId: execution.id, reason: "the event was deleted")
+        }
+        try await store.deleteEvent(id: id)
+        await scheduler.markChanged(eventId: id, resetTimetable: true)
+    }
+
+    /// Runs an event now, for `user`. Returns the new execution's id.
+    public func runNow(eventId: Int64, by user: User) async throws -> Int64 {
+        let event = try await event(id: eventId, visibleTo: user)
+        guard user.canRun(event) else { throw CroniumError.forbidden }
+        guard event.status != .archived else {
+            throw CroniumError(.eventArchived, "archived events cannot run; set status to ACTIVE or PAUSED first")
+        }
+        guard event.maxExecutions == 0 || event.executionCount < event.maxExecutions else {
+            throw CroniumError(
+                .executionsUsedUp,
+                "event \(event.id) has used all \(event.maxExecutions) of its executions; raise maxExecutions, or re-activate it with resetCounterOnActive set")
+        }
+        return try await enqueue(eventId: event.id, trigger: .manual, triggeredBy: user.id)
+    }
+
+    /// Cancels a run for `user` and returns it as it stands afterwards.
+    public func cancel(executionId: Int64, by user: User) async throws -> Execution {
+        let (execution, event) = try await execution(id: executionId, visibleTo: user)
+        guard user.canRun(event) else { throw CroniumError.forbidden }
+        guard try await cancel(executionId: execution.id, reason: "cancelled by \(user.username)") else {
+            throw CroniumError(.executionEnded, "execution \(execution.id) has already ended (\(execution.status.rawValue))")
+        }
+        return try await store.execution(id: execution.id) ?? execution
+    }
+
+    // MARK: Reading
+
+    public func events(visibleTo user: User) async throws -> [Event] {
+        try await store.events(ownerOrShared: user.role == .admin ? nil : user.id)
+    }
+
+    public func event(id: Int64, visibleTo user: User) async throws -> Event {
+        guard let event = try await store.event(id: id), user.canRead(event) else { throw CroniumError.notFound("event \(id)") }
+        return event
+    }
+
+    public func ledger(eventId: Int64, visibleTo user: User, limit: Int, offset: Int) async throws -> [ScheduleOccurrence] {
+        let event = try await event(id: eventId, visibleTo: user)
+        return try await store.ledger(eventId: event.id, limit: limit, offset: offset)
+    }
+
+    /// Newest first; `before` pages backwards.
+    public func executions(visibleTo user: User, eventId: Int64?, status: ExecutionStatus?, before: Int64?, limit: Int) async throws -> [Execution] {
+        let visible = user.role == .admin ? nil : try await store.events(ownerOrShared: user.id).map(\.id)
+        return try await store.executions(eventId: eventId, status: status, visibleTo: visible, beforeId: before, limit: limit)
+    }
+
+    public func execution(id: Int64, visibleTo user: User) async throws -> (execution: Execution, event: Event) {
+        guard let execution = try await store.execution(id: id), let event = try await store.event(id: execution.eventId), user.canRead(event) else {
+            throw CroniumError.notFound("execution \(id)")
+        }
+        return (execution, event)
+    }
+
+    /// Lines of a run's log after `afterSeq`, and whether the run has ended and they reach its end.
+    public func logLines(executionId: Int64, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (lines: [LogLine], complete: Bool) {
+        _ = try await execution(id: executionId, visibleTo: user)
+        let lines = try await store.logLines(executionId: executionId, afterSeq: afterSeq, limit: limit)
+        let ended = try await store.execution(id: executionId)?.status.isFinal ?? true
+        return (lines, ended && lines.count < limit)
+    }
+
+    /// Limits within this server's maxima; read-only paths set by an administrator only (each
+    /// opens part of the host to every run of the event), never the data directory; a run
+    /// location and type this server has an executor for.
+    private func checkRunnable(_ event: Event, before: Event?, by user: User) throws {
+        if let paths = event.readOnlyPaths, paths != before?.readOnlyPaths, user.role != .admin {
+            throw CroniumError(.forbidden, "only administrators may set readOnlyPaths: each path opens part of this machine to the event's runs")
+        }
+        var problems: [FieldProblem] = []
+        if let problem = executors.problem(running: event) { problems.append(.init(field: "runLocation", message: problem)) }
+        if let isolation {
+            problems += event.limits?.problems(field: "limits", maxima: isolation.maximumLimits) ?? []
+            for path in event.readOnlyPaths ?? [] {
+                if let problem = Isolation.problem(readOnlyPath: path, forbidden: isolation.forbiddenPaths) {
+                    problems.append(.init(field: "readOnlyPaths", message: problem))
+                }
+            }
+        }
+        try ValidationError.check(problems)
+    }
+}
+
+extension Event {
+    /// Whether a change moves the event's timetable (then it restarts from now; otherwise the
+    /// planned next fire is kept).
+    func timetableDiffers(from other: Event) -> Bool {
+        schedule != other.schedule || triggerType != other.triggerType || status != other.status
+    }
+}

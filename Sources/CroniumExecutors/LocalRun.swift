@@ -1,0 +1,62 @@
+import CroniumCore
+import Foundation
+import Synchronization
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A local run that is ready to spawn: its descriptors (script memfds, cgroup joins, the
+/// sandbox's gate) are open until the spawn hands them over, or until ``teardown()`` when the run
+/// never started.
+final class LocalRun: PreparedRun {
+    let spec: SpawnSpec
+    let gracePeriod: Duration
+    let sandboxed: Bool
+    let cgroup: RunCgroup?
+    let gate: Sandbox.Gate?
+    let hostDirectory: String?
+    /// Set once ``run(output:)`` has taken the descriptors over.
+    private let started = Mutex(false)
+
+    init(spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: String?) {
+        self.spec = spec
+        self.gracePeriod = gracePeriod
+        self.sandboxed = sandboxed
+        self.cgroup = cgroup
+        self.gate = gate
+        self.hostDirectory = hostDirectory
+    }
+
+    func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+        started.withLock { $0 = true }
+        let (handedOver, gate, cgroup) = (spec.extraDescriptors, self.gate, self.cgroup)
+        let run = ProcessRun(
+            spec: spec, gracePeriod: gracePeriod, leaderIsSandbox: sandboxed, cgroup: cgroup,
+            afterSpawn: { child in
+                handedOver.forEach { close($0) }
+                defer { cgroup?.closeJoinDescriptors() }
+                guard let gate else { return }
+                guard let child, let cgroup else { return gate.discard() }
+                do {
+                    try gate.admit(monitor: child.pid, into: cgroup)
+                } catch {
+                    // The sandbox goes first: closing the gate would let the script start.
+                    kill(-child.pid, SIGKILL)
+                    close(gate.release)
+                    throw error
+                }
+            })
+        return await run.run(output: output)
+    }
+
+    func teardown() async {
+        if !started.withLock({ $0 }) {
+            spec.extraDescriptors.forEach { close($0) }
+            gate?.discard()
+            cgroup?.closeJoinDescriptors()
+        }
+        cgroup?.remove()
+        if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
+    }
+}
