@@ -114,7 +114,10 @@ let package = Package(
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
         .testTarget(name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting"], swiftSettings: swiftSettings),
         .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
-        .testTarget(name: "CroniumEngineTests", dependencies: ["CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CroniumEngineTests",
+            dependencies: ["CroniumEngine", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumServerTests",
             dependencies: [

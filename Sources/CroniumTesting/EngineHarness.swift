@@ -19,7 +19,11 @@ public final class EngineHarness: Sendable {
     private let task: Task<Void, any Error>
 
     /// Starts an engine; pass `directory` to restart on the data of a previous harness.
-    public init(clock: any EngineClock = SystemClock(), configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)), directory: TemporaryDirectory? = nil) async throws {
+    /// `executors` may add to (or replace) the standard local and HTTP executors.
+    public init(
+        clock: any EngineClock = SystemClock(), configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)),
+        directory: TemporaryDirectory? = nil, executors: (inout ExecutorRegistry) -> Void = { _ in }
+    ) async throws {
         var logger = Logger(label: "cronium.test")
         logger.logLevel = .warning
         let directory = try directory ?? TemporaryDirectory("engine")
@@ -31,12 +35,13 @@ public final class EngineHarness: Sendable {
         } else {
             owner = try await store.insertUser(username: "owner", passwordHash: "-", role: .admin, now: Date())
         }
-        engine = Engine(
-            store: store,
-            localRuns: .init(
-                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory), workRoot: directory.appending("work"),
-                killGracePeriod: .milliseconds(500)),
-            clock: clock, configuration: configuration, logger: logger)
+        let isolation = try Isolation.forTests(directory: directory)
+        var registry = ExecutorRegistry.standard(
+            local: LocalProcessExecutor(
+                configuration: .init(
+                    interpreters: .resolve(), isolation: isolation, workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500))))
+        executors(&registry)
+        engine = Engine(store: store, executors: registry, isolation: isolation, clock: clock, configuration: configuration, logger: logger)
         group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         let group = self.group
         task = Task { try await group.run() }

@@ -18,6 +18,7 @@ import Testing
                 #expect(response.status == .unprocessableContent)
                 #expect(response.headers[.contentType] == "application/problem+json")
                 let problem = try decode(ProblemBody.self, response)
+                #expect(problem.code == "INVALID_INPUT" && problem.type == "urn:cronium:problem:INVALID_INPUT")
                 let fields = Set(problem.errors?.map(\.field) ?? [])
                 #expect(fields == ["name", "content", "retries", "timeoutValue", "schedule.cron", "environment.1BAD"])
                 #expect(problem.errors?.first { $0.field == "schedule.cron" }?.message.contains("61") == true)
@@ -60,6 +61,7 @@ import Testing
                 #expect(response.status == .conflict)
                 let problem = try decode(ProblemBody.self, response)
                 #expect(problem.detail.contains("used all 1 of its executions"))
+                #expect(problem.code == "EXECUTIONS_USED_UP" && problem.type == "urn:cronium:problem:EXECUTIONS_USED_UP")
             }
         }
     }
@@ -103,6 +105,8 @@ import Testing
             }
             try await client.execute(uri: "/api/v1/executions/\(started.executionId)/cancel", method: .post, headers: auth(fixture.adminToken)) { response in
                 #expect(response.status == .conflict)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.code == "EXECUTION_ENDED")
             }
             var patch = EventInput()
             patch.description = "says hello"

@@ -57,6 +57,8 @@ struct ProblemBody: Decodable {
         let field: String
         let message: String
     }
+    let type: String
+    let code: String
     let status: Int
     let detail: String
     let errors: [Field]?
