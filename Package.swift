@@ -112,7 +112,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
-        .testTarget(name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings),
         .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumEngineTests",

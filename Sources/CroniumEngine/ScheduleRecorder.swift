@@ -27,11 +27,14 @@ struct ScheduleRecorder: ScheduleSink {
     }
 
     /// What each occurrence becomes under the event's overlap policy, given whether a run of it
-    /// was still going when the instant came.
+    /// was really going when the instant came. Runs of the same pass (catch-ups, and an on-time
+    /// occurrence after them) go one at a time behind each other; the overlap policy judges only
+    /// the runs that were going before.
     static func decide(_ fire: EventFire, busy busyBefore: Bool, now: Date) -> [FireRecord] {
         let policy = fire.schedule.overlap
         let replacing = policy == .replace && busyBefore
-        var busy = policy == .allow || policy == .replace ? false : busyBefore
+        let going = policy == .allow || policy == .replace ? false : busyBefore
+        var chained = false
         return fire.occurrences.map { occurrence in
             var row = ScheduleOccurrence(eventId: fire.eventId, scheduledFor: occurrence.scheduledFor, recordedAt: now, outcome: .ran)
             switch occurrence.kind {
@@ -42,23 +45,23 @@ struct ScheduleRecorder: ScheduleSink {
             case .onTime, .catchUp:
                 // Catch-up runs were all asked for, so they wait their turn rather than being skipped.
                 let catchUp = occurrence.kind == .catchUp
-                if busy && policy == .skip && !catchUp {
+                if going && policy == .skip && !catchUp {
                     row.outcome = .skipped
                     row.reason = "the previous run was still going (overlap policy skip)"
                     return FireRecord(occurrence: row, run: nil)
                 }
-                let hold = busy && (policy == .queue || (catchUp && policy != .allow))
+                let hold = (going && (policy == .queue || catchUp)) || (chained && policy != .allow)
                 if catchUp {
                     row.outcome = .caughtUp
                     row.reason = hold ? "waits for the previous run to end (catch-up runs go one at a time)" : nil
                 } else if hold {
                     row.outcome = .queued
-                    row.reason = "waits for the previous run to end (overlap policy queue)"
+                    row.reason = going ? "waits for the previous run to end (overlap policy queue)" : "waits for the catch-up runs before it to end"
                 } else if replacing {
                     row.outcome = .replaced
                     row.reason = "the previous run was cancelled to make room (overlap policy replace)"
                 }
-                busy = true
+                chained = true
                 return FireRecord(
                     occurrence: row,
                     run: EnqueueRequest(eventId: fire.eventId, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold))

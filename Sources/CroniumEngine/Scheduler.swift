@@ -161,31 +161,31 @@ public final class Scheduler: Sendable {
     /// Every occurrence from the entry's next fire through `now`, oldest first. Past
     /// ``ledgerRowsPerCatchUp`` only the latest are listed; the earlier ones become one missed
     /// row that counts them (the policy acts on the latest anyway: `last` runs only the latest,
-    /// `all` at most `maxCatchUp`).
+    /// `all` at most `maxCatchUp`). The earlier ones are skipped by arithmetic, not walked.
     func dueTimes(_ entry: Timetable.Entry, now: Date) -> (times: [Date], dropped: [DueOccurrence]) {
         let limit = max(Self.ledgerRowsPerCatchUp, maxCatchUp)
-        var times = [entry.nextFire] + entry.plan.occurrences(after: entry.nextFire, through: now, limit: limit)
-        guard times.count > limit else { return (times, []) }
-        var droppedCount = 0
-        let firstDropped = times[0]
-        while times.count > limit {
-            droppedCount += times.count - limit
-            times.removeFirst(times.count - limit)
-            let more = entry.plan.occurrences(after: times.last!, through: now, limit: limit)
-            if more.isEmpty { break }
-            times += more
-        }
+        let (times, earlier) = entry.plan.latestOccurrences(from: entry.nextFire, through: now, limit: limit)
+        guard earlier != 0, let firstKept = times.first else { return (times, []) }
+        let until = firstKept.formatted(.iso8601)
+        let what = earlier.map { "this and \($0 - 1) more occurrences before \(until)" } ?? "this and every occurrence before \(until)"
         let summary = DueOccurrence(
-            scheduledFor: firstDropped,
-            kind: .missed(reason: "this and \(droppedCount - 1) more occurrences before \(times[0].formatted(.iso8601)) were missed while Cronium was not running (one ledger row for all of them)"))
+            scheduledFor: entry.nextFire,
+            kind: .missed(reason: "\(what) were missed while Cronium was not running (one ledger row for all of them)"))
         return (times, [summary])
     }
 
     /// Decides which late occurrences run. On time means within the misfire threshold of now.
+    ///
+    /// Only the latest can be on time: when several fell due before the scheduler could serve
+    /// them (after a restart, even within the threshold), the earlier ones were not served when
+    /// they fell due, and the misfire policy decides about them, not the overlap policy.
     func judge(_ times: [Date], now: Date, policy: MisfirePolicy) -> [DueOccurrence] {
-        let late = times.filter { now.timeIntervalSince($0) > misfireThreshold }
-        let onTime = times.filter { now.timeIntervalSince($0) <= misfireThreshold }
-        let downtime = "Cronium was not running (or was late by more than \(Int(misfireThreshold))s)"
+        var late = times
+        var onTime: [Date] = []
+        if let latest = times.last, now.timeIntervalSince(latest) <= misfireThreshold {
+            onTime = [late.removeLast()]
+        }
+        let downtime = "fell due while Cronium was not running (or was late by more than \(Int(misfireThreshold))s)"
         var result: [DueOccurrence]
         switch policy {
         case .none:

@@ -10,6 +10,9 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
     let webSocket: WebSocketHandlerReference<Self>
     /// Set by ``AuthMiddleware``; nil only on the few public routes.
     var user: User?
+    /// Why a WebSocket upgrade request has no user: it is refused after the upgrade, with the
+    /// problem as a message (a refused upgrade could only answer a bare `400`).
+    var refusal: Problem?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -21,7 +24,7 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     /// The caller, for routes behind authentication.
     func requireUser() throws -> User {
-        guard let user else { throw Problem.unauthorized }
+        guard let user else { throw refusal ?? Problem.unauthorized }
         return user
     }
 }

@@ -116,8 +116,9 @@ public final class CroniumServer: Sendable {
 
     func buildRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        let routes = RouteTable()
         router.addMiddleware {
-            ProblemMiddleware()
+            ProblemMiddleware(routes: routes)
             AuthMiddleware(store: store)
         }
         HealthController(store: store, ready: ready, protections: protections).addRoutes(to: router)
@@ -129,6 +130,7 @@ public final class CroniumServer: Sendable {
         EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
+        routes.load(router.routes.map { ("/" + $0.path.description.split(separator: "/").joined(separator: "/"), $0.method.rawValue) })
         return router
     }
 }

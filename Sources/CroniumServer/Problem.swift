@@ -16,6 +16,8 @@ struct Problem: Error, HTTPResponseError, Sendable {
     let detail: String
     /// For validation failures: each field and what is wrong with it.
     let errors: [FieldProblem]?
+    /// For `405`: the methods the path does answer.
+    var allow: [String] = []
 
     init(_ status: HTTPResponse.Status, _ code: CroniumError.Code, _ detail: String, errors: [FieldProblem]? = nil) {
         self.status = status
@@ -51,37 +53,65 @@ struct Problem: Error, HTTPResponseError, Sendable {
         var errors: [FieldProblem]?
     }
 
+    /// The document, as sent in a response body or a WebSocket message.
+    var json: Data {
+        let body = Body(
+            type: "urn:cronium:problem:\(code.rawValue)", code: code.rawValue, title: status.reasonPhrase, status: status.code, detail: detail,
+            errors: errors)
+        return (try? JSONEncoder.cronium.encode(body)) ?? Data()
+    }
+
     func response(from request: Request, context: some RequestContext) throws -> Response {
-        let body = try JSONEncoder.cronium.encode(
-            Body(type: "urn:cronium:problem:\(code.rawValue)", code: code.rawValue, title: status.reasonPhrase, status: status.code, detail: detail, errors: errors))
+        let body = json
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"cronium\"" }
+        if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
     static let unauthorized = Problem(.unauthorized, .unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'")
 }
 
-/// Turns every error a handler throws into a ``Problem``.
+extension Problem {
+    /// Any error as the problem a client sees; unexpected ones are logged and said in general terms.
+    init(_ error: any Error, logger: Logger) {
+        switch error {
+        case let problem as Problem:
+            self = problem
+        case let error as CroniumError:
+            self.init(error)
+        case let error as ValidationError:
+            self.init(.unprocessableContent, .invalidInput, "the request has \(error.problems.count) problem(s): \(error)", errors: error.problems)
+        case let error as DecodingError:
+            self.init(.badRequest, .badRequest, ProblemMiddleware.describe(error))
+        case let error as HTTPError:
+            self.init(error.status, error.status == .notFound ? .notFound : .badRequest, error.body ?? error.status.reasonPhrase)
+        default:
+            logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
+            self.init(.internalServerError, .internalError, "something went wrong on the server; the error was logged")
+        }
+    }
+}
+
+/// Turns every error a handler throws into a ``Problem``, and a known path asked with a method
+/// it does not answer into a `405` that lists the ones it does.
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
+    let routes: RouteTable
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         do {
             return try await next(request, context)
-        } catch let problem as Problem {
+        } catch let error as HTTPError where error.status == .notFound && error.body == nil {
+            let allowed = routes.methods(answering: request.uri.path)
+            guard !allowed.isEmpty else { throw Problem(.notFound, .notFound, "there is no \(request.uri.path) on this server") }
+            var problem = Problem(
+                .methodNotAllowed, .methodNotAllowed,
+                "\(request.method.rawValue) is not allowed on \(request.uri.path); it answers \(allowed.joined(separator: ", "))")
+            problem.allow = allowed
             throw problem
-        } catch let error as CroniumError {
-            throw Problem(error)
-        } catch let error as ValidationError {
-            throw Problem(.unprocessableContent, .invalidInput, "the request has \(error.problems.count) problem(s): \(error)", errors: error.problems)
-        } catch let error as DecodingError {
-            throw Problem(.badRequest, .badRequest, Self.describe(error))
-        } catch let error as HTTPError {
-            throw Problem(error.status, error.status == .notFound ? .notFound : .badRequest, error.body ?? error.status.reasonPhrase)
         } catch {
-            context.logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            throw Problem(.internalServerError, .internalError, "something went wrong on the server; the error was logged")
+            throw Problem(error, logger: context.logger)
         }
     }
 

@@ -109,14 +109,46 @@ extension Database {
         return try await transaction { sql in
             var started: [StartedRun] = []
             for job in try await self.claim(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil, in: sql) {
-                if let run = try await Self.startRun(executionId: job.executionId, at: now, in: sql) {
-                    started.append(run)
-                } else {
-                    try await sql.raw("DELETE FROM jobs WHERE id = \(bind: job.jobId)").run()
+                do {
+                    if let run = try await Self.startRun(executionId: job.executionId, at: now, in: sql) {
+                        started.append(run)
+                        continue
+                    }
+                } catch let error as DecodingError {
+                    // One unreadable row fails its own run, not the claim of every other one.
+                    try await Self.failUnreadable(job, error: error, at: now, in: sql)
+                    continue
                 }
+                try await sql.raw("DELETE FROM jobs WHERE id = \(bind: job.jobId)").run()
             }
             return started
         }
+    }
+
+    /// Ends a claimed run whose execution or event row cannot be decoded (written by a newer
+    /// version, or damaged), with the reason, and releases a held run of its event.
+    private static func failUnreadable(_ job: ClaimedJob, error: DecodingError, at time: Date, in sql: any SQLDatabase) async throws {
+        let message = "the run could not start: its stored event or run could not be read (\(describe(error)))"
+        try await sql.raw(
+            """
+            UPDATE executions SET status = 'FAILURE', error = \(bind: message), error_code = \(bind: ExecutionErrorCode.startFailed.rawValue),
+              started_at = COALESCE(started_at, \(bind: time.millis)), finished_at = \(bind: time.millis)
+            WHERE id = \(bind: job.executionId)
+            """
+        ).run()
+        try await sql.raw("DELETE FROM jobs WHERE id = \(bind: job.jobId)").run()
+        _ = try await releaseHeldJob(eventId: job.eventId, in: sql)
+    }
+
+    /// Where a row failed to decode, without its values.
+    private static func describe(_ error: DecodingError) -> String {
+        let context: DecodingError.Context? =
+            switch error {
+            case .typeMismatch(_, let context), .valueNotFound(_, let context), .keyNotFound(_, let context), .dataCorrupted(let context): context
+            @unknown default: nil
+            }
+        let path = context?.codingPath.map(\.stringValue).joined(separator: ".") ?? ""
+        return path.isEmpty ? "malformed data" : "at \(path)"
     }
 
     /// The earliest time a queued job becomes due, so the dispatcher can sleep exactly until then.

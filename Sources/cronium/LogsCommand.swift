@@ -58,7 +58,9 @@ func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async thr
             try await outbound.write(.text("start"))
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
-                if decoded.type == "finished" {
+                if let refusal = decoded.refusal {
+                    final.refuse(refusal)
+                } else if decoded.type == "finished" {
                     final.set(decoded.status ?? .failure)
                 } else if !quiet, let line = decoded.logLine {
                     printLine(line, json: client.json)
@@ -68,13 +70,17 @@ func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async thr
     } catch {
         throw CLIError("cannot follow the log of execution \(executionId): \(error)")
     }
+    if let refusal = final.refusal { throw CLIError(refusal) }
     guard let status = final.value else { throw CLIError("the log stream of execution \(executionId) ended before the run did") }
     return status
 }
 
-/// The final status, set from inside the WebSocket handler.
+/// The final status, or why the server refused the stream, set from inside the WebSocket handler.
 final class LockedStatus: Sendable {
     private let status = Mutex<ExecutionStatus?>(nil)
+    private let refused = Mutex<String?>(nil)
     var value: ExecutionStatus? { status.withLock { $0 } }
+    var refusal: String? { refused.withLock { $0 } }
     func set(_ value: ExecutionStatus) { status.withLock { $0 = value } }
+    func refuse(_ reason: String) { refused.withLock { $0 = reason } }
 }

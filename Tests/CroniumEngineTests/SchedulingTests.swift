@@ -165,6 +165,65 @@ import Testing
         try await second.stop()
     }
 
+    /// Occurrences that fell due while the server was down but are less than the misfire
+    /// threshold late are still misfires: the misfire policy decides, not the overlap policy
+    /// (no run was going when they fell due).
+    @Test(arguments: [MisfirePolicy.none, .last, .all])
+    func aShortRestartLeavesDecisionsToTheMisfirePolicy(policy: MisfirePolicy) async throws {
+        let directory = try TemporaryDirectory("short-restart")
+        defer { directory.remove() }
+        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
+        let event = try await scheduledEvent(first, schedule: .interval(seconds: 2, misfire: policy))
+        try await first.stop()
+
+        // Down from t0 to t0+7: occurrences 2, 4 and 6 fell due, none more than 5 s late.
+        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 7), directory: directory)
+        let rows = try await waitForLedger(second, event.id, count: 3)
+        #expect(rows.map(\.0) == [2, 4, 6])
+        switch policy {
+        case .none, .last: #expect(rows.map(\.1) == [.missed, .missed, .ran])
+        case .all: #expect(rows.map(\.1) == [.caughtUp, .caughtUp, .queued])
+        }
+        let reasons = try await second.store.ledger(eventId: event.id).compactMap(\.reason)
+        #expect(!reasons.contains { $0.contains("overlap policy") })
+        try await allRunsEnded(second, event.id, count: policy == .all ? 3 : 1)
+        try await second.stop()
+    }
+
+    /// A month of downtime of per-second schedules: the catch-up skips the millions of missed
+    /// occurrences by arithmetic (interval) or a backward search (cron) instead of walking them.
+    @Test(arguments: [Schedule.interval(seconds: 1, misfire: .last), .cron("* * * * * *", misfire: .last)])
+    func aMonthOfDowntimeRecoversAtOnce(schedule: Schedule) async throws {
+        let directory = try TemporaryDirectory("month")
+        defer { directory.remove() }
+        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
+        let event = try await scheduledEvent(first, schedule: schedule)
+        // A cron schedule fires at once (its first match is now); an interval one a second later.
+        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 1 })
+        try await first.stop()
+
+        let month: TimeInterval = 30 * 86_400
+        let started = ContinuousClock.now
+        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + month), directory: directory)
+        var rows: [ScheduleOccurrence] = []
+        #expect(try await eventually(timeout: .seconds(10)) {
+            rows = try await second.store.ledger(eventId: event.id, limit: 2_000).filter { $0.recordedAt == Self.t0 + month }
+            return rows.count == Scheduler.ledgerRowsPerCatchUp + 1
+        })
+        #expect(ContinuousClock.now - started < .seconds(2), "the catch-up walked the missed occurrences")
+        #expect(rows.first?.scheduledFor == Self.t0 + month && rows.first?.outcome == .ran)
+        let summary = try #require(rows.last)
+        #expect(summary.scheduledFor == Self.t0 + 1 && summary.outcome == .missed)
+        if schedule.kind == .interval {
+            let missedBeforeTheList = Int(month) - Scheduler.ledgerRowsPerCatchUp
+            #expect(summary.reason?.hasPrefix("this and \(missedBeforeTheList - 1) more occurrences before") == true, "\(summary.reason ?? "")")
+        } else {
+            #expect(summary.reason?.hasPrefix("this and every occurrence before") == true, "\(summary.reason ?? "")")
+        }
+        #expect(second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + month + 1)
+        try await second.stop()
+    }
+
     /// A one-shot fires once: not again after a restart, an edit, or pausing and re-activating it.
     @Test func aOneShotThatFiredStaysFired() async throws {
         let directory = try TemporaryDirectory("once")

@@ -50,13 +50,51 @@ import Testing
         }
     }
 
-    @Test func streamRefusesAnonymousClients() async throws {
+    /// A refused stream still says why: the upgrade is taken, the problem is the only message,
+    /// and the close code is 4000 + its HTTP status.
+    @Test func refusedStreamsSayWhy() async throws {
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
-            await #expect(throws: (any Error).self) {
-                _ = try await client.ws("/api/v1/executions/1/logs/stream") { _, _, _ in }
+            for (query, status, code) in [
+                ("", 4401, "UNAUTHORIZED"), ("?token=crn_made-up", 4401, "UNAUTHORIZED"), ("?token=\(fixture.adminToken)", 4404, "NOT_FOUND"),
+            ] {
+                let messages = Mutex<[String]>([])
+                let close = try await client.ws("/api/v1/executions/999/logs/stream\(query)") { inbound, _, _ in
+                    for try await message in inbound.messages(maxSize: 1 << 20) {
+                        if case WebSocketMessage.text(let text) = message { messages.withLock { $0.append(text) } }
+                    }
+                }
+                #expect(close?.closeCode == WebSocketErrorCode(codeNumber: status), "\(query)")
+                #expect(close?.reason == code)
+                let received = messages.withLock { $0 }
+                #expect(received.count == 1)
+                let problem = try JSONDecoder().decode(ProblemBody.self, from: Data((received.first ?? "").utf8))
+                #expect(problem.code == code && problem.status == status - 4000)
             }
             try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
+        }
+    }
+
+    /// A known path asked with a method it does not answer: 405, with the methods it does.
+    @Test func aWrongMethodIsA405ThatListsTheRightOnes() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            for (method, uri, allow) in [
+                (HTTPRequest.Method.put, "/api/v1/events", "GET, POST"), (.post, "/api/v1/events/7", "DELETE, GET, PATCH"),
+                (.get, "/api/v1/executions/3/cancel", "POST"),
+            ] {
+                try await client.execute(uri: uri, method: method, headers: auth(fixture.adminToken)) { response in
+                    #expect(response.status == .methodNotAllowed, "\(method) \(uri)")
+                    #expect(response.headers[.allow] == allow)
+                    let problem = try decode(ProblemBody.self, response)
+                    #expect(problem.code == "METHOD_NOT_ALLOWED" && problem.detail.contains(allow))
+                }
+            }
+            try await client.execute(uri: "/api/v1/nothing-here", method: .get, headers: auth(fixture.adminToken)) { response in
+                #expect(response.status == .notFound)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.code == "NOT_FOUND")
+            }
         }
     }
 }

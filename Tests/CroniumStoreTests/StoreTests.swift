@@ -1,7 +1,8 @@
 import CroniumCore
-import CroniumStore
+@testable import CroniumStore
 import CroniumTesting
 import Foundation
+import SQLKit
 import Logging
 import Testing
 
@@ -102,6 +103,31 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             #expect(try await db.orphanedJobs(atStartup: true, now: now).map(\.executionId) == [a, b])
             #expect(try await db.orphanedJobs(atStartup: false, now: now).isEmpty)
             #expect(try await db.claimAndStart(owner: "w1", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+        }
+    }
+
+    /// A row this version cannot read (damaged, or written by a newer one) fails its own run with
+    /// the reason; the runs claimed with it start.
+    @Test func anUnreadableRowFailsOnlyItsOwnRun() async throws {
+        try await withStore { db, user in
+            let good = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let bad = try await db.insertEvent(try sampleEvent(owner: user.id))
+            let now = Date()
+            let first = try await db.enqueue(EnqueueRequest(eventId: good.id, trigger: .manual, runAt: now), now: now)
+            let broken = try await db.enqueue(EnqueueRequest(eventId: bad.id, trigger: .manual, runAt: now), now: now)
+            let held = try await db.enqueue(EnqueueRequest(eventId: bad.id, trigger: .manual, runAt: now, held: true), now: now)
+            let last = try await db.enqueue(EnqueueRequest(eventId: good.id, trigger: .manual, runAt: now), now: now)
+            try await db.transaction { sql in
+                try await sql.raw("UPDATE events SET data = '{\"content\": 42' WHERE id = \(bind: bad.id)").run()
+            }
+            let started = try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30)
+            #expect(started.map(\.execution.id) == [first, last])
+            let failed = try #require(try await db.execution(id: broken))
+            #expect(failed.status == .failure && failed.errorCode == .startFailed && failed.finishedAt != nil)
+            #expect(failed.error?.hasPrefix("the run could not start: its stored event or run could not be read") == true)
+            // Its held successor is released, to fail the same way instead of waiting forever.
+            #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
+            #expect(try await db.execution(id: held)?.status == .failure)
         }
     }
 

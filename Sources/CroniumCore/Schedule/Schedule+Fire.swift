@@ -83,4 +83,32 @@ public struct SchedulePlan: Sendable {
         }
         return result
     }
+
+    /// The latest `limit` fire times in `[first, through]`, `first` being a fire time, and how
+    /// many earlier ones there were, without walking them: after a month of downtime a per-second
+    /// schedule has millions. Intervals count them exactly; a cron schedule is searched backwards
+    /// from `through` in growing windows, and the earlier count is nil when it was not walked.
+    public func latestOccurrences(from first: Date, through: Date, limit: Int) -> (times: [Date], earlier: Int?) {
+        guard first <= through, limit > 0 else { return ([], 0) }
+        switch schedule.kind {
+        case .once:
+            return ([first], 0)
+        case .interval:
+            let step = TimeInterval(max(schedule.intervalSeconds ?? 1, 1))
+            let count = Int((through.timeIntervalSince(first) / step).rounded(.down)) + 1
+            let earlier = max(count - limit, 0)
+            return ((earlier..<count).map { first.addingTimeInterval(Double($0) * step) }, earlier)
+        case .cron:
+            var span: TimeInterval = 3600
+            while through.addingTimeInterval(-span) > first {
+                let window = occurrences(after: through.addingTimeInterval(-span), through: through, limit: limit * 4)
+                if window.count >= limit { return (Array(window.suffix(limit)), nil) }
+                span *= 4
+            }
+            var times = [first] + occurrences(after: first, through: through, limit: .max)
+            let earlier = max(times.count - limit, 0)
+            times.removeFirst(earlier)
+            return (times, earlier)
+        }
+    }
 }

@@ -15,18 +15,25 @@ struct AuthMiddleware: RouterMiddleware {
     /// The only routes reachable without credentials: probes, and signing in itself.
     static let publicPaths: Set<String> = ["/health", "/ready", "/live", "/api/v1/auth/login"]
 
+    /// A WebSocket upgrade request without a valid caller is let through with the refusal noted:
+    /// its route sends the problem after the upgrade (``AppRequestContext/requireUser()``).
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
+        var refusal: Problem?
         if let secret = Self.credential(in: request) {
             if secret.isSession {
                 context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
             } else {
                 context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
-                if context.user == nil { throw Problem(.unauthorized, .unauthorized, "the API token is unknown or was revoked") }
+                if context.user == nil { refusal = Problem(.unauthorized, .unauthorized, "the API token is unknown or was revoked") }
             }
         }
         if context.user == nil && !Self.publicPaths.contains(request.uri.path) {
-            throw Problem.unauthorized
+            refusal = refusal ?? Problem.unauthorized
+        }
+        if let refusal {
+            guard request.headers[.upgrade]?.lowercased() == "websocket" else { throw refusal }
+            context.refusal = refusal
         }
         return try await next(request, context)
     }

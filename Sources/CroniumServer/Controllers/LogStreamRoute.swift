@@ -14,12 +14,18 @@ struct LogStreamRoute {
     let engine: Engine
 
     func addRoute(to router: Router<AppRequestContext>) {
-        router.ws("/api/v1/executions/:id/logs/stream") { _, context in
-            _ = try await engine.execution(id: try context.parameters.require("id", as: Int64.self), visibleTo: try context.requireUser())
-            return .upgrade([:])
-        } onUpgrade: { inbound, outbound, context in
-            let id = try context.requestContext.parameters.require("id", as: Int64.self)
-            let user = try context.requestContext.requireUser()
+        // Every upgrade is taken; the checks come after it, so a refusal can say why (see `refuse`).
+        router.ws("/api/v1/executions/:id/logs/stream") { inbound, outbound, context in
+            let id: Int64
+            let user: User
+            do {
+                user = try context.requestContext.requireUser()
+                id = try context.requestContext.parameters.require("id", as: Int64.self)
+                _ = try await engine.execution(id: id, visibleTo: user)
+            } catch {
+                try await Self.refuse(Problem(error, logger: context.logger), outbound: outbound)
+                return
+            }
             let (spoke, clientSpoke) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
                 // Reading notices a client that went away; its messages only mean "ready".
@@ -35,6 +41,14 @@ struct LogStreamRoute {
                 group.cancelAll()
             }
         }
+    }
+
+    /// Sends the problem as the only message, then closes with `4000 + status` (4401, 4404…), the
+    /// problem's code as the reason. A refused upgrade could only answer a bare `400`, which
+    /// browsers do not even show to scripts.
+    static func refuse(_ problem: Problem, outbound: WebSocketOutboundWriter) async throws {
+        try await outbound.write(.text(String(decoding: problem.json, as: UTF8.self)))
+        try await outbound.close(.init(codeNumber: 4000 + Int(problem.status.code)), reason: problem.code.rawValue)
     }
 
     /// Frames sent right behind the `101` response can arrive in the same read as it, and some
