@@ -36,7 +36,8 @@ public struct Cgroups: Sendable, Equatable {
         if let memory = v1["memory"], let pids = v1["pids"] {
             let memoryBase = "/sys/fs/cgroup/memory\(memory == "/" ? "" : memory)/cronium"
             let pidsBase = "/sys/fs/cgroup/pids\(pids == "/" ? "" : pids)/cronium"
-            if makeDirectory(memoryBase) && makeDirectory(pidsBase) {
+            // Made by a root server before, the directories may exist and still not be ours.
+            if makeDirectory(memoryBase) && makeDirectory(pidsBase) && access(memoryBase, W_OK) == 0 && access(pidsBase, W_OK) == 0 {
                 return .success(Cgroups(version: .v1, instance: instance, memoryBase: memoryBase, pidsBase: pidsBase))
             }
             return .failure(DetectError(reason: "cannot create groups in the cgroup v1 memory and pids hierarchies (the server is not root)"))

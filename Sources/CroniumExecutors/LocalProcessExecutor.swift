@@ -44,8 +44,13 @@ public struct LocalProcessExecutor: Executor {
     /// Removes the directories of runs a crash interrupted: they hold their scripts. (Their cgroups
     /// went when ``Isolation`` was detected.)
     public func removeLeftovers() async {
+        groupRecords.endSurvivors()
         for root in Set([configuration.workRoot, plainWorkRoot]) { try? FileManager.default.removeItem(atPath: root) }
     }
+
+    /// Process groups of unsandboxed runs that have no cgroup, kept beside the data directory's
+    /// work root (only the server may read them).
+    var groupRecords: ProcessGroupRecords { ProcessGroupRecords(directory: configuration.workRoot + ".groups") }
 
     public func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
         let event = context.event
@@ -125,9 +130,12 @@ public struct LocalProcessExecutor: Executor {
             // Without bubblewrap the child joins its cgroup itself, before exec.
             spec.cgroupProcs = cgroup?.joinDescriptors ?? []
         }
+        // Sandboxed runs die with the server, and a cgroup is emptied at the next start; other
+        // runs leave a record of their process group for that start.
+        let records = isolation.sandbox == nil && cgroup == nil ? groupRecords : nil
         return LocalRun(
             spec: spec, gracePeriod: configuration.killGracePeriod, sandboxed: isolation.sandbox != nil, cgroup: cgroup, gate: gate,
-            hostDirectory: hostDirectory)
+            hostDirectory: hostDirectory, groupRecord: records.map { ($0, context.executionId) })
     }
 
     /// An unsandboxed run's work directory with its script, owned by the run user, in a root that

@@ -16,25 +16,32 @@ final class LocalRun: PreparedRun {
     let cgroup: RunCgroup?
     let gate: Sandbox.Gate?
     let hostDirectory: String?
+    /// Where the run's process group is noted while it runs, when nothing else ends it after a crash.
+    let groupRecord: (records: ProcessGroupRecords, run: Int64)?
     /// Set once ``run(output:)`` has taken the descriptors over.
     private let started = Mutex(false)
 
-    init(spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: String?) {
+    init(
+        spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: String?,
+        groupRecord: (records: ProcessGroupRecords, run: Int64)?
+    ) {
         self.spec = spec
         self.gracePeriod = gracePeriod
         self.sandboxed = sandboxed
         self.cgroup = cgroup
         self.gate = gate
         self.hostDirectory = hostDirectory
+        self.groupRecord = groupRecord
     }
 
     func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
         started.withLock { $0 = true }
-        let (handedOver, gate, cgroup) = (spec.extraDescriptors, self.gate, self.cgroup)
+        let (handedOver, gate, cgroup, groupRecord) = (spec.extraDescriptors, self.gate, self.cgroup, self.groupRecord)
         let run = ProcessRun(
             spec: spec, gracePeriod: gracePeriod, leaderIsSandbox: sandboxed, cgroup: cgroup,
             afterSpawn: { child in
                 handedOver.forEach { close($0) }
+                if let child, let groupRecord { groupRecord.records.record(group: child.pid, run: groupRecord.run) }
                 defer { cgroup?.closeJoinDescriptors() }
                 guard let gate else { return }
                 guard let child, let cgroup else { return gate.discard() }
@@ -57,6 +64,7 @@ final class LocalRun: PreparedRun {
             cgroup?.closeJoinDescriptors()
         }
         cgroup?.remove()
+        if let groupRecord { groupRecord.records.forget(run: groupRecord.run) }
         if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
     }
 }

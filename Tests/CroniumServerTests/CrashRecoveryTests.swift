@@ -1,0 +1,95 @@
+import CroniumCore
+import CroniumStore
+import CroniumTesting
+import Foundation
+import Logging
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `cronium serve` killed with SIGKILL in the middle of an unsandboxed run: after the restart no
+/// process of that run may remain, and the run is recorded as interrupted.
+@Suite struct CrashRecoveryTests {
+    /// A server process of the real binary; stdout is read until it says where it listens.
+    final class ServerProcess: @unchecked Sendable {
+        let process = Process()
+        let port: Int
+
+        init(dataDirectory: String, asUser user: String?) throws {
+            let serve = [CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", "0", "--sandbox", "off", "--log-level", "error"]
+            process.executableURL = URL(fileURLWithPath: user == nil ? serve[0] : "/usr/sbin/runuser")
+            process.arguments = user.map { ["-u", $0, "--"] + serve } ?? Array(serve.dropFirst())
+            process.environment = ["PATH": "/usr/bin:/bin"]
+            let out = Pipe()
+            process.standardOutput = out
+            process.standardError = FileHandle.nullDevice
+            try process.run()
+            var seen = ""
+            while !seen.contains("listening on http://") || !seen.hasSuffix("\n") {
+                let chunk = out.fileHandleForReading.availableData
+                guard !chunk.isEmpty else { throw HarnessError("the server exited: \(seen)") }
+                seen += String(decoding: chunk, as: UTF8.self)
+            }
+            let address = seen.components(separatedBy: "listening on http://127.0.0.1:").last ?? ""
+            port = Int(address.prefix { $0.isNumber }) ?? 0
+        }
+
+        /// The server that `runuser` started, or the process itself.
+        var serverPid: pid_t {
+            let children = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8)) ?? ""
+            return children.split(separator: " ").compactMap { pid_t($0) }.first ?? process.processIdentifier
+        }
+    }
+
+    static func survivors(_ marker: String) -> [pid_t] {
+        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
+        return entries.compactMap { entry -> pid_t? in
+            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
+            let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
+            guard cmdline.contains(marker), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), !stat.contains(") Z ") else { return nil }
+            return pid
+        }
+    }
+
+    /// As root the run has a cgroup, emptied at the next start; as another user it has none, and
+    /// its process group is recorded and ended instead.
+    @Test(.enabled(if: getuid() == 0, "needs root to start a server as another user"), arguments: [nil, "nobody"])
+    func killingTheServerLeavesNoProcessOfARunAfterTheRestart(asUser user: String?) async throws {
+        let directory = try TemporaryDirectory("crash")
+        defer { directory.remove() }
+        if let user {
+            chmod(directory.path, 0o777)
+            let owner = getpwnam(user)!.pointee
+            chown(directory.path, owner.pw_uid, owner.pw_gid)
+        }
+        let data = directory.appending("data")
+        let first = try ServerProcess(dataDirectory: data, asUser: user)
+        let url = "http://127.0.0.1:\(first.port)"
+        let token = try String(contentsOfFile: "\(data)/initial-admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        let marker = "31\(Int.random(in: 100_000...999_999))"
+        let created = try await CLITests.cli(
+            ["event", "create", "--name", "survivor", "--type", "bash", "--script", "sleep \(marker) &\nsleep \(marker).5"], url: url, token: token)
+        #expect(created.status == 0, "\(created.stderr)")
+        let run = try await CLITests.cli(["event", "run", "1"], url: url, token: token)
+        #expect(run.stdout.contains("started execution 1"), "\(run.stderr)")
+        #expect(try await eventually { Self.survivors(marker).count == 2 })
+
+        kill(first.serverPid, SIGKILL)
+        first.process.waitUntilExit()
+        // The script's shell dies with the server (it asked for SIGKILL then); its children do not.
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(Self.survivors(marker).count == 2, "the test needs survivors to be meaningful")
+
+        let second = try ServerProcess(dataDirectory: data, asUser: user)
+        #expect(try await eventually(timeout: .seconds(5)) { Self.survivors(marker).isEmpty })
+        second.process.terminate()
+        second.process.waitUntilExit()
+        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: .init(label: "t"))
+        let execution = try #require(try await store.execution(id: 1))
+        #expect(execution.status == .failure && execution.errorCode == .interrupted)
+        try await store.shutdown()
+        for pid in Self.survivors(marker) { kill(pid, SIGKILL) }
+    }
+}
