@@ -62,8 +62,35 @@ static int child_main(void *argument) {
         if (sigaction(signal, NULL, &current) == 0 && current.sa_handler != SIG_DFL) sigaction(signal, &dfl, NULL);
     }
 
-    for (int i = 0; i < r->cgroup_fd_count; i++) {
-        if (syscall(SYS_write, r->cgroup_fds[i], "0", 1) != 1) return fail(state, "joining the run's cgroup");
+    // Descriptors first: 0, 1, 2, then the extra ones as 3, 4, …, then the cgroup ones, and every
+    // other one closed. Until then this child holds a copy of every descriptor of the server
+    // (the lock of its data directory among them), and joining a v1 cgroup can take milliseconds.
+    // Every source is first moved out of the way of the targets, so that placing one never
+    // overwrites another still to be placed.
+    int kept = 3 + r->extra_fd_count;
+    int count = kept + r->cgroup_fd_count;
+    int sources[3 + 16 + 4];
+    if (r->extra_fd_count > 16 || r->cgroup_fd_count > 4) { errno = EINVAL; return fail(state, "too many descriptors"); }
+    sources[0] = r->stdin_fd;
+    sources[1] = r->stdout_fd;
+    sources[2] = r->stderr_fd;
+    for (int i = 0; i < r->extra_fd_count; i++) sources[3 + i] = r->extra_fds[i];
+    for (int i = 0; i < r->cgroup_fd_count; i++) sources[kept + i] = r->cgroup_fds[i];
+    for (int i = 0; i < count; i++) {
+        int moved = (int)syscall(SYS_fcntl, sources[i], F_DUPFD, count);
+        if (moved < 0) return fail(state, "dup");
+        sources[i] = moved;
+    }
+    for (int i = 0; i < count; i++) {
+        if (place(sources[i], i) < 0) return fail(state, "dup2");
+    }
+    if (syscall(SYS_close_range, count, ~0U, 0) < 0) {
+        for (int fd = count; fd < 65536; fd++) syscall(SYS_close, fd);
+    }
+
+    for (int fd = kept; fd < count; fd++) {
+        if (syscall(SYS_write, fd, "0", 1) != 1) return fail(state, "joining the run's cgroup");
+        syscall(SYS_close, fd);
     }
     if (syscall(SYS_setsid) < 0) return fail(state, "setsid");
     if (r->cwd && syscall(SYS_chdir, r->cwd) < 0) return fail(state, "chdir");
@@ -77,27 +104,6 @@ static int child_main(void *argument) {
     // Dies with the server's spawning thread (one that lives as long as the server); after the
     // switch of users, which clears it. The parent waits for this exec, so it cannot be gone yet.
     if (syscall(SYS_prctl, PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0) return fail(state, "pdeathsig");
-
-    // Descriptors: 0, 1, 2, then the extra ones as 3, 4, … First move every source out of the
-    // way of the targets, so that placing one never overwrites another still to be placed.
-    int count = 3 + r->extra_fd_count;
-    int sources[3 + 16];
-    if (r->extra_fd_count > 16) { errno = EINVAL; return fail(state, "too many descriptors"); }
-    sources[0] = r->stdin_fd;
-    sources[1] = r->stdout_fd;
-    sources[2] = r->stderr_fd;
-    for (int i = 0; i < r->extra_fd_count; i++) sources[3 + i] = r->extra_fds[i];
-    for (int i = 0; i < count; i++) {
-        int moved = (int)syscall(SYS_fcntl, sources[i], F_DUPFD, count);
-        if (moved < 0) return fail(state, "dup");
-        sources[i] = moved;
-    }
-    for (int i = 0; i < count; i++) {
-        if (place(sources[i], i) < 0) return fail(state, "dup2");
-    }
-    if (syscall(SYS_close_range, count, ~0U, 0) < 0) {
-        for (int fd = count; fd < 65536; fd++) syscall(SYS_close, fd);
-    }
 
     // Limits last: a low open-files limit would refuse the descriptor moves above.
     for (int i = 0; i < r->limit_count; i++) {
