@@ -33,24 +33,24 @@ func quietLogger() -> Logger {
 /// the engine for the single SQLite connection and disturb what is measured.
 final class RunObserver: Sendable {
     private struct State {
-        var firstLines: [Int64: String] = [:]
-        var completed: Set<Int64> = []
+        var firstLines: [ExecutionID: String] = [:]
+        var completed: Set<ExecutionID> = []
     }
     private let state = Mutex(State())
 
-    func sawLine(_ executionId: Int64, _ text: String) {
+    func sawLine(_ executionId: ExecutionID, _ text: String) {
         state.withLock { state in
             if state.firstLines[executionId] == nil { state.firstLines[executionId] = text }
         }
     }
 
-    func completed(_ executionId: Int64) { _ = state.withLock { $0.completed.insert(executionId) } }
+    func completed(_ executionId: ExecutionID) { _ = state.withLock { $0.completed.insert(executionId) } }
 
     var completedCount: Int { state.withLock { $0.completed.count } }
 
-    func firstLine(_ executionId: Int64) -> String? { state.withLock { $0.firstLines[executionId] } }
+    func firstLine(_ executionId: ExecutionID) -> String? { state.withLock { $0.firstLines[executionId] } }
 
-    func isCompleted(_ executionId: Int64) -> Bool { state.withLock { $0.completed.contains(executionId) } }
+    func isCompleted(_ executionId: ExecutionID) -> Bool { state.withLock { $0.completed.contains(executionId) } }
 }
 
 /// The real local executor, reporting to a ``RunObserver``.
@@ -64,7 +64,7 @@ struct ObservedExecutor: Executor {
 
     struct ObservedRun: PreparedRun {
         let inner: any PreparedRun
-        let id: Int64
+        let id: ExecutionID
         let observer: RunObserver
 
         func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
@@ -117,7 +117,7 @@ final class BenchEngine: Sendable {
 
     /// Waits, without touching the store, until the run's executor returned and the engine has
     /// recorded its end (the run has left the engine's running set).
-    func waitUntilIdle(after executionId: Int64) async throws {
+    func waitUntilIdle(after executionId: ExecutionID) async throws {
         while !observer.isCompleted(executionId) || engine.runningCount > 0 {
             try await Task.sleep(for: .microseconds(200))
         }

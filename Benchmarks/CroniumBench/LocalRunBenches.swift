@@ -76,7 +76,7 @@ struct LocalRunBenches {
     private func runExecutorAlone(_ bench: BenchEngine, event: Event) async throws -> Double {
         let observer = RunObserver()
         let executor = ObservedExecutor(inner: bench.local, observer: observer)
-        let id = Int64.max - Int64(UInt32.random(in: 0...UInt32.max))
+        let id = ExecutionID(Int64.max - Int64(UInt32.random(in: 0...UInt32.max)))
         let context = ExecutionContext(executionId: id, event: event, environment: [:], deadline: .now + .seconds(60))
         _ = await RunSupervisor.run(context, on: executor) { _, _ in }
         guard let started = observer.firstLine(id).flatMap(Double.init) else { throw BenchError("the executor alone printed no start time") }
@@ -88,7 +88,7 @@ struct LocalRunBenches {
         let raw = RawSpawn.rate(try rawCommand(bench, script: "true"), count: jobs, concurrency: concurrency)
         let before = bench.observer.completedCount
         let start = ContinuousClock.now
-        var last: Int64 = 0
+        var last: ExecutionID = 0
         for _ in 0..<jobs {
             last = try await bench.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
         }

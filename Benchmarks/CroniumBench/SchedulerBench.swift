@@ -31,7 +31,7 @@ struct SchedulerBench {
         let first = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 1).rounded(.up))
         for id in 1...schedules {
             var event = template
-            event.id = Int64(id)
+            event.id = EventID(Int64(id))
             scheduler.plan(event, nextFire: first)
         }
         let sink = LatenessSink()

@@ -22,7 +22,7 @@ final class Dispatcher: Service, Sendable {
     let leasesTaken = Doorbell()
     /// Runs of this node from claim to recorded end, each with the signal that stops it. A cancel
     /// that arrives between the claim and the run's registration leaves its signal here first.
-    private let running = Mutex<[Int64: StopSignal]>([:])
+    private let running = Mutex<[ExecutionID: StopSignal]>([:])
     /// Runs started and not yet recorded as ended; the slots they hold.
     private let active = Mutex(0)
 
@@ -84,7 +84,7 @@ final class Dispatcher: Service, Sendable {
     }
 
     /// The run's slot and stop signal; a cancel that came first has left its signal already.
-    private func register(_ id: Int64) -> StopSignal {
+    private func register(_ id: ExecutionID) -> StopSignal {
         active.withLock { $0 += 1 }
         return running.withLock { running in
             if let early = running[id] { return early }
@@ -106,7 +106,7 @@ final class Dispatcher: Service, Sendable {
 
     /// Cancels a run: a queued one ends at once, a running one is told to stop (the request is
     /// recorded first, so it survives this node). Returns false when the run had already ended.
-    func cancel(executionId: Int64, reason: String) async throws -> Bool {
+    func cancel(executionId: ExecutionID, reason: String) async throws -> Bool {
         switch try await store.requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
         case .cancelledWhileQueued(let releasedHeldRun):
             if releasedHeldRun { doorbell.ring() }
@@ -168,7 +168,7 @@ final class Dispatcher: Service, Sendable {
     }
 
     /// The event's variables and Cronium's own; nothing of the server's environment.
-    static func environment(for event: Event, executionId: Int64) -> [String: String] {
+    static func environment(for event: Event, executionId: ExecutionID) -> [String: String] {
         var environment = event.environment
         environment["CRONIUM_EXECUTION_ID"] = String(executionId)
         environment["CRONIUM_EVENT_ID"] = String(event.id)

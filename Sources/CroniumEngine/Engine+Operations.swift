@@ -14,7 +14,7 @@ extension Engine {
         return event
     }
 
-    public func updateEvent(id: Int64, with input: EventInput, by user: User) async throws -> Event {
+    public func updateEvent(id: EventID, with input: EventInput, by user: User) async throws -> Event {
         let before = try await event(id: id, visibleTo: user)
         guard user.canChange(before) else { throw CroniumError.forbidden }
         var event = before
@@ -26,7 +26,7 @@ extension Engine {
     }
 
     /// Deletes an event with its history; its runs that have not ended are cancelled first.
-    public func deleteEvent(id: Int64, by user: User) async throws {
+    public func deleteEvent(id: EventID, by user: User) async throws {
         let event = try await event(id: id, visibleTo: user)
         guard user.canChange(event) else { throw CroniumError.forbidden }
         for execution in try await store.unfinishedExecutions(eventId: id) {
@@ -37,7 +37,7 @@ extension Engine {
     }
 
     /// Runs an event now, for `user`. Returns the new execution's id.
-    public func runNow(eventId: Int64, by user: User) async throws -> Int64 {
+    public func runNow(eventId: EventID, by user: User) async throws -> ExecutionID {
         let event = try await event(id: eventId, visibleTo: user)
         guard user.canRun(event) else { throw CroniumError.forbidden }
         guard event.status != .archived else {
@@ -52,7 +52,7 @@ extension Engine {
     }
 
     /// Cancels a run for `user` and returns it as it stands afterwards.
-    public func cancel(executionId: Int64, by user: User) async throws -> Execution {
+    public func cancel(executionId: ExecutionID, by user: User) async throws -> Execution {
         let (execution, event) = try await execution(id: executionId, visibleTo: user)
         guard user.canRun(event) else { throw CroniumError.forbidden }
         guard try await cancel(executionId: execution.id, reason: "cancelled by \(user.username)") else {
@@ -67,23 +67,23 @@ extension Engine {
         try await store.events(ownerOrShared: user.role == .admin ? nil : user.id)
     }
 
-    public func event(id: Int64, visibleTo user: User) async throws -> Event {
+    public func event(id: EventID, visibleTo user: User) async throws -> Event {
         guard let event = try await store.event(id: id), user.canRead(event) else { throw CroniumError.notFound("event \(id)") }
         return event
     }
 
-    public func ledger(eventId: Int64, visibleTo user: User, limit: Int, offset: Int) async throws -> [ScheduleOccurrence] {
+    public func ledger(eventId: EventID, visibleTo user: User, limit: Int, offset: Int) async throws -> [ScheduleOccurrence] {
         let event = try await event(id: eventId, visibleTo: user)
         return try await store.ledger(eventId: event.id, limit: limit, offset: offset)
     }
 
     /// Newest first; `before` pages backwards.
-    public func executions(visibleTo user: User, eventId: Int64?, status: ExecutionStatus?, before: Int64?, limit: Int) async throws -> [Execution] {
+    public func executions(visibleTo user: User, eventId: EventID?, status: ExecutionStatus?, before: ExecutionID?, limit: Int) async throws -> [Execution] {
         let visible = user.role == .admin ? nil : try await store.events(ownerOrShared: user.id).map(\.id)
         return try await store.executions(eventId: eventId, status: status, visibleTo: visible, beforeId: before, limit: limit)
     }
 
-    public func execution(id: Int64, visibleTo user: User) async throws -> (execution: Execution, event: Event) {
+    public func execution(id: ExecutionID, visibleTo user: User) async throws -> (execution: Execution, event: Event) {
         guard let execution = try await store.execution(id: id), let event = try await store.event(id: execution.eventId), user.canRead(event) else {
             throw CroniumError.notFound("execution \(id)")
         }
@@ -91,7 +91,7 @@ extension Engine {
     }
 
     /// Lines of a run's log after `afterSeq`, and whether the run has ended and they reach its end.
-    public func logLines(executionId: Int64, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (lines: [LogLine], complete: Bool) {
+    public func logLines(executionId: ExecutionID, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (lines: [LogLine], complete: Bool) {
         _ = try await execution(id: executionId, visibleTo: user)
         let lines = try await store.logLines(executionId: executionId, afterSeq: afterSeq, limit: limit)
         let ended = try await store.execution(id: executionId)?.status.isFinal ?? true

@@ -86,7 +86,7 @@ public final class Engine: Sendable {
     public var services: [any Service] { [logHub, leaseKeeper, dispatcher, scheduling] }
 
     /// Asks for a run now. Returns the new execution's id; the run starts as soon as a slot is free.
-    public func enqueue(eventId: Int64, trigger: ExecutionTrigger, triggeredBy: Int64?) async throws -> Int64 {
+    public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?) async throws -> ExecutionID {
         let now = clock.now()
         let id = try await store.enqueue(EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy), now: now)
         dispatcher.doorbell.ring()
@@ -95,7 +95,7 @@ public final class Engine: Sendable {
 
     /// Stops a run: a queued one is marked cancelled at once, a running one is told to stop (the
     /// request is recorded first). Returns false when it had already ended.
-    public func cancel(executionId: Int64, reason: String = "cancelled") async throws -> Bool {
+    public func cancel(executionId: ExecutionID, reason: String = "cancelled") async throws -> Bool {
         try await dispatcher.cancel(executionId: executionId, reason: reason)
     }
 

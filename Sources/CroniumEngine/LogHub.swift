@@ -22,7 +22,7 @@ public final class LogHub: Service, Sendable {
     let store: Database
     let logger: Logger
     let flushInterval: Duration
-    private let sessions = Mutex<[Int64: LogSession]>([:])
+    private let sessions = Mutex<[ExecutionID: LogSession]>([:])
     /// One writer at a time, so a run's batches reach the store in order and `finish` sees all of them.
     private let writeLock = AsyncMutex()
     /// Rung by the first line after a flush: the flusher sleeps while nothing waits to be written.
@@ -36,12 +36,12 @@ public final class LogHub: Service, Sendable {
         self.flushInterval = flushInterval
     }
 
-    public func open(executionId: Int64, capBytes: Int, now: Date) {
+    public func open(executionId: ExecutionID, capBytes: Int, now: Date) {
         sessions.withLock { $0[executionId] = LogSession(capBytes: capBytes) }
     }
 
     /// Records a line and hands it to live subscribers immediately.
-    public func append(executionId: Int64, stream: LogStream, text: String, now: Date = Date()) {
+    public func append(executionId: ExecutionID, stream: LogStream, text: String, now: Date = Date()) {
         let first = sessions.withLock { sessions -> Bool in
             guard var session = sessions[executionId] else { return false }
             let first = !session.hasPending
@@ -60,13 +60,13 @@ public final class LogHub: Service, Sendable {
     }
 
     /// Writes everything left of a run, including the kept tail, and returns its byte counts.
-    public func finish(executionId: Int64) async -> (bytes: Int, droppedBytes: Int) {
+    public func finish(executionId: ExecutionID) async -> (bytes: Int, droppedBytes: Int) {
         await flush(executionId: executionId, final: true)
         return sessions.withLock { ($0[executionId]?.totalBytes ?? 0, $0[executionId]?.droppedBytes ?? 0) }
     }
 
     /// Tells subscribers the run ended with `status` and forgets the run.
-    public func close(executionId: Int64, status: ExecutionStatus) {
+    public func close(executionId: ExecutionID, status: ExecutionStatus) {
         let session = sessions.withLock { $0.removeValue(forKey: executionId) }
         for subscriber in session?.subscribers.values ?? [:].values {
             subscriber.yield(.finished(status))
@@ -76,7 +76,7 @@ public final class LogHub: Service, Sendable {
 
     /// Follows a run that is in progress: `backlog` holds the lines not yet in the store, `events`
     /// everything after. Returns nil when the run is not live here (read the store instead).
-    public func subscribe(executionId: Int64) -> (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)? {
+    public func subscribe(executionId: ExecutionID) -> (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)? {
         let (stream, continuation) = AsyncStream<LiveLogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
         let id = UUID()
         let backlog = sessions.withLock { sessions -> [LogLine]? in
@@ -108,7 +108,7 @@ public final class LogHub: Service, Sendable {
         await flushAll()
     }
 
-    private func flush(executionId: Int64, final: Bool) async {
+    private func flush(executionId: ExecutionID, final: Bool) async {
         try? await writeLock.withLock {
             let batch = self.sessions.withLock { sessions -> [LogLine] in
                 guard var session = sessions[executionId] else { return [] }

@@ -23,10 +23,13 @@ public enum RunSupervisor {
             return .failure(.cancelled, reason, status: .cancelled)
         }
         let timeout = context.event.timeoutSeconds
+        // The timeout is the run's own: time spent preparing (a sandbox, a container image) moves
+        // the deadline by as much.
+        let deadline = max(context.deadline, .now + .seconds(timeout))
         let outcome = await withTaskGroup(of: Arm.self) { group in
             group.addTask { .finished(await prepared.run(output: output)) }
             group.addTask {
-                do { try await Task.sleep(until: context.deadline, clock: .continuous) } catch { return .stopped }
+                do { try await Task.sleep(until: deadline, clock: .continuous) } catch { return .stopped }
                 return .deadline
             }
             group.addTask {

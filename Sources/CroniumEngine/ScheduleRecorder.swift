@@ -13,7 +13,7 @@ struct ScheduleRecorder: ScheduleSink {
         let watched = fires.filter { $0.schedule.overlap != .allow }.map(\.eventId)
         let unfinished = watched.isEmpty ? [:] : try await store.unfinishedExecutionIds(eventIds: watched)
         var records: [FireRecord] = []
-        var toReplace: [Int64] = []
+        var toReplace: [ExecutionID] = []
         for fire in fires {
             let previous = unfinished[fire.eventId] ?? []
             if fire.schedule.overlap == .replace { toReplace += previous }

@@ -19,7 +19,7 @@ public struct DueOccurrence: Sendable, Equatable {
 
 /// One event's due occurrences at one instant, with where its timetable goes next.
 public struct EventFire: Sendable {
-    public var eventId: Int64
+    public var eventId: EventID
     public var schedule: Schedule
     public var occurrences: [DueOccurrence]
     /// The event's next planned fire, stored with the occurrences.
@@ -41,7 +41,7 @@ public final class Scheduler: Sendable {
     let logger: Logger
     private let timetable = Mutex(Timetable())
     /// Events changed since the last look, and whether their timetable restarts from now.
-    private let changed = Mutex<[Int64: Bool]>([:])
+    private let changed = Mutex<[EventID: Bool]>([:])
     private let doorbell = Doorbell()
     private let storeBox = Mutex<Database?>(nil)
     private let applying = Mutex(false)
@@ -76,12 +76,12 @@ public final class Scheduler: Sendable {
 
     public var plannedCount: Int { timetable.withLock { $0.count } }
 
-    public func nextFire(eventId: Int64) -> Date? { timetable.withLock { $0[eventId]?.nextFire } }
+    public func nextFire(eventId: EventID) -> Date? { timetable.withLock { $0[eventId]?.nextFire } }
 
     /// True when every reported change has been applied to the timetable.
     public var isSettled: Bool { changed.withLock { $0.isEmpty } && !applying.withLock { $0 } }
 
-    func markChanged(eventId: Int64, resetTimetable: Bool) async {
+    func markChanged(eventId: EventID, resetTimetable: Bool) async {
         changed.withLock { $0[eventId] = ($0[eventId] ?? false) || resetTimetable }
         doorbell.ring()
     }

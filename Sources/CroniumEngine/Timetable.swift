@@ -14,10 +14,10 @@ struct Timetable: Sendable {
     /// copies a pointer. Only the event's id and schedule are kept: its script and the rest stay
     /// in the store, so memory does not grow with the size of scheduled scripts.
     final class Scheduled: Sendable {
-        let eventId: Int64
+        let eventId: EventID
         let plan: SchedulePlan
 
-        init(eventId: Int64, plan: SchedulePlan) {
+        init(eventId: EventID, plan: SchedulePlan) {
             self.eventId = eventId
             self.plan = plan
         }
@@ -25,7 +25,7 @@ struct Timetable: Sendable {
 
     struct Entry: Sendable {
         let scheduled: Scheduled
-        var eventId: Int64 { scheduled.eventId }
+        var eventId: EventID { scheduled.eventId }
         var plan: SchedulePlan { scheduled.plan }
         var nextFire: Date
         /// The fire after `nextFire`, worked out ahead of time so that an on-time fire computes
@@ -34,21 +34,21 @@ struct Timetable: Sendable {
         /// The instant whose bucket holds this entry's id; nil while it is being fired.
         fileprivate var bucketedAt: Date?
 
-        init(eventId: Int64, plan: SchedulePlan, nextFire: Date) {
+        init(eventId: EventID, plan: SchedulePlan, nextFire: Date) {
             scheduled = Scheduled(eventId: eventId, plan: plan)
             self.nextFire = nextFire
         }
     }
 
-    private var entries: [Int64: Entry] = [:]
-    private var buckets: [Date: [Int64]] = [:]
+    private var entries: [EventID: Entry] = [:]
+    private var buckets: [Date: [EventID]] = [:]
     private var instants = Heap<Date>()
     /// Entries whose `following` is still to be worked out.
-    private var unprepared: [Int64] = []
+    private var unprepared: [EventID] = []
 
     var count: Int { entries.count }
 
-    subscript(id: Int64) -> Entry? { entries[id] }
+    subscript(id: EventID) -> Entry? { entries[id] }
 
     /// Adds or replaces an entry (its `following` is worked out later, see ``takeUnprepared()``).
     mutating func set(_ entry: Entry) {
@@ -64,7 +64,7 @@ struct Timetable: Sendable {
         unprepared.append(entry.eventId)
     }
 
-    mutating func remove(id: Int64) { entries[id] = nil }
+    mutating func remove(id: EventID) { entries[id] = nil }
 
     /// The earliest instant that may have something due. It may turn out stale (everything in it
     /// moved); waking for it then finds nothing and drops it.
@@ -92,7 +92,7 @@ struct Timetable: Sendable {
     }
 
     /// Records the fire after `nextFire` for an entry, unless the entry moved on meanwhile.
-    mutating func setFollowing(_ following: Date?, id: Int64, after nextFire: Date) {
+    mutating func setFollowing(_ following: Date?, id: EventID, after nextFire: Date) {
         guard entries[id]?.nextFire == nextFire else { return }
         entries[id]?.following = following
     }

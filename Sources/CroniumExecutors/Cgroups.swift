@@ -68,7 +68,7 @@ public struct Cgroups: Sendable, Equatable {
     }
 
     /// Makes the run's group with its limits and returns it, open for the child to join.
-    func create(run id: Int64, memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
+    func create(run id: ExecutionID, memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
         let name = "\(instance)-run-\(id)"
         let memory = "\(memoryBase)/\(name)"
         let pids = "\(pidsBase)/\(name)"

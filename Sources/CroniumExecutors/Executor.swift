@@ -4,7 +4,7 @@ import Foundation
 /// Everything known about one run before it starts, built once by the engine and handed to the
 /// executor its placement picked.
 public struct ExecutionContext: Sendable {
-    public var executionId: Int64
+    public var executionId: ExecutionID
     public var event: Event
     /// 1 for the first try, then one more for each retry.
     public var attempt: Int
@@ -15,7 +15,8 @@ public struct ExecutionContext: Sendable {
     /// The complete environment of the run: the event's variables plus `CRONIUM_*`. Nothing else
     /// is inherited from the server.
     public var environment: [String: String]
-    /// When the engine stops the run; executors need it only to tell a remote side.
+    /// When the engine stops the run: its start plus the event's timeout. The engine moves it by
+    /// the time ``Executor/prepare(_:output:)`` took, so preparing does not eat into the run's time.
     public var deadline: ContinuousClock.Instant
     /// Where the script's runtime helpers reach Cronium, and the token scoped to this run.
     public var runtime: RuntimeEndpoint?
@@ -25,7 +26,7 @@ public struct ExecutionContext: Sendable {
     public var hosts: [String]
 
     public init(
-        executionId: Int64, event: Event, attempt: Int = 1, trigger: ExecutionTrigger = .manual, input: String? = nil,
+        executionId: ExecutionID, event: Event, attempt: Int = 1, trigger: ExecutionTrigger = .manual, input: String? = nil,
         environment: [String: String], deadline: ContinuousClock.Instant, runtime: RuntimeEndpoint? = nil, image: String? = nil,
         hosts: [String] = []
     ) {

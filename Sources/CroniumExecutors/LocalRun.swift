@@ -17,13 +17,13 @@ final class LocalRun: PreparedRun {
     let gate: Sandbox.Gate?
     let hostDirectory: String?
     /// Where the run's process group is noted while it runs, when nothing else ends it after a crash.
-    let groupRecord: (records: ProcessGroupRecords, run: Int64)?
+    let groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
     /// Set once ``run(output:)`` has taken the descriptors over.
     private let started = Mutex(false)
 
     init(
         spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: String?,
-        groupRecord: (records: ProcessGroupRecords, run: Int64)?
+        groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
     ) {
         self.spec = spec
         self.gracePeriod = gracePeriod

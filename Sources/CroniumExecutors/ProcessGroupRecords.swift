@@ -1,3 +1,4 @@
+import CroniumCore
 import Foundation
 
 #if canImport(Glibc)
@@ -13,14 +14,14 @@ struct ProcessGroupRecords: Sendable {
 
     /// Notes a run's process group; called right after the spawn. What the script forks stays in
     /// its group (unless it starts a session of its own).
-    func record(group: pid_t, run: Int64) {
+    func record(group: pid_t, run: ExecutionID) {
         guard let started = Self.startTime(of: group) else { return }
         try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         FileManager.default.createFile(atPath: path(run), contents: Data("\(group) \(started)\n".utf8), attributes: [.posixPermissions: 0o600])
     }
 
     /// Forgets a run that ended normally (its group was killed at its end).
-    func forget(run: Int64) { unlink(path(run)) }
+    func forget(run: ExecutionID) { unlink(path(run)) }
 
     /// Kills every process of every recorded group that is still there, then forgets them all.
     /// A process counts only if it started no earlier than its group's leader did, so a pid the
@@ -38,7 +39,7 @@ struct ProcessGroupRecords: Sendable {
         }
     }
 
-    private func path(_ run: Int64) -> String { "\(directory)/\(run)" }
+    private func path(_ run: ExecutionID) -> String { "\(directory)/\(run)" }
 
     /// Field 22 of /proc/<pid>/stat: when the process started, in clock ticks since boot.
     static func startTime(of pid: pid_t) -> UInt64? {

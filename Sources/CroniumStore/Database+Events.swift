@@ -15,7 +15,7 @@ extension Database {
                   \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
                 RETURNING id
                 """
-            ).first(decodingColumn: "id", as: Int64.self)!
+            ).first(decodingColumn: "id", as: EventID.self).required("the new event's id")
         }
         var stored = event
         stored.id = id
@@ -38,18 +38,18 @@ extension Database {
         }
     }
 
-    public func deleteEvent(id: Int64) async throws {
+    public func deleteEvent(id: EventID) async throws {
         try await transaction { sql in try await sql.raw("DELETE FROM events WHERE id = \(bind: id)").run() }
     }
 
-    public func event(id: Int64) async throws -> Event? {
+    public func event(id: EventID) async throws -> Event? {
         try await read { sql in
             try await sql.raw("SELECT * FROM events WHERE id = \(bind: id)").first().map(Self.decodeEvent)
         }
     }
 
     /// Events in id order; `ownerOrShared` limits them to those a non-admin user may see.
-    public func events(ownerOrShared userId: Int64? = nil) async throws -> [Event] {
+    public func events(ownerOrShared userId: UserID? = nil) async throws -> [Event] {
         try await read { sql in
             let rows: [any SQLRow]
             if let userId {
@@ -80,8 +80,8 @@ extension Database {
         let decoder = JSONDecoder()
         decoder.dateDecodingStrategy = .millisecondsSince1970
         var event = try decoder.decode(Event.self, from: Data(try row.decode(column: "data", as: String.self).utf8))
-        event.id = try row.decode(column: "id", as: Int64.self)
-        event.ownerId = try row.decode(column: "owner_id", as: Int64.self)
+        event.id = try row.decode(column: "id", as: EventID.self)
+        event.ownerId = try row.decode(column: "owner_id", as: UserID.self)
         event.status = try row.decode(column: "status", as: EventStatus.self)
         event.executionCount = try row.decode(column: "execution_count", as: Int.self)
         event.updatedAt = Date(millis: try row.decode(column: "updated_at", as: Int64.self))

@@ -3,14 +3,14 @@ import Foundation
 import SQLKit
 
 extension Database {
-    public func execution(id: Int64) async throws -> Execution? {
+    public func execution(id: ExecutionID) async throws -> Execution? {
         try await read { sql in
             try await sql.raw("SELECT * FROM executions WHERE id = \(bind: id)").first().map(Self.decodeExecution)
         }
     }
 
     /// Newest first. `beforeId` pages backwards; `eventIds` limits to events a user may see.
-    public func executions(eventId: Int64? = nil, status: ExecutionStatus? = nil, visibleTo eventIds: [Int64]? = nil, beforeId: Int64? = nil, limit: Int = 50) async throws -> [Execution] {
+    public func executions(eventId: EventID? = nil, status: ExecutionStatus? = nil, visibleTo eventIds: [EventID]? = nil, beforeId: ExecutionID? = nil, limit: Int = 50) async throws -> [Execution] {
         var query = SQLQueryString("SELECT * FROM executions WHERE 1 = 1")
         if let eventId { query.appendInterpolation(unsafeRaw: " AND event_id = "); query.appendInterpolation(bind: eventId) }
         if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }
@@ -28,7 +28,7 @@ extension Database {
     }
 
     /// Executions still marked running or pending, oldest first.
-    public func unfinishedExecutions(eventId: Int64) async throws -> [Execution] {
+    public func unfinishedExecutions(eventId: EventID) async throws -> [Execution] {
         try await read { sql in
             try await sql.raw(
                 "SELECT * FROM executions WHERE event_id = \(bind: eventId) AND status IN ('PENDING', 'RUNNING') ORDER BY id"
@@ -37,13 +37,13 @@ extension Database {
     }
 
     /// The runs still pending or running of each event, oldest first.
-    public func unfinishedExecutionIds(eventIds: [Int64]) async throws -> [Int64: [Int64]] {
+    public func unfinishedExecutionIds(eventIds: [EventID]) async throws -> [EventID: [ExecutionID]] {
         try await read { sql in
-            var result: [Int64: [Int64]] = [:]
+            var result: [EventID: [ExecutionID]] = [:]
             for row in try await sql.raw(
                 "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: eventIds)) ORDER BY id"
             ).all() {
-                result[try row.decode(column: "event_id", as: Int64.self), default: []].append(try row.decode(column: "id", as: Int64.self))
+                result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
             }
             return result
         }
@@ -52,8 +52,8 @@ extension Database {
     static func decodeExecution(_ row: any SQLRow) throws -> Execution {
         func date(_ column: String) throws -> Date? { try row.decode(column: column, as: Int64?.self).map(Date.init(millis:)) }
         return Execution(
-            id: try row.decode(column: "id", as: Int64.self),
-            eventId: try row.decode(column: "event_id", as: Int64.self),
+            id: try row.decode(column: "id", as: ExecutionID.self),
+            eventId: try row.decode(column: "event_id", as: EventID.self),
             status: try row.decode(column: "status", as: ExecutionStatus.self),
             trigger: try row.decode(column: "trigger", as: ExecutionTrigger.self),
             attempt: try row.decode(column: "attempt", as: Int.self),
@@ -69,6 +69,6 @@ extension Database {
             condition: try row.decode(column: "condition", as: Bool?.self),
             logBytes: try row.decode(column: "log_bytes", as: Int.self),
             logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
-            triggeredBy: try row.decode(column: "triggered_by", as: Int64?.self))
+            triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self))
     }
 }

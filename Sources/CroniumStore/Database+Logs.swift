@@ -5,13 +5,13 @@ import SQLKit
 extension Database {
     /// Stores a batch of lines in one statement; the log hub calls this with what piled up since
     /// its last write, so a chatty script costs one write per batch, not per line.
-    public func appendLogLines(executionId: Int64, _ lines: [LogLine]) async throws {
+    public func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws {
         guard !lines.isEmpty else { return }
         var query = SQLQueryString("INSERT INTO log_lines (execution_id, seq, ts, stream, text) VALUES ")
         for (index, line) in lines.enumerated() {
             if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
             query.appendInterpolation(unsafeRaw: "(")
-            query.appendInterpolation(binds: [executionId, Int64(line.seq), line.time.millis] as [Int64])
+            query.appendInterpolation(binds: [executionId.rawValue, Int64(line.seq), line.time.millis])
             query.appendInterpolation(unsafeRaw: ", ")
             query.appendInterpolation(binds: [line.stream.rawValue, line.text])
             query.appendInterpolation(unsafeRaw: ")")
@@ -21,7 +21,7 @@ extension Database {
     }
 
     /// Lines after `afterSeq`, in order, at most `limit`.
-    public func logLines(executionId: Int64, afterSeq: Int = 0, limit: Int = 1000) async throws -> [LogLine] {
+    public func logLines(executionId: ExecutionID, afterSeq: Int = 0, limit: Int = 1000) async throws -> [LogLine] {
         try await read { sql in
             try await sql.raw(
                 """

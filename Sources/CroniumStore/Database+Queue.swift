@@ -5,8 +5,8 @@ import SQLKit
 /// A queued run handed to a worker, with the lease that keeps other workers away from it.
 public struct ClaimedJob: Sendable, Equatable {
     public var jobId: Int64
-    public var executionId: Int64
-    public var eventId: Int64
+    public var executionId: ExecutionID
+    public var eventId: EventID
 }
 
 /// A run that has just gone `RUNNING`, with the event as it was at that moment.
@@ -42,17 +42,17 @@ public enum CancelRequest: Sendable, Equatable {
 
 /// What a trigger asks to run.
 public struct EnqueueRequest: Sendable {
-    public var eventId: Int64
+    public var eventId: EventID
     public var trigger: ExecutionTrigger
     public var attempt: Int
     public var scheduledFor: Date?
     /// Not before this time (retries wait their backoff here).
     public var runAt: Date
-    public var triggeredBy: Int64?
+    public var triggeredBy: UserID?
     /// Held jobs wait for the event's previous run to end (overlap policy `queue`).
     public var held: Bool
 
-    public init(eventId: Int64, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: Int64? = nil, held: Bool = false) {
+    public init(eventId: EventID, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: UserID? = nil, held: Bool = false) {
         self.held = held
         self.eventId = eventId
         self.trigger = trigger
@@ -66,7 +66,7 @@ public struct EnqueueRequest: Sendable {
 extension Database {
     /// Writes the execution (`PENDING`) and its job in the caller's transaction: nothing runs that
     /// was not recorded first.
-    static func enqueue(_ request: EnqueueRequest, now: Date, in sql: any SQLDatabase) async throws -> Int64 {
+    static func enqueue(_ request: EnqueueRequest, now: Date, in sql: any SQLDatabase) async throws -> ExecutionID {
         let executionId = try await sql.raw(
             """
             INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by)
@@ -74,7 +74,7 @@ extension Database {
               \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: request.triggeredBy))
             RETURNING id
             """
-        ).first(decodingColumn: "id", as: Int64.self)!
+        ).first(decodingColumn: "id", as: ExecutionID.self).required("the new run's id")
         try await sql.raw(
             """
             INSERT INTO jobs (execution_id, event_id, state, run_at, created_at)
@@ -84,7 +84,7 @@ extension Database {
         return executionId
     }
 
-    public func enqueue(_ request: EnqueueRequest, now: Date) async throws -> Int64 {
+    public func enqueue(_ request: EnqueueRequest, now: Date) async throws -> ExecutionID {
         try await transaction { sql in try await Self.enqueue(request, now: now, in: sql) }
     }
 
@@ -170,7 +170,7 @@ extension Database {
     /// Part of the claim: the execution goes `RUNNING`, a first attempt counts against the event's
     /// budget, and the event is paused when the budget is used up. Nil when the run was cancelled
     /// or its event deleted.
-    private static func startRun(executionId: Int64, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
+    private static func startRun(executionId: ExecutionID, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
         guard
             let execution = try await sql.raw(
                 "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
@@ -198,7 +198,7 @@ extension Database {
     /// run that ended. With `onlyIfQueued`, a run that has been claimed is left alone.
     @discardableResult
     public func finish(
-        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil
+        executionId: ExecutionID, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil
     ) async throws -> FinishResult {
         try await transaction { sql in
             try await Self.finish(
@@ -208,7 +208,7 @@ extension Database {
     }
 
     private static func finish(
-        executionId: Int64, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest?,
+        executionId: ExecutionID, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest?,
         onlyIfQueued: Bool, in sql: any SQLDatabase
     ) async throws -> FinishResult {
         let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
@@ -223,7 +223,7 @@ extension Database {
             WHERE id = \(bind: executionId) AND status IN \(endable)
             RETURNING event_id
             """
-        ).first(decodingColumn: "event_id", as: Int64.self)
+        ).first(decodingColumn: "event_id", as: EventID.self)
         // A claimed run is marked RUNNING in the claim's own transaction, so "still PENDING"
         // means "not claimed", and a claimed run's job is not touched here.
         if eventId != nil || !onlyIfQueued {
@@ -236,7 +236,7 @@ extension Database {
 
     /// Records that someone wants a run to stop. A queued run ends `CANCELLED` here and now; a
     /// running one keeps the request (and its reason) for the node that runs it.
-    public func requestCancel(executionId: Int64, reason: String, at time: Date) async throws -> CancelRequest {
+    public func requestCancel(executionId: ExecutionID, reason: String, at time: Date) async throws -> CancelRequest {
         try await transaction { sql in
             if try await sql.raw(
                 "UPDATE executions SET cancel_reason = \(bind: reason) WHERE id = \(bind: executionId) AND status = 'RUNNING' AND cancel_reason IS NULL RETURNING id"
@@ -270,7 +270,7 @@ extension Database {
 
     /// Lets the oldest held job of an event go to the queue when nothing else of the event is
     /// queued or running. Returns true when one was released.
-    static func releaseHeldJob(eventId: Int64, in sql: any SQLDatabase) async throws -> Bool {
+    static func releaseHeldJob(eventId: EventID, in sql: any SQLDatabase) async throws -> Bool {
         let busy = try await sql.raw(
             "SELECT COUNT(*) AS n FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued')"
         ).first(decodingColumn: "n", as: Int.self) ?? 0
@@ -286,7 +286,7 @@ extension Database {
     static func decodeClaimedJob(_ row: any SQLRow) throws -> ClaimedJob {
         ClaimedJob(
             jobId: try row.decode(column: "id", as: Int64.self),
-            executionId: try row.decode(column: "execution_id", as: Int64.self),
-            eventId: try row.decode(column: "event_id", as: Int64.self))
+            executionId: try row.decode(column: "execution_id", as: ExecutionID.self),
+            eventId: try row.decode(column: "event_id", as: EventID.self))
     }
 }

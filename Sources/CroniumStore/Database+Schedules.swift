@@ -4,11 +4,11 @@ import SQLKit
 
 /// Where an event's schedule stands, kept so a restart continues exactly where it stopped.
 public struct ScheduleState: Sendable, Equatable {
-    public var eventId: Int64
+    public var eventId: EventID
     public var nextFireAt: Date?
     public var lastFireAt: Date?
 
-    public init(eventId: Int64, nextFireAt: Date?, lastFireAt: Date?) {
+    public init(eventId: EventID, nextFireAt: Date?, lastFireAt: Date?) {
         self.eventId = eventId
         self.nextFireAt = nextFireAt
         self.lastFireAt = lastFireAt
@@ -40,9 +40,9 @@ extension Database {
         }
     }
 
-    public func scheduleStates() async throws -> [Int64: ScheduleState] {
+    public func scheduleStates() async throws -> [EventID: ScheduleState] {
         try await read { sql in
-            var states: [Int64: ScheduleState] = [:]
+            var states: [EventID: ScheduleState] = [:]
             for row in try await sql.raw("SELECT * FROM schedule_state").all() {
                 let state = try Self.decodeScheduleState(row)
                 states[state.eventId] = state
@@ -51,7 +51,7 @@ extension Database {
         }
     }
 
-    public func scheduleState(eventId: Int64) async throws -> ScheduleState? {
+    public func scheduleState(eventId: EventID) async throws -> ScheduleState? {
         try await read { sql in
             try await sql.raw("SELECT * FROM schedule_state WHERE event_id = \(bind: eventId)").first().map(Self.decodeScheduleState)
         }
@@ -59,7 +59,7 @@ extension Database {
 
     static func decodeScheduleState(_ row: any SQLRow) throws -> ScheduleState {
         ScheduleState(
-            eventId: try row.decode(column: "event_id", as: Int64.self),
+            eventId: try row.decode(column: "event_id", as: EventID.self),
             nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),
             lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
     }
@@ -90,19 +90,19 @@ extension Database {
     }
 
     /// The ledger of an event, newest first; `offset` skips that many, for paging back through a long history.
-    public func ledger(eventId: Int64, limit: Int = 100, offset: Int = 0) async throws -> [ScheduleOccurrence] {
+    public func ledger(eventId: EventID, limit: Int = 100, offset: Int = 0) async throws -> [ScheduleOccurrence] {
         try await read { sql in
             try await sql.raw(
                 "SELECT * FROM schedule_ledger WHERE event_id = \(bind: eventId) ORDER BY scheduled_for DESC, id DESC LIMIT \(bind: limit) OFFSET \(bind: offset)"
             ).all().map {
                 ScheduleOccurrence(
                     id: try $0.decode(column: "id", as: Int64.self),
-                    eventId: try $0.decode(column: "event_id", as: Int64.self),
+                    eventId: try $0.decode(column: "event_id", as: EventID.self),
                     scheduledFor: Date(millis: try $0.decode(column: "scheduled_for", as: Int64.self)),
                     recordedAt: Date(millis: try $0.decode(column: "recorded_at", as: Int64.self)),
                     outcome: try $0.decode(column: "outcome", as: OccurrenceOutcome.self),
                     reason: try $0.decode(column: "reason", as: String?.self),
-                    executionId: try $0.decode(column: "execution_id", as: Int64?.self))
+                    executionId: try $0.decode(column: "execution_id", as: ExecutionID?.self))
             }
         }
     }

@@ -23,7 +23,7 @@ extension Database {
                 INSERT INTO users (username, password_hash, role, created_at)
                 VALUES (\(bind: username), \(bind: passwordHash), \(bind: role.rawValue), \(bind: now.millis)) RETURNING id
                 """
-            ).first(decodingColumn: "id", as: Int64.self)!
+            ).first(decodingColumn: "id", as: UserID.self).required("the new user's id")
             return User(id: id, username: username, role: role, createdAt: now)
         }
     }
@@ -34,7 +34,7 @@ extension Database {
         }
     }
 
-    public func user(id: Int64) async throws -> User? {
+    public func user(id: UserID) async throws -> User? {
         try await read { sql in
             try await sql.raw("SELECT * FROM users WHERE id = \(bind: id)").first().map(Self.decodeStoredUser)?.user
         }
@@ -46,14 +46,14 @@ extension Database {
 
     // MARK: - API tokens
 
-    public func insertToken(userId: Int64, name: String, prefix: String, tokenHash: String, now: Date) async throws -> APIToken {
+    public func insertToken(userId: UserID, name: String, prefix: String, tokenHash: String, now: Date) async throws -> APIToken {
         try await transaction { sql in
             let id = try await sql.raw(
                 """
                 INSERT INTO api_tokens (user_id, name, prefix, token_hash, created_at)
                 VALUES (\(bind: userId), \(bind: name), \(bind: prefix), \(bind: tokenHash), \(bind: now.millis)) RETURNING id
                 """
-            ).first(decodingColumn: "id", as: Int64.self)!
+            ).first(decodingColumn: "id", as: TokenID.self).required("the new token's id")
             return APIToken(id: id, userId: userId, name: name, prefix: prefix, createdAt: now, lastUsedAt: nil, revokedAt: nil)
         }
     }
@@ -78,7 +78,7 @@ extension Database {
         }
     }
 
-    public func tokens(userId: Int64?) async throws -> [APIToken] {
+    public func tokens(userId: UserID?) async throws -> [APIToken] {
         try await read { sql in
             let rows: [any SQLRow]
             if let userId {
@@ -88,8 +88,8 @@ extension Database {
             }
             return try rows.map {
                 APIToken(
-                    id: try $0.decode(column: "id", as: Int64.self),
-                    userId: try $0.decode(column: "user_id", as: Int64.self),
+                    id: try $0.decode(column: "id", as: TokenID.self),
+                    userId: try $0.decode(column: "user_id", as: UserID.self),
                     name: try $0.decode(column: "name", as: String.self),
                     prefix: try $0.decode(column: "prefix", as: String.self),
                     createdAt: Date(millis: try $0.decode(column: "created_at", as: Int64.self)),
@@ -100,7 +100,7 @@ extension Database {
     }
 
     /// Revokes a token; `userId` limits it to the caller's own tokens. Returns false when nothing matched.
-    public func revokeToken(id: Int64, userId: Int64?, now: Date) async throws -> Bool {
+    public func revokeToken(id: TokenID, userId: UserID?, now: Date) async throws -> Bool {
         try await transaction { sql in
             let rows: [any SQLRow]
             if let userId {
@@ -118,7 +118,7 @@ extension Database {
 
     // MARK: - Browser sessions
 
-    public func insertSession(tokenHash: String, userId: Int64, now: Date, expiresAt: Date) async throws {
+    public func insertSession(tokenHash: String, userId: UserID, now: Date, expiresAt: Date) async throws {
         try await transaction { sql in
             try await sql.raw(
                 "INSERT INTO sessions (token_hash, user_id, created_at, expires_at) VALUES (\(bind: tokenHash), \(bind: userId), \(bind: now.millis), \(bind: expiresAt.millis))"
@@ -144,7 +144,7 @@ extension Database {
     static func decodeStoredUser(_ row: any SQLRow) throws -> StoredUser {
         StoredUser(
             user: User(
-                id: try row.decode(column: "id", as: Int64.self),
+                id: try row.decode(column: "id", as: UserID.self),
                 username: try row.decode(column: "username", as: String.self),
                 role: try row.decode(column: "role", as: Role.self),
                 createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self))),

@@ -68,3 +68,18 @@ extension Date {
     var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
     init(millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
 }
+
+extension Optional {
+    /// The value a statement had to return (an `INSERT … RETURNING id`), or an error saying what
+    /// was missing, instead of a crash.
+    func required(_ what: @autoclosure () -> String) throws -> Wrapped {
+        guard let self else { throw StoreFailure("the database returned no \(what())") }
+        return self
+    }
+}
+
+/// The database did not answer as a statement promised; a fault, logged by the caller.
+struct StoreFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}

@@ -58,7 +58,7 @@ public final class EngineHarness: Sendable {
     }
 
     /// Waits until the execution has ended and returns it.
-    public func finished(_ executionId: Int64, timeout: Duration = .seconds(20)) async throws -> Execution {
+    public func finished(_ executionId: ExecutionID, timeout: Duration = .seconds(20)) async throws -> Execution {
         var result: Execution?
         _ = try await eventually(timeout: timeout) {
             result = try await self.store.execution(id: executionId)

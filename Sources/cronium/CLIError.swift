@@ -1,4 +1,5 @@
 import ArgumentParser
+import CroniumCore
 import Foundation
 
 /// A failure the user can act on: printed to stderr without a stack, with a non-zero exit code.
@@ -13,4 +14,9 @@ struct CLIError: Error, CustomStringConvertible {
 
 extension CLIError: LocalizedError {
     var errorDescription: String? { description }
+}
+
+/// Ids on the command line are plain numbers, typed by what they name.
+extension Identifier: ExpressibleByArgument {
+    public init?(argument: String) { self.init(argument) }
 }

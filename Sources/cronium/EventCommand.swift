@@ -42,7 +42,7 @@ struct EventCommand: AsyncParsableCommand {
     struct Show: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Show one event as JSON.")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Event id.") var id: Int64
+        @Argument(help: "Event id.") var id: EventID
 
         func run() async throws { printJSON(try await client.client.send(.GET, "/api/v1/events/\(id)")) }
     }
@@ -50,7 +50,7 @@ struct EventCommand: AsyncParsableCommand {
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Change the fields given by flags.")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Event id.") var id: Int64
+        @Argument(help: "Event id.") var id: EventID
         @OptionGroup var event: EventOptions
 
         func run() async throws {
@@ -64,7 +64,7 @@ struct EventCommand: AsyncParsableCommand {
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Delete an event and its history.")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Event id.") var id: Int64
+        @Argument(help: "Event id.") var id: EventID
 
         func run() async throws {
             _ = try await client.client.send(.DELETE, "/api/v1/events/\(id)")
@@ -77,10 +77,10 @@ struct EventCommand: AsyncParsableCommand {
             abstract: "Run an event now.",
             discussion: "With --wait, exits with the script's exit status (124 on timeout, 130 when cancelled).")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Event id.") var id: Int64
+        @Argument(help: "Event id.") var id: EventID
         @Flag(help: "Wait for the run to end, printing its log as it happens.") var wait = false
 
-        struct Started: Decodable { let executionId: Int64 }
+        struct Started: Decodable { let executionId: ExecutionID }
 
         func run() async throws {
             let data = try await client.client.send(.POST, "/api/v1/events/\(id)/run")

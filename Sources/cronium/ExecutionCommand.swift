@@ -10,7 +10,7 @@ struct ExecutionCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Runs, newest first.")
         @OptionGroup var client: ClientOptions
-        @Option(help: "Only runs of this event.") var event: Int64?
+        @Option(help: "Only runs of this event.") var event: EventID?
         @Option(help: "Only runs with this status.") var status: String?
         @Option(help: "At most this many.") var limit = 20
 
@@ -36,7 +36,7 @@ struct ExecutionCommand: AsyncParsableCommand {
     struct Cancel: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Cancel a queued or running run.")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Execution id.") var id: Int64
+        @Argument(help: "Execution id.") var id: ExecutionID
 
         func run() async throws {
             let data = try await client.client.send(.POST, "/api/v1/executions/\(id)/cancel")

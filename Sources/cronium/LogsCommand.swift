@@ -9,7 +9,7 @@ import Synchronization
 struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a run's log; --follow streams it until the run ends.")
     @OptionGroup var client: ClientOptions
-    @Argument(help: "Execution id.") var executionId: Int64
+    @Argument(help: "Execution id.") var executionId: ExecutionID
     @Flag(help: "Keep printing new lines until the run ends.") var follow = false
 
     struct Page: Decodable {
@@ -45,7 +45,7 @@ func printLine(_ line: LogLine, json: Bool) {
 }
 
 /// Streams a run's log over the server's WebSocket until the final status arrives, and returns it.
-func followLog(executionId: Int64, client: ClientOptions, quiet: Bool) async throws -> ExecutionStatus {
+func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) async throws -> ExecutionStatus {
     var url = client.baseURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
     url += "/api/v1/executions/\(executionId)/logs/stream"
     if let token = client.resolvedToken() { url += "?token=\(token)" }

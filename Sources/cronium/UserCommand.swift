@@ -86,7 +86,7 @@ struct TokenCommand: AsyncParsableCommand {
     struct Revoke: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Revoke a token.")
         @OptionGroup var client: ClientOptions
-        @Argument(help: "Token id.") var id: Int64
+        @Argument(help: "Token id.") var id: TokenID
 
         func run() async throws {
             _ = try await client.client.send(.DELETE, "/api/v1/tokens/\(id)")

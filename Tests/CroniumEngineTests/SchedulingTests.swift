@@ -10,11 +10,11 @@ import Testing
     static let t0 = Date(timeIntervalSince1970: 1_900_000_000)
 
     /// The ledger oldest first, as (seconds after t0, outcome).
-    func ledger(_ harness: EngineHarness, _ eventId: Int64) async throws -> [(Int, OccurrenceOutcome)] {
+    func ledger(_ harness: EngineHarness, _ eventId: EventID) async throws -> [(Int, OccurrenceOutcome)] {
         try await harness.store.ledger(eventId: eventId).reversed().map { (Int($0.scheduledFor.timeIntervalSince(Self.t0)), $0.outcome) }
     }
 
-    func waitForLedger(_ harness: EngineHarness, _ eventId: Int64, count: Int) async throws -> [(Int, OccurrenceOutcome)] {
+    func waitForLedger(_ harness: EngineHarness, _ eventId: EventID, count: Int) async throws -> [(Int, OccurrenceOutcome)] {
         var rows: [(Int, OccurrenceOutcome)] = []
         _ = try await eventually {
             rows = try await ledger(harness, eventId)
@@ -24,7 +24,7 @@ import Testing
     }
 
     /// Waits until every run of the event has ended, so the next fire does not overlap it.
-    func allRunsEnded(_ harness: EngineHarness, _ eventId: Int64, count: Int) async throws {
+    func allRunsEnded(_ harness: EngineHarness, _ eventId: EventID, count: Int) async throws {
         #expect(
             try await eventually {
                 let executions = try await harness.store.executions(eventId: eventId)

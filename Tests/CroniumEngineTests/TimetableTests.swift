@@ -8,7 +8,7 @@ import Testing
 @Suite struct TimetableTests {
     static let t0 = Date(timeIntervalSince1970: 1_900_000_000)
 
-    func entry(_ id: Int64, at offset: TimeInterval) throws -> Timetable.Entry {
+    func entry(_ id: EventID, at offset: TimeInterval) throws -> Timetable.Entry {
         var input = EventInput()
         input.name = "event \(id)"
         input.type = .bash
@@ -22,7 +22,7 @@ import Testing
 
     @Test func dueEntriesComeOutEarliestInstantFirstInPlanningOrder() throws {
         var table = Timetable()
-        for (id, offset) in [(1, 10.0), (2, 5), (3, 10), (4, 5), (5, 20)] { table.set(try entry(Int64(id), at: offset)) }
+        for (id, offset) in [(1, 10.0), (2, 5), (3, 10), (4, 5), (5, 20)] { table.set(try entry(EventID(Int64(id)), at: offset)) }
         #expect(table.earliest == Self.t0 + 5)
         #expect(table.takeDue(now: Self.t0 + 4).isEmpty)
         #expect(table.takeDue(now: Self.t0 + 10).map(\.eventId) == [2, 4, 1, 3])

@@ -42,7 +42,7 @@ func processExists(withMarker marker: String) -> Bool {
 
 /// One run as the engine would start it: a context with the event's deadline.
 struct RunRequest {
-    var executionId: Int64
+    var executionId: ExecutionID
     var event: Event
     var environment: [String: String]
 }

@@ -36,7 +36,7 @@ import Glibc
                 workRoot: directory.appending("work"), killGracePeriod: .milliseconds(200)))
         let recorder = OutputRecorder()
         let outcome = await executor.execute(
-            RunRequest(executionId: Int64.random(in: 1...1_000_000), event: event, environment: [:]), output: recorder.handler)
+            RunRequest(executionId: ExecutionID(Int64.random(in: 1...1_000_000)), event: event, environment: [:]), output: recorder.handler)
         return Result(outcome: outcome, stdout: recorder.text(.stdout), stderr: recorder.text(.stderr))
     }
 

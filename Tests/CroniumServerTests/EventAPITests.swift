@@ -80,7 +80,7 @@ import Testing
                 return try decode(Event.self, response)
             }
             #expect(event.status == .draft)
-            struct Started: Decodable { let executionId: Int64 }
+            struct Started: Decodable { let executionId: ExecutionID }
             let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { response in
                 #expect(response.status == .accepted)
                 return try decode(Started.self, response)

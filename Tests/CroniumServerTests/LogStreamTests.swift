@@ -22,7 +22,7 @@ import Testing
             input.type = .bash
             input.content = "echo first\nsleep 0.4\necho second\nexit 4"
             let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) { try decode(Event.self, $0) }
-            struct Started: Decodable { let executionId: Int64 }
+            struct Started: Decodable { let executionId: ExecutionID }
             let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { try decode(Started.self, $0) }
             let messages = Mutex<[String]>([])
             let close = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?token=\(fixture.adminToken)") { inbound, outbound, _ in

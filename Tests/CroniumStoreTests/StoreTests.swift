@@ -21,7 +21,7 @@ func withStore(_ body: (Database, User) async throws -> Void) async throws {
     try await database.shutdown()
 }
 
-func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
+func sampleEvent(owner: UserID, name: String = "backup") throws -> Event {
     var input = EventInput()
     input.name = name
     input.type = .bash
@@ -55,7 +55,7 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             changed.name = "renamed"
             try await db.updateEvent(changed)
             #expect(try await db.event(id: event.id)?.name == "renamed")
-            #expect(try await db.events(ownerOrShared: user.id + 1).isEmpty)
+            #expect(try await db.events(ownerOrShared: UserID(user.id.rawValue + 1)).isEmpty)
             #expect(try await db.events(ownerOrShared: user.id).count == 1)
             try await db.deleteEvent(id: event.id)
             #expect(try await db.event(id: event.id) == nil)
@@ -243,7 +243,7 @@ func sampleEvent(owner: Int64, name: String = "backup") throws -> Event {
             #expect(try await lastUsed() == now)
             _ = try await db.user(tokenHash: "hash1", now: now + 61)
             #expect(try await lastUsed() == now + 61)
-            #expect(try await db.revokeToken(id: token.id, userId: user.id + 1, now: Date()) == false)
+            #expect(try await db.revokeToken(id: token.id, userId: UserID(user.id.rawValue + 1), now: Date()) == false)
             #expect(try await db.revokeToken(id: token.id, userId: user.id, now: Date()))
             #expect(try await db.user(tokenHash: "hash1", now: now + 120) == nil)
             await #expect(throws: CroniumError.self) {

@@ -10,12 +10,12 @@ public enum Role: String, Sendable, ClosedSetCodable {
 }
 
 public struct User: Codable, Sendable, Equatable, Identifiable {
-    public var id: Int64
+    public var id: UserID
     public var username: String
     public var role: Role
     public var createdAt: Date
 
-    public init(id: Int64, username: String, role: Role, createdAt: Date) {
+    public init(id: UserID, username: String, role: Role, createdAt: Date) {
         self.id = id
         self.username = username
         self.role = role
@@ -30,8 +30,8 @@ public struct User: Codable, Sendable, Equatable, Identifiable {
 
 /// An API token as listed: the secret itself is shown once at creation and only its hash is kept.
 public struct APIToken: Codable, Sendable, Equatable, Identifiable {
-    public var id: Int64
-    public var userId: Int64
+    public var id: TokenID
+    public var userId: UserID
     public var name: String
     /// The first characters of the token, so a person can tell tokens apart without the secret.
     public var prefix: String
@@ -39,7 +39,7 @@ public struct APIToken: Codable, Sendable, Equatable, Identifiable {
     public var lastUsedAt: Date?
     public var revokedAt: Date?
 
-    public init(id: Int64, userId: Int64, name: String, prefix: String, createdAt: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil) {
+    public init(id: TokenID, userId: UserID, name: String, prefix: String, createdAt: Date, lastUsedAt: Date? = nil, revokedAt: Date? = nil) {
         self.id = id
         self.userId = userId
         self.name = name

@@ -2,8 +2,8 @@ import Foundation
 
 /// The schedulable unit: what to run, when, and under which limits.
 public struct Event: Codable, Sendable, Equatable, Identifiable {
-    public var id: Int64
-    public var ownerId: Int64
+    public var id: EventID
+    public var ownerId: UserID
     public var name: String
     public var description: String
     public var type: EventType

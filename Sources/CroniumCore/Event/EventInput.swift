@@ -31,7 +31,7 @@ public struct EventInput: Codable, Sendable, Equatable {
 
 extension Event {
     /// Builds a new event from `input`, or throws every problem found.
-    public static func create(from input: EventInput, ownerId: Int64, now: Date) throws(ValidationError) -> Event {
+    public static func create(from input: EventInput, ownerId: UserID, now: Date) throws(ValidationError) -> Event {
         var missing: [FieldProblem] = []
         if input.name == nil { missing.append(.init(field: "name", message: "is required")) }
         if input.type == nil { missing.append(.init(field: "type", message: "is required: one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")) }

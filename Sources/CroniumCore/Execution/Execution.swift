@@ -62,8 +62,8 @@ public struct ExecutionError: Sendable, Equatable, Error, CustomStringConvertibl
 
 /// One run of an event, recorded before anything runs and finished in one write.
 public struct Execution: Codable, Sendable, Equatable, Identifiable {
-    public var id: Int64
-    public var eventId: Int64
+    public var id: ExecutionID
+    public var eventId: EventID
     public var status: ExecutionStatus
     public var trigger: ExecutionTrigger
     /// 1 for the first try; a retry is a new execution with the next attempt number.
@@ -84,9 +84,9 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var condition: Bool?
     public var logBytes: Int
     public var logDroppedBytes: Int
-    public var triggeredBy: Int64?
+    public var triggeredBy: UserID?
 
-    public init(id: Int64, eventId: Int64, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, outputValue: String? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: Int64? = nil) {
+    public init(id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, outputValue: String? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil) {
         self.id = id
         self.eventId = eventId
         self.status = status

@@ -19,14 +19,14 @@ public enum OccurrenceOutcome: String, Codable, Sendable, CaseIterable {
 /// A row of the schedule ledger: every due occurrence is written, whatever became of it.
 public struct ScheduleOccurrence: Codable, Sendable, Equatable {
     public var id: Int64
-    public var eventId: Int64
+    public var eventId: EventID
     public var scheduledFor: Date
     public var recordedAt: Date
     public var outcome: OccurrenceOutcome
     public var reason: String?
-    public var executionId: Int64?
+    public var executionId: ExecutionID?
 
-    public init(id: Int64 = 0, eventId: Int64, scheduledFor: Date, recordedAt: Date, outcome: OccurrenceOutcome, reason: String? = nil, executionId: Int64? = nil) {
+    public init(id: Int64 = 0, eventId: EventID, scheduledFor: Date, recordedAt: Date, outcome: OccurrenceOutcome, reason: String? = nil, executionId: ExecutionID? = nil) {
         self.id = id
         self.eventId = eventId
         self.scheduledFor = scheduledFor

@@ -110,7 +110,7 @@ struct AccountController {
 
     @Sendable func revokeToken(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         let user = try context.requireUser()
-        let id = try context.parameters.require("id", as: Int64.self)
+        let id = try context.parameters.require("id", as: TokenID.self)
         guard try await store.revokeToken(id: id, userId: user.role == .admin ? nil : user.id, now: Date()) else {
             throw CroniumError.notFound("token \(id)")
         }

@@ -18,7 +18,7 @@ struct EventController {
     }
 
     struct RunResponse: ResponseEncodable {
-        let executionId: Int64
+        let executionId: ExecutionID
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Event] {
@@ -36,12 +36,12 @@ struct EventController {
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Event {
-        try await engine.event(id: try context.parameters.require("id", as: Int64.self), visibleTo: try context.requireUser())
+        try await engine.event(id: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser())
     }
 
     @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Event {
         let user = try context.requireUser()
-        let id = try context.parameters.require("id", as: Int64.self)
+        let id = try context.parameters.require("id", as: EventID.self)
         // The event is looked up before the body is read, so an unknown id is a 404 whatever the body.
         _ = try await engine.event(id: id, visibleTo: user)
         let input = try await request.decodeJSON(as: EventInput.self, context: context)
@@ -49,12 +49,12 @@ struct EventController {
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        try await engine.deleteEvent(id: try context.parameters.require("id", as: Int64.self), by: try context.requireUser())
+        try await engine.deleteEvent(id: try context.parameters.require("id", as: EventID.self), by: try context.requireUser())
         return .noContent
     }
 
     @Sendable func run(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<RunResponse> {
-        let id = try await engine.runNow(eventId: try context.parameters.require("id", as: Int64.self), by: try context.requireUser())
+        let id = try await engine.runNow(eventId: try context.parameters.require("id", as: EventID.self), by: try context.requireUser())
         return EditedResponse(status: .accepted, headers: [.location: "/api/v1/executions/\(id)"], response: RunResponse(executionId: id))
     }
 
@@ -62,7 +62,7 @@ struct EventController {
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
         let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
         return try await engine.ledger(
-            eventId: try context.parameters.require("id", as: Int64.self), visibleTo: try context.requireUser(), limit: limit, offset: offset)
+            eventId: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser(), limit: limit, offset: offset)
     }
 }
 

@@ -15,7 +15,7 @@ struct ExecutionController {
     }
 
     struct LogPage: ResponseEncodable {
-        let executionId: Int64
+        let executionId: ExecutionID
         let lines: [LogLine]
         /// Pass as `after` to get the next page.
         let nextAfter: Int
@@ -34,20 +34,20 @@ struct ExecutionController {
             status = parsed
         }
         return try await engine.executions(
-            visibleTo: user, eventId: query.get("eventId", as: Int64.self), status: status, before: query.get("before", as: Int64.self),
+            visibleTo: user, eventId: query.get("eventId", as: EventID.self), status: status, before: query.get("before", as: ExecutionID.self),
             limit: min(query.get("limit", as: Int.self) ?? 50, 500))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Execution {
-        try await engine.execution(id: try context.parameters.require("id", as: Int64.self), visibleTo: try context.requireUser()).execution
+        try await engine.execution(id: try context.parameters.require("id", as: ExecutionID.self), visibleTo: try context.requireUser()).execution
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Execution {
-        try await engine.cancel(executionId: try context.parameters.require("id", as: Int64.self), by: try context.requireUser())
+        try await engine.cancel(executionId: try context.parameters.require("id", as: ExecutionID.self), by: try context.requireUser())
     }
 
     @Sendable func logs(_ request: Request, context: AppRequestContext) async throws -> LogPage {
-        let id = try context.parameters.require("id", as: Int64.self)
+        let id = try context.parameters.require("id", as: ExecutionID.self)
         let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0
         let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 1000, 1), 10_000)
         let page = try await engine.logLines(executionId: id, visibleTo: try context.requireUser(), after: after, limit: limit)

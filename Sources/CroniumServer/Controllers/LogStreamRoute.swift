@@ -16,11 +16,11 @@ struct LogStreamRoute {
     func addRoute(to router: Router<AppRequestContext>) {
         // Every upgrade is taken; the checks come after it, so a refusal can say why (see `refuse`).
         router.ws("/api/v1/executions/:id/logs/stream") { inbound, outbound, context in
-            let id: Int64
+            let id: ExecutionID
             let user: User
             do {
                 user = try context.requestContext.requireUser()
-                id = try context.requestContext.parameters.require("id", as: Int64.self)
+                id = try context.requestContext.parameters.require("id", as: ExecutionID.self)
                 _ = try await engine.execution(id: id, visibleTo: user)
             } catch {
                 try await Self.refuse(Problem(error, logger: context.logger), outbound: outbound)
@@ -66,7 +66,7 @@ struct LogStreamRoute {
 
     static let clientReadyTimeout = Duration.seconds(1)
 
-    private func follow(executionId id: Int64, user: User, outbound: WebSocketOutboundWriter) async throws {
+    private func follow(executionId id: ExecutionID, user: User, outbound: WebSocketOutboundWriter) async throws {
         let encoder = JSONEncoder.cronium
         func send(_ message: LogStreamMessage) async throws {
             try await outbound.write(.text(String(decoding: try encoder.encode(message), as: UTF8.self)))
