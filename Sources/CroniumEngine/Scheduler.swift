@@ -146,7 +146,8 @@ public final class Scheduler: Sendable {
             (last, next) = (entry.nextFire, following)
         } else {
             let (times, dropped) = dueTimes(entry, now: now)
-            last = times.last!
+            // Never empty: the entry's own next fire is due.
+            last = times.last ?? entry.nextFire
             occurrences = dropped + judge(times, now: now, policy: entry.plan.schedule.misfire)
             next = entry.plan.nextFire(after: last)
         }

@@ -52,7 +52,9 @@ public struct RunUser: Sendable, Equatable, CustomStringConvertible {
         var entry = passwd()
         var result: UnsafeMutablePointer<passwd>?
         var buffer = [CChar](repeating: 0, count: 16384)
-        let status = buffer.withUnsafeMutableBufferPointer { call(&entry, $0.baseAddress!, $0.count, &result) }
+        let status = buffer.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { call(&entry, $0, buffer.count, &result) } ?? ERANGE
+        }
         guard status == 0, result != nil else { return nil }
         return RunUser(name: String(cString: entry.pw_name), uid: entry.pw_uid, gid: entry.pw_gid)
     }
@@ -62,7 +64,9 @@ public struct RunUser: Sendable, Equatable, CustomStringConvertible {
         var entry = group()
         var result: UnsafeMutablePointer<group>?
         var buffer = [CChar](repeating: 0, count: 16384)
-        let status = buffer.withUnsafeMutableBufferPointer { getgrgid_r(gid, &entry, $0.baseAddress!, $0.count, &result) }
+        let status = buffer.withUnsafeMutableBufferPointer { buffer in
+            buffer.baseAddress.map { getgrgid_r(gid, &entry, $0, buffer.count, &result) } ?? ERANGE
+        }
         guard status == 0, result != nil else { return nil }
         return String(cString: entry.gr_name)
     }

@@ -112,7 +112,7 @@ struct EventOptions: ParsableArguments {
         } else if let every {
             schedule = .interval(seconds: try parseDuration(every))
         } else {
-            schedule = .once(at: try parseDate(at!, option: "--at"))
+            schedule = .once(at: try parseDate(kinds[0], option: "--at"))
         }
         if let startAt { schedule.startAt = try parseDate(startAt, option: "--start-at") }
         if let tz { schedule.timeZone = tz }

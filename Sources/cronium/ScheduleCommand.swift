@@ -27,7 +27,7 @@ struct ScheduleCommand: AsyncParsableCommand {
             } catch {
                 throw CLIError("\(error.field): \(error.message)")
             }
-            let zone = TimeZone(identifier: tz)!
+            guard let zone = TimeZone(identifier: tz) else { throw CLIError("--tz: unknown time zone '\(tz)'") }
             var next = try schedule.firstFire(notBefore: try from.map { try parseDate($0, option: "--from") + 0.001 } ?? Date())
             for _ in 0..<count {
                 guard let fire = next else { break }

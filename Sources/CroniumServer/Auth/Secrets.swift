@@ -20,7 +20,7 @@ enum Secrets {
     static func newPassword() -> String {
         let alphabet = Array("abcdefghjkmnpqrstuvwxyzABCDEFGHJKLMNPQRSTUVWXYZ23456789")
         var generator = SystemRandomNumberGenerator()
-        return String((0..<20).map { _ in alphabet.randomElement(using: &generator)! })
+        return String((0..<20).map { _ in alphabet[Int.random(in: 0..<alphabet.count, using: &generator)] })
     }
 
     static func hashToken(_ token: String) -> String {

@@ -2,7 +2,7 @@
 ///
 /// SQLite allows one writer, and a transaction on a shared connection must not interleave with
 /// another task's statements; actor isolation alone cannot give that, because an actor re-enters
-/// at every `await`.
+/// at every `await`. (The log hub uses it too, to write each run's batches in order.)
 public actor AsyncMutex {
     public init() {}
 
