@@ -85,7 +85,7 @@ final class Dispatcher: Service, Sendable {
 
     /// The run's slot and stop signal; a cancel that came first has left its signal already.
     private func register(_ id: ExecutionID) -> StopSignal {
-        active.withLock { $0 += 1 }
+        configuration.metrics.active(active.withLock { $0 += 1; return $0 })
         return running.withLock { running in
             if let early = running[id] { return early }
             let stop = StopSignal()
@@ -154,16 +154,21 @@ final class Dispatcher: Service, Sendable {
         let logCounts = await logHub.finish(executionId: id)
         let finishedAt = clock.now()
         do {
+            let retry = Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt)
             let result = try await store.finish(
-                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes,
-                retry: Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt))
+                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes, retry: retry)
             if result.releasedHeldRun { doorbell.ring() }
+            if result.recorded {
+                configuration.metrics.finished(
+                    type: event.type, outcome: outcome, duration: finishedAt.timeIntervalSince(started.execution.startedAt ?? finishedAt))
+                if retry != nil { configuration.metrics.received(.retry) }
+            }
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
         }
         logHub.close(executionId: id, status: outcome.status)
         running.withLock { _ = $0.removeValue(forKey: id) }
-        active.withLock { $0 -= 1 }
+        configuration.metrics.active(active.withLock { $0 -= 1; return $0 })
         doorbell.ring()
     }
 

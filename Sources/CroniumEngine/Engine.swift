@@ -24,11 +24,15 @@ public final class Engine: Sendable {
         /// Occurrences replayed at most under misfire policy `all`; older ones are recorded as missed.
         public var maxCatchUp: Int
         public var nodeId: String
+        /// Where the engine's counters go (`/metrics`); nowhere by default.
+        public var metrics: EngineMetrics = .none
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
-            misfireThresholdSeconds: TimeInterval = 5, maxCatchUp: Int = 100, nodeId: String = "node-\(UUID().uuidString.prefix(8))"
+            misfireThresholdSeconds: TimeInterval = 5, maxCatchUp: Int = 100, nodeId: String = "node-\(UUID().uuidString.prefix(8))",
+            metrics: EngineMetrics = .none
         ) {
+            self.metrics = metrics
             self.maxConcurrentRuns = maxConcurrentRuns
             self.leaseSeconds = leaseSeconds
             self.shutdownGracePeriod = shutdownGracePeriod
@@ -89,6 +93,7 @@ public final class Engine: Sendable {
     public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?) async throws -> ExecutionID {
         let now = clock.now()
         let id = try await store.enqueue(EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy), now: now)
+        configuration.metrics.received(trigger)
         dispatcher.doorbell.ring()
         return id
     }
@@ -97,6 +102,11 @@ public final class Engine: Sendable {
     /// request is recorded first). Returns false when it had already ended.
     public func cancel(executionId: ExecutionID, reason: String = "cancelled") async throws -> Bool {
         try await dispatcher.cancel(executionId: executionId, reason: reason)
+    }
+
+    /// Runs waiting in the queue (due or not), for `/metrics`; read when it is scraped.
+    public func updateQueueDepth() async throws {
+        configuration.metrics.queueDepth(try await store.queuedJobCount())
     }
 
     /// Runs started on this node and not yet recorded as ended.

@@ -20,6 +20,11 @@ struct ScheduleRecorder: ScheduleSink {
             records += Self.decide(fire, busy: !previous.isEmpty, now: now)
         }
         try await store.recordFires(records, states: fires.map(\.state), now: now)
+        let metrics = dispatcher.configuration.metrics
+        metrics.received(.schedule, count: records.filter { $0.run != nil }.count)
+        for fire in fires {
+            for occurrence in fire.occurrences where occurrence.kind == .onTime { metrics.lateness(now.timeIntervalSince(occurrence.scheduledFor)) }
+        }
         for id in toReplace {
             _ = try await dispatcher.cancel(executionId: id, reason: "replaced by a newer scheduled run (overlap policy replace)")
         }

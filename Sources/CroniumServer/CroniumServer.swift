@@ -24,6 +24,7 @@ public final class CroniumServer: Sendable {
     public let interpreters: Interpreters
     let logger: Logger
     let ready = ReadinessFlag()
+    let metrics = ServerMetrics()
     private let lock: DataDirectoryLock
 
     public static let version = "0.1.0"
@@ -61,7 +62,9 @@ public final class CroniumServer: Sendable {
 
         engine = Engine(
             store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),
-            configuration: .init(maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds)),
+            configuration: .init(
+                maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
+                metrics: EngineMetrics(factory: metrics.factory)),
             logger: logger)
     }
 
@@ -73,12 +76,23 @@ public final class CroniumServer: Sendable {
             router: router,
             server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 16)),
             configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cronium"),
-            services: engine.services,
+            services: engine.services + metricsListener(),
             onServerRunning: { channel in
                 ready.set()
                 await onServerRunning(channel)
             },
             logger: logger)
+    }
+
+    /// `--metrics-port`: `/metrics` alone, without a token, on an address of its own (for a
+    /// Prometheus that reaches only that port).
+    func metricsListener() -> [any Service] {
+        guard let port = configuration.metricsPort else { return [] }
+        let router = Router()
+        let (engine, metrics) = (self.engine, self.metrics)
+        router.get("metrics") { _, _ in try await metrics.response(engine: engine) }
+        let address = BindAddress.hostname(configuration.metricsHost ?? configuration.host, port: port)
+        return [Application(router: router, configuration: .init(address: address, serverName: "cronium-metrics"), logger: logger)]
     }
 
     /// Runs until SIGTERM or SIGINT, draining runs, then closes the database.
@@ -118,10 +132,16 @@ public final class CroniumServer: Sendable {
         let router = Router(context: AppRequestContext.self)
         let routes = RouteTable()
         router.addMiddleware {
+            RequestMetricsMiddleware(factory: metrics.factory)
             ProblemMiddleware(routes: routes)
             AuthMiddleware(store: store)
         }
         HealthController(store: store, ready: ready, protections: protections).addRoutes(to: router)
+        let engine = self.engine
+        router.get("metrics") { [metrics] _, context in
+            _ = try context.requireUser()
+            return try await metrics.response(engine: engine)
+        }
         let api = router.group("api/v1")
         api.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))

@@ -18,6 +18,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/health", summary: "Liveness and version, without authentication", isPublic: true),
         .init(method: "GET", path: "/live", summary: "The process is up", isPublic: true),
         .init(method: "GET", path: "/ready", summary: "The database answers and the engine runs", isPublic: true),
+        .init(method: "GET", path: "/metrics", summary: "Prometheus text format: runs, queue, scheduler lateness, API requests"),
         .init(method: "GET", path: "/api/v1/openapi.json", summary: "This document"),
         .init(method: "POST", path: "/api/v1/auth/login", summary: "Sign in; sets an HttpOnly session cookie", requestSchema: "Login", responseSchema: "User", isPublic: true),
         .init(method: "POST", path: "/api/v1/auth/logout", summary: "Sign out", status: 204),

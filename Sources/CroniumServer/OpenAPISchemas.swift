@@ -33,7 +33,7 @@ enum OpenAPISchemas {
         event["createdAt"] = dateTime
         event["updatedAt"] = dateTime
         return [
-            "Problem": ["type": "object", "properties": ["type": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")]],
+            "Problem": ["type": "object", "properties": ["type": string, "code": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")]],
             "FieldProblem": ["type": "object", "properties": ["field": string, "message": string]],
             "Login": ["type": "object", "required": ["username", "password"], "properties": ["username": string, "password": string]],
             "NewUser": ["type": "object", "required": ["username"], "properties": ["username": string, "password": string, "role": enumeration(Role.allCases.map(\.rawValue))]],
@@ -58,7 +58,7 @@ enum OpenAPISchemas {
                     "id": integer, "eventId": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
                     "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)), "attempt": integer, "scheduledFor": dateTime,
                     "createdAt": dateTime, "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "output": string, "error": string,
-                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)),
+                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)), "outputValue": string, "condition": ["type": "boolean"],
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
                 ],
             ],

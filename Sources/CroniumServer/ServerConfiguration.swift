@@ -7,6 +7,10 @@ public struct ServerConfiguration: Sendable {
     public var port = 5001
     public var dataDirectory = "./.cronium"
     public var maxConcurrentRuns = 16
+    /// A second listener serving only `/metrics`, without authentication; none when nil.
+    public var metricsPort: Int?
+    /// Its address; the API's `host` when nil.
+    public var metricsHost: String?
     /// On SIGTERM/SIGINT, runs get this long to finish before they are cancelled.
     public var shutdownGraceSeconds = 10
     public var sandbox = SandboxMode.auto

@@ -151,6 +151,13 @@ extension Database {
         return path.isEmpty ? "malformed data" : "at \(path)"
     }
 
+    /// Jobs waiting to be claimed (due or not, held ones included).
+    public func queuedJobCount() async throws -> Int {
+        try await read { sql in
+            try await sql.raw("SELECT COUNT(*) AS n FROM jobs WHERE state IN ('queued', 'held')").first(decodingColumn: "n", as: Int.self) ?? 0
+        }
+    }
+
     /// The earliest time a queued job becomes due, so the dispatcher can sleep exactly until then.
     public func nextDueTime() async throws -> Date? {
         try await read { sql in

@@ -12,6 +12,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
     @Option(name: .customLong("data-dir"), help: "Where the database and run files live.") var dataDirectory = "./.cronium"
     @Option(help: "Runs at once.") var maxConcurrentRuns = 16
+    @Option(help: "Serve /metrics without a token on this port too (the API's /metrics needs one).") var metricsPort: Int?
+    @Option(help: "Address of the --metrics-port listener (default: --host).") var metricsHost: String?
     @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
     @Option(help: "Path of bubblewrap, instead of the one found on this machine.") var bwrap: String?
@@ -34,6 +36,9 @@ struct Serve: AsyncParsableCommand {
         guard SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
         guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
+        if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {
+            throw ValidationError("--metrics-port must be between 1 and 65535 and not the API's --port")
+        }
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
     }
@@ -46,6 +51,8 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.dataDirectory = dataDirectory
         configuration.maxConcurrentRuns = maxConcurrentRuns
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = metricsHost
         configuration.shutdownGraceSeconds = shutdownGrace
         configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser

@@ -17,11 +17,12 @@ struct ServerFixture {
     let server: CroniumServer
     let adminToken: String
 
-    init() async throws {
+    init(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         directory = try TemporaryDirectory("server")
         var configuration = ServerConfiguration()
         configuration.dataDirectory = directory.appending("data")
         configuration.port = 0
+        configure(&configuration)
         // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.
         configuration.bcryptCost = 4
         var logger = Logger(label: "cronium.test")
