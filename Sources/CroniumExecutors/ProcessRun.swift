@@ -60,13 +60,21 @@ struct ProcessRun: Sendable {
         }
     }
 
+    /// Threads that only start runs and live as long as the process. Not NIO's shared pool: the
+    /// SQLite driver runs every statement there, and a spawn queued behind them would start late.
+    static let spawners: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: System.coreCount)
+        pool.start()
+        return pool
+    }()
+
     private func execute(output: @escaping OutputHandler, state: Lifecycle) async -> ExecutionOutcome {
         let child: ChildProcess
         do {
             // From a thread that lives as long as the server: bubblewrap's --die-with-parent ends
             // the sandbox when the thread that started it exits.
             let (spec, afterSpawn) = (self.spec, self.afterSpawn)
-            child = try await NIOThreadPool.singleton.runIfActive {
+            child = try await Self.spawners.runIfActive {
                 let child: ChildProcess
                 do {
                     child = try ChildProcess.spawn(spec)
@@ -149,8 +157,11 @@ struct ProcessRun: Sendable {
     /// period unless the run has ended by then.
     private func stop(group pid: pid_t, state: Lifecycle) {
         let members = leaderIsSandbox ? Self.processes(inGroup: pid).filter { $0 != pid } : []
-        if members.isEmpty {
-            // Not sandboxed, or bubblewrap has not started the script yet: nothing to spare.
+        if leaderIsSandbox && members.isEmpty {
+            // bubblewrap has not started the script yet: there is nothing to clean up, and
+            // bubblewrap itself would shrug SIGTERM off and start the script anyway.
+            kill(-pid, SIGKILL)
+        } else if members.isEmpty {
             kill(-pid, SIGTERM)
         } else {
             for member in members { kill(member, SIGTERM) }

@@ -114,7 +114,7 @@ extension Executor {
         let recorder = OutputRecorder()
         let start = ContinuousClock.now
         let outcome = await try executor(directory, sandboxed: sandboxed)
-            .execute(RunRequest(executionId: 3, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+            .execute(RunRequest(executionId: 3, event: try scriptEvent(.bash, script, timeoutSeconds: 2), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .timeout)
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(recorder.text(.stdout) == ["started"])
@@ -131,8 +131,10 @@ extension Executor {
         let script = "trap 'sleep 0.2; echo cleaning up; exit 7' TERM\necho started\nsleep 30 &\nwait $!"
         let recorder = OutputRecorder()
         // A grace far longer than the handler needs, so a loaded machine cannot cut it short.
+        // A timeout long enough for a loaded machine to reach the `wait`: a signal that arrives
+        // before the script has set its trap cannot run it.
         let outcome = await try executor(directory, sandboxed: sandboxed, grace: .seconds(10))
-            .execute(RunRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 1), environment: [:]), output: recorder.handler)
+            .execute(RunRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 3), environment: [:]), output: recorder.handler)
         #expect(outcome.status == .timeout)
         #expect(recorder.text(.stdout) == ["started", "cleaning up"])
         // Under bubblewrap too: bwrap is spared the signal and exits with the script's status.

@@ -85,6 +85,11 @@ import Glibc
         let run = try await CLITests.cli(["event", "run", "1"], url: url, token: token)
         #expect(run.stdout.contains("started execution 1"), "\(run.stderr)")
         #expect(try await eventually { Self.survivors(marker).count == 2 })
+        if user != nil {
+            // Without a cgroup the run's process group is noted right after the spawn, on a thread
+            // a loaded machine may not schedule at once; a crash before that loses the note.
+            #expect(try await eventually { FileManager.default.fileExists(atPath: "\(data)/work.groups/1") })
+        }
 
         kill(first.serverPid, SIGKILL)
         #expect(try await eventually { !first.process.isRunning })
