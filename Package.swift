@@ -62,6 +62,7 @@ let package = Package(
             dependencies: [
                 "CroniumCore", "CroniumStore", "CroniumExecutors",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Logging", package: "swift-log"),
@@ -110,6 +111,7 @@ let package = Package(
             name: "CroniumBench",
             dependencies: [
                 "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem",
+                .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],

@@ -58,7 +58,7 @@ struct ObservedExecutor: Executor {
     let inner: LocalProcessExecutor
     let observer: RunObserver
 
-    func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+    func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         ObservedRun(inner: try await inner.prepare(context, output: output), id: context.executionId, observer: observer)
     }
 
@@ -67,12 +67,13 @@ struct ObservedExecutor: Executor {
         let id: ExecutionID
         let observer: RunObserver
 
-        func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+        func run(output: RunOutput) async -> ExecutionOutcome {
             let (id, observer) = (self.id, self.observer)
-            let outcome = await inner.run { stream, text in
-                if stream == .stdout { observer.sawLine(id, text) }
-                await output(stream, text)
-            }
+            let outcome = await inner.run(
+                output: RunOutput { stream, lines in
+                    if stream == .stdout, let first = lines.first { observer.sawLine(id, first) }
+                    await output(stream, lines: lines)
+                })
             observer.completed(id)
             return outcome
         }

@@ -78,7 +78,7 @@ struct LocalRunBenches {
         let executor = ObservedExecutor(inner: bench.local, observer: observer)
         let id = ExecutionID(Int64.max - Int64(UInt32.random(in: 0...UInt32.max)))
         let context = ExecutionContext(executionId: id, event: event, environment: [:], deadline: .now + .seconds(60))
-        _ = await RunSupervisor.run(context, on: executor) { _, _ in }
+        _ = await RunSupervisor.run(context, on: executor, output: RunOutput { _, _ in })
         guard let started = observer.firstLine(id).flatMap(Double.init) else { throw BenchError("the executor alone printed no start time") }
         return started
     }

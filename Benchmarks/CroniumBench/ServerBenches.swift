@@ -51,19 +51,27 @@ struct ServerBenches {
 
     struct RunningServer {
         let pid: pid_t
+        let port: Int
+        let data: String
         let readyAfter: Double
 
         func stop() { RawSpawn.stop(pid) }
     }
 
     private func start(data: String) async throws -> RunningServer {
+        try await Self.start(binary: binary, data: data)
+    }
+
+    /// `cronium serve` on `data` (a fresh directory when nil) on a free port, once `/ready` answers.
+    static func start(binary: String, data: String? = nil, extra: [String] = []) async throws -> RunningServer {
+        let data = data ?? NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         let port = freePort()
         let started = ContinuousClock.now
-        let pid = RawSpawn.start([binary, "serve", "--data-dir", data, "--port", String(port), "--log-level", "error"])
+        let pid = RawSpawn.start([binary, "serve", "--data-dir", data, "--port", String(port), "--log-level", "error"] + extra)
         let deadline = started + .seconds(30)
         while ContinuousClock.now < deadline {
             if httpGetIsOK(port: port, path: "/ready") {
-                return RunningServer(pid: pid, readyAfter: milliseconds(ContinuousClock.now - started))
+                return RunningServer(pid: pid, port: port, data: data, readyAfter: milliseconds(ContinuousClock.now - started))
             }
             var status: Int32 = 0
             if waitpid(pid, &status, WNOHANG) == pid { throw BenchError("\(binary) serve exited early (status \(status))") }
@@ -75,7 +83,9 @@ struct ServerBenches {
 
     /// A data directory whose database holds `schedules` active events on a daily cron, so the
     /// scheduler carries them all while nothing fires.
-    private func dataDirectory(schedules: Int) async throws -> String {
+    private func dataDirectory(schedules: Int) async throws -> String { try await Self.dataDirectory(schedules: schedules) }
+
+    static func dataDirectory(schedules: Int) async throws -> String {
         let data = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: data, withIntermediateDirectories: true)
         let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: quietLogger())

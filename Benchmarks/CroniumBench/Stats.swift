@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// Order statistics of a sample, in the unit the samples were taken in.
 struct Summary: Codable, Sendable {
@@ -66,4 +67,11 @@ func report(_ results: [BenchResult]) {
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
     encoder.nonConformingFloatEncodingStrategy = .convertToString(positiveInfinity: "inf", negativeInfinity: "-inf", nan: "nan")
     print(String(decoding: (try? encoder.encode(results)) ?? Data(), as: UTF8.self))
+}
+
+/// Samples taken from several tasks at once.
+final class SampleSink: Sendable {
+    private let samples = Mutex<[Double]>([])
+    func add(_ value: Double) { samples.withLock { $0.append(value) } }
+    var values: [Double] { samples.withLock { $0 } }
 }

@@ -19,13 +19,17 @@ do {
             results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
         }
     }
+    if wanted("A9") {
+        progress("A9 a 10 MB log…")
+        results += try await LogThroughputBench().run()
+    }
     if wanted("A5") {
         for count in [1, 1_000, 10_000] {
             progress("A5 scheduler with \(count) per-second schedules…")
             results.append(try await SchedulerBench(seconds: quick ? 2 : 5).run(schedules: count))
         }
     }
-    if wanted("A6") || wanted("A7") {
+    if wanted("A6") || wanted("A7") || wanted("A12") || wanted("A13") {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
         if FileManager.default.isExecutableFile(atPath: binary) {
             let server = ServerBenches(binary: binary, coldStarts: quick ? 3 : 10)
@@ -39,8 +43,19 @@ do {
                 progress("A7 cold starts…")
                 results += try await server.coldStart()
             }
+            let http = HTTPBenches(binary: binary, requests: quick ? 200 : 1000, clients: 8, idleSeconds: quick ? 10 : 60)
+            if wanted("A12") {
+                progress("A12 run-now over HTTP…")
+                results += try await http.runNow()
+            }
+            if wanted("A13") {
+                for count in [0, 10_000] {
+                    progress("A13 idle CPU with \(count) schedules for \(http.idleSeconds) s…")
+                    results.append(try await http.idleCPU(schedules: count))
+                }
+            }
         } else {
-            progress("A6/A7 skipped: no \(binary); build it first with `swift build -c release`")
+            progress("A6, A7, A12 and A13 skipped: no \(binary); build it first with `swift build -c release`")
         }
     }
 } catch {

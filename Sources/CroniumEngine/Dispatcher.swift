@@ -144,7 +144,7 @@ final class Dispatcher: Service, Sendable {
             executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger,
             environment: Self.environment(for: event, executionId: id), deadline: .now + .seconds(event.timeoutSeconds))
         let hub = logHub
-        let output: OutputHandler = { stream, text in hub.append(executionId: id, stream: stream, text: text) }
+        let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: lines) }
         let outcome: ExecutionOutcome
         if let executor = executors.executor(at: event.runLocation, for: event.type) {
             outcome = await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)

@@ -7,7 +7,8 @@ import Synchronization
 
 /// What a live log subscriber receives.
 public enum LiveLogEvent: Sendable, Equatable {
-    case line(LogLine)
+    /// Lines in order, as many as the run wrote in one go: one hand-over per chunk, not per line.
+    case lines([LogLine])
     /// The run ended; nothing follows.
     case finished(ExecutionStatus)
 }
@@ -28,7 +29,9 @@ public final class LogHub: Service, Sendable {
     /// Rung by the first line after a flush: the flusher sleeps while nothing waits to be written.
     private let linesWaiting = Doorbell()
 
-    public static let subscriberBuffer = 4096
+    /// Chunks a subscriber may fall behind by before it loses the oldest (a chunk is at most one
+    /// pipe read, 64 KiB, so a few MiB per subscriber at worst).
+    public static let subscriberBuffer = 64
 
     public init(store: Database, logger: Logger, flushInterval: Duration = .milliseconds(50)) {
         self.store = store
@@ -40,15 +43,15 @@ public final class LogHub: Service, Sendable {
         sessions.withLock { $0[executionId] = LogSession(capBytes: capBytes) }
     }
 
-    /// Records a line and hands it to live subscribers immediately.
-    public func append(executionId: ExecutionID, stream: LogStream, text: String, now: Date = Date()) {
+    /// Records lines and hands them to live subscribers immediately.
+    public func append(executionId: ExecutionID, stream: LogStream, lines: [String], now: Date = Date()) {
         let first = sessions.withLock { sessions -> Bool in
-            guard var session = sessions[executionId] else { return false }
-            let first = !session.hasPending
-            let line = session.append(stream: stream, text: text, time: now)
-            for subscriber in session.subscribers.values { subscriber.yield(.line(line)) }
-            sessions[executionId] = session
-            return first && session.hasPending
+            // Changed where it lies: a copy taken out and put back would copy its buffers per line.
+            guard let index = sessions.index(forKey: executionId) else { return false }
+            let first = !sessions.values[index].hasPending
+            let appended = lines.map { sessions.values[index].append(stream: stream, text: $0, time: now) }
+            for subscriber in sessions.values[index].subscribers.values { subscriber.yield(.lines(appended)) }
+            return first && sessions.values[index].hasPending
         }
         if first { linesWaiting.ring() }
     }
@@ -80,10 +83,9 @@ public final class LogHub: Service, Sendable {
         let (stream, continuation) = AsyncStream<LiveLogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
         let id = UUID()
         let backlog = sessions.withLock { sessions -> [LogLine]? in
-            guard var session = sessions[executionId] else { return nil }
-            session.subscribers[id] = continuation
-            sessions[executionId] = session
-            return session.unwritten
+            guard let index = sessions.index(forKey: executionId) else { return nil }
+            sessions.values[index].subscribers[id] = continuation
+            return sessions.values[index].unwritten
         }
         guard let backlog else { return nil }
         let cancel: @Sendable () -> Void = { [weak self] in
@@ -111,10 +113,8 @@ public final class LogHub: Service, Sendable {
     private func flush(executionId: ExecutionID, final: Bool) async {
         try? await writeLock.withLock {
             let batch = self.sessions.withLock { sessions -> [LogLine] in
-                guard var session = sessions[executionId] else { return [] }
-                let batch = session.takeWritable(final: final)
-                sessions[executionId] = session
-                return batch
+                guard let index = sessions.index(forKey: executionId) else { return [] }
+                return sessions.values[index].takeWritable(final: final)
             }
             guard !batch.isEmpty else { return }
             do {

@@ -1,4 +1,5 @@
 import CroniumCore
+import DequeModule
 import Foundation
 
 /// One run's log while it is live: the head is written as it comes; once the head has used half
@@ -11,7 +12,8 @@ struct LogSession {
     private var nextSeq = 1
     private var headBytes = 0
     private var pending: [LogLine] = []
-    private var tail: [LogLine] = []
+    /// The newest lines past the head: dropping its oldest line must not shift the others.
+    private var tail: Deque<LogLine> = []
     private var tailBytes = 0
     private var lastDroppedSeq = 0
     var subscribers: [UUID: AsyncStream<LiveLogEvent>.Continuation] = [:]
@@ -21,7 +23,7 @@ struct LogSession {
     private var headLimit: Int { capBytes / 2 }
 
     /// Lines read but not yet in the store, in order.
-    var unwritten: [LogLine] { pending + tail }
+    var unwritten: [LogLine] { pending + Array(tail) }
     /// Whether lines wait for the next batch write (the tail waits for the end instead).
     var hasPending: Bool { !pending.isEmpty }
 
@@ -61,7 +63,7 @@ struct LogSession {
             let note = "[cronium] \(droppedLines) lines (\(droppedBytes) bytes) dropped here: the log exceeded its cap of \(capBytes) bytes"
             batch.append(LogLine(seq: lastDroppedSeq, time: tail.first?.time ?? Date(), stream: .system, text: note))
         }
-        batch += tail
+        batch += Array(tail)
         tail.removeAll()
         tailBytes = 0
         return batch

@@ -55,8 +55,21 @@ public struct RuntimeEndpoint: Sendable, Equatable {
     }
 }
 
-/// Receives each line a run writes, as it is written.
-public typealias OutputHandler = @Sendable (LogStream, String) async -> Void
+/// Receives what a run writes, line by line, as it is written. Lines come in the chunks they were
+/// read in, so a chatty script costs one call (and one lock in the log hub) per chunk, not per line.
+public struct RunOutput: Sendable {
+    private let sink: @Sendable (LogStream, [String]) async -> Void
+
+    public init(_ sink: @escaping @Sendable (LogStream, [String]) async -> Void) { self.sink = sink }
+
+    /// One line.
+    public func callAsFunction(_ stream: LogStream, _ line: String) async { await sink(stream, [line]) }
+
+    /// The lines of one chunk, in order.
+    public func callAsFunction(_ stream: LogStream, lines: [String]) async {
+        if !lines.isEmpty { await sink(stream, lines) }
+    }
+}
 
 /// Runs one placement's executions. The engine calls ``prepare(_:output:)``, then the prepared
 /// run's ``PreparedRun/run(output:)``, then always ``PreparedRun/teardown()``; deadlines and
@@ -64,7 +77,7 @@ public typealias OutputHandler = @Sendable (LogStream, String) async -> Void
 public protocol Executor: Sendable {
     /// Sets up what the run needs before anything starts: a work directory, a sandbox, limits, a
     /// container, a remote directory. Throws ``ExecutionError`` (`START_FAILED`) when it cannot.
-    func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun
+    func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun
     /// Removes what runs that a crash interrupted left behind (directories, groups, containers).
     /// Called once at start-up, before the first run.
     func removeLeftovers() async
@@ -79,7 +92,7 @@ public protocol PreparedRun: Sendable {
     /// Starts the run and streams its output until it ends. When the calling task is cancelled it
     /// stops the run (processes get SIGTERM, then SIGKILL after a grace period) and returns what it
     /// saw; the engine then decides the status. Never throws: a failure is an outcome with a reason.
-    func run(output: @escaping OutputHandler) async -> ExecutionOutcome
+    func run(output: RunOutput) async -> ExecutionOutcome
     /// Removes what ``Executor/prepare(_:output:)`` made. Called exactly once, however the run ended.
     func teardown() async
 }

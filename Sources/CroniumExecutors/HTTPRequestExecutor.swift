@@ -15,7 +15,7 @@ public struct HTTPRequestExecutor: Executor {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    public func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+    public func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         guard let spec = context.event.httpRequest else { throw ExecutionError(.startFailed, "the event has no HTTP request") }
         return Request(client: client, spec: spec, maxBodyBytes: maxBodyBytes)
     }
@@ -26,7 +26,7 @@ public struct HTTPRequestExecutor: Executor {
         let spec: HTTPRequestSpec
         let maxBodyBytes: Int
 
-        func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+        func run(output: RunOutput) async -> ExecutionOutcome {
             var http = HTTPClientRequest(url: spec.url)
             http.method = HTTPMethod(rawValue: spec.method)
             for (name, value) in spec.headers { http.headers.add(name: name, value: value) }
@@ -49,7 +49,7 @@ public struct HTTPRequestExecutor: Executor {
                 let text = String(buffer: body) + (truncated ? "\n[cronium] body truncated at \(maxBodyBytes) bytes" : "")
                 let status = "HTTP \(response.status.code) \(response.status.reasonPhrase)"
                 await output(.system, status)
-                for line in text.split(separator: "\n", omittingEmptySubsequences: false) { await output(.stdout, String(line)) }
+                await output(.stdout, lines: text.split(separator: "\n", omittingEmptySubsequences: false).map(String.init))
                 var outcome = ExecutionOutcome.success
                 if response.status.code >= 400 { outcome = .failure(.httpStatus, status) }
                 outcome.exitCode = Int(response.status.code)

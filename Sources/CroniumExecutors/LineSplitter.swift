@@ -9,15 +9,38 @@ struct LineSplitter {
     /// Appends `bytes` and returns every line completed by them, without their line breaks.
     mutating func feed(_ bytes: UnsafeRawBufferPointer) -> [String] {
         var lines: [String] = []
-        for byte in bytes {
-            if byte == UInt8(ascii: "\n") {
-                lines.append(take())
+        var rest = bytes[...]
+        // Whole lines are decoded straight from the read buffer; only a line cut by the end of a
+        // read is copied, to be completed by the next.
+        while let newline = rest.firstIndex(of: UInt8(ascii: "\n")) {
+            let line = rest[rest.startIndex..<newline]
+            if pending.isEmpty && line.count < maxLineBytes {
+                lines.append(Self.decode(UnsafeRawBufferPointer(rebasing: line)))
             } else {
-                pending.append(byte)
-                if pending.count >= maxLineBytes { lines.append(take()) }
+                append(line, to: &lines)
+                lines.append(take())
             }
+            rest = rest[(newline + 1)...]
         }
+        append(rest, to: &lines)
         return lines
+    }
+
+    /// Adds bytes without a line break to the line being built, cutting it at `maxLineBytes`.
+    private mutating func append(_ bytes: Slice<UnsafeRawBufferPointer>, to lines: inout [String]) {
+        var rest = bytes
+        while !rest.isEmpty {
+            let room = maxLineBytes - pending.count
+            pending.append(contentsOf: rest.prefix(room))
+            rest = rest.dropFirst(room)
+            if pending.count >= maxLineBytes { lines.append(take()) }
+        }
+    }
+
+    private static func decode(_ bytes: UnsafeRawBufferPointer) -> String {
+        var end = bytes.count
+        if end > 0, bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+        return String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
     }
 
     /// The unterminated last line, if any.

@@ -52,7 +52,7 @@ public struct LocalProcessExecutor: Executor {
     /// work root (only the server may read them).
     var groupRecords: ProcessGroupRecords { ProcessGroupRecords(directory: configuration.workRoot + ".groups") }
 
-    public func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+    public func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         let event = context.event
         guard let interpreter = configuration.interpreters.path(for: event.type) else {
             throw ExecutionError(.startFailed, "no interpreter for \(event.type.rawValue) on this server; install it or set its path")

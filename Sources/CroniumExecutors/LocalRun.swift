@@ -34,7 +34,7 @@ final class LocalRun: PreparedRun {
         self.groupRecord = groupRecord
     }
 
-    func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+    func run(output: RunOutput) async -> ExecutionOutcome {
         started.withLock { $0 = true }
         let (handedOver, gate, cgroup, groupRecord) = (spec.extraDescriptors, self.gate, self.cgroup, self.groupRecord)
         let run = ProcessRun(

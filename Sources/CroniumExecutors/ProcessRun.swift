@@ -41,7 +41,7 @@ struct ProcessRun: Sendable {
         func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
     }
 
-    func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+    func run(output: RunOutput) async -> ExecutionOutcome {
         let state = Lifecycle()
         // Not a child task: cancelling it must not tear the process down by any other way than `stop`.
         let process = Task { await self.execute(output: output, state: state) }
@@ -68,7 +68,7 @@ struct ProcessRun: Sendable {
         return pool
     }()
 
-    private func execute(output: @escaping OutputHandler, state: Lifecycle) async -> ExecutionOutcome {
+    private func execute(output: RunOutput, state: Lifecycle) async -> ExecutionOutcome {
         let child: ChildProcess
         do {
             // From a thread that lives as long as the server: bubblewrap's --die-with-parent ends
@@ -193,11 +193,11 @@ struct ProcessRun: Sendable {
     }
 
     /// Reads both pipes (which it then owns) to their ends, line by line, in the order written.
-    private static func drain(stdout: Int32, stderr: Int32, output: OutputHandler) async {
+    private static func drain(stdout: Int32, stderr: Int32, output: RunOutput) async {
         var splitters: [LogStream: LineSplitter] = [.stdout: LineSplitter(), .stderr: LineSplitter()]
         for await chunk in await OutputPipes.read(stdout: stdout, stderr: stderr) {
             let lines = chunk.bytes.withUnsafeReadableBytes { splitters[chunk.stream, default: LineSplitter()].feed($0) }
-            for line in lines { await output(chunk.stream, line) }
+            await output(chunk.stream, lines: lines)
         }
         for stream in [LogStream.stdout, .stderr] {
             if let last = splitters[stream]?.finish() { await output(stream, last) }

@@ -111,7 +111,7 @@ import Testing
         var final: ExecutionStatus?
         for await event in subscription!.events {
             switch event {
-            case .line(let line): seen.append(line.text)
+            case .lines(let lines): seen += lines.map(\.text)
             case .finished(let status): final = status
             }
         }

@@ -24,7 +24,7 @@ final class FakePlacementExecutor: Executor {
 
     init(_ behaviour: Behaviour) { self.behaviour = behaviour }
 
-    func prepare(_ context: ExecutionContext, output: @escaping OutputHandler) async throws(ExecutionError) -> any PreparedRun {
+    func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         contexts.withLock { $0.append(context) }
         if case .refuseToPrepare = behaviour { throw ExecutionError(.startFailed, "no such image: missing:latest") }
         return Run(executor: self)
@@ -33,7 +33,7 @@ final class FakePlacementExecutor: Executor {
     struct Run: PreparedRun {
         let executor: FakePlacementExecutor
 
-        func run(output: @escaping OutputHandler) async -> ExecutionOutcome {
+        func run(output: RunOutput) async -> ExecutionOutcome {
             await output(.stdout, "ran in the fake placement")
             switch executor.behaviour {
             case .succeed(let value, let condition):

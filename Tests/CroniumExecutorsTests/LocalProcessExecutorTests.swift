@@ -11,7 +11,7 @@ final class OutputRecorder: Sendable {
     private let storage = Mutex<[(LogStream, String)]>([])
     var lines: [(LogStream, String)] { storage.withLock { $0 } }
     func text(_ stream: LogStream) -> [String] { lines.filter { $0.0 == stream }.map(\.1) }
-    var handler: OutputHandler { { stream, line in self.storage.withLock { $0.append((stream, line)) } } }
+    var handler: RunOutput { RunOutput { stream, lines in self.storage.withLock { $0 += lines.map { (stream, $0) } } } }
 }
 
 func scriptEvent(_ type: EventType, _ content: String, timeoutSeconds: Int = 30, network: Bool = true) throws -> Event {
@@ -50,7 +50,7 @@ struct RunRequest {
 extension Executor {
     /// Runs `request` through the engine's supervisor (prepare, run with the deadline, teardown);
     /// cancelling the calling task stops it.
-    func execute(_ request: RunRequest, output: @escaping OutputHandler) async -> ExecutionOutcome {
+    func execute(_ request: RunRequest, output: RunOutput) async -> ExecutionOutcome {
         let context = ExecutionContext(
             executionId: request.executionId, event: request.event, environment: request.environment,
             deadline: .now + .seconds(request.event.timeoutSeconds))
@@ -204,7 +204,7 @@ extension Executor {
             configuration: .init(
                 interpreters: .init(bash: nil, python: nil, node: nil), isolation: try Isolation.forTests(directory: directory, mode: .off),
                 workRoot: directory.path))
-        let outcome = await executor.execute(RunRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: { _, _ in })
+        let outcome = await executor.execute(RunRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: RunOutput { _, _ in })
         #expect(outcome.status == .failure)
         #expect(outcome.error?.message.contains("no interpreter for PYTHON") == true)
     }

@@ -92,11 +92,11 @@ struct LogStreamRoute {
                 }
                 for await event in subscription.events {
                     switch event {
-                    case .line(let line) where line.seq > lastSeq:
-                        try await send(.line(line))
-                        lastSeq = line.seq
-                    case .line:
-                        continue
+                    case .lines(let lines):
+                        for line in lines where line.seq > lastSeq {
+                            try await send(.line(line))
+                            lastSeq = line.seq
+                        }
                     case .finished(let status):
                         try await send(LogStreamMessage(type: "finished", status: status))
                         try await outbound.close(.normalClosure, reason: status.rawValue)
