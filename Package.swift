@@ -113,6 +113,7 @@ let package = Package(
                 "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ],
             path: "Benchmarks/CroniumBench",

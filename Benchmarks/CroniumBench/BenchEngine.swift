@@ -4,6 +4,7 @@ import CroniumExecutors
 import CroniumStore
 import Foundation
 import Logging
+import Prometheus
 import ServiceLifecycle
 import Synchronization
 
@@ -94,7 +95,8 @@ final class BenchEngine: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    init(sandboxed: Bool, maxConcurrentRuns: Int) async throws {
+    /// `metrics`: count into a Prometheus registry, as `cronium serve` does, to show what counting costs.
+    init(sandboxed: Bool, maxConcurrentRuns: Int, metrics: Bool = false) async throws {
         let logger = quietLogger()
         directory = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -106,7 +108,8 @@ final class BenchEngine: Sendable {
         local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: "\(directory)/work"))
         var executors = ExecutorRegistry()
         executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash])
-        engine = Engine(store: store, executors: executors, configuration: .init(maxConcurrentRuns: maxConcurrentRuns), logger: logger)
+        let counting = metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none
+        engine = Engine(store: store, executors: executors, configuration: .init(maxConcurrentRuns: maxConcurrentRuns, metrics: counting), logger: logger)
         let group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         self.group = group
         task = Task { try await group.run() }

@@ -24,7 +24,8 @@ struct ServerBenches {
         let memory = try residentMemory(pid: server.pid)
         let mb = Double(memory.total) / 1024
         return BenchResult(
-            id: "A6", metric: "idle RSS with \(schedules) schedules", value: mb, unit: "MB", target: "≤ 30 MB", pass: mb <= 30,
+            id: "A6", metric: "idle RSS with \(schedules) schedules", value: mb, unit: "MB", target: schedules == 0 ? "≤ 25 MB" : "≤ 35 MB",
+            pass: mb <= (schedules == 0 ? 25 : 35),
             detail: "\(schedules) schedules: \(format(Double(memory.anonymous) / 1024)) MB anonymous (the process's own), \(format(Double(memory.file) / 1024)) MB file-backed (binary and shared libraries)")
     }
 
@@ -44,7 +45,7 @@ struct ServerBenches {
         let summary = Summary(restarts)
         return [
             BenchResult(
-                id: "A7", metric: "cold start to /ready (existing data)", value: summary.p50, unit: "ms", target: "≤ 100 ms", pass: summary.p50 <= 100,
+                id: "A7", metric: "cold start to /ready (existing data)", value: summary.p50, unit: "ms", target: "≤ 60 ms", pass: summary.p50 <= 60,
                 detail: "restart p50 \(format(summary.p50)) max \(format(summary.max)) ms over \(coldStarts) starts; first start on an empty directory \(format(first.readyAfter)) ms"),
         ]
     }
