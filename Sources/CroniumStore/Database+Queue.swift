@@ -181,14 +181,18 @@ extension Database {
         guard
             let execution = try await sql.raw(
                 "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
-            ).first().map(Self.decodeExecution),
-            var event = try await sql.raw("SELECT * FROM events WHERE id = \(bind: execution.eventId)").first().map(Self.decodeEvent)
+            ).first().map(Self.decodeExecution)
         else { return nil }
+        // A first attempt counts against the event's budget; the count's update also reads the
+        // event, one statement instead of two.
+        let counted = execution.attempt == 1
+        let eventQuery: SQLQueryString =
+            counted
+            ? "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: execution.eventId) RETURNING *"
+            : "SELECT * FROM events WHERE id = \(bind: execution.eventId)"
+        guard let event = try await sql.raw(eventQuery).first().map(Self.decodeEvent) else { return nil }
         var budgetUsedUp = false
-        if execution.attempt == 1 {
-            event.executionCount = try await sql.raw(
-                "UPDATE events SET execution_count = execution_count + 1 WHERE id = \(bind: event.id) RETURNING execution_count"
-            ).first(decodingColumn: "execution_count", as: Int.self) ?? event.executionCount + 1
+        if counted {
             if event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
                 try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
                 budgetUsedUp = true
@@ -278,13 +282,10 @@ extension Database {
     /// Lets the oldest held job of an event go to the queue when nothing else of the event is
     /// queued or running. Returns true when one was released.
     static func releaseHeldJob(eventId: EventID, in sql: any SQLDatabase) async throws -> Bool {
-        let busy = try await sql.raw(
-            "SELECT COUNT(*) AS n FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued')"
-        ).first(decodingColumn: "n", as: Int.self) ?? 0
-        guard busy == 0 else { return false }
-        return !(try await sql.raw(
+        !(try await sql.raw(
             """
             UPDATE jobs SET state = 'queued' WHERE id = (SELECT MIN(id) FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held')
+              AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued'))
             RETURNING id
             """
         ).all().isEmpty)

@@ -60,21 +60,23 @@ extension Database {
 
     /// The user a live (not revoked) token belongs to. Notes the token's use in `lastUsedAt`, to
     /// the minute: a write on every request would cost more than the field is worth.
+    /// The user of a live token. Its `last_used_at` is written at most once a minute, so that a
+    /// busy client costs a read per request, not a write.
     public func user(tokenHash: String, now: Date) async throws -> User? {
         try await read { sql in
-            try await sql.raw(
-                """
-                UPDATE api_tokens SET last_used_at = \(bind: now.millis)
-                WHERE token_hash = \(bind: tokenHash) AND revoked_at IS NULL
-                  AND (last_used_at IS NULL OR last_used_at < \(bind: now.millis - 60_000))
-                """
-            ).run()
-            return try await sql.raw(
-                """
-                SELECT users.* FROM api_tokens JOIN users ON users.id = api_tokens.user_id
-                WHERE api_tokens.token_hash = \(bind: tokenHash) AND api_tokens.revoked_at IS NULL
-                """
-            ).first().map(Self.decodeStoredUser)?.user
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT users.*, api_tokens.last_used_at AS token_used_at FROM api_tokens JOIN users ON users.id = api_tokens.user_id
+                    WHERE api_tokens.token_hash = \(bind: tokenHash) AND api_tokens.revoked_at IS NULL
+                    """
+                ).first()
+            else { return nil }
+            let usedAt = try row.decode(column: "token_used_at", as: Int64?.self)
+            if usedAt.map({ $0 < now.millis - 60_000 }) ?? true {
+                try await sql.raw("UPDATE api_tokens SET last_used_at = \(bind: now.millis) WHERE token_hash = \(bind: tokenHash)").run()
+            }
+            return try Self.decodeStoredUser(row).user
         }
     }
 
