@@ -1,14 +1,12 @@
 import CroniumCore
 import Foundation
 
-/// One message of the live log WebSocket: a line, or the run's final status (always last), or
-/// the problem that refused the stream (its only message). Shared by the server, which sends it,
-/// and the CLI, which reads it.
+/// One message of the live log WebSocket: a line, or the run's final status (always last).
+/// Shared by the server, which sends it, and the CLI, which reads it. (A refused stream sends a
+/// problem document instead, as its only message.)
 public struct LogStreamMessage: Codable, Sendable, Equatable {
-    /// `line`, `finished`, or a problem's `urn:cronium:problem:<CODE>`.
+    /// `line` or `finished`.
     public var type: String
-    /// A problem's sentence.
-    public var detail: String?
     public var seq: Int?
     public var time: Date?
     public var stream: LogStream?
@@ -27,9 +25,6 @@ public struct LogStreamMessage: Codable, Sendable, Equatable {
     public static func line(_ line: LogLine) -> LogStreamMessage {
         LogStreamMessage(type: "line", seq: line.seq, time: line.time, stream: line.stream, text: line.text)
     }
-
-    /// Why the stream was refused, when this message is a problem.
-    public var refusal: String? { type.hasPrefix("urn:cronium:problem:") ? detail ?? type : nil }
 
     /// The line this message carries, if it is one.
     public var logLine: LogLine? {

@@ -57,10 +57,13 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
             // Tells the server the upgrade is complete here, so no frame can arrive along with it.
             try await outbound.write(.text("start"))
             for try await message in inbound.messages(maxSize: 1 << 20) {
-                guard case .text(let text) = message, let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
-                if let refusal = decoded.refusal {
-                    final.refuse(refusal)
-                } else if decoded.type == "finished" {
+                guard case .text(let text) = message else { continue }
+                if let refusal = try? APIClient.decoder.decode(StreamRefusal.self, from: Data(text.utf8)), refusal.type.hasPrefix("urn:cronium:problem:") {
+                    final.refuse(refusal.detail)
+                    continue
+                }
+                guard let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
+                if decoded.type == "finished" {
                     final.set(decoded.status ?? .failure)
                 } else if !quiet, let line = decoded.logLine {
                     printLine(line, json: client.json)
@@ -73,6 +76,12 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
     if let refusal = final.refusal { throw CLIError(refusal) }
     guard let status = final.value else { throw CLIError("the log stream of execution \(executionId) ended before the run did") }
     return status
+}
+
+/// The problem document a refused stream sends as its only message.
+private struct StreamRefusal: Decodable {
+    let type: String
+    let detail: String
 }
 
 /// The final status, or why the server refused the stream, set from inside the WebSocket handler.

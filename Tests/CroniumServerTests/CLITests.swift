@@ -119,6 +119,8 @@ import Testing
             #expect(badDuration.status != 0 && badDuration.stderr.contains("not a duration"))
             let zoneAlone = try await Self.cli(["event", "update", "1", "--tz", "Europe/Berlin"], url: url, token: token)
             #expect(zoneAlone.status != 0 && zoneAlone.stderr.contains("need --cron, --every or --at"))
+            let unknownRun = try await Self.cli(["logs", "999", "--follow"], url: url, token: token)
+            #expect(unknownRun.status != 0 && unknownRun.stderr.contains("execution 999 does not exist"), "\(unknownRun.stderr)")
             let noToken = try await Self.cli(["event", "list"], url: url, token: "crn_wrong")
             #expect(noToken.status != 0 && noToken.stderr.contains("unknown or was revoked"))
         }
