@@ -150,7 +150,7 @@ public final class CroniumServer: Sendable {
         EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
-        routes.load(router.routes.map { ("/" + $0.path.description.split(separator: "/").joined(separator: "/"), $0.method.rawValue) })
+        routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 }

@@ -7,7 +7,7 @@ final class RouteTable: Sendable {
     private let routes = Mutex<[(segments: [Substring], method: String)]>([])
 
     func load(_ routes: [(path: String, method: String)]) {
-        self.routes.withLock { $0 = routes.map { ($0.path.split(separator: "/"), $0.method) } }
+        self.routes.withLock { $0 = routes.map { (Substring($0.path).split(separator: "/"), $0.method) } }
     }
 
     /// The methods of every route whose pattern matches `path` (a parameter, `:id` or `{id}`,

@@ -37,13 +37,17 @@ extension Database {
     }
 
     /// The runs still pending or running of each event, oldest first.
+    /// Asked in slices: SQLite takes at most 32,766 bound values in one statement.
     public func unfinishedExecutionIds(eventIds: [EventID]) async throws -> [EventID: [ExecutionID]] {
         try await read { sql in
             var result: [EventID: [ExecutionID]] = [:]
-            for row in try await sql.raw(
-                "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: eventIds)) ORDER BY id"
-            ).all() {
-                result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
+            for start in stride(from: 0, to: eventIds.count, by: 10_000) {
+                let slice = Array(eventIds[start..<min(start + 10_000, eventIds.count)])
+                for row in try await sql.raw(
+                    "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: slice)) ORDER BY id"
+                ).all() {
+                    result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
+                }
             }
             return result
         }

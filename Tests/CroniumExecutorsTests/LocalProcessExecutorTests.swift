@@ -25,21 +25,6 @@ func scriptEvent(_ type: EventType, _ content: String, timeoutSeconds: Int = 30,
     return try Event.create(from: input, ownerId: 1, now: Date())
 }
 
-/// Whether any live process has `marker` in its command line (used to find leftover grandchildren).
-func processExists(withMarker marker: String) -> Bool {
-    let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-    for pid in entries where pid.allSatisfy(\.isNumber) {
-        guard let data = FileManager.default.contents(atPath: "/proc/\(pid)/cmdline") else { continue }
-        let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-        if cmdline.contains(marker), let stat = try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8),
-            !stat.contains(") Z ")
-        {
-            return true
-        }
-    }
-    return false
-}
-
 /// One run as the engine would start it: a context with the event's deadline.
 struct RunRequest {
     var executionId: ExecutionID
@@ -118,7 +103,7 @@ extension Executor {
         #expect(outcome.status == .timeout)
         #expect(ContinuousClock.now - start < .seconds(5))
         #expect(recorder.text(.stdout) == ["started"])
-        #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
+        #expect(try await eventually(timeout: .seconds(3)) { livePIDs(withMarker: "sleep \(marker)").isEmpty })
     }
 
     /// A stopped script gets SIGTERM first and the grace period to clean up; what it prints
@@ -150,7 +135,7 @@ extension Executor {
             .execute(RunRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]), output: OutputRecorder().handler)
         #expect(outcome.status == .success)
         #expect(ContinuousClock.now - start < .seconds(5))
-        #expect(try await eventually(timeout: .seconds(3)) { !processExists(withMarker: "sleep \(marker)") })
+        #expect(try await eventually(timeout: .seconds(3)) { livePIDs(withMarker: "sleep \(marker)").isEmpty })
     }
 
     @Test(arguments: [false, true])

@@ -53,16 +53,6 @@ import Glibc
         }
     }
 
-    static func survivors(_ marker: String) -> [pid_t] {
-        let entries = (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []
-        return entries.compactMap { entry -> pid_t? in
-            guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/cmdline") else { return nil }
-            let cmdline = String(decoding: data.map { $0 == 0 ? 32 : $0 }, as: UTF8.self)
-            guard cmdline.contains(marker), let stat = try? String(contentsOfFile: "/proc/\(entry)/stat", encoding: .utf8), !stat.contains(") Z ") else { return nil }
-            return pid
-        }
-    }
-
     /// As root the run has a cgroup, emptied at the next start; as another user it has none, and
     /// its process group is recorded and ended instead.
     @Test(.enabled(if: getuid() == 0, "needs root to start a server as another user"), arguments: [nil, "nobody"])
@@ -84,7 +74,7 @@ import Glibc
         #expect(created.status == 0, "\(created.stderr)")
         let run = try await CLITests.cli(["event", "run", "1"], url: url, token: token)
         #expect(run.stdout.contains("started execution 1"), "\(run.stderr)")
-        #expect(try await eventually { Self.survivors(marker).count == 2 })
+        #expect(try await eventually { livePIDs(withMarker: marker).count == 2 })
         if user != nil {
             // Without a cgroup the run's process group is noted right after the spawn, on a thread
             // a loaded machine may not schedule at once; a crash before that loses the note.
@@ -95,16 +85,16 @@ import Glibc
         #expect(try await eventually { !first.process.isRunning })
         // The script's shell dies with the server (it asked for SIGKILL then); its children do not.
         try await Task.sleep(for: .milliseconds(200))
-        #expect(Self.survivors(marker).count == 2, "the test needs survivors to be meaningful")
+        #expect(livePIDs(withMarker: marker).count == 2, "the test needs survivors to be meaningful")
 
         let second = try await ServerProcess.start(dataDirectory: data, asUser: user)
-        #expect(try await eventually(timeout: .seconds(5)) { Self.survivors(marker).isEmpty })
+        #expect(try await eventually(timeout: .seconds(5)) { livePIDs(withMarker: marker).isEmpty })
         second.process.terminate()
         #expect(try await eventually { !second.process.isRunning })
         let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: .init(label: "t"))
         let execution = try #require(try await store.execution(id: 1))
         #expect(execution.status == .failure && execution.errorCode == .interrupted)
         try await store.shutdown()
-        for pid in Self.survivors(marker) { kill(pid, SIGKILL) }
+        for pid in livePIDs(withMarker: marker) { kill(pid, SIGKILL) }
     }
 }
