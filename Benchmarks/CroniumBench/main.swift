@@ -1,6 +1,6 @@
 import Foundation
 
-/// `cronium-bench [--quick] [--only A1,A5]`: measures on this machine, in one run, what
+/// `cronium-bench [--quick] [--only A1,A5] [--plain]` (`--plain`: A1 and A4 without bubblewrap only): measures on this machine, in one run, what
 /// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
@@ -14,7 +14,7 @@ var results: [BenchResult] = []
 do {
     if wanted("A1") || wanted("A4") {
         let local = LocalRunBenches(samples: quick ? 30 : 200, jobs: quick ? 200 : 2000, concurrency: 16)
-        for sandboxed in [false, true] {
+        for sandboxed in arguments.contains("--plain") ? [false] : [false, true] {
             progress("A1/A4 local runs, \(sandboxed ? "sandboxed with bubblewrap" : "plain processes")…")
             results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
         }

@@ -9,6 +9,10 @@ import Synchronization
 /// Claims due jobs while slots are free and runs each in a child of one task group, refilled one
 /// for one as runs end. Sleeps until rung (an enqueue, a run's end, a released held run,
 /// shutdown) or until the next delayed job is due: no polling between an enqueue and its start.
+///
+/// The loop is the only writer between runs: the ends of runs that finished since its last pass
+/// are recorded in the same transaction that claims the jobs filling their slots, and a trigger
+/// that finds a slot free starts its run itself and hands it over (``startAtOnce(_:now:)``).
 final class Dispatcher: Service, Sendable {
     let store: Database
     let executors: ExecutorRegistry
@@ -23,8 +27,24 @@ final class Dispatcher: Service, Sendable {
     /// Runs of this node from claim to recorded end, each with the signal that stops it. A cancel
     /// that arrives between the claim and the run's registration leaves its signal here first.
     private let running = Mutex<[ExecutionID: StopSignal]>([:])
-    /// Runs started and not yet recorded as ended; the slots they hold.
-    private let active = Mutex(0)
+    private let slots = Mutex(Slots())
+    /// Ends waiting for the loop's next transaction, and runs handed over by triggers.
+    private let inbox = Mutex(Inbox())
+
+    private struct Slots {
+        /// Runs started (or being started) and not yet recorded as ended.
+        var taken = 0
+        /// Whether triggers may start runs themselves: only while the loop runs (not before the
+        /// start-up recovery, which ends every claimed job, nor while shutting down).
+        var handOffsOpen = false
+    }
+
+    private struct Inbox {
+        var ends: [(end: RunEnd, recorded: CheckedContinuation<Result<FinishResult, any Error>?, Never>)] = []
+        var handOffs: [StartedRun] = []
+        /// The loop has stopped: a run records its own end.
+        var closed = false
+    }
 
     static let shutdownReason = "Cronium was shutting down"
 
@@ -41,7 +61,7 @@ final class Dispatcher: Service, Sendable {
         self.logger = logger
     }
 
-    var activeCount: Int { active.withLock { $0 } }
+    var activeCount: Int { slots.withLock { $0.taken } }
 
     func run() async throws {
         try await Recovery(store: store, clock: clock, logger: logger).recoverInterrupted(all: true)
@@ -50,42 +70,122 @@ final class Dispatcher: Service, Sendable {
             await withGracefulShutdownHandler {
                 await self.claimLoop(group: &group)
             } onGracefulShutdown: {
+                self.slots.withLock { $0.handOffsOpen = false }
                 self.doorbell.ring()
             }
-            await self.drain()
+            await self.drain(group: &group)
         }
     }
 
+    /// Starts a run in a free slot of this node in the transaction that records it, and hands it
+    /// to the loop. Nil when no slot is free (or the loop is not running): then the run is queued.
+    func startAtOnce(_ request: EnqueueRequest, now: Date) async throws -> ExecutionID? {
+        guard slots.withLock({ slots in
+            guard slots.handOffsOpen, slots.taken < configuration.maxConcurrentRuns else { return false }
+            slots.taken += 1
+            return true
+        }) else { return nil }
+        let started: StartedRun
+        do {
+            started = try await store.enqueueAndStart(request, owner: configuration.nodeId, now: now, leaseUntil: now + configuration.leaseSeconds)
+        } catch {
+            releaseSlots(1)
+            throw error
+        }
+        let taken = inbox.withLock { inbox -> Bool in
+            guard !inbox.closed else { return false }
+            inbox.handOffs.append(started)
+            return true
+        }
+        if taken {
+            doorbell.ring()
+        } else {
+            // The loop stopped while the run was being recorded: it ends as a shutdown would end it.
+            _ = await recordedAlone(
+                RunEnd(executionId: started.execution.id, outcome: .failure(.cancelled, Self.shutdownReason, status: .cancelled), finishedAt: clock.now(), logBytes: 0, logDroppedBytes: 0))
+            releaseSlots(1)
+        }
+        return started.execution.id
+    }
+
     private func claimLoop(group: inout DiscardingTaskGroup) async {
+        slots.withLock { $0.handOffsOpen = !Task.isShuttingDownGracefully }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let free = configuration.maxConcurrentRuns - activeCount
-            var claimed: [StartedRun] = []
-            if free > 0 {
-                let now = clock.now()
-                do {
-                    claimed = try await store.claimAndStart(
-                        owner: configuration.nodeId, limit: free, now: now, leaseUntil: now + configuration.leaseSeconds)
-                } catch {
-                    logger.error("claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
-                    // A store that fails is not asked again at once: the loop would spin.
-                    try? await Task.sleep(for: .milliseconds(250))
-                }
-                if !claimed.isEmpty { leasesTaken.ring() }
-                for run in claimed {
-                    let stop = register(run.execution.id)
-                    group.addTask { await self.perform(run, stop: stop) }
-                }
+            let (ends, handOffs) = inbox.withLock { inbox in
+                defer { (inbox.ends, inbox.handOffs) = ([], []) }
+                return (inbox.ends, inbox.handOffs)
             }
-            if !claimed.isEmpty && claimed.count == free { continue }
-            let nextDue = free > claimed.count ? (try? await store.nextDueTime()) ?? nil : nil
+            for run in handOffs { start(run, in: &group) }
+            // The slots of the runs whose ends this pass records are free for the jobs it claims.
+            let limit = slots.withLock { slots in
+                slots.taken -= ends.count
+                let free = max(0, configuration.maxConcurrentRuns - slots.taken)
+                slots.taken += free
+                return free
+            }
+            let now = clock.now()
+            var claimed: [StartedRun] = []
+            do {
+                let (finished, started) = try await store.finishAndClaim(
+                    ends.map(\.end), owner: configuration.nodeId, limit: limit, now: now, leaseUntil: now + configuration.leaseSeconds)
+                for (index, end) in ends.enumerated() { end.recorded.resume(returning: .success(finished[index])) }
+                claimed = started
+            } catch {
+                logger.error("claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
+                // Each end alone, so that a failing claim loses none of them.
+                for end in ends { end.recorded.resume(returning: await recordedAlone(end.end)) }
+                // A store that fails is not asked again at once: the loop would spin.
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+            releaseSlots(limit - claimed.count)
+            for run in claimed { start(run, in: &group) }
+            if limit > 0 && claimed.count == limit { continue }
+            let nextDue = claimed.count < limit ? (try? await store.nextDueTime()) ?? nil : nil
             if Task.isShuttingDownGracefully { break }
             await doorbell.wait(until: nextDue, clock: clock)
         }
     }
 
+    /// Takes a started run into the group.
+    private func start(_ run: StartedRun, in group: inout DiscardingTaskGroup) {
+        leasesTaken.ring()
+        let stop = register(run.execution.id)
+        group.addTask { await self.perform(run, stop: stop) }
+    }
+
+    private func releaseSlots(_ count: Int) {
+        guard count != 0 else { return }
+        configuration.metrics.active(slots.withLock { $0.taken -= count; return $0.taken })
+    }
+
+    /// Records a run's end: with the loop's next claim while it runs, alone once it has stopped.
+    private func record(_ end: RunEnd) async throws -> FinishResult {
+        let byLoop = await withCheckedContinuation { (recorded: CheckedContinuation<Result<FinishResult, any Error>?, Never>) in
+            let queued = inbox.withLock { inbox -> Bool in
+                guard !inbox.closed else { return false }
+                inbox.ends.append((end, recorded))
+                return true
+            }
+            if queued { doorbell.ring() } else { recorded.resume(returning: nil) }
+        }
+        if let byLoop { return try byLoop.get() }
+        defer { releaseSlots(1) }
+        return try await recordAlone(end)
+    }
+
+    private func recordedAlone(_ end: RunEnd) async -> Result<FinishResult, any Error> {
+        do { return .success(try await recordAlone(end)) } catch { return .failure(error) }
+    }
+
+    private func recordAlone(_ end: RunEnd) async throws -> FinishResult {
+        try await store.finish(
+            executionId: end.executionId, outcome: end.outcome, at: end.finishedAt, logBytes: end.logBytes, logDroppedBytes: end.logDroppedBytes,
+            retry: end.retry)
+    }
+
     /// The run's slot and stop signal; a cancel that came first has left its signal already.
     private func register(_ id: ExecutionID) -> StopSignal {
-        configuration.metrics.active(active.withLock { $0 += 1; return $0 })
+        configuration.metrics.active(activeCount)
         return running.withLock { running in
             if let early = running[id] { return early }
             let stop = StopSignal()
@@ -94,13 +194,36 @@ final class Dispatcher: Service, Sendable {
         }
     }
 
-    /// Gives running runs the grace period to end, then stops what is left.
-    private func drain() async {
+    /// Gives running runs the grace period to end (recording the ends as they come), then stops
+    /// what is left; runs that end after that record their own ends.
+    private func drain(group: inout DiscardingTaskGroup) async {
+        slots.withLock { $0.handOffsOpen = false }
         let deadline = Date() + Double(configuration.shutdownGracePeriod.components.seconds)
             + Double(configuration.shutdownGracePeriod.components.attoseconds) / 1e18
-        while activeCount > 0, Date() < deadline {
+        while true {
+            let (ends, handOffs) = inbox.withLock { inbox in
+                defer { (inbox.ends, inbox.handOffs) = ([], []) }
+                return (inbox.ends, inbox.handOffs)
+            }
+            // Started by a trigger just before the shutdown began: they run like the others.
+            for run in handOffs { start(run, in: &group) }
+            for end in ends {
+                end.recorded.resume(returning: await recordedAlone(end.end))
+            }
+            releaseSlots(ends.count)
+            guard activeCount > 0, Date() < deadline, !Task.isCancelled else { break }
             await doorbell.wait(until: deadline, clock: SystemClock())
         }
+        let (left, handOffs) = inbox.withLock { inbox in
+            inbox.closed = true
+            defer { (inbox.ends, inbox.handOffs) = ([], []) }
+            return (inbox.ends, inbox.handOffs)
+        }
+        for run in handOffs { start(run, in: &group) }
+        for end in left {
+            end.recorded.resume(returning: await recordedAlone(end.end))
+        }
+        releaseSlots(left.count)
         for stop in running.withLock({ Array($0.values) }) { stop.stop(Self.shutdownReason) }
     }
 
@@ -155,8 +278,8 @@ final class Dispatcher: Service, Sendable {
         let finishedAt = clock.now()
         do {
             let retry = Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt)
-            let result = try await store.finish(
-                executionId: id, outcome: outcome, at: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes, retry: retry)
+            let result = try await record(
+                RunEnd(executionId: id, outcome: outcome, finishedAt: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes, retry: retry))
             if result.releasedHeldRun { doorbell.ring() }
             if result.recorded {
                 configuration.metrics.finished(
@@ -168,8 +291,6 @@ final class Dispatcher: Service, Sendable {
         }
         logHub.close(executionId: id, status: outcome.status)
         running.withLock { _ = $0.removeValue(forKey: id) }
-        configuration.metrics.active(active.withLock { $0 -= 1; return $0 })
-        doorbell.ring()
     }
 
     /// The event's variables and Cronium's own; nothing of the server's environment.

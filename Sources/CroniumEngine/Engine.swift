@@ -89,12 +89,19 @@ public final class Engine: Sendable {
     /// scheduler stops firing, the dispatcher drains its runs, then leases and logs end.
     public var services: [any Service] { [logHub, leaseKeeper, dispatcher, scheduling] }
 
-    /// Asks for a run now. Returns the new execution's id; the run starts as soon as a slot is free.
+    /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
+    /// free, else as soon as one is.
     public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?) async throws -> ExecutionID {
         let now = clock.now()
-        let id = try await store.enqueue(EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy), now: now)
+        let request = EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy)
+        let id: ExecutionID
+        if let started = try await dispatcher.startAtOnce(request, now: now) {
+            id = started
+        } else {
+            id = try await store.enqueue(request, now: now)
+            dispatcher.doorbell.ring()
+        }
         configuration.metrics.received(trigger)
-        dispatcher.doorbell.ring()
         return id
     }
 

@@ -72,9 +72,9 @@ public struct Cgroups: Sendable, Equatable {
         let name = "\(instance)-run-\(id)"
         let memory = "\(memoryBase)/\(name)"
         let pids = "\(pidsBase)/\(name)"
-        for directory in Set([memory, pids]) {
+        for directory in version == .v2 ? [memory] : [memory, pids] {
             // A leftover of a crashed server with the same id is emptied first.
-            if FileManager.default.fileExists(atPath: directory) { Self.remove(directory) }
+            if mkdir(directory, 0o755) != 0 && errno == EEXIST { Self.remove(directory) }
             guard Self.makeDirectory(directory) else { throw IsolationError("cannot create \(directory): \(String(cString: strerror(errno)))") }
         }
         switch version {

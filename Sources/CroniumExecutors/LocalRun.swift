@@ -15,14 +15,15 @@ final class LocalRun: PreparedRun {
     let sandboxed: Bool
     let cgroup: RunCgroup?
     let gate: Sandbox.Gate?
-    let hostDirectory: String?
+    /// An unsandboxed run's work directory and its script's name there.
+    let hostDirectory: (path: String, scriptName: String)?
     /// Where the run's process group is noted while it runs, when nothing else ends it after a crash.
     let groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
     /// Set once ``run(output:)`` has taken the descriptors over.
     private let started = Mutex(false)
 
     init(
-        spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: String?,
+        spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: (path: String, scriptName: String)?,
         groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
     ) {
         self.spec = spec
@@ -65,6 +66,6 @@ final class LocalRun: PreparedRun {
         }
         cgroup?.remove()
         if let groupRecord { groupRecord.records.forget(run: groupRecord.run) }
-        if let hostDirectory { try? FileManager.default.removeItem(atPath: hostDirectory) }
+        if let hostDirectory { LocalProcessExecutor.removeWorkDirectory(hostDirectory.path, scriptName: hostDirectory.scriptName) }
     }
 }

@@ -103,13 +103,20 @@ struct ProcessRun: Sendable {
             return false
         }
         if stopAtOnce { stop(group: pid, state: state) }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.watch(child, state: state) }
+        await withTaskGroup(of: Watch.self) { group in
+            group.addTask {
+                await ExitWatcher.shared.exit(of: pid)
+                // A background child that inherited the pipes would keep them open: the group
+                // ends with its leader.
+                kill(-pid, SIGKILL)
+                return .exited
+            }
+            if let cgroup { group.addTask { await self.watchLimits(of: cgroup, group: pid, state: state) } }
             await Self.drain(stdout: child.stdout, stderr: child.stderr, output: output)
+            // The pipes can close before the process ends; wait for the end itself.
+            while let watch = await group.next(), watch != .exited {}
             group.cancelAll()
         }
-        // The pipes can close before the process ends; wait for the end itself.
-        while !child.hasExited { try? await Task.sleep(for: .milliseconds(5)) }
         let termination = child.reap()
         // Anything still in the group (for example a child that closed its output) goes too.
         state.withLock { state in
@@ -134,22 +141,19 @@ struct ProcessRun: Sendable {
         }
     }
 
-    /// Until the pipes close: once the main process has exited its group is killed (a background
-    /// child that inherited the pipes would keep them open); a run over its memory or process
-    /// limit is ended.
-    private func watch(_ child: ChildProcess, state: Lifecycle) async {
-        while !Task.isCancelled {
-            if child.hasExited {
-                kill(-child.pid, SIGKILL)
-                return
-            }
-            if let hit = cgroup?.limitHit {
+    private enum Watch { case exited, limitsWatched }
+
+    /// Every 50 ms until the run ends: a run over its memory or process limit is ended at once
+    /// (the kernel may have ended only one of its processes, or refused a fork the script survives).
+    private func watchLimits(of cgroup: RunCgroup, group pid: pid_t, state: Lifecycle) async -> Watch {
+        while true {
+            do { try await Task.sleep(for: .milliseconds(50)) } catch { return .limitsWatched }
+            if let hit = cgroup.limitHit {
                 state.limitHit.withLock { $0 = $0 ?? hit }
                 // Everything in the group, the sandbox's own processes included.
-                kill(-child.pid, SIGKILL)
-                return
+                kill(-pid, SIGKILL)
+                return .limitsWatched
             }
-            try? await Task.sleep(for: .milliseconds(50))
         }
     }
 

@@ -30,6 +30,26 @@ public struct FinishResult: Sendable, Equatable {
     }
 }
 
+/// How one run ended, as ``Database/finishAndClaim(_:owner:limit:now:leaseUntil:)`` records it.
+public struct RunEnd: Sendable {
+    public var executionId: ExecutionID
+    public var outcome: ExecutionOutcome
+    public var finishedAt: Date
+    public var logBytes: Int
+    public var logDroppedBytes: Int
+    /// The run's next attempt, when it failed and has retries left.
+    public var retry: EnqueueRequest?
+
+    public init(executionId: ExecutionID, outcome: ExecutionOutcome, finishedAt: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil) {
+        self.executionId = executionId
+        self.outcome = outcome
+        self.finishedAt = finishedAt
+        self.logBytes = logBytes
+        self.logDroppedBytes = logDroppedBytes
+        self.retry = retry
+    }
+}
+
 /// What ``Database/requestCancel(executionId:reason:at:)`` found.
 public enum CancelRequest: Sendable, Equatable {
     /// It had not started; it is now `CANCELLED`.
@@ -101,16 +121,31 @@ extension Database {
         ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
     }
 
-    /// Claims due jobs and marks their runs `RUNNING` in one transaction: the dispatcher's one
-    /// write between "due" and "start the process". A claimed job whose run cannot start (its
-    /// execution ended meanwhile) is dropped.
+    /// Claims due jobs and marks their runs `RUNNING` in one transaction.
     public func claimAndStart(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [StartedRun] {
         guard limit > 0 else { return [] }
+        return try await finishAndClaim([], owner: owner, limit: limit, now: now, leaseUntil: leaseUntil).started
+    }
+
+    /// Records how `ends` ended and claims up to `limit` due jobs, marking their runs `RUNNING`, in
+    /// one transaction: the dispatcher's one write between runs, however many end and start
+    /// together. A claimed job whose run cannot start (its execution ended meanwhile) is dropped.
+    public func finishAndClaim(
+        _ ends: [RunEnd], owner: String, limit: Int, now: Date, leaseUntil: Date
+    ) async throws -> (finished: [FinishResult], started: [StartedRun]) {
+        guard !ends.isEmpty || limit > 0 else { return ([], []) }
         return try await transaction { sql in
+            var finished: [FinishResult] = []
+            for end in ends {
+                finished.append(try await Self.finish(end, onlyIfQueued: false, in: sql))
+            }
             var started: [StartedRun] = []
+            guard limit > 0 else { return (finished, started) }
             for job in try await self.claim(owner: owner, limit: limit, now: now, leaseUntil: leaseUntil, in: sql) {
                 do {
-                    if let run = try await Self.startRun(executionId: job.executionId, at: now, in: sql) {
+                    if let execution = try await sql.raw(
+                        "UPDATE executions SET status = 'RUNNING', started_at = \(bind: now.millis) WHERE id = \(bind: job.executionId) AND status = 'PENDING' RETURNING *"
+                    ).first().map(Self.decodeExecution), let run = try await Self.start(execution, in: sql) {
                         started.append(run)
                         continue
                     }
@@ -121,7 +156,30 @@ extension Database {
                 }
                 try await sql.raw("DELETE FROM jobs WHERE id = \(bind: job.jobId)").run()
             }
-            return started
+            return (finished, started)
+        }
+    }
+
+    /// Records a run and starts it at once, claimed by `owner`, in one transaction: the hand-off
+    /// from a trigger straight to a free slot, with no queue in between.
+    public func enqueueAndStart(_ request: EnqueueRequest, owner: String, now: Date, leaseUntil: Date) async throws -> StartedRun {
+        try await transaction { sql in
+            let execution = try await sql.raw(
+                """
+                INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by)
+                VALUES (\(bind: request.eventId), 'RUNNING', \(bind: request.trigger.rawValue), \(bind: request.attempt),
+                  \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: now.millis), \(bind: request.triggeredBy))
+                RETURNING *
+                """
+            ).first().map(Self.decodeExecution).required("the new run")
+            try await sql.raw(
+                """
+                INSERT INTO jobs (execution_id, event_id, state, run_at, created_at, lease_owner, lease_expires_at)
+                VALUES (\(bind: execution.id), \(bind: request.eventId), 'claimed', \(bind: now.millis), \(bind: now.millis),
+                  \(bind: owner), \(bind: leaseUntil.millis))
+                """
+            ).run()
+            return try await Self.start(execution, in: sql).required("the run's event")
         }
     }
 
@@ -174,17 +232,11 @@ extension Database {
         }
     }
 
-    /// Part of the claim: the execution goes `RUNNING`, a first attempt counts against the event's
-    /// budget, and the event is paused when the budget is used up. Nil when the run was cancelled
-    /// or its event deleted.
-    private static func startRun(executionId: ExecutionID, at time: Date, in sql: any SQLDatabase) async throws -> StartedRun? {
-        guard
-            let execution = try await sql.raw(
-                "UPDATE executions SET status = 'RUNNING', started_at = \(bind: time.millis) WHERE id = \(bind: executionId) AND status = 'PENDING' RETURNING *"
-            ).first().map(Self.decodeExecution)
-        else { return nil }
-        // A first attempt counts against the event's budget; the count's update also reads the
-        // event, one statement instead of two.
+    /// Part of starting a run that has just gone `RUNNING`: a first attempt counts against the
+    /// event's budget, and the event is paused when the budget is used up. Nil when its event is
+    /// gone.
+    private static func start(_ execution: Execution, in sql: any SQLDatabase) async throws -> StartedRun? {
+        // The count's update also reads the event: one statement instead of two.
         let counted = execution.attempt == 1
         let eventQuery: SQLQueryString =
             counted
@@ -192,11 +244,9 @@ extension Database {
             : "SELECT * FROM events WHERE id = \(bind: execution.eventId)"
         guard let event = try await sql.raw(eventQuery).first().map(Self.decodeEvent) else { return nil }
         var budgetUsedUp = false
-        if counted {
-            if event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
-                try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
-                budgetUsedUp = true
-            }
+        if counted, event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
+            try await sql.raw("UPDATE events SET status = 'PAUSED' WHERE id = \(bind: event.id)").run()
+            budgetUsedUp = true
         }
         return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
     }
@@ -211,17 +261,12 @@ extension Database {
     public func finish(
         executionId: ExecutionID, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil
     ) async throws -> FinishResult {
-        try await transaction { sql in
-            try await Self.finish(
-                executionId: executionId, outcome: outcome, at: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, retry: retry,
-                onlyIfQueued: false, in: sql)
-        }
+        let end = RunEnd(executionId: executionId, outcome: outcome, finishedAt: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, retry: retry)
+        return try await transaction { sql in try await Self.finish(end, onlyIfQueued: false, in: sql) }
     }
 
-    private static func finish(
-        executionId: ExecutionID, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest?,
-        onlyIfQueued: Bool, in sql: any SQLDatabase
-    ) async throws -> FinishResult {
+    private static func finish(_ end: RunEnd, onlyIfQueued: Bool, in sql: any SQLDatabase) async throws -> FinishResult {
+        let (outcome, time, executionId) = (end.outcome, end.finishedAt, end.executionId)
         let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
         let eventId = try await sql.raw(
             """
@@ -229,8 +274,8 @@ extension Database {
               started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
               output = \(bind: outcome.output), error = \(bind: outcome.error?.message),
               error_code = \(bind: outcome.error?.code.rawValue), output_value = \(bind: outcome.outputValue),
-              condition = \(bind: outcome.condition), log_bytes = \(bind: logBytes),
-              log_dropped_bytes = \(bind: logDroppedBytes)
+              condition = \(bind: outcome.condition), log_bytes = \(bind: end.logBytes),
+              log_dropped_bytes = \(bind: end.logDroppedBytes)
             WHERE id = \(bind: executionId) AND status IN \(endable)
             RETURNING event_id
             """
@@ -241,7 +286,7 @@ extension Database {
             try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
         }
         guard let eventId else { return FinishResult(recorded: false, releasedHeldRun: false) }
-        if let retry { _ = try await Self.enqueue(retry, now: time, in: sql) }
+        if let retry = end.retry { _ = try await Self.enqueue(retry, now: time, in: sql) }
         return FinishResult(recorded: true, releasedHeldRun: try await Self.releaseHeldJob(eventId: eventId, in: sql))
     }
 
@@ -255,8 +300,8 @@ extension Database {
                 return .running
             }
             let queued = try await Self.finish(
-                executionId: executionId, outcome: .failure(.cancelled, reason, status: .cancelled), at: time, logBytes: 0, logDroppedBytes: 0,
-                retry: nil, onlyIfQueued: true, in: sql)
+                RunEnd(executionId: executionId, outcome: .failure(.cancelled, reason, status: .cancelled), finishedAt: time, logBytes: 0, logDroppedBytes: 0),
+                onlyIfQueued: true, in: sql)
             if queued.recorded { return .cancelledWhileQueued(releasedHeldRun: queued.releasedHeldRun) }
             let status = try await sql.raw("SELECT status FROM executions WHERE id = \(bind: executionId)")
                 .first(decodingColumn: "status", as: ExecutionStatus.self)

@@ -53,6 +53,16 @@ int cronium_memfd(const char *name);
 /// 1 when the child `pid` has exited (it is left to be reaped), 0 while it runs.
 int cronium_has_exited(pid_t pid);
 
+/// A descriptor that becomes readable when process `pid` exits (`pidfd_open`, Linux 5.3+); -1
+/// with errno set where the kernel has none.
+int cronium_pidfd_open(pid_t pid);
+/// `epoll_create1(EPOLL_CLOEXEC)`.
+int cronium_epoll_create(void);
+/// Adds `fd` to the epoll set for one readiness report (`EPOLLIN | EPOLLONESHOT`).
+int cronium_epoll_watch_once(int epoll_fd, int fd);
+/// Blocks until some watched descriptors are ready and writes them to `fds` (at most `capacity`,
+/// at most 64); returns how many, or -1 with errno set.
+int cronium_epoll_ready(int epoll_fd, int *fds, int capacity);
 /// Writes the seccomp program of the sandbox into `buffer` (struct sock_filter entries, as
 /// `bwrap --seccomp` and `PR_SET_SECCOMP` take them) and returns its length in bytes, or -1 when
 /// `capacity` is too small. The program refuses, with EPERM, the system calls that change mounts,
