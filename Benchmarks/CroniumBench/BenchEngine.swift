@@ -3,6 +3,7 @@ import CroniumEngine
 import CroniumExecutors
 import CroniumStore
 import Foundation
+import CoreMetrics
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -95,20 +96,27 @@ final class BenchEngine: Sendable {
     private let group: ServiceGroup
     private let task: Task<Void, any Error>
 
-    /// `metrics`: count into a Prometheus registry, as `cronium serve` does, to show what counting costs.
-    init(sandboxed: Bool, maxConcurrentRuns: Int, metrics: Bool = false) async throws {
+    /// `metrics`: count into a Prometheus registry, as `cronium serve` does, to show what counting
+    /// costs; `factory`: count into this one instead. `before` fills the store before the engine
+    /// starts (and loads its schedules).
+    init(
+        sandboxed: Bool, maxConcurrentRuns: Int, metrics: Bool = false, factory: (any MetricsFactory)? = nil,
+        before: (Database, User) async throws -> Void = { _, _ in }
+    ) async throws {
         let logger = quietLogger()
         directory = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         store = try await Database.openSQLite(path: "\(directory)/cronium.sqlite", logger: logger)
         owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
+        try await before(store, owner)
         var options = Isolation.Options(instance: "bench-\(directory.split(separator: "/").last ?? "")", forbiddenPaths: [directory])
         options.mode = sandboxed ? .auto : .off
         isolation = try Isolation.detect(options).0
         local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: "\(directory)/work"))
         var executors = ExecutorRegistry()
         executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash])
-        let counting = metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none
+        let counting =
+            factory.map { EngineMetrics(factory: $0) } ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
         engine = Engine(store: store, executors: executors, configuration: .init(maxConcurrentRuns: maxConcurrentRuns, metrics: counting), logger: logger)
         let group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         self.group = group

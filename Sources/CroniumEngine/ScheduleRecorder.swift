@@ -20,10 +20,12 @@ struct ScheduleRecorder: ScheduleSink {
             records += Self.decide(fire, busy: !previous.isEmpty, now: now)
         }
         try await store.recordFires(records, states: fires.map(\.state), now: now)
+        // Lateness counts to the commit: a fire is on time when it is recorded on time.
+        let recorded = dispatcher.clock.now()
         let metrics = dispatcher.configuration.metrics
         metrics.received(.schedule, count: records.filter { $0.run != nil }.count)
         for fire in fires {
-            for occurrence in fire.occurrences where occurrence.kind == .onTime { metrics.lateness(now.timeIntervalSince(occurrence.scheduledFor)) }
+            for occurrence in fire.occurrences where occurrence.kind == .onTime { metrics.lateness(recorded.timeIntervalSince(occurrence.scheduledFor)) }
         }
         for id in toReplace {
             _ = try await dispatcher.cancel(executionId: id, reason: "replaced by a newer scheduled run (overlap policy replace)")

@@ -41,10 +41,9 @@ extension Database {
     public func unfinishedExecutionIds(eventIds: [EventID]) async throws -> [EventID: [ExecutionID]] {
         try await read { sql in
             var result: [EventID: [ExecutionID]] = [:]
-            for start in stride(from: 0, to: eventIds.count, by: 10_000) {
-                let slice = Array(eventIds[start..<min(start + 10_000, eventIds.count)])
+            for slice in eventIds.slices(of: 10_000) {
                 for row in try await sql.raw(
-                    "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: slice)) ORDER BY id"
+                    "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: Array(slice))) ORDER BY id"
                 ).all() {
                     result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
                 }

@@ -8,14 +8,7 @@ extension Database {
     public func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws {
         guard !lines.isEmpty else { return }
         var query = SQLQueryString("INSERT INTO log_lines (execution_id, seq, ts, stream, text) VALUES ")
-        for (index, line) in lines.enumerated() {
-            if index > 0 { query.appendInterpolation(unsafeRaw: ", ") }
-            query.appendInterpolation(unsafeRaw: "(")
-            query.appendInterpolation(binds: [executionId.rawValue, Int64(line.seq), line.time.millis])
-            query.appendInterpolation(unsafeRaw: ", ")
-            query.appendInterpolation(binds: [line.stream.rawValue, line.text])
-            query.appendInterpolation(unsafeRaw: ")")
-        }
+        query.appendRows(lines.lazy.map { [executionId.rawValue, Int64($0.seq), $0.time.millis, $0.stream.rawValue, $0.text] })
         let finalQuery = query
         try await transaction { sql in try await sql.raw(finalQuery).run() }
     }

@@ -28,17 +28,36 @@ public struct FireRecord: Sendable {
 
 extension Database {
     /// Records one instant's fires in one transaction: each run enqueued, each ledger row written
-    /// (naming its run), each event's next planned fire saved.
+    /// (naming its run), each event's next planned fire saved. Multi-row statements, a thousand
+    /// rows each: an instant when ten thousand schedules fire costs tens of statements, not tens
+    /// of thousands.
     public func recordFires(_ records: [FireRecord], states: [ScheduleState], now: Date) async throws {
         try await transaction { sql in
-            for record in records {
-                var occurrence = record.occurrence
-                if let run = record.run { occurrence.executionId = try await Self.enqueue(run, now: now, in: sql) }
-                try await Self.recordOccurrence(occurrence, in: sql)
+            var occurrences = records.map(\.occurrence)
+            let runs = records.indices.compactMap { index in records[index].run.map { (index, $0) } }
+            for slice in runs.slices(of: 1_000) {
+                let ids = try await Self.enqueue(slice.map(\.1), now: now, in: sql)
+                for (id, (index, _)) in zip(ids, slice) { occurrences[index].executionId = id }
             }
-            for state in states { try await Self.saveScheduleState(state, in: sql) }
+            for slice in occurrences.slices(of: 1_000) {
+                var query = SQLQueryString("INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id) VALUES ")
+                query.appendRows(slice.lazy.map { [$0.eventId, $0.scheduledFor.millis, $0.recordedAt.millis, $0.outcome.rawValue, $0.reason, $0.executionId] })
+                try await sql.raw(query).run()
+            }
+            for slice in states.slices(of: 1_000) {
+                var query = SQLQueryString("INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at) VALUES ")
+                query.appendRows(slice.lazy.map { [$0.eventId, $0.nextFireAt?.millis, $0.lastFireAt?.millis] })
+                query.appendInterpolation(unsafeRaw: Self.scheduleStateConflict)
+                try await sql.raw(query).run()
+            }
         }
     }
+
+    /// A saved state replaces the planned fire; the last fire is kept when the new state has none.
+    private static let scheduleStateConflict = """
+         ON CONFLICT (event_id) DO UPDATE SET next_fire_at = excluded.next_fire_at,
+          last_fire_at = COALESCE(excluded.last_fire_at, schedule_state.last_fire_at)
+        """
 
     public func scheduleStates() async throws -> [EventID: ScheduleState] {
         try await read { sql in
@@ -64,29 +83,13 @@ extension Database {
             lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
     }
 
-    static func saveScheduleState(_ state: ScheduleState, in sql: any SQLDatabase) async throws {
-        try await sql.raw(
-            """
-            INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at)
-            VALUES (\(bind: state.eventId), \(bind: state.nextFireAt?.millis), \(bind: state.lastFireAt?.millis))
-            ON CONFLICT (event_id) DO UPDATE SET next_fire_at = excluded.next_fire_at,
-              last_fire_at = COALESCE(excluded.last_fire_at, schedule_state.last_fire_at)
-            """
-        ).run()
-    }
-
     public func saveScheduleState(_ state: ScheduleState) async throws {
-        try await transaction { sql in try await Self.saveScheduleState(state, in: sql) }
-    }
-
-    static func recordOccurrence(_ occurrence: ScheduleOccurrence, in sql: any SQLDatabase) async throws {
-        try await sql.raw(
-            """
-            INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id)
-            VALUES (\(bind: occurrence.eventId), \(bind: occurrence.scheduledFor.millis), \(bind: occurrence.recordedAt.millis),
-              \(bind: occurrence.outcome.rawValue), \(bind: occurrence.reason), \(bind: occurrence.executionId))
-            """
-        ).run()
+        try await transaction { sql in
+            var query = SQLQueryString("INSERT INTO schedule_state (event_id, next_fire_at, last_fire_at) VALUES ")
+            query.appendRows([[state.eventId, state.nextFireAt?.millis, state.lastFireAt?.millis]])
+            query.appendInterpolation(unsafeRaw: Self.scheduleStateConflict)
+            try await sql.raw(query).run()
+        }
     }
 
     /// The ledger of an event, newest first; `offset` skips that many, for paging back through a long history.

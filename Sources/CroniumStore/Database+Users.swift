@@ -58,12 +58,10 @@ extension Database {
         }
     }
 
-    /// The user a live (not revoked) token belongs to. Notes the token's use in `lastUsedAt`, to
-    /// the minute: a write on every request would cost more than the field is worth.
-    /// The user of a live token. Its `last_used_at` is written at most once a minute, so that a
-    /// busy client costs a read per request, not a write.
+    /// The user of a live (not revoked) token. Its `last_used_at` is written at most once a
+    /// minute, so that a busy client costs a read per request, not a write.
     public func user(tokenHash: String, now: Date) async throws -> User? {
-        try await read { sql in
+        let found = try await read { sql -> (user: User, usedAt: Int64?)? in
             guard
                 let row = try await sql.raw(
                     """
@@ -72,12 +70,15 @@ extension Database {
                     """
                 ).first()
             else { return nil }
-            let usedAt = try row.decode(column: "token_used_at", as: Int64?.self)
-            if usedAt.map({ $0 < now.millis - 60_000 }) ?? true {
+            return (try Self.decodeStoredUser(row).user, try row.decode(column: "token_used_at", as: Int64?.self))
+        }
+        guard let found else { return nil }
+        if found.usedAt.map({ $0 < now.millis - 60_000 }) ?? true {
+            try await transaction { sql in
                 try await sql.raw("UPDATE api_tokens SET last_used_at = \(bind: now.millis) WHERE token_hash = \(bind: tokenHash)").run()
             }
-            return try Self.decodeStoredUser(row).user
         }
+        return found.user
     }
 
     public func tokens(userId: UserID?) async throws -> [APIToken] {

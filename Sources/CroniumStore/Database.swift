@@ -5,19 +5,24 @@ import SQLKit
 import SQLiteKit
 import SQLiteNIO
 
-/// A connection to Cronium's database with serialized writes.
+/// Cronium's database: one connection for writes, serialized, and one for reads.
 ///
-/// Every statement goes through one lock: SQLite permits a single writer, and sharing one
-/// connection means a transaction must own it from `BEGIN` to `COMMIT`.
+/// Writes go through one lock: SQLite permits a single writer, and sharing one connection means a
+/// transaction must own it from `BEGIN` to `COMMIT`. Reads take a second connection with a lock
+/// of its own, so that the API's reads (a token, an event) never wait behind the dispatcher's
+/// writes; in WAL mode they see every committed write.
 public final class Database: Sendable {
     public let dialect: Dialect
     let sql: any SQLDatabase
     private let mutex = AsyncMutex()
+    private let reader: any SQLDatabase
+    private let readMutex = AsyncMutex()
     private let close: @Sendable () async throws -> Void
 
-    init(dialect: Dialect, sql: any SQLDatabase, close: @escaping @Sendable () async throws -> Void) {
+    init(dialect: Dialect, sql: any SQLDatabase, reader: (any SQLDatabase)? = nil, close: @escaping @Sendable () async throws -> Void) {
         self.dialect = dialect
         self.sql = sql
+        self.reader = reader ?? sql
         self.close = close
     }
 
@@ -35,9 +40,17 @@ public final class Database: Sendable {
         ] {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
-        let database = Database(dialect: .sqlite, sql: sql) { try await connection.close() }
-        try await Migrations.apply(to: database, logger: logger)
-        return database
+        // Migrations first, on the writer alone: the reader opens a database in its final shape.
+        try await Migrations.apply(to: Database(dialect: .sqlite, sql: sql) {}, logger: logger)
+        let readConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
+        let reader = readConnection.sql(queryLogLevel: nil)
+        for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
+            try await reader.raw(SQLQueryString(pragma)).run()
+        }
+        return Database(dialect: .sqlite, sql: sql, reader: reader) {
+            try await readConnection.close()
+            try await connection.close()
+        }
     }
 
     public func shutdown() async throws { try await close() }
@@ -57,9 +70,9 @@ public final class Database: Sendable {
         }
     }
 
-    /// Runs reads (or a single self-contained statement) without interleaving with a transaction.
+    /// Runs reads on the read connection (one reader at a time), beside any write.
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await mutex.withLock { try await body(sql) }
+        try await readMutex.withLock { try await body(reader) }
     }
 }
 
@@ -67,6 +80,25 @@ extension Date {
     /// Times are stored as whole milliseconds since 1970, which both dialects hold exactly in a BIGINT.
     var millis: Int64 { Int64((timeIntervalSince1970 * 1000).rounded()) }
     init(millis: Int64) { self.init(timeIntervalSince1970: Double(millis) / 1000) }
+}
+
+extension Array {
+    /// Consecutive slices of at most `size` elements, so that one statement's bound values stay
+    /// well under SQLite's limit of 32,766.
+    func slices(of size: Int) -> [ArraySlice<Element>] {
+        stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
+    }
+}
+
+extension SQLQueryString {
+    /// Appends `(…), (…)`: one parenthesised list of bound values per row, for a multi-row `VALUES`.
+    mutating func appendRows(_ rows: some Sequence<[any Encodable & Sendable]>) {
+        for (index, row) in rows.enumerated() {
+            appendInterpolation(unsafeRaw: index == 0 ? "(" : ", (")
+            appendInterpolation(binds: row)
+            appendInterpolation(unsafeRaw: ")")
+        }
+    }
 }
 
 extension Optional {
