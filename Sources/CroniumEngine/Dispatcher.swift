@@ -40,7 +40,7 @@ final class Dispatcher: Service, Sendable {
     }
 
     private struct Inbox {
-        var ends: [(end: RunEnd, recorded: CheckedContinuation<Result<FinishResult, any Error>?, Never>)] = []
+        var ends: [PendingEnd] = []
         var handOffs: [StartedRun] = []
         /// The loop has stopped: a run records its own end.
         var closed = false
@@ -111,11 +111,7 @@ final class Dispatcher: Service, Sendable {
     private func claimLoop(group: inout DiscardingTaskGroup) async {
         slots.withLock { $0.handOffsOpen = !Task.isShuttingDownGracefully }
         while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let (ends, handOffs) = inbox.withLock { inbox in
-                defer { (inbox.ends, inbox.handOffs) = ([], []) }
-                return (inbox.ends, inbox.handOffs)
-            }
-            for run in handOffs { start(run, in: &group) }
+            let ends = takeInbox(into: &group)
             // The slots of the runs whose ends this pass records are free for the jobs it claims.
             let limit = slots.withLock { slots in
                 slots.taken -= ends.count
@@ -123,26 +119,51 @@ final class Dispatcher: Service, Sendable {
                 slots.taken += free
                 return free
             }
-            let now = clock.now()
-            var claimed: [StartedRun] = []
-            do {
-                let (finished, started) = try await store.finishAndClaim(
-                    ends.map(\.end), owner: configuration.nodeId, limit: limit, now: now, leaseUntil: now + configuration.leaseSeconds)
-                for (index, end) in ends.enumerated() { end.recorded.resume(returning: .success(finished[index])) }
-                claimed = started
-            } catch {
-                logger.error("claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
-                // Each end alone, so that a failing claim loses none of them.
-                for end in ends { end.recorded.resume(returning: await recordedAlone(end.end)) }
+            let claimed = await recordEnds(ends, claiming: limit)
+            if claimed == nil {
                 // A store that fails is not asked again at once: the loop would spin.
                 try? await Task.sleep(for: .milliseconds(250))
             }
-            releaseSlots(limit - claimed.count)
-            for run in claimed { start(run, in: &group) }
-            if limit > 0 && claimed.count == limit { continue }
-            let nextDue = claimed.count < limit ? (try? await store.nextDueTime()) ?? nil : nil
+            let started = claimed ?? []
+            releaseSlots(limit - started.count)
+            for run in started { start(run, in: &group) }
+            if limit > 0 && started.count == limit { continue }
+            let nextDue = started.count < limit ? (try? await store.nextDueTime()) ?? nil : nil
             if Task.isShuttingDownGracefully { break }
             await doorbell.wait(until: nextDue, clock: clock)
+        }
+    }
+
+    /// A run's end waiting for the loop, and how to tell the run it was recorded (nil: record it yourself).
+    private typealias PendingEnd = (end: RunEnd, recorded: CheckedContinuation<Result<FinishResult, any Error>?, Never>)
+
+    /// Takes the ends waiting to be recorded, and starts the runs handed over since the last look.
+    /// `closing`: runs that end from now on record their own ends.
+    private func takeInbox(into group: inout DiscardingTaskGroup, closing: Bool = false) -> [PendingEnd] {
+        let (ends, handOffs) = inbox.withLock { inbox in
+            if closing { inbox.closed = true }
+            defer { (inbox.ends, inbox.handOffs) = ([], []) }
+            return (inbox.ends, inbox.handOffs)
+        }
+        for run in handOffs { start(run, in: &group) }
+        return ends
+    }
+
+    /// Records `ends` and claims up to `limit` due jobs in one transaction, and tells each run
+    /// how its end was recorded. When that fails, each end is recorded alone (so a failing claim
+    /// loses none of them) and nil is returned.
+    private func recordEnds(_ ends: [PendingEnd], claiming limit: Int) async -> [StartedRun]? {
+        guard !ends.isEmpty || limit > 0 else { return [] }
+        let now = clock.now()
+        do {
+            let (finished, started) = try await store.finishAndClaim(
+                ends.map(\.end), owner: configuration.nodeId, limit: limit, now: now, leaseUntil: now + configuration.leaseSeconds)
+            for (index, end) in ends.enumerated() { end.recorded.resume(returning: .success(finished[index])) }
+            return started
+        } catch {
+            logger.error("recording ends and claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
+            for end in ends { end.recorded.resume(returning: await recordedAlone(end.end)) }
+            return nil
         }
     }
 
@@ -200,29 +221,16 @@ final class Dispatcher: Service, Sendable {
         slots.withLock { $0.handOffsOpen = false }
         let deadline = Date() + Double(configuration.shutdownGracePeriod.components.seconds)
             + Double(configuration.shutdownGracePeriod.components.attoseconds) / 1e18
+        // Runs handed over just before the shutdown began run like the others.
         while true {
-            let (ends, handOffs) = inbox.withLock { inbox in
-                defer { (inbox.ends, inbox.handOffs) = ([], []) }
-                return (inbox.ends, inbox.handOffs)
-            }
-            // Started by a trigger just before the shutdown began: they run like the others.
-            for run in handOffs { start(run, in: &group) }
-            for end in ends {
-                end.recorded.resume(returning: await recordedAlone(end.end))
-            }
+            let ends = takeInbox(into: &group)
+            _ = await recordEnds(ends, claiming: 0)
             releaseSlots(ends.count)
             guard activeCount > 0, Date() < deadline, !Task.isCancelled else { break }
             await doorbell.wait(until: deadline, clock: SystemClock())
         }
-        let (left, handOffs) = inbox.withLock { inbox in
-            inbox.closed = true
-            defer { (inbox.ends, inbox.handOffs) = ([], []) }
-            return (inbox.ends, inbox.handOffs)
-        }
-        for run in handOffs { start(run, in: &group) }
-        for end in left {
-            end.recorded.resume(returning: await recordedAlone(end.end))
-        }
+        let left = takeInbox(into: &group, closing: true)
+        _ = await recordEnds(left, claiming: 0)
         releaseSlots(left.count)
         for stop in running.withLock({ Array($0.values) }) { stop.stop(Self.shutdownReason) }
     }

@@ -124,12 +124,6 @@ extension Database {
         ).all().map(Self.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
     }
 
-    /// Claims due jobs and marks their runs `RUNNING` in one transaction.
-    public func claimAndStart(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [StartedRun] {
-        guard limit > 0 else { return [] }
-        return try await finishAndClaim([], owner: owner, limit: limit, now: now, leaseUntil: leaseUntil).started
-    }
-
     /// Records how `ends` ended and claims up to `limit` due jobs, marking their runs `RUNNING`, in
     /// one transaction: the dispatcher's one write between runs, however many end and start
     /// together. A claimed job whose run cannot start (its execution ended meanwhile) is dropped.

@@ -1,5 +1,6 @@
 import CroniumCore
 @testable import CroniumStore
+import CroniumTesting
 import Foundation
 import Testing
 
