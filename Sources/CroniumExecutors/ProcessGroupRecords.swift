@@ -16,8 +16,12 @@ struct ProcessGroupRecords: Sendable {
     /// its group (unless it starts a session of its own).
     func record(group: pid_t, run: ExecutionID) {
         guard let started = Self.startTime(of: group) else { return }
-        try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        FileManager.default.createFile(atPath: path(run), contents: Data("\(group) \(started)\n".utf8), attributes: [.posixPermissions: 0o600])
+        let record = Data("\(group) \(started)\n".utf8)
+        // The directory is made when the first record needs it, not looked for on every run.
+        if !FileManager.default.createFile(atPath: path(run), contents: record, attributes: [.posixPermissions: 0o600]) {
+            try? FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            _ = FileManager.default.createFile(atPath: path(run), contents: record, attributes: [.posixPermissions: 0o600])
+        }
     }
 
     /// Forgets a run that ended normally (its group was killed at its end).
