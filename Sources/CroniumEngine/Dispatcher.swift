@@ -75,6 +75,7 @@ final class Dispatcher: Service, Sendable {
             }
             await self.drain(group: &group)
         }
+        for executor in executors.all { await executor.shutDown() }
     }
 
     /// Starts a run in a free slot of this node in the transaction that records it, and hands it

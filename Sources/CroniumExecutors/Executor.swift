@@ -81,10 +81,14 @@ public protocol Executor: Sendable {
     /// Removes what runs that a crash interrupted left behind (directories, groups, containers).
     /// Called once at start-up, before the first run.
     func removeLeftovers() async
+    /// Releases what the executor keeps between runs (idle cgroups). Called once when the node
+    /// stops, after its last run ended.
+    func shutDown() async
 }
 
 extension Executor {
     public func removeLeftovers() async {}
+    public func shutDown() async {}
 }
 
 /// A run that is ready to start.

@@ -48,6 +48,11 @@ public struct LocalProcessExecutor: Executor {
         for root in Set([configuration.workRoot, plainWorkRoot]) { try? FileManager.default.removeItem(atPath: root) }
     }
 
+    /// The idle cgroups go; runs after this (there should be none) remove their own.
+    public func shutDown() async {
+        configuration.isolation.cgroups?.pool.close()
+    }
+
     /// Process groups of unsandboxed runs that have no cgroup, kept beside the data directory's
     /// work root (only the server may read them).
     var groupRecords: ProcessGroupRecords { ProcessGroupRecords(directory: configuration.workRoot + ".groups") }
@@ -83,7 +88,7 @@ public struct LocalProcessExecutor: Executor {
         }
         let cgroup: RunCgroup?
         do {
-            cgroup = try isolation.cgroups?.create(run: context.executionId, memoryBytes: memoryBytes, processes: limits.processes ?? 256)
+            cgroup = try isolation.cgroups?.acquire(memoryBytes: memoryBytes, processes: limits.processes ?? 256)
         } catch {
             throw ExecutionError(.startFailed, "could not set up the run's limits: \(error)")
         }
@@ -106,7 +111,7 @@ public struct LocalProcessExecutor: Executor {
                 gate = prepared.gate
             } catch {
                 cgroup?.closeJoinDescriptors()
-                cgroup?.remove()
+                cgroup?.release()
                 throw ExecutionError(.startFailed, "could not prepare the sandbox: \(error)")
             }
         } else {
@@ -116,7 +121,7 @@ public struct LocalProcessExecutor: Executor {
                 try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.switchedUser)
             } catch {
                 cgroup?.closeJoinDescriptors()
-                cgroup?.remove()
+                cgroup?.release()
                 Self.removeWorkDirectory(directory, scriptName: scriptName)
                 throw ExecutionError(.startFailed, "could not prepare the work directory: \(error)")
             }

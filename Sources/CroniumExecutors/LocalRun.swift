@@ -64,7 +64,7 @@ final class LocalRun: PreparedRun {
             gate?.discard()
             cgroup?.closeJoinDescriptors()
         }
-        cgroup?.remove()
+        cgroup?.release()
         if let groupRecord { groupRecord.records.forget(run: groupRecord.run) }
         if let hostDirectory { LocalProcessExecutor.removeWorkDirectory(hostDirectory.path, scriptName: hostDirectory.scriptName) }
     }

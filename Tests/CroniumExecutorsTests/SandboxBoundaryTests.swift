@@ -1,5 +1,5 @@
 import CroniumCore
-import CroniumExecutors
+@testable import CroniumExecutors
 import CroniumTesting
 import Foundation
 import Testing
@@ -23,17 +23,22 @@ import Glibc
         }
     }
 
+    func executor(sandboxed: Bool, in directory: TemporaryDirectory) throws -> LocalProcessExecutor {
+        LocalProcessExecutor(
+            configuration: .init(
+                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
+                workRoot: directory.appending("work"), killGracePeriod: .milliseconds(200)))
+    }
+
+    /// One run on `executor`, or on an executor of its own.
     func run(
         _ script: String, type: EventType = .bash, sandboxed: Bool = true, limits: RunLimits? = nil, readOnlyPaths: [String]? = nil,
-        timeoutSeconds: Int = 60, in directory: TemporaryDirectory
+        timeoutSeconds: Int = 60, on executor: LocalProcessExecutor? = nil, in directory: TemporaryDirectory
     ) async throws -> Result {
         var event = try scriptEvent(type, script, timeoutSeconds: timeoutSeconds)
         event.limits = limits
         event.readOnlyPaths = readOnlyPaths
-        let executor = LocalProcessExecutor(
-            configuration: .init(
-                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
-                workRoot: directory.appending("work"), killGracePeriod: .milliseconds(200)))
+        let executor = try executor ?? self.executor(sandboxed: sandboxed, in: directory)
         let recorder = OutputRecorder()
         let outcome = await executor.execute(
             RunRequest(executionId: ExecutionID(Int64.random(in: 1...1_000_000)), event: event, environment: [:]), output: recorder.handler)
@@ -156,6 +161,35 @@ import Glibc
         // The host is still fine: it can start processes.
         let after = try await run("echo ok", sandboxed: sandboxed, in: directory)
         #expect(after.stdout == ["ok"])
+    }
+
+    /// Groups are reused: a run after one that hit its limits starts with clean counters and may
+    /// have larger limits; the idle groups go with the executor.
+    @Test(.enabled(if: isRoot, "per-run cgroups need root here"), arguments: [true, false])
+    func aGroupServesTheNextRunWithItsOwnCountersAndLimits(sandboxed: Bool) async throws {
+        let directory = try TemporaryDirectory("boundary")
+        defer { directory.remove() }
+        let base: String
+        let instance: String
+        do {
+            let executor = try executor(sandboxed: sandboxed, in: directory)
+            let cgroups = try #require(executor.configuration.isolation.cgroups)
+            (base, instance) = (cgroups.memoryBase, cgroups.instance)
+            let bomb = try await run("bomb() { bomb | bomb & }; bomb; sleep 30", limits: RunLimits(processes: 32), on: executor, in: directory)
+            #expect(bomb.outcome.error?.code == .tooManyProcesses)
+            let afterBomb = try await run("sleep 0.2; echo ok", on: executor, in: directory)
+            #expect(afterBomb.outcome.status == .success, "\(afterBomb)")
+            let hog = "chunks = []\nfor _ in range(64):\n    chunks.append(bytearray(8 << 20))\nprint('survived')"
+            let oom = try await run(hog, type: .python, limits: RunLimits(memoryMB: 64), on: executor, in: directory)
+            #expect(oom.outcome.error?.code == .outOfMemory, "\(oom)")
+            // 200 MiB is over the last run's 64 MiB: the limit is raised for this run.
+            let afterOOM = try await run("x = bytearray(200 << 20)\nprint('ok')", type: .python, limits: RunLimits(memoryMB: 400), on: executor, in: directory)
+            #expect(afterOOM.stdout == ["ok"], "\(afterOOM)")
+            let groups = try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasPrefix("\(instance)-run-") }
+            #expect(groups.count == 1, "every run took the one idle group: \(groups)")
+        }
+        let left = try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasPrefix("\(instance)-run-") }
+        #expect(left.isEmpty, "idle groups go with their executor: \(left)")
     }
 
     @Test(.enabled(if: isRoot, "per-run cgroups need root here"), arguments: [true, false])

@@ -16,15 +16,14 @@ struct LogStreamRoute {
     func addRoute(to router: Router<AppRequestContext>) {
         // Every upgrade is taken; the checks come after it, so a refusal can say why (see `refuse`).
         router.ws("/api/v1/executions/:id/logs/stream") { inbound, outbound, context in
-            let id: ExecutionID
-            let user: User
+            let checked: Result<(ExecutionID, User), any Error>
             do {
-                user = try context.requestContext.requireUser()
-                id = try context.requestContext.parameters.require("id", as: ExecutionID.self)
+                let user = try context.requestContext.requireUser()
+                let id = try context.requestContext.parameters.require("id", as: ExecutionID.self)
                 _ = try await engine.execution(id: id, visibleTo: user)
+                checked = .success((id, user))
             } catch {
-                try await Self.refuse(Problem(error, logger: context.logger), outbound: outbound)
-                return
+                checked = .failure(error)
             }
             let (spoke, clientSpoke) = AsyncStream<Void>.makeStream(bufferingPolicy: .bufferingNewest(1))
             try await withThrowingTaskGroup(of: Void.self) { group in
@@ -34,8 +33,12 @@ struct LogStreamRoute {
                     for try await _ in inbound.messages(maxSize: 16 * 1024) { clientSpoke.yield() }
                 }
                 group.addTask {
+                    // A refusal waits too: its frames are lost the same way as a stream's.
                     await Self.waitUntilClientIsReady(spoke)
-                    try await self.follow(executionId: id, user: user, outbound: outbound)
+                    switch checked {
+                    case .success(let (id, user)): try await self.follow(executionId: id, user: user, outbound: outbound)
+                    case .failure(let error): try await Self.refuse(Problem(error, logger: context.logger), outbound: outbound)
+                    }
                 }
                 try await group.next()
                 group.cancelAll()
