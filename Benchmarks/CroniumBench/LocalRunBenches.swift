@@ -30,7 +30,7 @@ struct LocalRunBenches {
             BenchResult(
                 id: "A1b", metric: "executor alone → process start, p50 above the same raw invocation (\(label))", value: boundary, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 1 ms", pass: boundary <= 1,
-                detail: "\(label): what the boundary adds to a spawn as the run user (per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "made and removed"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
+                detail: "\(label): what the boundary adds to a spawn as the run user (per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "reused between runs"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
             BenchResult(
                 id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
                 baseline: latency.raw.p50, target: "≤ 0.3 ms (p99 ≤ 1 ms)", pass: latency.engine.p50 - latency.raw.p50 <= 0.3 && latency.engine.p99 - latency.raw.p99 <= 1,

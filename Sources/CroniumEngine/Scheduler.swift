@@ -103,6 +103,10 @@ public final class Scheduler: Sendable {
         let fires = due.map { fire(for: $0, now: now) }
         do {
             try await sink.fire(fires, now: now)
+        } catch where Task.isCancelled {
+            // Shutting down: what was not committed is fired by the next start's catch-up.
+            logger.debug("stopped while recording fires", metadata: ["events": "\(due.count)"])
+            return
         } catch {
             // The entries stay due; wait a little before trying again so a broken store is not hammered.
             logger.error("firing schedules failed", metadata: ["events": "\(due.count)", "error": "\(String(reflecting: error))"])

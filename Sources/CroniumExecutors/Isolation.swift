@@ -73,9 +73,14 @@ public struct Isolation: Sendable {
         public let description: String
     }
 
-    /// Builds the strongest isolation this machine allows and says what is and is not in force.
-    /// Throws for a bad option, or when `mode` is `.required` and the sandbox cannot be built.
-    public static func detect(_ options: Options) throws(SetupError) -> (Isolation, [Protection]) {
+    /// Throws for a bad option, as ``detect(_:)`` would, without building anything: cheap enough
+    /// to run before the slower detection is started beside other work.
+    public static func validate(_ options: Options) throws(SetupError) {
+        _ = try checked(options)
+    }
+
+    /// The run user and the limits' defaults and maxima the options ask for, or why they are wrong.
+    private static func checked(_ options: Options) throws(SetupError) -> (user: RunUser, defaults: RunLimits, maxima: RunLimits) {
         let isRoot = getuid() == 0
         let user: RunUser
         do {
@@ -96,6 +101,14 @@ public struct Isolation: Sendable {
             throw SetupError(
                 description: "the runs' default \(problem.field) (--run-memory, --run-processes, --run-open-files, --run-disk) \(problem.message)")
         }
+        return (user, defaults, maxima)
+    }
+
+    /// Builds the strongest isolation this machine allows and says what is and is not in force.
+    /// Throws for a bad option, or when `mode` is `.required` and the sandbox cannot be built.
+    public static func detect(_ options: Options) throws(SetupError) -> (Isolation, [Protection]) {
+        let isRoot = getuid() == 0
+        let (user, defaults, maxima) = try checked(options)
         var report: [Protection] = []
         var sandbox: Sandbox?
         if options.mode != .off {

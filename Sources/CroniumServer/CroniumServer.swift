@@ -51,14 +51,29 @@ public final class CroniumServer: Sendable {
         options.readOnlyPaths = configuration.sandboxReadOnlyPaths + Self.installPrefixes(of: interpreters)
         options.defaultLimits = configuration.runLimits
         options.maximumLimits = configuration.maximumRunLimits
+        // The boundary first: a server that may not start must not have opened its database. Bad
+        // options are found at once; the sandbox probe (a bubblewrap run, about 14 ms) then goes
+        // on beside the database's opening, unless the sandbox is required and its failure must
+        // stop the server.
         do {
-            (isolation, protections) = try Isolation.detect(options)
+            try Isolation.validate(options)
         } catch {
             throw ServerError(error.description)
         }
-        // The boundary first: a server that may not start must not have opened its database.
-        store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
-        initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
+        let detection = Task.detached { try Isolation.detect(options) }
+        func detected() async throws -> (Isolation, [Isolation.Protection]) {
+            do { return try await detection.value } catch { throw ServerError("\(error)") }
+        }
+        let early = options.mode == .required ? try await detected() : nil
+        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        do {
+            if let early { (isolation, protections) = early } else { (isolation, protections) = try await detected() }
+            initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
+        } catch {
+            try? await store.shutdown()
+            throw error
+        }
+        self.store = store
 
         engine = Engine(
             store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),

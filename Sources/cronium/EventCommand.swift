@@ -9,7 +9,7 @@ struct EventCommand: AsyncParsableCommand {
         subcommands: [Create.self, List.self, Show.self, Update.self, Delete.self, Run.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create an event (ACTIVE unless --status says otherwise).")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")
         @OptionGroup var client: ClientOptions
         @OptionGroup var event: EventOptions
 
@@ -24,7 +24,7 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List the events you may see.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List the events you may see.")
         @OptionGroup var client: ClientOptions
         @Option(help: "Only events with this tag.") var tag: String?
 
@@ -40,7 +40,7 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Show: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Show one event as JSON.")
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one event as JSON.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
 
@@ -48,7 +48,7 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Update: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Change the fields given by flags.")
+        static let configuration = CommandConfiguration(commandName: "update", abstract: "Change the fields given by flags.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @OptionGroup var event: EventOptions
@@ -62,7 +62,7 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Delete an event and its history.")
+        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an event and its history.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
 
@@ -73,7 +73,7 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "run", 
             abstract: "Run an event now.",
             discussion: "With --wait, exits with the script's exit status (124 on timeout, 130 when cancelled).")
         @OptionGroup var client: ClientOptions

@@ -8,7 +8,7 @@ struct ExecutionCommand: AsyncParsableCommand {
         commandName: "execution", abstract: "List and cancel runs.", subcommands: [List.self, Cancel.self])
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Runs, newest first.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Runs, newest first.")
         @OptionGroup var client: ClientOptions
         @Option(help: "Only runs of this event.") var event: EventID?
         @Option(help: "Only runs with this status.") var status: String?
@@ -34,7 +34,7 @@ struct ExecutionCommand: AsyncParsableCommand {
     }
 
     struct Cancel: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Cancel a queued or running run.")
+        static let configuration = CommandConfiguration(commandName: "cancel", abstract: "Cancel a queued or running run.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Execution id.") var id: ExecutionID
 

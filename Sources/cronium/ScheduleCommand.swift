@@ -7,7 +7,7 @@ struct ScheduleCommand: AsyncParsableCommand {
         commandName: "schedule", abstract: "Work with schedule expressions (no server needed).", subcommands: [Next.self])
 
     struct Next: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(
+        static let configuration = CommandConfiguration(commandName: "next", 
             abstract: "Print the next fire times of a cron expression, one ISO-8601 time per line.",
             discussion: "Example: cronium schedule next \"30 2 * * *\" --tz Europe/Berlin --from 2027-03-28T00:00:00Z --count 3")
         @Argument(help: "Cron expression: 5 fields, 6 with seconds first, or @hourly etc.") var expression: String

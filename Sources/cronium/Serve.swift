@@ -6,7 +6,7 @@ import Logging
 import NIOCore
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "Run the Cronium server (API, scheduler and workers) on this machine.")
+    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Cronium server (API, scheduler and workers) on this machine.")
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
@@ -79,7 +79,7 @@ struct Serve: AsyncParsableCommand {
         server.logBoundary()
         let address = host
         try await server.run { channel in
-            print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
+                print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
             fflush(nil)
         }
     }

@@ -7,7 +7,7 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users (admin).", subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a user; without --password one is generated and printed once.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a user; without --password one is generated and printed once.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Username.") var username: String
         @Option(help: "admin, user or viewer.") var role = "user"
@@ -34,7 +34,7 @@ struct UserCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List users.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List users.")
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -50,7 +50,7 @@ struct TokenCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage your API tokens.", subcommands: [Create.self, List.self, Revoke.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Create a token; the secret is printed once.")
+        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token; the secret is printed once.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "A name to recognise it by.") var name: String
 
@@ -70,7 +70,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "List tokens.")
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "List tokens.")
         @OptionGroup var client: ClientOptions
 
         func run() async throws {
@@ -84,7 +84,7 @@ struct TokenCommand: AsyncParsableCommand {
     }
 
     struct Revoke: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(abstract: "Revoke a token.")
+        static let configuration = CommandConfiguration(commandName: "revoke", abstract: "Revoke a token.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Token id.") var id: TokenID
 
