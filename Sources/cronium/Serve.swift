@@ -79,7 +79,7 @@ struct Serve: AsyncParsableCommand {
         server.logBoundary()
         let address = host
         try await server.run { channel in
-                print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
+            print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
             fflush(nil)
         }
     }
