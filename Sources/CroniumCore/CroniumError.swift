@@ -17,6 +17,8 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let invalidInput = Code(rawValue: "INVALID_INPUT")
         /// The request could not be read (not JSON, wrong types).
         public static let badRequest = Code(rawValue: "BAD_REQUEST")
+        /// The request's body is larger than the server accepts.
+        public static let bodyTooLarge = Code(rawValue: "BODY_TOO_LARGE")
         /// An archived event was asked to run.
         public static let eventArchived = Code(rawValue: "EVENT_ARCHIVED")
         /// The event has used all of its `maxExecutions`.

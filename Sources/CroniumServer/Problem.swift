@@ -84,6 +84,10 @@ extension Problem {
             self.init(.unprocessableContent, .invalidInput, "the request has \(error.problems.count) problem(s): \(error)", errors: error.problems)
         case let error as DecodingError:
             self.init(.badRequest, .badRequest, ProblemMiddleware.describe(error))
+        case is NIOTooManyBytesError:
+            self.init(
+                .contentTooLarge, .bodyTooLarge,
+                "the body is larger than the \(Request.maxJSONBytes >> 20) MiB this server accepts; a script that large belongs in a file it reads")
         case let error as HTTPError:
             self.init(error.status, error.status == .notFound ? .notFound : .badRequest, error.body ?? error.status.reasonPhrase)
         default:
@@ -122,7 +126,9 @@ struct ProblemMiddleware: RouterMiddleware {
             return path.isEmpty ? "the body" : path
         }
         switch error {
-        case .typeMismatch(let type, let context): return "\(path(context)): expected \(type)"
+        case .typeMismatch(let type, let context):
+            let expected = "expected \(jsonName(of: type))"
+            return context.codingPath.isEmpty ? "\(expected) at the top level" : "\(path(context)): \(expected)"
         case .valueNotFound(_, let context): return "\(path(context)): is required"
         case .keyNotFound(let key, let context):
             let parent = path(context)
@@ -130,6 +136,21 @@ struct ProblemMiddleware: RouterMiddleware {
         case .dataCorrupted(let context):
             return context.codingPath.isEmpty ? "the body is not valid JSON" : "\(path(context)): \(context.debugDescription)"
         @unknown default: return "the body could not be read"
+        }
+    }
+
+    /// What a client must send, in JSON's words rather than Swift's (`Dictionary<String, Any>` is
+    /// "an object").
+    static func jsonName(of type: Any.Type) -> String {
+        let name = String(describing: type)
+        if name.hasPrefix("Dictionary") { return "an object" }
+        if name.hasPrefix("Array") { return "an array" }
+        switch name {
+        case "String": return "a string"
+        case "Bool": return "true or false"
+        case "Double", "Float": return "a number"
+        case let integer where integer.hasPrefix("Int") || integer.hasPrefix("UInt"): return "a whole number"
+        default: return "another kind of value"
         }
     }
 }

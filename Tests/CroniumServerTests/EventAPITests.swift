@@ -31,6 +31,27 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
             }
+            // Decoding errors speak JSON and name the field's path.
+            let wrongShapes = [
+                ("[]", "expected an object at the top level"),
+                (#"{"name":5,"type":"BASH"}"#, "name: expected a string"),
+                (#"{"name":"x","type":"BASH","retries":"two"}"#, "retries: expected a whole number"),
+                (#"{"name":"x","type":"BASH","environment":["A"]}"#, "environment: expected an object"),
+            ]
+            for (body, detail) in wrongShapes {
+                try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest)
+                    let problem = try decode(ProblemBody.self, response)
+                    #expect(problem.detail == detail, "\(body)")
+                }
+            }
+            // Over the limit: 413 with the limit, not a server fault.
+            let huge = #"{"name":"x","type":"BASH","content":""# + String(repeating: "x", count: 5 << 20) + #""}"#
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: huge)) { response in
+                #expect(response.status == .contentTooLarge)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.code == "BODY_TOO_LARGE" && problem.detail.contains("4 MiB"), "\(problem.detail)")
+            }
             try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { response in
                 let events = try decode([Event].self, response)
                 #expect(events.isEmpty)
