@@ -1,15 +1,23 @@
-/// Enums a client sends by name. An unknown name is rejected with the names that are valid,
-/// where the standard decoding would only say it "cannot initialize" the type.
+/// Enums a client sends by name, in any case (`bash`, `Bash`, `BASH`), stored and returned in
+/// their one spelling. An unknown name is rejected with the names that are valid, where the
+/// standard decoding would only say it "cannot initialize" the type.
 public protocol ClosedSetCodable: RawRepresentable<String>, CaseIterable, Codable {}
 
 extension ClosedSetCodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.singleValueContainer()
         let name = try container.decode(String.self)
-        guard let value = Self(rawValue: name) else {
-            let valid = Self.allCases.map(\.rawValue).joined(separator: ", ")
-            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(name)' is not one of \(valid)")
+        guard let value = Self.named(name) else {
+            throw DecodingError.dataCorruptedError(in: container, debugDescription: "'\(name)' is not one of \(Self.validNames)")
         }
         self = value
     }
+
+    /// The case called `name`, whatever its letters' case.
+    public static func named(_ name: String) -> Self? {
+        Self(rawValue: name) ?? allCases.first { $0.rawValue.lowercased() == name.lowercased() }
+    }
+
+    /// Every name, for messages: "BASH, PYTHON, NODEJS, HTTP_REQUEST".
+    public static var validNames: String { allCases.map(\.rawValue).joined(separator: ", ") }
 }

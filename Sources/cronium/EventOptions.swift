@@ -123,10 +123,8 @@ struct EventOptions: ParsableArguments {
         return schedule
     }
 
-    static func policy<P: RawRepresentable & CaseIterable>(_ value: String, option: String) throws -> P where P.RawValue == String {
-        guard let policy = P(rawValue: value.lowercased()) else {
-            throw ValidationError("\(option) must be one of \(P.allCases.map(\.rawValue).joined(separator: ", "))")
-        }
+    static func policy<P: ClosedSetCodable>(_ value: String, option: String) throws -> P {
+        guard let policy = P.named(value) else { throw ValidationError("\(option) must be one of \(P.validNames)") }
         return policy
     }
 

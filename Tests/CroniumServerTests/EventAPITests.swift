@@ -59,6 +59,29 @@ import Testing
         }
     }
 
+    /// Enum values are accepted in any case and stored in their one spelling.
+    @Test func enumNamesAreCaseInsensitive() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let body = #"{"name":"x","type":"bash","content":"true","status":"Active","triggerType":"schedule","schedule":{"kind":"CRON","cron":"0 3 * * *","misfire":"ALL","overlap":"Queue"},"timeoutUnit":"seconds"}"#
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .created)
+                return try decode(Event.self, response)
+            }
+            #expect(event.type == .bash && event.status == .active && event.triggerType == .schedule && event.timeoutUnit == .seconds)
+            #expect(event.schedule?.kind == .cron && event.schedule?.misfire == .all && event.schedule?.overlap == .queue)
+            try await client.execute(uri: "/api/v1/events/\(event.id)", method: .get, headers: auth(fixture.adminToken)) { response in
+                let stored = String(buffer: response.body)
+                #expect(stored.contains(#""type":"BASH""#) && stored.contains(#""kind":"cron""#) && stored.contains(#""misfire":"all""#), "\(stored)")
+            }
+            try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"name":"y","type":"basher"}"#)) { response in
+                #expect(response.status == .badRequest)
+                let problem = try decode(ProblemBody.self, response)
+                #expect(problem.detail == "type: 'basher' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST")
+            }
+        }
+    }
+
     /// Running by hand counts against the budget like any run, and stops at it.
     @Test func anEventThatUsedItsExecutionsCannotBeRunByHand() async throws {
         let fixture = try await ServerFixture()

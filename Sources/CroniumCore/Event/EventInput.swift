@@ -34,7 +34,7 @@ extension Event {
     public static func create(from input: EventInput, ownerId: UserID, now: Date) throws(ValidationError) -> Event {
         var missing: [FieldProblem] = []
         if input.name == nil { missing.append(.init(field: "name", message: "is required")) }
-        if input.type == nil { missing.append(.init(field: "type", message: "is required: one of \(EventType.allCases.map(\.rawValue).joined(separator: ", "))")) }
+        if input.type == nil { missing.append(.init(field: "type", message: "is required: one of \(EventType.validNames)")) }
         try ValidationError.check(missing)
         var event = Event(
             id: 0, ownerId: ownerId, name: "", description: "", type: .bash, content: "", httpRequest: nil,
