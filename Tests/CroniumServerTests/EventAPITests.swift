@@ -82,6 +82,43 @@ import Testing
         }
     }
 
+    /// A misspelled field is refused with its name, at any depth; what a GET returned may be sent
+    /// back as it is.
+    @Test func unknownFieldsAreRefusedAndEchoedFieldsIgnored() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let misspelled = [
+                (#"{"name":"x","type":"BASH","content":"true","scheduel":{"kind":"cron","cron":"0 3 * * *"}}"#, "unknown field 'scheduel'"),
+                (#"{"name":"x","type":"BASH","content":"true","triggerType":"SCHEDULE","schedule":{"kind":"cron","cron":"0 3 * * *","timezone":"Europe/Paris"}}"#, "unknown field 'schedule.timezone'"),
+                (#"{"name":"x","type":"BASH","content":"true","limits":{"memoryMb":64},"tag":["a"]}"#, "unknown fields 'limits.memoryMb', 'tag'"),
+            ]
+            for (body, start) in misspelled {
+                try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) { response in
+                    #expect(response.status == .badRequest)
+                    let problem = try decode(ProblemBody.self, response)
+                    #expect(problem.detail.hasPrefix(start), "\(problem.detail)")
+                }
+            }
+            try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { response in
+                let events = try decode([Event].self, response)
+                #expect(events.isEmpty, "a refused request stores nothing")
+            }
+            let body = #"{"name":"x","type":"BASH","content":"true","description":null}"#
+            let created = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) { response in
+                #expect(response.status == .created)
+                return String(buffer: response.body)
+            }
+            // The fetched event, changed and sent back whole: id, ownerId, createdAt… are ignored.
+            let echoed = created.replacingOccurrences(of: #""name":"x""#, with: #""name":"renamed""#)
+            let id = try JSONDecoder.cronium.decode(Event.self, from: Data(created.utf8)).id
+            try await client.execute(uri: "/api/v1/events/\(id)", method: .patch, headers: auth(fixture.adminToken), body: ByteBuffer(string: echoed)) { response in
+                #expect(response.status == .ok, "\(String(buffer: response.body))")
+                let renamed = try decode(Event.self, response)
+                #expect(renamed.name == "renamed")
+            }
+        }
+    }
+
     /// Running by hand counts against the budget like any run, and stops at it.
     @Test func anEventThatUsedItsExecutionsCannotBeRunByHand() async throws {
         let fixture = try await ServerFixture()

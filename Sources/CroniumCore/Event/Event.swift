@@ -47,4 +47,7 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
 
     public static let defaultLogCapBytes = 1 << 20
     public static let maxRetries = 10
+    /// Fields an event's JSON has that only Cronium sets: a client that sends a fetched event back
+    /// with its changes may leave them in, and they are ignored.
+    public static let readOnlyFields: Set<String> = ["id", "ownerId", "executionCount", "createdAt", "updatedAt"]
 }

@@ -22,12 +22,12 @@ struct AccountController {
         api.delete("tokens/:id", use: revokeToken)
     }
 
-    struct Login: Decodable {
+    struct Login: Codable {
         let username: String
         let password: String
     }
 
-    struct NewUser: Decodable {
+    struct NewUser: Codable {
         let username: String
         var password: String?
         var role: Role?
@@ -39,7 +39,7 @@ struct AccountController {
         let password: String?
     }
 
-    struct NewToken: Decodable {
+    struct NewToken: Codable {
         let name: String
     }
 

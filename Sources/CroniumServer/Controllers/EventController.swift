@@ -30,7 +30,7 @@ struct EventController {
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Event> {
         let user = try context.requireUser()
-        let input = try await request.decodeJSON(as: EventInput.self, context: context)
+        let input = try await request.decodeJSON(as: EventInput.self, context: context, readOnly: Event.readOnlyFields)
         let event = try await engine.createEvent(input, by: user)
         return EditedResponse(status: .created, headers: [.location: "/api/v1/events/\(event.id)"], response: event)
     }
@@ -44,7 +44,7 @@ struct EventController {
         let id = try context.parameters.require("id", as: EventID.self)
         // The event is looked up before the body is read, so an unknown id is a 404 whatever the body.
         _ = try await engine.event(id: id, visibleTo: user)
-        let input = try await request.decodeJSON(as: EventInput.self, context: context)
+        let input = try await request.decodeJSON(as: EventInput.self, context: context, readOnly: Event.readOnlyFields)
         return try await engine.updateEvent(id: id, with: input, by: user)
     }
 
