@@ -19,6 +19,28 @@ import Testing
         #expect(error?.problems.map(\.field) == ["name", "type"])
     }
 
+    /// A schedule sent without a trigger makes the event scheduled; with MANUAL it would never be
+    /// used, so that is refused and nothing changes.
+    @Test func aScheduleBringsItsTriggerAndManualWithAScheduleIsRefused() throws {
+        var event = try Event.create(from: input { $0.schedule = .cron("0 3 * * *") }, ownerId: 1, now: now)
+        #expect(event.triggerType == .schedule && event.schedule?.cron == "0 3 * * *")
+        let contradiction = input {
+            $0.triggerType = .manual
+            $0.schedule = .cron("0 4 * * *")
+        }
+        let error = #expect(throws: ValidationError.self) { try Event.create(from: contradiction, ownerId: 1, now: now) }
+        #expect(error?.problems.map(\.field) == ["schedule"])
+        #expect(error?.problems.first?.message.contains("send triggerType SCHEDULE") == true)
+        let before = event
+        #expect(throws: ValidationError.self) { try event.apply(contradiction, now: now) }
+        #expect(event == before)
+        // Switching an event to MANUAL alone keeps its schedule for a later switch back.
+        var manual = EventInput()
+        manual.triggerType = .manual
+        try event.apply(manual, now: now)
+        #expect(event.triggerType == .manual && event.schedule != nil)
+    }
+
     @Test func createAppliesDefaults() throws {
         let event = try Event.create(from: input(), ownerId: 7, now: now)
         #expect(event.ownerId == 7 && event.status == .draft && event.triggerType == .manual)

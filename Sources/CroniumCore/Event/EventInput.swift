@@ -55,6 +55,9 @@ extension Event {
         if let v = input.content { next.content = v }
         if let v = input.httpRequest { next.httpRequest = v }
         if let v = input.triggerType { next.triggerType = v }
+        // A schedule sent without a trigger is meant to be run on: the trigger follows it. Sent
+        // with MANUAL, it would be stored and never used, so that is refused (in `validate`).
+        if input.schedule != nil, input.triggerType == nil { next.triggerType = .schedule }
         if let v = input.schedule { next.schedule = v }
         if let v = input.environment { next.environment = v }
         if let v = input.timeoutValue { next.timeoutValue = v }
@@ -76,7 +79,12 @@ extension Event {
             if v == .active, next.status != .active, next.resetCounterOnActive { next.executionCount = 0 }
             next.status = v
         }
-        try next.validate()
+        var problems: [FieldProblem] = []
+        if input.schedule != nil, input.triggerType == .manual {
+            problems.append(.init(field: "schedule", message: "a MANUAL event does not use a schedule; send triggerType SCHEDULE with it, or leave schedule out"))
+        }
+        do { try next.validate() } catch { problems = error.problems + problems }
+        try ValidationError.check(problems)
         next.updatedAt = now
         self = next
     }
