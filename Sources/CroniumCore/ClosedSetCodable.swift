@@ -12,7 +12,10 @@ extension ClosedSetCodable {
         }
         self = value
     }
+}
 
+/// Named cases, looked up the way clients send them (body fields, query parameters, CLI flags).
+extension CaseIterable where Self: RawRepresentable, RawValue == String {
     /// The case called `name`, whatever its letters' case.
     public static func named(_ name: String) -> Self? {
         Self(rawValue: name) ?? allCases.first { $0.rawValue.lowercased() == name.lowercased() }

@@ -119,6 +119,35 @@ import Testing
         }
     }
 
+    /// Every route reads its query the same way: a value it cannot take is a 400 saying what it takes.
+    @Test func queryParametersAreCheckedAlikeOnEveryRoute() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let refused = [
+                ("/api/v1/events?status=bogus", "?status=bogus: must be one of ACTIVE, PAUSED, DRAFT, ARCHIVED"),
+                ("/api/v1/executions?status=bogus", "?status=bogus: must be one of "),
+                ("/api/v1/executions?limit=-5", "?limit=-5: must be a whole number from 1 to 500"),
+                ("/api/v1/executions?limit=abc", "?limit=abc: must be a whole number from 1 to 500"),
+                ("/api/v1/executions?eventId=x", "?eventId=x: must be an id"),
+                ("/api/v1/executions/1/logs?limit=0", "?limit=0: must be a whole number from 1 to 10000"),
+                ("/api/v1/events/1/ledger?offset=-1", "?offset=-1: must be a whole number from 0 to"),
+                ("/api/v1/tokens?all=maybe", "?all=maybe: must be true or false"),
+            ]
+            for (uri, start) in refused {
+                try await client.execute(uri: uri, method: .get, headers: auth(fixture.adminToken)) { response in
+                    #expect(response.status == .badRequest, "\(uri)")
+                    let problem = try decode(ProblemBody.self, response)
+                    #expect(problem.detail.hasPrefix(start), "\(uri): \(problem.detail)")
+                }
+            }
+            for uri in ["/api/v1/events?status=active", "/api/v1/executions?status=Running&limit=500", "/api/v1/tokens?all=true"] {
+                try await client.execute(uri: uri, method: .get, headers: auth(fixture.adminToken)) { response in
+                    #expect(response.status == .ok, "\(uri)")
+                }
+            }
+        }
+    }
+
     /// Running by hand counts against the budget like any run, and stops at it.
     @Test func anEventThatUsedItsExecutionsCannotBeRunByHand() async throws {
         let fixture = try await ServerFixture()

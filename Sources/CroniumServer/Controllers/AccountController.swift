@@ -95,7 +95,8 @@ struct AccountController {
 
     @Sendable func listTokens(_ request: Request, context: AppRequestContext) async throws -> [APIToken] {
         let user = try context.requireUser()
-        let all = user.role == .admin && request.uri.queryParameters.get("all") == "true"
+        let askedForAll = try QueryParameters(request).flag("all") ?? false
+        let all = user.role == .admin && askedForAll
         return try await store.tokens(userId: all ? nil : user.id)
     }
 

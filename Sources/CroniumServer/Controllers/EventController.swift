@@ -23,8 +23,9 @@ struct EventController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Event] {
         var events = try await engine.events(visibleTo: try context.requireUser())
-        if let tag = request.uri.queryParameters.get("tag") { events = events.filter { $0.tags.contains(tag) } }
-        if let status = request.uri.queryParameters.get("status") { events = events.filter { $0.status.rawValue == status.uppercased() } }
+        let query = QueryParameters(request)
+        if let tag = query.text("tag") { events = events.filter { $0.tags.contains(tag) } }
+        if let status = try query.name("status", as: EventStatus.self) { events = events.filter { $0.status == status } }
         return events
     }
 
@@ -59,8 +60,9 @@ struct EventController {
     }
 
     @Sendable func ledger(_ request: Request, context: AppRequestContext) async throws -> [ScheduleOccurrence] {
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 100, 1), 1000)
-        let offset = max(request.uri.queryParameters.get("offset", as: Int.self) ?? 0, 0)
+        let query = QueryParameters(request)
+        let limit = try query.integer("limit", default: 100, in: 1...1000)
+        let offset = try query.integer("offset", default: 0, in: 0...Int(Int32.max))
         return try await engine.ledger(
             eventId: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser(), limit: limit, offset: offset)
     }

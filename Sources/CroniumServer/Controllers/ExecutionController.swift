@@ -25,17 +25,10 @@ struct ExecutionController {
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Execution] {
         let user = try context.requireUser()
-        let query = request.uri.queryParameters
-        var status: ExecutionStatus?
-        if let raw = query.get("status") {
-            guard let parsed = ExecutionStatus(rawValue: raw.uppercased()) else {
-                throw Problem(.badRequest, .badRequest, "status must be one of \(ExecutionStatus.allCases.map(\.rawValue).joined(separator: ", "))")
-            }
-            status = parsed
-        }
+        let query = QueryParameters(request)
         return try await engine.executions(
-            visibleTo: user, eventId: query.get("eventId", as: EventID.self), status: status, before: query.get("before", as: ExecutionID.self),
-            limit: min(query.get("limit", as: Int.self) ?? 50, 500))
+            visibleTo: user, eventId: try query.id("eventId", of: Event.self), status: try query.name("status", as: ExecutionStatus.self),
+            before: try query.id("before", of: Execution.self), limit: try query.integer("limit", default: 50, in: 1...500))
     }
 
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Execution {
@@ -48,8 +41,9 @@ struct ExecutionController {
 
     @Sendable func logs(_ request: Request, context: AppRequestContext) async throws -> LogPage {
         let id = try context.parameters.require("id", as: ExecutionID.self)
-        let after = request.uri.queryParameters.get("after", as: Int.self) ?? 0
-        let limit = min(max(request.uri.queryParameters.get("limit", as: Int.self) ?? 1000, 1), 10_000)
+        let query = QueryParameters(request)
+        let after = try query.integer("after", default: 0, in: 0...Int(Int32.max))
+        let limit = try query.integer("limit", default: 1000, in: 1...10_000)
         let page = try await engine.logLines(executionId: id, visibleTo: try context.requireUser(), after: after, limit: limit)
         return LogPage(executionId: id, lines: page.lines, nextAfter: page.lines.last?.seq ?? after, complete: page.complete)
     }
