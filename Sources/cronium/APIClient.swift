@@ -12,9 +12,14 @@ struct ClientOptions: ParsableArguments {
     @Option(help: "API token (or env CRONIUM_TOKEN; default: ./.cronium/initial-admin-token).") var token: String?
     @Flag(help: "Print JSON instead of tables.") var json = false
 
-    var baseURL: String {
-        let value = url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? "http://127.0.0.1:5001"
-        return value.hasSuffix("/") ? String(value.dropLast()) : value
+    /// `--url`, `CRONIUM_URL` or the default; `host:port` and `localhost:5001` mean `http://…`.
+    var baseURL: String { Self.normalized(url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? "http://127.0.0.1:5001") }
+
+    static func normalized(_ url: String) -> String {
+        var value = url.trimmingCharacters(in: .whitespaces)
+        if !value.contains("://") { value = "http://" + value }
+        while value.hasSuffix("/") { value.removeLast() }
+        return value
     }
 
     /// The explicit token, the environment's, or the one the first start wrote next to the data.
@@ -58,17 +63,34 @@ struct APIClient: Sendable {
         do {
             response = try await Self.http.execute(request, timeout: .seconds(30))
         } catch {
-            throw CLIError("cannot reach Cronium at \(baseURL) (\(error)); is `cronium serve` running? Set --url or CRONIUM_URL.")
+            throw CLIError(
+                "cannot reach Cronium at \(baseURL): \(Self.reason(error)). Is `cronium serve` running there? Give its address with --url or CRONIUM_URL.",
+                exitCode: Exit.unreachable)
         }
         let data = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
         guard response.status.code < 400 else {
+            let exitCode =
+                switch response.status.code {
+                case 404: Exit.notFound
+                case 401, 403: Exit.notAllowed
+                default: Exit.refused
+                }
             if let problem = try? JSONDecoder().decode(ProblemBody.self, from: data) {
                 let details = problem.errors?.map { "  \($0.field): \($0.message)" }.joined(separator: "\n")
-                throw CLIError([problem.detail, details].compactMap { $0 }.joined(separator: "\n"))
+                throw CLIError([problem.detail, details].compactMap { $0 }.joined(separator: "\n"), exitCode: exitCode)
             }
-            throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)")
+            throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", exitCode: exitCode)
         }
         return data
+    }
+
+    /// Why a connection failed, in words: NIO's errors name their own types.
+    static func reason(_ error: any Error) -> String {
+        let text = "\(error)"
+        if text.contains("Connection refused") { return "nothing answers there (connection refused)" }
+        if text.contains("connectTimeout") || text.contains("timed out") { return "no answer within 5 seconds" }
+        if text.contains("NXDOMAIN") || text.contains("getaddrinfo") || text.contains("unknown host") { return "the host name does not resolve" }
+        return text
     }
 
     func get<T: Decodable>(_ path: String, as type: T.Type = T.self) async throws -> T {

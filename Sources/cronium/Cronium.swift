@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 /// Every command names itself (`commandName`): without it ArgumentParser derives each name with
 /// `String(describing:)` at every start, and each of those casts scans all of the binary's
@@ -13,4 +14,40 @@ struct Cronium: AsyncParsableCommand {
             Serve.self, EventCommand.self, LogsCommand.self, ExecutionCommand.self, ScheduleCommand.self, UserCommand.self,
             TokenCommand.self,
         ])
+
+    /// Runs the command. Every error is printed once, to stderr, and ends with its exit code
+    /// (``Exit``); a bad value found while running shows the failing command's own usage, as one
+    /// found while parsing does.
+    static func main() async {
+        let command: any ParsableCommand
+        do {
+            command = try await asyncParseAsRoot(nil)
+        } catch {
+            exit(withError: error)
+        }
+        do {
+            if var asyncCommand = command as? any AsyncParsableCommand {
+                try await asyncCommand.run()
+            } else {
+                var command = command
+                try command.run()
+            }
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)
+        } catch let error as ValidationError {
+            let usage = usageString(for: type(of: command))
+            let path = usage.split(separator: " ").prefix { !["[", "<", "-"].contains($0.first) }.joined(separator: " ")
+            printError("Error: \(error.message)\nUsage: \(usage)\n  See '\(path) --help' for more information.")
+            Foundation.exit(Exit.usage)
+        } catch let error as CLIError {
+            printError("Error: \(error.description)")
+            Foundation.exit(error.exitCode)
+        } catch {
+            exit(withError: error)
+        }
+    }
+}
+
+func printError(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
 }

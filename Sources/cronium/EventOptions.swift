@@ -41,16 +41,16 @@ struct EventOptions: ParsableArguments {
     func input() throws -> EventInput {
         var input = EventInput()
         if let fromJSON {
-            let data = fromJSON == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: fromJSON))
-            input = try APIClient.decoder.decode(EventInput.self, from: data)
+            do {
+                input = try APIClient.decoder.decode(EventInput.self, from: try Self.read(fromJSON, option: "--from-json"))
+            } catch is DecodingError {
+                throw ValidationError("--from-json \(fromJSON): not an event's JSON object (see docs/events.md for its fields)")
+            }
         }
         input.name = name ?? input.name
         input.description = description ?? input.description
         if let type { input.type = try Self.eventType(type) }
-        if let scriptFile {
-            let data = scriptFile == "-" ? FileHandle.standardInput.readDataToEndOfFile() : try Data(contentsOf: URL(fileURLWithPath: scriptFile))
-            input.content = String(decoding: data, as: UTF8.self)
-        }
+        if let scriptFile { input.content = String(decoding: try Self.read(scriptFile, option: "--file"), as: UTF8.self) }
         input.content = script ?? input.content
         if httpURL != nil || method != nil || !headers.isEmpty || body != nil {
             var spec = input.httpRequest ?? HTTPRequestSpec(url: "")
@@ -94,6 +94,17 @@ struct EventOptions: ParsableArguments {
         }
         if !readOnlyPaths.isEmpty { input.readOnlyPaths = readOnlyPaths }
         return input
+    }
+
+    /// A file named on the command line (`-` is standard input), or a usage error that names it.
+    static func read(_ path: String, option: String) throws -> Data {
+        if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }
+        guard let data = FileManager.default.contents(atPath: path) else {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory)
+            throw ValidationError("\(option) \(path): \(!exists ? "no such file" : isDirectory.boolValue ? "is a directory" : "cannot be read")")
+        }
+        return data
     }
 
     private func schedule() throws -> Schedule? {

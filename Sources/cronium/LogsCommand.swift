@@ -10,7 +10,7 @@ struct LogsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "logs", abstract: "Print a run's log; --follow streams it until the run ends.")
     @OptionGroup var client: ClientOptions
     @Argument(help: "Execution id.") var executionId: ExecutionID
-    @Flag(help: "Keep printing new lines until the run ends.") var follow = false
+    @Flag(name: [.short, .long], help: "Keep printing new lines until the run ends.") var follow = false
 
     struct Page: Decodable {
         let lines: [LogLine]
@@ -59,7 +59,8 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard case .text(let text) = message else { continue }
                 if let refusal = try? APIClient.decoder.decode(StreamRefusal.self, from: Data(text.utf8)), refusal.type.hasPrefix("urn:cronium:problem:") {
-                    final.refuse(refusal.detail)
+                    let exitCode = refusal.status == 404 ? Exit.notFound : [401, 403].contains(refusal.status) ? Exit.notAllowed : Exit.refused
+                    final.refuse(CLIError(refusal.detail, exitCode: exitCode))
                     continue
                 }
                 guard let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
@@ -71,9 +72,11 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
             }
         }
     } catch {
-        throw CLIError("cannot follow the log of execution \(executionId): \(error)")
+        throw CLIError(
+            "cannot follow the log of execution \(executionId) at \(client.baseURL): \(APIClient.reason(error)). Is `cronium serve` running there?",
+            exitCode: Exit.unreachable)
     }
-    if let refusal = final.refusal { throw CLIError(refusal) }
+    if let refusal = final.refusal { throw refusal }
     guard let status = final.value else { throw CLIError("the log stream of execution \(executionId) ended before the run did") }
     return status
 }
@@ -82,14 +85,15 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
 private struct StreamRefusal: Decodable {
     let type: String
     let detail: String
+    let status: Int
 }
 
 /// The final status, or why the server refused the stream, set from inside the WebSocket handler.
 final class LockedStatus: Sendable {
     private let status = Mutex<ExecutionStatus?>(nil)
-    private let refused = Mutex<String?>(nil)
+    private let refused = Mutex<CLIError?>(nil)
     var value: ExecutionStatus? { status.withLock { $0 } }
-    var refusal: String? { refused.withLock { $0 } }
+    var refusal: CLIError? { refused.withLock { $0 } }
     func set(_ value: ExecutionStatus) { status.withLock { $0 = value } }
-    func refuse(_ reason: String) { refused.withLock { $0 = reason } }
+    func refuse(_ error: CLIError) { refused.withLock { $0 = error } }
 }

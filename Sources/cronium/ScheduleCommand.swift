@@ -25,9 +25,9 @@ struct ScheduleCommand: AsyncParsableCommand {
             do {
                 try schedule.validate()
             } catch {
-                throw CLIError("\(error.field): \(error.message)")
+                throw ValidationError("\(error.field): \(error.message)")
             }
-            guard let zone = TimeZone(identifier: tz) else { throw CLIError("--tz: unknown time zone '\(tz)'") }
+            guard let zone = TimeZone(identifier: tz) else { throw ValidationError("--tz: unknown time zone '\(tz)'") }
             var next = try schedule.firstFire(notBefore: try from.map { try parseDate($0, option: "--from") + 0.001 } ?? Date())
             for _ in 0..<count {
                 guard let fire = next else { break }

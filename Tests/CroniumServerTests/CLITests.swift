@@ -111,21 +111,42 @@ import Testing
 
     @Test func badInputAndMissingServerAreClearErrors() async throws {
         try await Self.withLiveServer { url, token in
+            // Refused by the server: 1, the message once, on stderr only.
             let invalid = try await Self.cli(["event", "create", "--name", "x", "--type", "bash"], url: url, token: token)
-            #expect(invalid.status != 0)
+            #expect(invalid.status == 1)
             #expect(invalid.stderr.contains("content: a BASH event needs a script"))
+            #expect(invalid.stderr.components(separatedBy: "Error:").count == 2, "printed once: \(invalid.stderr)")
             #expect(invalid.stdout.isEmpty)
+            // Usage errors, found while parsing or while running: 64, with the command's own usage.
+            let badType = try await Self.cli(["event", "create", "--name", "x", "--type", "ruby"], url: url, token: token)
+            #expect(badType.status == 64 && badType.stderr.contains("Usage: cronium event create"), "\(badType.stderr)")
+            #expect(badType.stderr.contains("See 'cronium event create --help'"), "\(badType.stderr)")
             let badDuration = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"], url: url, token: token)
-            #expect(badDuration.status != 0 && badDuration.stderr.contains("not a duration"))
+            #expect(badDuration.status == 64 && badDuration.stderr.contains("not a duration"))
             let zoneAlone = try await Self.cli(["event", "update", "1", "--tz", "Europe/Berlin"], url: url, token: token)
-            #expect(zoneAlone.status != 0 && zoneAlone.stderr.contains("need --cron, --every or --at"))
-            let unknownRun = try await Self.cli(["logs", "999", "--follow"], url: url, token: token)
-            #expect(unknownRun.status != 0 && unknownRun.stderr.contains("execution 999 does not exist"), "\(unknownRun.stderr)")
+            #expect(zoneAlone.status == 64 && zoneAlone.stderr.contains("need --cron, --every or --at"))
+            let missingFile = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--file", "/no/such/script.sh"], url: url, token: token)
+            #expect(missingFile.status == 64 && missingFile.stderr.contains("--file /no/such/script.sh: no such file"), "\(missingFile.stderr)")
+            let unknownOption = try await Self.cli(["event", "list", "--colour"], url: url, token: token)
+            #expect(unknownOption.status == 64 && unknownOption.stderr.contains("Usage: cronium event list"), "\(unknownOption.stderr)")
+            // Not found: 3, for a request and for a stream.
+            let unknownRun = try await Self.cli(["logs", "999", "-f"], url: url, token: token)
+            #expect(unknownRun.status == 3 && unknownRun.stderr.contains("execution 999 does not exist"), "\(unknownRun.stderr)")
+            #expect(try await Self.cli(["event", "show", "999"], url: url, token: token).status == 3)
+            // Not allowed: 4.
             let noToken = try await Self.cli(["event", "list"], url: url, token: "crn_wrong")
-            #expect(noToken.status != 0 && noToken.stderr.contains("unknown or was revoked"))
+            #expect(noToken.status == 4 && noToken.stderr.contains("unknown or was revoked"))
+            // --url takes host:port as well as a URL.
+            let bare = url.replacingOccurrences(of: "http://", with: "")
+            #expect(try await Self.cli(["event", "list", "--url", bare], token: token).status == 0)
         }
-        let down = try await Self.cli(["event", "list"], url: "http://127.0.0.1:1", token: "x")
-        #expect(down.status != 0 && down.stderr.contains("cannot reach Cronium"))
+        // Unreachable: 69, in words a person can act on.
+        let down = try await Self.cli(["event", "list"], url: "127.0.0.1:1", token: "x")
+        #expect(down.status == 69 && down.stderr.contains("cannot reach Cronium at http://127.0.0.1:1: nothing answers there"), "\(down.stderr)")
+        #expect(down.stderr.contains("--url or CRONIUM_URL"))
+        // A bad cron is a bad value like any other.
+        let badCron = try await Self.cli(["schedule", "next", "61 * * * *"])
+        #expect(badCron.status == 64 && badCron.stderr.contains("Usage: cronium schedule next"), "\(badCron.stderr)")
     }
 
     @Test func usersAndTokensThroughTheCLI() async throws {
