@@ -7,6 +7,7 @@ import Hummingbird
 import HummingbirdWebSocket
 import Logging
 import NIOCore
+import NIOPosix
 import ServiceLifecycle
 
 /// The whole server: store, engine and HTTP API, built from a ``ServerConfiguration``.
@@ -38,6 +39,12 @@ public final class CroniumServer: Sendable {
         self.logger = logger
         // First of all: nothing in the directory is touched while another server holds it.
         lock = try DataDirectoryLock(directory: data)
+        // A port in use is found before anything is made: a first start that cannot listen must
+        // not create the admin whose password it would then never show.
+        try await Self.checkCanListen(host: configuration.host, port: configuration.port, option: "--port")
+        if let port = configuration.metricsPort {
+            try await Self.checkCanListen(host: configuration.metricsHost ?? configuration.host, port: port, option: "--metrics-port")
+        }
         var interpreters = Interpreters.resolve()
         interpreters.bash = configuration.bash ?? interpreters.bash
         interpreters.python = configuration.python ?? interpreters.python
@@ -187,6 +194,22 @@ extension CroniumServer {
         return Array(Set(paths.filter { path in !builtIn.contains { path.hasPrefix($0) } }.map {
             URL(fileURLWithPath: $0).deletingLastPathComponent().deletingLastPathComponent().path
         })).sorted()
+    }
+}
+
+extension CroniumServer {
+    /// Binds `host:port` and lets it go again, or says in one line why it cannot be used.
+    static func checkCanListen(host: String, port: Int, option: String) async throws {
+        do {
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: host, port: port).get()
+            try await channel.close()
+        } catch let error as IOError where error.errnoCode == EADDRINUSE {
+            throw ServerError("port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
+        } catch let error as IOError where error.errnoCode == EACCES {
+            throw ServerError("port \(port) on \(host) needs privileges this user lacks; choose one above 1023 with \(option)")
+        } catch {
+            throw ServerError("cannot listen on \(host):\(port) (\(option)): \(error)")
+        }
     }
 }
 

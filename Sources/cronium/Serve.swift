@@ -69,16 +69,18 @@ struct Serve: AsyncParsableCommand {
         } catch {
             throw CLIError("cannot start: \(error)")
         }
-        if let admin = server.initialAdmin {
-            print(
-                """
-                First start: created user '\(admin.username)' with password \(admin.password)
-                (shown only now). An admin API token is in \(admin.tokenPath).
-                """)
-        }
         server.logBoundary()
         let address = host
         try await server.run { channel in
+            // Only once the server listens: a start that failed must not show a password it
+            // then leaves unusable.
+            if let admin = server.initialAdmin {
+                print(
+                    """
+                    First start: created user '\(admin.username)' with password \(admin.password)
+                    (shown only now). An admin API token is in \(admin.tokenPath).
+                    """)
+            }
             print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
             fflush(nil)
         }

@@ -13,6 +13,8 @@ import Testing
         var configuration = ServerConfiguration()
         configuration.dataDirectory = directory.appending("data")
         configuration.bcryptCost = 4
+        // Tests run side by side: no fixed port (the start checks that its port is free).
+        configuration.port = 0
         let first = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
         let admin = try #require(first.initialAdmin)
         #expect(admin.username == "admin" && admin.password.count == 20)

@@ -139,6 +139,13 @@ import Testing
             // --url takes host:port as well as a URL.
             let bare = url.replacingOccurrences(of: "http://", with: "")
             #expect(try await Self.cli(["event", "list", "--url", bare], token: token).status == 0)
+            // A second server on the same port: one line, and no first start that shows a password.
+            let other = try TemporaryDirectory("cli-port")
+            defer { other.remove() }
+            let port = String(bare.split(separator: ":").last ?? "")
+            let taken = try await Self.cli(["serve", "--data-dir", other.path, "--port", port])
+            #expect(taken.status == 1 && taken.stderr.contains("port \(port) on 127.0.0.1 is in use; stop what listens there or choose another with --port"), "\(taken.stderr)")
+            #expect(!taken.stdout.contains("First start") && !FileManager.default.fileExists(atPath: other.appending("initial-admin-token")))
         }
         // Unreachable: 69, in words a person can act on.
         let down = try await Self.cli(["event", "list"], url: "127.0.0.1:1", token: "x")

@@ -37,6 +37,8 @@ import Testing
         configuration.dataDirectory = directory.appending("data")
         configuration.bcryptCost = 4
         configuration.sandbox = .required
+        // Tests run side by side: no fixed port (the start checks that its port is free).
+        configuration.port = 0
         configuration.bwrap = "/nonexistent/bwrap"
         do {
             _ = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))

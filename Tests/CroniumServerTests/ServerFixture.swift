@@ -25,6 +25,8 @@ struct ServerFixture {
         configure(&configuration)
         // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.
         configuration.bcryptCost = 4
+        // Tests run side by side: no fixed port (the start checks that its port is free).
+        configuration.port = 0
         var logger = Logger(label: "cronium.test")
         logger.logLevel = .warning
         server = try await CroniumServer(configuration: configuration, logger: logger)
