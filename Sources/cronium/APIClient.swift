@@ -10,7 +10,15 @@ import NIOHTTP1
 struct ClientOptions: ParsableArguments {
     @Option(help: "Server URL (or env CRONIUM_URL).") var url: String?
     @Option(help: "API token (or env CRONIUM_TOKEN; default: ./.cronium/initial-admin-token).") var token: String?
-    @Flag(help: "Print JSON instead of tables.") var json = false
+    @Flag(name: .customLong("json"), help: "Print JSON instead of tables (the same as -o json).") var jsonFlag = false
+    @Option(name: [.short, .customLong("output")], help: "table (the default) or json.") var output: OutputFormat?
+    @Flag(name: [.short, .long], help: "Print only ids: of each row of a list, of what was created or started.") var quiet = false
+
+    enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
+        case table, json
+    }
+
+    var json: Bool { jsonFlag || output == .json }
 
     /// `--url`, `CRONIUM_URL` or the default; `host:port` and `localhost:5001` mean `http://…`.
     var baseURL: String { Self.normalized(url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? "http://127.0.0.1:5001") }
@@ -120,10 +128,25 @@ func printJSON(_ data: Data) {
     }
 }
 
-/// Left-aligned columns for people.
-func printTable(_ header: [String], _ rows: [[String]]) {
-    let widths = header.indices.map { column in ([header] + rows).map { $0[column].count }.max() ?? 0 }
-    for row in [header] + rows {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+extension ClientOptions {
+    /// Left-aligned columns for people, one line a row whatever the cells hold (line breaks shown
+    /// as ⏎, long cells cut with …); with `-q` only the first column, the ids.
+    func printTable(_ header: [String], _ rows: [[String]]) {
+        if quiet { return rows.forEach { print($0[0]) } }
+        let cells = ([header] + rows).map { $0.map(Self.cell) }
+        let widths = header.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
+        for row in cells {
+            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        }
+    }
+
+    /// What a command did, for people; with `-q` only the id it is about.
+    func report(_ message: String, id: some CustomStringConvertible) {
+        print(quiet ? id.description : message)
+    }
+
+    static func cell(_ text: String) -> String {
+        let flat = text.replacingOccurrences(of: "\r\n", with: "⏎").replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+        return flat.count > 60 ? flat.prefix(59) + "…" : flat
     }
 }

@@ -19,7 +19,7 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.POST, "/api/v1/events", body: input)
             if client.json { return printJSON(data) }
             let created = try APIClient.decoder.decode(Event.self, from: data)
-            print("created event \(created.id) '\(created.name)' (\(created.status.rawValue))")
+            client.report("created event \(created.id) '\(created.name)' (\(created.status.rawValue))", id: created.id)
         }
     }
 
@@ -33,7 +33,7 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.GET, "/api/v1/events\(query)")
             if client.json { return printJSON(data) }
             let events = try APIClient.decoder.decode([Event].self, from: data)
-            printTable(
+            client.printTable(
                 ["ID", "NAME", "TYPE", "STATUS", "SCHEDULE", "RUNS"],
                 events.map { [String($0.id), $0.name, $0.type.rawValue, $0.status.rawValue, describe($0.schedule, trigger: $0.triggerType), String($0.executionCount)] })
         }
@@ -57,7 +57,7 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input())
             if client.json { return printJSON(data) }
             let updated = try APIClient.decoder.decode(Event.self, from: data)
-            print("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))")
+            client.report("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))", id: updated.id)
         }
     }
 
@@ -68,7 +68,7 @@ struct EventCommand: AsyncParsableCommand {
 
         func run() async throws {
             _ = try await client.client.send(.DELETE, "/api/v1/events/\(id)")
-            if !client.json { print("deleted event \(id)") }
+            if !client.json && !client.quiet { print("deleted event \(id)") }
         }
     }
 
@@ -87,7 +87,7 @@ struct EventCommand: AsyncParsableCommand {
             let started = try APIClient.decoder.decode(Started.self, from: data)
             guard wait else {
                 if client.json { return printJSON(data) }
-                print("started execution \(started.executionId)")
+                client.report("started execution \(started.executionId)", id: started.executionId)
                 return
             }
             let status = try await followLog(executionId: started.executionId, client: client, quiet: client.json)

@@ -21,7 +21,7 @@ struct ExecutionCommand: AsyncParsableCommand {
             let data = try await client.client.send(.GET, "/api/v1/executions?" + query.joined(separator: "&"))
             if client.json { return printJSON(data) }
             let executions = try APIClient.decoder.decode([Execution].self, from: data)
-            printTable(
+            client.printTable(
                 ["ID", "EVENT", "STATUS", "TRIGGER", "ATTEMPT", "STARTED", "DURATION", "EXIT"],
                 executions.map {
                     [
@@ -41,7 +41,7 @@ struct ExecutionCommand: AsyncParsableCommand {
         func run() async throws {
             let data = try await client.client.send(.POST, "/api/v1/executions/\(id)/cancel")
             if client.json { return printJSON(data) }
-            print("cancelling execution \(id)")
+            client.report("cancelling execution \(id)", id: id)
         }
     }
 }

@@ -41,7 +41,7 @@ struct UserCommand: AsyncParsableCommand {
             let data = try await client.client.send(.GET, "/api/v1/users")
             if client.json { return printJSON(data) }
             let users = try APIClient.decoder.decode([User].self, from: data)
-            printTable(["ID", "USERNAME", "ROLE"], users.map { [String($0.id), $0.username, $0.role.rawValue] })
+            client.printTable(["ID", "USERNAME", "ROLE"], users.map { [String($0.id), $0.username, $0.role.rawValue] })
         }
     }
 }
@@ -77,7 +77,7 @@ struct TokenCommand: AsyncParsableCommand {
             let data = try await client.client.send(.GET, "/api/v1/tokens")
             if client.json { return printJSON(data) }
             let tokens = try APIClient.decoder.decode([APIToken].self, from: data)
-            printTable(
+            client.printTable(
                 ["ID", "NAME", "PREFIX", "REVOKED"],
                 tokens.map { [String($0.id), $0.name, $0.prefix, $0.revokedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-"] })
         }
@@ -90,7 +90,7 @@ struct TokenCommand: AsyncParsableCommand {
 
         func run() async throws {
             _ = try await client.client.send(.DELETE, "/api/v1/tokens/\(id)")
-            if !client.json { print("revoked token \(id)") }
+            if !client.json && !client.quiet { print("revoked token \(id)") }
         }
     }
 }

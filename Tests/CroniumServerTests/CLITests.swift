@@ -156,6 +156,29 @@ import Testing
         #expect(badCron.status == 64 && badCron.stderr.contains("Usage: cronium schedule next"), "\(badCron.stderr)")
     }
 
+    /// -q prints ids only, -o json the server's JSON; a name with a line break stays on its row;
+    /// `version` shows both ends.
+    @Test func shortFlagsTablesAndVersion() async throws {
+        try await Self.withLiveServer { url, token in
+            let quiet = try await Self.cli(["event", "create", "--name", "two\nlines", "--type", "bash", "--script", "true", "-q"], url: url, token: token)
+            #expect(quiet.status == 0 && quiet.stdout == "1\n", "\(quiet.stdout)")
+            _ = try await Self.cli(["event", "create", "--name", String(repeating: "long", count: 40), "--type", "bash", "--script", "true"], url: url, token: token)
+            let ids = try await Self.cli(["event", "list", "-q"], url: url, token: token)
+            #expect(ids.stdout == "1\n2\n")
+            let table = try await Self.cli(["event", "list"], url: url, token: token)
+            let rows = table.stdout.split(separator: "\n")
+            #expect(rows.count == 3 && rows[1].contains("two⏎lines") && rows[2].contains("…"), "\(table.stdout)")
+            let json = try await Self.cli(["event", "list", "-o", "json"], url: url, token: token)
+            #expect(try JSONDecoder.cronium.decode([Event].self, from: Data(json.stdout.utf8)).count == 2)
+            let started = try await Self.cli(["event", "run", "1", "-q"], url: url, token: token)
+            #expect(Int(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(started.stdout)")
+            let version = try await Self.cli(["version"], url: url, token: token)
+            #expect(version.status == 0 && version.stdout == "client 0.1.0\nserver 0.1.0 at \(url)\n", "\(version.stdout)")
+        }
+        let down = try await Self.cli(["version"], url: "127.0.0.1:1")
+        #expect(down.status == 69 && down.stdout == "client 0.1.0\n" && down.stderr.contains("cannot reach Cronium"))
+    }
+
     @Test func usersAndTokensThroughTheCLI() async throws {
         try await Self.withLiveServer { url, token in
             let user = try await Self.cli(["user", "create", "dana", "--role", "viewer"], url: url, token: token)
