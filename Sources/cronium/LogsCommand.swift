@@ -52,6 +52,18 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
     var logger = Logger(label: "cronium.cli")
     logger.logLevel = .error
     let final = LockedStatus()
+    // Ctrl-C ends the following, not the run: say so, and how to cancel it.
+    signal(SIGINT, SIG_IGN)
+    let interrupt = DispatchSource.makeSignalSource(signal: SIGINT, queue: .global())
+    interrupt.setEventHandler {
+        printError("\nstopped following; execution \(executionId) goes on. To cancel it: cronium execution cancel \(executionId)")
+        exit(130)
+    }
+    interrupt.resume()
+    defer {
+        interrupt.cancel()
+        signal(SIGINT, SIG_DFL)
+    }
     do {
         try await WebSocketClient.connect(url: url, configuration: .init(maxFrameSize: 1 << 20), logger: logger) { inbound, outbound, _ in
             // Tells the server the upgrade is complete here, so no frame can arrive along with it.

@@ -7,11 +7,14 @@ struct UserCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "user", abstract: "Manage users (admin).", subcommands: [Create.self, List.self])
 
     struct Create: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a user; without --password one is generated and printed once.")
+        static let configuration = CommandConfiguration(
+            commandName: "create", abstract: "Create a user; without --password-stdin or --ask-password one is generated and printed once.",
+            discussion: "The password is never an argument: arguments show in `ps` and in shell history.")
         @OptionGroup var client: ClientOptions
         @Argument(help: "Username.") var username: String
         @Option(help: "admin, user or viewer.") var role = "user"
-        @Option(help: "Password (at least 8 characters).") var password: String?
+        @Flag(help: "Read the password (at least 8 characters) from the first line of standard input.") var passwordStdin = false
+        @Flag(help: "Ask for the password on the terminal, without echoing it.") var askPassword = false
 
         struct Body: Encodable {
             let username: String
@@ -23,8 +26,19 @@ struct UserCommand: AsyncParsableCommand {
             let password: String?
         }
 
+        func validate() throws {
+            guard Role.named(role) != nil else { throw ValidationError("--role must be admin, user or viewer") }
+            if passwordStdin && askPassword { throw ValidationError("give --password-stdin or --ask-password, not both") }
+        }
+
         func run() async throws {
-            guard Role(rawValue: role) != nil else { throw ValidationError("--role must be admin, user or viewer") }
+            var password: String?
+            if passwordStdin {
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("--password-stdin: standard input had no password") }
+                password = line
+            } else if askPassword {
+                password = try askForPassword("Password for \(username): ")
+            }
             let data = try await client.client.send(.POST, "/api/v1/users", body: Body(username: username, role: role, password: password))
             if client.json { return printJSON(data) }
             let created = try APIClient.decoder.decode(Created.self, from: data)
@@ -93,4 +107,21 @@ struct TokenCommand: AsyncParsableCommand {
             if !client.json && !client.quiet { print("revoked token \(id)") }
         }
     }
+}
+
+/// Reads a line from the terminal with echo off, so the password is not shown as it is typed.
+func askForPassword(_ prompt: String) throws -> String {
+    guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("--ask-password needs a terminal; pipe the password into --password-stdin instead") }
+    FileHandle.standardError.write(Data(prompt.utf8))
+    var saved = termios()
+    tcgetattr(STDIN_FILENO, &saved)
+    var silent = saved
+    silent.c_lflag &= ~tcflag_t(ECHO)
+    tcsetattr(STDIN_FILENO, TCSANOW, &silent)
+    defer {
+        tcsetattr(STDIN_FILENO, TCSANOW, &saved)
+        FileHandle.standardError.write(Data("\n".utf8))
+    }
+    guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("--ask-password: no password given") }
+    return line
 }

@@ -23,15 +23,16 @@ import Testing
 
     /// Runs the binary on a thread of its own: blocking the two cooperative threads of this
     /// machine would starve the in-process server the CLI talks to.
-    static func cli(_ arguments: [String], url: String? = nil, token: String? = nil) async throws -> Result {
+    /// Runs the CLI to its end; `interruptAfter` sends it SIGINT (Ctrl-C) after that many seconds.
+    static func cli(_ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptAfter: Double? = nil) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token) })
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptAfter: interruptAfter) })
             }
         }
     }
 
-    private static func runBlocking(_ arguments: [String], url: String?, token: String?) throws -> Result {
+    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptAfter: Double?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -44,7 +45,12 @@ import Testing
         let err = Pipe()
         process.standardOutput = out
         process.standardError = err
+        let stdin = Pipe()
+        process.standardInput = stdin
         try process.run()
+        try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
+        try stdin.fileHandleForWriting.close()
+        if let interruptAfter { DispatchQueue.global().asyncAfter(deadline: .now() + interruptAfter) { process.interrupt() } }
         let stdout = out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
@@ -106,6 +112,22 @@ import Testing
             let follow = try await Self.cli(["logs", id, "--follow"], url: url, token: token)
             #expect(follow.status == 0)
             #expect(follow.stdout == "a\nb\n")
+        }
+    }
+
+    /// Ctrl-C while following (`logs -f`, `run --wait`) leaves the run going and says how to cancel it.
+    @Test func interruptingAFollowLeavesTheRunGoing() async throws {
+        try await Self.withLiveServer { url, token in
+            _ = try await Self.cli(["event", "create", "--name", "long", "--type", "bash", "--script", "echo up; sleep 30"], url: url, token: token)
+            for arguments in [["event", "run", "1", "--wait"], ["logs", "1", "-f"]] {
+                let stopped = try await Self.cli(arguments, url: url, token: token, interruptAfter: 1.5)
+                #expect(stopped.status == 130, "\(arguments): \(stopped.stderr)")
+                #expect(stopped.stderr.contains("stopped following; execution 1 goes on. To cancel it: cronium execution cancel 1"), "\(stopped.stderr)")
+            }
+            let list = try await Self.cli(["execution", "list", "-o", "json"], url: url, token: token)
+            let executions = try JSONDecoder.cronium.decode([Execution].self, from: Data(list.stdout.utf8))
+            #expect(executions.count == 1 && executions.first?.status == .running)
+            #expect(try await Self.cli(["execution", "cancel", "1"], url: url, token: token).status == 0)
         }
     }
 
@@ -183,6 +205,14 @@ import Testing
         try await Self.withLiveServer { url, token in
             let user = try await Self.cli(["user", "create", "dana", "--role", "viewer"], url: url, token: token)
             #expect(user.status == 0 && user.stdout.contains("created user dana (viewer)") && user.stdout.contains("password: "))
+            // The password never as an argument: from standard input, or asked on a terminal.
+            let piped = try await Self.cli(["user", "create", "erin", "--password-stdin"], url: url, token: token, input: "correct horse battery\n")
+            #expect(piped.status == 0 && piped.stdout == "created user erin (user)\n", "\(piped.stdout) \(piped.stderr)")
+            let short = try await Self.cli(["user", "create", "fred", "--password-stdin"], url: url, token: token, input: "short\n")
+            #expect(short.status == 1 && short.stderr.contains("at least 8"), "\(short.stderr)")
+            let noTerminal = try await Self.cli(["user", "create", "gina", "--ask-password"], url: url, token: token)
+            #expect(noTerminal.status == 64 && noTerminal.stderr.contains("--ask-password needs a terminal"), "\(noTerminal.stderr)")
+            #expect(try await Self.cli(["user", "create", "hal", "--password", "x"], url: url, token: token).status == 64)
             let created = try await Self.cli(["token", "create", "ci"], url: url, token: token)
             let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             #expect(secret.hasPrefix("crn_"))
