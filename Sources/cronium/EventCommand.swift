@@ -6,7 +6,7 @@ import NIOHTTP1
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "event", abstract: "Create, list, change, delete and run events.",
-        subcommands: [Create.self, List.self, Show.self, Update.self, Delete.self, Run.self])
+        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")
@@ -61,6 +61,22 @@ struct EventCommand: AsyncParsableCommand {
         }
     }
 
+    struct Pause: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop an event's schedule (status PAUSED); running runs go on.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: EventID
+
+        func run() async throws { try await setStatus(.paused, of: id, client: client, verb: "paused") }
+    }
+
+    struct Resume: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "resume", abstract: "Start an event's schedule again (status ACTIVE).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: EventID
+
+        func run() async throws { try await setStatus(.active, of: id, client: client, verb: "resumed") }
+    }
+
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an event and its history.")
         @OptionGroup var client: ClientOptions
@@ -101,6 +117,16 @@ struct EventCommand: AsyncParsableCommand {
             if code != 0 { throw ExitCode(code) }
         }
     }
+}
+
+/// `event pause|resume`: a status change that reports the event's new state.
+func setStatus(_ status: EventStatus, of id: EventID, client: ClientOptions, verb: String) async throws {
+    var input = EventInput()
+    input.status = status
+    let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: input)
+    if client.json { return printJSON(data) }
+    let event = try APIClient.decoder.decode(Event.self, from: data)
+    client.report("\(verb) event \(event.id) '\(event.name)' (\(event.status.rawValue))", id: event.id)
 }
 
 /// The exit status a script-like caller expects: the script's own, or the timeout(1) conventions.

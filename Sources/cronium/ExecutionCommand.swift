@@ -5,7 +5,7 @@ import NIOHTTP1
 
 struct ExecutionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "execution", abstract: "List and cancel runs.", subcommands: [List.self, Cancel.self])
+        commandName: "execution", abstract: "List, show and cancel runs.", subcommands: [List.self, Show.self, Cancel.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Runs, newest first.")
@@ -31,6 +31,14 @@ struct ExecutionCommand: AsyncParsableCommand {
                     ]
                 })
         }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "Show one run as JSON.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Execution id.") var id: ExecutionID
+
+        func run() async throws { printJSON(try await client.client.send(.GET, "/api/v1/executions/\(id)")) }
     }
 
     struct Cancel: AsyncParsableCommand {

@@ -194,6 +194,13 @@ import Testing
             #expect(try JSONDecoder.cronium.decode([Event].self, from: Data(json.stdout.utf8)).count == 2)
             let started = try await Self.cli(["event", "run", "1", "-q"], url: url, token: token)
             #expect(Int(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(started.stdout)")
+            let paused = try await Self.cli(["event", "pause", "1"], url: url, token: token)
+            #expect(paused.status == 0 && paused.stdout == "paused event 1 'two\nlines' (PAUSED)\n", "\(paused.stdout)")
+            let resumed = try await Self.cli(["event", "resume", "1"], url: url, token: token)
+            #expect(resumed.status == 0 && resumed.stdout.hasSuffix("(ACTIVE)\n"))
+            let shown = try await Self.cli(["execution", "show", started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], url: url, token: token)
+            #expect(shown.status == 0 && (try? JSONDecoder.cronium.decode(Execution.self, from: Data(shown.stdout.utf8)))?.eventId == 1, "\(shown.stdout)")
+            #expect(try await Self.cli(["execution", "show", "999"], url: url, token: token).status == 3)
             let version = try await Self.cli(["version"], url: url, token: token)
             #expect(version.status == 0 && version.stdout == "client 0.1.0\nserver 0.1.0 at \(url)\n", "\(version.stdout)")
         }
