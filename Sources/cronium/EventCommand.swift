@@ -6,7 +6,7 @@ import NIOHTTP1
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "event", abstract: "Create, list, change, delete and run events.",
-        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self])
+        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Ledger.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")
@@ -27,9 +27,15 @@ struct EventCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the events you may see.")
         @OptionGroup var client: ClientOptions
         @Option(help: "Only events with this tag.") var tag: String?
+        @Option(help: "Only events with this status: active, paused, draft or archived.") var status: String?
+
+        func validate() throws {
+            if let status, EventStatus.named(status) == nil { throw ValidationError("--status must be one of \(EventStatus.validNames)") }
+        }
 
         func run() async throws {
-            let query = tag.map { "?tag=\($0.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $0)" } ?? ""
+            let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
+            let query = filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $1)" }.joined(separator: "&")
             let data = try await client.client.send(.GET, "/api/v1/events\(query)")
             if client.json { return printJSON(data) }
             let events = try APIClient.decoder.decode([Event].self, from: data)
@@ -58,6 +64,27 @@ struct EventCommand: AsyncParsableCommand {
             if client.json { return printJSON(data) }
             let updated = try APIClient.decoder.decode(Event.self, from: data)
             client.report("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))", id: updated.id)
+        }
+    }
+
+    struct Ledger: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "ledger", abstract: "The event's schedule ledger: every due occurrence, run or not, newest first.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: EventID
+        @Option(help: "How many rows (1-1000).") var limit = 20
+
+        func validate() throws {
+            guard (1...1000).contains(limit) else { throw ValidationError("--limit must be between 1 and 1000") }
+        }
+
+        func run() async throws {
+            let data = try await client.client.send(.GET, "/api/v1/events/\(id)/ledger?limit=\(limit)")
+            if client.json { return printJSON(data) }
+            let rows = try APIClient.decoder.decode([ScheduleOccurrence].self, from: data)
+            client.printTable(
+                ["DUE", "OUTCOME", "EXECUTION", "REASON"],
+                rows.map { [formatISO8601($0.scheduledFor, timeZone: .gmt), $0.outcome.rawValue, $0.executionId.map(String.init) ?? "-", $0.reason ?? ""] })
         }
     }
 

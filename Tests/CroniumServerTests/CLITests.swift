@@ -201,6 +201,17 @@ import Testing
             let shown = try await Self.cli(["execution", "show", started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], url: url, token: token)
             #expect(shown.status == 0 && (try? JSONDecoder.cronium.decode(Execution.self, from: Data(shown.stdout.utf8)))?.eventId == 1, "\(shown.stdout)")
             #expect(try await Self.cli(["execution", "show", "999"], url: url, token: token).status == 3)
+            // --status filters the list; the ledger shows each due occurrence.
+            let active = try await Self.cli(["event", "list", "--status", "active", "-q"], url: url, token: token)
+            #expect(active.stdout == "1\n2\n")
+            #expect(try await Self.cli(["event", "list", "--status", "sleeping"], url: url, token: token).status == 64)
+            _ = try await Self.cli(["event", "create", "--name", "tick", "--type", "bash", "--script", "true", "--every", "1s"], url: url, token: token)
+            try await Task.sleep(for: .milliseconds(2500))
+            _ = try await Self.cli(["event", "pause", "3"], url: url, token: token)
+            let ledger = try await Self.cli(["event", "ledger", "3"], url: url, token: token)
+            let ledgerRows = ledger.stdout.split(separator: "\n")
+            #expect(ledgerRows.first?.hasPrefix("DUE") == true && ledgerRows.count >= 2 && ledgerRows[1].contains("RAN"), "\(ledger.stdout)")
+            #expect(try await Self.cli(["event", "ledger", "3", "--limit", "0"], url: url, token: token).status == 64)
             let version = try await Self.cli(["version"], url: url, token: token)
             #expect(version.status == 0 && version.stdout == "client 0.1.0\nserver 0.1.0 at \(url)\n", "\(version.stdout)")
         }
