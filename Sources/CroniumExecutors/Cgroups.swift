@@ -32,7 +32,7 @@ public struct Cgroups: Sendable {
 
     /// The hierarchy this server may use, or nil with the reason it may not.
     public static func detect(instance: String) -> Result<Cgroups, DetectError> {
-        let membership = (try? String(contentsOfFile: "/proc/self/cgroup", encoding: .utf8)) ?? ""
+        let membership = read("/proc/self/cgroup")
         var v1: [String: String] = [:]
         var v2: String?
         for line in membership.split(separator: "\n") {
@@ -63,10 +63,9 @@ public struct Cgroups: Sendable {
     /// v2 forbids processes in a group whose controllers are handed to children, so the server
     /// moves itself into a leaf `server` group before enabling memory and pids for `runs`.
     private static func prepareV2(own: String) -> String? {
-        guard let controllers = try? String(contentsOfFile: "\(own)/cgroup.controllers", encoding: .utf8),
-            controllers.split(separator: " ").contains("memory"), controllers.contains("pids")
-        else { return nil }
-        let enabled = (try? String(contentsOfFile: "\(own)/cgroup.subtree_control", encoding: .utf8)) ?? ""
+        let controllers = read("\(own)/cgroup.controllers")
+        guard controllers.split(separator: " ").contains("memory"), controllers.contains("pids") else { return nil }
+        let enabled = read("\(own)/cgroup.subtree_control")
         if !(enabled.contains("memory") && enabled.contains("pids")) {
             let leaf = "\(own)/server"
             guard makeDirectory(leaf), write("0", to: "\(leaf)/cgroup.procs"),
@@ -167,8 +166,19 @@ public struct Cgroups: Sendable {
 
     /// The processes in a group (none when it cannot be read: it is gone).
     static func members(_ directory: String) -> [pid_t] {
-        let procs = (try? String(contentsOfFile: "\(directory)/cgroup.procs", encoding: .utf8)) ?? ""
-        return procs.split(separator: "\n").compactMap { pid_t($0) }
+        read("\(directory)/cgroup.procs").split(separator: "\n").compactMap { pid_t($0) }
+    }
+
+    /// A cgroup file's text (empty when it cannot be read), by plain system calls: groups are
+    /// read at every run's end.
+    static func read(_ path: String) -> String {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return "" }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while case let count = Glibc.read(fd, &buffer, buffer.count), count > 0 { bytes += buffer[0..<count] }
+        return String(decoding: bytes, as: UTF8.self)
     }
 
     static func makeDirectory(_ path: String) -> Bool { mkdir(path, 0o755) == 0 || errno == EEXIST }
@@ -240,13 +250,7 @@ struct RunCgroup: Sendable {
 
     /// The number after `key` in a flat-keyed cgroup file ("key value" lines).
     private static func counter(_ key: String, in path: String) -> Int {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
-        guard fd >= 0 else { return 0 }
-        defer { close(fd) }
-        var buffer = [UInt8](repeating: 0, count: 512)
-        let count = read(fd, &buffer, buffer.count)
-        guard count > 0 else { return 0 }
-        for line in String(decoding: buffer[0..<count], as: UTF8.self).split(separator: "\n") {
+        for line in Cgroups.read(path).split(separator: "\n") {
             let fields = line.split(separator: " ")
             if fields.count == 2, fields[0] == key { return Int(fields[1]) ?? 0 }
         }
