@@ -48,6 +48,7 @@ struct Cronium: AsyncParsableCommand {
     }
 }
 
+/// One line (or more) to stderr: errors, and what is not the command's output.
 func printError(_ text: String) {
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -133,12 +133,15 @@ struct EventCommand: AsyncParsableCommand {
                 client.report("started execution \(started.executionId)", id: started.executionId)
                 return
             }
-            let status = try await followLog(executionId: started.executionId, client: client, quiet: client.json)
+            // -q: no log, only the run's id, then its exit status.
+            let status = try await followLog(executionId: started.executionId, client: client, quiet: client.json || client.quiet)
             let execution: Execution = try await client.client.get("/api/v1/executions/\(started.executionId)")
             if client.json {
                 printJSON(try APIClient.encoder.encode(execution))
+            } else if client.quiet {
+                print(execution.id)
             } else {
-                FileHandle.standardError.write(Data("execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")\n".utf8))
+                printError("execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")")
             }
             let code = processExitCode(for: execution)
             if code != 0 { throw ExitCode(code) }

@@ -12,7 +12,12 @@ struct ExecutionCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Option(help: "Only runs of this event.") var event: EventID?
         @Option(help: "Only runs with this status.") var status: String?
-        @Option(help: "At most this many.") var limit = 20
+        @Option(help: "At most this many (1-500).") var limit = 20
+
+        func validate() throws {
+            guard (1...500).contains(limit) else { throw ValidationError("--limit must be between 1 and 500") }
+            if let status, ExecutionStatus.named(status) == nil { throw ValidationError("--status must be one of \(ExecutionStatus.validNames)") }
+        }
 
         func run() async throws {
             var query = ["limit=\(limit)"]

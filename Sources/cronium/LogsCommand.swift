@@ -37,7 +37,7 @@ func printLine(_ line: LogLine, json: Bool) {
     if json {
         print(String(decoding: (try? APIClient.encoder.encode(line)) ?? Data(), as: UTF8.self))
     } else if line.stream == .stderr || line.stream == .system {
-        FileHandle.standardError.write(Data((line.text + "\n").utf8))
+        printError(line.text)
     } else {
         print(line.text)
         fflush(nil)

@@ -79,7 +79,7 @@ struct TokenCommand: AsyncParsableCommand {
             if client.json { return printJSON(data) }
             let created = try APIClient.decoder.decode(Created.self, from: data)
             print(created.secret)
-            FileHandle.standardError.write(Data("token \(created.token.id) '\(created.token.name)' created; the secret above is shown only now\n".utf8))
+            printError("token \(created.token.id) '\(created.token.name)' created; the secret above is shown only now")
         }
     }
 

@@ -149,6 +149,8 @@ import Testing
             #expect(zoneAlone.status == 64 && zoneAlone.stderr.contains("need --cron, --every or --at"))
             let missingFile = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--file", "/no/such/script.sh"], url: url, token: token)
             #expect(missingFile.status == 64 && missingFile.stderr.contains("--file /no/such/script.sh: no such file"), "\(missingFile.stderr)")
+            let tooMany = try await Self.cli(["execution", "list", "--limit", "501"], url: url, token: token)
+            #expect(tooMany.status == 64 && tooMany.stderr.contains("--limit must be between 1 and 500"), "\(tooMany.stderr)")
             let unknownOption = try await Self.cli(["event", "list", "--colour"], url: url, token: token)
             #expect(unknownOption.status == 64 && unknownOption.stderr.contains("Usage: cronium event list"), "\(unknownOption.stderr)")
             // Not found: 3, for a request and for a stream.
@@ -192,6 +194,8 @@ import Testing
             #expect(rows.count == 3 && rows[1].contains("two⏎lines") && rows[2].contains("…"), "\(table.stdout)")
             let json = try await Self.cli(["event", "list", "-o", "json"], url: url, token: token)
             #expect(try JSONDecoder.cronium.decode([Event].self, from: Data(json.stdout.utf8)).count == 2)
+            let waited = try await Self.cli(["event", "run", "1", "--wait", "-q"], url: url, token: token)
+            #expect(waited.status == 0 && Int(waited.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil && waited.stderr.isEmpty, "\(waited)")
             let started = try await Self.cli(["event", "run", "1", "-q"], url: url, token: token)
             #expect(Int(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(started.stdout)")
             let paused = try await Self.cli(["event", "pause", "1"], url: url, token: token)
