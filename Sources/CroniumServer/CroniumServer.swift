@@ -201,7 +201,11 @@ extension CroniumServer {
     /// Binds `host:port` and lets it go again, or says in one line why it cannot be used.
     static func checkCanListen(host: String, port: Int, option: String) async throws {
         do {
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton).bind(host: host, port: port).get()
+            // SO_REUSEADDR as the listener itself: connections of a server just stopped may linger
+            // in TIME_WAIT on the port, which does not stop a restart.
+            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+                .bind(host: host, port: port).get()
             try await channel.close()
         } catch let error as IOError where error.errnoCode == EADDRINUSE {
             throw ServerError("port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
