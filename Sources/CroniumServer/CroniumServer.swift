@@ -41,9 +41,9 @@ public final class CroniumServer: Sendable {
         lock = try DataDirectoryLock(directory: data)
         // A port in use is found before anything is made: a first start that cannot listen must
         // not create the admin whose password it would then never show.
-        try await Self.checkCanListen(host: configuration.host, port: configuration.port, option: "--port")
+        try Self.checkCanListen(host: configuration.host, port: configuration.port, option: "--port")
         if let port = configuration.metricsPort {
-            try await Self.checkCanListen(host: configuration.metricsHost ?? configuration.host, port: port, option: "--metrics-port")
+            try Self.checkCanListen(host: configuration.metricsHost ?? configuration.host, port: port, option: "--metrics-port")
         }
         var interpreters = Interpreters.resolve()
         interpreters.bash = configuration.bash ?? interpreters.bash
@@ -198,21 +198,32 @@ extension CroniumServer {
 }
 
 extension CroniumServer {
-    /// Binds `host:port` and lets it go again, or says in one line why it cannot be used.
-    static func checkCanListen(host: String, port: Int, option: String) async throws {
+    /// Binds `host:port` and lets it go again, or says in one line why it cannot be used. The
+    /// socket is bound but never listens: a client that connects meanwhile (a script waiting for
+    /// the restart) must not be accepted by a socket that will never answer it.
+    static func checkCanListen(host: String, port: Int, option: String) throws {
+        let address: SocketAddress
         do {
-            // SO_REUSEADDR as the listener itself: connections of a server just stopped may linger
-            // in TIME_WAIT on the port, which does not stop a restart.
-            let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-                .bind(host: host, port: port).get()
-            try await channel.close()
-        } catch let error as IOError where error.errnoCode == EADDRINUSE {
-            throw ServerError("port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
-        } catch let error as IOError where error.errnoCode == EACCES {
-            throw ServerError("port \(port) on \(host) needs privileges this user lacks; choose one above 1023 with \(option)")
+            address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         } catch {
             throw ServerError("cannot listen on \(host):\(port) (\(option)): \(error)")
+        }
+        let fd = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw ServerError("cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        // SO_REUSEADDR as the listener itself: connections of a server just stopped may linger in
+        // TIME_WAIT on the port, which does not stop a restart (a listening socket still does).
+        var one: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, socklen_t(MemoryLayout<Int32>.size))
+        let bound = address.withSockAddr { bind(fd, $0, socklen_t($1)) }
+        guard bound != 0 else { return }
+        switch errno {
+        case EADDRINUSE:
+            throw ServerError("port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
+        case EACCES:
+            throw ServerError("port \(port) on \(host) needs privileges this user lacks; choose one above 1023 with \(option)")
+        case let code:
+            throw ServerError("cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(code)))")
         }
     }
 }

@@ -19,16 +19,16 @@ import Glibc
 
         /// Starts it on a thread of its own: waiting for its first line must not block one of the
         /// two cooperative threads the other tests share.
-        static func start(dataDirectory: String, asUser user: String?) async throws -> ServerProcess {
+        static func start(dataDirectory: String, asUser user: String? = nil, port: Int = 0) async throws -> ServerProcess {
             try await withCheckedThrowingContinuation { continuation in
                 Thread.detachNewThread {
-                    continuation.resume(with: Result { try ServerProcess(dataDirectory: dataDirectory, asUser: user) })
+                    continuation.resume(with: Result { try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port) })
                 }
             }
         }
 
-        private init(dataDirectory: String, asUser user: String?) throws {
-            let serve = [CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", "0", "--sandbox", "off", "--log-level", "error"]
+        private init(dataDirectory: String, asUser user: String?, listenOn requested: Int) throws {
+            let serve = [CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error"]
             process.executableURL = URL(fileURLWithPath: user == nil ? serve[0] : "/usr/sbin/runuser")
             process.arguments = user.map { ["-u", $0, "--"] + serve } ?? Array(serve.dropFirst())
             process.environment = ["PATH": "/usr/bin:/bin"]
