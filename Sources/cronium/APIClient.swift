@@ -20,8 +20,11 @@ struct ClientOptions: ParsableArguments {
 
     var json: Bool { jsonFlag || output == .json }
 
-    /// `--url`, `CRONIUM_URL` or the default; `host:port` and `localhost:5001` mean `http://…`.
-    var baseURL: String { Self.normalized(url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? "http://127.0.0.1:5001") }
+    /// `--url`, `CRONIUM_URL`, the URL `cronium login` saved, or the default; `host:port` and
+    /// `localhost:5001` mean `http://…`.
+    func baseURL(_ saved: CLIConfiguration) -> String {
+        Self.normalized(url ?? ProcessInfo.processInfo.environment["CRONIUM_URL"] ?? saved.url ?? "http://127.0.0.1:5001")
+    }
 
     static func normalized(_ url: String) -> String {
         var value = url.trimmingCharacters(in: .whitespaces)
@@ -30,21 +33,33 @@ struct ClientOptions: ParsableArguments {
         return value
     }
 
-    /// The explicit token, the environment's, or the one the first start wrote next to the data.
-    func resolvedToken() -> String? {
+    /// `--token`, `CRONIUM_TOKEN`, the token `cronium login` saved for this very URL, or the one
+    /// the first start wrote next to the data when the command runs beside it.
+    func resolvedToken(for url: String, _ saved: CLIConfiguration) -> String? {
         if let token { return token }
         if let token = ProcessInfo.processInfo.environment["CRONIUM_TOKEN"], !token.isEmpty { return token }
+        if let login = saved.logins[url] { return login.token }
         let file = FileManager.default.contents(atPath: "./.cronium/initial-admin-token").map { String(decoding: $0, as: UTF8.self) }
         return file?.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
-    var client: APIClient { APIClient(baseURL: baseURL, token: resolvedToken()) }
+    /// The server and credentials this command uses.
+    var client: APIClient {
+        get throws {
+            let saved = try CLIConfiguration.load()
+            let url = baseURL(saved)
+            return APIClient(baseURL: url, token: resolvedToken(for: url, saved))
+        }
+    }
 }
 
 /// JSON over HTTP to a running server. API problems become ``CLIError``s with the server's message.
 struct APIClient: Sendable {
     let baseURL: String
     let token: String?
+    /// A session cookie (`name=value`, as the server set it), for `cronium login` with a password
+    /// before it has a token.
+    var sessionCookie: String? = nil
 
     /// A refused connection should fail at once, not be retried until the request deadline.
     static let http: HTTPClient = {
@@ -60,9 +75,15 @@ struct APIClient: Sendable {
 
     /// Sends a request and returns the raw body, failing with the server's problem detail on >= 400.
     func send(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none) async throws -> Data {
+        try await exchange(method, path, body: body).body
+    }
+
+    /// ``send(_:_:body:)`` with the response's headers too.
+    func exchange(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none) async throws -> (headers: HTTPHeaders, body: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
+        if let sessionCookie { request.headers.add(name: "Cookie", value: sessionCookie) }
         if let body {
             request.headers.add(name: "Content-Type", value: "application/json")
             request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
@@ -89,7 +110,7 @@ struct APIClient: Sendable {
             }
             throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", exitCode: exitCode)
         }
-        return data
+        return (response.headers, data)
     }
 
     /// Why a connection failed, in words: NIO's errors name their own types.

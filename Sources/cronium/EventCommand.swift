@@ -60,7 +60,9 @@ struct EventCommand: AsyncParsableCommand {
         @OptionGroup var event: EventOptions
 
         func run() async throws {
-            let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input())
+            // Schedule flags change the event's schedule: its zone and policies stay unless given.
+            let current = event.touchesSchedule ? try await client.client.get("/api/v1/events/\(id)", as: Event.self).schedule : nil
+            let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input(currentSchedule: current))
             if client.json { return printJSON(data) }
             let updated = try APIClient.decoder.decode(Event.self, from: data)
             client.report("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))", id: updated.id)
@@ -105,12 +107,27 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Delete: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "delete", abstract: "Delete an event and its history.")
+        static let configuration = CommandConfiguration(
+            commandName: "delete", abstract: "Delete an event and its history.",
+            discussion: """
+                An event that has runs is deleted with their logs; that is asked first on a terminal,                 and needs -y without one. To keep the history, archive the event instead:                 cronium event update ID --status archived.
+                """)
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
+        @Flag(name: [.short, .long], help: "Delete without asking, even when the event has runs.") var yes = false
 
         func run() async throws {
-            _ = try await client.client.send(.DELETE, "/api/v1/events/\(id)")
+            let api = try client.client
+            if !yes {
+                let event: Event = try await api.get("/api/v1/events/\(id)")
+                let runs: [Execution] = try await api.get("/api/v1/executions?eventId=\(id)&limit=1")
+                if !runs.isEmpty {
+                    try confirm(
+                        "Delete event \(id) '\(event.name)' with all its runs and their logs?",
+                        refusal: "event \(id) '\(event.name)' has runs, and deleting it deletes their logs too: add -y to go ahead, or keep them with `cronium event update \(id) --status archived`")
+                }
+            }
+            _ = try await api.send(.DELETE, "/api/v1/events/\(id)")
             if !client.json && !client.quiet { print("deleted event \(id)") }
         }
     }
@@ -147,6 +164,15 @@ struct EventCommand: AsyncParsableCommand {
             if code != 0 { throw ExitCode(code) }
         }
     }
+}
+
+/// Asks `question` on the terminal; without one, refuses with `refusal` (the command's -y skips
+/// the question). Anything but y or yes keeps things as they are.
+func confirm(_ question: String, refusal: String) throws {
+    guard isatty(STDIN_FILENO) == 1 else { throw ValidationError(refusal) }
+    FileHandle.standardError.write(Data("\(question) [y/N] ".utf8))
+    let answer = readLine()?.trimmingCharacters(in: .whitespaces).lowercased()
+    guard answer == "y" || answer == "yes" else { throw CLIError("nothing was deleted") }
 }
 
 /// `event pause|resume`: a status change that reports the event's new state.

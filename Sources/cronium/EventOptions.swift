@@ -38,7 +38,8 @@ struct EventOptions: ParsableArguments {
     @Option(name: .customLong("read-only-path"), help: "Host path the sandbox shows the runs read-only (repeatable; administrators only).") var readOnlyPaths: [String] = []
     @Option(help: "Read the whole event as JSON from this file; flags then override it.") var fromJSON: String?
 
-    func input() throws -> EventInput {
+    /// The event the flags describe; `currentSchedule` is the schedule an update changes.
+    func input(currentSchedule: Schedule? = nil) throws -> EventInput {
         var input = EventInput()
         if let fromJSON {
             do {
@@ -64,7 +65,7 @@ struct EventOptions: ParsableArguments {
             input.httpRequest = spec
             input.type = input.type ?? .httpRequest
         }
-        if let schedule = try schedule() {
+        if let schedule = try schedule(changing: currentSchedule) {
             input.schedule = schedule
             input.triggerType = .schedule
         }
@@ -107,23 +108,36 @@ struct EventOptions: ParsableArguments {
         return data
     }
 
-    private func schedule() throws -> Schedule? {
+    /// Whether any schedule flag was given: `event update` then fetches the schedule it changes.
+    var touchesSchedule: Bool { [cron, every, at, startAt, tz, misfire, overlap, dstGap, dstOverlap].contains { $0 != nil } }
+
+    /// The schedule the flags describe. `--cron`, `--every` or `--at` start a new one that keeps
+    /// `current`'s time zone and policies unless they are given too; without one of them, the
+    /// other flags change `current` (an update's existing schedule) and need it.
+    private func schedule(changing current: Schedule?) throws -> Schedule? {
         let kinds = [cron, every, at].compactMap { $0 }
-        guard !kinds.isEmpty else {
-            // Alone they would be silently dropped: a schedule is sent whole.
-            if [startAt, tz, misfire, overlap, dstGap, dstOverlap].contains(where: { $0 != nil }) {
-                throw ValidationError("--start-at, --tz, --misfire, --overlap, --dst-gap and --dst-overlap need --cron, --every or --at: give the whole schedule")
-            }
-            return nil
-        }
-        guard kinds.count == 1 else { throw ValidationError("give one of --cron, --every or --at") }
+        guard kinds.count <= 1 else { throw ValidationError("give one of --cron, --every or --at") }
         var schedule: Schedule
         if let cron {
             schedule = .cron(cron)
         } else if let every {
             schedule = .interval(seconds: try parseDuration(every))
+        } else if let at {
+            schedule = .once(at: try parseDate(at, option: "--at"))
+        } else if touchesSchedule {
+            guard let current else {
+                throw ValidationError("--start-at, --tz, --misfire, --overlap, --dst-gap and --dst-overlap need --cron, --every or --at: the event has no schedule to change")
+            }
+            schedule = current
         } else {
-            schedule = .once(at: try parseDate(kinds[0], option: "--at"))
+            return nil
+        }
+        if let current, !kinds.isEmpty {
+            schedule.timeZone = current.timeZone
+            schedule.misfire = current.misfire
+            schedule.overlap = current.overlap
+            schedule.dstGap = current.dstGap
+            schedule.dstOverlap = current.dstOverlap
         }
         if let startAt { schedule.startAt = try parseDate(startAt, option: "--start-at") }
         if let tz { schedule.timeZone = tz }

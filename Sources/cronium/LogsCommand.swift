@@ -46,9 +46,10 @@ func printLine(_ line: LogLine, json: Bool) {
 
 /// Streams a run's log over the server's WebSocket until the final status arrives, and returns it.
 func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) async throws -> ExecutionStatus {
-    var url = client.baseURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
+    let api = try client.client
+    var url = api.baseURL.replacingOccurrences(of: "http://", with: "ws://").replacingOccurrences(of: "https://", with: "wss://")
     url += "/api/v1/executions/\(executionId)/logs/stream"
-    if let token = client.resolvedToken() { url += "?token=\(token)" }
+    if let token = api.token { url += "?token=\(token)" }
     var logger = Logger(label: "cronium.cli")
     logger.logLevel = .error
     let final = LockedStatus()
@@ -85,7 +86,7 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
         }
     } catch {
         throw CLIError(
-            "cannot follow the log of execution \(executionId) at \(client.baseURL): \(APIClient.reason(error)). Is `cronium serve` running there?",
+            "cannot follow the log of execution \(executionId) at \(api.baseURL): \(APIClient.reason(error)). Is `cronium serve` running there?",
             exitCode: Exit.unreachable)
     }
     if let refusal = final.refusal { throw refusal }

@@ -111,7 +111,7 @@ struct TokenCommand: AsyncParsableCommand {
 
 /// Reads a line from the terminal with echo off, so the password is not shown as it is typed.
 func askForPassword(_ prompt: String) throws -> String {
-    guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("--ask-password needs a terminal; pipe the password into --password-stdin instead") }
+    guard isatty(STDIN_FILENO) == 1 else { throw ValidationError("no terminal to ask for the password on; pipe it into --password-stdin instead") }
     FileHandle.standardError.write(Data(prompt.utf8))
     var saved = termios()
     tcgetattr(STDIN_FILENO, &saved)

@@ -12,18 +12,19 @@ struct VersionCommand: AsyncParsableCommand {
     }
 
     func run() async throws {
+        let api = try client.client
         let server: Health
         do {
-            server = try await client.client.get("/health")
+            server = try await api.get("/health")
         } catch let error as CLIError {
             print("client \(CroniumServer.version)")
             throw error
         }
         if client.json {
-            let both = ["client": CroniumServer.version, "server": server.version, "url": client.baseURL]
+            let both = ["client": CroniumServer.version, "server": server.version, "url": api.baseURL]
             return printJSON(try JSONEncoder().encode(both))
         }
         print("client \(CroniumServer.version)")
-        print("server \(server.version) at \(client.baseURL)")
+        print("server \(server.version) at \(api.baseURL)")
     }
 }

@@ -24,19 +24,22 @@ import Testing
     /// Runs the binary on a thread of its own: blocking the two cooperative threads of this
     /// machine would starve the in-process server the CLI talks to.
     /// Runs the CLI to its end; `interruptAfter` sends it SIGINT (Ctrl-C) after that many seconds.
-    static func cli(_ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptAfter: Double? = nil) async throws -> Result {
+    /// `home` is its HOME, where `cronium login` saves (the system's temporary directory unless given).
+    static func cli(
+        _ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptAfter: Double? = nil, home: String? = nil
+    ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptAfter: interruptAfter) })
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptAfter: interruptAfter, home: home) })
             }
         }
     }
 
-    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptAfter: Double?) throws -> Result {
+    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptAfter: Double?, home: String?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": NSTemporaryDirectory()]
+        var environment = ["PATH": "/usr/bin:/bin", "HOME": home ?? NSTemporaryDirectory()]
         if let url { environment["CRONIUM_URL"] = url }
         if let token { environment["CRONIUM_TOKEN"] = token }
         process.environment = environment
@@ -100,7 +103,14 @@ import Testing
             let updated = try await Self.cli(["event", "update", "1", "--script", "echo fixed"], url: url, token: token)
             #expect(updated.status == 0)
             #expect(try await Self.cli(["event", "run", "1", "--wait"], url: url, token: token).status == 0)
-            #expect(try await Self.cli(["event", "delete", "1"], url: url, token: token).stdout == "deleted event 1\n")
+            // An event with runs: -y, or no deletion at all (there is no terminal to ask on).
+            let unconfirmed = try await Self.cli(["event", "delete", "1"], url: url, token: token)
+            #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("has runs, and deleting it deletes their logs too: add -y"), "\(unconfirmed.stderr)")
+            #expect(try await Self.cli(["event", "show", "1"], url: url, token: token).status == 0)
+            #expect(try await Self.cli(["event", "delete", "1", "-y"], url: url, token: token).stdout == "deleted event 1\n")
+            // One without runs goes at once.
+            _ = try await Self.cli(["event", "create", "--name", "spare", "--type", "bash", "--script", "true"], url: url, token: token)
+            #expect(try await Self.cli(["event", "delete", "2"], url: url, token: token).stdout == "deleted event 2\n")
         }
     }
 
@@ -145,7 +155,7 @@ import Testing
             #expect(badType.stderr.contains("See 'cronium event create --help'"), "\(badType.stderr)")
             let badDuration = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"], url: url, token: token)
             #expect(badDuration.status == 64 && badDuration.stderr.contains("not a duration"))
-            let zoneAlone = try await Self.cli(["event", "update", "1", "--tz", "Europe/Berlin"], url: url, token: token)
+            let zoneAlone = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--tz", "Europe/Berlin"], url: url, token: token)
             #expect(zoneAlone.status == 64 && zoneAlone.stderr.contains("need --cron, --every or --at"))
             let missingFile = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--file", "/no/such/script.sh"], url: url, token: token)
             #expect(missingFile.status == 64 && missingFile.stderr.contains("--file /no/such/script.sh: no such file"), "\(missingFile.stderr)")
@@ -233,7 +243,7 @@ import Testing
             let short = try await Self.cli(["user", "create", "fred", "--password-stdin"], url: url, token: token, input: "short\n")
             #expect(short.status == 1 && short.stderr.contains("at least 8"), "\(short.stderr)")
             let noTerminal = try await Self.cli(["user", "create", "gina", "--ask-password"], url: url, token: token)
-            #expect(noTerminal.status == 64 && noTerminal.stderr.contains("--ask-password needs a terminal"), "\(noTerminal.stderr)")
+            #expect(noTerminal.status == 64 && noTerminal.stderr.contains("no terminal to ask for the password on"), "\(noTerminal.stderr)")
             #expect(try await Self.cli(["user", "create", "hal", "--password", "x"], url: url, token: token).status == 64)
             let created = try await Self.cli(["token", "create", "ci"], url: url, token: token)
             let secret = created.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
