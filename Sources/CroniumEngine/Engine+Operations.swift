@@ -126,3 +126,50 @@ extension Event {
         schedule != other.schedule || triggerType != other.triggerType || status != other.status
     }
 }
+
+// MARK: Next fires and latest runs
+
+extension Engine {
+    /// Each event with its next fire and its newest run: one query for the runs, the next fires
+    /// from the scheduler's timetable.
+    public func overviews(of events: [Event]) async throws -> [EventOverview] {
+        let latest = try await store.latestExecutions(eventIds: events.map(\.id))
+        var overviews: [EventOverview] = []
+        overviews.reserveCapacity(events.count)
+        for event in events {
+            let next = event.isScheduled ? try await upcoming(event, count: 1).first : nil
+            overviews.append(EventOverview(event: event, nextFireAt: next, lastExecution: latest[event.id].map(ExecutionBrief.init)))
+        }
+        return overviews
+    }
+
+    public func overview(of event: Event) async throws -> EventOverview {
+        try await overviews(of: [event])[0]
+    }
+
+    /// The next `count` fire times of an event the user may see.
+    public func upcomingFires(eventId: EventID, visibleTo user: User, count: Int) async throws -> UpcomingFires {
+        let event = try await event(id: eventId, visibleTo: user)
+        return UpcomingFires(
+            eventId: event.id, status: event.status, fires: event.isScheduled, timeZone: event.schedule?.timeZone,
+            times: try await upcoming(event, count: count))
+    }
+
+    /// From the timetable's next fire when the scheduler has one; otherwise (an event not
+    /// firing, or a change not applied yet) from where its timetable would start now.
+    private func upcoming(_ event: Event, count: Int) async throws -> [Date] {
+        guard event.triggerType == .schedule, let schedule = event.schedule, let plan = try? SchedulePlan(schedule) else { return [] }
+        var next: Date?
+        if event.isScheduled, let planned = scheduler.nextFire(eventId: event.id) {
+            next = planned
+        } else {
+            next = Scheduler.nextFire(plan, state: try await store.scheduleState(eventId: event.id), keep: false, now: clock.now())
+        }
+        var times: [Date] = []
+        while let time = next, times.count < count {
+            times.append(time)
+            next = plan.nextFire(after: time)
+        }
+        return times
+    }
+}

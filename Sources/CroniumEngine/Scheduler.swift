@@ -76,7 +76,12 @@ public final class Scheduler: Sendable {
 
     public var plannedCount: Int { timetable.withLock { $0.count } }
 
-    public func nextFire(eventId: EventID) -> Date? { timetable.withLock { $0[eventId]?.nextFire } }
+    /// The timetable's next fire for the event; nil when it has none, or when a change that
+    /// restarts it has not been applied yet (its entry is stale then).
+    public func nextFire(eventId: EventID) -> Date? {
+        if changed.withLock({ $0[eventId] }) == true { return nil }
+        return timetable.withLock { $0[eventId]?.nextFire }
+    }
 
     /// True when every reported change has been applied to the timetable.
     public var isSettled: Bool { changed.withLock { $0.isEmpty } && !applying.withLock { $0 } }

@@ -35,6 +35,7 @@ enum OpenAPIDocument {
         .init(method: "DELETE", path: "/api/v1/events/{id}", summary: "Delete an event and its history", status: 204),
         .init(method: "POST", path: "/api/v1/events/{id}/run", summary: "Run now; returns the execution id", status: 202),
         .init(method: "GET", path: "/api/v1/events/{id}/ledger", summary: "Every due schedule occurrence and what became of it"),
+        .init(method: "GET", path: "/api/v1/events/{id}/next", summary: "The next fire times (?count=, 1-1000, default 5)", responseSchema: "UpcomingFires"),
         .init(method: "GET", path: "/api/v1/executions", summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)", responseSchema: "ExecutionList"),
         .init(method: "GET", path: "/api/v1/executions/{id}", summary: "One run", responseSchema: "Execution"),
         .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),

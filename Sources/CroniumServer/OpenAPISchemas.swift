@@ -32,6 +32,14 @@ enum OpenAPISchemas {
         event["executionCount"] = integer
         event["createdAt"] = dateTime
         event["updatedAt"] = dateTime
+        event["nextFireAt"] = dateTime
+        event["lastExecution"] = [
+            "type": "object",
+            "properties": [
+                "id": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)), "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)),
+                "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "errorCode": string,
+            ],
+        ] as [String: Any]
         return [
             "Problem": ["type": "object", "properties": ["type": string, "code": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")]],
             "FieldProblem": ["type": "object", "properties": ["field": string, "message": string]],
@@ -52,6 +60,13 @@ enum OpenAPISchemas {
             "EventInput": ["type": "object", "properties": eventFields],
             "Event": ["type": "object", "properties": event],
             "EventList": list("Event"),
+            "UpcomingFires": [
+                "type": "object",
+                "properties": [
+                    "eventId": integer, "status": enumeration(EventStatus.allCases.map(\.rawValue)), "fires": boolean, "timeZone": string,
+                    "times": ["type": "array", "items": dateTime],
+                ],
+            ],
             "Execution": [
                 "type": "object",
                 "properties": [

@@ -27,6 +27,22 @@ extension Database {
         return try await read { sql in try await sql.raw(finalQuery).all().map(Self.decodeExecution) }
     }
 
+    /// The newest run of each of `eventIds` that has one (an index lookup per event).
+    public func latestExecutions(eventIds: [EventID]) async throws -> [EventID: Execution] {
+        try await read { sql in
+            var result: [EventID: Execution] = [:]
+            for slice in eventIds.slices(of: 10_000) {
+                for row in try await sql.raw(
+                    "SELECT * FROM executions WHERE id IN (SELECT MAX(id) FROM executions WHERE event_id IN (\(binds: Array(slice))) GROUP BY event_id)"
+                ).all() {
+                    let execution = try Self.decodeExecution(row)
+                    result[execution.eventId] = execution
+                }
+            }
+            return result
+        }
+    }
+
     /// Executions still marked running or pending, oldest first.
     public func unfinishedExecutions(eventId: EventID) async throws -> [Execution] {
         try await read { sql in

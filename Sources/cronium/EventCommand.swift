@@ -6,7 +6,7 @@ import NIOHTTP1
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "event", abstract: "Create, list, change, delete and run events.",
-        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Ledger.self])
+        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")
@@ -18,8 +18,8 @@ struct EventCommand: AsyncParsableCommand {
             input.status = input.status ?? .active
             let data = try await client.client.send(.POST, "/api/v1/events", body: input)
             if client.json { return printJSON(data) }
-            let created = try APIClient.decoder.decode(Event.self, from: data)
-            client.report("created event \(created.id) '\(created.name)' (\(created.status.rawValue))", id: created.id)
+            let created = try APIClient.decoder.decode(EventOverview.self, from: data)
+            client.report("created event \(created.event.id) '\(created.event.name)' (\(created.event.status.rawValue))\(nextFireNote(created))", id: created.event.id)
         }
     }
 
@@ -38,10 +38,17 @@ struct EventCommand: AsyncParsableCommand {
             let query = filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $1)" }.joined(separator: "&")
             let data = try await client.client.send(.GET, "/api/v1/events\(query)")
             if client.json { return printJSON(data) }
-            let events = try APIClient.decoder.decode([Event].self, from: data)
+            let events = try APIClient.decoder.decode([EventOverview].self, from: data)
             client.printTable(
-                ["ID", "NAME", "TYPE", "STATUS", "SCHEDULE", "RUNS"],
-                events.map { [String($0.id), $0.name, $0.type.rawValue, $0.status.rawValue, describe($0.schedule, trigger: $0.triggerType), String($0.executionCount)] })
+                ["ID", "NAME", "TYPE", "STATUS", "SCHEDULE", "NEXT FIRE", "LAST RUN", "RUNS"],
+                events.map { overview in
+                    let event = overview.event
+                    return [
+                        String(event.id), event.name, event.type.rawValue, event.status.rawValue, describe(event.schedule, trigger: event.triggerType),
+                        overview.nextFireAt.map { formatISO8601($0, timeZone: zone(of: event.schedule)) } ?? "-",
+                        overview.lastExecution.map { "\($0.status.rawValue) #\($0.id)" } ?? "-", String(event.executionCount),
+                    ]
+                })
         }
     }
 
@@ -64,8 +71,37 @@ struct EventCommand: AsyncParsableCommand {
             let current = event.touchesSchedule ? try await client.client.get("/api/v1/events/\(id)", as: Event.self).schedule : nil
             let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input(currentSchedule: current))
             if client.json { return printJSON(data) }
-            let updated = try APIClient.decoder.decode(Event.self, from: data)
-            client.report("updated event \(updated.id) '\(updated.name)' (\(updated.status.rawValue))", id: updated.id)
+            let updated = try APIClient.decoder.decode(EventOverview.self, from: data)
+            client.report("updated event \(updated.event.id) '\(updated.event.name)' (\(updated.event.status.rawValue))\(nextFireNote(updated))", id: updated.event.id)
+        }
+    }
+
+    struct Next: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "next", abstract: "Print the event's next fire times, one ISO-8601 time per line in its schedule's zone.",
+            discussion: "For an event that is not ACTIVE, the times it would fire once it is (a note on stderr says so).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Event id.") var id: EventID
+        @Option(name: [.short, .long], help: "How many times (1-1000).") var count = 5
+
+        func validate() throws {
+            guard (1...1000).contains(count) else { throw ValidationError("--count must be between 1 and 1000") }
+        }
+
+        func run() async throws {
+            let data = try await client.client.send(.GET, "/api/v1/events/\(id)/next?count=\(count)")
+            if client.json { return printJSON(data) }
+            let upcoming = try APIClient.decoder.decode(UpcomingFires.self, from: data)
+            guard let timeZone = upcoming.timeZone else {
+                return printError("event \(id) has no schedule: it runs only when started (cronium event run \(id))")
+            }
+            if !upcoming.fires {
+                printError("event \(id) is \(upcoming.status.rawValue) and does not fire now; once ACTIVE it would fire at:")
+            } else if upcoming.times.isEmpty {
+                printError("event \(id) will not fire again (its one-shot time has passed)")
+            }
+            let zone = TimeZone(identifier: timeZone) ?? .gmt
+            for time in upcoming.times { print(formatISO8601(time, timeZone: zone)) }
         }
     }
 
@@ -195,11 +231,21 @@ func processExitCode(for execution: Execution) -> Int32 {
     }
 }
 
+/// ", next fire at …" for what create and update report, when the event fires.
+func nextFireNote(_ overview: EventOverview) -> String {
+    overview.nextFireAt.map { ", next fire at \(formatISO8601($0, timeZone: zone(of: overview.event.schedule)))" } ?? ""
+}
+
+/// The zone a schedule's times are shown in: its own.
+func zone(of schedule: Schedule?) -> TimeZone {
+    schedule.flatMap { TimeZone(identifier: $0.timeZone) } ?? .gmt
+}
+
 func describe(_ schedule: Schedule?, trigger: TriggerType) -> String {
     guard trigger == .schedule, let schedule else { return "manual" }
     switch schedule.kind {
     case .cron: return "\(schedule.cron ?? "") \(schedule.timeZone)"
     case .interval: return "every \(schedule.intervalSeconds ?? 0)s"
-    case .once: return "once \(schedule.startAt.map { formatISO8601($0, timeZone: TimeZone(identifier: schedule.timeZone) ?? .gmt) } ?? "")"
+    case .once: return "once \(schedule.startAt.map { formatISO8601($0, timeZone: zone(of: schedule)) } ?? "")"
     }
 }

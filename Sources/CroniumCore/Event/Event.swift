@@ -49,5 +49,6 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public static let maxRetries = 10
     /// Fields an event's JSON has that only Cronium sets: a client that sends a fetched event back
     /// with its changes may leave them in, and they are ignored.
-    public static let readOnlyFields: Set<String> = ["id", "ownerId", "executionCount", "createdAt", "updatedAt"]
+    /// (`nextFireAt` and `lastExecution` are those of ``EventOverview``, the form the API shows.)
+    public static let readOnlyFields: Set<String> = ["id", "ownerId", "executionCount", "createdAt", "updatedAt", "nextFireAt", "lastExecution"]
 }

@@ -15,38 +15,45 @@ struct EventController {
         group.delete(":id", use: delete)
         group.post(":id/run", use: run)
         group.get(":id/ledger", use: ledger)
+        group.get(":id/next", use: next)
     }
 
     struct RunResponse: ResponseEncodable {
         let executionId: ExecutionID
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Event] {
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [EventOverview] {
         var events = try await engine.events(visibleTo: try context.requireUser())
         let query = QueryParameters(request)
         if let tag = query.text("tag") { events = events.filter { $0.tags.contains(tag) } }
         if let status = try query.name("status", as: EventStatus.self) { events = events.filter { $0.status == status } }
-        return events
+        return try await engine.overviews(of: events)
     }
 
-    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Event> {
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<EventOverview> {
         let user = try context.requireUser()
         let input = try await request.decodeJSON(as: EventInput.self, context: context, readOnly: Event.readOnlyFields)
         let event = try await engine.createEvent(input, by: user)
-        return EditedResponse(status: .created, headers: [.location: "/api/v1/events/\(event.id)"], response: event)
+        return EditedResponse(status: .created, headers: [.location: "/api/v1/events/\(event.id)"], response: try await engine.overview(of: event))
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Event {
-        try await engine.event(id: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser())
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> EventOverview {
+        let event = try await engine.event(id: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser())
+        return try await engine.overview(of: event)
     }
 
-    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Event {
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> EventOverview {
         let user = try context.requireUser()
         let id = try context.parameters.require("id", as: EventID.self)
         // The event is looked up before the body is read, so an unknown id is a 404 whatever the body.
         _ = try await engine.event(id: id, visibleTo: user)
         let input = try await request.decodeJSON(as: EventInput.self, context: context, readOnly: Event.readOnlyFields)
-        return try await engine.updateEvent(id: id, with: input, by: user)
+        return try await engine.overview(of: try await engine.updateEvent(id: id, with: input, by: user))
+    }
+
+    @Sendable func next(_ request: Request, context: AppRequestContext) async throws -> UpcomingFires {
+        let count = try QueryParameters(request).integer("count", default: 5, in: 1...1000)
+        return try await engine.upcomingFires(eventId: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser(), count: count)
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
@@ -68,5 +75,6 @@ struct EventController {
     }
 }
 
-extension Event: ResponseEncodable {}
+extension EventOverview: ResponseEncodable {}
+extension UpcomingFires: ResponseEncodable {}
 extension ScheduleOccurrence: ResponseEncodable {}
