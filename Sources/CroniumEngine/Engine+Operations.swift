@@ -173,3 +173,84 @@ extension Engine {
         return times
     }
 }
+
+// MARK: Export and import
+
+extension Engine {
+    /// The events given, as a document an import can make again.
+    public func exportDocument(of events: [Event]) -> EventDocument {
+        EventDocument(events: events.map(EventInput.init(exporting:)))
+    }
+
+    /// Creates or changes the user's own events to match `inputs`, matched by name: all of them
+    /// or, on any problem, none (each problem named `events[i].field`). A dry run checks and
+    /// reports without writing. An event whose fields already match is left untouched.
+    public func importEvents(_ inputs: [EventInput], by user: User, dryRun: Bool) async throws -> ImportReport {
+        guard user.canCreate else { throw CroniumError.forbidden }
+        let mine = Dictionary(grouping: try await store.events(ownerOrShared: user.id).filter { $0.ownerId == user.id }, by: \.name)
+        let now = clock.now()
+        var problems: [FieldProblem] = []
+        var firstIndex: [String: Int] = [:]
+        var plans: [(before: Event?, after: Event)] = []
+        for (index, input) in inputs.enumerated() {
+            let field = "events[\(index)]"
+            guard let name = input.name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
+                problems.append(.init(field: "\(field).name", message: "is required: an import matches events by name"))
+                continue
+            }
+            if let first = firstIndex[name] {
+                problems.append(.init(field: "\(field).name", message: "'\(name)' is also the name of events[\(first)]: names must differ within a document"))
+                continue
+            }
+            firstIndex[name] = index
+            let matches = mine[name] ?? []
+            guard matches.count <= 1 else {
+                let ids = matches.map { String($0.id.rawValue) }.joined(separator: ", ")
+                problems.append(.init(field: "\(field).name", message: "your events \(ids) are all named '\(name)': rename all but one, so the import knows which to change"))
+                continue
+            }
+            do {
+                if let before = matches.first {
+                    var after = before
+                    try after.apply(input, now: now)
+                    try checkRunnable(after, before: before, by: user)
+                    plans.append((before, after))
+                } else {
+                    let new = try Event.create(from: input, ownerId: user.id, now: now)
+                    try checkRunnable(new, before: nil, by: user)
+                    plans.append((nil, new))
+                }
+            } catch let error as ValidationError {
+                problems += error.problems.map { .init(field: "\(field).\($0.field)", message: $0.message) }
+            }
+        }
+        try ValidationError.check(problems)
+
+        var report = ImportReport(dryRun: dryRun)
+        var new: [Event] = []
+        var changed: [(before: Event, after: Event)] = []
+        for plan in plans {
+            guard let before = plan.before else {
+                new.append(plan.after)
+                continue
+            }
+            var compared = plan.after
+            compared.updatedAt = before.updatedAt
+            if compared == before {
+                report.unchanged.append(.init(id: before.id, name: before.name))
+            } else {
+                changed.append((before, plan.after))
+            }
+        }
+        report.updated = changed.map { .init(id: $0.after.id, name: $0.after.name) }
+        guard !dryRun else {
+            report.created = new.map { .init(id: nil, name: $0.name) }
+            return report
+        }
+        let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after))
+        report.created = inserted.map { .init(id: $0.id, name: $0.name) }
+        for event in inserted { await scheduler.markChanged(eventId: event.id, resetTimetable: true) }
+        for (before, after) in changed { await scheduler.markChanged(eventId: after.id, resetTimetable: after.timetableDiffers(from: before)) }
+        return report
+    }
+}

@@ -30,6 +30,8 @@ enum OpenAPIDocument {
         .init(method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token", status: 204),
         .init(method: "GET", path: "/api/v1/events", summary: "List events you may see (?tag=, ?status=)", responseSchema: "EventList"),
         .init(method: "POST", path: "/api/v1/events", summary: "Create an event", requestSchema: "EventInput", responseSchema: "Event", status: 201),
+        .init(method: "GET", path: "/api/v1/events/export", summary: "The events (?tag=, ?status=) as a document an import makes again", responseSchema: "EventDocument"),
+        .init(method: "POST", path: "/api/v1/events/import", summary: "Create or change your events to match a document, by name; all or nothing (?dryRun=true checks only)", requestSchema: "EventDocument", responseSchema: "ImportReport"),
         .init(method: "GET", path: "/api/v1/events/{id}", summary: "Get an event", responseSchema: "Event"),
         .init(method: "PATCH", path: "/api/v1/events/{id}", summary: "Change the fields sent", requestSchema: "EventInput", responseSchema: "Event"),
         .init(method: "DELETE", path: "/api/v1/events/{id}", summary: "Delete an event and its history", status: 204),

@@ -60,6 +60,14 @@ enum OpenAPISchemas {
             "EventInput": ["type": "object", "properties": eventFields],
             "Event": ["type": "object", "properties": event],
             "EventList": list("Event"),
+            "EventDocument": ["type": "object", "required": ["events"], "properties": ["version": integer, "events": list("EventInput")]],
+            "ImportReport": [
+                "type": "object",
+                "properties": [
+                    "dryRun": boolean, "created": list("ImportEntry"), "updated": list("ImportEntry"), "unchanged": list("ImportEntry"),
+                ],
+            ],
+            "ImportEntry": ["type": "object", "properties": ["id": integer, "name": string]],
             "UpcomingFires": [
                 "type": "object",
                 "properties": [

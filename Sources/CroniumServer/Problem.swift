@@ -122,7 +122,10 @@ struct ProblemMiddleware: RouterMiddleware {
     /// A decoding error as a sentence naming the JSON field.
     static func describe(_ error: DecodingError) -> String {
         func path(_ context: DecodingError.Context) -> String {
-            let path = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? $0.stringValue }.joined(separator: ".")
+            // `events[0].name`, as the fields of validation problems are named.
+            let path = context.codingPath.reduce(into: "") { path, key in
+                if let index = key.intValue { path += "[\(index)]" } else { path += (path.isEmpty ? "" : ".") + key.stringValue }
+            }
             return path.isEmpty ? "the body" : path
         }
         switch error {

@@ -5,36 +5,46 @@ import SQLKit
 extension Database {
     /// Stores a new event and returns it with its id.
     public func insertEvent(_ event: Event) async throws -> Event {
-        let data = try Self.encode(event)
-        let id = try await transaction { sql in
-            try await sql.raw(
-                """
-                INSERT INTO events (owner_id, name, type, status, trigger_type, shared, execution_count, data, created_at, updated_at)
-                VALUES (\(bind: event.ownerId), \(bind: event.name), \(bind: event.type.rawValue), \(bind: event.status.rawValue),
-                  \(bind: event.triggerType.rawValue), \(bind: event.shared), \(bind: event.executionCount), \(bind: data),
-                  \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
-                RETURNING id
-                """
-            ).first(decodingColumn: "id", as: EventID.self).required("the new event's id")
-        }
-        var stored = event
-        stored.id = id
-        return stored
+        try await saveEvents(inserting: [event], updating: [])[0]
     }
 
     /// Replaces an event's definition. The execution counter is owned by the engine, so it is only
     /// written here when the caller deliberately reset it (re-activation).
     public func updateEvent(_ event: Event) async throws {
-        let data = try Self.encode(event)
-        try await transaction { sql in
-            try await sql.raw(
-                """
-                UPDATE events SET name = \(bind: event.name), type = \(bind: event.type.rawValue), status = \(bind: event.status.rawValue),
-                  trigger_type = \(bind: event.triggerType.rawValue), shared = \(bind: event.shared), data = \(bind: data),
-                  execution_count = \(bind: event.executionCount), updated_at = \(bind: event.updatedAt.millis)
-                WHERE id = \(bind: event.id)
-                """
-            ).run()
+        _ = try await saveEvents(inserting: [], updating: [event])
+    }
+
+    /// Inserts and updates events in one transaction, all or none (an import); returns the
+    /// inserted ones with their ids.
+    public func saveEvents(inserting new: [Event], updating changed: [Event]) async throws -> [Event] {
+        let newData = try new.map(Self.encode)
+        let changedData = try changed.map(Self.encode)
+        return try await transaction { sql in
+            var inserted: [Event] = []
+            for (event, data) in zip(new, newData) {
+                var stored = event
+                stored.id = try await sql.raw(
+                    """
+                    INSERT INTO events (owner_id, name, type, status, trigger_type, shared, execution_count, data, created_at, updated_at)
+                    VALUES (\(bind: event.ownerId), \(bind: event.name), \(bind: event.type.rawValue), \(bind: event.status.rawValue),
+                      \(bind: event.triggerType.rawValue), \(bind: event.shared), \(bind: event.executionCount), \(bind: data),
+                      \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
+                    RETURNING id
+                    """
+                ).first(decodingColumn: "id", as: EventID.self).required("the new event's id")
+                inserted.append(stored)
+            }
+            for (event, data) in zip(changed, changedData) {
+                try await sql.raw(
+                    """
+                    UPDATE events SET name = \(bind: event.name), type = \(bind: event.type.rawValue), status = \(bind: event.status.rawValue),
+                      trigger_type = \(bind: event.triggerType.rawValue), shared = \(bind: event.shared), data = \(bind: data),
+                      execution_count = \(bind: event.executionCount), updated_at = \(bind: event.updatedAt.millis)
+                    WHERE id = \(bind: event.id)
+                    """
+                ).run()
+            }
+            return inserted
         }
     }
 

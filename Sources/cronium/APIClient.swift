@@ -80,13 +80,18 @@ struct APIClient: Sendable {
 
     /// ``send(_:_:body:)`` with the response's headers too.
     func exchange(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none) async throws -> (headers: HTTPHeaders, body: Data) {
+        try await exchange(method, path, json: try body.map { try Self.encoder.encode($0) })
+    }
+
+    /// A request whose body is JSON already (a document read from a file, sent as it is).
+    func exchange(_ method: HTTPMethod, _ path: String, json: Data?) async throws -> (headers: HTTPHeaders, body: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let sessionCookie { request.headers.add(name: "Cookie", value: sessionCookie) }
-        if let body {
+        if let json {
             request.headers.add(name: "Content-Type", value: "application/json")
-            request.body = .bytes(ByteBuffer(bytes: try Self.encoder.encode(body)))
+            request.body = .bytes(ByteBuffer(bytes: json))
         }
         let response: HTTPClientResponse
         do {

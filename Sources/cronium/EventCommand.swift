@@ -6,7 +6,7 @@ import NIOHTTP1
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "event", abstract: "Create, list, change, delete and run events.",
-        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self])
+        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self, Export.self, Import.self])
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")

@@ -36,14 +36,19 @@ extension Event {
         if input.name == nil { missing.append(.init(field: "name", message: "is required")) }
         if input.type == nil { missing.append(.init(field: "type", message: "is required: one of \(EventType.validNames)")) }
         try ValidationError.check(missing)
-        var event = Event(
+        var event = blank(ownerId: ownerId, now: now)
+        try event.apply(input, now: now)
+        return event
+    }
+
+    /// An event with every field at its default: what a field left out of a new event becomes.
+    public static func blank(ownerId: UserID = 0, now: Date = Date(timeIntervalSince1970: 0)) -> Event {
+        Event(
             id: 0, ownerId: ownerId, name: "", description: "", type: .bash, content: "", httpRequest: nil,
             status: .draft, triggerType: .manual, schedule: nil, environment: [:], timeoutValue: 30,
             timeoutUnit: .minutes, retries: 0, retryBackoffSeconds: 5, maxExecutions: 0, executionCount: 0,
             resetCounterOnActive: false, tags: [], runLocation: .local, networkAccess: true, limits: nil, readOnlyPaths: nil, shared: false,
             logCapBytes: Event.defaultLogCapBytes, createdAt: now, updatedAt: now)
-        try event.apply(input, now: now)
-        return event
     }
 
     /// Applies the fields present in `input`; on any problem the event is left as it was.

@@ -10,6 +10,8 @@ struct EventController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.post(use: create)
+        group.get("export", use: export)
+        group.post("import", use: importDocument)
         group.get(":id", use: show)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
@@ -23,11 +25,30 @@ struct EventController {
     }
 
     @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [EventOverview] {
+        try await engine.overviews(of: try await filteredEvents(request, context: context))
+    }
+
+    /// The events the caller may see, narrowed by `?tag=` and `?status=`.
+    private func filteredEvents(_ request: Request, context: AppRequestContext) async throws -> [Event] {
         var events = try await engine.events(visibleTo: try context.requireUser())
         let query = QueryParameters(request)
         if let tag = query.text("tag") { events = events.filter { $0.tags.contains(tag) } }
         if let status = try query.name("status", as: EventStatus.self) { events = events.filter { $0.status == status } }
-        return try await engine.overviews(of: events)
+        return events
+    }
+
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> EventDocument {
+        engine.exportDocument(of: try await filteredEvents(request, context: context))
+    }
+
+    /// Body: an ``EventDocument``, or a bare array of events (what `GET /api/v1/events` returns:
+    /// their read-only fields are ignored). Each event is checked for unknown fields on its own.
+    @Sendable func importDocument(_ request: Request, context: AppRequestContext) async throws -> ImportReport {
+        let user = try context.requireUser()
+        let dryRun = try QueryParameters(request).flag("dryRun") ?? false
+        let data = Data(try await request.body.collect(upTo: Request.maxJSONBytes).readableBytesView)
+        let inputs = try EventDocumentReader.events(in: data, decoder: context.requestDecoder)
+        return try await engine.importEvents(inputs, by: user, dryRun: dryRun)
     }
 
     @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<EventOverview> {
@@ -76,5 +97,7 @@ struct EventController {
 }
 
 extension EventOverview: ResponseEncodable {}
+extension EventDocument: ResponseEncodable {}
+extension ImportReport: ResponseEncodable {}
 extension UpcomingFires: ResponseEncodable {}
 extension ScheduleOccurrence: ResponseEncodable {}

@@ -1,0 +1,111 @@
+import ArgumentParser
+import CroniumCore
+import Foundation
+import NIOHTTP1
+import Yams
+
+extension EventCommand {
+    /// `event export`: the events as a document (YAML by default) that `event import` makes again.
+    struct Export: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "export", abstract: "Print events as a YAML (or JSON) document that `event import` makes again.",
+            discussion: """
+                No ids, owners or counters: events are matched by name on import. Fields at their \
+                defaults are left out. Example: cronium event export --tag ops > ops.yaml
+                """)
+        @OptionGroup var client: ClientOptions
+        @Option(help: "Only events with this tag.") var tag: String?
+        @Option(help: "Only events with this status: active, paused, draft or archived.") var status: String?
+        @Option(help: "yaml (the default) or json.") var format: Format = .yaml
+
+        enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json }
+
+        func validate() throws {
+            if let status, EventStatus.named(status) == nil { throw ValidationError("--status must be one of \(EventStatus.validNames)") }
+        }
+
+        func run() async throws {
+            let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
+            let query = filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $1)" }.joined(separator: "&")
+            let data = try await client.client.send(.GET, "/api/v1/events/export\(query)")
+            if client.json || format == .json { return printJSON(data) }
+            let document = try APIClient.decoder.decode(EventDocument.self, from: data)
+            print(try EventDocumentYAML.encode(document), terminator: "")
+        }
+    }
+
+    /// `event import FILE`: creates or changes the caller's events to match a document.
+    struct Import: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "import", abstract: "Create or change your events to match a YAML or JSON document, by name.",
+            discussion: """
+                All of it or, on any problem, nothing. An event of yours with the same name is changed \
+                (the fields the document gives); one without is created. --dry-run shows what would \
+                happen. Reads what `event export` and `event list -o json` print.
+                """)
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The document ('-' for stdin).") var file: String
+        @Flag(help: "Check the document and show what would change, changing nothing.") var dryRun = false
+
+        func run() async throws {
+            let contents = try EventOptions.read(file, option: "import")
+            let json = try EventDocumentYAML.json(from: contents, file: file)
+            let data: Data
+            do {
+                data = try await client.client.exchange(.POST, "/api/v1/events/import\(dryRun ? "?dryRun=true" : "")", json: json).body
+            } catch let error as CLIError where json != contents && error.description.contains("expected a string") {
+                // YAML reads no, yes, on, off as booleans and 1.0 as a number.
+                throw CLIError(error.description + "\n(in YAML, quote a value such as no, yes, on, off or 1.0 to keep it a string: 'no')", exitCode: error.exitCode)
+            }
+            if client.json { return printJSON(data) }
+            let report = try APIClient.decoder.decode(ImportReport.self, from: data)
+            if client.quiet { return (report.created + report.updated + report.unchanged).compactMap(\.id).forEach { print($0) } }
+            let verb = dryRun ? ["would create", "would update", "unchanged"] : ["created", "updated", "unchanged"]
+            for entry in report.created { print("\(verb[0]) event \(entry.id.map { "\($0) " } ?? "")'\(entry.name)'") }
+            for entry in report.updated { print("\(verb[1]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+            for entry in report.unchanged { print("\(verb[2]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+            if dryRun { printError("dry run: nothing was changed") }
+        }
+    }
+}
+
+/// YAML for people, JSON for the server: the CLI converts in both directions and the server
+/// judges every field (a misspelled key in YAML is refused like one in JSON).
+enum EventDocumentYAML {
+    static func encode(_ document: EventDocument) throws -> String {
+        let encoder = YAMLEncoder()
+        encoder.options.allowUnicode = true
+        encoder.options.width = -1
+        // Scripts stay readable: multi-line strings as literal blocks.
+        encoder.options.newLineScalarStyle = .literal
+        return try encoder.encode(document)
+    }
+
+    /// The file's JSON: as it is when it is JSON, converted when it is YAML.
+    static func json(from data: Data, file: String) throws -> Data {
+        let text = String(decoding: data, as: UTF8.self)
+        if let first = text.first(where: { !$0.isWhitespace }), first == "{" || first == "[" { return data }
+        let value: Any?
+        do {
+            value = try Yams.load(yaml: text)
+        } catch {
+            throw ValidationError("\(file) is neither JSON nor YAML: \(error)")
+        }
+        let converted = value.map(jsonCompatible)
+        guard let converted, converted is [String: Any] || converted is [Any], JSONSerialization.isValidJSONObject(converted) else {
+            throw ValidationError("\(file) holds no events: expected `events:` with a list, as `cronium event export` prints")
+        }
+        return try JSONSerialization.data(withJSONObject: converted, options: [.withoutEscapingSlashes])
+    }
+
+    /// YAML's own values in JSON's terms: keys as strings, times as ISO-8601 strings, binary as base64.
+    private static func jsonCompatible(_ value: Any) -> Any {
+        switch value {
+        case let map as [AnyHashable: Any]: Dictionary(map.map { ("\($0.key.base)", jsonCompatible($0.value)) }, uniquingKeysWith: { first, _ in first })
+        case let list as [Any]: list.map(jsonCompatible)
+        case let date as Date: date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
+        case let data as Data: data.base64EncodedString()
+        default: value
+        }
+    }
+}
