@@ -12,7 +12,7 @@ struct Cronium: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, EventCommand.self, LogsCommand.self, ExecutionCommand.self, ScheduleCommand.self, UserCommand.self,
-            TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self,
+            TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self,
         ])
 
     /// Runs the command. Every error is printed once, to stderr, and ends with its exit code

@@ -267,4 +267,33 @@ import Testing
         let bad = try await Self.cli(["schedule", "next", "61 * * * *"])
         #expect(bad.status != 0 && bad.stderr.contains("minute"))
     }
+
+    /// The bash script completes commands and subcommands when sourced; every shell gets one.
+    @Test func completionScriptsCompleteCommands() async throws {
+        for shell in ["bash", "zsh", "fish"] {
+            let script = try await Self.cli(["completion", shell])
+            #expect(script.status == 0 && script.stdout.contains("cronium"), "\(shell): \(script.stderr)")
+        }
+        #expect(try await Self.cli(["completion", "tcsh"]).status == 64)
+        let directory = try TemporaryDirectory("completion")
+        defer { directory.remove() }
+        let file = directory.appending("cronium.bash")
+        try (try await Self.cli(["completion", "bash"])).stdout.write(toFile: file, atomically: true, encoding: .utf8)
+        let probe = """
+            source \(file)
+            complete_line() { COMP_LINE="$1"; COMP_POINT=${#1}; read -ra COMP_WORDS <<< "$1"; [[ "$1" == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _cronium cronium "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; echo "${COMPREPLY[*]}"; }
+            complete_line "cronium ev"
+            complete_line "cronium event ex"
+            """
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/bin/bash")
+        process.arguments = ["-c", probe]
+        process.environment = ["PATH": URL(fileURLWithPath: Self.binary).deletingLastPathComponent().path + ":/usr/bin:/bin"]
+        let out = Pipe()
+        process.standardOutput = out
+        try process.run()
+        let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        #expect(output == "event\nevent export\n", "\(output)")
+    }
 }
