@@ -50,5 +50,7 @@ struct Cronium: AsyncParsableCommand {
 
 /// One line (or more) to stderr: errors, and what is not the command's output.
 func printError(_ text: String) {
+    // What went to stdout first shows first, also when both go to one pipe (stdout is buffered there).
+    fflush(nil)
     FileHandle.standardError.write(Data((text + "\n").utf8))
 }

@@ -217,8 +217,9 @@ func setStatus(_ status: EventStatus, of id: EventID, client: ClientOptions, ver
     input.status = status
     let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: input)
     if client.json { return printJSON(data) }
-    let event = try APIClient.decoder.decode(Event.self, from: data)
-    client.report("\(verb) event \(event.id) '\(event.name)' (\(event.status.rawValue))", id: event.id)
+    let overview = try APIClient.decoder.decode(EventOverview.self, from: data)
+    let event = overview.event
+    client.report("\(verb) event \(event.id) '\(event.name)' (\(event.status.rawValue))\(nextFireNote(overview))", id: event.id)
 }
 
 /// The exit status a script-like caller expects: the script's own, or the timeout(1) conventions.

@@ -62,14 +62,19 @@ import Testing
 
     /// Runs `body` with a live server's URL and admin token.
     static func withLiveServer(_ body: (String, String) async throws -> Void) async throws {
-        let fixture = try await ServerFixture()
+        try await withLiveServer(dataDirectoryName: "data") { url, token, _ in try await body(url, token) }
+    }
+
+    /// The same, with the directory holding the server's data directory (named `dataDirectoryName`).
+    static func withLiveServer(dataDirectoryName: String, _ body: (String, String, String) async throws -> Void) async throws {
+        let fixture = try await ServerFixture(dataDirectoryName: dataDirectoryName)
         defer { fixture.directory.remove() }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await fixture.server.run { channel in continuation.yield(channel.localAddress?.port ?? 0) } }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
         do {
-            try await body("http://127.0.0.1:\(port)", fixture.adminToken)
+            try await body("http://127.0.0.1:\(port)", fixture.adminToken, fixture.directory.path)
         } catch {
             task.cancel()
             _ = await task.result

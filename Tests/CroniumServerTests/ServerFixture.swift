@@ -17,10 +17,12 @@ struct ServerFixture {
     let server: CroniumServer
     let adminToken: String
 
-    init(_ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
+    /// `dataDirectoryName`: the data directory's name inside ``directory`` (`.cronium` for a
+    /// server the docs' examples run against, as `cronium serve` makes in its working directory).
+    init(dataDirectoryName: String = "data", _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         directory = try TemporaryDirectory("server")
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = directory.appending("data")
+        configuration.dataDirectory = directory.appending(dataDirectoryName)
         configuration.port = 0
         configure(&configuration)
         // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.

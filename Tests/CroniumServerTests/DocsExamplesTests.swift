@@ -1,0 +1,104 @@
+import CroniumTesting
+import Foundation
+import Testing
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Every shell example in the docs, run as shown against a fresh server, page by page: the docs
+/// cannot drift from what Cronium does. `CRONIUM_DOCS_UPDATE=1 swift test --filter DocsExamples`
+/// writes what the commands printed back into the pages (then review the diff).
+@Suite struct DocsExamplesTests {
+    static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+    /// Pages whose examples still assume the author's server (ids from a long session, a server
+    /// restart): they are being rewritten to run from a fresh server, page by page.
+    static let notYetChecked: Set<String> = [
+        "docs/api.md", "docs/architecture.md", "docs/auth.md", "docs/events.md", "docs/runs-and-logs.md", "docs/sandbox.md", "docs/schedules.md",
+    ]
+
+    /// Every page, or only `CRONIUM_DOCS_PAGE` (such as `docs/cli.md`) while fixing one.
+    static let pages = ProcessInfo.processInfo.environment["CRONIUM_DOCS_PAGE"].map { [$0] }
+        ?? (["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: root + "/docs")) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 })
+        .filter { !notYetChecked.contains($0) }
+    static let marker = "@@docs-example-end@@"
+
+    @Test(arguments: pages) func theExamplesOfAPageRunAsShown(page: String) async throws {
+        let docs = try DocsPage(path: "\(Self.root)/\(page)")
+        guard !docs.examples.isEmpty else { return }
+        try await CLITests.withLiveServer(dataDirectoryName: ".cronium") { url, _, directory in
+            try await Self.check(docs, url: url, directory: directory)
+        }
+    }
+
+    private static func check(_ docs: DocsPage, url: String, directory: String) async throws {
+        let page = docs.path.replacingOccurrences(of: root + "/", with: "")
+        let port = Int(url.split(separator: ":").last ?? "") ?? 0
+        let outputs = try await run(docs.examples.map { $0.command.replacingOccurrences(of: ":5001", with: ":\(port)") }, in: directory, port: port)
+        var failures: [String] = []
+        for (example, output) in zip(docs.examples, outputs) {
+            let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), port: port)
+            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", port: port)
+            if !DocsOutput.matches(expected: expected, actual: actual) {
+                failures.append("\(page):\(example.line): $ \(example.command)\n--- the page shows:\n\(expected)\n--- it printed:\n\(actual)")
+            }
+        }
+        if ProcessInfo.processInfo.environment["CRONIUM_DOCS_UPDATE"] == "1", !failures.isEmpty {
+            try rewrite(docs, outputs: outputs, port: port)
+        }
+        // Readable on its own too: the expectation's message below is one escaped line.
+        if !failures.isEmpty { print(failures.joined(separator: "\n\n")) }
+        #expect(failures.isEmpty, "\(failures.count) of \(docs.examples.count) examples differ:\n\n\(failures.joined(separator: "\n\n"))")
+    }
+
+    /// Runs the commands in order in one bash, as a reader would type them in one terminal, and
+    /// returns what each printed (stdout and stderr together); nil for those never reached.
+    static func run(_ commands: [String], in directory: String, port: Int) async throws -> [String?] {
+        var script = """
+            exec 2>&1 </dev/null
+            cd '\(directory)'
+            export PATH='\(URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().path)':/usr/bin:/bin HOME='\(directory)' CRONIUM_URL=http://127.0.0.1:\(port)
+
+            """
+        for command in commands { script += "\(command)\necho \(marker)\n" }
+        let whole = script
+        let output: String = try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result {
+                    // In a session of its own, so that a command that never ends is killed with
+                    // everything it started, and the page fails instead of hanging.
+                    let process = Process()
+                    process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+                    process.arguments = ["/bin/bash", "-c", whole]
+                    let pipe = Pipe()
+                    process.standardOutput = pipe
+                    try process.run()
+                    let group = process.processIdentifier
+                    let killer = DispatchWorkItem { kill(-group, SIGKILL) }
+                    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    process.waitUntilExit()
+                    killer.cancel()
+                    return String(decoding: data, as: UTF8.self)
+                })
+            }
+        }
+        var pieces: [String?] = output.components(separatedBy: marker + "\n").dropLast().map { $0 }
+        while pieces.count < commands.count { pieces.append(nil) }
+        return pieces
+    }
+
+    /// Writes each command's output under it, with secrets cut short as the pages show them.
+    static func rewrite(_ docs: DocsPage, outputs: [String?], port: Int) throws {
+        var lines = docs.lines
+        for (example, output) in zip(docs.examples, outputs).reversed() {
+            guard let output else { continue }
+            var shown = output.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
+            shown = shown.replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
+            if shown.hasSuffix("\n") { shown.removeLast() }
+            let replacement = shown.isEmpty ? [] : shown.components(separatedBy: "\n")
+            lines.replaceSubrange(example.outputLines, with: replacement)
+        }
+        try lines.joined(separator: "\n").write(toFile: docs.path, atomically: true, encoding: .utf8)
+    }
+}
