@@ -158,7 +158,13 @@ public struct Isolation: Sendable {
                 return "'\(path)' would show the server's data directory to runs"
             }
         }
-        return nil
+        return missing(readOnlyPath: path)
+    }
+
+    /// A path that is not on this machine cannot be shown to runs: bubblewrap would refuse to
+    /// build the sandbox. Checked when the event is saved, and again before each run.
+    static func missing(readOnlyPath path: String) -> String? {
+        FileManager.default.fileExists(atPath: path) ? nil : "'\(path)' does not exist on this server; create it, or take it out of readOnlyPaths"
     }
 
     /// The run's limits: the event's, else the defaults, never above the maxima.

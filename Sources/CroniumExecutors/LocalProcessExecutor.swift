@@ -86,6 +86,9 @@ public struct LocalProcessExecutor: Executor {
             // No cgroup: per-process limits are the best the kernel offers.
             spec.limits += [(cronium_rlimit_data, memoryBytes), (cronium_rlimit_nproc, UInt64(limits.processes ?? 256))]
         }
+        if let problem = (event.readOnlyPaths ?? []).lazy.compactMap(Isolation.missing(readOnlyPath:)).first {
+            throw ExecutionError(.startFailed, "readOnlyPaths: \(problem)")
+        }
         let cgroup: RunCgroup?
         do {
             cgroup = try isolation.cgroups?.acquire(memoryBytes: memoryBytes, processes: limits.processes ?? 256)

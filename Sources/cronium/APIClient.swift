@@ -110,8 +110,10 @@ struct APIClient: Sendable {
                 default: Exit.refused
                 }
             if let problem = try? JSONDecoder().decode(ProblemBody.self, from: data) {
-                let details = problem.errors?.map { "  \($0.field): \($0.message)" }.joined(separator: "\n")
-                throw CLIError([problem.detail, details].compactMap { $0 }.joined(separator: "\n"), exitCode: exitCode)
+                // Field problems one a line; the detail lists them too, on one line.
+                guard let errors = problem.errors, !errors.isEmpty else { throw CLIError(problem.detail, exitCode: exitCode) }
+                let lines = errors.map { "  \($0.field): \($0.message)" }
+                throw CLIError((["the request has \(errors.count) problem\(errors.count == 1 ? "" : "s"):"] + lines).joined(separator: "\n"), exitCode: exitCode)
             }
             throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", exitCode: exitCode)
         }

@@ -145,6 +145,11 @@ import Glibc
         let refused = try await run("true", readOnlyPaths: [directory.path], in: directory)
         #expect(refused.outcome.status == .failure)
         #expect(refused.outcome.error?.message.contains("data directory") == true)
+
+        // A path gone since the event was saved: the run says which, instead of the sandbox failing.
+        let gone = try await run("true", readOnlyPaths: [shared.appending("gone")], in: directory)
+        #expect(gone.outcome.status == .failure && gone.outcome.error?.code == .startFailed)
+        #expect(gone.outcome.error?.message.contains("\(shared.appending("gone"))' does not exist on this server") == true, "\(String(describing: gone.outcome.error))")
     }
 
     @Test(.enabled(if: isRoot, "per-run cgroups need root here"), arguments: [true, false])

@@ -115,9 +115,19 @@ struct ShellInputScanner {
     }
 }
 
-/// What may differ between a run and the page: times, durations, secrets. Both sides are
-/// normalised, and `…` in the page stands for anything (a whole line of `…`: any lines).
+/// What may differ between a run and the page: times, durations, secrets, the port, and the
+/// working directory (shown as `/home/ana/cronium`, where the pages' reader runs `cronium serve`).
+/// Both sides are normalised, and `…` in the page stands for anything (a line of `…`: any lines).
 enum DocsOutput {
+    static let shownDirectory = "/home/ana/cronium"
+
+    /// What a run printed, as a page shows it: the reader's port and directory, secrets cut short.
+    static func shown(_ output: String, port: Int, directory: String) -> String {
+        output.replacingOccurrences(of: directory, with: shownDirectory)
+            .replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
+            .replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
+    }
+
     static let replacements: [(pattern: String, placeholder: String)] = [
         (#"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?"#, "<time>"),
         (#"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT"#, "<http-date>"),
@@ -127,8 +137,8 @@ enum DocsOutput {
         (#"(password:? )[A-Za-z0-9]{20}"#, "$1<password>"),
     ]
 
-    static func normalise(_ text: String, port: Int) -> String {
-        var result = text.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
+    static func normalise(_ text: String, port: Int, directory: String) -> String {
+        var result = shown(text, port: port, directory: directory)
         for (pattern, placeholder) in replacements {
             result = result.replacingOccurrences(of: pattern, with: placeholder, options: .regularExpression)
         }

@@ -14,7 +14,7 @@ import Glibc
     /// Pages whose examples still assume the author's server (ids from a long session, a server
     /// restart): they are being rewritten to run from a fresh server, page by page.
     static let notYetChecked: Set<String> = [
-        "docs/api.md", "docs/architecture.md", "docs/auth.md", "docs/events.md", "docs/runs-and-logs.md", "docs/sandbox.md", "docs/schedules.md",
+        "docs/api.md", "docs/architecture.md", "docs/auth.md", "docs/events.md", "docs/runs-and-logs.md", "docs/schedules.md",
     ]
 
     /// Every page, or only `CRONIUM_DOCS_PAGE` (such as `docs/cli.md`) while fixing one.
@@ -37,14 +37,14 @@ import Glibc
         let outputs = try await run(docs.examples.map { $0.command.replacingOccurrences(of: ":5001", with: ":\(port)") }, in: directory, port: port)
         var failures: [String] = []
         for (example, output) in zip(docs.examples, outputs) {
-            let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), port: port)
-            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", port: port)
+            let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), port: port, directory: directory)
+            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", port: port, directory: directory)
             if !DocsOutput.matches(expected: expected, actual: actual) {
                 failures.append("\(page):\(example.line): $ \(example.command)\n--- the page shows:\n\(expected)\n--- it printed:\n\(actual)")
             }
         }
         if ProcessInfo.processInfo.environment["CRONIUM_DOCS_UPDATE"] == "1", !failures.isEmpty {
-            try rewrite(docs, outputs: outputs, port: port)
+            try rewrite(docs, outputs: outputs, port: port, directory: directory)
         }
         // Readable on its own too: the expectation's message below is one escaped line.
         if !failures.isEmpty { print(failures.joined(separator: "\n\n")) }
@@ -89,12 +89,11 @@ import Glibc
     }
 
     /// Writes each command's output under it, with secrets cut short as the pages show them.
-    static func rewrite(_ docs: DocsPage, outputs: [String?], port: Int) throws {
+    static func rewrite(_ docs: DocsPage, outputs: [String?], port: Int, directory: String) throws {
         var lines = docs.lines
         for (example, output) in zip(docs.examples, outputs).reversed() {
             guard let output else { continue }
-            var shown = output.replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
-            shown = shown.replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
+            var shown = DocsOutput.shown(output, port: port, directory: directory)
             if shown.hasSuffix("\n") { shown.removeLast() }
             let replacement = shown.isEmpty ? [] : shown.components(separatedBy: "\n")
             lines.replaceSubrange(example.outputLines, with: replacement)

@@ -66,6 +66,8 @@ import Testing
             let dataDirectory = fixture.server.configuration.dataDirectory
             let intoData = try await create(admin, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["\#(dataDirectory)"]}"#)
             #expect(intoData.status == 422 && intoData.body.contains("data directory"))
+            let missing = try await create(admin, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["/no/such/reference"]}"#)
+            #expect(missing.status == 422 && missing.body.contains("'/no/such/reference' does not exist on this server"), "\(missing.body)")
             let fine = try await create(admin, #"{"name":"ok","type":"BASH","content":"true","limits":{"memoryMB":128},"readOnlyPaths":["/usr/share"]}"#)
             #expect(fine.status == 201)
             let stored = try await fixture.server.store.events().map(\.name)
