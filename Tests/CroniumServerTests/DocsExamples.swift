@@ -73,6 +73,8 @@ struct ShellInputScanner {
     private var endsWithBackslash = false
     private var heredocTerminators: [String] = []
     private var currentLine = ""
+    /// After a `#` that starts a word outside quotes: the rest of the line is a comment.
+    private var inComment = false
 
     var isComplete: Bool { !inSingle && !inDouble && !endsWithBackslash && heredocTerminators.isEmpty }
 
@@ -82,8 +84,13 @@ struct ShellInputScanner {
                 endLine()
                 continue
             }
+            let previous = currentLine.last
             currentLine.append(character)
-            if !heredocTerminators.isEmpty { continue }
+            if !heredocTerminators.isEmpty || inComment { continue }
+            if character == "#", !inSingle, !inDouble, !escaped, previous == nil || previous == " " || previous == "\t" {
+                inComment = true
+                continue
+            }
             if escaped {
                 escaped = false
                 continue
@@ -111,6 +118,7 @@ struct ShellInputScanner {
             }
         }
         escaped = false
+        inComment = false
         currentLine = ""
     }
 }
@@ -123,7 +131,7 @@ enum DocsOutput {
 
     /// What a run printed, as a page shows it: the reader's port and directory, secrets cut short.
     static func shown(_ output: String, port: Int, directory: String) -> String {
-        output.replacingOccurrences(of: directory, with: shownDirectory)
+        output.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: directory, with: shownDirectory)
             .replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
             .replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
     }
