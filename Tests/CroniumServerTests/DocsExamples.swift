@@ -142,7 +142,7 @@ enum DocsOutput {
         (#"crn_[A-Za-z0-9_\-]+…?"#, "<token>"),
         (#"\b\d+(\.\d+)? ?ms\b"#, "<ms>"),
         (#"Content-Length: \d+"#, "Content-Length: <n>"),
-        (#"(password:? )[A-Za-z0-9]{20}"#, "$1<password>"),
+        (#"(password:? |"password":")[A-Za-z0-9]{20}"#, "$1<password>"),
     ]
 
     static func normalise(_ text: String, port: Int, directory: String) -> String {
