@@ -49,11 +49,11 @@ struct DocsPage {
             let first = index
             var command = String(lines[index].dropFirst(2))
             var scanner = ShellInputScanner()
-            scanner.feed(command)
+            scanner.feed(line: command)
             index += 1
             while !scanner.isComplete && index < end {
                 command += "\n" + lines[index]
-                scanner.feed("\n" + lines[index])
+                scanner.feed(line: lines[index])
                 index += 1
             }
             let outputStart = index
@@ -78,12 +78,9 @@ struct ShellInputScanner {
 
     var isComplete: Bool { !inSingle && !inDouble && !endsWithBackslash && heredocTerminators.isEmpty }
 
-    mutating func feed(_ text: String) {
-        for character in text {
-            if character == "\n" {
-                endLine()
-                continue
-            }
+    /// One line of input, without its line break.
+    mutating func feed(line: String) {
+        for character in line {
             let previous = currentLine.last
             currentLine.append(character)
             if !heredocTerminators.isEmpty || inComment { continue }
@@ -103,6 +100,7 @@ struct ShellInputScanner {
             }
         }
         endsWithBackslash = escaped && currentLine.hasSuffix("\\")
+        endLine()
     }
 
     private mutating func endLine() {
