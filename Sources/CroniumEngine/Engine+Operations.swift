@@ -160,7 +160,7 @@ extension Engine {
     private func upcoming(_ event: Event, count: Int) async throws -> [Date] {
         guard event.triggerType == .schedule, let schedule = event.schedule, let plan = try? SchedulePlan(schedule) else { return [] }
         var next: Date?
-        if event.isScheduled, let planned = scheduler.nextFire(eventId: event.id) {
+        if event.isScheduled, let planned = scheduler.nextFire(eventId: event.id, plannedFor: schedule) {
             next = planned
         } else {
             next = Scheduler.nextFire(plan, state: try await store.scheduleState(eventId: event.id), keep: false, now: clock.now())

@@ -117,6 +117,7 @@ public final class LogHub: Service, Sendable {
                 return sessions.values[index].takeWritable(final: final)
             }
             guard !batch.isEmpty else { return }
+            defer { self.sessions.withLock { $0[executionId]?.written() } }
             do {
                 try await self.store.appendLogLines(executionId: executionId, batch)
             } catch {

@@ -16,14 +16,18 @@ struct LogSession {
     private var tail: Deque<LogLine> = []
     private var tailBytes = 0
     private var lastDroppedSeq = 0
+    /// Lines handed to the store whose write has not finished: a follower that subscribes now
+    /// reads the store before they are in it, so it must get them from here.
+    private var writing: [LogLine] = []
     var subscribers: [UUID: AsyncStream<LiveLogEvent>.Continuation] = [:]
 
     init(capBytes: Int) { self.capBytes = capBytes }
 
     private var headLimit: Int { capBytes / 2 }
 
-    /// Lines read but not yet in the store, in order.
-    var unwritten: [LogLine] { pending + Array(tail) }
+    /// Lines read but not yet in the store, in order (some may be committing just now: followers
+    /// drop what they already have by `seq`).
+    var unwritten: [LogLine] { writing + pending + Array(tail) }
     /// Whether lines wait for the next batch write (the tail waits for the end instead).
     var hasPending: Bool { !pending.isEmpty }
 
@@ -55,6 +59,15 @@ struct LogSession {
     /// Takes what may be written now: the head's waiting lines, and at the end also a note on what
     /// was dropped and the kept tail.
     mutating func takeWritable(final: Bool) -> [LogLine] {
+        let batch = takeBatch(final: final)
+        writing += batch
+        return batch
+    }
+
+    /// The store has the lines ``takeWritable(final:)`` gave out (or gave up on them).
+    mutating func written() { writing.removeAll() }
+
+    private mutating func takeBatch(final: Bool) -> [LogLine] {
         var batch = pending
         pending.removeAll(keepingCapacity: true)
         guard final else { return batch }

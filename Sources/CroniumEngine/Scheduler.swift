@@ -76,11 +76,15 @@ public final class Scheduler: Sendable {
 
     public var plannedCount: Int { timetable.withLock { $0.count } }
 
-    /// The timetable's next fire for the event; nil when it has none, or when a change that
-    /// restarts it has not been applied yet (its entry is stale then).
-    public func nextFire(eventId: EventID) -> Date? {
+    /// The timetable's next fire for the event; nil when it has none, when a change that
+    /// restarts it has not been applied yet, or when its entry was planned for another schedule
+    /// than `schedule` (a change being applied right now): the entry is stale then.
+    public func nextFire(eventId: EventID, plannedFor schedule: Schedule? = nil) -> Date? {
         if changed.withLock({ $0[eventId] }) == true { return nil }
-        return timetable.withLock { $0[eventId]?.nextFire }
+        return timetable.withLock { timetable in
+            guard let entry = timetable[eventId], schedule == nil || entry.plan.schedule == schedule else { return nil }
+            return entry.nextFire
+        }
     }
 
     /// True when every reported change has been applied to the timetable.

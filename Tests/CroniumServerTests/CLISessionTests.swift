@@ -85,7 +85,9 @@ import Testing
                 ["event", "create", "--name", "nightly", "--type", "bash", "--script", "true", "--cron", "0 3 * * *", "--tz", "Europe/Berlin",
                  "--misfire", "all", "--overlap", "queue", "--dst-gap", "skip"], url: url, token: token)
             #expect(created.status == 0, "\(created.stderr)")
-            #expect(try await CLITests.cli(["event", "update", "1", "--cron", "30 4 * * *"], url: url, token: token).status == 0)
+            // The answer reports the new schedule's next fire, not the one the old schedule had planned.
+            let moved = try await CLITests.cli(["event", "update", "1", "--cron", "30 4 * * *"], url: url, token: token)
+            #expect(moved.status == 0 && moved.stdout.contains("next fire at ") && moved.stdout.contains("T04:30:00+0"), "\(moved.stdout)")
             var current = try #require(try await schedule())
             #expect(current.cron == "30 4 * * *" && current.timeZone == "Europe/Berlin")
             #expect(current.misfire == .all && current.overlap == .queue && current.dstGap == .skip)

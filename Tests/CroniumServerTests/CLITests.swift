@@ -23,19 +23,20 @@ import Testing
 
     /// Runs the binary on a thread of its own: blocking the two cooperative threads of this
     /// machine would starve the in-process server the CLI talks to.
-    /// Runs the CLI to its end; `interruptAfter` sends it SIGINT (Ctrl-C) after that many seconds.
     /// `home` is its HOME, where `cronium login` saves (the system's temporary directory unless given).
+    /// `interruptOn`: Ctrl-C (SIGINT) as soon as stdout shows this text, so a loaded machine
+    /// cannot make the signal arrive before the CLI is where the test means it to be.
     static func cli(
-        _ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptAfter: Double? = nil, home: String? = nil
+        _ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptOn: String? = nil, home: String? = nil
     ) async throws -> Result {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptAfter: interruptAfter, home: home) })
+                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home) })
             }
         }
     }
 
-    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptAfter: Double?, home: String?) throws -> Result {
+    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws -> Result {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -53,8 +54,16 @@ import Testing
         try process.run()
         try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
         try stdin.fileHandleForWriting.close()
-        if let interruptAfter { DispatchQueue.global().asyncAfter(deadline: .now() + interruptAfter) { process.interrupt() } }
-        let stdout = out.fileHandleForReading.readDataToEndOfFile()
+        var stdout = Data()
+        if let interruptOn {
+            while !String(decoding: stdout, as: UTF8.self).contains(interruptOn) {
+                let chunk = out.fileHandleForReading.availableData
+                if chunk.isEmpty { break }
+                stdout += chunk
+            }
+            process.interrupt()
+        }
+        stdout += out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
         return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
@@ -135,7 +144,7 @@ import Testing
         try await Self.withLiveServer { url, token in
             _ = try await Self.cli(["event", "create", "--name", "long", "--type", "bash", "--script", "echo up; sleep 30"], url: url, token: token)
             for arguments in [["event", "run", "1", "--wait"], ["logs", "1", "-f"]] {
-                let stopped = try await Self.cli(arguments, url: url, token: token, interruptAfter: 1.5)
+                let stopped = try await Self.cli(arguments, url: url, token: token, interruptOn: "up\n")
                 #expect(stopped.status == 130, "\(arguments): \(stopped.stderr)")
                 #expect(stopped.stderr.contains("stopped following; execution 1 goes on. To cancel it: cronium execution cancel 1"), "\(stopped.stderr)")
             }
