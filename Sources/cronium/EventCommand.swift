@@ -26,17 +26,10 @@ struct EventCommand: AsyncParsableCommand {
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "List the events you may see.")
         @OptionGroup var client: ClientOptions
-        @Option(help: "Only events with this tag.") var tag: String?
-        @Option(help: "Only events with this status: active, paused, draft or archived.") var status: String?
-
-        func validate() throws {
-            if let status, EventStatus.named(status) == nil { throw ValidationError("--status must be one of \(EventStatus.validNames)") }
-        }
+        @OptionGroup var filter: EventFilter
 
         func run() async throws {
-            let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
-            let query = filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .urlQueryAllowed) ?? $1)" }.joined(separator: "&")
-            let data = try await client.client.send(.GET, "/api/v1/events\(query)")
+            let data = try await client.client.send(.GET, "/api/v1/events\(filter.query)")
             if client.json { return printJSON(data) }
             let events = try APIClient.decoder.decode([EventOverview].self, from: data)
             client.printTable(
@@ -199,6 +192,22 @@ struct EventCommand: AsyncParsableCommand {
             let code = processExitCode(for: execution)
             if code != 0 { throw ExitCode(code) }
         }
+    }
+}
+
+/// `--tag` and `--status`: which events `event list` and `event export` take.
+struct EventFilter: ParsableArguments {
+    @Option(help: "Only events with this tag.") var tag: String?
+    @Option(help: "Only events with this status: active, paused, draft or archived.") var status: String?
+
+    func validate() throws {
+        if let status, EventStatus.named(status) == nil { throw ValidationError("--status must be one of \(EventStatus.validNames)") }
+    }
+
+    /// `?tag=…&status=…`, or nothing.
+    var query: String {
+        let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
+        return filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $1)" }.joined(separator: "&")
     }
 }
 

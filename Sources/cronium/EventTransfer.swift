@@ -14,20 +14,13 @@ extension EventCommand {
                 defaults are left out. Example: cronium event export --tag ops > ops.yaml
                 """)
         @OptionGroup var client: ClientOptions
-        @Option(help: "Only events with this tag.") var tag: String?
-        @Option(help: "Only events with this status: active, paused, draft or archived.") var status: String?
+        @OptionGroup var filter: EventFilter
         @Option(help: "yaml (the default) or json.") var format: Format = .yaml
 
         enum Format: String, ExpressibleByArgument, CaseIterable { case yaml, json }
 
-        func validate() throws {
-            if let status, EventStatus.named(status) == nil { throw ValidationError("--status must be one of \(EventStatus.validNames)") }
-        }
-
         func run() async throws {
-            let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
-            let query = filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $1)" }.joined(separator: "&")
-            let data = try await client.client.send(.GET, "/api/v1/events/export\(query)")
+            let data = try await client.client.send(.GET, "/api/v1/events/export\(filter.query)")
             if client.json || format == .json { return printJSON(data) }
             let document = try APIClient.decoder.decode(EventDocument.self, from: data)
             print(try EventDocumentYAML.encode(document), terminator: "")

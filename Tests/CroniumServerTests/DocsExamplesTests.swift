@@ -11,16 +11,9 @@ import Glibc
 /// writes what the commands printed back into the pages (then review the diff).
 @Suite struct DocsExamplesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
-    /// Pages whose examples still assume the author's server (ids from a long session, a server
-    /// restart): they are being rewritten to run from a fresh server, page by page.
-    static let notYetChecked: Set<String> = [
-        "docs/runs-and-logs.md",
-    ]
-
     /// Every page, or only `CRONIUM_DOCS_PAGE` (such as `docs/cli.md`) while fixing one.
     static let pages = ProcessInfo.processInfo.environment["CRONIUM_DOCS_PAGE"].map { [$0] }
-        ?? (["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: root + "/docs")) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 })
-        .filter { !notYetChecked.contains($0) }
+        ?? ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: root + "/docs")) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
     static let marker = "@@docs-example-end@@"
 
     @Test(arguments: pages) func theExamplesOfAPageRunAsShown(page: String) async throws {
