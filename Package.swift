@@ -17,7 +17,7 @@ let package = Package(
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-collections.git", from: "1.6.0"),
-        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "4.5.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -30,9 +30,19 @@ let package = Package(
         .package(url: "https://github.com/vapor/sqlite-kit.git", from: "4.5.2"),
         .package(url: "https://github.com/vapor/sql-kit.git", from: "3.36.0"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/vapor/jwt-kit.git", from: "5.8.0"),
     ],
     targets: [
         .target(name: "CroniumCore", swiftSettings: swiftSettings),
+        /// The runtime helper libraries (Python, Node.js, Bash), embedded in the binary.
+        .target(
+            name: "CroniumHelpers",
+            path: "Helpers",
+            exclude: ["python/pyproject.toml", "node/package.json", "README.md"],
+            sources: ["HelperFiles.swift"],
+            resources: [.embedInCode("python/cronium/__init__.py"), .embedInCode("node/cronium/index.js"), .embedInCode("bash/cronium.sh")],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CroniumStore",
             dependencies: [
@@ -49,7 +59,7 @@ let package = Package(
         .target(
             name: "CroniumExecutors",
             dependencies: [
-                "CroniumCore", "CCroniumSystem",
+                "CroniumCore", "CCroniumSystem", "CroniumHelpers",
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -80,6 +90,7 @@ let package = Package(
                 .product(name: "Metrics", package: "swift-metrics"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "JWTKit", package: "jwt-kit"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

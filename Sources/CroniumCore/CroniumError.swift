@@ -31,6 +31,8 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let unavailable = Code(rawValue: "UNAVAILABLE")
         /// The path exists but not with this method.
         public static let methodNotAllowed = Code(rawValue: "METHOD_NOT_ALLOWED")
+        /// A run called its runtime API faster than its allowance; `Retry-After` says when to go on.
+        public static let tooManyRequests = Code(rawValue: "TOO_MANY_REQUESTS")
         /// Something failed inside the server; details are in its log, never in the answer.
         public static let internalError = Code(rawValue: "INTERNAL")
     }

@@ -20,6 +20,7 @@ final class Dispatcher: Service, Sendable {
     let scheduler: Scheduler
     let clock: any EngineClock
     let configuration: Engine.Configuration
+    let runtime: RuntimeAccess?
     let logger: Logger
     let doorbell = Doorbell()
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
@@ -50,8 +51,9 @@ final class Dispatcher: Service, Sendable {
 
     init(
         store: Database, executors: ExecutorRegistry, logHub: LogHub, scheduler: Scheduler, clock: any EngineClock,
-        configuration: Engine.Configuration, logger: Logger
+        configuration: Engine.Configuration, runtime: RuntimeAccess?, logger: Logger
     ) {
+        self.runtime = runtime
         self.store = store
         self.executors = executors
         self.logHub = logHub
@@ -273,13 +275,13 @@ final class Dispatcher: Service, Sendable {
         }
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
         let context = ExecutionContext(
-            executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger,
+            executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger, input: started.execution.input?.text,
             environment: Self.environment(for: event, executionId: id), deadline: .now + .seconds(event.timeoutSeconds))
         let hub = logHub
         let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: lines) }
         let outcome: ExecutionOutcome
         if let executor = executors.executor(at: event.runLocation, for: event.type) {
-            outcome = await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
+            outcome = await run(context, of: started.execution, on: executor, stop: stop, output: output)
         } else {
             outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
         }
@@ -300,6 +302,36 @@ final class Dispatcher: Service, Sendable {
         }
         logHub.close(executionId: id, status: outcome.status)
         running.withLock { _ = $0.removeValue(forKey: id) }
+    }
+
+    /// Runs a started run with its runtime session open (scripts only: an HTTP request has no
+    /// script to call back), and takes what the script set into the outcome. The session closes
+    /// before the end is recorded, so the run's token is refused from then on.
+    private func run(
+        _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, output: RunOutput
+    ) async -> ExecutionOutcome {
+        guard let runtime, context.event.type != .httpRequest else {
+            return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
+        }
+        let session = RuntimeSession(
+            executionId: context.executionId, event: context.event, attempt: context.attempt, trigger: context.trigger,
+            scheduledFor: execution.scheduledFor, input: context.input)
+        runtime.sessions.open(session)
+        defer { runtime.sessions.close(context.executionId) }
+        var outcome: ExecutionOutcome
+        do {
+            outcome = try await runtime.gateway.withEndpoint(for: session) { endpoint in
+                var context = context
+                context.runtime = endpoint
+                return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
+            }
+        } catch {
+            outcome = .failure(.startFailed, "could not open the run's runtime API: \(error)")
+        }
+        let result = session.result
+        outcome.outputValue = result.outputValue ?? outcome.outputValue
+        outcome.condition = result.condition ?? outcome.condition
+        return outcome
     }
 
     /// The event's variables and Cronium's own; nothing of the server's environment.

@@ -37,7 +37,8 @@ extension Engine {
     }
 
     /// Runs an event now, for `user`. Returns the new execution's id.
-    public func runNow(eventId: EventID, by user: User) async throws -> ExecutionID {
+    /// `input` (JSON text) is what the run's `input()` helper returns.
+    public func runNow(eventId: EventID, by user: User, input: String? = nil) async throws -> ExecutionID {
         let event = try await event(id: eventId, visibleTo: user)
         guard user.canRun(event) else { throw CroniumError.forbidden }
         guard event.status != .archived else {
@@ -48,7 +49,7 @@ extension Engine {
                 .executionsUsedUp,
                 "event \(event.id) has used all \(event.maxExecutions) of its executions; raise maxExecutions, or re-activate it with resetCounterOnActive set")
         }
-        return try await enqueue(eventId: event.id, trigger: .manual, triggeredBy: user.id)
+        return try await enqueue(eventId: event.id, trigger: .manual, triggeredBy: user.id, input: input)
     }
 
     /// Cancels a run for `user` and returns it as it stands afterwards.

@@ -56,10 +56,14 @@ public final class Engine: Sendable {
     /// runs nothing locally.
     let isolation: Isolation?
 
+    /// The runtime API's sessions, when scripts may call back (`runtime` of the initializer).
+    public let runtime: RuntimeAccess?
+
     public init(
         store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
-        configuration: Configuration = .init(), logger: Logger
+        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, logger: Logger
     ) {
+        self.runtime = runtime
         self.store = store
         self.executors = executors
         self.isolation = isolation
@@ -69,7 +73,8 @@ public final class Engine: Sendable {
         logHub = LogHub(store: store, logger: logger)
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
         dispatcher = Dispatcher(
-            store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, logger: logger)
+            store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
+            logger: logger)
         leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
@@ -78,11 +83,11 @@ public final class Engine: Sendable {
     /// HTTP requests from it.
     public convenience init(
         store: Database, localRuns: LocalProcessExecutor.Configuration, clock: any EngineClock = SystemClock(), configuration: Configuration = .init(),
-        logger: Logger
+        runtime: RuntimeAccess? = nil, logger: Logger
     ) {
         self.init(
             store: store, executors: .standard(local: LocalProcessExecutor(configuration: localRuns)), isolation: localRuns.isolation, clock: clock,
-            configuration: configuration, logger: logger)
+            configuration: configuration, runtime: runtime, logger: logger)
     }
 
     /// The engine's services in start order; a service group shuts them down in reverse: the
@@ -91,9 +96,9 @@ public final class Engine: Sendable {
 
     /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
     /// free, else as soon as one is.
-    public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?) async throws -> ExecutionID {
+    public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?, input: String? = nil) async throws -> ExecutionID {
         let now = clock.now()
-        let request = EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy)
+        let request = EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy, input: input)
         let id: ExecutionID
         if let started = try await dispatcher.startAtOnce(request, now: now) {
             id = started
@@ -126,7 +131,7 @@ public final class Engine: Sendable {
         let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
         return EnqueueRequest(
             eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
-            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy)
+            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy, input: execution.input?.text)
     }
 }
 

@@ -1,5 +1,6 @@
 import CCroniumSystem
 import CroniumCore
+import CroniumHelpers
 import Foundation
 
 #if canImport(Glibc)
@@ -32,6 +33,9 @@ public struct LocalProcessExecutor: Executor {
     /// it (a data directory under /root), then a directory of this server's in /var/tmp.
     let plainWorkRoot: String
 
+    /// The helper libraries of unsandboxed runs, written once under the work root.
+    let sharedHelpers = HelperDirectory()
+
     public init(configuration: Configuration) {
         self.configuration = configuration
         if let user = configuration.isolation.switchedUser, !Self.canTraverse(configuration.workRoot, as: user) {
@@ -46,6 +50,7 @@ public struct LocalProcessExecutor: Executor {
     public func removeLeftovers() async {
         groupRecords.endSurvivors()
         for root in Set([configuration.workRoot, plainWorkRoot]) { try? FileManager.default.removeItem(atPath: root) }
+        sharedHelpers.forget()
     }
 
     /// The idle cgroups go; runs after this (there should be none) remove their own.
@@ -101,10 +106,17 @@ public struct LocalProcessExecutor: Executor {
             let diskBytes = UInt64(limits.diskMB ?? 256) << 20
             spec.environment["HOME"] = Sandbox.workDirectory
             spec.environment["TMPDIR"] = "/tmp"
+            var runFiles = [(name: scriptName, contents: Array(event.content.utf8))]
+            if let runtime = context.runtime {
+                runFiles += HelperFiles.all.map { ("helpers/\($0.path)", $0.contents) }
+                spec.environment = runtime.environment(
+                    socketPath: Sandbox.runtimeSocket, helpersDirectory: "\(Sandbox.runDirectory)/helpers", adding: spec.environment)
+            }
             var invocation = Sandbox.Invocation(
-                runFiles: [(scriptName, Array(event.content.utf8))], network: event.networkAccess, diskBytes: diskBytes,
+                runFiles: runFiles, network: event.networkAccess, diskBytes: diskBytes,
                 extraReadOnlyPaths: event.readOnlyPaths ?? [],
                 command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"])
+            if let runtime = context.runtime { invocation.binds = [(runtime.socketPath, Sandbox.runtimeSocket)] }
             // The sandbox joins its cgroup while bubblewrap builds it (see ``Sandbox/Gate``).
             invocation.gated = cgroup != nil
             do {
@@ -133,6 +145,17 @@ public struct LocalProcessExecutor: Executor {
             spec.environment["HOME"] = directory
             spec.environment["TMPDIR"] = directory
             spec.argv = [interpreter] + Self.interpreterFlags(for: event.type) + ["\(directory)/\(scriptName)"]
+            if let runtime = context.runtime {
+                do {
+                    let helpers = try sharedHelpers.directory(under: plainWorkRoot)
+                    spec.environment = runtime.environment(socketPath: runtime.socketPath, helpersDirectory: helpers, adding: spec.environment)
+                } catch {
+                    cgroup?.closeJoinDescriptors()
+                    cgroup?.release()
+                    Self.removeWorkDirectory(directory, scriptName: scriptName)
+                    throw ExecutionError(.startFailed, "could not write the runtime helpers: \(error)")
+                }
+            }
             spec.seccompFilter = Sandbox.seccompProgram
             spec.limits.append((cronium_rlimit_fsize, UInt64(limits.diskMB ?? 256) << 20))
             // Without bubblewrap the child joins its cgroup itself, before exec.

@@ -6,7 +6,8 @@ import Glibc
 #endif
 
 /// Isolation for local runs with bubblewrap. A run sees a file system built for it: `/usr` and the
-/// top-level links into it, a short list of `/etc` files, its script read-only in `/run/cronium`,
+/// top-level links into it, a short list of `/etc` files, its script and the runtime helper
+/// libraries read-only in `/run/cronium` beside its runtime socket,
 /// and two private, size-capped, in-memory places it may write: its work directory `/work` and
 /// `/tmp`. Files of the server's reach only (the script, the account files) are handed over as
 /// descriptors and copied in, since bubblewrap opens bind sources as the run user. It runs as the
@@ -64,8 +65,11 @@ public struct Sandbox: Sendable, Equatable {
 
     /// What one run asks of the sandbox.
     public struct Invocation: Sendable {
-        /// Files shown read-only in ``runDirectory`` (the script), by name.
+        /// Files shown read-only in ``runDirectory`` (the script, the helper libraries), by their
+        /// paths there.
         public var runFiles: [(name: String, contents: [UInt8])]
+        /// Host files shown writable at a path inside: the run's runtime socket.
+        public var binds: [(host: String, inside: String)] = []
         public var network: Bool
         public var diskBytes: UInt64
         public var extraReadOnlyPaths: [String]
@@ -138,6 +142,7 @@ public struct Sandbox: Sendable, Equatable {
         for file in invocation.runFiles {
             args += ["--perms", "0444", "--ro-bind-data", try feed(file.contents), "\(Self.runDirectory)/\(file.name)"]
         }
+        for bind in invocation.binds { args += ["--bind", bind.host, bind.inside] }
         for path in readOnlyPaths + invocation.extraReadOnlyPaths { args += ["--ro-bind", path, path] }
         // The root the sandbox built is a file system of its own: nothing but /work and /tmp stays writable.
         args += ["--remount-ro", "/", "--chdir", Self.workDirectory, "--"]
@@ -281,4 +286,9 @@ struct MemoryFile {
         }
         descriptor = fd
     }
+}
+
+extension Sandbox {
+    /// Where a run finds its runtime socket (``RuntimeEndpoint``) inside the sandbox.
+    public static let runtimeSocket = "\(runDirectory)/runtime.sock"
 }

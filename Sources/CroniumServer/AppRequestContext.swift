@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -13,6 +14,10 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
     /// Why a WebSocket upgrade request has no user: it is refused after the upgrade, with the
     /// problem as a message (a refused upgrade could only answer a bare `400`).
     var refusal: Problem?
+    /// The run whose own listener the request came in on (``RuntimeListeners``).
+    var listenerExecution: ExecutionID?
+    /// Set by ``RuntimeAuthMiddleware`` on `/runtime/v1`: the calling run.
+    var runtimeSession: RuntimeSession?
 
     init(source: ApplicationRequestContextSource) {
         self.coreContext = .init(source: source)
@@ -21,6 +26,12 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
 
     var requestDecoder: JSONDecoder { .cronium }
     var responseEncoder: JSONEncoder { .cronium }
+
+    /// The calling run, for the runtime API's routes.
+    func requireSession() throws -> RuntimeSession {
+        guard let runtimeSession else { throw Problem.unauthorized }
+        return runtimeSession
+    }
 
     /// The caller, for routes behind authentication.
     func requireUser() throws -> User {

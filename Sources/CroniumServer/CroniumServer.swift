@@ -25,6 +25,10 @@ public final class CroniumServer: Sendable {
     public let interpreters: Interpreters
     let logger: Logger
     let ready = ReadinessFlag()
+    let runtimeTokens: RuntimeTokens
+    let runtimeSessions = RuntimeSessions()
+    /// Where runs' runtime sockets are made (``RuntimeListeners``).
+    let runtimeDirectory: String
     let metrics = ServerMetrics()
     private let lock: DataDirectoryLock
 
@@ -81,12 +85,25 @@ public final class CroniumServer: Sendable {
             throw error
         }
         self.store = store
+        let gateway: RuntimeListeners
+        do {
+            runtimeTokens = try await RuntimeTokens.load(dataDirectory: data)
+            runtimeDirectory = try RuntimeListeners.makeDirectory(instance: Self.instanceName(dataDirectory: data))
+            gateway = RuntimeListeners(
+                directory: runtimeDirectory,
+                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions).buildResponder(), tokens: runtimeTokens,
+                owner: isolation.switchedUser, logger: logger)
+        } catch {
+            try? await store.shutdown()
+            throw error
+        }
 
         engine = Engine(
             store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),
             configuration: .init(
                 maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
                 metrics: EngineMetrics(factory: metrics.factory)),
+            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway),
             logger: logger)
     }
 
@@ -172,8 +189,24 @@ public final class CroniumServer: Sendable {
         EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
+        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
+    }
+
+    /// `/runtime/v1` alone, for the runs' own listeners: nothing else of the API is reachable
+    /// from inside a run that way.
+    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions) -> Router<AppRequestContext> {
+        let router = Router(context: AppRequestContext.self)
+        let routes = RouteTable()
+        router.addMiddleware { ProblemMiddleware(routes: routes) }
+        addRuntimeRoutes(to: router, tokens: tokens, sessions: sessions)
+        routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
+        return router
+    }
+
+    static func addRuntimeRoutes(to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions) {
+        RuntimeController().addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
     }
 }
 

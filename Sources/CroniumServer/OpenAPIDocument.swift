@@ -12,6 +12,8 @@ enum OpenAPIDocument {
         var responseSchema: String? = nil
         var status: Int = 200
         var isPublic = false
+        /// Takes a run's runtime token (`CRONIUM_RUNTIME_TOKEN`), not an API token.
+        var isRuntime = false
     }
 
     static let operations: [Operation] = [
@@ -35,7 +37,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/api/v1/events/{id}", summary: "Get an event", responseSchema: "Event"),
         .init(method: "PATCH", path: "/api/v1/events/{id}", summary: "Change the fields sent", requestSchema: "EventInput", responseSchema: "Event"),
         .init(method: "DELETE", path: "/api/v1/events/{id}", summary: "Delete an event and its history", status: 204),
-        .init(method: "POST", path: "/api/v1/events/{id}/run", summary: "Run now; returns the execution id", status: 202),
+        .init(method: "POST", path: "/api/v1/events/{id}/run", summary: "Run now, optionally with {\"input\": <JSON>}; returns the execution id", status: 202),
         .init(method: "GET", path: "/api/v1/events/{id}/ledger", summary: "Every due schedule occurrence and what became of it"),
         .init(method: "GET", path: "/api/v1/events/{id}/next", summary: "The next fire times (?count=, 1-1000, default 5)", responseSchema: "UpcomingFires"),
         .init(method: "GET", path: "/api/v1/executions", summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)", responseSchema: "ExecutionList"),
@@ -43,6 +45,10 @@ enum OpenAPIDocument {
         .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs", summary: "A page of a run's log (?after=seq, ?limit=)"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs/stream", summary: "WebSocket: replay, follow, then the final status"),
+        .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
+        .init(method: "POST", path: "/runtime/v1/output", summary: "Runtime: set the run's output, any JSON (256 KiB at most)", status: 204, isRuntime: true),
+        .init(method: "POST", path: "/runtime/v1/condition", summary: "Runtime: set the run's condition (true or false)", status: 204, isRuntime: true),
+        .init(method: "GET", path: "/runtime/v1/context", summary: "Runtime: the run and its event", isRuntime: true),
     ]
 
     static func json() throws -> Data {
@@ -64,6 +70,7 @@ enum OpenAPIDocument {
                 entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]]
             }
             if operation.isPublic { entry["security"] = [] as [Any] }
+            if operation.isRuntime { entry["security"] = [["runtime": [] as [Any]]] }
             paths[operation.path, default: [:]][operation.method.lowercased()] = entry
         }
         let document: [String: Any] = [
@@ -74,6 +81,7 @@ enum OpenAPIDocument {
             "components": [
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer"],
+                    "runtime": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A run's own token, CRONIUM_RUNTIME_TOKEN"],
                     "session": ["type": "apiKey", "in": "cookie", "name": AuthMiddleware.sessionCookie],
                 ],
                 "schemas": OpenAPISchemas.all,

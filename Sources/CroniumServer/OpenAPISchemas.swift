@@ -38,6 +38,7 @@ enum OpenAPISchemas {
             "properties": [
                 "id": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)), "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)),
                 "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "errorCode": string,
+                "outputValue": ["description": "What the script set with output(): any JSON"], "condition": ["type": "boolean"],
             ],
         ] as [String: Any]
         return [
@@ -81,7 +82,8 @@ enum OpenAPISchemas {
                     "id": integer, "eventId": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
                     "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)), "attempt": integer, "scheduledFor": dateTime,
                     "createdAt": dateTime, "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "output": string, "error": string,
-                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)), "outputValue": string, "condition": ["type": "boolean"],
+                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)), "outputValue": ["description": "What the script set with output(): any JSON"], "input": ["description": "What the run was started with: any JSON"],
+                    "condition": ["type": "boolean"],
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
                 ],
             ],

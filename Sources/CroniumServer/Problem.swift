@@ -18,6 +18,8 @@ struct Problem: Error, HTTPResponseError, Sendable {
     let errors: [FieldProblem]?
     /// For `405`: the methods the path does answer.
     var allow: [String] = []
+    /// For `429`: whole seconds to wait before asking again.
+    var retryAfter: Int?
 
     init(_ status: HTTPResponse.Status, _ code: CroniumError.Code, _ detail: String, errors: [FieldProblem]? = nil) {
         self.status = status
@@ -66,6 +68,7 @@ struct Problem: Error, HTTPResponseError, Sendable {
         var headers: HTTPFields = [.contentType: "application/problem+json"]
         if status == .unauthorized { headers[.wwwAuthenticate] = "Bearer realm=\"cronium\"" }
         if !allow.isEmpty { headers[.allow] = allow.joined(separator: ", ") }
+        if let retryAfter { headers[.retryAfter] = String(retryAfter) }
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 

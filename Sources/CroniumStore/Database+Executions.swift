@@ -84,10 +84,11 @@ extension Database {
             output: try row.decode(column: "output", as: String?.self),
             error: try row.decode(column: "error", as: String?.self),
             errorCode: try row.decode(column: "error_code", as: String?.self).flatMap { ExecutionErrorCode(rawValue: $0) },
-            outputValue: try row.decode(column: "output_value", as: String?.self),
+            outputValue: try row.decode(column: "output_value", as: String?.self).flatMap(JSONValue.init(text:)),
             condition: try row.decode(column: "condition", as: Bool?.self),
             logBytes: try row.decode(column: "log_bytes", as: Int.self),
             logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
-            triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self))
+            triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self),
+            input: try row.decode(column: "input", as: String?.self).flatMap(JSONValue.init(text:)))
     }
 }

@@ -71,9 +71,15 @@ public struct EnqueueRequest: Sendable {
     public var triggeredBy: UserID?
     /// Held jobs wait for the event's previous run to end (overlap policy `queue`).
     public var held: Bool
+    /// JSON text the run reads with its `input()` helper.
+    public var input: String?
 
-    public init(eventId: EventID, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: UserID? = nil, held: Bool = false) {
+    public init(
+        eventId: EventID, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: UserID? = nil, held: Bool = false,
+        input: String? = nil
+    ) {
         self.held = held
+        self.input = input
         self.eventId = eventId
         self.trigger = trigger
         self.attempt = attempt
@@ -93,9 +99,9 @@ extension Database {
     /// Many runs in two statements (keep it to a thousand at a time); their ids in `requests`' order.
     static func enqueue(_ requests: [EnqueueRequest], now: Date, in sql: any SQLDatabase) async throws -> [ExecutionID] {
         guard !requests.isEmpty else { return [] }
-        var executions = SQLQueryString("INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by) VALUES ")
+        var executions = SQLQueryString("INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input) VALUES ")
         executions.appendRows(
-            requests.lazy.map { [$0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy] })
+            requests.lazy.map { [$0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input] })
         executions.appendInterpolation(unsafeRaw: " RETURNING id")
         // One statement's new ids rise in the order of its rows (one writer, rising row ids; a
         // PostgreSQL sequence is read row by row too), whatever order RETURNING lists them in.
@@ -163,9 +169,9 @@ extension Database {
         try await transaction { sql in
             let execution = try await sql.raw(
                 """
-                INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by)
+                INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by, input)
                 VALUES (\(bind: request.eventId), 'RUNNING', \(bind: request.trigger.rawValue), \(bind: request.attempt),
-                  \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: now.millis), \(bind: request.triggeredBy))
+                  \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: now.millis), \(bind: request.triggeredBy), \(bind: request.input))
                 RETURNING *
                 """
             ).first().map(Self.decodeExecution).required("the new run")

@@ -75,6 +75,9 @@ enum Migrations {
                 "ALTER TABLE executions ADD COLUMN cancel_reason TEXT",
             ]
         },
+        Migration(version: 4, name: "execution input") { _ in
+            ["ALTER TABLE executions ADD COLUMN input TEXT"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

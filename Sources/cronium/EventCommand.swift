@@ -168,11 +168,13 @@ struct EventCommand: AsyncParsableCommand {
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @Flag(help: "Wait for the run to end, printing its log as it happens.") var wait = false
+        @Option(help: "The run's input, for its input() helper: JSON, or @FILE with JSON in it (@- for standard input).")
+        var input: String?
 
         struct Started: Decodable { let executionId: ExecutionID }
 
         func run() async throws {
-            let data = try await client.client.send(.POST, "/api/v1/events/\(id)/run")
+            let data = try await client.client.exchange(.POST, "/api/v1/events/\(id)/run", json: try runInput()).body
             let started = try APIClient.decoder.decode(Started.self, from: data)
             guard wait else {
                 if client.json { return printJSON(data) }
@@ -187,10 +189,23 @@ struct EventCommand: AsyncParsableCommand {
             } else if client.quiet {
                 print(execution.id)
             } else {
-                printError("execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")")
+                let results = [execution.outputValue.map { "output \($0.text)" }, execution.condition.map { "condition \($0)" }].compactMap { $0 }
+                printError(
+                    "execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")"
+                        + (results.isEmpty ? "" : " (\(results.joined(separator: ", ")))"))
             }
             let code = processExitCode(for: execution)
             if code != 0 { throw ExitCode(code) }
+        }
+
+        /// `{"input": …}` from `--input`, checked to be JSON before anything is sent.
+        func runInput() throws -> Data? {
+            guard let input else { return nil }
+            let text = input.hasPrefix("@") ? try EventOptions.read(String(input.dropFirst()), option: "--input") : Data(input.utf8)
+            guard let value = try? JSONSerialization.jsonObject(with: text, options: [.fragmentsAllowed]) else {
+                throw ValidationError("--input is not JSON; quote a string as '\"text\"', or give a file as @FILE")
+            }
+            return try JSONSerialization.data(withJSONObject: ["input": value], options: [.fragmentsAllowed])
         }
     }
 }

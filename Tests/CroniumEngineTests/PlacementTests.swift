@@ -71,7 +71,7 @@ final class FakePlacementExecutor: Executor {
         let onHost = try await harness.finished(try await harness.engine.enqueue(eventId: local.id, trigger: .manual, triggeredBy: nil))
 
         #expect(inContainer.status == .success)
-        #expect(inContainer.outputValue == #"{"rows":3}"# && inContainer.condition == true)
+        #expect(inContainer.outputValue == .object(["rows": .integer(3)]) && inContainer.condition == true)
         #expect(try await harness.store.logLines(executionId: inContainer.id).map(\.text) == ["ran in the fake placement"])
         let context = try #require(fake.contexts.withLock { $0.first })
         #expect(fake.contexts.withLock { $0.count } == 1)

@@ -132,12 +132,14 @@ enum DocsOutput {
         output.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: directory, with: shownDirectory)
             .replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
             .replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
+            .replacingOccurrences(of: #"(eyJ[A-Za-z0-9_\-]{5})[A-Za-z0-9_\-.]+"#, with: "$1…", options: .regularExpression)
     }
 
     static let replacements: [(pattern: String, placeholder: String)] = [
         (#"\d{4}-\d\d-\d\dT\d\d:\d\d(:\d\d(\.\d+)?)?(Z|[+-]\d\d:?\d\d)?"#, "<time>"),
         (#"(Mon|Tue|Wed|Thu|Fri|Sat|Sun), \d\d [A-Z][a-z]{2} \d{4} \d\d:\d\d:\d\d GMT"#, "<http-date>"),
         (#"crn_[A-Za-z0-9_\-]+…?"#, "<token>"),
+        (#"eyJ[A-Za-z0-9_\-.]+…?"#, "<runtime-token>"),
         (#"\b\d+(\.\d+)? ?ms\b"#, "<ms>"),
         (#"Content-Length: \d+"#, "Content-Length: <n>"),
         (#"(password:? |"password":")[A-Za-z0-9]{20}"#, "$1<password>"),

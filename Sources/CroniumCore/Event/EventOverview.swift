@@ -43,8 +43,13 @@ public struct ExecutionBrief: Codable, Sendable, Equatable {
     public var finishedAt: Date?
     public var exitCode: Int?
     public var errorCode: ExecutionErrorCode?
+    /// What the script set with its `output()` and `setCondition()` helpers.
+    public var outputValue: JSONValue?
+    public var condition: Bool?
 
     public init(_ execution: Execution) {
+        outputValue = execution.outputValue
+        condition = execution.condition
         id = execution.id
         status = execution.status
         trigger = execution.trigger

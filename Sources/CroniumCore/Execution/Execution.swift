@@ -78,15 +78,22 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var output: String?
     public var error: String?
     public var errorCode: ExecutionErrorCode?
-    /// JSON text the script set as its result (runtime helpers).
-    public var outputValue: String?
+    /// The result the script set with its `output()` helper: what a run it triggers gets as input.
+    public var outputValue: JSONValue?
     /// The verdict the script set for conditional actions (runtime helpers).
     public var condition: Bool?
     public var logBytes: Int
     public var logDroppedBytes: Int
     public var triggeredBy: UserID?
+    /// What the run was started with (its `input()` helper), when it was given something.
+    public var input: JSONValue?
 
-    public init(id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date, startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil, outputValue: String? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil) {
+    public init(
+        id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date,
+        startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil,
+        outputValue: JSONValue? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil, input: JSONValue? = nil
+    ) {
+        self.input = input
         self.id = id
         self.eventId = eventId
         self.status = status

@@ -18,6 +18,8 @@ struct AuthMiddleware: RouterMiddleware {
     /// A WebSocket upgrade request without a valid caller is let through with the refusal noted:
     /// its route sends the problem after the upgrade (``AppRequestContext/requireUser()``).
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        // The runtime API has its own guard (``RuntimeAuthMiddleware``), which takes runs' tokens only.
+        if request.uri.path.hasPrefix("/runtime/") { return try await next(request, context) }
         var context = context
         var refusal: Problem?
         if let secret = Self.credential(in: request) {
@@ -25,7 +27,12 @@ struct AuthMiddleware: RouterMiddleware {
                 context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
             } else {
                 context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
-                if context.user == nil { refusal = Problem(.unauthorized, .unauthorized, "the API token is unknown or was revoked") }
+                if context.user == nil {
+                    refusal = Problem(
+                        .unauthorized, .unauthorized,
+                        secret.value.hasPrefix(Secrets.tokenPrefix)
+                            ? "the API token is unknown or was revoked" : "this is not an API token (a run's runtime token works on /runtime/v1 only)")
+                }
             }
         }
         if context.user == nil && !Self.publicPaths.contains(request.uri.path) {

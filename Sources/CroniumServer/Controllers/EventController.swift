@@ -82,8 +82,12 @@ struct EventController {
         return .noContent
     }
 
+    /// The body is optional: `{"input": <any JSON>}` gives the run an input.
     @Sendable func run(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<RunResponse> {
-        let id = try await engine.runNow(eventId: try context.parameters.require("id", as: EventID.self), by: try context.requireUser())
+        let eventId = try context.parameters.require("id", as: EventID.self)
+        let user = try context.requireUser()
+        let input = try await RunRequest.input(of: request)
+        let id = try await engine.runNow(eventId: eventId, by: user, input: input)
         return EditedResponse(status: .accepted, headers: [.location: "/api/v1/executions/\(id)"], response: RunResponse(executionId: id))
     }
 

@@ -1,0 +1,105 @@
+# Cronium's runtime helpers for Bash scripts: read the run's input, set its output and
+# condition, read and write your variables, and see which event and run this is. Inside a
+# Cronium run these functions are defined with no setup; elsewhere `source` this file and set
+# CRONIUM_RUNTIME_URL and CRONIUM_RUNTIME_TOKEN. Needs curl; no jq.
+#
+# A failed call returns non-zero and prints one line to stderr: "cronium: <the server's message>".
+
+# _cronium_call METHOD PATH [CONTENT_TYPE] — the body, if any, comes on stdin. Prints the
+# response body on success.
+_cronium_call() {
+  local method=$1 path=$2 type=${3:-} base url response status body detail
+  local -a where=() data=()
+  if [ -z "${CRONIUM_RUNTIME_URL:-}" ] || [ -z "${CRONIUM_RUNTIME_TOKEN:-}" ]; then
+    echo "cronium: CRONIUM_RUNTIME_URL and CRONIUM_RUNTIME_TOKEN are not set: the helpers work inside a Cronium run" >&2
+    return 2
+  fi
+  if ! command -v curl >/dev/null 2>&1; then
+    echo "cronium: the Bash helpers need curl, which is not installed here" >&2
+    return 2
+  fi
+  case $CRONIUM_RUNTIME_URL in
+    unix:*) where=(--unix-socket "${CRONIUM_RUNTIME_URL#unix:}"); base="http://cronium" ;;
+    http://* | https://*) base=${CRONIUM_RUNTIME_URL%/} ;;
+    *) echo "cronium: CRONIUM_RUNTIME_URL must start with unix:, http:// or https://, not '$CRONIUM_RUNTIME_URL'" >&2; return 2 ;;
+  esac
+  url=$base$path
+  [ -n "$type" ] && data=(-H "Content-Type: $type" --data-binary @-)
+  # curl retries what is transient (refused connections, timeouts, 429 after its Retry-After, 5xx).
+  response=$(curl -sS -X "$method" "${where[@]}" --max-time "${CRONIUM_RUNTIME_TIMEOUT:-30}" \
+    --retry 5 --retry-connrefused --retry-delay 0 --retry-max-time "${CRONIUM_RUNTIME_TIMEOUT:-30}" \
+    -H "Authorization: Bearer $CRONIUM_RUNTIME_TOKEN" -H "Accept: text/plain, application/json" \
+    "${data[@]}" -w $'\n%{http_code}' "$url" 2>&1) || {
+    echo "cronium: cannot reach Cronium's runtime API at $CRONIUM_RUNTIME_URL: ${response##*curl: }" >&2
+    return 3
+  }
+  status=${response##*$'\n'}
+  body=${response%$'\n'*}
+  if [ "$status" -ge 200 ] && [ "$status" -lt 300 ]; then
+    [ -n "$body" ] && printf '%s\n' "$body"
+    return 0
+  fi
+  detail=$(printf '%s' "$body" | sed -n 's/.*"detail":"\(\([^"\\]\|\\.\)*\)".*/\1/p')
+  echo "cronium: ${detail:-HTTP $status}" >&2
+  [ "$status" = 404 ] && return 4
+  return 1
+}
+
+# _cronium_key KEY — the key, checked, for a URL path (keys are A-Z, 0-9 and _ only).
+_cronium_key() {
+  if [[ ! ${1:-} =~ ^[A-Za-z0-9_]+$ ]]; then
+    echo "cronium: '${1:-}' is not a variable key: use A-Z, 0-9 and _" >&2
+    return 1
+  fi
+}
+
+# Prints the run's input as JSON (null when it was started without one).
+cronium_input() { _cronium_call GET /runtime/v1/input; }
+
+# cronium_output JSON — sets the run's output; what runs next gets it as its input.
+cronium_output() {
+  if [ $# -ne 1 ]; then echo "cronium: usage: cronium_output '<json>'" >&2; return 1; fi
+  printf '%s' "$1" | _cronium_call POST /runtime/v1/output application/json >/dev/null
+}
+
+# cronium_get_variable KEY — prints the value; returns 4 (and prints nothing) when there is none.
+cronium_get_variable() {
+  _cronium_key "${1:-}" || return 1
+  local value
+  value=$(_cronium_call GET "/runtime/v1/variables/$1" 2>&1) || {
+    local status=$?
+    [ $status = 4 ] || printf '%s\n' "$value" >&2
+    return $status
+  }
+  printf '%s\n' "$value"
+}
+
+# cronium_set_variable KEY VALUE — stores VALUE (any text) as your variable KEY.
+cronium_set_variable() {
+  if [ $# -ne 2 ]; then echo "cronium: usage: cronium_set_variable KEY VALUE" >&2; return 1; fi
+  _cronium_key "$1" || return 1
+  printf '%s' "$2" | _cronium_call PUT "/runtime/v1/variables/$1" text/plain >/dev/null
+}
+
+# cronium_delete_variable KEY — removes your variable KEY (nothing happens when there is none).
+cronium_delete_variable() {
+  _cronium_key "${1:-}" || return 1
+  _cronium_call DELETE "/runtime/v1/variables/$1" >/dev/null
+}
+
+# cronium_set_condition true|false — decides the run's condition for its ON_CONDITION actions.
+cronium_set_condition() {
+  case ${1:-} in
+    true | false) printf '%s' "$1" | _cronium_call POST /runtime/v1/condition application/json >/dev/null ;;
+    *) echo "cronium: usage: cronium_set_condition true|false" >&2; return 1 ;;
+  esac
+}
+
+# Prints this run and its event as JSON.
+cronium_event() { _cronium_call GET /runtime/v1/context; }
+
+# The predecessor's spellings, so its scripts run unchanged.
+cronium_getVariable() { cronium_get_variable "$@"; }
+cronium_setVariable() { cronium_set_variable "$@"; }
+cronium_deleteVariable() { cronium_delete_variable "$@"; }
+cronium_setCondition() { cronium_set_condition "$@"; }

@@ -1,0 +1,93 @@
+import CroniumCore
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import CroniumServer
+
+/// Creating, running and reading runs through the API of a live test server, for tests whose
+/// scripts call back.
+struct RunsClient {
+    let client: any TestClientProtocol
+    let token: String
+
+    func create(_ name: String, _ type: EventType, _ script: String, network: Bool = false, configure: (inout EventInput) -> Void = { _ in }) async throws -> Event {
+        var input = EventInput()
+        input.name = name
+        input.type = type
+        input.content = script
+        input.networkAccess = network
+        configure(&input)
+        return try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(token), body: try json(input)) { response in
+            #expect(response.status == .created, "\(String(buffer: response.body))")
+            return try decode(Event.self, response)
+        }
+    }
+
+    /// Starts a run, with `body` as the request's body (`{"input": …}`).
+    func start(_ event: Event, body: String? = nil) async throws -> ExecutionID {
+        struct Started: Decodable { let executionId: ExecutionID }
+        return try await client.execute(
+            uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(token), body: body.map { ByteBuffer(string: $0) }
+        ) { response in
+            #expect(response.status == .accepted, "\(String(buffer: response.body))")
+            return try decode(Started.self, response).executionId
+        }
+    }
+
+    func execution(_ id: ExecutionID) async throws -> Execution {
+        try await client.execute(uri: "/api/v1/executions/\(id)", method: .get, headers: auth(token)) { try decode(Execution.self, $0) }
+    }
+
+    /// The run once it has ended (30 s at most).
+    func ended(_ id: ExecutionID) async throws -> Execution {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while true {
+            let execution = try await execution(id)
+            if execution.status.isFinal || ContinuousClock.now > deadline { return execution }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+    }
+
+    func run(_ event: Event, body: String? = nil) async throws -> Execution {
+        try await ended(try await start(event, body: body))
+    }
+
+    /// The run's log lines as text.
+    func log(_ id: ExecutionID) async throws -> [String] {
+        struct Page: Decodable { let lines: [LogLine] }
+        return try await client.execute(uri: "/api/v1/executions/\(id)/logs", method: .get, headers: auth(token)) { try decode(Page.self, $0) }.lines.map(\.text)
+    }
+
+    /// The first log line that starts with `prefix` (without it), waiting for the running run to print it.
+    func line(_ id: ExecutionID, startingWith prefix: String) async throws -> String {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let line = try await log(id).first(where: { $0.hasPrefix(prefix) }) { return String(line.dropFirst(prefix.count)) }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestFailure("run \(id) never printed a line starting with \(prefix)")
+    }
+}
+
+struct TestFailure: Error, CustomStringConvertible {
+    let description: String
+    init(_ description: String) { self.description = description }
+}
+
+/// `curl` against a unix socket or a URL: the tests reach runs' listeners as their scripts do.
+func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-sS", "-w", "\n%{http_code}"] + arguments
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    let text = String(decoding: data, as: UTF8.self)
+    let status = Int(text.split(separator: "\n").last ?? "") ?? 0
+    return (status, String(text.dropLast(String(status).count + 1)))
+}
