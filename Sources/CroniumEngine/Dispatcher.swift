@@ -21,6 +21,7 @@ final class Dispatcher: Service, Sendable {
     let clock: any EngineClock
     let configuration: Engine.Configuration
     let runtime: RuntimeAccess?
+    let vault: VariableVault
     let logger: Logger
     let doorbell = Doorbell()
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
@@ -51,9 +52,10 @@ final class Dispatcher: Service, Sendable {
 
     init(
         store: Database, executors: ExecutorRegistry, logHub: LogHub, scheduler: Scheduler, clock: any EngineClock,
-        configuration: Engine.Configuration, runtime: RuntimeAccess?, logger: Logger
+        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, logger: Logger
     ) {
         self.runtime = runtime
+        self.vault = vault
         self.store = store
         self.executors = executors
         self.logHub = logHub
@@ -274,14 +276,20 @@ final class Dispatcher: Service, Sendable {
             await scheduler.markChanged(eventId: event.id, resetTimetable: false)
         }
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
+        var environment = Self.environment(for: event, executionId: id)
+        let variables = await variables(of: event)
+        let mask = (try? variables.get().mask) ?? LogMask(secrets: [])
+        if let mapped = try? variables.get().environment { environment.merge(mapped) { _, variable in variable } }
         let context = ExecutionContext(
             executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger, input: started.execution.input?.text,
-            environment: Self.environment(for: event, executionId: id), deadline: .now + .seconds(event.timeoutSeconds))
+            environment: environment, deadline: .now + .seconds(event.timeoutSeconds))
         let hub = logHub
-        let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: lines) }
+        let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: mask.mask(lines)) }
         let outcome: ExecutionOutcome
-        if let executor = executors.executor(at: event.runLocation, for: event.type) {
-            outcome = await run(context, of: started.execution, on: executor, stop: stop, output: output)
+        if case .failure(let failed) = variables {
+            outcome = .failure(failed.code, failed.message)
+        } else if let executor = executors.executor(at: event.runLocation, for: event.type) {
+            outcome = await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
         } else {
             outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
         }
@@ -308,14 +316,14 @@ final class Dispatcher: Service, Sendable {
     /// script to call back), and takes what the script set into the outcome. The session closes
     /// before the end is recorded, so the run's token is refused from then on.
     private func run(
-        _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, output: RunOutput
+        _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask, output: RunOutput
     ) async -> ExecutionOutcome {
         guard let runtime, context.event.type != .httpRequest else {
             return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
         }
         let session = RuntimeSession(
             executionId: context.executionId, event: context.event, attempt: context.attempt, trigger: context.trigger,
-            scheduledFor: execution.scheduledFor, input: context.input)
+            scheduledFor: execution.scheduledFor, input: context.input, mask: mask, callsPerSecond: configuration.runtimeCallsPerSecond)
         runtime.sessions.open(session)
         defer { runtime.sessions.close(context.executionId) }
         var outcome: ExecutionOutcome
@@ -332,6 +340,26 @@ final class Dispatcher: Service, Sendable {
         outcome.outputValue = result.outputValue ?? outcome.outputValue
         outcome.condition = result.condition ?? outcome.condition
         return outcome
+    }
+
+    /// The values of the variables the event maps into its environment, and the mask of its
+    /// owner's secrets. A variable that is gone (deleted since the event was saved) fails the run
+    /// before it starts, naming it.
+    private func variables(of event: Event) async -> Result<(environment: [String: String], mask: LogMask), ExecutionError> {
+        do {
+            let mask = LogMask(secrets: try await vault.secretValues(owner: event.ownerId))
+            var environment: [String: String] = [:]
+            for (name, key) in (event.variables ?? [:]).sorted(by: { $0.key < $1.key }) {
+                guard let value = try await vault.value(key: key, owner: event.ownerId) else {
+                    return .failure(ExecutionError(.startFailed, "variables.\(name): there is no variable \(key) any more; create it again or change the event"))
+                }
+                environment[name] = value
+            }
+            return .success((environment, mask))
+        } catch {
+            logger.error("could not read a run's variables", metadata: ["event.id": "\(event.id)", "error": "\(String(reflecting: error))"])
+            return .failure(ExecutionError(.startFailed, "could not read the event's variables: \(error)"))
+        }
     }
 
     /// The event's variables and Cronium's own; nothing of the server's environment.

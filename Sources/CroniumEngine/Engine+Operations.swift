@@ -9,6 +9,7 @@ extension Engine {
         guard user.canCreate else { throw CroniumError.forbidden }
         let new = try Event.create(from: input, ownerId: user.id, now: clock.now())
         try checkRunnable(new, before: nil, by: user)
+        try await checkVariables(new)
         let event = try await store.insertEvent(new)
         await scheduler.markChanged(eventId: event.id, resetTimetable: true)
         return event
@@ -20,6 +21,7 @@ extension Engine {
         var event = before
         try event.apply(input, now: clock.now())
         try checkRunnable(event, before: before, by: user)
+        try await checkVariables(event)
         try await store.updateEvent(event)
         await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
         return event
@@ -102,6 +104,16 @@ extension Engine {
     /// Limits within this server's maxima; read-only paths set by an administrator only (each
     /// opens part of the host to every run of the event), never the data directory; a run
     /// location and type this server has an executor for.
+    /// Every variable an event maps into its environment is one of its owner's.
+    private func checkVariables(_ event: Event) async throws {
+        guard let variables = event.variables, !variables.isEmpty else { return }
+        let keys = Set(try await store.variables(ownerId: event.ownerId).map(\.key))
+        try ValidationError.check(
+            variables.sorted { $0.key < $1.key }.filter { !keys.contains($0.value) }.map {
+                FieldProblem(field: "variables.\($0.key)", message: "there is no variable \($0.value) (of the event's owner); create it first")
+            })
+    }
+
     private func checkRunnable(_ event: Event, before: Event?, by user: User) throws {
         if let paths = event.readOnlyPaths, paths != before?.readOnlyPaths, user.role != .admin {
             throw CroniumError(.forbidden, "only administrators may set readOnlyPaths: each path opens part of this machine to the event's runs")
@@ -215,10 +227,12 @@ extension Engine {
                     var after = before
                     try after.apply(input, now: now)
                     try checkRunnable(after, before: before, by: user)
+                    try await checkVariables(after)
                     plans.append((before, after))
                 } else {
                     let new = try Event.create(from: input, ownerId: user.id, now: now)
                     try checkRunnable(new, before: nil, by: user)
+                    try await checkVariables(new)
                     plans.append((nil, new))
                 }
             } catch let error as ValidationError {

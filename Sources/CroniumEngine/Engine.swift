@@ -24,14 +24,17 @@ public final class Engine: Sendable {
         /// Occurrences replayed at most under misfire policy `all`; older ones are recorded as missed.
         public var maxCatchUp: Int
         public var nodeId: String
+        /// Runtime API calls one run may make a second, and twice that at once.
+        public var runtimeCallsPerSecond: Int
         /// Where the engine's counters go (`/metrics`); nowhere by default.
         public var metrics: EngineMetrics = .none
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
             misfireThresholdSeconds: TimeInterval = 5, maxCatchUp: Int = 100, nodeId: String = "node-\(UUID().uuidString.prefix(8))",
-            metrics: EngineMetrics = .none
+            runtimeCallsPerSecond: Int = 50, metrics: EngineMetrics = .none
         ) {
+            self.runtimeCallsPerSecond = runtimeCallsPerSecond
             self.metrics = metrics
             self.maxConcurrentRuns = maxConcurrentRuns
             self.leaseSeconds = leaseSeconds
@@ -58,12 +61,16 @@ public final class Engine: Sendable {
 
     /// The runtime API's sessions, when scripts may call back (`runtime` of the initializer).
     public let runtime: RuntimeAccess?
+    /// Users' variables, their secrets sealed with the master key.
+    public let vault: VariableVault
 
     public init(
         store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
-        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, logger: Logger
+        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, secrets: SecretCipher = .withNewKey(),
+        logger: Logger
     ) {
         self.runtime = runtime
+        vault = VariableVault(store: store, cipher: secrets)
         self.store = store
         self.executors = executors
         self.isolation = isolation
@@ -74,7 +81,7 @@ public final class Engine: Sendable {
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
         dispatcher = Dispatcher(
             store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
-            logger: logger)
+            vault: vault, logger: logger)
         leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
@@ -83,11 +90,11 @@ public final class Engine: Sendable {
     /// HTTP requests from it.
     public convenience init(
         store: Database, localRuns: LocalProcessExecutor.Configuration, clock: any EngineClock = SystemClock(), configuration: Configuration = .init(),
-        runtime: RuntimeAccess? = nil, logger: Logger
+        runtime: RuntimeAccess? = nil, secrets: SecretCipher = .withNewKey(), logger: Logger
     ) {
         self.init(
             store: store, executors: .standard(local: LocalProcessExecutor(configuration: localRuns)), isolation: localRuns.isolation, clock: clock,
-            configuration: configuration, runtime: runtime, logger: logger)
+            configuration: configuration, runtime: runtime, secrets: secrets, logger: logger)
     }
 
     /// The engine's services in start order; a service group shuts them down in reverse: the

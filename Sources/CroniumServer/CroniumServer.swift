@@ -86,12 +86,14 @@ public final class CroniumServer: Sendable {
         }
         self.store = store
         let gateway: RuntimeListeners
+        let vault: VariableVault
         do {
+            vault = VariableVault(store: store, cipher: try await MasterKey.cipher(dataDirectory: data, store: store, logger: logger))
             runtimeTokens = try await RuntimeTokens.load(dataDirectory: data)
             runtimeDirectory = try RuntimeListeners.makeDirectory(instance: Self.instanceName(dataDirectory: data))
             gateway = RuntimeListeners(
                 directory: runtimeDirectory,
-                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions).buildResponder(), tokens: runtimeTokens,
+                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault).buildResponder(), tokens: runtimeTokens,
                 owner: isolation.switchedUser, logger: logger)
         } catch {
             try? await store.shutdown()
@@ -102,8 +104,8 @@ public final class CroniumServer: Sendable {
             store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),
             configuration: .init(
                 maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
-                metrics: EngineMetrics(factory: metrics.factory)),
-            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway),
+                runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory)),
+            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway), secrets: vault.cipher,
             logger: logger)
     }
 
@@ -189,24 +191,25 @@ public final class CroniumServer: Sendable {
         EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
-        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions)
+        VariableController(engine: engine).addRoutes(to: api.group("variables"))
+        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 
     /// `/runtime/v1` alone, for the runs' own listeners: nothing else of the API is reachable
     /// from inside a run that way.
-    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions) -> Router<AppRequestContext> {
+    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let routes = RouteTable()
         router.addMiddleware { ProblemMiddleware(routes: routes) }
-        addRuntimeRoutes(to: router, tokens: tokens, sessions: sessions)
+        addRuntimeRoutes(to: router, tokens: tokens, sessions: sessions, vault: vault)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 
-    static func addRuntimeRoutes(to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions) {
-        RuntimeController().addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
+    static func addRuntimeRoutes(to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault) {
+        RuntimeController(vault: vault).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
     }
 }
 

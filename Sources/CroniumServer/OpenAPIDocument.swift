@@ -45,10 +45,19 @@ enum OpenAPIDocument {
         .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs", summary: "A page of a run's log (?after=seq, ?limit=)"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs/stream", summary: "WebSocket: replay, follow, then the final status"),
+        .init(method: "GET", path: "/api/v1/variables", summary: "Your variables (secrets without their values)", responseSchema: "VariableList"),
+        .init(method: "GET", path: "/api/v1/variables/export", summary: "Your variables as JSON or .env (?format=json|env, ?includeSecrets=true)"),
+        .init(method: "POST", path: "/api/v1/variables/import", summary: "Set variables from JSON or a .env file (text/plain), all or nothing (?dryRun=true, ?secret=true)"),
+        .init(method: "GET", path: "/api/v1/variables/{key}", summary: "One variable (a secret's value with ?reveal=true)", responseSchema: "Variable"),
+        .init(method: "PUT", path: "/api/v1/variables/{key}", summary: "Create (201) or change (200) a variable", requestSchema: "VariableInput", responseSchema: "Variable"),
+        .init(method: "DELETE", path: "/api/v1/variables/{key}", summary: "Delete a variable", status: 204),
         .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/output", summary: "Runtime: set the run's output, any JSON (256 KiB at most)", status: 204, isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/condition", summary: "Runtime: set the run's condition (true or false)", status: 204, isRuntime: true),
         .init(method: "GET", path: "/runtime/v1/context", summary: "Runtime: the run and its event", isRuntime: true),
+        .init(method: "GET", path: "/runtime/v1/variables/{key}", summary: "Runtime: a variable of the run's owner ({key, value}, or the value as text/plain)", isRuntime: true),
+        .init(method: "PUT", path: "/runtime/v1/variables/{key}", summary: "Runtime: set a variable ({\"value\": …} or text/plain)", status: 204, isRuntime: true),
+        .init(method: "DELETE", path: "/runtime/v1/variables/{key}", summary: "Runtime: delete a variable", status: 204, isRuntime: true),
     ]
 
     static func json() throws -> Data {
@@ -68,6 +77,9 @@ enum OpenAPIDocument {
             }
             if operation.path.contains("{id}") {
                 entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]]
+            }
+            if operation.path.contains("{key}") {
+                entry["parameters"] = [["name": "key", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"]]]
             }
             if operation.isPublic { entry["security"] = [] as [Any] }
             if operation.isRuntime { entry["security"] = [["runtime": [] as [Any]]] }

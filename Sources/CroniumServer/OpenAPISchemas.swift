@@ -15,7 +15,7 @@ enum OpenAPISchemas {
         [
             "name": string, "description": string, "type": enumeration(EventType.allCases.map(\.rawValue)), "content": string,
             "httpRequest": ref("HTTPRequest"), "status": enumeration(EventStatus.allCases.map(\.rawValue)),
-            "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap,
+            "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap, "variables": stringMap,
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
             "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
@@ -88,6 +88,12 @@ enum OpenAPISchemas {
                 ],
             ],
             "ExecutionList": list("Execution"),
+            "Variable": [
+                "type": "object",
+                "properties": ["key": string, "value": string, "secret": ["type": "boolean"], "description": string, "createdAt": dateTime, "updatedAt": dateTime],
+            ],
+            "VariableInput": ["type": "object", "properties": ["value": string, "secret": ["type": "boolean"], "description": string]],
+            "VariableList": list("Variable"),
         ]
     }
 }

@@ -7,6 +7,8 @@ public struct ServerConfiguration: Sendable {
     public var port = 5001
     public var dataDirectory = "./.cronium"
     public var maxConcurrentRuns = 16
+    /// Runtime API calls one run may make a second (and twice that at once).
+    public var runtimeCallsPerSecond = 50
     /// A second listener serving only `/metrics`, without authentication; none when nil.
     public var metricsPort: Int?
     /// Its address; the API's `host` when nil.

@@ -78,6 +78,15 @@ enum Migrations {
         Migration(version: 4, name: "execution input") { _ in
             ["ALTER TABLE executions ADD COLUMN input TEXT"]
         },
+        Migration(version: 5, name: "variables") { d in
+            [
+                """
+                CREATE TABLE variables (\(d.idColumn), owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  key TEXT NOT NULL, value TEXT NOT NULL, secret BOOLEAN NOT NULL, description TEXT,
+                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (owner_id, key))
+                """
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -84,13 +84,13 @@ struct APIClient: Sendable {
     }
 
     /// A request whose body is JSON already (a document read from a file, sent as it is).
-    func exchange(_ method: HTTPMethod, _ path: String, json: Data?) async throws -> (headers: HTTPHeaders, body: Data) {
+    func exchange(_ method: HTTPMethod, _ path: String, json: Data?, contentType: String = "application/json") async throws -> (headers: HTTPHeaders, body: Data) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let sessionCookie { request.headers.add(name: "Cookie", value: sessionCookie) }
         if let json {
-            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: json))
         }
         let response: HTTPClientResponse

@@ -24,6 +24,10 @@ struct EventOptions: ParsableArguments {
     @Option(help: "Times in a spring-forward gap: shift or skip.") var dstGap: String?
     @Option(help: "Times in a fall-back overlap: once or twice.") var dstOverlap: String?
     @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
+    @Option(
+        name: .customLong("var"),
+        help: "One of your variables as an environment variable: NAME=VARIABLE_KEY, or KEY for the same name (repeatable).")
+    var variables: [String] = []
     @Option(help: "Timeout, e.g. 30s, 10m, 2h.") var timeout: String?
     @Option(help: "Retries after a failure (0-10).") var retries: Int?
     @Option(help: "Pause after this many runs (0 = unlimited).") var maxExecutions: Int?
@@ -76,6 +80,14 @@ struct EventOptions: ParsableArguments {
                 variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
             }
             input.environment = variables
+        }
+        if !variables.isEmpty {
+            var mapped = input.variables ?? [:]
+            for pair in variables {
+                let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+                mapped[parts[0]] = parts.count == 2 ? parts[1] : parts[0]
+            }
+            input.variables = mapped
         }
         if let timeout {
             input.timeoutValue = try parseDuration(timeout)

@@ -12,6 +12,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
     @Option(name: .customLong("data-dir"), help: "Where the database and run files live.") var dataDirectory = "./.cronium"
     @Option(help: "Runs at once.") var maxConcurrentRuns = 16
+    @Option(help: "Runtime helper calls one run may make a second (twice as many at once); faster, it gets 429.") var runtimeRateLimit = 50
     @Option(help: "Serve /metrics without a token on this port too (the API's /metrics needs one).") var metricsPort: Int?
     @Option(help: "Address of the --metrics-port listener (default: --host).") var metricsHost: String?
     @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
@@ -40,6 +41,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--metrics-port must be between 1 and 65535 and not the API's --port")
         }
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
+        guard (1...100_000).contains(runtimeRateLimit) else { throw ValidationError("--runtime-rate-limit must be between 1 and 100000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
     }
 
@@ -51,6 +53,7 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.dataDirectory = dataDirectory
         configuration.maxConcurrentRuns = maxConcurrentRuns
+        configuration.runtimeCallsPerSecond = runtimeRateLimit
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
         configuration.shutdownGraceSeconds = shutdownGrace

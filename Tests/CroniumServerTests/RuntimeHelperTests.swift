@@ -158,7 +158,8 @@ import Testing
 
     /// A script that floods the API gets 429s with a Retry-After, and the server keeps answering.
     @Test func aFloodIsSlowedDownAndTheServerStaysResponsive() async throws {
-        let fixture = try await ServerFixture()
+        // A low limit, so that the flood exceeds it however slow a loaded machine makes it.
+        let fixture = try await ServerFixture { $0.runtimeCallsPerSecond = 5 }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let flood = try await runs.create(
@@ -190,7 +191,7 @@ import Testing
             let summary = try await runs.line(id, startingWith: "ok ").split(separator: " ")
             #expect(summary.count == 5)
             let (ok, limited) = (Int(summary[0]) ?? 0, Int(summary[2]) ?? 0)
-            #expect(ok >= RuntimeSession.burst && ok + limited == 400 && limited > 0, "\(summary)")
+            #expect(ok >= 10 && ok + limited == 400 && limited > 0, "\(summary)")
             #expect(summary[4] == "1")
             #expect(try await runs.line(id, startingWith: "message ").contains("TOO_MANY_REQUESTS"))
         }

@@ -15,6 +15,9 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var schedule: Schedule?
     /// Variables given to the script; nothing of the server's own environment is passed on.
     public var environment: [String: String]
+    /// The owner's [variables](Variable) given to the script as environment variables, by
+    /// environment name (`DB_PASSWORD` → the variable `PROD_DB_PASSWORD`), read when a run starts.
+    public var variables: [String: String]?
     public var timeoutValue: Int
     public var timeoutUnit: TimeUnit
     /// How many times a failed run is tried again (0–10), waiting `retryBackoffSeconds * 2^(attempt-1)` between tries.

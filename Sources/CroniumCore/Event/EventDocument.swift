@@ -44,6 +44,7 @@ extension EventInput {
         triggerType = event.schedule != nil && event.triggerType == .schedule ? nil : changed(\.triggerType)
         schedule = event.schedule
         environment = changed(\.environment)
+        variables = event.variables
         timeoutValue = changed(\.timeoutValue)
         timeoutUnit = changed(\.timeoutUnit)
         retries = changed(\.retries)

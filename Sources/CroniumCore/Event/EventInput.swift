@@ -12,6 +12,7 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var triggerType: TriggerType?
     public var schedule: Schedule?
     public var environment: [String: String]?
+    public var variables: [String: String]?
     public var timeoutValue: Int?
     public var timeoutUnit: TimeUnit?
     public var retries: Int?
@@ -65,6 +66,7 @@ extension Event {
         if input.schedule != nil, input.triggerType == nil { next.triggerType = .schedule }
         if let v = input.schedule { next.schedule = v }
         if let v = input.environment { next.environment = v }
+        if let v = input.variables { next.variables = v.isEmpty ? nil : v }
         if let v = input.timeoutValue { next.timeoutValue = v }
         if let v = input.timeoutUnit { next.timeoutUnit = v }
         if let v = input.retries { next.retries = v }
@@ -126,6 +128,14 @@ extension Event {
         }
         for key in environment.keys where key.hasPrefix("CRONIUM_") {
             p.append(.init(field: "environment.\(key)", message: "the CRONIUM_ prefix is reserved for variables Cronium sets"))
+        }
+        for (name, key) in (variables ?? [:]).sorted(by: { $0.key < $1.key }) {
+            if !Self.isValidVariableName(name) || name.hasPrefix("CRONIUM_") {
+                p.append(.init(field: "variables.\(name)", message: "must be a shell variable name not starting with CRONIUM_"))
+            } else if environment[name] != nil {
+                p.append(.init(field: "variables.\(name)", message: "is set in environment too; give it one value"))
+            }
+            if let problem = VariableRules.problem(key: key) { p.append(.init(field: "variables.\(name)", message: problem)) }
         }
         for problem in (readOnlyPaths ?? []).compactMap(Self.problem(readOnlyPath:)) {
             p.append(.init(field: "readOnlyPaths", message: problem))

@@ -16,6 +16,8 @@ public final class RuntimeSession: Sendable {
     public let input: String?
     /// When the run's token stops working even if the run were still going: its deadline plus a grace period.
     public let expiresAt: Date
+    /// The run's log mask, which learns the secrets the script sets.
+    public let mask: LogMask
     private let state: Mutex<State>
 
     private struct State {
@@ -24,13 +26,18 @@ public final class RuntimeSession: Sendable {
         var bucket: TokenBucket
     }
 
-    /// Requests a run may make in a burst, and per second after it.
-    public static let burst = 100
-    public static let perSecond = 50
+    /// Calls the run may make a second, and at once.
+    public let callsPerSecond: Int
+    public var burst: Int { callsPerSecond * 2 }
     /// After the run's deadline, its token still works this long (the run is being stopped).
     public static let tokenGrace: TimeInterval = 60
 
-    public init(executionId: ExecutionID, event: Event, attempt: Int, trigger: ExecutionTrigger, scheduledFor: Date?, input: String?, now: Date = Date()) {
+    public init(
+        executionId: ExecutionID, event: Event, attempt: Int, trigger: ExecutionTrigger, scheduledFor: Date?, input: String?, mask: LogMask = LogMask(secrets: []),
+        callsPerSecond: Int = 50, now: Date = Date()
+    ) {
+        self.mask = mask
+        self.callsPerSecond = callsPerSecond
         self.executionId = executionId
         self.event = event
         self.attempt = attempt
@@ -38,7 +45,7 @@ public final class RuntimeSession: Sendable {
         self.scheduledFor = scheduledFor
         self.input = input
         expiresAt = now + TimeInterval(event.timeoutSeconds) + Self.tokenGrace
-        state = Mutex(State(bucket: TokenBucket(capacity: Double(Self.burst), perSecond: Double(Self.perSecond), now: now)))
+        state = Mutex(State(bucket: TokenBucket(capacity: Double(callsPerSecond * 2), perSecond: Double(callsPerSecond), now: now)))
     }
 
     /// Takes one request out of the run's allowance; nil when it may go ahead, else how long to

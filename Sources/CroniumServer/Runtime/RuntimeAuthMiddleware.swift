@@ -32,7 +32,7 @@ struct RuntimeAuthMiddleware: RouterMiddleware {
         if let wait = session.admit() {
             var problem = Problem(
                 .tooManyRequests, .tooManyRequests,
-                "run \(id) called the runtime API more than \(RuntimeSession.burst) times at once or \(RuntimeSession.perSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down")
+                "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down")
             problem.retryAfter = max(1, Int(wait.rounded(.up)))
             throw problem
         }

@@ -8,6 +8,8 @@ import NIOCore
 /// `/runtime/v1`: what a running script asks of Cronium through its helper library. Every route
 /// serves the calling run only (``RuntimeAuthMiddleware`` found it).
 struct RuntimeController {
+    let vault: VariableVault
+
     /// The largest output a run may set, as JSON text.
     static let maxOutputBytes = 256 << 10
 
@@ -16,6 +18,81 @@ struct RuntimeController {
         group.post("output", use: output)
         group.post("condition", use: condition)
         group.get("context", use: runContext)
+        group.get("variables/:key", use: getVariable)
+        group.put("variables/:key", use: putVariable)
+        group.delete("variables/:key", use: deleteVariable)
+    }
+
+    /// `{"key", "value"}`, or the bare value for a client that accepts `text/plain` before JSON
+    /// (the Bash helpers: no JSON to take apart). 404 when the run's owner has no such variable.
+    @Sendable func getVariable(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let session = try context.requireSession()
+        let key = try context.parameters.require("key")
+        guard let value = try await vault.value(key: key, owner: session.event.ownerId) else {
+            throw Problem(.notFound, .notFound, "there is no variable \(key)")
+        }
+        if Self.prefersText(request) {
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: value)))
+        }
+        return Self.json(String(decoding: try JSONEncoder.cronium.encode(["key": key, "value": value]), as: UTF8.self))
+    }
+
+    /// `{"value": "text"}` (another JSON value is stored as its JSON text), or a `text/plain` body.
+    @Sendable func putVariable(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let session = try context.requireSession()
+        let key = try context.parameters.require("key")
+        if let problem = VariableRules.problem(key: key) { throw Problem(.unprocessableContent, .invalidInput, problem) }
+        let data = Data(try await Self.body(of: request, limit: VariableRules.maxValueBytes + 1024).readableBytesView)
+        let value: String
+        if request.headers[.contentType]?.lowercased().hasPrefix("text/plain") == true {
+            value = String(decoding: data, as: UTF8.self)
+        } else {
+            guard let body = try? JSONDecoder().decode(ValueBody.self, from: data) else {
+                throw Problem(.badRequest, .badRequest, "send {\"value\": \"text\"} as JSON, or the value itself as text/plain")
+            }
+            value = body.value
+        }
+        do {
+            try await vault.setFromRun(key: key, value: value, owner: session.event.ownerId, mask: session.mask)
+        } catch let error as CroniumError where error.code == .invalidInput {
+            throw Problem(.unprocessableContent, .invalidInput, error.message)
+        }
+        return .noContent
+    }
+
+    /// Idempotent: a variable that is not there is gone already.
+    @Sendable func deleteVariable(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        let session = try context.requireSession()
+        _ = try await vault.deleteFromRun(key: try context.parameters.require("key"), owner: session.event.ownerId)
+        return .noContent
+    }
+
+    /// A value sent as JSON: a string as it is, anything else as its JSON text.
+    private struct ValueBody: Decodable {
+        let value: String
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            let any = try container.decode(JSONValue.self, forKey: .value)
+            if case .string(let text) = any { value = text } else { value = any.text }
+        }
+
+        enum CodingKeys: String, CodingKey { case value }
+    }
+
+    private static func prefersText(_ request: Request) -> Bool {
+        guard let accept = request.headers[.accept]?.lowercased() else { return false }
+        let text = accept.range(of: "text/plain")?.lowerBound
+        let json = accept.range(of: "application/json")?.lowerBound
+        return text != nil && (json == nil || text! < json!)
+    }
+
+    private static func body(of request: Request, limit: Int) async throws -> ByteBuffer {
+        do {
+            return try await request.body.collect(upTo: limit)
+        } catch is NIOTooManyBytesError {
+            throw Problem(.contentTooLarge, .bodyTooLarge, "a variable's value has at most \(VariableRules.maxValueBytes >> 10) KiB")
+        }
     }
 
     /// The run's input as it was given (JSON), or `null`.

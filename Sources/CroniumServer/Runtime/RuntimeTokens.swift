@@ -47,31 +47,3 @@ struct RuntimeTokens: Sendable {
         }
     }
 }
-
-/// A 256-bit secret key kept in a file of its own, readable by this server alone: read when it
-/// is there, else made and written (atomically, 0600 from its first byte).
-struct KeyFile {
-    let path: String
-
-    func load() throws -> SymmetricKey {
-        if let data = FileManager.default.contents(atPath: path) {
-            guard data.count == 32 else { throw ServerError("\(path) is damaged (\(data.count) bytes, expected 32)") }
-            return SymmetricKey(data: data)
-        }
-        let key = SymmetricKey(size: .bits256)
-        try write(key)
-        return key
-    }
-
-    func write(_ key: SymmetricKey) throws {
-        let data = key.withUnsafeBytes { Data($0) }
-        let temporary = "\(path).\(UInt32.random(in: 0...UInt32.max)).tmp"
-        guard FileManager.default.createFile(atPath: temporary, contents: data, attributes: [.posixPermissions: 0o600]) else {
-            throw ServerError("cannot write \(path)")
-        }
-        guard rename(temporary, path) == 0 else {
-            unlink(temporary)
-            throw ServerError("cannot write \(path): \(String(cString: strerror(errno)))")
-        }
-    }
-}

@@ -1,0 +1,61 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+
+/// Users' variables as runs see them: read and written by their helpers, mapped into their
+/// environment, and their secrets masked in their logs. Plain values exist only in memory;
+/// what is stored of a secret is sealed with the master key.
+public struct VariableVault: Sendable {
+    let store: Database
+    public let cipher: SecretCipher
+
+    public init(store: Database, cipher: SecretCipher) {
+        self.store = store
+        self.cipher = cipher
+    }
+
+    /// The plain value of the owner's variable, or nil.
+    public func value(key: String, owner: UserID) async throws -> String? {
+        guard let stored = try await store.variable(ownerId: owner, key: key) else { return nil }
+        return stored.secret ? try cipher.open(stored.storedValue) : stored.storedValue
+    }
+
+    /// What a run's `set_variable` does: a new variable is not secret; a secret stays one (and
+    /// its new value is masked in the run's log from then on).
+    public func setFromRun(key: String, value: String, owner: UserID, mask: LogMask?, now: Date = Date()) async throws {
+        var problems: [FieldProblem] = []
+        let existing = try await store.variable(ownerId: owner, key: key)
+        let next = try stored(key: key, VariableInput(value: value), replacing: existing, owner: owner, now: now, problems: &problems)
+        if let problem = problems.first { throw CroniumError(.invalidInput, problem.message) }
+        if next.secret { mask?.add(value) }
+        try await store.saveVariables([next])
+    }
+
+    /// Whether there was such a variable.
+    public func deleteFromRun(key: String, owner: UserID) async throws -> Bool {
+        try await store.deleteVariable(ownerId: owner, key: key)
+    }
+
+    /// The plain values of the owner's secrets, for a run's log mask.
+    public func secretValues(owner: UserID) async throws -> [String] {
+        try await store.secretValues(ownerId: owner).map { try cipher.open($0) }
+    }
+
+    /// The row to store for `input`, over what is stored (absent fields keep it); problems are
+    /// added for the fields they concern.
+    func stored(
+        key: String, _ input: VariableInput, replacing existing: StoredVariable?, owner: UserID, now: Date, problems: inout [FieldProblem]
+    ) throws -> StoredVariable {
+        let secret = input.secret ?? existing?.secret ?? false
+        if input.value == nil, existing == nil { problems.append(.init(field: "value", message: "is required for a new variable")) }
+        if let value = input.value, let problem = VariableRules.problem(value: value) { problems.append(.init(field: "value", message: problem)) }
+        if let description = input.description, description.count > VariableRules.maxDescriptionLength {
+            problems.append(.init(field: "description", message: "has at most \(VariableRules.maxDescriptionLength) characters"))
+        }
+        // The plain value: the one sent, else the stored one (opened when it was a secret).
+        let plain = try input.value ?? existing.map { $0.secret ? try cipher.open($0.storedValue) : $0.storedValue } ?? ""
+        return StoredVariable(
+            id: existing?.id ?? 0, ownerId: owner, key: key, storedValue: secret ? try cipher.seal(plain) : plain, secret: secret,
+            description: input.description ?? existing?.description, createdAt: existing?.createdAt ?? now, updatedAt: now)
+    }
+}

@@ -1,0 +1,97 @@
+import CroniumCore
+import CroniumEngine
+import Foundation
+import HTTPTypes
+import Hummingbird
+import NIOCore
+
+/// `/api/v1/variables`: the caller's own variables and secrets. A secret's value is never in a
+/// list; one variable shows it with `?reveal=true`, an export with `?includeSecrets=true`.
+struct VariableController {
+    let engine: Engine
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.get("export", use: export)
+        group.post("import", use: importVariables)
+        group.get(":key", use: show)
+        group.put(":key", use: set)
+        group.delete(":key", use: delete)
+    }
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Variable] {
+        try await engine.variables(of: try context.requireUser())
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Variable {
+        let reveal = try QueryParameters(request).flag("reveal") ?? false
+        return try await engine.variable(key: try context.parameters.require("key"), of: try context.requireUser(), reveal: reveal)
+    }
+
+    /// Creates (201) or changes (200) the variable; fields left out keep their stored value.
+    @Sendable func set(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Variable> {
+        let user = try context.requireUser()
+        let key = try context.parameters.require("key")
+        let input = try await request.decodeJSON(as: VariableInput.self, context: context, readOnly: ["createdAt", "updatedAt"])
+        let (variable, created) = try await engine.setVariable(key: key, input, by: user)
+        return EditedResponse(status: created ? .created : .ok, response: variable)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        try await engine.deleteVariable(key: try context.parameters.require("key"), by: try context.requireUser())
+        return .noContent
+    }
+
+    /// `?format=json` (the default: `{"variables": [...]}`) or `env`; secrets only with `?includeSecrets=true`.
+    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+        let query = QueryParameters(request)
+        let includeSecrets = try query.flag("includeSecrets") ?? false
+        let format = query.text("format") ?? "json"
+        let variables = try await engine.exportVariables(of: try context.requireUser(), includeSecrets: includeSecrets)
+        switch format {
+        case "json":
+            let data = try JSONEncoder.cronium.encode(
+                VariableDocument(variables: variables.map { VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil, description: $0.description) }))
+            return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        case "env":
+            let text = DotEnv.render(variables.map { DotEnv.Entry(key: $0.key, value: $0.value ?? "", secret: $0.secret) })
+            return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
+        default:
+            throw Problem(.badRequest, .badRequest, "format must be json or env, not '\(format)'")
+        }
+    }
+
+    /// A JSON document (`{"variables": [...]}` or a bare array) or, sent as `text/plain`, a
+    /// `.env` file; `?secret=true` makes every imported variable a secret, `?dryRun=true` checks only.
+    @Sendable func importVariables(_ request: Request, context: AppRequestContext) async throws -> VariableImportReport {
+        let user = try context.requireUser()
+        let query = QueryParameters(request)
+        let dryRun = try query.flag("dryRun") ?? false
+        let allSecret = try query.flag("secret") ?? false
+        let data = Data(try await request.body.collect(upTo: Request.maxJSONBytes).readableBytesView)
+        var inputs: [VariableInput]
+        if request.headers[.contentType]?.lowercased().hasPrefix("text/plain") == true {
+            do {
+                inputs = try DotEnv.parse(String(decoding: data, as: UTF8.self)).map { VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil) }
+            } catch {
+                throw Problem(.badRequest, .badRequest, "the .env file cannot be read: \(error)")
+            }
+        } else if data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "[") {
+            inputs = try context.requestDecoder.decode([VariableInput].self, from: data)
+            try UnknownFields.refuse(try UnknownFields.find(in: data, decodedAs: inputs, readOnly: ["createdAt", "updatedAt"]) { $0.hasPrefix("[") })
+        } else {
+            let document = try context.requestDecoder.decode(VariableDocument.self, from: data)
+            try UnknownFields.refuse(try UnknownFields.find(in: data, decodedAs: document, readOnly: ["createdAt", "updatedAt"]) { $0.hasPrefix("variables[") })
+            inputs = document.variables
+        }
+        if allSecret { inputs = inputs.map { var input = $0; input.secret = true; return input } }
+        return try await engine.importVariables(inputs, by: user, dryRun: dryRun)
+    }
+
+    struct VariableDocument: Codable {
+        var variables: [VariableInput]
+    }
+}
+
+extension Variable: ResponseEncodable {}
+extension VariableImportReport: ResponseEncodable {}
