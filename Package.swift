@@ -38,7 +38,7 @@ let package = Package(
         .target(
             name: "CroniumHelpers",
             path: "Helpers",
-            exclude: ["python/pyproject.toml", "node/package.json", "README.md"],
+            exclude: ["python/pyproject.toml", "python/tests", "node/package.json", "node/test", "bash/test.sh", "README.md"],
             sources: ["HelperFiles.swift"],
             resources: [.embedInCode("python/cronium/__init__.py"), .embedInCode("node/cronium/index.js"), .embedInCode("bash/cronium.sh")],
             swiftSettings: swiftSettings

@@ -100,7 +100,7 @@ struct HTTPBenches {
         return text.split(separator: "\n").first { $0.hasPrefix(prefix) }.flatMap { Int($0.dropFirst(prefix.count)) } ?? 0
     }
 
-    private func send(_ method: HTTPMethod, _ url: String, token: String, body: String? = nil) async throws -> Data {
+    func send(_ method: HTTPMethod, _ url: String, token: String, body: String? = nil) async throws -> Data {
         var request = HTTPClientRequest(url: url)
         request.method = method
         request.headers.add(name: "Authorization", value: "Bearer \(token)")

@@ -29,7 +29,7 @@ do {
             results.append(try await SchedulerBench(seconds: quick ? 2 : 5).run(schedules: count))
         }
     }
-    if wanted("A6") || wanted("A7") || wanted("A12") || wanted("A13") {
+    if wanted("A6") || wanted("A7") || wanted("A10") || wanted("A12") || wanted("A13") {
         let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
         if FileManager.default.isExecutableFile(atPath: binary) {
             let server = ServerBenches(binary: binary, coldStarts: quick ? 3 : 10)
@@ -44,6 +44,10 @@ do {
                 results += try await server.coldStart()
             }
             let http = HTTPBenches(binary: binary, requests: quick ? 200 : 1000, clients: 8, idleSeconds: quick ? 10 : 60)
+            if wanted("A10") {
+                progress("A10 runtime helper round trips…")
+                results += try await HelperBench(http: http, calls: quick ? 200 : 1000).run()
+            }
             if wanted("A12") {
                 progress("A12 run-now over HTTP…")
                 results += try await http.runNow()
@@ -55,7 +59,7 @@ do {
                 }
             }
         } else {
-            progress("A6, A7, A12 and A13 skipped: no \(binary); build it first with `swift build -c release`")
+            progress("A6, A7, A10, A12 and A13 skipped: no \(binary); build it first with `swift build -c release`")
         }
     }
 } catch {

@@ -304,6 +304,8 @@ final class Dispatcher: Service, Sendable {
                 configuration.metrics.finished(
                     type: event.type, outcome: outcome, duration: finishedAt.timeIntervalSince(started.execution.startedAt ?? finishedAt))
                 if retry != nil { configuration.metrics.received(.retry) }
+                // Actions follow the final outcome only: a run that is tried again has not ended for good.
+                if retry == nil { await fireActions(after: started.execution, of: event, outcome: outcome) }
             }
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])

@@ -7,9 +7,10 @@ import Foundation
 extension Engine {
     public func createEvent(_ input: EventInput, by user: User) async throws -> Event {
         guard user.canCreate else { throw CroniumError.forbidden }
-        let new = try Event.create(from: input, ownerId: user.id, now: clock.now())
+        var new = try Event.create(from: input, ownerId: user.id, now: clock.now())
         try checkRunnable(new, before: nil, by: user)
         try await checkVariables(new)
+        try await resolveActions(of: &new)
         let event = try await store.insertEvent(new)
         await scheduler.markChanged(eventId: event.id, resetTimetable: true)
         return event
@@ -22,6 +23,7 @@ extension Engine {
         try event.apply(input, now: clock.now())
         try checkRunnable(event, before: before, by: user)
         try await checkVariables(event)
+        try await resolveActions(of: &event)
         try await store.updateEvent(event)
         await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
         return event
@@ -191,8 +193,19 @@ extension Engine {
 
 extension Engine {
     /// The events given, as a document an import can make again.
-    public func exportDocument(of events: [Event]) -> EventDocument {
-        EventDocument(events: events.map(EventInput.init(exporting:)))
+    /// Actions name the events they run (`eventName`), as ids mean nothing on another server.
+    public func exportDocument(of events: [Event]) async throws -> EventDocument {
+        let names = Dictionary(try await store.events().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        return EventDocument(
+            events: events.map { event in
+                var input = EventInput(exporting: event)
+                input.actions = input.actions?.map { action in
+                    var action = action
+                    if let id = action.eventId, let name = names[id] { (action.eventId, action.eventName) = (nil, name) }
+                    return action
+                }
+                return input
+            })
     }
 
     /// Creates or changes the user's own events to match `inputs`, matched by name: all of them
@@ -228,11 +241,13 @@ extension Engine {
                     try after.apply(input, now: now)
                     try checkRunnable(after, before: before, by: user)
                     try await checkVariables(after)
+                    try await resolveActions(of: &after)
                     plans.append((before, after))
                 } else {
-                    let new = try Event.create(from: input, ownerId: user.id, now: now)
+                    var new = try Event.create(from: input, ownerId: user.id, now: now)
                     try checkRunnable(new, before: nil, by: user)
                     try await checkVariables(new)
+                    try await resolveActions(of: &new)
                     plans.append((nil, new))
                 }
             } catch let error as ValidationError {

@@ -66,11 +66,11 @@ public final class Engine: Sendable {
 
     public init(
         store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
-        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, secrets: SecretCipher = .withNewKey(),
+        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, vault: VariableVault? = nil,
         logger: Logger
     ) {
         self.runtime = runtime
-        vault = VariableVault(store: store, cipher: secrets)
+        self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
         self.store = store
         self.executors = executors
         self.isolation = isolation
@@ -81,7 +81,7 @@ public final class Engine: Sendable {
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
         dispatcher = Dispatcher(
             store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
-            vault: vault, logger: logger)
+            vault: self.vault, logger: logger)
         leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
@@ -90,11 +90,11 @@ public final class Engine: Sendable {
     /// HTTP requests from it.
     public convenience init(
         store: Database, localRuns: LocalProcessExecutor.Configuration, clock: any EngineClock = SystemClock(), configuration: Configuration = .init(),
-        runtime: RuntimeAccess? = nil, secrets: SecretCipher = .withNewKey(), logger: Logger
+        runtime: RuntimeAccess? = nil, vault: VariableVault? = nil, logger: Logger
     ) {
         self.init(
             store: store, executors: .standard(local: LocalProcessExecutor(configuration: localRuns)), isolation: localRuns.isolation, clock: clock,
-            configuration: configuration, runtime: runtime, secrets: secrets, logger: logger)
+            configuration: configuration, runtime: runtime, vault: vault, logger: logger)
     }
 
     /// The engine's services in start order; a service group shuts them down in reverse: the
@@ -138,7 +138,8 @@ public final class Engine: Sendable {
         let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
         return EnqueueRequest(
             eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
-            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy, input: execution.input?.text)
+            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy, input: execution.input?.text, parentExecutionId: execution.parentExecutionId,
+            chainDepth: execution.chainDepth)
     }
 }
 

@@ -105,7 +105,7 @@ public final class CroniumServer: Sendable {
             configuration: .init(
                 maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
                 runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory)),
-            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway), secrets: vault.cipher,
+            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway), vault: vault,
             logger: logger)
     }
 

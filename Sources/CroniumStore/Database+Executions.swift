@@ -89,6 +89,8 @@ extension Database {
             logBytes: try row.decode(column: "log_bytes", as: Int.self),
             logDroppedBytes: try row.decode(column: "log_dropped_bytes", as: Int.self),
             triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self),
-            input: try row.decode(column: "input", as: String?.self).flatMap(JSONValue.init(text:)))
+            input: try row.decode(column: "input", as: String?.self).flatMap(JSONValue.init(text:)),
+            parentExecutionId: try row.decode(column: "parent_execution_id", as: ExecutionID?.self),
+            chainDepth: try row.decode(column: "chain_depth", as: Int?.self))
     }
 }

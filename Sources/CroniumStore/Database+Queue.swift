@@ -73,13 +73,18 @@ public struct EnqueueRequest: Sendable {
     public var held: Bool
     /// JSON text the run reads with its `input()` helper.
     public var input: String?
+    /// The run whose action asks for this one, and the length of the chain so far.
+    public var parentExecutionId: ExecutionID?
+    public var chainDepth: Int?
 
     public init(
         eventId: EventID, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: UserID? = nil, held: Bool = false,
-        input: String? = nil
+        input: String? = nil, parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil
     ) {
         self.held = held
         self.input = input
+        self.parentExecutionId = parentExecutionId
+        self.chainDepth = chainDepth
         self.eventId = eventId
         self.trigger = trigger
         self.attempt = attempt
@@ -99,9 +104,12 @@ extension Database {
     /// Many runs in two statements (keep it to a thousand at a time); their ids in `requests`' order.
     static func enqueue(_ requests: [EnqueueRequest], now: Date, in sql: any SQLDatabase) async throws -> [ExecutionID] {
         guard !requests.isEmpty else { return [] }
-        var executions = SQLQueryString("INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input) VALUES ")
+        var executions = SQLQueryString(
+            "INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input, parent_execution_id, chain_depth) VALUES ")
         executions.appendRows(
-            requests.lazy.map { [$0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input] })
+            requests.lazy.map {
+                [$0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input, $0.parentExecutionId, $0.chainDepth]
+            })
         executions.appendInterpolation(unsafeRaw: " RETURNING id")
         // One statement's new ids rise in the order of its rows (one writer, rising row ids; a
         // PostgreSQL sequence is read row by row too), whatever order RETURNING lists them in.
@@ -169,9 +177,11 @@ extension Database {
         try await transaction { sql in
             let execution = try await sql.raw(
                 """
-                INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by, input)
+                INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by, input,
+                  parent_execution_id, chain_depth)
                 VALUES (\(bind: request.eventId), 'RUNNING', \(bind: request.trigger.rawValue), \(bind: request.attempt),
-                  \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: now.millis), \(bind: request.triggeredBy), \(bind: request.input))
+                  \(bind: request.scheduledFor?.millis), \(bind: now.millis), \(bind: now.millis), \(bind: request.triggeredBy), \(bind: request.input),
+                  \(bind: request.parentExecutionId), \(bind: request.chainDepth))
                 RETURNING *
                 """
             ).first().map(Self.decodeExecution).required("the new run")

@@ -87,6 +87,18 @@ enum Migrations {
                 """
             ]
         },
+        Migration(version: 6, name: "conditional actions") { d in
+            [
+                "ALTER TABLE executions ADD COLUMN parent_execution_id BIGINT",
+                "ALTER TABLE executions ADD COLUMN chain_depth BIGINT",
+                """
+                CREATE TABLE action_firings (\(d.idColumn), execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                  position BIGINT NOT NULL, run_when TEXT NOT NULL, type TEXT NOT NULL, target_event_id BIGINT, target_execution_id BIGINT,
+                  status TEXT NOT NULL, error TEXT, fired_at BIGINT NOT NULL)
+                """,
+                "CREATE INDEX action_firings_execution ON action_firings(execution_id, position)",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -194,8 +194,22 @@ struct EventCommand: AsyncParsableCommand {
                     "execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")"
                         + (results.isEmpty ? "" : " (\(results.joined(separator: ", ")))"))
             }
+            if !client.json && !client.quiet {
+                for firing in execution.actions ?? [] { printError(Self.describe(firing)) }
+            }
             let code = processExitCode(for: execution)
             if code != 0 { throw ExitCode(code) }
+        }
+
+        /// One line for an action the run's end set off.
+        static func describe(_ firing: ActionFiring) -> String {
+            let what =
+                switch firing.type {
+                case .runEvent: "run event \(firing.targetEventId.map(String.init) ?? "?")"
+                case .sendMessage: "send a message"
+                }
+            guard firing.status == .fired else { return "\(firing.when.rawValue): could not \(what): \(firing.error ?? "no reason given")" }
+            return "\(firing.when.rawValue): \(what)\(firing.executionId.map { " as execution \($0)" } ?? "")"
         }
 
         /// `{"input": …}` from `--input`, checked to be JSON before anything is sent.

@@ -28,6 +28,11 @@ struct EventOptions: ParsableArguments {
         name: .customLong("var"),
         help: "One of your variables as an environment variable: NAME=VARIABLE_KEY, or KEY for the same name (repeatable).")
     var variables: [String] = []
+    @Option(name: .customLong("on-success-run"), help: "After a run succeeds, run this event with its output as input (repeatable).") var onSuccessRun: [EventID] = []
+    @Option(name: .customLong("on-failure-run"), help: "After a run fails or times out, run this event (repeatable).") var onFailureRun: [EventID] = []
+    @Option(name: .customLong("always-run"), help: "After every run, run this event (repeatable).") var alwaysRun: [EventID] = []
+    @Option(name: .customLong("on-condition-run"), help: "After a run whose script set its condition true, run this event (repeatable).")
+    var onConditionRun: [EventID] = []
     @Option(help: "Timeout, e.g. 30s, 10m, 2h.") var timeout: String?
     @Option(help: "Retries after a failure (0-10).") var retries: Int?
     @Option(help: "Pause after this many runs (0 = unlimited).") var maxExecutions: Int?
@@ -80,6 +85,11 @@ struct EventOptions: ParsableArguments {
                 variables[String(pair[..<equals])] = String(pair[pair.index(after: equals)...])
             }
             input.environment = variables
+        }
+        let runs = [(ActionCondition.always, alwaysRun), (.onSuccess, onSuccessRun), (.onFailure, onFailureRun), (.onCondition, onConditionRun)]
+        if runs.contains(where: { !$0.1.isEmpty }) {
+            // Replaces the event's actions, as --env replaces its environment.
+            input.actions = (input.actions ?? []) + runs.flatMap { when, ids in ids.map { EventAction(when: when, type: .runEvent, eventId: $0) } }
         }
         if !variables.isEmpty {
             var mapped = input.variables ?? [:]

@@ -37,13 +37,17 @@ import Testing
         }
         _ = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
         var executions: [Execution] = []
+        // 30 s: in the full suite (30-odd servers in one process, on 2 cores) the third attempt
+        // was seen to end 10-20 s late; see the closing note of the runtime-helpers session.
         #expect(
-            try await eventually {
+            try await eventually(timeout: .seconds(30)) {
                 executions = try await harness.store.executions(eventId: event.id)
                 return executions.count == 3 && executions.allSatisfy { $0.status.isFinal }
             })
         #expect(executions.map(\.attempt).sorted() == [1, 2, 3])
-        #expect(executions.allSatisfy { $0.status == .failure && $0.exitCode == 2 })
+        var logs: [String] = []
+        for execution in executions { logs.append("\(execution.id): \(try await harness.store.logLines(executionId: execution.id).map(\.text))") }
+        #expect(executions.allSatisfy { $0.status == .failure && $0.exitCode == 2 }, "\(executions.map { "\($0.attempt) \($0.status) \($0.error ?? "-")" }) \(logs)")
         #expect(executions.filter { $0.trigger == .retry }.count == 2)
         // Retries belong to one logical run, so they do not use up the execution budget.
         #expect(try await harness.store.event(id: event.id)?.executionCount == 1)

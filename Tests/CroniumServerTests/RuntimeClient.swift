@@ -51,6 +51,16 @@ struct RunsClient {
         }
     }
 
+    /// What the run's end set off, once recorded (just after the end itself).
+    func actions(_ id: ExecutionID) async throws -> [ActionFiring] {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let actions = try await execution(id).actions { return actions }
+            try await Task.sleep(for: .milliseconds(25))
+        }
+        throw TestFailure("run \(id) set nothing off")
+    }
+
     func run(_ event: Event, body: String? = nil) async throws -> Execution {
         try await ended(try await start(event, body: body))
     }

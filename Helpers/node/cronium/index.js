@@ -8,7 +8,8 @@
 const http = require('http');
 const https = require('https');
 
-const TIMEOUT_MS = Number(process.env.CRONIUM_RUNTIME_TIMEOUT || 30) * 1000;
+/** Milliseconds a call may take, retries included (CRONIUM_RUNTIME_TIMEOUT, default 30 s). */
+const timeoutMs = () => (Number(process.env.CRONIUM_RUNTIME_TIMEOUT) || 30) * 1000;
 const TRANSIENT_STATUSES = new Set([429, 502, 503, 504]);
 const ATTEMPTS = 6;
 
@@ -55,13 +56,13 @@ function once(where, method, path, data) {
       headers['Content-Type'] = 'application/json';
       headers['Content-Length'] = Buffer.byteLength(data);
     }
-    const request = where.module.request({ ...where.options, method, path: where.prefix + path, headers, timeout: TIMEOUT_MS }, (response) => {
+    const request = where.module.request({ ...where.options, method, path: where.prefix + path, headers, timeout: timeoutMs() }, (response) => {
       const chunks = [];
       response.on('data', (chunk) => chunks.push(chunk));
       response.on('end', () => resolve({ status: response.statusCode, headers: response.headers, body: Buffer.concat(chunks).toString() }));
       response.on('error', reject);
     });
-    request.on('timeout', () => request.destroy(new Error(`no answer within ${TIMEOUT_MS / 1000}s`)));
+    request.on('timeout', () => request.destroy(new Error(`no answer within ${timeoutMs() / 1000}s`)));
     request.on('error', reject);
     request.end(data);
   });
@@ -79,7 +80,7 @@ function problem(status, body) {
 async function call(method, path, body) {
   const where = target();
   const data = body === undefined ? undefined : JSON.stringify(body);
-  const deadline = Date.now() + TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs();
   let delay = 100;
   for (let attempt = 1; ; attempt++) {
     let error;

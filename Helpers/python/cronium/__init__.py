@@ -18,7 +18,6 @@ __all__ = [
     "set_condition", "event", "getVariable", "setVariable", "deleteVariable", "setCondition",
 ]
 
-_TIMEOUT = float(os.environ.get("CRONIUM_RUNTIME_TIMEOUT", "30"))
 _TRANSIENT_STATUSES = {429, 502, 503, 504}
 _ATTEMPTS = 6
 
@@ -32,6 +31,14 @@ class CroniumError(Exception):
         self.message = message
         self.status = status
         self.code = code
+
+
+def _timeout():
+    """Seconds a call may take, retries included (CRONIUM_RUNTIME_TIMEOUT, default 30)."""
+    try:
+        return float(os.environ.get("CRONIUM_RUNTIME_TIMEOUT", "30"))
+    except ValueError:
+        return 30.0
 
 
 class _UnixConnection(http.client.HTTPConnection):
@@ -55,6 +62,7 @@ class _Client:
 
     def __init__(self):
         self._connection = None
+        self._url = None
 
     def _settings(self):
         url = os.environ.get("CRONIUM_RUNTIME_URL")
@@ -67,12 +75,12 @@ class _Client:
 
     def _connect(self, url):
         if url.startswith("unix:"):
-            return _UnixConnection(url[len("unix:"):], _TIMEOUT), ""
+            return _UnixConnection(url[len("unix:"):], _timeout()), ""
         parts = urllib.parse.urlsplit(url)
         if parts.scheme == "https":
-            connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=_TIMEOUT)
+            connection = http.client.HTTPSConnection(parts.hostname, parts.port, timeout=_timeout())
         elif parts.scheme == "http":
-            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=_TIMEOUT)
+            connection = http.client.HTTPConnection(parts.hostname, parts.port, timeout=_timeout())
         else:
             raise CroniumError(f"CRONIUM_RUNTIME_URL must start with unix:, http:// or https://, not {url!r}")
         return connection, parts.path.rstrip("/")
@@ -84,13 +92,16 @@ class _Client:
         if body is not None:
             data = json.dumps(body).encode()
             headers["Content-Type"] = "application/json"
-        deadline = time.monotonic() + _TIMEOUT
+        deadline = time.monotonic() + _timeout()
         delay = 0.1
         for attempt in range(1, _ATTEMPTS + 1):
             retry_after = None
             try:
+                if self._connection is not None and self._url != url:
+                    self._close()
                 if self._connection is None:
                     self._connection, self._prefix = self._connect(url)
+                    self._url = url
                 self._connection.request(method, self._prefix + path, body=data, headers=headers)
                 response = self._connection.getresponse()
                 payload = response.read()

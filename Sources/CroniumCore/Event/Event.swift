@@ -18,6 +18,8 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     /// The owner's [variables](Variable) given to the script as environment variables, by
     /// environment name (`DB_PASSWORD` → the variable `PROD_DB_PASSWORD`), read when a run starts.
     public var variables: [String: String]?
+    /// What follows a run's final end (``EventAction``), in firing order within each kind.
+    public var actions: [EventAction]?
     public var timeoutValue: Int
     public var timeoutUnit: TimeUnit
     /// How many times a failed run is tried again (0–10), waiting `retryBackoffSeconds * 2^(attempt-1)` between tries.

@@ -45,6 +45,7 @@ extension EventInput {
         schedule = event.schedule
         environment = changed(\.environment)
         variables = event.variables
+        actions = event.actions
         timeoutValue = changed(\.timeoutValue)
         timeoutUnit = changed(\.timeoutUnit)
         retries = changed(\.retries)

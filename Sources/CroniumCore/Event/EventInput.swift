@@ -13,6 +13,7 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var schedule: Schedule?
     public var environment: [String: String]?
     public var variables: [String: String]?
+    public var actions: [EventAction]?
     public var timeoutValue: Int?
     public var timeoutUnit: TimeUnit?
     public var retries: Int?
@@ -67,6 +68,7 @@ extension Event {
         if let v = input.schedule { next.schedule = v }
         if let v = input.environment { next.environment = v }
         if let v = input.variables { next.variables = v.isEmpty ? nil : v }
+        if let v = input.actions { next.actions = v.isEmpty ? nil : v }
         if let v = input.timeoutValue { next.timeoutValue = v }
         if let v = input.timeoutUnit { next.timeoutUnit = v }
         if let v = input.retries { next.retries = v }
@@ -136,6 +138,23 @@ extension Event {
                 p.append(.init(field: "variables.\(name)", message: "is set in environment too; give it one value"))
             }
             if let problem = VariableRules.problem(key: key) { p.append(.init(field: "variables.\(name)", message: problem)) }
+        }
+        let actions = self.actions ?? []
+        if actions.count > EventAction.maxPerEvent { p.append(.init(field: "actions", message: "at most \(EventAction.maxPerEvent) actions")) }
+        for (index, action) in actions.enumerated() {
+            let field = "actions[\(index)]"
+            switch action.type {
+            case .runEvent:
+                if action.eventId == nil && action.eventName == nil { p.append(.init(field: "\(field).eventId", message: "RUN_EVENT needs the event to run (eventId)")) }
+                if action.eventId != nil && action.eventId == id { p.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
+                if action.tool != nil || action.to != nil || action.subject != nil || action.message != nil {
+                    p.append(.init(field: field, message: "tool, to, subject and message belong to SEND_MESSAGE"))
+                }
+            case .sendMessage:
+                if action.tool?.isEmpty ?? true { p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool (email, slack, discord, teams, webhook)")) }
+                if action.message?.isEmpty ?? true { p.append(.init(field: "\(field).message", message: "SEND_MESSAGE needs a message")) }
+                if action.eventId != nil || action.eventName != nil { p.append(.init(field: field, message: "eventId belongs to RUN_EVENT")) }
+            }
         }
         for problem in (readOnlyPaths ?? []).compactMap(Self.problem(readOnlyPath:)) {
             p.append(.init(field: "readOnlyPaths", message: problem))

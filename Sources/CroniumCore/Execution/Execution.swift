@@ -18,6 +18,8 @@ public enum ExecutionTrigger: String, Codable, Sendable, CaseIterable {
     case manual = "MANUAL"
     case schedule = "SCHEDULE"
     case retry = "RETRY"
+    /// Another event's run set it off (its ``EventAction``).
+    case action = "ACTION"
 }
 
 /// Why a run did not succeed, as a stable code a program can act on (the message says it to a
@@ -87,12 +89,20 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var triggeredBy: UserID?
     /// What the run was started with (its `input()` helper), when it was given something.
     public var input: JSONValue?
+    /// The run whose action started this one (trigger `ACTION`), and how many such links lead here.
+    public var parentExecutionId: ExecutionID?
+    public var chainDepth: Int?
+    /// The actions this run's end set off; filled when one run is asked for.
+    public var actions: [ActionFiring]?
 
     public init(
         id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil,
-        outputValue: JSONValue? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil, input: JSONValue? = nil
+        outputValue: JSONValue? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil, input: JSONValue? = nil,
+        parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil
     ) {
+        self.parentExecutionId = parentExecutionId
+        self.chainDepth = chainDepth
         self.input = input
         self.id = id
         self.eventId = eventId

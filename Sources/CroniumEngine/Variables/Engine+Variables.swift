@@ -27,13 +27,13 @@ extension Engine {
         if let bodyKey = input.key, bodyKey != key { problems.append(.init(field: "key", message: "the body names '\(bodyKey)', the path '\(key)'")) }
         let next = try stored(key: key, input, replacing: existing, owner: user.id, problems: &problems)
         try ValidationError.check(problems)
-        try await store.saveVariables([next])
+        try await vault.save([next])
         return (try variable(from: next, reveal: false), existing == nil)
     }
 
     public func deleteVariable(key: String, by user: User) async throws {
         guard user.canCreate else { throw CroniumError.forbidden }
-        guard try await store.deleteVariable(ownerId: user.id, key: key) else { throw Self.noVariable(key) }
+        guard try await vault.delete(key: key, owner: user.id) else { throw Self.noVariable(key) }
     }
 
     /// Sets many variables at once, all or nothing; problems are named `variables[i].field`.
@@ -56,7 +56,7 @@ extension Engine {
             rows.append(row)
         }
         try ValidationError.check(problems)
-        if !dryRun { try await store.saveVariables(rows) }
+        if !dryRun { try await vault.save(rows) }
         report.dryRun = dryRun
         return report
     }

@@ -1,6 +1,7 @@
 import CroniumCore
 import CroniumStore
 import Foundation
+import Synchronization
 
 /// Users' variables as runs see them: read and written by their helpers, mapped into their
 /// environment, and their secrets masked in their logs. Plain values exist only in memory;
@@ -8,10 +9,26 @@ import Foundation
 public struct VariableVault: Sendable {
     let store: Database
     public let cipher: SecretCipher
+    /// Each owner's secrets in plain text, as every run of theirs masks them: read once, not at
+    /// every run's start. Every write of a variable goes through this vault, which forgets the
+    /// owner's entry. (Copies of the vault share it.)
+    private let secrets = SecretsCache()
 
     public init(store: Database, cipher: SecretCipher) {
         self.store = store
         self.cipher = cipher
+    }
+
+    /// Stores variables (created or changed), all or none.
+    func save(_ variables: [StoredVariable]) async throws {
+        defer { for owner in Set(variables.map(\.ownerId)) { secrets.forget(owner) } }
+        try await store.saveVariables(variables)
+    }
+
+    /// Whether there was such a variable.
+    func delete(key: String, owner: UserID) async throws -> Bool {
+        defer { secrets.forget(owner) }
+        return try await store.deleteVariable(ownerId: owner, key: key)
     }
 
     /// The plain value of the owner's variable, or nil.
@@ -28,17 +45,21 @@ public struct VariableVault: Sendable {
         let next = try stored(key: key, VariableInput(value: value), replacing: existing, owner: owner, now: now, problems: &problems)
         if let problem = problems.first { throw CroniumError(.invalidInput, problem.message) }
         if next.secret { mask?.add(value) }
-        try await store.saveVariables([next])
+        try await save([next])
     }
 
     /// Whether there was such a variable.
     public func deleteFromRun(key: String, owner: UserID) async throws -> Bool {
-        try await store.deleteVariable(ownerId: owner, key: key)
+        try await delete(key: key, owner: owner)
     }
 
     /// The plain values of the owner's secrets, for a run's log mask.
     public func secretValues(owner: UserID) async throws -> [String] {
-        try await store.secretValues(ownerId: owner).map { try cipher.open($0) }
+        if let known = secrets.values(of: owner) { return known }
+        let generation = secrets.generation(of: owner)
+        let values = try await store.secretValues(ownerId: owner).map { try cipher.open($0) }
+        secrets.keep(values, for: owner, ifStill: generation)
+        return values
     }
 
     /// The row to store for `input`, over what is stored (absent fields keep it); problems are
@@ -57,5 +78,25 @@ public struct VariableVault: Sendable {
         return StoredVariable(
             id: existing?.id ?? 0, ownerId: owner, key: key, storedValue: secret ? try cipher.seal(plain) : plain, secret: secret,
             description: input.description ?? existing?.description, createdAt: existing?.createdAt ?? now, updatedAt: now)
+    }
+}
+
+/// The owners' secrets in plain text. A write bumps the owner's generation, so a read that raced
+/// a write is not kept.
+final class SecretsCache: Sendable {
+    private let state = Mutex<(values: [UserID: [String]], generations: [UserID: Int])>(([:], [:]))
+
+    func values(of owner: UserID) -> [String]? { state.withLock { $0.values[owner] } }
+    func generation(of owner: UserID) -> Int { state.withLock { $0.generations[owner] ?? 0 } }
+
+    func keep(_ values: [String], for owner: UserID, ifStill generation: Int) {
+        state.withLock { if ($0.generations[owner] ?? 0) == generation { $0.values[owner] = values } }
+    }
+
+    func forget(_ owner: UserID) {
+        state.withLock {
+            $0.values[owner] = nil
+            $0.generations[owner, default: 0] += 1
+        }
     }
 }

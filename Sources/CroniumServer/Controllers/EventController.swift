@@ -38,7 +38,7 @@ struct EventController {
     }
 
     @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> EventDocument {
-        engine.exportDocument(of: try await filteredEvents(request, context: context))
+        try await engine.exportDocument(of: try await filteredEvents(request, context: context))
     }
 
     /// Body: an ``EventDocument``, or a bare array of events (what `GET /api/v1/events` returns:

@@ -31,8 +31,12 @@ struct ExecutionController {
             before: try query.id("before", of: Execution.self), limit: try query.integer("limit", default: 50, in: 1...500))
     }
 
+    /// One run, with the actions its end set off.
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Execution {
-        try await engine.execution(id: try context.parameters.require("id", as: ExecutionID.self), visibleTo: try context.requireUser()).execution
+        var execution = try await engine.execution(id: try context.parameters.require("id", as: ExecutionID.self), visibleTo: try context.requireUser()).execution
+        let actions = try await engine.actionFirings(of: execution.id)
+        execution.actions = actions.isEmpty ? nil : actions
+        return execution
     }
 
     @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Execution {

@@ -1,0 +1,70 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+
+/// The rules for an event's actions, checked when it is saved.
+extension Engine {
+    /// Resolves actions that name their event (`eventName`, as an export writes them) to its id
+    /// among the owner's events, checks that the owner may run every target, and refuses a set
+    /// of actions that would set each other off forever, naming the cycle.
+    func resolveActions(of event: inout Event) async throws {
+        guard var actions = event.actions, !actions.isEmpty else { return }
+        guard let owner = try await store.user(id: event.ownerId) else { return }
+        let all = try await store.events()
+        var problems: [FieldProblem] = []
+        for index in actions.indices where actions[index].type == .runEvent {
+            let field = "actions[\(index)]"
+            if actions[index].eventId == nil, let name = actions[index].eventName {
+                let named = all.filter { $0.ownerId == event.ownerId && $0.name == name }
+                guard named.count == 1 else {
+                    problems.append(
+                        .init(field: "\(field).eventName", message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"))
+                    continue
+                }
+                actions[index].eventId = named[0].id
+            }
+            actions[index].eventName = nil
+            guard let id = actions[index].eventId else { continue }
+            guard let target = all.first(where: { $0.id == id }), owner.canRead(target) else {
+                problems.append(.init(field: "\(field).eventId", message: "event \(id) does not exist, or the event's owner may not see it"))
+                continue
+            }
+            if !owner.canRun(target) { problems.append(.init(field: "\(field).eventId", message: "the event's owner may not run event \(id)")) }
+            if target.id == event.id { problems.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
+        }
+        try ValidationError.check(problems)
+        event.actions = actions
+        if let cycle = Self.cycle(through: event, among: all) {
+            let path = cycle.map { "'\($0.name)' (\($0.id))" }.joined(separator: " → ")
+            throw ValidationError(field: "actions", message: "these actions would run forever: \(path)")
+        }
+    }
+
+    /// A path of `RUN_EVENT` actions from `event` back to it, with `event` as it is about to be
+    /// saved and the others as stored; nil when there is none.
+    static func cycle(through event: Event, among stored: [Event]) -> [Event]? {
+        guard event.id != 0 else { return nil }  // A new event: nothing runs it yet.
+        var byId = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+        byId[event.id] = event
+        func targets(_ event: Event) -> [EventID] { (event.actions ?? []).filter { $0.type == .runEvent }.compactMap(\.eventId) }
+        var visited: Set<EventID> = []
+        var path: [Event] = [event]
+        func search(_ current: Event) -> Bool {
+            for next in targets(current) {
+                if next == event.id { return true }
+                guard !visited.contains(next), let nextEvent = byId[next] else { continue }
+                visited.insert(next)
+                path.append(nextEvent)
+                if search(nextEvent) { return true }
+                path.removeLast()
+            }
+            return false
+        }
+        return search(event) ? path + [event] : nil
+    }
+
+    /// What a run's end set off.
+    public func actionFirings(of executionId: ExecutionID) async throws -> [ActionFiring] {
+        try await store.actionFirings(of: executionId)
+    }
+}
