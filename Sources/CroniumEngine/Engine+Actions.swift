@@ -7,7 +7,9 @@ extension Engine {
     /// Resolves actions that name their event (`eventName`, as an export writes them) to its id
     /// among the owner's events, checks that the owner may run every target, and refuses a set
     /// of actions that would set each other off forever, naming the cycle.
-    func resolveActions(of event: inout Event) async throws {
+    /// `creating`: names of events an import is about to create; actions naming them keep the
+    /// name until those events have ids (``resolvePendingActions(of:among:)``).
+    func resolveActions(of event: inout Event, creating: Set<String> = []) async throws {
         guard var actions = event.actions, !actions.isEmpty else { return }
         guard let owner = try await store.user(id: event.ownerId) else { return }
         let all = try await store.events()
@@ -16,6 +18,7 @@ extension Engine {
             let field = "actions[\(index)]"
             if actions[index].eventId == nil, let name = actions[index].eventName {
                 let named = all.filter { $0.ownerId == event.ownerId && $0.name == name }
+                if named.isEmpty && creating.contains(name) { continue }
                 guard named.count == 1 else {
                     problems.append(
                         .init(field: "\(field).eventName", message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"))
@@ -34,10 +37,34 @@ extension Engine {
         }
         try ValidationError.check(problems)
         event.actions = actions
+        if actions.contains(where: { $0.eventId == nil && $0.eventName != nil }) { return }  // Checked once resolved.
         if let cycle = Self.cycle(through: event, among: all) {
             let path = cycle.map { "'\($0.name)' (\($0.id))" }.joined(separator: " → ")
             throw ValidationError(field: "actions", message: "these actions would run forever: \(path)")
         }
+    }
+
+    /// After an import inserted its new events: actions that named one of them get its id, and
+    /// the events so changed are checked for cycles among all events. Returns the changed events.
+    static func resolvePendingActions(of events: [Event], among all: [Event]) throws -> [Event] {
+        let byName = Dictionary(events.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
+        var changed: [Event] = []
+        for var event in events where (event.actions ?? []).contains(where: { $0.eventId == nil && $0.eventName != nil }) {
+            event.actions = event.actions?.map { action in
+                var action = action
+                if action.eventId == nil, let name = action.eventName, let id = byName[name] { (action.eventId, action.eventName) = (id, nil) }
+                return action
+            }
+            changed.append(event)
+        }
+        let everything = all.filter { stored in !changed.contains { $0.id == stored.id } } + changed
+        for event in changed {
+            if let cycle = cycle(through: event, among: everything) {
+                let path = cycle.map { "'\($0.name)' (\($0.id))" }.joined(separator: " → ")
+                throw ValidationError(field: "actions", message: "these actions would run forever: \(path)")
+            }
+        }
+        return changed
     }
 
     /// A path of `RUN_EVENT` actions from `event` back to it, with `event` as it is about to be

@@ -218,6 +218,8 @@ extension Engine {
         var problems: [FieldProblem] = []
         var firstIndex: [String: Int] = [:]
         var plans: [(before: Event?, after: Event)] = []
+        // Names this document creates: actions may run them before they exist.
+        let creating = Set(inputs.compactMap { $0.name?.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { mine[$0] == nil })
         for (index, input) in inputs.enumerated() {
             let field = "events[\(index)]"
             guard let name = input.name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
@@ -241,13 +243,13 @@ extension Engine {
                     try after.apply(input, now: now)
                     try checkRunnable(after, before: before, by: user)
                     try await checkVariables(after)
-                    try await resolveActions(of: &after)
+                    try await resolveActions(of: &after, creating: creating)
                     plans.append((before, after))
                 } else {
                     var new = try Event.create(from: input, ownerId: user.id, now: now)
                     try checkRunnable(new, before: nil, by: user)
                     try await checkVariables(new)
-                    try await resolveActions(of: &new)
+                    try await resolveActions(of: &new, creating: creating)
                     plans.append((nil, new))
                 }
             } catch let error as ValidationError {
@@ -277,7 +279,10 @@ extension Engine {
             report.created = new.map { .init(id: nil, name: $0.name) }
             return report
         }
-        let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after))
+        let stored = try await store.events()
+        let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after)) { saved in
+            try Engine.resolvePendingActions(of: saved, among: stored)
+        }
         report.created = inserted.map { .init(id: $0.id, name: $0.name) }
         for event in inserted { await scheduler.markChanged(eventId: event.id, resetTimetable: true) }
         for (before, after) in changed { await scheduler.markChanged(eventId: after.id, resetTimetable: after.timetableDiffers(from: before)) }

@@ -15,8 +15,12 @@ extension Database {
     }
 
     /// Inserts and updates events in one transaction, all or none (an import); returns the
-    /// inserted ones with their ids.
-    public func saveEvents(inserting new: [Event], updating changed: [Event]) async throws -> [Event] {
+    /// inserted ones with their ids. `revise`, given every saved event (the inserted ones with
+    /// their ids), returns events to write again in the same transaction (references to events
+    /// that had no id before); it may throw to undo everything.
+    public func saveEvents(
+        inserting new: [Event], updating changed: [Event], revise: (@Sendable ([Event]) throws -> [Event])? = nil
+    ) async throws -> [Event] {
         let newData = try new.map(Self.encode)
         let changedData = try changed.map(Self.encode)
         return try await transaction { sql in
@@ -43,6 +47,9 @@ extension Database {
                     WHERE id = \(bind: event.id)
                     """
                 ).run()
+            }
+            for event in try revise?(inserted + changed) ?? [] {
+                try await sql.raw("UPDATE events SET data = \(bind: try Self.encode(event)) WHERE id = \(bind: event.id)").run()
             }
             return inserted
         }

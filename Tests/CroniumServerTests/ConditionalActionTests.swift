@@ -142,6 +142,38 @@ import Testing
         }
     }
 
+    /// An import into an empty server: actions name events the same document creates.
+    @Test func anImportResolvesActionsAmongTheEventsItCreates() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            func importing(_ body: String, dryRun: Bool = false) async throws -> (Int, String) {
+                try await client.execute(
+                    uri: "/api/v1/events/import\(dryRun ? "?dryRun=true" : "")", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)
+                ) { ($0.status.code, String(buffer: $0.body)) }
+            }
+            let cycle = #"{"events": [{"name": "x", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "y"}]}, {"name": "y", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "x"}]}]}"#
+            let (refused, problem) = try await importing(cycle)
+            #expect(refused == 422 && problem.contains("these actions would run forever"), "\(problem)")
+            let (unknown, unknownProblem) = try await importing(#"[{"name": "z", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "nope"}]}]"#)
+            #expect(unknown == 422 && unknownProblem.contains("you have no event named 'nope'"))
+            let none = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { try decode([Event].self, $0) }
+            #expect(none.isEmpty)
+
+            let chain = #"{"events": [{"name": "first", "type": "BASH", "content": "echo one", "actions": [{"when": "ON_SUCCESS", "type": "RUN_EVENT", "eventName": "second"}]}, {"name": "second", "type": "BASH", "content": "cronium_input"}]}"#
+            #expect(try await importing(chain, dryRun: true).0 == 200)
+            let (status, report) = try await importing(chain)
+            #expect(status == 200, "\(report)")
+            let events = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { try decode([Event].self, $0) }
+            let first = try #require(events.first { $0.name == "first" })
+            let second = try #require(events.first { $0.name == "second" })
+            #expect(first.actions == [EventAction(when: .onSuccess, type: .runEvent, eventId: second.id)])
+            let runs = RunsClient(client: client, token: fixture.adminToken)
+            let ran = try await runs.run(first)
+            let next = try await runs.ended(try #require(try await runs.actions(ran.id).first?.executionId))
+            #expect(next.eventId == second.id && next.status == .success)
+        }
+    }
+
     /// Chains through other users' shared events cannot be checked for cycles by one user's
     /// save alone as well as at run time, so a chain stops at its depth limit, saying so.
     @Test func aLongChainStopsAtItsDepthLimit() async throws {
