@@ -15,7 +15,7 @@ final class DataDirectoryLock: Sendable {
         let path = "\(directory)/cronium.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
         guard fd >= 0 else { throw ServerError("cannot open \(path): \(String(cString: strerror(errno)))") }
-        guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.lock(fd) else {
             let holder = Self.readHolder(fd)
             close(fd)
             throw ServerError(
@@ -26,6 +26,18 @@ final class DataDirectoryLock: Sendable {
         _ = ftruncate(fd, 0)
         _ = pid.withCString { pwrite(fd, $0, strlen($0), 0) }
         descriptor.withLock { $0 = fd }
+    }
+
+    /// Takes the lock, trying for up to a second: a server that just let it go may still share
+    /// its descriptor with a child between fork and exec (a run being started), which holds the
+    /// lock that long. A server that really holds it still holds it after a second.
+    private static func lock(_ fd: Int32) -> Bool {
+        for _ in 0..<50 {
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK || errno == EINTR else { return false }
+            usleep(20_000)
+        }
+        return false
     }
 
     /// Lets another server use the directory. Idempotent.

@@ -13,13 +13,16 @@ import Testing
 @Suite struct ConditionalActionTests {
     /// A Python run sets an output and its condition; its ON_CONDITION Node.js event gets that
     /// output as input and writes a variable, which the Bash event it runs on success reads. All
-    /// in the sandbox with the network off.
-    @Test func aChainPassesOutputsAndVariablesAlong() async throws {
+    /// in the sandbox, with its network on and off.
+    @Test(arguments: [false, true]) func aChainPassesOutputsAndVariablesAlong(network: Bool) async throws {
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            let reader = try await runs.create("reader", .bash, #"echo "result $(cronium_get_variable CHAIN_RESULT) from input $(cronium_input)""#)
-            let doubler = try await runs.create(
+            func create(_ name: String, _ type: EventType, _ script: String, configure: (inout EventInput) -> Void = { _ in }) async throws -> Event {
+                try await runs.create(name, type, script, network: network, configure: configure)
+            }
+            let reader = try await create("reader", .bash, #"echo "result $(cronium_get_variable CHAIN_RESULT) from input $(cronium_input)""#)
+            let doubler = try await create(
                 "doubler", .nodejs,
                 """
                 const cronium = require('cronium');
@@ -32,8 +35,8 @@ import Testing
                 })();
                 """
             ) { $0.actions = [EventAction(when: .onSuccess, type: .runEvent, eventId: reader.id)] }
-            let never = try await runs.create("never", .bash, "echo should not run")
-            let start = try await runs.create(
+            let never = try await create("never", .bash, "echo should not run")
+            let start = try await create(
                 "start", .python,
                 """
                 import cronium
