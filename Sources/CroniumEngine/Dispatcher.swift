@@ -277,17 +277,23 @@ final class Dispatcher: Service, Sendable {
         }
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
         var environment = Self.environment(for: event, executionId: id)
-        let variables = await variables(of: event)
-        let mask = (try? variables.get().mask) ?? LogMask(secrets: [])
-        if let mapped = try? variables.get().environment { environment.merge(mapped) { _, variable in variable } }
+        let mask: LogMask
+        var unreadable: ExecutionError?
+        switch await variables(of: event) {
+        case .success(let variables):
+            mask = variables.mask
+            environment.merge(variables.environment) { _, variable in variable }
+        case .failure(let error):
+            (mask, unreadable) = (LogMask(secrets: []), error)
+        }
         let context = ExecutionContext(
             executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger, input: started.execution.input?.text,
             environment: environment, deadline: .now + .seconds(event.timeoutSeconds))
         let hub = logHub
         let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: mask.mask(lines)) }
         let outcome: ExecutionOutcome
-        if case .failure(let failed) = variables {
-            outcome = .failure(failed.code, failed.message)
+        if let unreadable {
+            outcome = .failure(unreadable.code, unreadable.message)
         } else if let executor = executors.executor(at: event.runLocation, for: event.type) {
             outcome = await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
         } else {

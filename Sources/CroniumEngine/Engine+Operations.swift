@@ -279,10 +279,11 @@ extension Engine {
             report.created = new.map { .init(id: nil, name: $0.name) }
             return report
         }
-        let stored = try await store.events()
-        let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after)) { saved in
-            try Engine.resolvePendingActions(of: saved, among: stored)
-        }
+        let pending = (new + changed.map(\.after)).contains { ($0.actions ?? []).contains { $0.eventId == nil && $0.eventName != nil } }
+        let stored = pending ? try await store.events() : []
+        var revise: (@Sendable ([Event]) throws -> [Event])?
+        if pending { revise = { @Sendable saved in try Engine.resolvePendingActions(of: saved, among: stored) } }
+        let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after), revise: revise)
         report.created = inserted.map { .init(id: $0.id, name: $0.name) }
         for event in inserted { await scheduler.markChanged(eventId: event.id, resetTimetable: true) }
         for (before, after) in changed { await scheduler.markChanged(eventId: after.id, resetTimetable: after.timetableDiffers(from: before)) }
