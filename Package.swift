@@ -101,7 +101,7 @@ let package = Package(
         .executableTarget(
             name: "cronium",
             dependencies: [
-                "CroniumServer", "CroniumCore",
+                "CroniumServer", "CroniumCore", "CroniumExecutors",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),

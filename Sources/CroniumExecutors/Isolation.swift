@@ -15,6 +15,16 @@ public struct Isolation: Sendable {
     public var switchesUser: Bool
     /// `user` when a spawn must switch to it.
     public var switchedUser: RunUser? { switchesUser ? user : nil }
+    /// Where unsandboxed runs of a root server get a uid of their own (nil otherwise: sandboxed
+    /// runs are apart in their own PID namespaces, and a server that is not root cannot switch).
+    public var runUIDs: RunUIDs?
+
+    /// Whom an unsandboxed run switches to, as far as file permissions go: its own uid's kind
+    /// (others to every file of the server's), else the run user; nil when runs do not switch.
+    var unsandboxedUser: RunUser? {
+        if let runUIDs { return RunUser(name: RunUIDs.userName, uid: runUIDs.range.lowerBound, gid: runUIDs.range.lowerBound) }
+        return switchedUser
+    }
     public var cgroups: Cgroups?
     /// Limits of a run whose event sets none (every field filled).
     public var defaultLimits: RunLimits
@@ -52,6 +62,8 @@ public struct Isolation: Sendable {
         public var mode: Mode = .auto
         /// `--run-user`: a name or uid[:gid]; nobody when nil.
         public var runUser: String?
+        /// `--run-uids`: the ids unsandboxed runs of a root server take, one each.
+        public var runUIDs: ClosedRange<uid_t> = RunUIDs.defaultRange
         public var readOnlyPaths: [String] = []
         /// `--bwrap`: bubblewrap's path, when not the one found in /usr/bin, /usr/local/bin or /bin.
         public var bwrapPath: String?
@@ -125,8 +137,18 @@ public struct Isolation: Sendable {
             report.append(Protection(name: "bubblewrap sandbox", active: true, detail: "own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
         }
         report.append(Protection(name: "seccomp filter", active: true, detail: "mount, namespaces, ptrace, kexec, bpf, keys and modules refused"))
-        report.append(Protection(
-            name: "run user", active: true, detail: isRoot ? "runs switch to \(user)" : "runs keep the server's unprivileged user \(user)"))
+        let runUIDs = isRoot && sandbox == nil ? RunUIDs(range: options.runUIDs) : nil
+        let userDetail =
+            if let runUIDs {
+                "each run switches to a uid of its own (\(runUIDs.range.lowerBound)-\(runUIDs.range.upperBound))"
+            } else if isRoot {
+                "runs switch to \(user)"
+            } else if sandbox == nil {
+                "runs keep the server's unprivileged user \(user): without the sandbox they can see each other's processes"
+            } else {
+                "runs keep the server's unprivileged user \(user)"
+            }
+        report.append(Protection(name: "run user", active: true, detail: userDetail))
         var cgroups: Cgroups?
         switch Cgroups.detect(instance: options.instance) {
         case .success(let found):
@@ -141,9 +163,10 @@ public struct Isolation: Sendable {
         report.append(Protection(
             name: "work directory size cap", active: sandbox != nil,
             detail: sandbox != nil ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"))
-        let isolation = Isolation(
+        var isolation = Isolation(
             sandbox: sandbox, user: user, switchesUser: isRoot, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths,
             instance: options.instance)
+        isolation.runUIDs = runUIDs
         return (isolation, report)
     }
 

@@ -38,7 +38,7 @@ public struct LocalProcessExecutor: Executor {
 
     public init(configuration: Configuration) {
         self.configuration = configuration
-        if let user = configuration.isolation.switchedUser, !Self.canTraverse(configuration.workRoot, as: user) {
+        if let user = configuration.isolation.unsandboxedUser, !Self.canTraverse(configuration.workRoot, as: user) {
             plainWorkRoot = "/var/tmp/cronium-\(configuration.isolation.instance)"
         } else {
             plainWorkRoot = configuration.workRoot
@@ -82,22 +82,38 @@ public struct LocalProcessExecutor: Executor {
         var environment = context.environment
         environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
         environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
-        environment["USER"] = isolation.user.name
+        // Unsandboxed runs of a root server each get a uid of their own (see ``RunUIDs``).
+        let ownUser = isolation.sandbox == nil ? isolation.runUIDs?.acquire(for: context.executionId) : nil
+        if isolation.sandbox == nil, isolation.runUIDs != nil, ownUser == nil {
+            throw ExecutionError(.startFailed, "every uid of --run-uids is taken by a running run; give the server a larger range")
+        }
+        let runUser = ownUser ?? isolation.switchedUser
+        let releaseUser: @Sendable () -> Void = { if let ownUser { isolation.runUIDs?.release(ownUser) } }
+        environment["USER"] = runUser?.name ?? isolation.user.name
         environment["LOGNAME"] = environment["USER"]
+        if let runtime = context.runtime, let runUser {
+            // The run's listener made its socket the server's alone; the run's user may use it.
+            guard chown(runtime.socketPath, runUser.uid, runUser.gid) == 0 else {
+                releaseUser()
+                throw ExecutionError(.startFailed, "cannot give the runtime socket to \(runUser): \(String(cString: strerror(errno)))")
+            }
+        }
 
-        var spec = SpawnSpec(argv: [], environment: environment, user: isolation.switchedUser)
+        var spec = SpawnSpec(argv: [], environment: environment, user: runUser)
         spec.limits = [(cronium_rlimit_nofile, UInt64(limits.openFiles ?? 1024)), (cronium_rlimit_core, 0)]
         if isolation.cgroups == nil {
             // No cgroup: per-process limits are the best the kernel offers.
             spec.limits += [(cronium_rlimit_data, memoryBytes), (cronium_rlimit_nproc, UInt64(limits.processes ?? 256))]
         }
         if let problem = (event.readOnlyPaths ?? []).lazy.compactMap(Isolation.missing(readOnlyPath:)).first {
+            releaseUser()
             throw ExecutionError(.startFailed, "readOnlyPaths: \(problem)")
         }
         let cgroup: RunCgroup?
         do {
             cgroup = try isolation.cgroups?.acquire(memoryBytes: memoryBytes, processes: limits.processes ?? 256)
         } catch {
+            releaseUser()
             throw ExecutionError(.startFailed, "could not set up the run's limits: \(error)")
         }
         var hostDirectory: (path: String, scriptName: String)?
@@ -127,16 +143,18 @@ public struct LocalProcessExecutor: Executor {
             } catch {
                 cgroup?.closeJoinDescriptors()
                 cgroup?.release()
+                releaseUser()
                 throw ExecutionError(.startFailed, "could not prepare the sandbox: \(error)")
             }
         } else {
             // A name no other run can guess: runs that share the run user must not find each other's.
             let directory = "\(plainWorkRoot)/\(context.executionId)-\(UInt64.random(in: 0...UInt64.max))"
             do {
-                try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: isolation.switchedUser)
+                try Self.prepare(root: plainWorkRoot, directory: directory, script: (scriptName, event.content), owner: runUser)
             } catch {
                 cgroup?.closeJoinDescriptors()
                 cgroup?.release()
+                releaseUser()
                 Self.removeWorkDirectory(directory, scriptName: scriptName)
                 throw ExecutionError(.startFailed, "could not prepare the work directory: \(error)")
             }
@@ -152,6 +170,7 @@ public struct LocalProcessExecutor: Executor {
                 } catch {
                     cgroup?.closeJoinDescriptors()
                     cgroup?.release()
+                    releaseUser()
                     Self.removeWorkDirectory(directory, scriptName: scriptName)
                     throw ExecutionError(.startFailed, "could not write the runtime helpers: \(error)")
                 }
@@ -166,7 +185,7 @@ public struct LocalProcessExecutor: Executor {
         let records = isolation.sandbox == nil && cgroup == nil ? groupRecords : nil
         return LocalRun(
             spec: spec, gracePeriod: configuration.killGracePeriod, sandboxed: isolation.sandbox != nil, cgroup: cgroup, gate: gate,
-            hostDirectory: hostDirectory, groupRecord: records.map { ($0, context.executionId) })
+            hostDirectory: hostDirectory, groupRecord: records.map { ($0, context.executionId) }, releaseUser: releaseUser)
     }
 
     /// An unsandboxed run's work directory with its script, owned by the run user, in a root that

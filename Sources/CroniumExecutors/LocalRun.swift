@@ -19,13 +19,16 @@ final class LocalRun: PreparedRun {
     let hostDirectory: (path: String, scriptName: String)?
     /// Where the run's process group is noted while it runs, when nothing else ends it after a crash.
     let groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
+    /// Gives the run's own uid back, once nothing of the run is left to hold it.
+    let releaseUser: @Sendable () -> Void
     /// Set once ``run(output:)`` has taken the descriptors over.
     private let started = Mutex(false)
 
     init(
         spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: (path: String, scriptName: String)?,
-        groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
+        groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?, releaseUser: @escaping @Sendable () -> Void
     ) {
+        self.releaseUser = releaseUser
         self.spec = spec
         self.gracePeriod = gracePeriod
         self.sandboxed = sandboxed
@@ -67,5 +70,6 @@ final class LocalRun: PreparedRun {
         cgroup?.release()
         if let groupRecord { groupRecord.records.forget(run: groupRecord.run) }
         if let hostDirectory { LocalProcessExecutor.removeWorkDirectory(hostDirectory.path, scriptName: hostDirectory.scriptName) }
+        releaseUser()
     }
 }

@@ -57,6 +57,7 @@ public final class CroniumServer: Sendable {
         var options = Isolation.Options(instance: Self.instanceName(dataDirectory: data), forbiddenPaths: [data])
         options.mode = configuration.sandbox
         options.runUser = configuration.runUser
+        options.runUIDs = configuration.runUIDs
         options.bwrapPath = configuration.bwrap
         // Interpreters outside /usr (a configured path such as /opt/python) must be visible too.
         options.readOnlyPaths = configuration.sandboxReadOnlyPaths + Self.installPrefixes(of: interpreters)
@@ -94,7 +95,7 @@ public final class CroniumServer: Sendable {
             gateway = RuntimeListeners(
                 directory: runtimeDirectory,
                 responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault).buildResponder(), tokens: runtimeTokens,
-                owner: isolation.switchedUser, logger: logger)
+                logger: logger)
         } catch {
             try? await store.shutdown()
             throw error

@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumExecutors
 import Foundation
 
 /// How `cronium serve` runs. Every field has a default that works on a fresh machine.
@@ -18,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var sandbox = SandboxMode.auto
     /// The user runs switch to when the server is root (`nobody` when nil): a name or uid[:gid].
     public var runUser: String?
+    /// The uids unsandboxed runs of a root server take, one each (`--run-uids`).
+    public var runUIDs = RunUIDs.defaultRange
     /// bubblewrap's path, when not the one found on this machine.
     public var bwrap: String?
     /// Host paths every sandboxed run sees read-only.

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CroniumCore
+import CroniumExecutors
 import CroniumServer
 import Foundation
 import Logging
@@ -19,6 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
     @Option(help: "Path of bubblewrap, instead of the one found on this machine.") var bwrap: String?
     @Option(help: "User runs switch to when the server is root: a name or uid[:gid] (default nobody).") var runUser: String?
+    @Option(help: "User ids unsandboxed runs of a root server take, one each, as FIRST-LAST (default 2100000000-2101048575).") var runUids: String?
     @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
     @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
@@ -43,6 +45,9 @@ struct Serve: AsyncParsableCommand {
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
         guard (1...100_000).contains(runtimeRateLimit) else { throw ValidationError("--runtime-rate-limit must be between 1 and 100000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+        if let runUids {
+            do { _ = try RunUIDs.parse(runUids) } catch { throw ValidationError(error.description) }
+        }
     }
 
     func run() async throws {
@@ -59,6 +64,7 @@ struct Serve: AsyncParsableCommand {
         configuration.shutdownGraceSeconds = shutdownGrace
         configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
+        if let runUids { configuration.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
         configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
         configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)

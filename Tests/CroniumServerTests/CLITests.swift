@@ -199,6 +199,14 @@ import Testing
         let down = try await Self.cli(["event", "list"], url: "127.0.0.1:1", token: "x")
         #expect(down.status == 69 && down.stderr.contains("cannot reach Cronium at http://127.0.0.1:1: nothing answers there"), "\(down.stderr)")
         #expect(down.stderr.contains("--url or CRONIUM_URL"))
+        // --run-uids is checked before anything starts: a range over an account, root, too few ids.
+        for (range, problem) in [
+            ("0-100", "must not include 0"), ("65534-65600", "includes the account nobody"), ("5000-5003", "holds 4 ids"), ("10-x", "must be FIRST-LAST"),
+        ] {
+            let refused = try await Self.cli(["serve", "--run-uids", range, "--data-dir", "/nonexistent/never-created"])
+            #expect(refused.status == 64 && refused.stderr.contains(problem), "\(range): \(refused.stderr)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: "/nonexistent"))
         // A bad cron is a bad value like any other.
         let badCron = try await Self.cli(["schedule", "next", "61 * * * *"])
         #expect(badCron.status == 64 && badCron.stderr.contains("Usage: cronium schedule next"), "\(badCron.stderr)")

@@ -197,6 +197,78 @@ import Testing
         }
     }
 
+    /// A script that opens connection after connection (here without the sandbox, as a server
+    /// run as root would run it) holds at most its share of the server's descriptors; the rest
+    /// are closed at once, and its helpers work again when it lets go.
+    @Test func aRunHoldsAtMostItsShareOfConnections() async throws {
+        let fixture = try await ServerFixture { $0.sandbox = .off }
+        try await fixture.test(.live) { client in
+            let runs = RunsClient(client: client, token: fixture.adminToken)
+            let hoarder = try await runs.create(
+                "hoarder", .python,
+                """
+                import cronium, os, socket, time
+                path = os.environ["CRONIUM_RUNTIME_URL"][5:]
+                held = []
+                for _ in range(64):
+                    held.append(socket.socket(socket.AF_UNIX))
+                    held[-1].connect(path)
+                    held[-1].setblocking(False)
+                def still_open(connection):
+                    try:
+                        return connection.recv(1) != b""
+                    except BlockingIOError:
+                        return True
+                    except OSError:
+                        return False
+                for _ in range(40):
+                    held = [connection for connection in held if still_open(connection)]
+                    if len(held) <= \(RuntimeListeners.connectionsPerRun):
+                        break
+                    time.sleep(0.25)
+                print("held", len(held))
+                for connection in held:
+                    connection.close()
+                cronium.output("let go")
+                """)
+            let ran = try await runs.run(hoarder)
+            #expect(ran.status == .success && ran.outputValue == .string("let go"), "\(ran)")
+            #expect(try await runs.line(ran.id, startingWith: "held ") == "\(RuntimeListeners.connectionsPerRun)")
+        }
+    }
+
+    /// Without the sandbox, runs of a root server must not reach each other: each has a uid of its
+    /// own, so one cannot read another's environment (its runtime token) through /proc, nor
+    /// signal its processes.
+    @Test(.enabled(if: getuid() == 0, "runs switch users only under a root server"))
+    func unsandboxedRunsCannotReadEachOthersTokens() async throws {
+        let fixture = try await ServerFixture { $0.sandbox = .off }
+        try await fixture.test(.live) { client in
+            let runs = RunsClient(client: client, token: fixture.adminToken)
+            let victim = try await runs.create("victim", .bash, "echo \"uid $(id -u)\"\nsleep 30")
+            let spy = try await runs.create(
+                "spy", .bash,
+                """
+                others=$(for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null | grep '^CRONIUM_RUNTIME_TOKEN='; done \\
+                  | grep -v -x -F "CRONIUM_RUNTIME_TOKEN=$CRONIUM_RUNTIME_TOKEN" | wc -l)
+                echo "others $others"
+                echo "uid $(id -u)"
+                kill -9 -1 2>/dev/null
+                echo "still here"
+                """)
+            let running = try await runs.start(victim)
+            let victimUID = try await runs.line(running, startingWith: "uid ")
+            let spied = try await runs.run(spy)
+            #expect(spied.status == .success)
+            #expect(try await runs.line(spied.id, startingWith: "others ") == "0")
+            let spyUID = try await runs.line(spied.id, startingWith: "uid ")
+            #expect(spyUID != victimUID && [spyUID, victimUID].allSatisfy { (UInt32($0) ?? 0) >= 2_100_000_000 }, "\(spyUID) \(victimUID)")
+            // The victim outlived the spy's `kill -9 -1`: it is still running, and ends when cancelled.
+            _ = try await client.execute(uri: "/api/v1/executions/\(running)/cancel", method: .post, headers: auth(fixture.adminToken)) { _ in }
+            #expect(try await runs.ended(running).status == .cancelled)
+        }
+    }
+
     /// The input is checked when the run is asked for, and a bad one changes nothing.
     @Test func aRunsInputIsChecked() async throws {
         let fixture = try await ServerFixture()

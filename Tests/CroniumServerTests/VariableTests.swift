@@ -254,7 +254,7 @@ import Testing
 
         // A rotation cut short after its new key was written: the next start finishes it.
         let thirdKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
-        FileManager.default.createFile(atPath: "\(data)/master.key.new", contents: thirdKey, attributes: [.posixPermissions: 0o600])
+        _ = FileManager.default.createFile(atPath: "\(data)/master.key.new", contents: thirdKey, attributes: [.posixPermissions: 0o600])
         try await second.shutdown()
         let third = try await server()
         #expect(try await third.engine.variable(key: "TWO", of: admin, reveal: true).value == "second secret")

@@ -14,7 +14,8 @@ import Glibc
 #endif
 
 /// Gives each run its own listener for the runtime API: a unix socket that exists while the
-/// run does, owned by the run user, in a directory others may pass through but not list. A
+/// run does, handed by the executor to the run's user, in a directory others may pass through
+/// but not list. A
 /// request that arrives on it is known to come from that run's sandbox (or container), and
 /// must also carry that run's token.
 struct RuntimeListeners: RuntimeGateway {
@@ -22,9 +23,9 @@ struct RuntimeListeners: RuntimeGateway {
     let directory: String
     let responder: RouterResponder<AppRequestContext>
     let tokens: RuntimeTokens
-    /// Who may connect (the run user), when runs switch to one.
-    let owner: RunUser?
     let logger: Logger
+    /// Connections one run may hold open at once (see ``ConnectionLimited``).
+    static let connectionsPerRun = 16
 
     /// A directory for the sockets of the server whose instance name is `instance`: under
     /// `/run/cronium` for root, else under `$XDG_RUNTIME_DIR` or `/tmp`. A directory that is
@@ -65,18 +66,19 @@ struct RuntimeListeners: RuntimeGateway {
         let id = session.executionId
         let path = "\(directory)/\(id)-\(String(UInt64.random(in: 0...UInt64.max), radix: 36)).sock"
         let token = try await tokens.token(for: session)
-        let (responder, logger, owner) = (self.responder, self.logger, self.owner)
+        let (responder, logger) = (self.responder, self.logger)
         // Says whether the listener came up (true), or failed to (the stream just ends).
         let (listening, report) = AsyncStream.makeStream(of: Bool.self)
-        let server = HTTP1Channel(responder: { request, writer, channel in
+        let http = HTTP1Channel(responder: { request, writer, channel in
             var context = AppRequestContext(source: .init(channel: channel, logger: logger))
             context.listenerExecution = id
             let response = try await responder.respond(to: request, context: context)
             try await writer.write(response: response.head, body: response.body)
-        }).server(
+        })
+        let server = ConnectionLimited(http, limit: Self.connectionsPerRun).server(
             configuration: .init(address: .unixDomainSocket(path: path), serverName: "cronium"),
             onServerRunning: { _ in
-                if let owner { chown(path, owner.uid, owner.gid) }
+                // The server's alone until the executor gives it to the run's user.
                 chmod(path, 0o600)
                 report.yield(true)
             },
