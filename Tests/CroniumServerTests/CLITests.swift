@@ -29,11 +29,7 @@ import Testing
     static func cli(
         _ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptOn: String? = nil, home: String? = nil
     ) async throws -> Result {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Swift.Result { try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home) })
-            }
-        }
+        try await offThePool { try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home) }
     }
 
     private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws -> Result {

@@ -20,11 +20,7 @@ import Glibc
         /// Starts it on a thread of its own: waiting for its first line must not block one of the
         /// two cooperative threads the other tests share.
         static func start(dataDirectory: String, asUser user: String? = nil, port: Int = 0) async throws -> ServerProcess {
-            try await withCheckedThrowingContinuation { continuation in
-                Thread.detachNewThread {
-                    continuation.resume(with: Result { try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port) })
-                }
-            }
+            try await offThePool { try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port) }
         }
 
         private init(dataDirectory: String, asUser user: String?, listenOn requested: Int) throws {

@@ -55,26 +55,22 @@ import Glibc
             """
         for command in commands { script += "\(command)\necho \(marker)\n" }
         let whole = script
-        let output: String = try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                continuation.resume(with: Result {
-                    // In a session of its own, so that a command that never ends is killed with
-                    // everything it started, and the page fails instead of hanging.
-                    let process = Process()
-                    process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-                    process.arguments = ["/bin/bash", "-c", whole]
-                    let pipe = Pipe()
-                    process.standardOutput = pipe
-                    try process.run()
-                    let group = process.processIdentifier
-                    let killer = DispatchWorkItem { kill(-group, SIGKILL) }
-                    DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    killer.cancel()
-                    return String(decoding: data, as: UTF8.self)
-                })
-            }
+        let output: String = try await offThePool {
+            // In a session of its own, so that a command that never ends is killed with
+            // everything it started, and the page fails instead of hanging.
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
+            process.arguments = ["/bin/bash", "-c", whole]
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            try process.run()
+            let group = process.processIdentifier
+            let killer = DispatchWorkItem { kill(-group, SIGKILL) }
+            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+            let data = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            killer.cancel()
+            return String(decoding: data, as: UTF8.self)
         }
         var pieces: [String?] = output.components(separatedBy: marker + "\n").dropLast().map { $0 }
         while pieces.count < commands.count { pieces.append(nil) }

@@ -87,8 +87,20 @@ struct TestFailure: Error, CustomStringConvertible {
     init(_ description: String) { self.description = description }
 }
 
+/// Runs `body`, which blocks (it waits for a process), on a thread of its own: on the two threads
+/// of the cooperative pool it would hold up every in-process server of the suite.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
 /// `curl` against a unix socket or a URL: the tests reach runs' listeners as their scripts do.
-func curl(_ arguments: [String]) throws -> (status: Int, body: String) {
+func curl(_ arguments: [String]) async throws -> (status: Int, body: String) {
+    try await offThePool { try curlBlocking(arguments) }
+}
+
+private func curlBlocking(_ arguments: [String]) throws -> (status: Int, body: String) {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
     process.arguments = ["-sS", "-w", "\n%{http_code}"] + arguments

@@ -115,14 +115,14 @@ import Testing
             let firstSocket = "\(fixture.server.runtimeDirectory)/\(try #require(sockets.first { $0.hasPrefix("\(first)-") }))"
             let secondSocket = "\(fixture.server.runtimeDirectory)/\(try #require(sockets.first { $0.hasPrefix("\(second)-") }))"
 
-            let onOwn = try curl(["--unix-socket", firstSocket, "-H", "Authorization: Bearer \(token)", "http://run/runtime/v1/context"])
+            let onOwn = try await curl(["--unix-socket", firstSocket, "-H", "Authorization: Bearer \(token)", "http://run/runtime/v1/context"])
             #expect(onOwn.status == 200 && onOwn.body.contains("\"executionId\":\(first)"))
-            let onOther = try curl(["--unix-socket", secondSocket, "-H", "Authorization: Bearer \(token)", "http://run/runtime/v1/context"])
+            let onOther = try await curl(["--unix-socket", secondSocket, "-H", "Authorization: Bearer \(token)", "http://run/runtime/v1/context"])
             #expect(onOther.status == 403 && onOther.body.contains("belongs to another run"))
-            let noToken = try curl(["--unix-socket", firstSocket, "http://run/runtime/v1/input"])
+            let noToken = try await curl(["--unix-socket", firstSocket, "http://run/runtime/v1/input"])
             #expect(noToken.status == 401)
             // The run's listener serves the runtime API and nothing else.
-            let api = try curl(["--unix-socket", firstSocket, "-H", "Authorization: Bearer \(fixture.adminToken)", "http://run/api/v1/events"])
+            let api = try await curl(["--unix-socket", firstSocket, "-H", "Authorization: Bearer \(fixture.adminToken)", "http://run/api/v1/events"])
             #expect(api.status == 404)
 
             // Through the server's own port: the runtime token works on /runtime/v1 only.
