@@ -60,6 +60,7 @@ let package = Package(
             name: "CroniumExecutors",
             dependencies: [
                 "CroniumCore", "CCroniumSystem", "CroniumHelpers",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),

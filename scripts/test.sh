@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (bubblewrap, python3 with pytest, node, curl,
-# tzdata) when missing, then `swift test`, then the runtime helper libraries' own tests. This is
-# the README's test command and what CI runs.
+# tzdata; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
+# service and builds the runner images, then `swift test`, then the runtime helper libraries' own
+# tests. This is the README's test command and what CI runs.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -19,8 +20,28 @@ if [ ${#need[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
 fi
 
+# Podman's Docker-compatible API on a private socket for the container tests, stopped at the
+# end; the runner images are built once and rebuilt only when their inputs change.
+export CRONIUM_TEST_CONTAINER_SOCKET
+CRONIUM_TEST_CONTAINER_SOCKET=$(scripts/podman.sh start)
+trap 'scripts/podman.sh stop' EXIT
+swift build --build-tests
+.build/debug/cronium images build --container-socket "$CRONIUM_TEST_CONTAINER_SOCKET"
+
 # With arguments (a --filter), only those Swift tests; without, everything, and then the helper
 # libraries' own tests inside real runs.
-if [ $# -gt 0 ]; then exec swift test "$@"; fi
-swift test
-exec scripts/test-helpers.sh
+if [ $# -gt 0 ]; then
+  swift test "$@"
+  exit
+fi
+swift test 2>&1 | tee /tmp/cronium-swift-test.$$.log
+status=${PIPESTATUS[0]}
+# The container tests are enabled by the socket above: make sure they did run.
+if ! grep -q 'Suite ContainerTests passed' /tmp/cronium-swift-test.$$.log; then
+  [ "$status" -ne 0 ] || echo "scripts/test.sh: the container tests did not run" >&2
+  rm -f /tmp/cronium-swift-test.$$.log
+  exit 1
+fi
+rm -f /tmp/cronium-swift-test.$$.log
+[ "$status" -eq 0 ] || exit "$status"
+scripts/test-helpers.sh

@@ -31,11 +31,15 @@ public struct ExecutorRegistry: Sendable {
         return "this server cannot run \(event.type.rawValue) events at \(event.runLocation.rawValue)"
     }
 
-    /// The local process executor for scripts and the HTTP executor for requests, both on this machine.
-    public static func standard(local: LocalProcessExecutor, http: HTTPRequestExecutor = HTTPRequestExecutor()) -> ExecutorRegistry {
+    /// The local process executor for scripts and the HTTP executor for requests, both on this
+    /// machine, and scripts in containers when a container executor is given.
+    public static func standard(
+        local: LocalProcessExecutor, http: HTTPRequestExecutor = HTTPRequestExecutor(), container: ContainerExecutor? = nil
+    ) -> ExecutorRegistry {
         var registry = ExecutorRegistry()
         registry.register(local, at: .local, for: EventType.allCases.filter(\.isScript))
         registry.register(http, at: .local, for: [.httpRequest])
+        if let container { registry.register(container, at: .container, for: EventType.allCases.filter(\.isScript)) }
         return registry
     }
 }

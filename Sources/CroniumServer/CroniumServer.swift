@@ -23,12 +23,16 @@ public final class CroniumServer: Sendable {
     public let isolation: Isolation
     public let protections: [Isolation.Protection]
     public let interpreters: Interpreters
+    /// The Docker or Podman API that `CONTAINER` runs go through, found or not.
+    public let containerEngine: ContainerEngine
     let logger: Logger
     let ready = ReadinessFlag()
     let runtimeTokens: RuntimeTokens
     let runtimeSessions = RuntimeSessions()
     /// Where runs' runtime sockets are made (``RuntimeListeners``).
     let runtimeDirectory: String
+    /// Names what belongs to this server outside its data directory: cgroups, sockets, containers.
+    let instanceName: String
     let metrics = ServerMetrics()
     private let lock: DataDirectoryLock
 
@@ -54,7 +58,8 @@ public final class CroniumServer: Sendable {
         interpreters.python = configuration.python ?? interpreters.python
         interpreters.node = configuration.node ?? interpreters.node
         self.interpreters = interpreters
-        var options = Isolation.Options(instance: Self.instanceName(dataDirectory: data), forbiddenPaths: [data])
+        instanceName = Self.instanceName(dataDirectory: data)
+        var options = Isolation.Options(instance: instanceName, forbiddenPaths: [data])
         options.mode = configuration.sandbox
         options.runUser = configuration.runUser
         options.runUIDs = configuration.runUIDs
@@ -91,7 +96,7 @@ public final class CroniumServer: Sendable {
         do {
             vault = VariableVault(store: store, cipher: try await MasterKey.cipher(dataDirectory: data, store: store, logger: logger))
             runtimeTokens = try await RuntimeTokens.load(dataDirectory: data)
-            runtimeDirectory = try RuntimeListeners.makeDirectory(instance: Self.instanceName(dataDirectory: data))
+            runtimeDirectory = try RuntimeListeners.makeDirectory(instance: instanceName)
             gateway = RuntimeListeners(
                 directory: runtimeDirectory,
                 responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault).buildResponder(), tokens: runtimeTokens,
@@ -101,8 +106,14 @@ public final class CroniumServer: Sendable {
             throw error
         }
 
+        containerEngine = ContainerEngine.locate(option: configuration.containerSocket)
+        let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
+        let containers = ContainerExecutor(
+            configuration: .init(
+                engine: containerEngine, workRoot: "\(data)/containers", instance: instanceName,
+                maximumLimits: isolation.maximumLimits))
         engine = Engine(
-            store: store, localRuns: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"),
+            store: store, executors: .standard(local: local, container: containers), isolation: isolation,
             configuration: .init(
                 maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
                 runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory)),
@@ -178,7 +189,7 @@ public final class CroniumServer: Sendable {
             ProblemMiddleware(routes: routes)
             AuthMiddleware(store: store)
         }
-        HealthController(store: store, ready: ready, protections: protections).addRoutes(to: router)
+        HealthController(store: store, ready: ready, protections: protections, containerEngine: containerEngine).addRoutes(to: router)
         let engine = self.engine
         router.get("metrics") { [metrics] _, context in
             _ = try context.requireUser()

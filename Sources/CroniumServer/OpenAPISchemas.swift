@@ -19,8 +19,10 @@ enum OpenAPISchemas {
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
             "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
-            "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
-            "limits": ["type": "object", "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer]],
+            "image": string, "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
+            "limits": [
+                "type": "object", "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer, "cpus": ["type": "number"]],
+            ],
             "readOnlyPaths": ["type": "array", "items": string],
         ]
     }

@@ -19,6 +19,8 @@ public struct ServerConfiguration: Sendable {
     public var sandbox = SandboxMode.auto
     /// The user runs switch to when the server is root (`nobody` when nil): a name or uid[:gid].
     public var runUser: String?
+    /// `--container-socket`: the Docker or Podman API socket; found by ``ContainerEngine/locate(option:environment:)`` when nil.
+    public var containerSocket: String?
     /// The uids unsandboxed runs of a root server take, one each (`--run-uids`).
     public var runUIDs = RunUIDs.defaultRange
     /// bubblewrap's path, when not the one found on this machine.

@@ -156,16 +156,20 @@ func printJSON(_ data: Data) {
     }
 }
 
+/// Rows as left-aligned columns, two spaces apart.
+func printColumns(_ rows: [[String]]) {
+    let widths = (rows.first ?? []).indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    for row in rows {
+        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+    }
+}
+
 extension ClientOptions {
     /// Left-aligned columns for people, one line a row whatever the cells hold (line breaks shown
     /// as ⏎, long cells cut with …); with `-q` only the first column, the ids.
     func printTable(_ header: [String], _ rows: [[String]]) {
         if quiet { return rows.forEach { print($0[0]) } }
-        let cells = ([header] + rows).map { $0.map(Self.cell) }
-        let widths = header.indices.map { column in cells.map { $0[column].count }.max() ?? 0 }
-        for row in cells {
-            print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
-        }
+        printColumns(([header] + rows).map { $0.map(Self.cell) })
     }
 
     /// What a command did, for people; with `-q` only the id it is about.

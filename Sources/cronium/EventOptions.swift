@@ -38,7 +38,10 @@ struct EventOptions: ParsableArguments {
     @Option(help: "Pause after this many runs (0 = unlimited).") var maxExecutions: Int?
     @Option(name: .customLong("tag"), help: "Tag (repeatable).") var tags: [String] = []
     @Option(help: "ACTIVE, PAUSED, DRAFT or ARCHIVED.") var status: String?
-    @Flag(inversion: .prefixedNo, help: "Allow network access in the sandbox.") var network: Bool?
+    @Flag(inversion: .prefixedNo, help: "Allow network access in the sandbox (in a container: bridge instead of none).") var network: Bool?
+    @Option(help: "Where runs happen: local (the sandbox) or container.") var runLocation: String?
+    @Option(help: "The container image of a container event (default: cronium/runner:<language>); \"\" clears it.") var image: String?
+    @Option(help: "CPUs of a container run (0.5 is half of one).") var cpus: Double?
     @Flag(inversion: .prefixedNo, help: "Share with every user (read and run).") var shared: Bool?
     @Option(help: "Memory of a run, in MiB (limits are sent whole: give every one you want).") var memory: Int?
     @Option(help: "Processes a run may have at once.") var processes: Int?
@@ -110,10 +113,15 @@ struct EventOptions: ParsableArguments {
             guard let parsed = EventStatus(rawValue: status.uppercased()) else { throw ValidationError("--status must be ACTIVE, PAUSED, DRAFT or ARCHIVED") }
             input.status = parsed
         }
+        if let runLocation {
+            guard let parsed = RunLocation(rawValue: runLocation.uppercased()) else { throw ValidationError("--run-location must be local or container") }
+            input.runLocation = parsed
+        }
+        input.image = image ?? input.image
         input.networkAccess = network ?? input.networkAccess
         input.shared = shared ?? input.shared
-        if [memory, processes, openFiles, disk].contains(where: { $0 != nil }) {
-            input.limits = RunLimits(memoryMB: memory, processes: processes, openFiles: openFiles, diskMB: disk)
+        if [memory, processes, openFiles, disk].contains(where: { $0 != nil }) || cpus != nil {
+            input.limits = RunLimits(memoryMB: memory, processes: processes, openFiles: openFiles, diskMB: disk, cpus: cpus)
         }
         if !readOnlyPaths.isEmpty { input.readOnlyPaths = readOnlyPaths }
         return input

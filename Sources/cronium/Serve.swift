@@ -21,6 +21,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of bubblewrap, instead of the one found on this machine.") var bwrap: String?
     @Option(help: "User runs switch to when the server is root: a name or uid[:gid] (default nobody).") var runUser: String?
     @Option(help: "User ids unsandboxed runs of a root server take, one each, as FIRST-LAST (default 2100000000-2101048575).") var runUids: String?
+    @Option(help: "The Docker or Podman API socket for CONTAINER runs (default: CRONIUM_CONTAINER_SOCKET, DOCKER_HOST, or the usual paths).")
+    var containerSocket: String?
     @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
     @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
@@ -64,6 +66,7 @@ struct Serve: AsyncParsableCommand {
         configuration.shutdownGraceSeconds = shutdownGrace
         configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
+        configuration.containerSocket = containerSocket
         if let runUids { configuration.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
         configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths

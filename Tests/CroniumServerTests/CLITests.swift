@@ -71,8 +71,10 @@ import Testing
     }
 
     /// The same, with the directory holding the server's data directory (named `dataDirectoryName`).
-    static func withLiveServer(dataDirectoryName: String, _ body: (String, String, String) async throws -> Void) async throws {
-        let fixture = try await ServerFixture(dataDirectoryName: dataDirectoryName)
+    static func withLiveServer(
+        dataDirectoryName: String, configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (String, String, String) async throws -> Void
+    ) async throws {
+        let fixture = try await ServerFixture(dataDirectoryName: dataDirectoryName, configure)
         defer { fixture.directory.remove() }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
         let task = Task { try await fixture.server.run { channel in continuation.yield(channel.localAddress?.port ?? 0) } }

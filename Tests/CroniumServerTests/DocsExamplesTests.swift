@@ -1,3 +1,4 @@
+import CroniumServer
 import CroniumTesting
 import Foundation
 import Testing
@@ -19,7 +20,9 @@ import Glibc
     @Test(arguments: pages) func theExamplesOfAPageRunAsShown(page: String) async throws {
         let docs = try DocsPage(path: "\(Self.root)/\(page)")
         guard !docs.examples.isEmpty else { return }
-        try await CLITests.withLiveServer(dataDirectoryName: ".cronium") { url, _, directory in
+        // With the engine scripts/test.sh started, as a reader's server would find theirs.
+        try await CLITests.withLiveServer(dataDirectoryName: ".cronium", configure: { $0.containerSocket = ServerFixture.containerSocket }) {
+            url, _, directory in
             try await Self.check(docs, url: url, directory: directory)
         }
     }
@@ -50,7 +53,7 @@ import Glibc
         var script = """
             exec 2>&1 </dev/null
             cd '\(directory)'
-            export PATH='\(URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().path)':/usr/bin:/bin HOME='\(directory)' CRONIUM_URL=http://127.0.0.1:\(port)
+            export PATH='\(URL(fileURLWithPath: CLITests.binary).deletingLastPathComponent().path)':/usr/bin:/bin HOME='\(directory)' CRONIUM_URL=http://127.0.0.1:\(port) CRONIUM_CONTAINER_SOCKET='\(ServerFixture.containerSocket ?? "")'
 
             """
         for command in commands { script += "\(command)\necho \(marker)\n" }

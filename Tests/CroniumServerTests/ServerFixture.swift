@@ -16,6 +16,8 @@ struct ServerFixture {
     let directory: TemporaryDirectory
     let server: CroniumServer
     let adminToken: String
+    /// Podman's socket when `scripts/test.sh` started it.
+    static let containerSocket = ProcessInfo.processInfo.environment["CRONIUM_TEST_CONTAINER_SOCKET"]
 
     /// `dataDirectoryName`: the data directory's name inside ``directory`` (`.cronium` for a
     /// server the docs' examples run against, as `cronium serve` makes in its working directory).
@@ -24,6 +26,9 @@ struct ServerFixture {
         var configuration = ServerConfiguration()
         configuration.dataDirectory = directory.appending(dataDirectoryName)
         configuration.port = 0
+        // No engine unless a test asks for the one scripts/test.sh started (``containerSocket``):
+        // dozens of servers asking it for orphans at once would slow it down for the tests that use it.
+        configuration.containerSocket = "/nonexistent/cronium-test-engine.sock"
         configure(&configuration)
         // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.
         configuration.bcryptCost = 4

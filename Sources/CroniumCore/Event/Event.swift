@@ -31,7 +31,10 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var resetCounterOnActive: Bool
     public var tags: [String]
     public var runLocation: RunLocation
-    /// Whether a sandboxed run may use the network.
+    /// The container image of a `CONTAINER` event; nil takes the server's image for its language.
+    public var image: String? = nil
+    /// Whether a run may use the network: the sandbox's own network namespace when off, a
+    /// container's network `none` when off and `bridge` when on (off unless asked, for containers).
     public var networkAccess: Bool
     /// Memory, processes, open files and disk of one run; nil fields take the server's defaults.
     public var limits: RunLimits?

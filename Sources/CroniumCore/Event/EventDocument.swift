@@ -54,6 +54,7 @@ extension EventInput {
         resetCounterOnActive = changed(\.resetCounterOnActive)
         tags = changed(\.tags)
         runLocation = changed(\.runLocation)
+        image = event.image
         networkAccess = changed(\.networkAccess)
         limits = event.limits
         readOnlyPaths = event.readOnlyPaths

@@ -22,6 +22,7 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var resetCounterOnActive: Bool?
     public var tags: [String]?
     public var runLocation: RunLocation?
+    public var image: String?
     public var networkAccess: Bool?
     public var limits: RunLimits?
     public var readOnlyPaths: [String]?
@@ -76,7 +77,11 @@ extension Event {
         if let v = input.maxExecutions { next.maxExecutions = v }
         if let v = input.resetCounterOnActive { next.resetCounterOnActive = v }
         if let v = input.tags { next.tags = v }
+        // Containers get no network unless asked: moving an event into one switches it off.
+        if input.runLocation == .container, next.runLocation != .container, input.networkAccess == nil { next.networkAccess = false }
         if let v = input.runLocation { next.runLocation = v }
+        // An empty image clears it.
+        if let v = input.image { next.image = v.isEmpty ? nil : v }
         if let v = input.networkAccess { next.networkAccess = v }
         // An empty object or list clears the override.
         if let v = input.limits { next.limits = v == RunLimits() ? nil : v }
@@ -156,11 +161,33 @@ extension Event {
                 if action.eventId != nil || action.eventName != nil { p.append(.init(field: field, message: "eventId belongs to RUN_EVENT")) }
             }
         }
+        if let image {
+            if runLocation != .container {
+                p.append(.init(field: "image", message: "applies to CONTAINER events only; set runLocation CONTAINER, or send \"image\": \"\" to clear it"))
+            } else if let problem = Self.problem(image: image) {
+                p.append(.init(field: "image", message: problem))
+            }
+        }
+        if runLocation == .container, type == .httpRequest {
+            p.append(.init(field: "runLocation", message: "HTTP_REQUEST events are sent by the server itself; only scripts run in containers"))
+        }
+        if limits?.cpus != nil, runLocation != .container {
+            p.append(.init(field: "limits.cpus", message: "applies to CONTAINER runs only"))
+        }
         for problem in (readOnlyPaths ?? []).compactMap(Self.problem(readOnlyPath:)) {
             p.append(.init(field: "readOnlyPaths", message: problem))
         }
         if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { p.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
         try ValidationError.check(p)
+    }
+
+    /// Why `image` cannot name a container image (`registry/name:tag` or `name@sha256:…`), if it cannot.
+    public static func problem(image: String) -> String? {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-/:@")
+        guard image.count <= 255, !image.isEmpty, image.allSatisfy(allowed.contains), let first = image.first, first.isLetter || first.isNumber else {
+            return "'\(image)' is not an image name (letters, digits and . _ - / : @, such as cronium/runner:python)"
+        }
+        return nil
     }
 
     /// Why `path` cannot be a read-only path of the sandbox, as far as its form goes.

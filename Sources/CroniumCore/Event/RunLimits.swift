@@ -1,5 +1,6 @@
-/// Resources one local run may use. A field left out takes the server's default; a value above
-/// the server's maximum is refused when the event is saved.
+/// Resources one run may use, in the sandbox or in a container. A field left out takes the
+/// server's default for the run's placement; a value above the server's maximum is refused when
+/// the event is saved.
 public struct RunLimits: Codable, Sendable, Equatable {
     /// Memory of all the run's processes together, in MiB (its work directory and /tmp included,
     /// since they live in memory).
@@ -10,25 +11,33 @@ public struct RunLimits: Codable, Sendable, Equatable {
     public var openFiles: Int?
     /// Size of the work directory, and separately of /tmp, in MiB.
     public var diskMB: Int?
+    /// CPUs a container run may use (0.5 is half of one); container runs only.
+    public var cpus: Double?
 
-    public init(memoryMB: Int? = nil, processes: Int? = nil, openFiles: Int? = nil, diskMB: Int? = nil) {
+    public init(memoryMB: Int? = nil, processes: Int? = nil, openFiles: Int? = nil, diskMB: Int? = nil, cpus: Double? = nil) {
         self.memoryMB = memoryMB
         self.processes = processes
         self.openFiles = openFiles
         self.diskMB = diskMB
+        self.cpus = cpus
     }
 
     /// Built-in defaults, and the smallest values that still let an interpreter start.
     public static let defaults = RunLimits(memoryMB: 512, processes: 256, openFiles: 1024, diskMB: 256)
     public static let minimums = RunLimits(memoryMB: 32, processes: 8, openFiles: 32, diskMB: 1)
     /// The maxima a server allows unless its operator says otherwise.
-    public static let defaultMaxima = RunLimits(memoryMB: 8192, processes: 4096, openFiles: 65536, diskMB: 8192)
+    public static let defaultMaxima = RunLimits(memoryMB: 8192, processes: 4096, openFiles: 65536, diskMB: 8192, cpus: 4)
+    /// A container run's defaults: less than a local run's, since a container costs more to start
+    /// and is meant for untrusted code.
+    public static let containerDefaults = RunLimits(memoryMB: 512, processes: 128, openFiles: 1024, diskMB: 256, cpus: 0.5)
+    /// The fewest CPUs a container may get (the engines refuse less than 0.01).
+    public static let minimumCPUs = 0.01
 
     /// Each field of `self`, else of `fallback`.
     public func filled(from fallback: RunLimits) -> RunLimits {
         RunLimits(
             memoryMB: memoryMB ?? fallback.memoryMB, processes: processes ?? fallback.processes,
-            openFiles: openFiles ?? fallback.openFiles, diskMB: diskMB ?? fallback.diskMB)
+            openFiles: openFiles ?? fallback.openFiles, diskMB: diskMB ?? fallback.diskMB, cpus: cpus ?? fallback.cpus)
     }
 
     /// Each field no higher than the same field of `maxima` (where both are set).
@@ -36,7 +45,8 @@ public struct RunLimits: Codable, Sendable, Equatable {
         func capped(_ value: Int?, _ maximum: Int?) -> Int? { value.map { min($0, maximum ?? $0) } }
         return RunLimits(
             memoryMB: capped(memoryMB, maxima.memoryMB), processes: capped(processes, maxima.processes),
-            openFiles: capped(openFiles, maxima.openFiles), diskMB: capped(diskMB, maxima.diskMB))
+            openFiles: capped(openFiles, maxima.openFiles), diskMB: capped(diskMB, maxima.diskMB),
+            cpus: cpus.map { min($0, maxima.cpus ?? $0) })
     }
 
     /// Every field below the minimum or above `maxima`, named as `<field>.<name>`.
@@ -53,6 +63,9 @@ public struct RunLimits: Codable, Sendable, Equatable {
             if value < minimum || value > maximum {
                 problems.append(.init(field: "\(field).\(name)", message: "must be between \(minimum) and \(maximum) \(unit) on this server"))
             }
+        }
+        if let cpus, let maximum = maxima.cpus, !(Self.minimumCPUs...maximum).contains(cpus) {
+            problems.append(.init(field: "\(field).cpus", message: "must be between \(Self.minimumCPUs) and \(maximum == maximum.rounded() ? String(Int(maximum)) : String(maximum)) CPUs on this server"))
         }
         return problems
     }

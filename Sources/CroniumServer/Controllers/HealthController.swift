@@ -10,12 +10,21 @@ struct HealthController {
     let store: Database
     let ready: ReadinessFlag
     let protections: [Isolation.Protection]
+    let containerEngine: ContainerEngine
 
     struct Health: ResponseEncodable {
         let status: String
         let version: String
         /// On `/ready`: what bounds local runs here, one entry per protection.
         var sandbox: [Isolation.Protection]? = nil
+        /// On `/ready`: whether `CONTAINER` runs can start, and why not. Not part of readiness:
+        /// a server without an engine serves everything else.
+        var containerEngine: EngineHealth? = nil
+    }
+
+    struct EngineHealth: Encodable {
+        let available: Bool
+        let detail: String
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -28,7 +37,10 @@ struct HealthController {
             } catch {
                 throw Problem(.serviceUnavailable, .unavailable, "the database does not answer")
             }
-            return Health(status: "ready", version: CroniumServer.version, sandbox: protections)
+            let engine = await containerEngine.status()
+            return Health(
+                status: "ready", version: CroniumServer.version, sandbox: protections,
+                containerEngine: EngineHealth(available: engine.available, detail: engine.detail))
         }
     }
 }
