@@ -3,15 +3,27 @@ import Foundation
 import SQLKit
 
 extension Database {
-    /// Stores a batch of lines in one statement; the log hub calls this with what piled up since
-    /// its last write, so a chatty script costs one write per batch, not per line.
+    /// Stores a batch of lines in one transaction, in statements of at most ``logRowsPerStatement``
+    /// rows; the log hub calls this with what piled up since its last write, so a chatty script
+    /// costs one write per batch, not per line.
     public func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws {
         guard !lines.isEmpty else { return }
-        var query = SQLQueryString("INSERT INTO log_lines (execution_id, seq, ts, stream, text) VALUES ")
-        query.appendRows(lines.lazy.map { [executionId.rawValue, Int64($0.seq), $0.time.millis, $0.stream.rawValue, $0.text] })
-        let finalQuery = query
-        try await transaction { sql in try await sql.raw(finalQuery).run() }
+        let queries = stride(from: 0, to: lines.count, by: Self.logRowsPerStatement).map { start in
+            var query = SQLQueryString("INSERT INTO log_lines (execution_id, seq, ts, stream, text) VALUES ")
+            query.appendRows(
+                lines[start..<min(start + Self.logRowsPerStatement, lines.count)].lazy.map {
+                    [executionId.rawValue, Int64($0.seq), $0.time.millis, $0.stream.rawValue, $0.text]
+                })
+            return query
+        }
+        try await transaction { sql in
+            for query in queries { try await sql.raw(query).run() }
+        }
     }
+
+    /// Five values a row: 10,000 rows stay under SQLite's 250,000 bound values a statement (a
+    /// burst of 2 MB of short lines is one batch of 77,000 rows) and PostgreSQL's 65,535.
+    static let logRowsPerStatement = 10_000
 
     /// Lines after `afterSeq`, in order, at most `limit`.
     public func logLines(executionId: ExecutionID, afterSeq: Int = 0, limit: Int = 1000) async throws -> [LogLine] {

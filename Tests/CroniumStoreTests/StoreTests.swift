@@ -227,6 +227,11 @@ func sampleEvent(owner: UserID, name: String = "backup") throws -> Event {
             #expect(page.map(\.seq) == Array(96...105))
             #expect(page.first?.text == "line 96 'quoted'" && page.first?.stream == .stderr)
             #expect(try await db.logLines(executionId: id, afterSeq: 0, limit: 1000).count == 250)
+            // A burst's batch larger than one statement may bind (SQLite allows 250,000 values,
+            // five a row) is stored whole: it was lost with "variable number must be between".
+            let burst = (251...80_250).map { LogLine(seq: $0, time: Date(), stream: .stdout, text: String($0)) }
+            try await db.appendLogLines(executionId: id, burst)
+            #expect(try await db.logLines(executionId: id, afterSeq: 80_249, limit: 10).map(\.text) == ["80250"])
         }
     }
 
