@@ -15,16 +15,23 @@ final class HelperDirectory: Sendable {
             let manager = FileManager.default
             try manager.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
             try? manager.removeItem(atPath: directory)
-            for file in HelperFiles.all {
-                let path = "\(directory)/\(file.path)"
-                try manager.createDirectory(
-                    atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
-                guard manager.createFile(atPath: path, contents: Data(file.contents), attributes: [.posixPermissions: 0o644]) else {
-                    throw IsolationError("cannot write \(path)")
-                }
-            }
+            try Self.write(HelperFiles.all, under: directory)
             written = directory
             return directory
+        }
+    }
+
+    /// Writes `files` under `root`, readable by everyone (directories 0755, files 0644), making
+    /// the directories they need.
+    static func write(_ files: [(path: String, contents: [UInt8])], under root: String) throws {
+        let manager = FileManager.default
+        for file in files {
+            let path = "\(root)/\(file.path)"
+            try manager.createDirectory(
+                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+            guard manager.createFile(atPath: path, contents: Data(file.contents), attributes: [.posixPermissions: 0o644]) else {
+                throw IsolationError("cannot write \(path)")
+            }
         }
     }
 

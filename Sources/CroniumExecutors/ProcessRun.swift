@@ -197,7 +197,8 @@ struct ProcessRun: Sendable {
     }
 
     /// Reads both pipes (which it then owns) to their ends, line by line, in the order written.
-    private static func drain(stdout: Int32, stderr: Int32, output: RunOutput) async {
+    /// Container runs read their FIFOs with it too.
+    static func drain(stdout: Int32, stderr: Int32, output: RunOutput) async {
         var splitters: [LogStream: LineSplitter] = [.stdout: LineSplitter(), .stderr: LineSplitter()]
         for await chunk in await OutputPipes.read(stdout: stdout, stderr: stderr) {
             let lines = chunk.bytes.withUnsafeReadableBytes { splitters[chunk.stream, default: LineSplitter()].feed($0) }

@@ -65,10 +65,22 @@ struct RunsClient {
         try await ended(try await start(event, body: body))
     }
 
-    /// The run's log lines as text.
+    /// The run's log lines as text, page after page.
     func log(_ id: ExecutionID) async throws -> [String] {
-        struct Page: Decodable { let lines: [LogLine] }
-        return try await client.execute(uri: "/api/v1/executions/\(id)/logs", method: .get, headers: auth(token)) { try decode(Page.self, $0) }.lines.map(\.text)
+        struct Page: Decodable {
+            let lines: [LogLine]
+            let nextAfter: Int
+        }
+        var lines: [String] = []
+        var after = 0
+        while true {
+            let page = try await client.execute(uri: "/api/v1/executions/\(id)/logs?after=\(after)&limit=10000", method: .get, headers: auth(token)) {
+                try decode(Page.self, $0)
+            }
+            lines += page.lines.map(\.text)
+            if page.lines.isEmpty { return lines }
+            after = page.nextAfter
+        }
     }
 
     /// The first log line that starts with `prefix` (without it), waiting for the running run to print it.

@@ -1,9 +1,12 @@
 import CroniumCore
 import Foundation
-import NIOCore
 import Synchronization
 
-/// One created container: started by ``run(output:)``, its output streamed from the engine until
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// One created container: started by ``run(output:)``, its output read from the run's FIFOs until
 /// it stops, removed with the run's directory by ``teardown()``.
 ///
 /// Cancelling the task that awaits `run` stops the container with the engine's own sequence
@@ -13,6 +16,8 @@ struct ContainerRun: PreparedRun {
     let id: String
     let image: String
     let directory: String
+    /// The FIFOs the script's stdout and stderr go to.
+    let outputs: (stdout: String, stderr: String)
     let gracePeriod: Duration
 
     private enum State {
@@ -53,9 +58,23 @@ struct ContainerRun: PreparedRun {
     }
 
     private func execute(output: RunOutput, state: Lifecycle) async -> ExecutionOutcome {
+        // Each FIFO's read end, and a write end of the server's own that keeps the read end from
+        // seeing its end before the script has opened it; closed once the container has stopped.
+        var descriptors: [Int32] = []
+        for path in [outputs.stdout, outputs.stderr] {
+            descriptors.append(open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC))
+            descriptors.append(open(path, O_WRONLY | O_NONBLOCK | O_CLOEXEC))
+        }
+        if descriptors.contains(where: { $0 < 0 }) {
+            let reason = String(cString: strerror(errno))
+            descriptors.filter { $0 >= 0 }.forEach { close($0) }
+            return .failure(.startFailed, "could not open the run's output: \(reason)")
+        }
+        let holdOpen = [descriptors[1], descriptors[3]]
         do {
             try await client.startContainer(id)
         } catch {
+            descriptors.forEach { close($0) }
             return .failure(.startFailed, "could not start the container of \(image): \(error.description)")
         }
         let stopAtOnce = state.withLock { state -> Bool in
@@ -63,17 +82,20 @@ struct ContainerRun: PreparedRun {
             return state == .stopRequested
         }
         if stopAtOnce { Task { await stop() } }
-        // The logs end when the container stops; the wait says how it ended.
-        async let logs: Void = follow(output: output)
+        // The output ends when the container's processes have closed the FIFOs and the server its
+        // own write ends; the wait says how it ended.
+        async let drained: Void = ProcessRun.drain(stdout: descriptors[0], stderr: descriptors[2], output: output)
         let status: Int
         do {
             status = try await client.waitContainer(id)
         } catch {
             try? await client.killContainer(id)
-            await logs
+            holdOpen.forEach { close($0) }
+            await drained
             return .failure(.startFailed, "lost the container while it ran: \(error.description)")
         }
-        await logs
+        holdOpen.forEach { close($0) }
+        await drained
         let details = try? await client.inspectContainer(id)
         let stoppedByUs = state.withLock { $0 == .stopping }
         if details?.state.oomKilled == true {
@@ -91,23 +113,6 @@ struct ContainerRun: PreparedRun {
         case 0: return .success
         case 129...159: return .failure(.killedBySignal, "killed by signal \(status - 128)", exitCode: status)
         default: return .failure(.exitStatus, "exited with status \(status)", exitCode: status)
-        }
-    }
-
-    /// Both streams, line by line, as the engine delivers them.
-    private func follow(output: RunOutput) async {
-        var splitters: [LogStream: LineSplitter] = [.stdout: LineSplitter(), .stderr: LineSplitter()]
-        do {
-            try await client.followLogs(id) { stream, payload in
-                let logStream: LogStream = stream == .stderr ? .stderr : .stdout
-                let lines = payload.withUnsafeReadableBytes { splitters[logStream, default: LineSplitter()].feed($0) }
-                await output(logStream, lines: lines)
-            }
-        } catch {
-            await output(.system, "the container's output could not be read to its end: \(error.description)")
-        }
-        for stream in [LogStream.stdout, .stderr] {
-            if let last = splitters[stream]?.finish() { await output(stream, last) }
         }
     }
 

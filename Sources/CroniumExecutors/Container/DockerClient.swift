@@ -173,22 +173,6 @@ public struct DockerClient: Sendable {
         return try await decode(try await send(.GET, "/containers/json", query: [("all", "1"), ("filters", filters)]))
     }
 
-    /// The container's output as it is written, until the container stops: each chunk of one
-    /// stream in the order the engine sent them.
-    public func followLogs(_ id: String, _ body: (LogFrames.Stream, ByteBuffer) async -> Void) async throws(DockerError) {
-        let response = try await send(
-            .GET, "/containers/\(id)/logs", query: [("follow", "1"), ("stdout", "1"), ("stderr", "1")], timeout: .hours(24 * 365))
-        guard response.status == .ok else { throw DockerError(status: response.status, body: "", doing: "read the container's logs") }
-        var frames = LogFrames()
-        do {
-            for try await chunk in response.body {
-                for (stream, payload) in frames.feed(chunk) { await body(stream, payload) }
-            }
-        } catch {
-            throw DockerError("reading the container's logs failed: \(error)")
-        }
-    }
-
     // MARK: Transport
 
     enum Timeout {

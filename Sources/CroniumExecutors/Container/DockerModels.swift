@@ -225,34 +225,3 @@ public struct ContainerSummary: Decodable, Sendable {
         state = try? container.decodeIfPresent(String.self, forKey: .state)
     }
 }
-
-/// Splits the log stream of a container without a terminal: frames of an 8-byte header (the
-/// stream, three zero bytes, the payload's length as a big-endian 32-bit number) and the payload.
-/// Fed chunks as they arrive; a frame split between chunks waits for the rest.
-public struct LogFrames: Sendable {
-    public enum Stream: UInt8, Sendable {
-        case stdin = 0, stdout = 1, stderr = 2
-    }
-
-    private var pending = ByteBuffer()
-
-    public init() {}
-
-    public mutating func feed(_ chunk: ByteBuffer) -> [(Stream, ByteBuffer)] {
-        var chunk = chunk
-        pending.writeBuffer(&chunk)
-        var frames: [(Stream, ByteBuffer)] = []
-        while pending.readableBytes >= 8 {
-            let start = pending.readerIndex
-            guard let kind = pending.getInteger(at: start, as: UInt8.self),
-                let length = pending.getInteger(at: start + 4, endianness: .big, as: UInt32.self),
-                pending.readableBytes >= 8 + Int(length)
-            else { break }
-            pending.moveReaderIndex(forwardBy: 8)
-            let payload = pending.readSlice(length: Int(length)) ?? ByteBuffer()
-            frames.append((Stream(rawValue: kind) ?? .stdout, payload))
-        }
-        pending.discardReadBytes()
-        return frames
-    }
-}

@@ -86,11 +86,7 @@ public struct RunnerImages: Sendable {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(atPath: scratch) }
         let helpers = "\(scratch)/helpers"
-        for file in HelperFiles.all {
-            let path = "\(helpers)/\(file.path)"
-            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
-            try Data(file.contents).write(to: URL(fileURLWithPath: path))
-        }
+        try HelperDirectory.write(HelperFiles.all, under: helpers)
         let previous = try await client.image(recipe.image)?.id
         let tar = "\(scratch)/rootfs.tar"
         let started = ContinuousClock.now
