@@ -133,7 +133,7 @@ struct LocalRunBenches {
     /// its seccomp program and files, as the same user (bubblewrap run by root takes another,
     /// slower path); without the executor's own steps (the run's cgroup, limits, pipes), whose
     /// cost is what A1 and A4 show.
-    private func rawCommand(_ bench: BenchEngine, script: String) throws -> RawCommand {
+    func rawCommand(_ bench: BenchEngine, script: String) throws -> RawCommand {
         guard let bash = Interpreters.resolve().bash else { throw BenchError("no bash on this machine") }
         guard let sandbox = bench.isolation.sandbox else {
             let work = "\(bench.directory)/raw"

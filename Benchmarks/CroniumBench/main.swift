@@ -1,6 +1,7 @@
 import Foundation
 
-/// `cronium-bench [--quick] [--only A1,A5] [--plain]` (`--plain`: A1 and A4 without bubblewrap only): measures on this machine, in one run, what
+/// `cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]` (`--plain`: A1 and A4 without bubblewrap only;
+/// A8 finds the container engine as `cronium serve` does unless given): measures on this machine, in one run, what
 /// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
 let arguments = CommandLine.arguments.dropFirst()
 let quick = arguments.contains("--quick")
@@ -18,6 +19,11 @@ do {
             progress("A1/A4 local runs, \(sandboxed ? "sandboxed with bubblewrap" : "plain processes")…")
             results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
         }
+    }
+    if wanted("A8") {
+        progress("A8 container runs against the engine's own, and bubblewrap against a plain spawn…")
+        let socket = arguments.firstIndex(of: "--container-socket").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+        results += try await ContainerBench(samples: quick ? 5 : 20, socket: socket).run()
     }
     if wanted("A9") {
         progress("A9 a 10 MB log…")

@@ -7,13 +7,22 @@ import Foundation
 extension Engine {
     public func createEvent(_ input: EventInput, by user: User) async throws -> Event {
         guard user.canCreate else { throw CroniumError.forbidden }
-        var new = try Event.create(from: input, ownerId: user.id, now: clock.now())
+        var new = try Event.create(from: placed(input), ownerId: user.id, now: clock.now())
         try checkRunnable(new, before: nil, by: user)
         try await checkVariables(new)
         try await resolveActions(of: &new)
         let event = try await store.insertEvent(new)
         await scheduler.markChanged(eventId: event.id, resetTimetable: true)
         return event
+    }
+
+    /// A new event's input with the server's default run location when it names none (scripts
+    /// only: HTTP requests are sent from here).
+    func placed(_ input: EventInput) -> EventInput {
+        guard input.runLocation == nil, input.type != .httpRequest, input.httpRequest == nil else { return input }
+        var placed = input
+        placed.runLocation = configuration.defaultRunLocation
+        return placed
     }
 
     public func updateEvent(id: EventID, with input: EventInput, by user: User) async throws -> Event {
@@ -246,7 +255,7 @@ extension Engine {
                     try await resolveActions(of: &after, creating: creating)
                     plans.append((before, after))
                 } else {
-                    var new = try Event.create(from: input, ownerId: user.id, now: now)
+                    var new = try Event.create(from: placed(input), ownerId: user.id, now: now)
                     try checkRunnable(new, before: nil, by: user)
                     try await checkVariables(new)
                     try await resolveActions(of: &new, creating: creating)

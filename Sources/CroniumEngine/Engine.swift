@@ -28,6 +28,8 @@ public final class Engine: Sendable {
         public var runtimeCallsPerSecond: Int
         /// Where the engine's counters go (`/metrics`); nowhere by default.
         public var metrics: EngineMetrics = .none
+        /// Where a new script event runs when it does not say (`serve --default-run-location`).
+        public var defaultRunLocation: RunLocation = .local
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),

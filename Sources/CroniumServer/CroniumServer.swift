@@ -112,11 +112,13 @@ public final class CroniumServer: Sendable {
             configuration: .init(
                 engine: containerEngine, workRoot: "\(data)/containers", instance: instanceName,
                 maximumLimits: isolation.maximumLimits))
+        var engineConfiguration = Engine.Configuration(
+            maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
+            runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory))
+        engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
         engine = Engine(
             store: store, executors: .standard(local: local, container: containers), isolation: isolation,
-            configuration: .init(
-                maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
-                runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory)),
+            configuration: engineConfiguration,
             runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway), vault: vault,
             logger: logger)
     }

@@ -21,6 +21,8 @@ public struct ServerConfiguration: Sendable {
     public var runUser: String?
     /// `--container-socket`: the Docker or Podman API socket; found by ``ContainerEngine/locate(option:environment:)`` when nil.
     public var containerSocket: String?
+    /// `--default-run-location`: where new script events run unless they say.
+    public var defaultRunLocation: RunLocation = .local
     /// The uids unsandboxed runs of a root server take, one each (`--run-uids`).
     public var runUIDs = RunUIDs.defaultRange
     /// bubblewrap's path, when not the one found on this machine.

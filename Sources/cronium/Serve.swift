@@ -23,6 +23,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "User ids unsandboxed runs of a root server take, one each, as FIRST-LAST (default 2100000000-2101048575).") var runUids: String?
     @Option(help: "The Docker or Podman API socket for CONTAINER runs (default: CRONIUM_CONTAINER_SOCKET, DOCKER_HOST, or the usual paths).")
     var containerSocket: String?
+    @Option(help: "Where new script events run when they do not say: local or container.") var defaultRunLocation = "local"
     @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
     @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
@@ -32,6 +33,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The most processes an event may give its runs (default 4096).") var maxRunProcesses: Int?
     @Option(help: "The most open files an event may give its runs (default 65536).") var maxRunOpenFiles: Int?
     @Option(help: "The largest work directory, in MiB, an event may give its runs (default 8192).") var maxRunDisk: Int?
+    @Option(help: "The most CPUs an event may give its container runs (default 4).") var maxRunCpus: Double?
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
@@ -47,6 +49,12 @@ struct Serve: AsyncParsableCommand {
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
         guard (1...100_000).contains(runtimeRateLimit) else { throw ValidationError("--runtime-rate-limit must be between 1 and 100000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+        if let maxRunCpus, !(RunLimits.minimumCPUs...1024).contains(maxRunCpus) {
+            throw ValidationError("--max-run-cpus must be between \(RunLimits.minimumCPUs) and 1024")
+        }
+        guard ["local", "container"].contains(defaultRunLocation.lowercased()) else {
+            throw ValidationError("--default-run-location must be local or container")
+        }
         if let runUids {
             do { _ = try RunUIDs.parse(runUids) } catch { throw ValidationError(error.description) }
         }
@@ -67,11 +75,12 @@ struct Serve: AsyncParsableCommand {
         configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
         configuration.containerSocket = containerSocket
+        configuration.defaultRunLocation = RunLocation(rawValue: defaultRunLocation.uppercased()) ?? .local
         if let runUids { configuration.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
         configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
         configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
-        configuration.maximumRunLimits = RunLimits(memoryMB: maxRunMemory, processes: maxRunProcesses, openFiles: maxRunOpenFiles, diskMB: maxRunDisk)
+        configuration.maximumRunLimits = RunLimits(memoryMB: maxRunMemory, processes: maxRunProcesses, openFiles: maxRunOpenFiles, diskMB: maxRunDisk, cpus: maxRunCpus)
         configuration.bash = bash
         configuration.python = python
         configuration.node = node

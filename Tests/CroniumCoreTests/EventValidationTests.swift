@@ -65,6 +65,35 @@ import Testing
         #expect(error?.problems.map(\.field).contains(field) == true, "\(error?.problems ?? [])")
     }
 
+    /// Container settings belong to container events, and a container gets no network unless it asks.
+    @Test func containerFieldsAreCheckedAndTheNetworkIsOffUnlessAsked() throws {
+        func problems(_ change: (inout EventInput) -> Void) -> [FieldProblem] {
+            (#expect(throws: ValidationError.self) { try Event.create(from: input(change), ownerId: 1, now: now) })?.problems ?? []
+        }
+        #expect(problems { $0.image = "cronium/runner:bash" }.map(\.field) == ["image"])
+        #expect(problems { $0.limits = RunLimits(cpus: 1) }.map(\.field) == ["limits.cpus"])
+        #expect(problems {
+            $0.runLocation = .container
+            $0.image = "bad image!"
+        }.first?.message.contains("is not an image name") == true)
+        #expect(problems {
+            $0.runLocation = .container
+            $0.type = .httpRequest
+            $0.httpRequest = HTTPRequestSpec(url: "http://127.0.0.1/")
+        }.map(\.field) == ["runLocation"])
+        var event = try Event.create(from: input { $0.runLocation = .container }, ownerId: 1, now: now)
+        #expect(!event.networkAccess && event.image == nil)
+        #expect(try Event.create(from: input { $0.runLocation = .container; $0.networkAccess = true }, ownerId: 1, now: now).networkAccess)
+        var image = EventInput()
+        image.image = "ghcr.io/acme/tools:2"
+        try event.apply(image, now: now)
+        #expect(event.image == "ghcr.io/acme/tools:2")
+        image.image = ""
+        try event.apply(image, now: now)
+        #expect(event.image == nil)
+        #expect(RunLimits(cpus: 8).problems(field: "limits", maxima: .defaultMaxima).map(\.message) == ["must be between 0.01 and 4 CPUs on this server"])
+    }
+
     @Test func rejectedUpdateLeavesTheEventUnchanged() throws {
         var event = try Event.create(from: input(), ownerId: 1, now: now)
         let before = event

@@ -25,8 +25,9 @@ import Testing
 
     /// Waits until every run of the event has ended, so the next fire does not overlap it.
     func allRunsEnded(_ harness: EngineHarness, _ eventId: EventID, count: Int) async throws {
+        // Long enough for a suite that runs containers beside (the load reached 8 on 2 cores).
         #expect(
-            try await eventually {
+            try await eventually(timeout: .seconds(30)) {
                 let executions = try await harness.store.executions(eventId: eventId)
                 return executions.count == count && executions.allSatisfy(\.status.isFinal)
             })

@@ -125,7 +125,7 @@ struct ContainerTests {
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let waiter = try await runs.create("waiter", .bash, "trap 'echo cleaning up; exit 5' TERM\necho started\nsleep 60 & wait", configure: Self.inContainer)
-            let chatty = try await runs.create("chatty", .bash, "seq 1 300000", configure: Self.inContainer)
+            let chatty = try await runs.create("chatty", .bash, "seq 1 200000", configure: Self.inContainer)
             let waiting = try await runs.start(waiter)
             let chattering = try await runs.start(chatty)
             _ = try await runs.line(waiting, startingWith: "started")
@@ -136,7 +136,7 @@ struct ContainerTests {
             let chattered = try await runs.ended(chattering)
             #expect(chattered.status == .success && chattered.logDroppedBytes > 0, "\(chattered)")
             let log = try await runs.log(chattering)
-            #expect(log.first == "1" && log.last == "300000", "the head and the tail are kept: \(log.count) lines, ending \(log.suffix(3))")
+            #expect(log.first == "1" && log.last == "200000", "the head and the tail are kept: \(log.count) lines, ending \(log.suffix(3))")
             let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
             #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.instanceName)").isEmpty)
         }
@@ -155,10 +155,15 @@ struct ContainerTests {
             #expect(ran.status == .failure && ran.errorCode == .startFailed)
             #expect(ran.error == "image cronium/no-such-image:1 not found — pull or build it on the engine (`docker pull cronium/no-such-image:1` or `podman pull cronium/no-such-image:1`)")
         }
-        let noEngine = try await ServerFixture { $0.containerSocket = "/nonexistent/podman.sock" }
+        let noEngine = try await ServerFixture {
+            $0.containerSocket = "/nonexistent/podman.sock"
+            $0.defaultRunLocation = .container
+        }
         try await noEngine.test(.live) { client in
             let runs = RunsClient(client: client, token: noEngine.adminToken)
-            let event = try await runs.create("plain", .bash, "true", configure: Self.inContainer)
+            // The server's default placement: an event that names none runs in a container.
+            let event = try await runs.create("plain", .bash, "true")
+            #expect(event.runLocation == .container)
             let started = ContinuousClock.now
             let ran = try await runs.run(event)
             #expect(ContinuousClock.now - started < .seconds(10))
