@@ -160,10 +160,11 @@ enum DocsOutput {
     static func matches(expected: String, actual: String) -> Bool {
         if expected == actual { return true }
         guard expected.contains("…") else { return false }
+        // Each line carries its own newline, so a line of `…` may stand for no lines at all.
         let pattern = expected.components(separatedBy: "\n").map { line -> String in
-            if line == "…" { return #"(?:[^\n]*\n)*?[^\n]*"# }
-            return line.components(separatedBy: "…").map(NSRegularExpression.escapedPattern(for:)).joined(separator: #"[^\n]*"#)
-        }.joined(separator: "\n")
-        return actual.range(of: "^" + pattern + "$", options: .regularExpression) != nil
+            if line == "…" { return #"(?:[^\n]*\n)*?"# }
+            return line.components(separatedBy: "…").map(NSRegularExpression.escapedPattern(for:)).joined(separator: #"[^\n]*"#) + "\n"
+        }.joined()
+        return (actual + "\n").range(of: "^" + pattern + "$", options: .regularExpression) != nil
     }
 }

@@ -27,6 +27,17 @@ import Glibc
         }
     }
 
+    /// A line of `…` stands for any number of lines, none included; `…` within a line for any text.
+    @Test func anEllipsisStandsForAnyLinesOrNone() {
+        let page = "fork: retry\n…\nexecution 3 ended FAILURE"
+        #expect(DocsOutput.matches(expected: page, actual: "fork: retry\nexecution 3 ended FAILURE"))
+        #expect(DocsOutput.matches(expected: page, actual: "fork: retry\nfork: retry\n\nexecution 3 ended FAILURE"))
+        #expect(!DocsOutput.matches(expected: page, actual: "fork: retry\nexecution 3 ended SUCCESS"))
+        #expect(!DocsOutput.matches(expected: page, actual: "execution 3 ended FAILURE"))
+        #expect(DocsOutput.matches(expected: "id … took …\n…", actual: "id 7 took 3 ms"))
+        #expect(!DocsOutput.matches(expected: "id … took", actual: "id 7\ntook"))
+    }
+
     private static func check(_ docs: DocsPage, url: String, directory: String) async throws {
         let page = docs.path.replacingOccurrences(of: root + "/", with: "")
         let port = Int(url.split(separator: ":").last ?? "") ?? 0
