@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/apple/swift-metrics.git", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-nio-ssh.git", from: "0.15.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
         .package(url: "https://github.com/hummingbird-project/hummingbird-websocket.git", from: "2.8.1"),
@@ -61,6 +62,8 @@ let package = Package(
             dependencies: [
                 "CroniumCore", "CCroniumSystem", "CroniumHelpers",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "CryptoExtras", package: "swift-crypto"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Logging", package: "swift-log"),
@@ -74,6 +77,7 @@ let package = Package(
             dependencies: [
                 "CroniumCore", "CroniumStore", "CroniumExecutors",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
+                .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "DequeModule", package: "swift-collections"),
                 .product(name: "HeapModule", package: "swift-collections"),
@@ -140,7 +144,9 @@ let package = Package(
         .testTarget(
             name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings),
-        .testTarget(name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumEngineTests",
             dependencies: ["CroniumEngine", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (bubblewrap, python3 with pytest, node, curl,
-# tzdata; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
+# tzdata, openssh-server; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
 # service and builds the runner images, then `swift test`, then the runtime helper libraries' own
 # tests. This is the README's test command and what CI runs.
 set -euo pipefail
@@ -13,11 +13,19 @@ command -v node >/dev/null 2>&1 || need+=(nodejs)
 [ -e /usr/share/zoneinfo/Europe/Berlin ] || need+=(tzdata)
 command -v curl >/dev/null 2>&1 || need+=(curl)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest)
+[ -x /usr/sbin/sshd ] || need+=(openssh-server)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
   $sudo apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+
+# The remote-server tests start their own sshd processes (own configuration and keys, on
+# loopback) and log in as this account; its password is set by the tests themselves.
+if ! id cronium-ssh >/dev/null 2>&1; then
+  if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
+  $sudo useradd --create-home --shell /bin/bash cronium-ssh
 fi
 
 # Podman's Docker-compatible API on a private socket for the container tests, stopped at the

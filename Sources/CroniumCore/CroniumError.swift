@@ -33,6 +33,12 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let methodNotAllowed = Code(rawValue: "METHOD_NOT_ALLOWED")
         /// A run called its runtime API faster than its allowance; `Retry-After` says when to go on.
         public static let tooManyRequests = Code(rawValue: "TOO_MANY_REQUESTS")
+        /// A remote server's host key is not pinned yet; the message names the key it offers.
+        public static let hostKeyNotPinned = Code(rawValue: "HOST_KEY_NOT_PINNED")
+        /// A remote server offered a key other than the pinned one; the message names both.
+        public static let hostKeyChanged = Code(rawValue: "HOST_KEY_CHANGED")
+        /// A remote server could not be reached or logged in to; the message says why.
+        public static let remoteFailed = Code(rawValue: "REMOTE_FAILED")
         /// Something failed inside the server; details are in its log, never in the answer.
         public static let internalError = Code(rawValue: "INTERNAL")
     }

@@ -30,6 +30,8 @@ public final class Engine: Sendable {
         public var metrics: EngineMetrics = .none
         /// Where a new script event runs when it does not say (`serve --default-run-location`).
         public var defaultRunLocation: RunLocation = .local
+        /// Timeouts, retries and the circuit breaker of connections to remote servers.
+        public var ssh = SSHPool.Policy()
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
@@ -65,6 +67,8 @@ public final class Engine: Sendable {
     public let runtime: RuntimeAccess?
     /// Users' variables, their secrets sealed with the master key.
     public let vault: VariableVault
+    /// Users' remote servers: their credentials (sealed like secrets) and pooled connections.
+    public let remote: RemoteServers
 
     public init(
         store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
@@ -73,6 +77,7 @@ public final class Engine: Sendable {
     ) {
         self.runtime = runtime
         self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
+        remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh))
         self.store = store
         self.executors = executors
         self.isolation = isolation

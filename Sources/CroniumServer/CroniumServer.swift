@@ -116,6 +116,7 @@ public final class CroniumServer: Sendable {
             maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
             runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory))
         engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
+        engineConfiguration.ssh = configuration.ssh
         engine = Engine(
             store: store, executors: .standard(local: local, container: containers), isolation: isolation,
             configuration: engineConfiguration,
@@ -206,6 +207,7 @@ public final class CroniumServer: Sendable {
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)
         VariableController(engine: engine).addRoutes(to: api.group("variables"))
+        ServerController(engine: engine).addRoutes(to: api.group("servers"))
         Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router

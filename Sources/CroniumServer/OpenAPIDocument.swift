@@ -51,6 +51,13 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/api/v1/variables/{key}", summary: "One variable (a secret's value with ?reveal=true)", responseSchema: "Variable"),
         .init(method: "PUT", path: "/api/v1/variables/{key}", summary: "Create (201) or change (200) a variable", requestSchema: "VariableInput", responseSchema: "Variable"),
         .init(method: "DELETE", path: "/api/v1/variables/{key}", summary: "Delete a variable", status: 204),
+        .init(method: "GET", path: "/api/v1/servers", summary: "Your remote servers (?tag=); never their credentials"),
+        .init(method: "POST", path: "/api/v1/servers", summary: "Add a server; its host key pinned by acceptHostKey or knownHosts", status: 201),
+        .init(method: "POST", path: "/api/v1/servers/scan", summary: "The key a host offers ({host, port}), without logging in"),
+        .init(method: "GET", path: "/api/v1/servers/{name}", summary: "One server"),
+        .init(method: "PATCH", path: "/api/v1/servers/{name}", summary: "Change a server; acceptHostKey or knownHosts pins anew"),
+        .init(method: "DELETE", path: "/api/v1/servers/{name}", summary: "Remove a server", status: 204),
+        .init(method: "POST", path: "/api/v1/servers/{name}/check", summary: "Connect and log in as a run would; reachability, login, round trip"),
         .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/output", summary: "Runtime: set the run's output, any JSON (256 KiB at most)", status: 204, isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/condition", summary: "Runtime: set the run's condition (true or false)", status: 204, isRuntime: true),
@@ -80,6 +87,9 @@ enum OpenAPIDocument {
             }
             if operation.path.contains("{key}") {
                 entry["parameters"] = [["name": "key", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"]]]
+            }
+            if operation.path.contains("{name}") {
+                entry["parameters"] = [["name": "name", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"]]]
             }
             if operation.isPublic { entry["security"] = [] as [Any] }
             if operation.isRuntime { entry["security"] = [["runtime": [] as [Any]]] }

@@ -40,6 +40,7 @@ struct Problem: Error, HTTPResponseError, Sendable {
             case .unavailable: .serviceUnavailable
             case .methodNotAllowed: .methodNotAllowed
             case .internalError: .internalServerError
+            case .remoteFailed: .badGateway
             default: .conflict
             }
         self.init(status, error.code, error.message)

@@ -23,6 +23,8 @@ public struct ServerConfiguration: Sendable {
     public var containerSocket: String?
     /// `--default-run-location`: where new script events run unless they say.
     public var defaultRunLocation: RunLocation = .local
+    /// Connect timeout, retries and circuit breaker of connections to remote servers.
+    public var ssh = SSHPool.Policy()
     /// The uids unsandboxed runs of a root server take, one each (`--run-uids`).
     public var runUIDs = RunUIDs.defaultRange
     /// bubblewrap's path, when not the one found on this machine.

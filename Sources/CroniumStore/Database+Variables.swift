@@ -69,20 +69,6 @@ extension Database {
         }
     }
 
-    /// Every secret of every user, for a change of the master key.
-    public func allSecrets() async throws -> [StoredVariable] {
-        try await read { sql in try await sql.raw("SELECT * FROM variables WHERE secret = \(bind: true) ORDER BY id").all().map(Self.decodeVariable) }
-    }
-
-    /// Replaces the stored values of secrets (by row id) in one transaction.
-    public func replaceSecretValues(_ values: [(id: Int64, storedValue: String)]) async throws {
-        try await transaction { sql in
-            for value in values {
-                try await sql.raw("UPDATE variables SET value = \(bind: value.storedValue) WHERE id = \(bind: value.id) AND secret = \(bind: true)").run()
-            }
-        }
-    }
-
     static func decodeVariable(_ row: any SQLRow) throws -> StoredVariable {
         StoredVariable(
             id: try row.decode(column: "id", as: Int64.self),

@@ -99,6 +99,16 @@ enum Migrations {
                 "CREATE INDEX action_firings_execution ON action_firings(execution_id, position)",
             ]
         },
+        Migration(version: 7, name: "remote servers") { d in
+            [
+                """
+                CREATE TABLE servers (\(d.idColumn), owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, host TEXT NOT NULL, port BIGINT NOT NULL, username TEXT NOT NULL, auth TEXT NOT NULL,
+                  credential TEXT NOT NULL, public_key TEXT, tags TEXT NOT NULL, host_keys TEXT NOT NULL, host_key_mismatch TEXT,
+                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (owner_id, name))
+                """
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

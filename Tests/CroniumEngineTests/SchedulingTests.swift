@@ -92,7 +92,7 @@ import Testing
         case .allow: #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
         }
         var executions: [Execution] = []
-        _ = try await eventually(timeout: .seconds(10)) {
+        _ = try await eventually(timeout: .seconds(60)) {
             executions = try await harness.store.executions(eventId: event.id).reversed()
             // The replacement runs the same `sleep 60`: only the replaced run is waited for.
             return policy == .replace ? executions.first?.status.isFinal == true : executions.allSatisfy { $0.status.isFinal }

@@ -1,3 +1,4 @@
+import CroniumTesting
 import CroniumCore
 import Foundation
 import HTTPTypes
@@ -98,14 +99,6 @@ struct RunsClient {
 struct TestFailure: Error, CustomStringConvertible {
     let description: String
     init(_ description: String) { self.description = description }
-}
-
-/// Runs `body`, which blocks (it waits for a process), on a thread of its own: on the two threads
-/// of the cooperative pool it would hold up every in-process server of the suite.
-func offThePool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
 }
 
 /// `curl` against a unix socket or a URL: the tests reach runs' listeners as their scripts do.

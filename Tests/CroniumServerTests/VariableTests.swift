@@ -250,7 +250,7 @@ import Testing
 
         let second = try await server()
         #expect(try await second.engine.variable(key: "ONE", of: admin, reveal: true).value == "first secret")
-        #expect(try await second.store.allSecrets().allSatisfy { $0.storedValue.hasPrefix("v1:\(keyId):") })
+        #expect(try await second.store.allSealedValues().allSatisfy { $0.storedValue.hasPrefix("v1:\(keyId):") })
 
         // A rotation cut short after its new key was written: the next start finishes it.
         let thirdKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) })

@@ -68,9 +68,11 @@ public enum MasterKey {
     /// Seals with `new` every secret not sealed with it yet, in one transaction.
     static func reseal(store: Database, from old: SymmetricKey, to new: SymmetricKey) async throws -> Int {
         let cipher = SecretCipher(current: new, older: [old])
-        let secrets = try await store.allSecrets()
-        let changed = try secrets.filter { !cipher.isCurrent($0.storedValue) }.map { ($0.id, try cipher.seal(try cipher.open($0.storedValue))) }
-        try await store.replaceSecretValues(changed)
+        let secrets = try await store.allSealedValues()
+        let changed = try secrets.filter { !cipher.isCurrent($0.storedValue) }.map {
+            SealedValue(table: $0.table, id: $0.id, storedValue: try cipher.seal(try cipher.open($0.storedValue)))
+        }
+        try await store.replaceSealedValues(changed)
         return secrets.count
     }
 
