@@ -12,6 +12,7 @@ let package = Package(
     products: [
         .executable(name: "cronium", targets: ["cronium"]),
         .executable(name: "cronium-bench", targets: ["CroniumBench"]),
+        .executable(name: "cronium-runner", targets: ["cronium-runner"]),
         .library(name: "CroniumCore", targets: ["CroniumCore"]),
     ],
     dependencies: [
@@ -35,6 +36,15 @@ let package = Package(
     ],
     targets: [
         .target(name: "CroniumCore", swiftSettings: swiftSettings),
+        /// The system's zlib, for the runner's tar.gz payloads.
+        .systemLibrary(name: "CZlib"),
+        /// What the server and `cronium-runner` share: the frames of their protocol, signed
+        /// payloads (tar.gz with a manifest). No Foundation beyond FoundationEssentials.
+        .target(
+            name: "CroniumRunnerKit",
+            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         /// The runtime helper libraries (Python, Node.js, Bash), embedded in the binary.
         .target(
             name: "CroniumHelpers",
@@ -57,6 +67,14 @@ let package = Package(
         /// What a run's child does between fork and exec, and the sandbox's seccomp program: only C
         /// can run safely in a child that shares the server's memory.
         .target(name: "CCroniumSystem"),
+        /// Copied to remote servers and started over SSH for each run: its Swift runtime linked
+        /// in, so it needs nothing on the host but the C library (and zlib).
+        .executableTarget(
+            name: "cronium-runner",
+            dependencies: ["CroniumRunnerKit", "CCroniumSystem", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings,
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
+        ),
         .target(
             name: "CroniumExecutors",
             dependencies: [
@@ -141,6 +159,9 @@ let package = Package(
             swiftSettings: swiftSettings
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
+        .testTarget(
+            name: "CroniumRunnerKitTests", dependencies: ["CroniumRunnerKit", "CroniumTesting", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
             swiftSettings: swiftSettings),

@@ -1,3 +1,4 @@
+import CCroniumSystem
 import Foundation
 
 #if canImport(Glibc)
@@ -51,3 +52,74 @@ public func waitForExit(_ pid: pid_t) -> Int32 {
 /// glibc's (2.34+), from <spawn.h> under _GNU_SOURCE, which the Glibc module does not export.
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
 private func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
+
+/// A child whose standard input and output are pipes to the test (stderr is inherited): for
+/// programs that speak a protocol there, such as `cronium-runner`.
+public struct PipedChild: Sendable {
+    public let pid: pid_t
+    /// Write to the child's standard input (close it to send end-of-file).
+    public let input: Int32
+    /// Read the child's standard output.
+    public let output: Int32
+
+    public init(_ arguments: [String], environment: [String]) throws {
+        var toChild: [Int32] = [0, 0]
+        var fromChild: [Int32] = [0, 0]
+        guard cronium_pipe(&toChild) == 0, cronium_pipe(&fromChild) == 0 else {
+            throw TestSetupError("cannot make pipes: \(String(cString: strerror(errno)))")
+        }
+        var actions = posix_spawn_file_actions_t()
+        posix_spawn_file_actions_init(&actions)
+        defer { posix_spawn_file_actions_destroy(&actions) }
+        posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
+        posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        addCloseFrom(&actions, 3)
+        var attributes = posix_spawnattr_t()
+        posix_spawnattr_init(&attributes)
+        defer { posix_spawnattr_destroy(&attributes) }
+        var none = sigset_t()
+        sigemptyset(&none)
+        var all = sigset_t()
+        sigfillset(&all)
+        posix_spawnattr_setsigmask(&attributes, &none)
+        posix_spawnattr_setsigdefault(&attributes, &all)
+        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        var pid: pid_t = 0
+        let argv = arguments.map { strdup($0) } + [nil]
+        let envp = environment.map { strdup($0) } + [nil]
+        defer {
+            argv.forEach { free($0) }
+            envp.forEach { free($0) }
+        }
+        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
+        close(toChild[0])
+        close(fromChild[1])
+        guard status == 0 else {
+            close(toChild[1])
+            close(fromChild[0])
+            throw TestSetupError("cannot start \(arguments[0]): \(String(cString: strerror(status)))")
+        }
+        self.pid = pid
+        input = toChild[1]
+        output = fromChild[0]
+    }
+
+    /// Writes all of `bytes` to the child's standard input.
+    public func write(_ bytes: [UInt8]) {
+        var offset = 0
+        while offset < bytes.count {
+            let written = bytes[offset...].withUnsafeBytes { Glibc.write(input, $0.baseAddress, $0.count) }
+            if written <= 0 { return }
+            offset += written
+        }
+    }
+
+    /// Up to 64 KiB of the child's output; empty at its end. Blocks: call it off the pool.
+    public func read() -> [UInt8] {
+        var buffer = [UInt8](repeating: 0, count: 64 << 10)
+        let count = Glibc.read(output, &buffer, buffer.count)
+        return count > 0 ? Array(buffer[0..<count]) : []
+    }
+
+    public func closeInput() { close(input) }
+}

@@ -128,7 +128,7 @@ import Testing
         let fixture = try await ServerFixture {
             $0.ssh.threshold = 2
             // Long enough that a loaded machine still asks while it is open.
-            $0.ssh.openFor = .seconds(5)
+            $0.ssh.openFor = .seconds(10)
             $0.ssh.attempts = 1
         }
         try await fixture.test(.live) { client in
@@ -149,9 +149,10 @@ import Testing
             // Open: refused at once, without trying, saying why and until when.
             let open = try await send(client, admin, .post, "/api/v1/servers/flaky/check")
             #expect(open.body.contains("failed 2 times in a row") && open.body.contains("connection refused"), "\(open)")
-            #expect(try await send(client, admin, .get, "/api/v1/servers/flaky").body.contains(#""breaker":"OPEN""#))
+            let shown = try await send(client, admin, .get, "/api/v1/servers/flaky")
+            #expect(shown.body.contains(#""breaker":"OPEN""#), "\(shown)")
             // After the open time, one trial decides: the host is back, so the breaker closes.
-            #expect(try await eventually(timeout: .seconds(20)) { try await send(client, admin, .get, "/api/v1/servers/flaky").body.contains(#""breaker":"HALF_OPEN""#) })
+            #expect(try await eventually(timeout: .seconds(30)) { try await send(client, admin, .get, "/api/v1/servers/flaky").body.contains(#""breaker":"HALF_OPEN""#) })
             try await host.resume()
             let trial = try await send(client, admin, .post, "/api/v1/servers/flaky/check")
             #expect(trial.body.contains(#""authenticated":true"#), "\(trial)")
