@@ -78,7 +78,7 @@ let package = Package(
         .target(
             name: "CroniumExecutors",
             dependencies: [
-                "CroniumCore", "CCroniumSystem", "CroniumHelpers",
+                "CroniumCore", "CCroniumSystem", "CroniumHelpers", "CroniumRunnerKit",
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "CryptoExtras", package: "swift-crypto"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),

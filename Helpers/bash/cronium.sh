@@ -26,15 +26,24 @@ _cronium_call() {
   url=$base$path
   [ -n "$type" ] && data=(-H "Content-Type: $type" --data-binary @-)
   # curl retries what is transient (refused connections, timeouts, 429 after its Retry-After, 5xx).
+  # The body goes to a file, which curl empties before each retry: on standard output the
+  # bodies of refused tries would come before the answer.
+  local out
+  out=$(mktemp "${TMPDIR:-/tmp}/cronium.XXXXXX") || { echo "cronium: cannot make a temporary file" >&2; return 2; }
   response=$(curl -sS -X "$method" "${where[@]}" --max-time "${CRONIUM_RUNTIME_TIMEOUT:-30}" \
     --retry 5 --retry-connrefused --retry-delay 0 --retry-max-time "${CRONIUM_RUNTIME_TIMEOUT:-30}" \
     -H "Authorization: Bearer $CRONIUM_RUNTIME_TOKEN" -H "Accept: text/plain, application/json" \
-    "${data[@]}" -w $'\n%{http_code}' "$url" 2>&1) || {
-    echo "cronium: cannot reach Cronium's runtime API at $CRONIUM_RUNTIME_URL: ${response##*curl: }" >&2
+    "${data[@]}" -o "$out" -w '%{http_code}' "$url" 2>&1) || {
+    rm -f "$out"
+    response=${response##*curl: }
+    echo "cronium: cannot reach Cronium's runtime API at $CRONIUM_RUNTIME_URL: ${response%000}" >&2
     return 3
   }
-  status=${response##*$'\n'}
-  body=${response%$'\n'*}
+  status=${response: -3}
+  # Read whole, trailing line breaks too (the x keeps $(...) from dropping them).
+  body=$(cat "$out"; printf x)
+  body=${body%x}
+  rm -f "$out"
   if [ "$status" -ge 200 ] && [ "$status" -lt 300 ]; then
     [ -n "$body" ] && printf '%s\n' "$body"
     return 0

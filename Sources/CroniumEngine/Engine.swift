@@ -32,6 +32,8 @@ public final class Engine: Sendable {
         public var defaultRunLocation: RunLocation = .local
         /// Timeouts, retries and the circuit breaker of connections to remote servers.
         public var ssh = SSHPool.Policy()
+        /// The runner deployed to remote servers, and the key that signs their payloads.
+        public var runnerFiles: RemoteServers.RunnerFiles?
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
@@ -77,7 +79,7 @@ public final class Engine: Sendable {
     ) {
         self.runtime = runtime
         self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
-        remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh))
+        remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh), runnerFiles: configuration.runnerFiles)
         self.store = store
         self.executors = executors
         self.isolation = isolation

@@ -117,6 +117,8 @@ public final class CroniumServer: Sendable {
             runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory))
         engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
         engineConfiguration.ssh = configuration.ssh
+        engineConfiguration.runnerFiles = RemoteServers.RunnerFiles(
+            binary: configuration.runnerBinary ?? Self.besideThisExecutable("cronium-runner"), signingKey: "\(data)/runner-signing.key")
         engine = Engine(
             store: store, executors: .standard(local: local, container: containers), isolation: isolation,
             configuration: engineConfiguration,
@@ -232,6 +234,13 @@ public final class CroniumServer: Sendable {
 extension CroniumServer {
     /// Names this server's cgroups after its data directory (FNV-1a of the path), so that two
     /// servers on one machine never touch each other's.
+    /// `name` in the directory of the running executable (for a test process, the test bundle's,
+    /// which SwiftPM builds beside the products).
+    static func besideThisExecutable(_ name: String) -> String {
+        let executable = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
+        return URL(fileURLWithPath: executable).deletingLastPathComponent().appendingPathComponent(name).path
+    }
+
     static func instanceName(dataDirectory: String) -> String {
         var hash: UInt64 = 0xcbf2_9ce4_8422_2325
         for byte in dataDirectory.utf8 { hash = (hash ^ UInt64(byte)) &* 0x100_0000_01b3 }

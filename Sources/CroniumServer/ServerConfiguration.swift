@@ -25,6 +25,9 @@ public struct ServerConfiguration: Sendable {
     public var defaultRunLocation: RunLocation = .local
     /// Connect timeout, retries and circuit breaker of connections to remote servers.
     public var ssh = SSHPool.Policy()
+    /// `--runner-binary`: the `cronium-runner` deployed to remote servers; the one beside this
+    /// executable when nil.
+    public var runnerBinary: String?
     /// The uids unsandboxed runs of a root server take, one each (`--run-uids`).
     public var runUIDs = RunUIDs.defaultRange
     /// bubblewrap's path, when not the one found on this machine.

@@ -24,6 +24,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "The Docker or Podman API socket for CONTAINER runs (default: CRONIUM_CONTAINER_SOCKET, DOCKER_HOST, or the usual paths).")
     var containerSocket: String?
     @Option(help: "Where new script events run when they do not say: local or container.") var defaultRunLocation = "local"
+    @Option(help: "The cronium-runner copied to remote servers (default: the one beside this executable).") var runnerBinary: String?
     @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
     @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
@@ -75,6 +76,7 @@ struct Serve: AsyncParsableCommand {
         configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         configuration.runUser = runUser
         configuration.containerSocket = containerSocket
+        configuration.runnerBinary = runnerBinary
         configuration.defaultRunLocation = RunLocation(rawValue: defaultRunLocation.uppercased()) ?? .local
         if let runUids { configuration.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
         configuration.bwrap = bwrap

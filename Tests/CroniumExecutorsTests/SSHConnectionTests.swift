@@ -1,5 +1,7 @@
 import CroniumExecutors
+import CroniumRunnerKit
 import CroniumTesting
+import Crypto
 import Foundation
 import NIOCore
 import Testing
@@ -121,5 +123,62 @@ import Testing
         #expect(!text.contains("web1.example"))
         #expect(HostKeys.known(in: text, host: "web1.example", port: 22) == [a])
         #expect(HostKeys.known(in: text, host: "10.0.0.5", port: 2222) == [b])
+    }
+
+    /// The runner built beside the test bundle.
+    static let runnerBinary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium-runner").path
+
+    @Test func theRunnerIsDeployedOnceRunsAPayloadOverTheSessionAndStopsWithIt() async throws {
+        let host = try await SSHHost.start()
+        defer { host.stop() }
+        let connection = try await SSHConnection.connect(to: try Self.target(host))
+        defer { Task { await connection.close() } }
+        let deployment = RunnerDeployment(binary: Array(try Data(contentsOf: URL(fileURLWithPath: Self.runnerBinary))), signingKey: Curve25519.Signing.PrivateKey())
+        // Other tests deploy too (the same account): start from none.
+        _ = try await connection.run("rm -rf \(deployment.directory)")
+        let first = try await deployment.ensure(on: connection)
+        #expect(first.uploaded && first.version.hasPrefix("cronium-runner \(RunnerVersion.current)"), "\(first)")
+        #expect(try await deployment.ensure(on: connection).uploaded == false)
+        // A damaged runner on the host is replaced.
+        _ = try await connection.run("printf x >> \(deployment.runnerPath)")
+        #expect(try await deployment.ensure(on: connection).uploaded == true)
+
+        // A payload over the session: the script runs as the login user, in the runner's work directory.
+        let marker = "cronium-ssh-test-\(UUID().uuidString.prefix(8))"
+        let manifest = RunnerManifest(interpreter: ["bash"], entrypoint: "s.sh", environment: [:], execution: .init(id: 1, eventId: 1, eventName: "t", attempt: 1), deadline: nil)
+        func payload(_ script: String) throws -> [UInt8] {
+            RunnerFrame(.payload, try RunnerPayload.make(manifest: manifest, files: [Tar.Entry(path: "s.sh", contents: Array(script.utf8))], signingKey: deployment.signingKey)).encoded
+        }
+        let input = try payload("echo \"hi from $(whoami)\"; exit 4")
+        let (stdout, stderr) = try await connection.exec(deployment.runCommand) { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: input))
+            var (out, err) = ([UInt8](), "")
+            for try await piece in inbound {
+                if case .stdout(let bytes) = piece { out += Array(buffer: bytes) }
+                if case .stderr(let bytes) = piece { err += String(buffer: bytes) }
+            }
+            return (out, err)
+        }
+        var decoder = RunnerFrameDecoder()
+        decoder.append(stdout)
+        var frames: [RunnerFrame] = []
+        while let frame = try decoder.next() { frames.append(frame) }
+        #expect(frames.map(\.kind) == [.started, .stdout, .exit], "\(frames.map(\.kind)) \(stderr)")
+        #expect(frames.count == 3 && String(decoding: frames[1].payload, as: UTF8.self) == "hi from \(SSHHost.user)\n")
+        #expect(frames.last.map { RunnerFrame.uint32($0.payload[0..<4]) } == 4)
+
+        // The connection is cut mid-run: the runner stops its script, and leaves nothing.
+        let doomed = try await SSHConnection.connect(to: try Self.target(host))
+        let script = try payload("(exec -a \(marker) sleep 300) & echo ready; exec -a \(marker) sleep 300")
+        try await doomed.exec(deployment.runCommand) { inbound, outbound in
+            try await outbound.write(ByteBuffer(bytes: script))
+            for try await piece in inbound {
+                if case .stdout(let bytes) = piece, String(buffer: bytes).contains("ready") { break }
+            }
+            #expect(try await eventually { livePIDs(withMarker: marker).count == 2 })
+        }
+        await doomed.close()
+        #expect(try await eventually(timeout: .seconds(20)) { livePIDs(withMarker: marker).isEmpty })
+        #expect(try await eventually { try await connection.run("ls ~/.cache/cronium/runs | wc -l").stdout == "0\n" })
     }
 }

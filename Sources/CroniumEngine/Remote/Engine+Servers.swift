@@ -75,6 +75,11 @@ extension Engine {
             let elapsed = ContinuousClock.now - start
             check.roundTripMilliseconds = (Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000).rounded(toPlaces: 2)
             if !result.succeeded { check.error = "`true` failed on the host (status \(result.status.map(String.init) ?? result.signal ?? "?"))" }
+            // The runner is deployed by the first run; here it is only asked, if it is there.
+            if let runner = try? remote.runner() {
+                let version = try await connection.run("\(runner.runnerPath) version 2>/dev/null")
+                if version.succeeded { check.runnerVersion = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
+            }
         } catch let error as CroniumError {
             // Reached but refused: the host key or the credentials; not reached: the rest.
             check.reachable = error.code != .remoteFailed || !(error.message.contains("cannot connect") || error.message.contains("did not answer"))

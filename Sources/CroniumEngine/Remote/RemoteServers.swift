@@ -11,13 +11,45 @@ public final class RemoteServers: Sendable {
     let store: Database
     let cipher: SecretCipher
     public let pool: SSHPool
+    /// Where `cronium-runner` and the payload signing key are; nil when this engine runs
+    /// nothing remotely (tests of other things).
+    let runnerFiles: RunnerFiles?
     /// Parsed private keys by sealed credential: a passphrase's key stretching takes a while.
     private let keys = Mutex<[String: NIOSSHPrivateKey]>([:])
+    private let loadedRunner = Mutex<RunnerDeployment?>(nil)
 
-    public init(store: Database, cipher: SecretCipher, pool: SSHPool) {
+    /// The runner binary to deploy and the file of the key that signs payloads.
+    public struct RunnerFiles: Sendable {
+        public var binary: String
+        public var signingKey: String
+
+        public init(binary: String, signingKey: String) {
+            self.binary = binary
+            self.signingKey = signingKey
+        }
+    }
+
+    public init(store: Database, cipher: SecretCipher, pool: SSHPool, runnerFiles: RunnerFiles? = nil) {
         self.store = store
         self.cipher = cipher
         self.pool = pool
+        self.runnerFiles = runnerFiles
+    }
+
+    /// The runner this server deploys, read on first use (a server that never runs remotely
+    /// needs none built).
+    public func runner() throws -> RunnerDeployment {
+        try loadedRunner.withLock { loaded in
+            if let loaded { return loaded }
+            guard let runnerFiles else { throw CroniumError(.remoteFailed, "this server was started without cronium-runner") }
+            do {
+                let deployment = try RunnerDeployment.load(binaryPath: runnerFiles.binary, keyFile: runnerFiles.signingKey)
+                loaded = deployment
+                return deployment
+            } catch let error as SSHError {
+                throw CroniumError(.remoteFailed, error.description)
+            }
+        }
     }
 
     /// What is sealed in a server's `credential` column.
