@@ -21,6 +21,12 @@ public func spawn(_ arguments: [String], output: String? = nil) throws -> pid_t 
     } else {
         posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
     }
+    return try start(arguments, environment: nil, actions: &actions)
+}
+
+/// posix_spawn with `actions`, every descriptor from 3 up closed, default signal handling and an
+/// empty signal mask; `environment` nil: this process's.
+private func start(_ arguments: [String], environment: [String]?, actions: inout posix_spawn_file_actions_t) throws -> pid_t {
     addCloseFrom(&actions, 3)
     var attributes = posix_spawnattr_t()
     posix_spawnattr_init(&attributes)
@@ -34,8 +40,17 @@ public func spawn(_ arguments: [String], output: String? = nil) throws -> pid_t 
     posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
     var pid: pid_t = 0
     let argv = arguments.map { strdup($0) } + [nil]
-    defer { argv.forEach { free($0) } }
-    let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+    var envp = environment.map { $0.map { strdup($0) } + [nil] }
+    defer {
+        argv.forEach { free($0) }
+        envp?.forEach { free($0) }
+    }
+    let status =
+        if envp != nil {
+            envp!.withUnsafeMutableBufferPointer { posix_spawn(&pid, arguments[0], &actions, &attributes, argv, $0.baseAddress) }
+        } else {
+            posix_spawn(&pid, arguments[0], &actions, &attributes, argv, environ)
+        }
     guard status == 0 else { throw TestSetupError("cannot start \(arguments[0]): \(String(cString: strerror(status)))") }
     return pid
 }
@@ -73,33 +88,17 @@ public struct PipedChild: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
-        addCloseFrom(&actions, 3)
-        var attributes = posix_spawnattr_t()
-        posix_spawnattr_init(&attributes)
-        defer { posix_spawnattr_destroy(&attributes) }
-        var none = sigset_t()
-        sigemptyset(&none)
-        var all = sigset_t()
-        sigfillset(&all)
-        posix_spawnattr_setsigmask(&attributes, &none)
-        posix_spawnattr_setsigdefault(&attributes, &all)
-        posix_spawnattr_setflags(&attributes, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
-        var pid: pid_t = 0
-        let argv = arguments.map { strdup($0) } + [nil]
-        let envp = environment.map { strdup($0) } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            close(toChild[0])
+            close(fromChild[1])
         }
-        let status = posix_spawn(&pid, arguments[0], &actions, &attributes, argv, envp)
-        close(toChild[0])
-        close(fromChild[1])
-        guard status == 0 else {
+        do {
+            pid = try start(arguments, environment: environment, actions: &actions)
+        } catch {
             close(toChild[1])
             close(fromChild[0])
-            throw TestSetupError("cannot start \(arguments[0]): \(String(cString: strerror(status)))")
+            throw error
         }
-        self.pid = pid
         input = toChild[1]
         output = fromChild[0]
     }
