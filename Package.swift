@@ -148,8 +148,9 @@ let package = Package(
         .executableTarget(
             name: "CroniumBench",
             dependencies: [
-                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem",
+                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem", "CroniumTesting",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "Prometheus", package: "swift-prometheus"),
                 .product(name: "MetricsTestKit", package: "swift-metrics"),

@@ -25,6 +25,11 @@ do {
         let socket = arguments.firstIndex(of: "--container-socket").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
         results += try await ContainerBench(samples: quick ? 5 : 20, socket: socket).run()
     }
+    if wanted("A11") {
+        progress("A11 remote runs over SSH (three sshd hosts in network namespaces)…")
+        let runner = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium-runner").path
+        results += try await RemoteBench(samples: quick ? 20 : 100, runnerBinary: runner).run()
+    }
     if wanted("A9") {
         progress("A9 a 10 MB log…")
         results += try await LogThroughputBench().run()

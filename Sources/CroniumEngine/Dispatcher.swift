@@ -22,6 +22,7 @@ final class Dispatcher: Service, Sendable {
     let configuration: Engine.Configuration
     let runtime: RuntimeAccess?
     let vault: VariableVault
+    let remote: RemoteServers
     let logger: Logger
     let doorbell = Doorbell()
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
@@ -52,8 +53,9 @@ final class Dispatcher: Service, Sendable {
 
     init(
         store: Database, executors: ExecutorRegistry, logHub: LogHub, scheduler: Scheduler, clock: any EngineClock,
-        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, logger: Logger
+        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, remote: RemoteServers, logger: Logger
     ) {
+        self.remote = remote
         self.runtime = runtime
         self.vault = vault
         self.store = store
@@ -210,7 +212,7 @@ final class Dispatcher: Service, Sendable {
     }
 
     /// The run's slot and stop signal; a cancel that came first has left its signal already.
-    private func register(_ id: ExecutionID) -> StopSignal {
+    func register(_ id: ExecutionID) -> StopSignal {
         configuration.metrics.active(activeCount)
         return running.withLock { running in
             if let early = running[id] { return early }
@@ -295,7 +297,10 @@ final class Dispatcher: Service, Sendable {
         if let unreadable {
             outcome = .failure(unreadable.code, unreadable.message)
         } else if let executor = executors.executor(at: event.runLocation, for: event.type) {
-            outcome = await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
+            outcome =
+                event.runLocation == .remote
+                ? await runOnServers(context, of: started.execution, on: executor, stop: stop, mask: mask)
+                : await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
         } else {
             outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
         }
@@ -317,13 +322,17 @@ final class Dispatcher: Service, Sendable {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
         }
         logHub.close(executionId: id, status: outcome.status)
+        unregister(id)
+    }
+
+    func unregister(_ id: ExecutionID) {
         running.withLock { _ = $0.removeValue(forKey: id) }
     }
 
     /// Runs a started run with its runtime session open (scripts only: an HTTP request has no
     /// script to call back), and takes what the script set into the outcome. The session closes
     /// before the end is recorded, so the run's token is refused from then on.
-    private func run(
+    func run(
         _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask, output: RunOutput
     ) async -> ExecutionOutcome {
         guard let runtime, context.event.type != .httpRequest else {

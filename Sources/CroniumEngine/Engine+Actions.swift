@@ -94,4 +94,9 @@ extension Engine {
     public func actionFirings(of executionId: ExecutionID) async throws -> [ActionFiring] {
         try await store.actionFirings(of: executionId)
     }
+
+    /// The parts of a REMOTE run, one per server; none for other runs.
+    public func parts(of executionId: ExecutionID) async throws -> [Execution] {
+        try await store.parts(of: executionId)
+    }
 }

@@ -10,6 +10,7 @@ extension Engine {
         var new = try Event.create(from: placed(input), ownerId: user.id, now: clock.now())
         try checkRunnable(new, before: nil, by: user)
         try await checkVariables(new)
+        try await checkServers(new)
         try await resolveActions(of: &new)
         let event = try await store.insertEvent(new)
         await scheduler.markChanged(eventId: event.id, resetTimetable: true)
@@ -32,6 +33,7 @@ extension Engine {
         try event.apply(input, now: clock.now())
         try checkRunnable(event, before: before, by: user)
         try await checkVariables(event)
+        try await checkServers(event)
         try await resolveActions(of: &event)
         try await store.updateEvent(event)
         await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
@@ -122,6 +124,16 @@ extension Engine {
         try ValidationError.check(
             variables.sorted { $0.key < $1.key }.filter { !keys.contains($0.value) }.map {
                 FieldProblem(field: "variables.\($0.key)", message: "there is no variable \($0.value) (of the event's owner); create it first")
+            })
+    }
+
+    /// Every server a `REMOTE` event names is one of its owner's (a tag may match none yet).
+    private func checkServers(_ event: Event) async throws {
+        guard event.runLocation == .remote, let names = event.servers, !names.isEmpty else { return }
+        let owned = Set(try await store.servers(ownerId: event.ownerId).map(\.server.name))
+        try ValidationError.check(
+            names.filter { !owned.contains($0) }.map {
+                FieldProblem(field: "servers", message: "there is no server \($0) (of the event's owner); add it with `cronium server add` first")
             })
     }
 
@@ -252,12 +264,14 @@ extension Engine {
                     try after.apply(input, now: now)
                     try checkRunnable(after, before: before, by: user)
                     try await checkVariables(after)
+                    try await checkServers(after)
                     try await resolveActions(of: &after, creating: creating)
                     plans.append((before, after))
                 } else {
                     var new = try Event.create(from: placed(input), ownerId: user.id, now: now)
                     try checkRunnable(new, before: nil, by: user)
                     try await checkVariables(new)
+                    try await checkServers(new)
                     try await resolveActions(of: &new, creating: creating)
                     plans.append((nil, new))
                 }

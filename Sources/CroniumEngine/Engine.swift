@@ -79,8 +79,14 @@ public final class Engine: Sendable {
     ) {
         self.runtime = runtime
         self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
-        remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh), runnerFiles: configuration.runnerFiles)
+        let remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh), runnerFiles: configuration.runnerFiles)
+        self.remote = remote
         self.store = store
+        var executors = executors
+        // Scripts run on remote servers wherever the runner is at hand.
+        if configuration.runnerFiles != nil, executors.executor(at: .remote, for: .bash) == nil {
+            executors.register(RemoteExecutor(runner: { try remote.runner() }), at: .remote, for: EventType.allCases.filter(\.isScript))
+        }
         self.executors = executors
         self.isolation = isolation
         self.clock = clock
@@ -90,7 +96,7 @@ public final class Engine: Sendable {
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
         dispatcher = Dispatcher(
             store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
-            vault: self.vault, logger: logger)
+            vault: self.vault, remote: remote, logger: logger)
         leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }

@@ -29,6 +29,7 @@ struct Recovery: Sendable {
             }
             guard try await store.finish(executionId: job.executionId, outcome: outcome, at: now, logBytes: 0, logDroppedBytes: 0, retry: retry).recorded
             else { continue }
+            try await store.endParts(of: job.executionId, outcome: outcome, at: now)
             recovered += 1
             logger.warning("recovered an interrupted run", metadata: ["execution.id": "\(job.executionId)"])
             try await store.appendLogLines(

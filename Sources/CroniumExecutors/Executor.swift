@@ -22,13 +22,13 @@ public struct ExecutionContext: Sendable {
     public var runtime: RuntimeEndpoint?
     /// The image of a `CONTAINER` run.
     public var image: String?
-    /// The hosts of a `REMOTE` run.
-    public var hosts: [String]
+    /// The server of a `REMOTE` run (one run per server: the engine fans an event out).
+    public var remote: RemotePlacement?
 
     public init(
         executionId: ExecutionID, event: Event, attempt: Int = 1, trigger: ExecutionTrigger = .manual, input: String? = nil,
         environment: [String: String], deadline: ContinuousClock.Instant, runtime: RuntimeEndpoint? = nil, image: String? = nil,
-        hosts: [String] = []
+        remote: RemotePlacement? = nil
     ) {
         self.executionId = executionId
         self.event = event
@@ -39,7 +39,7 @@ public struct ExecutionContext: Sendable {
         self.deadline = deadline
         self.runtime = runtime
         self.image = image
-        self.hosts = hosts
+        self.remote = remote
     }
 }
 

@@ -11,6 +11,10 @@ public enum RunnerFrameKind: UInt8, Sendable {
     case relayClose = 0x72
     /// Stop the script: `TERM` or `KILL` (its whole process group).
     case signal = 0x53
+    /// The server is still there: sent every ``RunnerFrame/heartbeatSeconds``. A runner that hears
+    /// nothing for ``RunnerManifest/silenceLimit`` stops its script: a network cut off between
+    /// the two ends no session that sshd would notice soon.
+    case heartbeat = 0x48
 
     // Runner to server.
     /// The payload was accepted and the script started: its process id (4 bytes).
@@ -42,6 +46,9 @@ public struct RunnerFrame: Sendable, Equatable {
     public init(_ kind: RunnerFrameKind, connection: UInt32, _ bytes: [UInt8] = []) {
         self.init(kind, RunnerFrame.bigEndian(connection) + bytes)
     }
+
+    /// How often the server says it is there while a run goes on.
+    public static let heartbeatSeconds = 10.0
 
     public var encoded: [UInt8] {
         [kind.rawValue] + RunnerFrame.bigEndian(UInt32(payload.count)) + payload

@@ -37,8 +37,16 @@ public struct RunnerManifest: Codable, Sendable, Equatable {
     public var deadline: Double?
     /// Each file of the payload and the hex SHA-256 of its contents: anything else is refused.
     public var files: [String: String]
+    /// Seconds without a frame from the server after which the runner stops the script (the
+    /// server is gone); nil takes ``defaultSilenceLimit``.
+    public var silenceLimit: Double?
 
-    public init(interpreter: [String], entrypoint: String, environment: [String: String], execution: Execution, deadline: Double?) {
+    public static let defaultSilenceLimit = 45.0
+
+    public init(
+        interpreter: [String], entrypoint: String, environment: [String: String], execution: Execution, deadline: Double?, silenceLimit: Double? = nil
+    ) {
+        self.silenceLimit = silenceLimit
         self.version = Self.currentVersion
         self.interpreter = interpreter
         self.entrypoint = entrypoint

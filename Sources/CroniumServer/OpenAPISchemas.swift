@@ -19,7 +19,7 @@ enum OpenAPISchemas {
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
             "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
-            "image": string, "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
+            "image": string, "servers": ["type": "array", "items": string], "serverTag": string, "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
             "limits": [
                 "type": "object", "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer, "cpus": ["type": "number"]],
             ],
@@ -87,6 +87,9 @@ enum OpenAPISchemas {
                     "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)), "outputValue": ["description": "What the script set with output(): any JSON"], "input": ["description": "What the run was started with: any JSON"],
                     "condition": ["type": "boolean"],
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
+                    "partOf": ["type": "integer", "description": "The REMOTE run this part (one server's run) belongs to"],
+                    "server": ["type": "string", "description": "The server a part ran on"],
+                    "parts": ["type": "array", "description": "A REMOTE run's parts, one per server", "items": ref("Execution")],
                 ],
             ],
             "ExecutionList": list("Execution"),

@@ -11,7 +11,8 @@ extension Database {
 
     /// Newest first. `beforeId` pages backwards; `eventIds` limits to events a user may see.
     public func executions(eventId: EventID? = nil, status: ExecutionStatus? = nil, visibleTo eventIds: [EventID]? = nil, beforeId: ExecutionID? = nil, limit: Int = 50) async throws -> [Execution] {
-        var query = SQLQueryString("SELECT * FROM executions WHERE 1 = 1")
+        // A run's parts (one per server) are shown with it, not among the runs.
+        var query = SQLQueryString("SELECT * FROM executions WHERE part_of IS NULL")
         if let eventId { query.appendInterpolation(unsafeRaw: " AND event_id = "); query.appendInterpolation(bind: eventId) }
         if let status { query.appendInterpolation(unsafeRaw: " AND status = "); query.appendInterpolation(bind: status.rawValue) }
         if let beforeId { query.appendInterpolation(unsafeRaw: " AND id < "); query.appendInterpolation(bind: beforeId) }
@@ -33,7 +34,7 @@ extension Database {
             var result: [EventID: Execution] = [:]
             for slice in eventIds.slices(of: 10_000) {
                 for row in try await sql.raw(
-                    "SELECT * FROM executions WHERE id IN (SELECT MAX(id) FROM executions WHERE event_id IN (\(binds: Array(slice))) GROUP BY event_id)"
+                    "SELECT * FROM executions WHERE id IN (SELECT MAX(id) FROM executions WHERE part_of IS NULL AND event_id IN (\(binds: Array(slice))) GROUP BY event_id)"
                 ).all() {
                     let execution = try Self.decodeExecution(row)
                     result[execution.eventId] = execution
@@ -47,7 +48,7 @@ extension Database {
     public func unfinishedExecutions(eventId: EventID) async throws -> [Execution] {
         try await read { sql in
             try await sql.raw(
-                "SELECT * FROM executions WHERE event_id = \(bind: eventId) AND status IN ('PENDING', 'RUNNING') ORDER BY id"
+                "SELECT * FROM executions WHERE event_id = \(bind: eventId) AND status IN ('PENDING', 'RUNNING') AND part_of IS NULL ORDER BY id"
             ).all().map(Self.decodeExecution)
         }
     }
@@ -59,12 +60,53 @@ extension Database {
             var result: [EventID: [ExecutionID]] = [:]
             for slice in eventIds.slices(of: 10_000) {
                 for row in try await sql.raw(
-                    "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND event_id IN (\(binds: Array(slice))) ORDER BY id"
+                    "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND part_of IS NULL AND event_id IN (\(binds: Array(slice))) ORDER BY id"
                 ).all() {
                     result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
                 }
             }
             return result
+        }
+    }
+
+    /// Starts the parts of `run`, one per server, in the order given: running from `time`, like
+    /// the run itself (a part has no job of its own: the run's node runs it).
+    public func startParts(of run: Execution, servers: [String], at time: Date) async throws -> [ExecutionID] {
+        try await transaction { sql in
+            var ids: [ExecutionID] = []
+            for server in servers {
+                ids.append(
+                    try await sql.raw(
+                        """
+                        INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, started_at, triggered_by, input,
+                          part_of, server_name, log_bytes, log_dropped_bytes)
+                        VALUES (\(bind: run.eventId), 'RUNNING', \(bind: run.trigger.rawValue), \(bind: run.attempt), \(bind: run.scheduledFor?.millis),
+                          \(bind: time.millis), \(bind: time.millis), \(bind: run.triggeredBy), \(bind: run.input?.text), \(bind: run.id), \(bind: server), 0, 0)
+                        RETURNING id
+                        """
+                    ).first(decodingColumn: "id", as: ExecutionID.self).required("a part's id"))
+            }
+            return ids
+        }
+    }
+
+    /// Ends the parts of `runId` that are still running, as their run ended: after a crash.
+    public func endParts(of runId: ExecutionID, outcome: ExecutionOutcome, at time: Date) async throws {
+        try await transaction { sql in
+            try await sql.raw(
+                """
+                UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
+                  error = \(bind: outcome.error?.message), error_code = \(bind: outcome.error?.code.rawValue)
+                WHERE part_of = \(bind: runId) AND status IN ('PENDING', 'RUNNING')
+                """
+            ).run()
+        }
+    }
+
+    /// The parts of a run on several servers, in the order they were started.
+    public func parts(of runId: ExecutionID) async throws -> [Execution] {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM executions WHERE part_of = \(bind: runId) ORDER BY id").all().map(Self.decodeExecution)
         }
     }
 
@@ -91,6 +133,8 @@ extension Database {
             triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self),
             input: try row.decode(column: "input", as: String?.self).flatMap(JSONValue.init(text:)),
             parentExecutionId: try row.decode(column: "parent_execution_id", as: ExecutionID?.self),
-            chainDepth: try row.decode(column: "chain_depth", as: Int?.self))
+            chainDepth: try row.decode(column: "chain_depth", as: Int?.self),
+            partOf: try row.decode(column: "part_of", as: ExecutionID?.self),
+            server: try row.decode(column: "server_name", as: String?.self))
     }
 }

@@ -109,6 +109,12 @@ enum Migrations {
                 """
             ]
         },
+        Migration(version: 8, name: "runs on several servers") { _ in
+            [
+                "ALTER TABLE executions ADD COLUMN part_of BIGINT", "ALTER TABLE executions ADD COLUMN server_name TEXT",
+                "CREATE INDEX executions_part_of ON executions(part_of)",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -33,6 +33,9 @@ final class RunnerSession {
     private var status: (code: Int32, signal: String?)?
     private var terminateAt: Double?
     private var killAt: Double?
+    /// When the script is stopped unless the server is heard from again (heartbeats).
+    private var silentUntil: Double?
+    private var silenceLimit = RunnerManifest.defaultSilenceLimit
     /// After the script ended, its output still open (held by something that left its group) is
     /// closed at this time.
     private var drainUntil: Double?
@@ -175,6 +178,8 @@ final class RunnerSession {
         outputs = [out[0]: .stdout, err[0]: .stderr]
         exitWatch = cronium_pidfd_open(pid)
         if let deadline = manifest.deadline { terminateAt = deadline + 5 }
+        silenceLimit = manifest.silenceLimit ?? RunnerManifest.defaultSilenceLimit
+        silentUntil = Self.now() + silenceLimit
         send(RunnerFrame(.started, RunnerFrame.bigEndian(UInt32(bitPattern: pid))))
     }
 
@@ -200,6 +205,7 @@ final class RunnerSession {
                 if entry.fd == 0 {
                     let count = read(0, &buffer, buffer.count)
                     if count > 0 {
+                        if silentUntil != nil { silentUntil = Self.now() + silenceLimit }
                         decoder.append(buffer[0..<count])
                         handleFrames()
                     } else if count == 0 || errno != EINTR {
@@ -276,7 +282,7 @@ final class RunnerSession {
     }
 
     private func nextTimer() -> Int32 {
-        let next = [terminateAt, killAt, drainUntil].compactMap { $0 }.min()
+        let next = [terminateAt, killAt, drainUntil, status == nil ? silentUntil : nil].compactMap { $0 }.min()
         guard let next else { return -1 }
         return Int32(max(0, min(Double(Int32.max), (next - Self.now()) * 1000 + 1)))
     }
@@ -284,6 +290,11 @@ final class RunnerSession {
     private func checkTimers() {
         let now = Self.now()
         if let terminateAt, now >= terminateAt { stop(now: true) }
+        if let silentUntil, now >= silentUntil, status == nil {
+            // Nothing from the server for too long: it is gone, and nobody reads the output.
+            self.silentUntil = nil
+            stop(now: true)
+        }
         if let killAt, now >= killAt, status == nil {
             signalGroup(SIGKILL)
             self.killAt = nil

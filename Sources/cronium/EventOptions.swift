@@ -39,7 +39,9 @@ struct EventOptions: ParsableArguments {
     @Option(name: .customLong("tag"), help: "Tag (repeatable).") var tags: [String] = []
     @Option(help: "ACTIVE, PAUSED, DRAFT or ARCHIVED.") var status: String?
     @Flag(inversion: .prefixedNo, help: "Allow network access in the sandbox (in a container: bridge instead of none).") var network: Bool?
-    @Option(help: "Where runs happen: local (the sandbox) or container.") var runLocation: String?
+    @Option(help: "Where runs happen: local (the sandbox), container, or remote (over SSH, on --server/--server-tag).") var runLocation: String?
+    @Option(name: .customLong("server"), help: "A server a remote event runs on (repeatable; see `cronium server list`).") var servers: [String] = []
+    @Option(help: "Run a remote event on every server with this tag; \"\" clears it.") var serverTag: String?
     @Option(help: "The container image of a container event (default: cronium/runner:<language>); \"\" clears it.") var image: String?
     @Option(help: "CPUs of a container run (0.5 is half of one).") var cpus: Double?
     @Flag(inversion: .prefixedNo, help: "Share with every user (read and run).") var shared: Bool?
@@ -114,10 +116,14 @@ struct EventOptions: ParsableArguments {
             input.status = parsed
         }
         if let runLocation {
-            guard let parsed = RunLocation(rawValue: runLocation.uppercased()) else { throw ValidationError("--run-location must be local or container") }
+            guard let parsed = RunLocation(rawValue: runLocation.uppercased()) else { throw ValidationError("--run-location must be local, container or remote") }
             input.runLocation = parsed
         }
         input.image = image ?? input.image
+        if !servers.isEmpty { input.servers = servers }
+        input.serverTag = serverTag ?? input.serverTag
+        // Naming servers means running there.
+        if (!servers.isEmpty || serverTag?.isEmpty == false), runLocation == nil, input.runLocation == nil { input.runLocation = .remote }
         input.networkAccess = network ?? input.networkAccess
         input.shared = shared ?? input.shared
         if [memory, processes, openFiles, disk].contains(where: { $0 != nil }) || cpus != nil {

@@ -93,6 +93,7 @@ final class FakePlacementExecutor: Executor {
                 _ = try await harness.createEvent {
                     $0.runLocation = location
                     $0.type = type
+                    if location == .remote { $0.serverTag = "web" }
                 }
             }
             #expect(error?.problems.map(\.field) == ["runLocation"])

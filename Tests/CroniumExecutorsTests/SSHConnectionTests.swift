@@ -133,9 +133,10 @@ import Testing
         defer { host.stop() }
         let connection = try await SSHConnection.connect(to: try Self.target(host))
         defer { Task { await connection.close() } }
-        let deployment = RunnerDeployment(binary: Array(try Data(contentsOf: URL(fileURLWithPath: Self.runnerBinary))), signingKey: Curve25519.Signing.PrivateKey())
-        // Other tests deploy too (the same account): start from none.
-        _ = try await connection.run("rm -rf \(deployment.directory)")
+        // A build of its own (bytes after the end of the executable change its checksum, not what
+        // it does): other tests deploy the runner to the same account, and must not find it damaged.
+        let binary = Array(try Data(contentsOf: URL(fileURLWithPath: Self.runnerBinary))) + Array(UUID().uuidString.utf8)
+        let deployment = RunnerDeployment(binary: binary, signingKey: Curve25519.Signing.PrivateKey())
         let first = try await deployment.ensure(on: connection)
         #expect(first.uploaded && first.version.hasPrefix("cronium-runner \(RunnerVersion.current)"), "\(first)")
         #expect(try await deployment.ensure(on: connection).uploaded == false)
@@ -179,6 +180,8 @@ import Testing
         }
         await doomed.close()
         #expect(try await eventually(timeout: .seconds(20)) { livePIDs(withMarker: marker).isEmpty })
-        #expect(try await eventually { try await connection.run("ls ~/.cache/cronium/runs | wc -l").stdout == "0\n" })
+        // Other tests' runs come and go in the same account: this one's (execution 1) must go.
+        #expect(try await eventually(timeout: .seconds(60)) { try await connection.run("ls ~/.cache/cronium/runs | grep -c '^1-'").stdout == "0\n" })
+        _ = try await connection.run("rm -rf \(deployment.directory)")
     }
 }

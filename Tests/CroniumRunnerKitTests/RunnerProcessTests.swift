@@ -54,10 +54,10 @@ import Testing
         var leftovers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: home.appending(".cache/cronium/runs"))) ?? [] }
     }
 
-    static func payload(_ script: String, key: Curve25519.Signing.PrivateKey, deadline: Double? = nil) throws -> RunnerFrame {
+    static func payload(_ script: String, key: Curve25519.Signing.PrivateKey, deadline: Double? = nil, silenceLimit: Double? = nil) throws -> RunnerFrame {
         let manifest = RunnerManifest(
             interpreter: ["bash"], entrypoint: "script.sh", environment: ["CRONIUM_EXECUTION_ID": "42"],
-            execution: .init(id: 42, eventId: 7, eventName: "test", attempt: 1), deadline: deadline)
+            execution: .init(id: 42, eventId: 7, eventName: "test", attempt: 1), deadline: deadline, silenceLimit: silenceLimit)
         return RunnerFrame(.payload, try RunnerPayload.make(manifest: manifest, files: [Tar.Entry(path: "script.sh", contents: Array(script.utf8))], signingKey: key))
     }
 
@@ -146,5 +146,31 @@ import Testing
         #expect(Self.exit(ended)?.signal == "KILL", "\(ended.map(\.kind))")
         #expect(livePIDs(withMarker: marker).isEmpty)
         #expect(try await late.finish() == 0)
+    }
+
+    /// A server that goes quiet (the network between them cut, the session still open as far as
+    /// sshd knows) gets its script stopped; heartbeats keep it going.
+    @Test func theScriptStopsWhenTheServerGoesQuiet() async throws {
+        let key = Curve25519.Signing.PrivateKey()
+        let marker = "cronium-runner-quiet-\(UUID().uuidString.prefix(8))"
+        var runner = try Runner(trusting: key.publicKey)
+        defer { runner.home.remove() }
+        let started = ContinuousClock.now
+        runner.child.write(try Self.payload("exec -a \(marker) sleep 300", key: key, silenceLimit: 2).encoded)
+        // Heartbeats for 3 s: longer than the limit, so only silence can stop it.
+        let child = runner.child
+        let beats = Task {
+            for _ in 0..<6 {
+                try await Task.sleep(for: .milliseconds(500))
+                child.write(RunnerFrame(.heartbeat).encoded)
+            }
+        }
+        let frames = try await runner.frames()
+        try await beats.value
+        let took = ContinuousClock.now - started
+        #expect(Self.exit(frames)?.signal == "TERM" && took >= .seconds(4), "\(frames.map(\.kind)) after \(took)")
+        #expect(livePIDs(withMarker: marker).isEmpty)
+        #expect(try await runner.finish() == 0)
+        #expect(runner.leftovers.isEmpty)
     }
 }

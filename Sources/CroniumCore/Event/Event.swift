@@ -33,6 +33,10 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var runLocation: RunLocation
     /// The container image of a `CONTAINER` event; nil takes the server's image for its language.
     public var image: String? = nil
+    /// The servers a `REMOTE` event runs on, by name (its owner's), and every server of its owner
+    /// with this tag besides: one run on each, in parallel.
+    public var servers: [String]? = nil
+    public var serverTag: String? = nil
     /// Whether a run may use the network: the sandbox's own network namespace when off, a
     /// container's network `none` when off and `bridge` when on (off unless asked, for containers).
     public var networkAccess: Bool

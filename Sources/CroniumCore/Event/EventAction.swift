@@ -35,7 +35,8 @@ public struct EventAction: Codable, Sendable, Equatable {
         switch when {
         case .always: true
         case .onSuccess: status == .success
-        case .onFailure: status == .failure || status == .timeout
+        // A run on servers that failed on some of them has failed, for whoever is told.
+        case .onFailure: status == .failure || status == .timeout || status == .partial
         case .onCondition: condition == true
         }
     }

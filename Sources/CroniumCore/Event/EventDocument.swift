@@ -55,6 +55,8 @@ extension EventInput {
         tags = changed(\.tags)
         runLocation = changed(\.runLocation)
         image = event.image
+        servers = event.servers
+        serverTag = event.serverTag
         networkAccess = changed(\.networkAccess)
         limits = event.limits
         readOnlyPaths = event.readOnlyPaths

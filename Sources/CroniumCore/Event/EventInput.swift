@@ -23,6 +23,8 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var tags: [String]?
     public var runLocation: RunLocation?
     public var image: String?
+    public var servers: [String]?
+    public var serverTag: String?
     public var networkAccess: Bool?
     public var limits: RunLimits?
     public var readOnlyPaths: [String]?
@@ -82,6 +84,9 @@ extension Event {
         if let v = input.runLocation { next.runLocation = v }
         // An empty image clears it.
         if let v = input.image { next.image = v.isEmpty ? nil : v }
+        // An empty list or tag clears it.
+        if let v = input.servers { next.servers = v.isEmpty ? nil : v }
+        if let v = input.serverTag { next.serverTag = v.isEmpty ? nil : v }
         if let v = input.networkAccess { next.networkAccess = v }
         // An empty object or list clears the override.
         if let v = input.limits { next.limits = v == RunLimits() ? nil : v }
@@ -171,6 +176,7 @@ extension Event {
         if runLocation == .container, type == .httpRequest {
             p.append(.init(field: "runLocation", message: "HTTP_REQUEST events are sent by the server itself; only scripts run in containers"))
         }
+        p += remoteProblems()
         if limits?.cpus != nil, runLocation != .container {
             p.append(.init(field: "limits.cpus", message: "applies to CONTAINER runs only"))
         }
@@ -180,6 +186,34 @@ extension Event {
         if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { p.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
         try ValidationError.check(p)
     }
+
+    /// A `REMOTE` event names its servers (or a tag) and is a script; other events name none.
+    func remoteProblems() -> [FieldProblem] {
+        var p: [FieldProblem] = []
+        guard runLocation == .remote else {
+            if servers != nil || serverTag != nil {
+                p.append(.init(field: servers != nil ? "servers" : "serverTag", message: "applies to REMOTE events only; set runLocation REMOTE, or send [] (\"\" for serverTag) to clear it"))
+            }
+            return p
+        }
+        if type == .httpRequest {
+            p.append(.init(field: "runLocation", message: "HTTP_REQUEST events are sent by the server itself; only scripts run on remote servers"))
+        }
+        if servers == nil && serverTag == nil {
+            p.append(.init(field: "servers", message: "a REMOTE event needs the servers to run on: servers (their names) or serverTag (every server with that tag)"))
+        }
+        let names = servers ?? []
+        for name in Set(names.filter { name in names.filter { $0 == name }.count > 1 }).sorted() {
+            p.append(.init(field: "servers", message: "lists \(name) more than once"))
+        }
+        if names.count > Self.maxServers { p.append(.init(field: "servers", message: "at most \(Self.maxServers) servers")) }
+        if limits != nil { p.append(.init(field: "limits", message: "applies to LOCAL and CONTAINER runs; a REMOTE run is bounded by its timeout on each server")) }
+        if readOnlyPaths != nil { p.append(.init(field: "readOnlyPaths", message: "applies to LOCAL runs only")) }
+        return p
+    }
+
+    /// The most servers one event names (a tag may bring more).
+    public static let maxServers = 100
 
     /// Why `image` cannot name a container image (`registry/name:tag` or `name@sha256:…`), if it cannot.
     public static func problem(image: String) -> String? {

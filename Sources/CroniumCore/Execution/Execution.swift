@@ -47,6 +47,9 @@ public enum ExecutionErrorCode: String, Codable, Sendable, CaseIterable {
     case httpStatus = "HTTP_STATUS"
     /// An HTTP request event got no response (connection refused, DNS, TLS).
     case requestFailed = "REQUEST_FAILED"
+    /// The SSH connection to a `REMOTE` run's server broke (or never came up) while it ran; the
+    /// runner on the server stops the script when its session ends.
+    case connectionLost = "CONNECTION_LOST"
 }
 
 /// Why a run did not succeed: a code for programs, a sentence for people.
@@ -94,13 +97,21 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var chainDepth: Int?
     /// The actions this run's end set off; filled when one run is asked for.
     public var actions: [ActionFiring]?
+    /// A `REMOTE` run is made of parts, one per server, each an execution with its own log and
+    /// status: a part names the run it belongs to and its server.
+    public var partOf: ExecutionID?
+    public var server: String?
+    /// The parts of a `REMOTE` run; filled when one run is asked for.
+    public var parts: [Execution]?
 
     public init(
         id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date,
         startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil,
         outputValue: JSONValue? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil, input: JSONValue? = nil,
-        parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil
+        parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil, partOf: ExecutionID? = nil, server: String? = nil
     ) {
+        self.partOf = partOf
+        self.server = server
         self.parentExecutionId = parentExecutionId
         self.chainDepth = chainDepth
         self.input = input

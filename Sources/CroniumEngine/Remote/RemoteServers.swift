@@ -102,6 +102,24 @@ public final class RemoteServers: Sendable {
         }
     }
 
+    /// The servers `event` runs on, of its owner: the ones it names, in its order, then the
+    /// others with its tag, by name. A named server that is gone fails the run, naming it.
+    func servers(for event: Event) async throws -> [StoredServer] {
+        let owned = try await store.servers(ownerId: event.ownerId)
+        let byName = Dictionary(owned.map { ($0.server.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let names = event.servers ?? []
+        let missing = names.filter { byName[$0] == nil }
+        guard missing.isEmpty else {
+            throw CroniumError(
+                .notFound, "the event names \(missing.count == 1 ? "a server" : "servers") its owner does not have: \(missing.joined(separator: ", ")); add \(missing.count == 1 ? "it" : "them") with `cronium server add` or change the event's servers")
+        }
+        var chosen = names.compactMap { byName[$0] }
+        if let tag = event.serverTag {
+            chosen += owned.filter { $0.server.tags.contains(tag) && !names.contains($0.server.name) }.sorted { $0.server.name < $1.server.name }
+        }
+        return chosen
+    }
+
     /// The key a host offers, without logging in.
     public static func scan(host: String, port: Int, timeout: Duration = .seconds(10)) async throws -> PinnedHostKey {
         let probe = SSHTarget(host: host, port: port, username: "cronium-scan", credential: .password(""), pinnedHostKeys: [])

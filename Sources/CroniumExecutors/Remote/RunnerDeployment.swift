@@ -55,22 +55,25 @@ public struct RunnerDeployment: Sendable {
         let lines = probe.stdout.split(separator: "\n").map(String.init)
         var uploaded = false
         if lines.first != checksum {
+            // Under a name of this session's own, moved into place only when whole: hosts that
+            // share a home directory (NFS) may be sent the runner at the same time.
             let upload = try await connection.run(
-                "umask 077 && mkdir -p \(directory) && cat > \(runnerPath).upload && chmod 700 \(runnerPath).upload && sha256sum \(runnerPath).upload | cut -c1-64",
+                """
+                umask 077 && mkdir -p \(directory) && t=\(runnerPath).upload.$$ && cat > "$t" && chmod 700 "$t" && s=$(sha256sum "$t" | cut -c1-64) \
+                && if [ "$s" = \(checksum) ]; then mv -f "$t" \(runnerPath); else rm -f "$t"; fi; echo "$s"
+                """,
                 input: ByteBuffer(bytes: binary))
             let received = upload.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             guard upload.succeeded, received == checksum else {
-                _ = try? await connection.run("rm -f \(runnerPath).upload")
                 throw SSHError(
                     .refused,
                     "cronium-runner did not arrive whole on \(connection.target.label) (checksum \(received.isEmpty ? "none" : String(received.prefix(16))) instead of \(checksum.prefix(16))): \(upload.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
             }
-            let moved = try await connection.run("mv -f \(runnerPath).upload \(runnerPath)")
-            guard moved.succeeded else { throw SSHError(.refused, "cannot install cronium-runner on \(connection.target.label): \(moved.stderr)") }
             uploaded = true
         }
         if uploaded || lines.dropFirst().first != key {
-            let written = try await connection.run("umask 077 && mkdir -p \(directory) && printf '%s\\n' '\(key)' > \(trustedKeyPath)")
+            let written = try await connection.run(
+                "umask 077 && mkdir -p \(directory) && printf '%s\\n' '\(key)' > \(trustedKeyPath).$$ && mv -f \(trustedKeyPath).$$ \(trustedKeyPath)")
             guard written.succeeded else { throw SSHError(.refused, "cannot install the payload key on \(connection.target.label): \(written.stderr)") }
         }
         let version = try await connection.run("\(runnerPath) version")

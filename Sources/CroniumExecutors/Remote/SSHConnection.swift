@@ -2,6 +2,7 @@ import Foundation
 import NIOCore
 import NIOPosix
 import NIOSSH
+import Synchronization
 
 /// How Cronium logs in on a host: a private key or a password, opened from their sealed form.
 public enum SSHCredential: Sendable {
@@ -36,10 +37,16 @@ public struct SSHTarget: Sendable {
 public final class SSHConnection: Sendable {
     let channel: any Channel
     public let target: SSHTarget
+    /// Tells this connection from the ones made before and after it (to the same host too): what
+    /// was set up over one is known only for it.
+    public let serial: UInt64
+
+    private static let made = Atomic<UInt64>(0)
 
     init(channel: any Channel, target: SSHTarget) {
         self.channel = channel
         self.target = target
+        self.serial = Self.made.add(1, ordering: .relaxed).newValue
     }
 
     /// Opens a connection, checks the host's key against the pinned ones and logs in, all within
@@ -57,7 +64,13 @@ public final class SSHConnection: Sendable {
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeoutAmount)
                 .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_NODELAY), value: 1)
+                // Keep-alives: a host that stops answering (cut off, frozen) is let go after about
+                // 30 s, idle or not, so its runs fail instead of waiting for their timeouts.
                 .channelOption(ChannelOptions.socket(SocketOptionLevel(SOL_SOCKET), SO_KEEPALIVE), value: 1)
+                .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_KEEPIDLE), value: 10)
+                .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_KEEPINTVL), value: 5)
+                .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_KEEPCNT), value: 4)
+                .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_USER_TIMEOUT), value: 30_000)
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let configuration = SSHClientConfiguration(

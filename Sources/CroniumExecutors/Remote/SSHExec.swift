@@ -58,7 +58,19 @@ extension SSHConnection {
         } catch {
             throw Self.reason(error, target: target)
         }
-        return try await opened.0.executeThenClose { inbound, outbound in try await body(inbound, outbound) }
+        // The body's result leaves as an error: `executeThenClose` asserts that a channel's close
+        // never fails when the body returns, and an SSH session's close fails when its connection
+        // dropped (`tcpShutdown`); for a body that throws, it closes without that assertion.
+        do {
+            _ = try await opened.0.executeThenClose { inbound, outbound -> Never in throw Returned(value: try await body(inbound, outbound)) }
+        } catch let returned as Returned<T> {
+            return returned.value
+        }
+    }
+
+    /// Carries `exec`'s result out of `executeThenClose`.
+    private struct Returned<T: Sendable>: Error {
+        let value: T
     }
 
     /// Runs `command` with `input` (if any) and collects what it prints, up to `limit` bytes of
