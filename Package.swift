@@ -42,7 +42,8 @@ let package = Package(
         /// payloads (tar.gz with a manifest). No Foundation beyond FoundationEssentials.
         .target(
             name: "CroniumRunnerKit",
-            dependencies: ["CZlib", .product(name: "Crypto", package: "swift-crypto")],
+            // No Foundation and no swift-crypto: the runner copied to every server is built on it.
+            dependencies: ["CZlib"],
             swiftSettings: swiftSettings
         ),
         /// The runtime helper libraries (Python, Node.js, Bash), embedded in the binary.
@@ -71,9 +72,10 @@ let package = Package(
         /// in, so it needs nothing on the host but the C library (and zlib).
         .executableTarget(
             name: "cronium-runner",
-            dependencies: ["CroniumRunnerKit", "CCroniumSystem", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["CroniumRunnerKit", "CCroniumSystem"],
             swiftSettings: swiftSettings,
-            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .linkedLibrary("_FoundationCollections"), .linkedLibrary("_FoundationCShims"), .linkedLibrary("swiftSynchronization")]
+            // Copied to every server: the Swift runtime linked in, and symbols stripped in release.
+            linkerSettings: [.unsafeFlags(["-static-stdlib"]), .unsafeFlags(["-Xlinker", "-s"], .when(configuration: .release))]
         ),
         .target(
             name: "CroniumExecutors",
@@ -124,7 +126,7 @@ let package = Package(
         .executableTarget(
             name: "cronium",
             dependencies: [
-                "CroniumServer", "CroniumCore", "CroniumExecutors",
+                "CroniumServer", "CroniumCore", "CroniumExecutors", "cronium-runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -161,7 +163,7 @@ let package = Package(
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "CroniumRunnerKitTests", dependencies: ["CroniumRunnerKit", "CroniumTesting", .product(name: "Crypto", package: "swift-crypto")],
+            name: "CroniumRunnerKitTests", dependencies: ["CroniumRunnerKit", "CroniumExecutors", "CroniumTesting", .product(name: "Crypto", package: "swift-crypto")],
             swiftSettings: swiftSettings),
         .testTarget(
             name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],

@@ -98,7 +98,7 @@ struct RemoteBench {
         }
         let summary = Summary(times)
         return BenchResult(
-            id: "A11b", metric: "first deployment of cronium-runner (\(deployment.binary.count >> 20) MiB) over a new connection", value: summary.p50, unit: "ms",
+            id: "A11b", metric: "first deployment of cronium-runner (\(String(format: "%.1f", Double(deployment.binary.count) / 1_048_576)) MiB) over a new connection", value: summary.p50, unit: "ms",
             target: "report", detail: "p50 of 3, max \(format(summary.max)) ms; upload, checksum on the host, key, `version`")
     }
 

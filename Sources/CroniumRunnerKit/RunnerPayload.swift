@@ -1,11 +1,3 @@
-import Crypto
-
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
-
 /// What a run needs on the host, as `manifest.yaml` in the payload. It is written in YAML's
 /// JSON-compatible form (every JSON document is YAML), so the runner reads it without a YAML
 /// library.
@@ -69,26 +61,17 @@ public enum RunnerPayload {
         public init(_ description: String) { self.description = description }
     }
 
-    public static func make(manifest: RunnerManifest, files: [Tar.Entry], signingKey: Curve25519.Signing.PrivateKey) throws -> [UInt8] {
-        var manifest = manifest
-        for file in files where !file.isDirectory { manifest.files[file.path] = hex(SHA256.hash(data: file.contents)) }
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
-        let manifestEntry = Tar.Entry(path: manifestName, contents: Array(try encoder.encode(manifest)) + [0x0A])
-        let archive = try Gzip.compress(try Tar.archive([manifestEntry] + files))
-        let digest = Array(SHA256.hash(data: archive))
-        return digest + Array(try signingKey.signature(for: digest)) + archive
-    }
-
     /// The manifest and files of `payload`, once its hash, its signature (by `publicKey`) and every
     /// file's hash are right and no entry escapes its directory.
-    public static func open(_ payload: [UInt8], trusting publicKey: Curve25519.Signing.PublicKey) throws(Refusal) -> (RunnerManifest, [Tar.Entry]) {
+    /// `publicKey`: the trusted Ed25519 key's 32 bytes. (``make`` is the server's: it signs with
+    /// swift-crypto; this side checks with the runner's own ``SHA256Digest`` and ``Ed25519``.)
+    public static func open(_ payload: [UInt8], trusting publicKey: [UInt8]) throws(Refusal) -> (RunnerManifest, [Tar.Entry]) {
         guard payload.count > 96 else { throw Refusal("the payload is cut short") }
         let digest = Array(payload[0..<32])
         let signature = Array(payload[32..<96])
         let archive = Array(payload[96...])
-        guard Array(SHA256.hash(data: archive)) == digest else { throw Refusal("the payload's content hash is wrong: it was changed on the way") }
-        guard publicKey.isValidSignature(signature, for: digest) else {
+        guard SHA256Digest.hash(archive) == digest else { throw Refusal("the payload's content hash is wrong: it was changed on the way") }
+        guard Ed25519.isValidSignature(signature, of: digest, publicKey: publicKey) else {
             throw Refusal("the payload's signature is wrong: it was not signed by the Cronium server this runner trusts")
         }
         let entries: [Tar.Entry]
@@ -100,7 +83,7 @@ public enum RunnerPayload {
             throw Refusal("\(error)")
         }
         guard let manifestEntry = entries.first(where: { $0.path == manifestName }),
-            let manifest = try? JSONDecoder().decode(RunnerManifest.self, from: Data(manifestEntry.contents))
+            let manifest = RunnerManifest(json: manifestEntry.contents)
         else { throw Refusal("the payload has no readable \(manifestName)") }
         guard manifest.version == RunnerManifest.currentVersion else {
             throw Refusal("the payload's format \(manifest.version) is not this runner's (\(RunnerManifest.currentVersion)): the runner will be replaced")
@@ -108,7 +91,7 @@ public enum RunnerPayload {
         let files = entries.filter { $0.path != manifestName }
         for file in files where !file.isDirectory {
             guard let expected = manifest.files[file.path] else { throw Refusal("\(file.path) is not listed in the manifest") }
-            guard hex(SHA256.hash(data: file.contents)) == expected else { throw Refusal("\(file.path): its content hash is wrong") }
+            guard hex(SHA256Digest.hash(file.contents)) == expected else { throw Refusal("\(file.path): its content hash is wrong") }
         }
         let present = Set(files.map(\.path))
         if let missing = manifest.files.keys.sorted().first(where: { !present.contains($0) }) { throw Refusal("\(missing) is listed but missing") }

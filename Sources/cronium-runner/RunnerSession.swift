@@ -1,12 +1,6 @@
 import CCroniumSystem
 import CroniumRunnerKit
-import Crypto
 
-#if canImport(FoundationEssentials)
-import FoundationEssentials
-#else
-import Foundation
-#endif
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -24,6 +18,7 @@ final class RunnerSession {
 
     private var decoder = RunnerFrameDecoder()
     private var workDirectory: String?
+    private var directoryLock: Int32 = -1
     private var child: pid_t = 0
     private var exitWatch: Int32 = -1
     private var outputs: [Int32: RunnerFrameKind] = [:]
@@ -49,8 +44,7 @@ final class RunnerSession {
         defer { removeWorkDirectory() }
         guard let payload = readPayload() else { return 1 }
         do {
-            let key = try Curve25519.Signing.PublicKey(rawRepresentation: try trustedKey())
-            let (manifest, files) = try RunnerPayload.open(payload, trusting: key)
+            let (manifest, files) = try RunnerPayload.open(payload, trusting: try trustedKey())
             try lay(out: files, for: manifest)
             try start(manifest)
         } catch {
@@ -86,34 +80,53 @@ final class RunnerSession {
     }
 
     private func trustedKey() throws -> [UInt8] {
-        guard let text = try? String(contentsOfFile: trustedKeyFile, encoding: .utf8),
-            let key = Data(base64Encoded: String(text.filter { !$0.isWhitespace })), key.count == 32
+        guard let text = FileSystem.contents(of: trustedKeyFile), let key = base64Decoded(String(decoding: text, as: UTF8.self)), key.count == 32
         else { throw RunnerError("the trusted key \(trustedKeyFile) is missing or damaged: Cronium installs it with the runner") }
-        return Array(key)
+        return key
     }
 
     /// The files under a new private directory: `$HOME/.cache/cronium/runs/<execution>-<random>`.
     private func lay(out files: [Tar.Entry], for manifest: RunnerManifest) throws {
-        let home = ProcessInfo.processInfo.environment["HOME"] ?? "/tmp"
+        let home = FileSystem.environment("HOME") ?? "/tmp"
         let runs = "\(home)/.cache/cronium/runs"
-        try FileManager.default.createDirectory(atPath: runs, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+        try FileSystem.makeDirectories(runs)
+        Self.removeAbandoned(in: runs)
         let directory = "\(runs)/\(manifest.execution.id)-\(String(UInt64.random(in: 0...UInt64.max), radix: 36))"
         guard mkdir(directory, 0o700) == 0 else { throw RunnerError("cannot create \(directory): \(String(cString: strerror(errno)))") }
         workDirectory = directory
-        try FileManager.default.createDirectory(atPath: "\(directory)/work", withIntermediateDirectories: false, attributes: [.posixPermissions: 0o700])
+        // Held until this process ends, however it ends: a directory whose lock is free was left
+        // by a runner that was killed (by its own script, say), and the next runner removes it.
+        directoryLock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if directoryLock >= 0 { _ = flock(directoryLock, LOCK_EX | LOCK_NB) }
+        guard mkdir("\(directory)/work", 0o700) == 0 else { throw RunnerError("cannot create \(directory)/work: \(String(cString: strerror(errno)))") }
         for file in files {
             let path = "\(directory)/payload/\(file.path)"
             if file.isDirectory {
-                try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+                try FileSystem.makeDirectories(path)
                 continue
             }
-            let parent = String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)])
-            try FileManager.default.createDirectory(atPath: parent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try FileSystem.makeDirectories(String(path[..<(path.lastIndex(of: "/") ?? path.endIndex)]))
             // O_EXCL and O_NOFOLLOW: a name the archive lists twice, or a link, is never written through.
             let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode_t(file.mode & 0o700))
             guard fd >= 0 else { throw RunnerError("cannot write \(file.path): \(String(cString: strerror(errno)))") }
             defer { close(fd) }
             guard writeAll(fd, file.contents) else { throw RunnerError("cannot write \(file.path): \(String(cString: strerror(errno)))") }
+        }
+    }
+
+    /// Removes the run directories under `runs` that no runner holds: their runners were killed
+    /// before they could clean up. A directory younger than a minute is left alone (its runner
+    /// may not have locked it yet).
+    static func removeAbandoned(in runs: String) {
+        guard let names = FileSystem.entries(of: runs) else { return }
+        for name in names {
+            let path = "\(runs)/\(name)"
+            var info = stat()
+            guard lstat(path, &info) == 0, info.st_mode & S_IFMT == S_IFDIR, Double(info.st_mtim.tv_sec) < now() - 60 else { continue }
+            let fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW)
+            guard fd >= 0 else { continue }
+            if flock(fd, LOCK_EX | LOCK_NB) == 0 { FileSystem.removeTree(path) }
+            close(fd)
         }
     }
 
@@ -125,11 +138,11 @@ final class RunnerSession {
         listener = try Self.listen(on: socketPath)
         var environment = manifest.environment
         for name in ["PATH", "HOME", "USER", "LOGNAME", "LANG", "SHELL"] where environment[name] == nil {
-            environment[name] = ProcessInfo.processInfo.environment[name]
+            environment[name] = FileSystem.environment(name)
         }
         environment["CRONIUM_RUNTIME_URL"] = "unix:\(socketPath)"
         let helpers = "\(directory)/payload/helpers"
-        if FileManager.default.fileExists(atPath: helpers) {
+        if FileSystem.exists(helpers) {
             environment["PYTHONPATH"] = ["\(helpers)/python", environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
             environment["NODE_PATH"] = ["\(helpers)/node", environment["NODE_PATH"]].compactMap { $0 }.joined(separator: ":")
             environment["BASH_ENV"] = "\(helpers)/bash/cronium.sh"
@@ -326,7 +339,7 @@ final class RunnerSession {
 
     private func removeWorkDirectory() {
         guard let workDirectory else { return }
-        try? FileManager.default.removeItem(atPath: workDirectory)
+        FileSystem.removeTree(workDirectory)
     }
 
     static func now() -> Double {

@@ -1,3 +1,4 @@
+import CroniumExecutors
 import CroniumRunnerKit
 import CroniumTesting
 import Crypto
@@ -75,24 +76,24 @@ import Testing
             execution: .init(id: 42, eventId: 7, eventName: "nightly", attempt: 1), deadline: 1_900_000_000)
         let files = [Tar.Entry(path: "script.py", contents: Array("print('hi')\n".utf8)), Tar.Entry(path: "helpers/python/cronium/__init__.py", contents: Array("x = 1\n".utf8))]
         let payload = try RunnerPayload.make(manifest: manifest, files: files, signingKey: key)
-        let (opened, openedFiles) = try RunnerPayload.open(payload, trusting: key.publicKey)
+        let (opened, openedFiles) = try RunnerPayload.open(payload, trusting: Array(key.publicKey.rawRepresentation))
         #expect(opened.entrypoint == "script.py" && opened.execution.id == 42 && opened.files.count == 2)
         #expect(openedFiles.map(\.path).sorted() == ["helpers/python/cronium/__init__.py", "script.py"])
 
         // One byte of the archive changed: its hash is wrong.
         var tampered = payload
         tampered[tampered.count - 20] ^= 0xFF
-        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(tampered, trusting: key.publicKey) })?.description.contains("content hash") == true)
+        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(tampered, trusting: Array(key.publicKey.rawRepresentation)) })?.description.contains("content hash") == true)
         // The hash made again to match: the signature no longer fits.
         let rehashed = Array(SHA256.hash(data: Array(tampered[96...]))) + Array(tampered[32...])
-        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(rehashed, trusting: key.publicKey) })?.description.contains("signature") == true)
+        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(rehashed, trusting: Array(key.publicKey.rawRepresentation)) })?.description.contains("signature") == true)
         // Signed by another server's key.
         let stranger = try RunnerPayload.make(manifest: manifest, files: files, signingKey: Curve25519.Signing.PrivateKey())
-        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(stranger, trusting: key.publicKey) })?.description.contains("signature") == true)
+        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(stranger, trusting: Array(key.publicKey.rawRepresentation)) })?.description.contains("signature") == true)
         // Signed, but with an entry that climbs out: refused all the same.
         let archive = try Gzip.compress(try Tar.archive([Tar.Entry(path: "manifest.yaml", contents: Array("{}".utf8)), Tar.Entry(path: "a/../../x", contents: [1])]))
         let digest = Array(SHA256.hash(data: archive))
         let slip = digest + Array(try key.signature(for: digest)) + archive
-        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(slip, trusting: key.publicKey) })?.description.contains("'..'") == true)
+        #expect((#expect(throws: RunnerPayload.Refusal.self) { try RunnerPayload.open(slip, trusting: Array(key.publicKey.rawRepresentation)) })?.description.contains("'..'") == true)
     }
 }

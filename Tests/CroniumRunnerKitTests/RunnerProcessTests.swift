@@ -1,3 +1,4 @@
+import CroniumExecutors
 import CroniumRunnerKit
 import CroniumTesting
 import Crypto
@@ -172,5 +173,25 @@ import Testing
         #expect(livePIDs(withMarker: marker).isEmpty)
         #expect(try await runner.finish() == 0)
         #expect(runner.leftovers.isEmpty)
+    }
+
+    /// A runner killed before it could clean up (by its own script, say) leaves its directory;
+    /// the next run removes it, and leaves alone one that a live runner holds.
+    @Test func directoriesOfKilledRunnersAreRemovedByTheNextRun() async throws {
+        let key = Curve25519.Signing.PrivateKey()
+        var runner = try Runner(trusting: key.publicKey)
+        defer { runner.home.remove() }
+        let runs = runner.home.appending(".cache/cronium/runs")
+        try FileManager.default.createDirectory(atPath: "\(runs)/7-abandoned/work", withIntermediateDirectories: true)
+        try FileManager.default.createDirectory(atPath: "\(runs)/8-held", withIntermediateDirectories: true)
+        try await shell("touch -d '2 minutes ago' \(runs)/7-abandoned \(runs)/8-held")
+        let held = open("\(runs)/8-held", O_RDONLY | O_DIRECTORY)
+        defer { close(held) }
+        #expect(flock(held, LOCK_EX | LOCK_NB) == 0)
+        runner.child.write(try Self.payload("ls ..", key: key).encoded)
+        let frames = try await runner.frames()
+        #expect(Self.exit(frames)?.code == 0 && Self.text(frames, .stdout) == "payload\nruntime.sock\nwork\n", "\(frames.map(\.kind))")
+        #expect(try await runner.finish() == 0)
+        #expect(runner.leftovers == ["8-held"])
     }
 }

@@ -97,6 +97,13 @@ import Testing
             // Parts are shown with their run, not among the runs.
             let listed = try await client.execute(uri: "/api/v1/executions?eventId=\(remote.id)", method: .get, headers: auth(token)) { try decode([Execution].self, $0) }
             #expect(listed.map(\.id) == [run.id])
+
+            // A server an event names cannot go away or change its name under it.
+            for (method, body) in [(HTTPRequest.Method.delete, nil), (.patch, #"{"name": "web-2"}"#)] {
+                try await client.execute(uri: "/api/v1/servers/web-1", method: method, headers: auth(token), body: body.map { ByteBuffer(string: $0) }) {
+                    #expect($0.status == .conflict && String(buffer: $0.body).contains("event \(remote.id) 'remote-python' run on it"), "\(String(buffer: $0.body))")
+                }
+            }
             #expect(try await eventually(timeout: .seconds(60)) { Self.leftRunDirectories().isEmpty })
         }
     }

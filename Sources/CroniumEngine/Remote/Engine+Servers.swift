@@ -48,6 +48,7 @@ extension Engine {
     public func updateServer(named name: String, _ input: RemoteServerInput, by user: User) async throws -> RemoteServer {
         guard user.canCreate else { throw CroniumError.forbidden }
         let stored = try await storedServer(named: name, of: user)
+        if let newName = input.name, newName != name { try await refuseIfNamed(name, by: user, doing: "renamed") }
         var (server, sealed) = try await revised(stored.server, sealed: stored.sealedCredential, input, problems: [])
         server.updatedAt = Date()
         let saved = try await store.saveServer(StoredServer(server: server, ownerId: user.id, sealedCredential: sealed))
@@ -58,18 +59,38 @@ extension Engine {
     public func deleteServer(named name: String, by user: User) async throws {
         guard user.canCreate else { throw CroniumError.forbidden }
         let stored = try await storedServer(named: name, of: user)
+        try await refuseIfNamed(name, by: user, doing: "removed")
         guard try await store.deleteServer(ownerId: user.id, name: name) else { throw Self.noServer(name) }
         await remote.pool.forget(stored.server.id.rawValue)
+    }
+
+    /// A server that events name keeps its name: their runs would fail without it.
+    private func refuseIfNamed(_ name: String, by user: User, doing what: String) async throws {
+        let naming = try await store.events(ownerOrShared: user.id).filter { $0.ownerId == user.id && $0.servers?.contains(name) == true }
+        guard !naming.isEmpty else { return }
+        let list = naming.map { "\($0.id) '\($0.name)'" }.joined(separator: ", ")
+        throw CroniumError(
+            .conflict, "server \(name) cannot be \(what): \(naming.count == 1 ? "event" : "events") \(list) run on it; change their servers first (`cronium event update ID --server …`)")
     }
 
     /// Connects (through the pool, as runs do), runs one command and says how far it got.
     public func checkServer(named name: String, of user: User) async throws -> RemoteServerCheck {
         let stored = try await storedServer(named: name, of: user)
         var check = RemoteServerCheck(reachable: false, authenticated: false, runnerVersion: nil, roundTripMilliseconds: nil, error: nil)
+        let connection: SSHConnection
         do {
-            let connection = try await remote.connection(stored)
-            check.reachable = true
-            check.authenticated = true
+            connection = try await remote.sshConnection(stored, target: try remote.target(stored))
+        } catch let error as SSHError {
+            // Reached but refused (the host key, the credentials), or not reached at all.
+            check.reachable = ![.unreachable, .timeout, .circuitOpen].contains(error.code)
+            check.error = RemoteServers.croniumError(error, server: name).message
+            return check
+        } catch {
+            check.error = (error as? CroniumError)?.message ?? "\(error)"
+            return check
+        }
+        (check.reachable, check.authenticated) = (true, true)
+        do {
             let start = ContinuousClock.now
             let result = try await connection.run("true")
             let elapsed = ContinuousClock.now - start
@@ -80,10 +101,8 @@ extension Engine {
                 let version = try await connection.run("\(runner.runnerPath) version 2>/dev/null")
                 if version.succeeded { check.runnerVersion = version.stdout.trimmingCharacters(in: .whitespacesAndNewlines) }
             }
-        } catch let error as CroniumError {
-            // Reached but refused: the host key or the credentials; not reached: the rest.
-            check.reachable = error.code != .remoteFailed || !(error.message.contains("cannot connect") || error.message.contains("did not answer"))
-            check.error = error.message
+        } catch {
+            check.error = "server \(name): \(error)"
         }
         return check
     }

@@ -93,12 +93,21 @@ public final class RemoteServers: Sendable {
     public func connection(_ stored: StoredServer) async throws -> SSHConnection {
         let target = try target(stored)
         do {
+            return try await sshConnection(stored, target: target)
+        } catch {
+            throw Self.croniumError(error, server: stored.server.name)
+        }
+    }
+
+    /// The pooled connection, or the SSH error as it came (a changed host key recorded first).
+    func sshConnection(_ stored: StoredServer, target: SSHTarget) async throws(SSHError) -> SSHConnection {
+        do {
             return try await pool.connection(for: stored.server.id.rawValue, target: target)
         } catch {
             if error.code == .hostKeyChanged, let offered = error.offeredHostKey.flatMap(Self.pinned) {
                 try? await store.setHostKeyMismatch(serverId: stored.server.id, HostKeyMismatch(offered: offered, seenAt: Date()))
             }
-            throw Self.croniumError(error, server: stored.server.name)
+            throw error
         }
     }
 
