@@ -179,6 +179,7 @@ let package = Package(
             name: "CroniumServerTests",
             dependencies: [
                 "CroniumServer", "CroniumTesting", "cronium",
+                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],

@@ -34,6 +34,8 @@ public final class Engine: Sendable {
         public var ssh = SSHPool.Policy()
         /// The runner deployed to remote servers, and the key that signs their payloads.
         public var runnerFiles: RemoteServers.RunnerFiles?
+        /// Tries, backoff and timeouts of messages sent through tools.
+        public var toolDelivery = ToolDelivery.Policy()
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),

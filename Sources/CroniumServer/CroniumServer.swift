@@ -210,6 +210,7 @@ public final class CroniumServer: Sendable {
         LogStreamRoute(engine: engine).addRoute(to: router)
         VariableController(engine: engine).addRoutes(to: api.group("variables"))
         ServerController(engine: engine).addRoutes(to: api.group("servers"))
+        ToolController(engine: engine).addRoutes(to: api.group("tools"))
         Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router

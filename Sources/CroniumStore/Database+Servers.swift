@@ -17,7 +17,7 @@ public struct StoredServer: Sendable, Equatable {
 
 /// A sealed value in any table, for a change of the master key.
 public struct SealedValue: Sendable, Equatable {
-    public enum Table: String, Sendable { case variables, servers }
+    public enum Table: String, Sendable { case variables, servers, tools }
     public var table: Table
     public var id: Int64
     public var storedValue: String
@@ -95,7 +95,7 @@ extension Database {
         }
     }
 
-    /// Every sealed value (secret variables, server credentials), for a change of the master key.
+    /// Every sealed value (secret variables, server and tool credentials), for a change of the master key.
     public func allSealedValues() async throws -> [SealedValue] {
         try await read { sql in
             let variables = try await sql.raw("SELECT id, value FROM variables WHERE secret = \(bind: true) ORDER BY id").all().map {
@@ -104,7 +104,10 @@ extension Database {
             let servers = try await sql.raw("SELECT id, credential FROM servers ORDER BY id").all().map {
                 SealedValue(table: .servers, id: try $0.decode(column: "id", as: Int64.self), storedValue: try $0.decode(column: "credential", as: String.self))
             }
-            return variables + servers
+            let tools = try await sql.raw("SELECT id, credential FROM tools ORDER BY id").all().map {
+                SealedValue(table: .tools, id: try $0.decode(column: "id", as: Int64.self), storedValue: try $0.decode(column: "credential", as: String.self))
+            }
+            return variables + servers + tools
         }
     }
 
@@ -117,6 +120,8 @@ extension Database {
                     try await sql.raw("UPDATE variables SET value = \(bind: value.storedValue) WHERE id = \(bind: value.id) AND secret = \(bind: true)").run()
                 case .servers:
                     try await sql.raw("UPDATE servers SET credential = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
+                case .tools:
+                    try await sql.raw("UPDATE tools SET credential = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
                 }
             }
         }

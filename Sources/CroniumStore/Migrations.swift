@@ -115,6 +115,15 @@ enum Migrations {
                 "CREATE INDEX executions_part_of ON executions(part_of)",
             ]
         },
+        Migration(version: 9, name: "tools") { d in
+            [
+                """
+                CREATE TABLE tools (\(d.idColumn), owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, type TEXT NOT NULL, shared BOOLEAN NOT NULL, data TEXT NOT NULL, credential TEXT NOT NULL,
+                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (owner_id, name))
+                """
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -12,7 +12,7 @@ struct Cronium: AsyncParsableCommand {
         version: "0.1.0",
         subcommands: [
             Serve.self, EventCommand.self, LogsCommand.self, ExecutionCommand.self, VariableCommand.self, ScheduleCommand.self, UserCommand.self,
-            SecretsCommand.self, ImagesCommand.self, ServerCommand.self,
+            SecretsCommand.self, ImagesCommand.self, ServerCommand.self, ToolCommand.self,
             TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self,
         ])
 

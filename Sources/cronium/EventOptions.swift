@@ -133,6 +133,11 @@ struct EventOptions: ParsableArguments {
         return input
     }
 
+    /// The first line of what a secret's file (or standard input) holds, without its line break.
+    static func firstLine(_ data: Data) -> String {
+        String(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
+    }
+
     /// A file named on the command line (`-` is standard input), or a usage error that names it.
     static func read(_ path: String, option: String) throws -> Data {
         if path == "-" { return FileHandle.standardInput.readDataToEndOfFile() }

@@ -33,8 +33,8 @@ struct ServerCommand: AsyncParsableCommand {
         func input(name: String?) throws -> RemoteServerInput {
             var input = RemoteServerInput(name: name, host: host, port: port, username: user, tags: tags.isEmpty ? nil : tags, acceptHostKey: acceptHostKey)
             if let keyFile { input.privateKey = String(decoding: try EventOptions.read(keyFile, option: "--key-file"), as: UTF8.self) }
-            if let passphraseFile { input.passphrase = Self.firstLine(try EventOptions.read(passphraseFile, option: "--passphrase-file")) }
-            if passwordStdin { input.password = Self.firstLine(FileHandle.standardInput.readDataToEndOfFile()) }
+            if let passphraseFile { input.passphrase = EventOptions.firstLine(try EventOptions.read(passphraseFile, option: "--passphrase-file")) }
+            if passwordStdin { input.password = EventOptions.firstLine(FileHandle.standardInput.readDataToEndOfFile()) }
             if let knownHosts {
                 let path = knownHosts.hasPrefix("~/") ? NSHomeDirectory() + knownHosts.dropFirst(1) : knownHosts
                 input.knownHosts = String(decoding: try EventOptions.read(path, option: "--known-hosts"), as: UTF8.self)
@@ -42,9 +42,6 @@ struct ServerCommand: AsyncParsableCommand {
             return input
         }
 
-        static func firstLine(_ data: Data) -> String {
-            String(String(decoding: data, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).first ?? "")
-        }
     }
 
     struct Add: AsyncParsableCommand {

@@ -13,14 +13,6 @@ import Testing
 /// vouched for, a changed key refused and recorded, credentials sealed and never returned,
 /// `check`, and the circuit breaker.
 @Suite struct RemoteServerTests {
-    func send(_ client: any TestClientProtocol, _ token: String, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> (
-        status: Int, body: String
-    ) {
-        try await client.execute(uri: uri, method: method, headers: auth(token), body: body.map { ByteBuffer(string: $0) }) {
-            ($0.status.code, String(buffer: $0.body))
-        }
-    }
-
     static func body(_ fields: [String: Any]) -> String {
         String(decoding: try! JSONSerialization.data(withJSONObject: fields, options: [.sortedKeys]), as: UTF8.self)
     }

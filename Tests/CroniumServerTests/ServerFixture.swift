@@ -56,6 +56,15 @@ struct ServerFixture {
 
 func auth(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }
 
+/// One request as `token`'s holder, with a JSON body; the answer's status and body.
+func send(_ client: any TestClientProtocol, _ token: String, _ method: HTTPRequest.Method, _ uri: String, _ body: String? = nil) async throws -> (
+    status: Int, body: String
+) {
+    try await client.execute(uri: uri, method: method, headers: auth(token), body: body.map { ByteBuffer(string: $0) }) {
+        ($0.status.code, String(buffer: $0.body))
+    }
+}
+
 func json<T: Encodable>(_ value: T) throws -> ByteBuffer { ByteBuffer(bytes: try JSONEncoder.cronium.encode(value)) }
 
 func decode<T: Decodable>(_ type: T.Type, _ response: TestResponse) throws -> T {

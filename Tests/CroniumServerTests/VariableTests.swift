@@ -1,5 +1,5 @@
 import CroniumCore
-import CroniumEngine
+@testable import CroniumEngine
 import CroniumStore
 import CroniumTesting
 import Foundation
@@ -234,6 +234,9 @@ import Testing
         _ = try await first.engine.setVariable(key: "ONE", VariableInput(value: "first secret", secret: true), by: admin)
         _ = try await first.engine.setVariable(key: "TWO", VariableInput(value: "second secret", secret: true), by: admin)
         _ = try await first.engine.setVariable(key: "PLAIN", VariableInput(value: "plain"), by: admin)
+        var hook = ToolInput()
+        (hook.name, hook.type, hook.url, hook.signingSecret) = ("hook", .webhook, "http://127.0.0.1:9/hook-path", "tool secret")
+        _ = try await first.engine.addTool(hook, by: admin)
         let oldKey = try Data(contentsOf: URL(fileURLWithPath: "\(data)/master.key"))
         do {
             _ = try await MasterKey.rotate(dataDirectory: data, logger: logger)
@@ -244,13 +247,15 @@ import Testing
         try await first.shutdown()
 
         let (count, keyId) = try await MasterKey.rotate(dataDirectory: data, logger: logger)
-        #expect(count == 2)
+        #expect(count == 3)
         let newKey = try Data(contentsOf: URL(fileURLWithPath: "\(data)/master.key"))
         #expect(newKey != oldKey && !FileManager.default.fileExists(atPath: "\(data)/master.key.new"))
 
         let second = try await server()
         #expect(try await second.engine.variable(key: "ONE", of: admin, reveal: true).value == "first secret")
         #expect(try await second.store.allSealedValues().allSatisfy { $0.storedValue.hasPrefix("v1:\(keyId):") })
+        let stored = try #require(try await second.store.tool(named: "hook", usableBy: admin.id))
+        #expect(try await second.engine.openTool(stored.sealedCredential).signingSecret == "tool secret")
 
         // A rotation cut short after its new key was written: the next start finishes it.
         let thirdKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) })

@@ -1,0 +1,173 @@
+import AsyncHTTPClient
+import CroniumCore
+import Crypto
+import Foundation
+import NIOCore
+import NIOHTTP1
+
+/// A message ready to go out: rendered, with its subject (a card's title) and the run's status,
+/// which colours Slack, Discord and Teams cards.
+public struct ToolMessage: Sendable, Equatable {
+    public var subject: String?
+    public var text: String
+    public var status: ExecutionStatus?
+
+    public init(subject: String? = nil, text: String, status: ExecutionStatus? = nil) {
+        self.subject = subject
+        self.text = text
+        self.status = status
+    }
+}
+
+/// How one delivery went: every try counted, the far end's last status and answer (cut short),
+/// and why it failed, if it did.
+public struct DeliveryResult: Codable, Sendable, Equatable {
+    public var attempts: Int
+    public var status: Int?
+    public var response: String?
+    public var error: String?
+
+    public var delivered: Bool { error == nil }
+
+    public init(attempts: Int, status: Int? = nil, response: String? = nil, error: String? = nil) {
+        self.attempts = attempts
+        self.status = status
+        self.response = response
+        self.error = error
+    }
+}
+
+/// Posts messages to Slack, Discord and Teams webhooks and to plain webhooks (signed with
+/// HMAC-SHA256 when the tool has a secret). A connection error, a 5xx or a 429 is tried again
+/// with backoff (a 429's `Retry-After` is honoured up to ``Policy/longestWait``); any other
+/// answer of 400 or more fails the delivery with what the far end said.
+public struct ToolDelivery: Sendable {
+    public struct Policy: Sendable {
+        public var attempts = 4
+        public var backoff: Duration = .seconds(1)
+        /// The longest `Retry-After` waited for; a longer one fails the delivery, naming it.
+        public var longestWait: Duration = .seconds(60)
+        public var timeout: Duration = .seconds(15)
+
+        public init() {}
+    }
+
+    let client: HTTPClient
+    public let policy: Policy
+    /// The most of an answer kept for the record.
+    static let responseBytes = 2048
+
+    public init(client: HTTPClient = .shared, policy: Policy = Policy()) {
+        self.client = client
+        self.policy = policy
+    }
+
+    /// Sends `message` through `tool`. Never throws: a failure is in the result.
+    public func deliver(_ message: ToolMessage, with tool: Tool, credential: ToolCredential) async -> DeliveryResult {
+        guard tool.type.isHTTP, let url = credential.url else {
+            return DeliveryResult(attempts: 0, error: "\(tool.type.rawValue) tools do not deliver over HTTP")
+        }
+        let body = Self.payload(message, for: tool.type)
+        var result = DeliveryResult(attempts: 0)
+        while result.attempts < policy.attempts {
+            result.attempts += 1
+            var request = HTTPClientRequest(url: url)
+            request.method = HTTPMethod(rawValue: tool.type == .webhook ? tool.method ?? "POST" : "POST")
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.headers.add(name: "User-Agent", value: "Cronium")
+            if tool.type == .webhook {
+                for (name, value) in (credential.headers ?? [:]).sorted(by: { $0.key < $1.key }) { request.headers.add(name: name, value: value) }
+                if let secret = credential.signingSecret {
+                    let timestamp = String(Int(Date().timeIntervalSince1970))
+                    request.headers.add(name: "X-Cronium-Timestamp", value: timestamp)
+                    request.headers.add(name: "X-Cronium-Signature", value: Self.signature(of: body, at: timestamp, secret: secret))
+                }
+            }
+            request.body = .bytes(ByteBuffer(bytes: body))
+            var wait = policy.backoff * (1 << (result.attempts - 1))
+            do {
+                let response = try await client.execute(request, timeout: .nanoseconds(Int64(policy.timeout.components.seconds) * 1_000_000_000))
+                let answer = try await response.body.collect(upTo: 1 << 20)
+                result.status = Int(response.status.code)
+                result.response = String(String(buffer: answer).prefix(Self.responseBytes))
+                let code = Int(response.status.code)
+                if code < 300 {
+                    result.error = nil
+                    return result
+                }
+                result.error = "\(ToolRules.redacted(url)) answered \(code) \(response.status.reasonPhrase)\(result.response.map { $0.isEmpty ? "" : ": \($0)" } ?? "")"
+                guard code == 429 || code >= 500 else { return result }
+                if code == 429, let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds) {
+                    guard retryAfter <= policy.longestWait else {
+                        result.error! += " (it asks to wait \(retryAfter), longer than Cronium waits)"
+                        return result
+                    }
+                    wait = retryAfter
+                }
+            } catch {
+                result.status = nil
+                result.response = nil
+                result.error = "could not reach \(ToolRules.redacted(url)): \(error)"
+            }
+            if result.attempts < policy.attempts { try? await Task.sleep(for: wait) }
+        }
+        result.error = (result.error ?? "failed") + " (after \(result.attempts) tries)"
+        return result
+    }
+
+    /// `Retry-After` in seconds (the HTTP-date form is read as a wait of its own).
+    static func seconds(_ header: String) -> Duration? {
+        if let seconds = Int(header.trimmingCharacters(in: .whitespaces)), seconds >= 0 { return .seconds(seconds) }
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "GMT")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss zzz"
+        guard let date = formatter.date(from: header) else { return nil }
+        return .milliseconds(max(0, Int(date.timeIntervalSinceNow * 1000)))
+    }
+
+    /// `sha256=` and the hex HMAC-SHA256 of `timestamp.body` under `secret`: what a receiver
+    /// computes again to know the delivery is Cronium's and fresh.
+    public static func signature(of body: [UInt8], at timestamp: String, secret: String) -> String {
+        let mac = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + body, using: SymmetricKey(data: Array(secret.utf8)))
+        return "sha256=" + mac.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// Each service's own shape: text, and a card in the status's colour.
+    static func payload(_ message: ToolMessage, for type: ToolType) -> [UInt8] {
+        let colour = message.status.map(Self.colour)
+        let title = message.subject
+        var object: [String: Any]
+        switch type {
+        case .slack:
+            var attachment: [String: Any] = ["text": message.text, "fallback": message.text]
+            if let title { attachment["title"] = title }
+            if let colour { attachment["color"] = "#" + colour }
+            object = ["text": title ?? message.text, "attachments": [attachment]]
+        case .discord:
+            var embed: [String: Any] = ["description": String(message.text.prefix(4096))]
+            if let title { embed["title"] = String(title.prefix(256)) }
+            if let colour, let value = Int(colour, radix: 16) { embed["color"] = value }
+            object = ["content": String((title ?? message.text).prefix(2000)), "embeds": [embed]]
+        case .teams:
+            object = ["@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title ?? String(message.text.prefix(80)), "text": message.text]
+            if let title { object["title"] = title }
+            if let colour { object["themeColor"] = colour }
+        case .webhook, .email:
+            object = ["text": message.text]
+            if let title { object["subject"] = title }
+            if let status = message.status { object["status"] = status.rawValue }
+        }
+        return Array((try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data())
+    }
+
+    /// Green for success, amber for partial, red for the rest.
+    static func colour(_ status: ExecutionStatus) -> String {
+        switch status {
+        case .success: "2EB67D"
+        case .partial: "ECB22E"
+        case .pending, .running: "1D9BD1"
+        case .failure, .timeout, .cancelled: "E01E5A"
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import CroniumCore
+import CroniumEngine
+import CroniumExecutors
+import Foundation
+import Hummingbird
+
+/// `/api/v1/tools`: the caller's tools and the shared ones. Credentials (URLs, headers, secrets,
+/// passwords) go in and never come out.
+struct ToolController {
+    let engine: Engine
+
+    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+        group.get(use: list)
+        group.post(use: create)
+        group.get(":name", use: show)
+        group.patch(":name", use: update)
+        group.delete(":name", use: delete)
+        group.post(":name/test", use: test)
+    }
+
+    static let readOnly: Set<String> = ["id", "headerNames", "signed", "urlHost", "email", "createdAt", "updatedAt"]
+
+    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Tool] {
+        try await engine.tools(of: try context.requireUser())
+    }
+
+    @Sendable func create(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Tool> {
+        let input = try await request.decodeJSON(as: ToolInput.self, context: context, readOnly: Self.readOnly)
+        let tool = try await engine.addTool(input, by: try context.requireUser())
+        return EditedResponse(status: .created, headers: [.location: "/api/v1/tools/\(tool.name)"], response: tool)
+    }
+
+    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Tool {
+        try await engine.tool(named: try context.parameters.require("name"), of: try context.requireUser())
+    }
+
+    @Sendable func update(_ request: Request, context: AppRequestContext) async throws -> Tool {
+        let user = try context.requireUser()
+        let name = try context.parameters.require("name")
+        // Looked up first, so an unknown name is a 404 whatever the body.
+        _ = try await engine.tool(named: name, of: user)
+        let input = try await request.decodeJSON(as: ToolInput.self, context: context, readOnly: Self.readOnly)
+        return try await engine.updateTool(named: name, input, by: user)
+    }
+
+    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
+        try await engine.deleteTool(named: try context.parameters.require("name"), by: try context.requireUser())
+        return .noContent
+    }
+
+    /// Sends a real test message; the answer says what the far end said, delivered or not.
+    @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> DeliveryResult {
+        try await engine.testTool(named: try context.parameters.require("name"), by: try context.requireUser())
+    }
+}
+
+extension Tool: ResponseEncodable {}
+extension DeliveryResult: ResponseEncodable {}

@@ -1,0 +1,135 @@
+import ArgumentParser
+import CroniumCore
+import CroniumExecutors
+import Foundation
+import NIOHTTP1
+
+/// `cronium tool …`: where messages go (Slack, Discord, Teams, webhooks).
+struct ToolCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "tool", abstract: "Add, list, test and remove the tools messages are sent through.",
+        subcommands: [Add.self, List.self, Show.self, Test.self, Update.self, Remove.self])
+
+    /// What `add` and `update` share. A webhook's URL is a credential: give it in a file (or `-`,
+    /// standard input) to keep it out of your shell's history.
+    struct ToolOptions: ParsableArguments {
+        @Option(help: "The URL to post to (Slack, Discord, Teams or your own webhook).") var webhookUrl: String?
+        @Option(help: "Read the URL from this file ('-': standard input).") var webhookUrlFile: String?
+        @Option(help: "WEBHOOK: the method, POST (default), PUT or PATCH.") var method: String?
+        @Option(name: .customLong("header"), help: "WEBHOOK: a header 'Name: value' sent with each delivery (repeatable; replaces them).")
+        var headers: [String] = []
+        @Option(help: "WEBHOOK: sign deliveries with the secret in this file (X-Cronium-Signature).") var signingSecretFile: String?
+        @Flag(inversion: .prefixedNo, help: "Let every user send through it (administrators only).") var shared: Bool?
+
+        func validate() throws {
+            if webhookUrl != nil && webhookUrlFile != nil { throw ValidationError("give --webhook-url or --webhook-url-file, not both") }
+            for header in headers where !header.contains(":") { throw ValidationError("--header '\(header)' must be 'Name: value'") }
+        }
+
+        func input(name: String?, type: ToolType?) throws -> ToolInput {
+            var input = ToolInput()
+            input.name = name
+            input.type = type
+            input.url = try webhookUrl ?? webhookUrlFile.map { EventOptions.firstLine(try EventOptions.read($0, option: "--webhook-url-file")) }
+            input.method = method
+            if !headers.isEmpty {
+                input.headers = Dictionary(
+                    headers.map { header in
+                        let parts = header.split(separator: ":", maxSplits: 1)
+                        return (parts[0].trimmingCharacters(in: .whitespaces), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
+                    }, uniquingKeysWith: { _, last in last })
+            }
+            input.signingSecret = try signingSecretFile.map { EventOptions.firstLine(try EventOptions.read($0, option: "--signing-secret-file")) }
+            input.shared = shared
+            return input
+        }
+
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "add", abstract: "Add a tool.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The tool's name (letters, digits, '.', '_', '-').") var name: String
+        @Option(help: "slack, discord, teams or webhook.") var type: String
+        @OptionGroup var tool: ToolOptions
+
+        func validate() throws {
+            guard ToolType(rawValue: type.uppercased()) != nil else { throw ValidationError("--type must be slack, discord, teams or webhook") }
+        }
+
+        func run() async throws {
+            let data = try await client.client.send(.POST, "/api/v1/tools", body: try tool.input(name: name, type: ToolType(rawValue: type.uppercased())))
+            if client.json { return printJSON(data) }
+            let added = try APIClient.decoder.decode(Tool.self, from: data)
+            client.report("added tool \(added.name) (\(added.type.rawValue) to \(added.urlHost ?? "?")); try it with `cronium tool test \(added.name)`", id: added.name)
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "list", abstract: "Your tools and the shared ones.")
+        @OptionGroup var client: ClientOptions
+
+        func run() async throws {
+            let data = try await client.client.send(.GET, "/api/v1/tools")
+            if client.json { return printJSON(data) }
+            let tools = try APIClient.decoder.decode([Tool].self, from: data)
+            client.printTable(
+                ["NAME", "TYPE", "TO", "SHARED"],
+                tools.map { [$0.name, $0.type.rawValue, $0.urlHost ?? $0.email?.host ?? "-", $0.shared ? "yes" : "no"] })
+        }
+    }
+
+    struct Show: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "show", abstract: "One tool as JSON (never its credentials).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The tool's name.") var name: String
+
+        func run() async throws { printJSON(try await client.client.send(.GET, "/api/v1/tools/\(name)")) }
+    }
+
+    struct Test: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "test", abstract: "Send a real test message and show what the far end answered; exits 1 if it was not delivered.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The tool's name.") var name: String
+
+        func run() async throws {
+            let data = try await client.client.send(.POST, "/api/v1/tools/\(name)/test")
+            if client.json { printJSON(data) }
+            let result = try APIClient.decoder.decode(DeliveryResult.self, from: data)
+            if !client.json {
+                printColumns([
+                    ["delivered", result.delivered ? "yes" : "no"], ["tries", String(result.attempts)],
+                    ["answer", [result.status.map(String.init), result.response].compactMap { $0 }.joined(separator: " ")],
+                ])
+            }
+            if let error = result.error { throw CLIError(error) }
+        }
+    }
+
+    struct Update: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "update", abstract: "Change a tool (yours only).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The tool's name.") var name: String
+        @Option(help: "A new name.") var rename: String?
+        @OptionGroup var tool: ToolOptions
+
+        func run() async throws {
+            let data = try await client.client.send(.PATCH, "/api/v1/tools/\(name)", body: try tool.input(name: rename, type: nil))
+            if client.json { return printJSON(data) }
+            let updated = try APIClient.decoder.decode(Tool.self, from: data)
+            client.report("updated tool \(updated.name)", id: updated.name)
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "remove", abstract: "Remove a tool (yours only).")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "The tool's name.") var name: String
+
+        func run() async throws {
+            _ = try await client.client.send(.DELETE, "/api/v1/tools/\(name)")
+            client.report("removed tool \(name)", id: name)
+        }
+    }
+}

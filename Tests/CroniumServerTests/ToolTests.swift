@@ -1,0 +1,147 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumTesting
+import Crypto
+import Foundation
+import HTTPTypes
+import HummingbirdTesting
+import NIOCore
+import Testing
+
+@testable import CroniumServer
+
+/// Tools through the API against real HTTP receivers on loopback: each service's payload shape,
+/// signed webhooks, retries that honour `Retry-After`, credentials sealed and never returned,
+/// and who may see, use and change a tool.
+@Suite struct ToolTests {
+    static func json(_ text: String) -> [String: Any] {
+        (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
+    }
+
+    @Test func eachToolPostsItsOwnShapeAndItsCredentialsNeverComeBack() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return .init(200, "ok")
+        }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let secretPath = "T0001/B0002/\(UUID().uuidString)"
+            let bodies = [
+                #"{"name": "ops-slack", "type": "SLACK", "url": "\#(receiver.url)/slack/\#(secretPath)"}"#,
+                #"{"name": "ops-discord", "type": "DISCORD", "url": "\#(receiver.url)/discord/\#(secretPath)"}"#,
+                #"{"name": "ops-teams", "type": "TEAMS", "url": "\#(receiver.url)/teams/\#(secretPath)"}"#,
+                #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook/\#(secretPath)", "headers": {"Authorization": "Bearer header-secret"}, "signingSecret": "signing-secret"}"#,
+            ]
+            for body in bodies {
+                let added = try await send(client, admin, .post, "/api/v1/tools", body)
+                #expect(added.status == 201 && !added.body.contains(secretPath) && added.body.contains(#""urlHost":"127.0.0.1""#), "\(added)")
+            }
+            let listed = try await send(client, admin, .get, "/api/v1/tools")
+            for secret in [secretPath, "header-secret", "signing-secret"] { #expect(!listed.body.contains(secret)) }
+            #expect(listed.body.contains(#""headerNames":["Authorization"]"#) && listed.body.contains(#""signed":true"#), "\(listed)")
+            let database = try Data(contentsOf: URL(fileURLWithPath: fixture.directory.appending("data/cronium.sqlite")))
+            for secret in [secretPath, "header-secret", "signing-secret"] { #expect(database.range(of: Data(secret.utf8)) == nil) }
+
+            for name in ["ops-slack", "ops-discord", "ops-teams", "hook"] {
+                let tested = try await send(client, admin, .post, "/api/v1/tools/\(name)/test")
+                let result = try JSONDecoder().decode(DeliveryResult.self, from: Data(tested.body.utf8))
+                #expect(tested.status == 200 && result.delivered && result.attempts == 1 && result.status == 200 && result.response == "ok", "\(tested)")
+            }
+            let requests = received.all
+            #expect(requests.map(\.path) == ["slack", "discord", "teams", "hook"].map { "/\($0)/\(secretPath)" })
+            guard requests.count == 4 else { return }
+            for request in requests { #expect(request.method == "POST" && request.headers["content-type"] == "application/json") }
+
+            let slack = Self.json(requests[0].text)
+            let attachment = (slack["attachments"] as? [[String: Any]])?.first
+            #expect(slack["text"] as? String == "Cronium test message" && attachment?["color"] as? String == "#2EB67D", "\(requests[0].text)")
+            #expect((attachment?["text"] as? String)?.contains("through the tool ops-slack") == true)
+            let discord = Self.json(requests[1].text)
+            let embed = (discord["embeds"] as? [[String: Any]])?.first
+            #expect(discord["content"] as? String == "Cronium test message" && embed?["color"] as? Int == 0x2EB67D, "\(requests[1].text)")
+            let teams = Self.json(requests[2].text)
+            #expect(teams["@type"] as? String == "MessageCard" && teams["themeColor"] as? String == "2EB67D" && teams["title"] as? String == "Cronium test message")
+
+            // The receiver checks the signature as the docs tell it to: HMAC-SHA256 of "timestamp.body".
+            let hook = requests[3]
+            let timestamp = try #require(hook.headers["x-cronium-timestamp"])
+            let expected = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + hook.body, using: SymmetricKey(data: Array("signing-secret".utf8)))
+            #expect(hook.headers["x-cronium-signature"] == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
+            #expect(abs((Int(timestamp) ?? 0) - Int(Date().timeIntervalSince1970)) < 60)
+            #expect(hook.headers["authorization"] == "Bearer header-secret" && Self.json(hook.text)["status"] as? String == "SUCCESS")
+        }
+    }
+
+    @Test func aRefusalIsTriedAgainAfterItsRetryAfterAndOthersAreNot() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            switch (request.path, received.all.filter { $0.path == request.path }.count) {
+            case ("/busy", 1): return .init(429, headers: ["Retry-After": "2"], #"{"error":"slow down"}"#)
+            case ("/broken", 1): return .init(503, "restarting")
+            case ("/gone", _): return .init(404, "no such hook")
+            default: return .init(200, "ok")
+            }
+        }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            for path in ["busy", "broken", "gone"] {
+                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(path)", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+            }
+            let busy = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/busy/test").body.utf8))
+            let tries = received.all.filter { $0.path == "/busy" }
+            #expect(busy.delivered && busy.attempts == 2 && tries.count == 2, "\(busy)")
+            if tries.count == 2 { #expect(tries[1].at - tries[0].at >= .seconds(2)) }
+
+            let broken = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/broken/test").body.utf8))
+            #expect(broken.delivered && broken.attempts == 2, "\(broken)")
+
+            let gone = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/gone/test").body.utf8))
+            #expect(!gone.delivered && gone.attempts == 1 && gone.status == 404, "\(gone)")
+            #expect(gone.error == "http://127.0.0.1:\(receiver.port)/… answered 404 Not Found: no such hook", "\(gone)")
+        }
+    }
+
+    @Test func badToolsAreRefusedAndOnlyOwnersChangeThem() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let cases: [(String, Int, String)] = [
+                (#"{"name": "a", "type": "SLACK", "urll": "http://x"}"#, 400, "unknown field 'urll'"),
+                (#"{"name": "a", "type": "SLACK"}"#, 422, "url: a SLACK tool needs the URL to post to"),
+                (#"{"name": "a", "type": "SLACK", "url": "ftp://x/secret"}"#, 422, "is not an http(s) URL"),
+                (#"{"name": "a b", "type": "SLACK", "url": "http://x"}"#, 422, "is not a tool name"),
+                (#"{"name": "a", "type": "WEBHOOK", "url": "http://x", "method": "GET"}"#, 422, "method: must be one of POST, PUT, PATCH"),
+                (#"{"name": "a", "type": "WEBHOOK", "url": "http://x", "headers": {"X-Cronium-Signature": "x"}}"#, 422, "is set by Cronium"),
+                (#"{"name": "a", "type": "SLACK", "url": "http://x", "signingSecret": "s"}"#, 422, "applies to WEBHOOK tools only"),
+                (#"{"name": "a", "type": "EMAIL", "host": "smtp.example.com"}"#, 422, "EMAIL tools are not available yet"),
+                (#"{"name": "a", "type": "SMS", "url": "http://x"}"#, 400, "SMS"),
+            ]
+            for (body, status, words) in cases {
+                let answer = try await send(client, admin, .post, "/api/v1/tools", body)
+                #expect(answer.status == status && answer.body.contains(words), "\(body): \(answer)")
+            }
+            #expect(try await send(client, admin, .get, "/api/v1/tools").body == "[]")
+
+            let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
+            #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "mine", "type": "SLACK", "url": "http://127.0.0.1:9/x"}"#).status == 201)
+            #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 404)
+            let refused = try await send(client, bo, .post, "/api/v1/tools", #"{"name": "theirs", "type": "SLACK", "url": "http://127.0.0.1:9/x", "shared": true}"#)
+            #expect(refused.status == 403 && refused.body.contains("only administrators may share a tool"), "\(refused)")
+            #expect(try await send(client, admin, .patch, "/api/v1/tools/mine", #"{"shared": true}"#).status == 200)
+            #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 200)
+            let change = try await send(client, bo, .patch, "/api/v1/tools/mine", #"{"url": "http://127.0.0.1:9/y"}"#)
+            #expect(change.status == 403 && change.body.contains("only they may change it"), "\(change)")
+            #expect(try await send(client, bo, .delete, "/api/v1/tools/mine").status == 403)
+            let retyped = try await send(client, admin, .patch, "/api/v1/tools/mine", #"{"type": "DISCORD"}"#)
+            #expect(retyped.status == 422 && retyped.body.contains("a tool keeps its type"), "\(retyped)")
+            #expect(try await send(client, admin, .delete, "/api/v1/tools/mine").status == 204)
+            #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 404)
+        }
+    }
+}
