@@ -60,6 +60,7 @@ enum OpenAPIDocument {
         .init(method: "POST", path: "/api/v1/servers/{name}/check", summary: "Connect and log in as a run would; reachability, login, round trip"),
         .init(method: "GET", path: "/api/v1/tools", summary: "Your tools and the shared ones; never their credentials"),
         .init(method: "POST", path: "/api/v1/tools", summary: "Add a tool (SLACK, DISCORD, TEAMS, WEBHOOK)", status: 201),
+        .init(method: "POST", path: "/api/v1/tools/preview", summary: "Render a message's templates over a past run ({executionId, subject, message})"),
         .init(method: "GET", path: "/api/v1/tools/{name}", summary: "One tool"),
         .init(method: "PATCH", path: "/api/v1/tools/{name}", summary: "Change a tool (its owner only)"),
         .init(method: "DELETE", path: "/api/v1/tools/{name}", summary: "Remove a tool", status: 204),

@@ -25,6 +25,16 @@ extension Database {
     /// burst of 2 MB of short lines is one batch of 77,000 rows) and PostgreSQL's 65,535.
     static let logRowsPerStatement = 10_000
 
+    /// The last `count` lines (the run's system lines too), in order.
+    public func lastLogLines(executionId: ExecutionID, count: Int) async throws -> [LogLine] {
+        let lines = try await read { sql in
+            try await sql.raw(
+                "SELECT seq, ts, stream, text FROM log_lines WHERE execution_id = \(bind: executionId) ORDER BY seq DESC LIMIT \(bind: count)"
+            ).all().map(Self.decodeLogLine)
+        }
+        return lines.reversed()
+    }
+
     /// Lines after `afterSeq`, in order, at most `limit`.
     public func logLines(executionId: ExecutionID, afterSeq: Int = 0, limit: Int = 1000) async throws -> [LogLine] {
         try await read { sql in
@@ -33,13 +43,13 @@ extension Database {
                 SELECT seq, ts, stream, text FROM log_lines WHERE execution_id = \(bind: executionId) AND seq > \(bind: afterSeq)
                 ORDER BY seq LIMIT \(bind: limit)
                 """
-            ).all().map {
-                LogLine(
-                    seq: try $0.decode(column: "seq", as: Int.self),
-                    time: Date(millis: try $0.decode(column: "ts", as: Int64.self)),
-                    stream: try $0.decode(column: "stream", as: LogStream.self),
-                    text: try $0.decode(column: "text", as: String.self))
-            }
+            ).all().map(Self.decodeLogLine)
         }
+    }
+
+    static func decodeLogLine(_ row: any SQLRow) throws -> LogLine {
+        LogLine(
+            seq: try row.decode(column: "seq", as: Int.self), time: Date(millis: try row.decode(column: "ts", as: Int64.self)),
+            stream: try row.decode(column: "stream", as: LogStream.self), text: try row.decode(column: "text", as: String.self))
     }
 }

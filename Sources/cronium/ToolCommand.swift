@@ -8,7 +8,7 @@ import NIOHTTP1
 struct ToolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "tool", abstract: "Add, list, test and remove the tools messages are sent through.",
-        subcommands: [Add.self, List.self, Show.self, Test.self, Update.self, Remove.self])
+        subcommands: [Add.self, List.self, Show.self, Test.self, Preview.self, Update.self, Remove.self])
 
     /// What `add` and `update` share. A webhook's URL is a credential: give it in a file (or `-`,
     /// standard input) to keep it out of your shell's history.
@@ -104,6 +104,36 @@ struct ToolCommand: AsyncParsableCommand {
                 ])
             }
             if let error = result.error { throw CLIError(error) }
+        }
+    }
+
+    struct Preview: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "preview", abstract: "Render a message's templates over a past run, as a message about it would read.",
+            discussion: "Templates are Mustache: {{event.name}}, {{execution.status}}, {{execution.log}}, {{input.FIELD}}, {{variables.KEY}}… (docs/notifications.md).")
+        @OptionGroup var client: ClientOptions
+        @Option(help: "The run to render over.") var execution: ExecutionID
+        @Option(help: "The message's template.") var message: String
+        @Option(help: "The subject's template.") var subject: String?
+        @Flag(help: "Render for an HTML body (values escaped).") var html = false
+
+        func run() async throws {
+            struct Body: Encodable {
+                let executionId: ExecutionID
+                let subject: String?
+                let message: String
+                let html: Bool
+            }
+            struct Rendered: Decodable {
+                let subject: String?
+                let text: String
+            }
+            let data = try await client.client.send(
+                .POST, "/api/v1/tools/preview", body: Body(executionId: execution, subject: subject, message: message, html: html))
+            if client.json { return printJSON(data) }
+            let rendered = try APIClient.decoder.decode(Rendered.self, from: data)
+            if let subject = rendered.subject { print("Subject: \(subject)") }
+            print(rendered.text)
         }
     }
 

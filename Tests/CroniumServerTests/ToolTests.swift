@@ -144,4 +144,41 @@ import Testing
             #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 404)
         }
     }
+
+    @Test func messagesAreTemplatesOverARun() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let runs = RunsClient(client: client, token: admin)
+            #expect(try await send(client, admin, .put, "/api/v1/variables/REGION", #"{"value": "eu-west"}"#).status == 201)
+            #expect(try await send(client, admin, .put, "/api/v1/variables/TOKEN", #"{"value": "hush", "secret": true}"#).status == 201)
+            let event = try await runs.create("nightly", .bash, #"echo "backing up <db>"; echo "done"; exit 3"#)
+            let run = try await runs.run(event, body: #"{"input": {"host": "db-1"}}"#)
+            #expect(run.status == .failure)
+
+            let template = """
+                {{event.name}} {{execution.status}} with {{execution.exitCode}} in {{execution.duration}}
+                {{#execution.failed}}FAILED{{/execution.failed}}{{^execution.failed}}ok{{/execution.failed}} on {{input.host}}
+                region {{variables.REGION}}, token '{{variables.TOKEN}}'
+                {{execution.log}}
+                """
+            let body: [String: Any] = ["executionId": run.id.rawValue, "subject": "[{{execution.status}}] {{event.name}}", "message": template]
+            let preview = try await send(client, admin, .post, "/api/v1/tools/preview", RemoteServerTests.body(body))
+            #expect(preview.status == 200, "\(preview)")
+            let rendered = Self.json(preview.body)
+            #expect(rendered["subject"] as? String == "[FAILURE] nightly")
+            let lines = (rendered["text"] as? String ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
+            #expect(lines.count >= 5 && lines[0].hasPrefix("nightly FAILURE with 3 in ") && (lines[0].hasSuffix(" ms") || lines[0].hasSuffix(" s")), "\(lines)")
+            #expect(Array(lines.dropFirst()) == ["FAILED on db-1", "region eu-west, token ''", "backing up <db>", "done"], "\(lines)")
+
+            // An HTML body escapes what the run printed; a template that does not parse is refused.
+            let html = try await send(
+                client, admin, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "<p>{{execution.log}}</p>", "html": true]))
+            #expect(Self.json(html.body)["text"] as? String == "<p>backing up &lt;db&gt;\ndone</p>", "\(html)")
+            let broken = try await send(client, admin, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "{{#open}} never closed"]))
+            #expect(broken.status == 422 && broken.body.contains("message: is not a template Cronium can read"), "\(broken)")
+            let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
+            #expect(try await send(client, bo, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "x"])).status == 404)
+        }
+    }
 }

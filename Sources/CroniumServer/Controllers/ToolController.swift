@@ -12,6 +12,7 @@ struct ToolController {
     func addRoutes(to group: RouterGroup<AppRequestContext>) {
         group.get(use: list)
         group.post(use: create)
+        group.post("preview", use: preview)
         group.get(":name", use: show)
         group.patch(":name", use: update)
         group.delete(":name", use: delete)
@@ -46,6 +47,27 @@ struct ToolController {
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         try await engine.deleteTool(named: try context.parameters.require("name"), by: try context.requireUser())
         return .noContent
+    }
+
+    struct PreviewRequest: Codable {
+        var executionId: ExecutionID
+        var subject: String?
+        var message: String
+        /// Renders for an HTML body (values escaped).
+        var html: Bool?
+    }
+
+    struct Preview: ResponseEncodable {
+        var subject: String?
+        var text: String
+    }
+
+    /// A message's templates rendered over a past run, as a message about it would read.
+    @Sendable func preview(_ request: Request, context: AppRequestContext) async throws -> Preview {
+        let body = try await request.decodeJSON(as: PreviewRequest.self, context: context)
+        let rendered = try await engine.previewMessage(
+            executionId: body.executionId, subject: body.subject, message: body.message, html: body.html ?? false, by: try context.requireUser())
+        return Preview(subject: rendered.subject, text: rendered.text)
     }
 
     /// Sends a real test message; the answer says what the far end said, delivered or not.
