@@ -17,6 +17,7 @@ extension Dispatcher {
         let depth = (execution.chainDepth ?? 0) + 1
         var firings: [ActionFiring] = []
         var runs: [(position: Int, request: EnqueueRequest)] = []
+        var deliveries: [Delivery] = []
         for (position, action) in due {
             func record(_ error: String?) {
                 firings.append(
@@ -26,7 +27,17 @@ extension Dispatcher {
             }
             switch action.type {
             case .sendMessage:
-                record("tool actions are not available yet: this SEND_MESSAGE (\(action.tool ?? "no tool")) will be sent once Cronium has tool actions")
+                switch await message(for: action, after: execution, of: event, at: now) {
+                case .success(var delivery):
+                    delivery.actionPosition = position
+                    deliveries.append(delivery)
+                    firings.append(
+                        ActionFiring(
+                            position: position, when: action.when, type: action.type, targetEventId: nil, executionId: nil, status: .sending, error: nil,
+                            firedAt: now))
+                case .failure(let problem):
+                    record(problem.message)
+                }
             case .runEvent:
                 guard let targetId = action.eventId else {
                     record("the action names no event to run")
@@ -47,13 +58,38 @@ extension Dispatcher {
             }
         }
         do {
-            _ = try await store.recordActions(of: execution.id, firings: firings, runs: runs, now: now)
+            _ = try await store.recordActions(of: execution.id, firings: firings, runs: runs, deliveries: deliveries, now: now)
             if !runs.isEmpty {
                 configuration.metrics.received(.action, count: runs.count)
                 doorbell.ring()
             }
+            if !deliveries.isEmpty { self.deliveries.wake() }
         } catch {
             logger.error("could not record a run's actions", metadata: ["execution.id": "\(execution.id)", "error": "\(String(reflecting: error))"])
+        }
+    }
+
+    /// The message a `SEND_MESSAGE` action sends about the run that just ended, rendered, for
+    /// the delivery worker; or why it cannot be sent.
+    private func message(for action: EventAction, after execution: Execution, of event: Event, at now: Date) async -> Result<Delivery, ActionProblem> {
+        guard let toolName = action.tool, let template = action.message else { return .failure(ActionProblem("the action names no tool or message")) }
+        do {
+            guard let tool = try await store.tool(named: toolName, usableBy: event.ownerId)?.tool else {
+                return .failure(ActionProblem("could not send a message: the event's owner has no tool named \(toolName), and no shared one has that name"))
+            }
+            guard tool.type.isHTTP else {
+                return .failure(ActionProblem("could not send a message: \(tool.type.rawValue) tools are not available yet"))
+            }
+            // The run as recorded, with its final status, exit code and log.
+            let ended = try await store.execution(id: execution.id) ?? execution
+            let context = try await MessageTemplate.context(for: ended, of: event, in: store)
+            let text = try MessageTemplate.render(template, over: context, field: "message")
+            let subject = try action.subject.map { try MessageTemplate.render($0, over: context, field: "subject") }
+            return .success(Delivery(executionId: execution.id, actionPosition: nil, ownerId: event.ownerId, toolName: tool.name, subject: subject, text: text, createdAt: now))
+        } catch let error as ValidationError {
+            return .failure(ActionProblem("could not send a message: \(error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))"))
+        } catch {
+            return .failure(ActionProblem("could not send a message: \(error)"))
         }
     }
 
@@ -73,4 +109,10 @@ extension Dispatcher {
             return "event \(targetId) could not be read: \(error)"
         }
     }
+}
+
+/// Why an action could not fire, as recorded on it.
+struct ActionProblem: Error {
+    let message: String
+    init(_ message: String) { self.message = message }
 }

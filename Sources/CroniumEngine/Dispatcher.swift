@@ -23,6 +23,7 @@ final class Dispatcher: Service, Sendable {
     let runtime: RuntimeAccess?
     let vault: VariableVault
     let remote: RemoteServers
+    let deliveries: DeliveryWorker
     let logger: Logger
     let doorbell = Doorbell()
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
@@ -53,9 +54,11 @@ final class Dispatcher: Service, Sendable {
 
     init(
         store: Database, executors: ExecutorRegistry, logHub: LogHub, scheduler: Scheduler, clock: any EngineClock,
-        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, remote: RemoteServers, logger: Logger
+        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, remote: RemoteServers, deliveries: DeliveryWorker,
+        logger: Logger
     ) {
         self.remote = remote
+        self.deliveries = deliveries
         self.runtime = runtime
         self.vault = vault
         self.store = store

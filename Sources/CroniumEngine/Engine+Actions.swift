@@ -95,6 +95,11 @@ extension Engine {
         try await store.actionFirings(of: executionId)
     }
 
+    /// The messages sent about a run.
+    public func deliveries(of executionId: ExecutionID) async throws -> [Delivery] {
+        try await store.deliveries(of: executionId)
+    }
+
     /// The parts of a REMOTE run, one per server; none for other runs.
     public func parts(of executionId: ExecutionID) async throws -> [Execution] {
         try await store.parts(of: executionId)

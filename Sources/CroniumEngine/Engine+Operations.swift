@@ -11,6 +11,7 @@ extension Engine {
         try checkRunnable(new, before: nil, by: user)
         try await checkVariables(new)
         try await checkServers(new)
+        try await checkMessages(new)
         try await resolveActions(of: &new)
         let event = try await store.insertEvent(new)
         await scheduler.markChanged(eventId: event.id, resetTimetable: true)
@@ -34,6 +35,7 @@ extension Engine {
         try checkRunnable(event, before: before, by: user)
         try await checkVariables(event)
         try await checkServers(event)
+        try await checkMessages(event)
         try await resolveActions(of: &event)
         try await store.updateEvent(event)
         await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
@@ -125,6 +127,26 @@ extension Engine {
             variables.sorted { $0.key < $1.key }.filter { !keys.contains($0.value) }.map {
                 FieldProblem(field: "variables.\($0.key)", message: "there is no variable \($0.value) (of the event's owner); create it first")
             })
+    }
+
+    /// Every `SEND_MESSAGE` action names a tool its owner may send through, and its templates parse.
+    private func checkMessages(_ event: Event) async throws {
+        var problems: [FieldProblem] = []
+        for (index, action) in (event.actions ?? []).enumerated() where action.type == .sendMessage {
+            let field = "actions[\(index)]"
+            if let name = action.tool {
+                if let tool = try await store.tool(named: name, usableBy: event.ownerId)?.tool {
+                    if !tool.type.isHTTP { problems.append(.init(field: "\(field).tool", message: "\(tool.type.rawValue) tools are not available yet")) }
+                } else {
+                    problems.append(.init(field: "\(field).tool", message: "there is no tool \(name) (of the event's owner, or shared); add it with `cronium tool add` first"))
+                }
+            }
+            for (name, template) in [("message", action.message), ("subject", action.subject)] {
+                guard let template else { continue }
+                do { _ = try MessageTemplate.render(template, over: [:], field: "\(field).\(name)") } catch { problems += error.problems }
+            }
+        }
+        try ValidationError.check(problems)
     }
 
     /// Every server a `REMOTE` event names is one of its owner's (a tag may match none yet).
@@ -265,6 +287,7 @@ extension Engine {
                     try checkRunnable(after, before: before, by: user)
                     try await checkVariables(after)
                     try await checkServers(after)
+                    try await checkMessages(after)
                     try await resolveActions(of: &after, creating: creating)
                     plans.append((before, after))
                 } else {
@@ -272,6 +295,7 @@ extension Engine {
                     try checkRunnable(new, before: nil, by: user)
                     try await checkVariables(new)
                     try await checkServers(new)
+                    try await checkMessages(new)
                     try await resolveActions(of: &new, creating: creating)
                     plans.append((nil, new))
                 }

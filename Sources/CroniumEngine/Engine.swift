@@ -9,8 +9,8 @@ import ServiceLifecycle
 /// and holds the rules about events and runs. HTTP and the CLI only translate to calls on this
 /// type, so tests drive it without either.
 ///
-/// Its work is done by four services, run by the caller's service group (``services``): the
-/// scheduler, the dispatcher, the lease keeper and the log hub.
+/// Its work is done by five services, run by the caller's service group (``services``): the
+/// scheduler, the dispatcher, the delivery worker (messages), the lease keeper and the log hub.
 public final class Engine: Sendable {
     public struct Configuration: Sendable {
         /// Runs at once on this node.
@@ -61,6 +61,7 @@ public final class Engine: Sendable {
     let logger: Logger
     public let scheduler: Scheduler
     let dispatcher: Dispatcher
+    let deliveries: DeliveryWorker
     let leaseKeeper: LeaseKeeper
     let scheduling: SchedulingService
     /// What bounds local runs, for the rules on limits and read-only paths; nil when this engine
@@ -96,9 +97,12 @@ public final class Engine: Sendable {
         self.logger = logger
         logHub = LogHub(store: store, logger: logger)
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
+        let deliveries = DeliveryWorker(
+            store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), clock: clock, logger: logger)
+        self.deliveries = deliveries
         dispatcher = Dispatcher(
             store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
-            vault: self.vault, remote: remote, logger: logger)
+            vault: self.vault, remote: remote, deliveries: deliveries, logger: logger)
         leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
@@ -115,8 +119,9 @@ public final class Engine: Sendable {
     }
 
     /// The engine's services in start order; a service group shuts them down in reverse: the
-    /// scheduler stops firing, the dispatcher drains its runs, then leases and logs end.
-    public var services: [any Service] { [logHub, leaseKeeper, dispatcher, scheduling] }
+    /// scheduler stops firing, the dispatcher drains its runs, messages being sent stop (they go at
+    /// the next start), then leases and logs end.
+    public var services: [any Service] { [logHub, leaseKeeper, deliveries, dispatcher, scheduling] }
 
     /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
     /// free, else as soon as one is.

@@ -3,12 +3,13 @@ import Foundation
 import SQLKit
 
 extension Database {
-    /// Records what a run's end set off, and queues the runs it asked for, in one transaction:
-    /// a crash leaves either both or neither.
+    /// Records what a run's end set off, and queues the runs and the messages it asked for, in
+    /// one transaction: a crash leaves all or none.
     public func recordActions(
-        of executionId: ExecutionID, firings: [ActionFiring], runs: [(position: Int, request: EnqueueRequest)], now: Date
+        of executionId: ExecutionID, firings: [ActionFiring], runs: [(position: Int, request: EnqueueRequest)], deliveries: [Delivery] = [], now: Date
     ) async throws -> [ActionFiring] {
         try await transaction { sql in
+            for delivery in deliveries { try await Self.insert(delivery, in: sql) }
             var recorded = firings
             let ids = try await Self.enqueue(runs.map(\.request), now: now, in: sql)
             for ((position, _), id) in zip(runs, ids) {

@@ -124,6 +124,18 @@ enum Migrations {
                 """
             ]
         },
+        Migration(version: 10, name: "deliveries") { d in
+            [
+                """
+                CREATE TABLE deliveries (\(d.idColumn), execution_id BIGINT NOT NULL REFERENCES executions(id) ON DELETE CASCADE,
+                  action_position BIGINT, owner_id BIGINT NOT NULL, tool_name TEXT NOT NULL, subject TEXT, text TEXT NOT NULL,
+                  status TEXT NOT NULL, attempts BIGINT NOT NULL, answer_status BIGINT, answer TEXT, error TEXT,
+                  created_at BIGINT NOT NULL, finished_at BIGINT)
+                """,
+                "CREATE INDEX deliveries_execution ON deliveries(execution_id)",
+                "CREATE INDEX deliveries_status ON deliveries(status)",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

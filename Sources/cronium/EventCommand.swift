@@ -208,8 +208,11 @@ struct EventCommand: AsyncParsableCommand {
                 case .runEvent: "run event \(firing.targetEventId.map(String.init) ?? "?")"
                 case .sendMessage: "send a message"
                 }
-            guard firing.status == .fired else { return "\(firing.when.rawValue): could not \(what): \(firing.error ?? "no reason given")" }
-            return "\(firing.when.rawValue): \(what)\(firing.executionId.map { " as execution \($0)" } ?? "")"
+            switch firing.status {
+            case .fired: return "\(firing.when.rawValue): \(what)\(firing.executionId.map { " as execution \($0)" } ?? "")"
+            case .sending: return "\(firing.when.rawValue): sending a message (`cronium execution show` tells how it went)"
+            case .failed: return "\(firing.when.rawValue): could not \(what): \(firing.error ?? "no reason given")"
+            }
         }
 
         /// `{"input": …}` from `--input`, checked to be JSON before anything is sent.

@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumTesting
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -68,9 +69,16 @@ import Testing
     }
 
     @Test func actionsFireInOrderOnceOnTheFinalOutcome() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return .init(200, "ok")
+        }
+        defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
+            #expect(try await send(client, fixture.adminToken, .post, "/api/v1/tools", #"{"name": "ops", "type": "WEBHOOK", "url": "\#(receiver.url)/ops"}"#).status == 201)
             let note = try await runs.create("note", .bash, "cronium_input")
             let flaky = try await runs.create(
                 "flaky", .python, "import cronium\nattempt = cronium.event()['attempt']\ncronium.output({'attempt': attempt})\nprint('attempt', attempt)\nraise SystemExit(1)"
@@ -81,7 +89,7 @@ import Testing
                     EventAction(when: .onFailure, type: .runEvent, eventId: note.id),
                     EventAction(when: .always, type: .runEvent, eventId: note.id),
                     EventAction(when: .onSuccess, type: .runEvent, eventId: note.id),
-                    EventAction(when: .onFailure, type: .sendMessage, tool: "slack", to: ["#ops"], message: "flaky failed"),
+                    EventAction(when: .onFailure, type: .sendMessage, tool: "ops", subject: "{{event.name}}", message: "{{event.name}} failed on attempt {{execution.attempt}}"),
                 ]
             }
             _ = try await runs.start(flaky)
@@ -98,8 +106,13 @@ import Testing
             for attempt in attempts where attempt.attempt < 3 { #expect(try await runs.execution(attempt.id).actions == nil) }
             let firings = try await runs.actions(try #require(attempts.first { $0.attempt == 3 }).id)
             #expect(firings.map(\.when) == [.always, .onFailure, .onFailure])
-            #expect(firings.map(\.status) == [.fired, .fired, .failed])
-            #expect(firings[2].type == .sendMessage && firings[2].error?.hasPrefix("tool actions are not available yet") == true)
+            #expect(firings.map(\.status).prefix(2) == [.fired, .fired] && firings[2].type == .sendMessage)
+            // The message goes out once, rendered over the final attempt, and its action is then fired.
+            let last = try #require(attempts.first { $0.attempt == 3 }).id
+            #expect(try await eventually(timeout: .seconds(30)) { try await runs.execution(last).deliveries?.first?.status == .delivered })
+            let shown = try await runs.execution(last)
+            #expect(shown.actions?.map(\.status) == [.fired, .fired, .fired] && shown.deliveries?.first?.answerStatus == 200, "\(shown)")
+            #expect(received.all.map(\.text) == [#"{"status":"FAILURE","subject":"flaky","text":"flaky failed on attempt 3"}"#])
             for firing in firings.prefix(2) {
                 let ran = try await runs.ended(try #require(firing.executionId))
                 #expect(try await runs.log(ran.id) == [#"{"attempt":3}"#])

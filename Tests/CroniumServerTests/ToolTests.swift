@@ -1,10 +1,13 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
+import CroniumStore
 import CroniumTesting
 import Crypto
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
+import Logging
 import NIOCore
 import Testing
 
@@ -180,5 +183,94 @@ import Testing
             let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
             #expect(try await send(client, bo, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "x"])).status == 404)
         }
+    }
+
+    @Test func actionsSendThroughToolsAndEachDeliveryIsRecorded() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, #"{"ok":true}"#)
+        }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let runs = RunsClient(client: client, token: admin)
+            for (name, path) in [("team", "slack"), ("gone", "gone")] {
+                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "SLACK", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+            }
+            // Refused when saved: a tool that is not there, a template that does not parse.
+            for (action, words) in [
+                (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "nope", "message": "x"}"#, "actions[0].tool: there is no tool nope"),
+                (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "team", "message": "{{#a}}"}"#, "actions[0].message: is not a template"),
+            ] {
+                let refused = try await send(client, admin, .post, "/api/v1/events", #"{"name": "bad", "type": "BASH", "content": "true", "actions": [\#(action)]}"#)
+                #expect(refused.status == 422 && refused.body.contains(words), "\(refused)")
+            }
+            let event = try await runs.create("deploy", .bash, "echo shipped v42") {
+                $0.actions = [
+                    EventAction(when: .always, type: .sendMessage, tool: "team", subject: "{{event.name}} {{execution.status}}", message: "{{event.name}}: {{execution.log}}"),
+                    EventAction(when: .onSuccess, type: .sendMessage, tool: "gone", message: "never arrives"),
+                ]
+            }
+            let run = try await runs.run(event)
+            #expect(run.status == .success)
+            #expect(try await eventually(timeout: .seconds(30)) { try await runs.execution(run.id).deliveries?.allSatisfy { $0.status != .pending } == true })
+            let shown = try await runs.execution(run.id)
+            let deliveries = try #require(shown.deliveries)
+            #expect(deliveries.map(\.status) == [.delivered, .failed] && deliveries.map(\.toolName) == ["team", "gone"], "\(deliveries)")
+            #expect(deliveries[0].subject == "deploy SUCCESS" && deliveries[0].text == "deploy: shipped v42" && deliveries[0].attempts == 1)
+            #expect(deliveries[1].answerStatus == 404 && deliveries[1].error?.hasSuffix("answered 404 Not Found: no such hook") == true, "\(deliveries[1])")
+            #expect(shown.actions?.map(\.status) == [.fired, .failed] && shown.actions?[1].error == deliveries[1].error)
+            let slack = Self.json(try #require(received.all.first { $0.path == "/slack" }).text)
+            #expect(slack["text"] as? String == "deploy SUCCESS")
+        }
+    }
+
+    /// A message recorded but not yet sent when the server stopped goes out at the next start.
+    @Test func aMessageLeftByAStoppedServerIsSentAtTheNextStart() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return .init(200, "ok")
+        }
+        defer { receiver.stop() }
+        let directory = try TemporaryDirectory("deliveries")
+        defer { directory.remove() }
+        var logger = Logger(label: "t")
+        logger.logLevel = .warning
+        func server() async throws -> CroniumServer {
+            var configuration = ServerConfiguration()
+            configuration.dataDirectory = directory.appending("data")
+            configuration.bcryptCost = 4
+            configuration.port = 0
+            return try await CroniumServer(configuration: configuration, logger: logger)
+        }
+        let first = try await server()
+        let admin = try #require(try await first.store.user(id: 1))
+        var tool = ToolInput()
+        (tool.name, tool.type, tool.url) = ("team", .discord, "\(receiver.url)/discord")
+        _ = try await first.engine.addTool(tool, by: admin)
+        let event = try await first.engine.createEvent(
+            {
+                var input = EventInput()
+                (input.name, input.type, input.content) = ("quiet", .bash, "true")
+                return input
+            }(), by: admin)
+        // Recorded as a run's end records it, without the worker being told: the server stops first.
+        let execution = try await first.store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: Date()), now: Date())
+        let firing = ActionFiring(position: 0, when: .always, type: .sendMessage, targetEventId: nil, executionId: nil, status: .sending, error: nil, firedAt: Date())
+        let message = Delivery(executionId: execution, actionPosition: 0, ownerId: admin.id, toolName: "team", subject: nil, text: "left behind", createdAt: Date())
+        _ = try await first.store.recordActions(of: execution, firings: [firing], runs: [], deliveries: [message], now: Date())
+        try await first.shutdown()
+        #expect(received.all.isEmpty)
+
+        let second = try await server()
+        try await second.application().test(.live) { (_: any TestClientProtocol) async throws in
+            #expect(try await eventually(timeout: .seconds(30)) { try await second.store.deliveries(of: execution).first?.status == .delivered })
+            #expect(try await second.store.actionFirings(of: execution).map(\.status) == [.fired])
+        }
+        try await second.shutdown()
+        #expect(received.all.count == 1 && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind")
     }
 }

@@ -99,7 +99,9 @@ public struct ActionFiring: Codable, Sendable, Equatable {
 }
 
 public enum ActionFiringStatus: String, Sendable, ClosedSetCodable {
-    /// Done: the run was queued (or the message sent).
+    /// Done: the run was queued, or the message delivered.
     case fired = "FIRED"
     case failed = "FAILED"
+    /// A message on its way (its delivery is being tried).
+    case sending = "SENDING"
 }

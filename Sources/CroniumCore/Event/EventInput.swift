@@ -161,7 +161,7 @@ extension Event {
                     p.append(.init(field: field, message: "tool, to, subject and message belong to SEND_MESSAGE"))
                 }
             case .sendMessage:
-                if action.tool?.isEmpty ?? true { p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool (email, slack, discord, teams, webhook)")) }
+                if action.tool?.isEmpty ?? true { p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool: the name of one of your tools (`cronium tool list`)")) }
                 if action.message?.isEmpty ?? true { p.append(.init(field: "\(field).message", message: "SEND_MESSAGE needs a message")) }
                 if action.eventId != nil || action.eventName != nil { p.append(.init(field: field, message: "eventId belongs to RUN_EVENT")) }
             }

@@ -103,6 +103,8 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var server: String?
     /// The parts of a `REMOTE` run; filled when one run is asked for.
     public var parts: [Execution]?
+    /// The messages sent about this run (its `SEND_MESSAGE` actions); filled when one run is asked for.
+    public var deliveries: [Delivery]?
 
     public init(
         id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date,

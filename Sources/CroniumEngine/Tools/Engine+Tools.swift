@@ -98,13 +98,9 @@ extension Engine {
         }
     }
 
-    func sealTool(_ credential: ToolCredential) throws -> String {
-        try vault.cipher.seal(String(decoding: try JSONEncoder().encode(credential), as: UTF8.self))
-    }
+    func sealTool(_ credential: ToolCredential) throws -> String { try vault.cipher.sealTool(credential) }
 
-    func openTool(_ sealed: String) throws -> ToolCredential {
-        try JSONDecoder().decode(ToolCredential.self, from: Data(try vault.cipher.open(sealed).utf8))
-    }
+    func openTool(_ sealed: String) throws -> ToolCredential { try vault.cipher.openTool(sealed) }
 
     func storedTool(named name: String, usableBy user: User) async throws -> StoredTool {
         guard let stored = try await store.tool(named: name, usableBy: user.id) else { throw Self.noTool(name) }
@@ -120,4 +116,15 @@ extension Engine {
     }
 
     static func noTool(_ name: String) -> CroniumError { CroniumError(.notFound, "you have no tool named \(name), and no shared one has that name") }
+}
+
+extension SecretCipher {
+    /// A tool's credential as one sealed value.
+    func sealTool(_ credential: ToolCredential) throws -> String {
+        try seal(String(decoding: try JSONEncoder().encode(credential), as: UTF8.self))
+    }
+
+    func openTool(_ sealed: String) throws -> ToolCredential {
+        try JSONDecoder().decode(ToolCredential.self, from: Data(try open(sealed).utf8))
+    }
 }

@@ -21,11 +21,11 @@ public enum MessageTemplate {
     static let logLines = 20
 }
 
-extension Engine {
+extension MessageTemplate {
     /// What a message about `execution` of `event` may say, for templates: the event, the run
     /// (its status, times, output, the end of its log, its parts on servers), its input, and the
     /// owner's variables that are not secret.
-    func messageContext(for execution: Execution, of event: Event) async throws -> [String: Any] {
+    static func context(for execution: Execution, of event: Event, in store: Database) async throws -> [String: Any] {
         let log = try await store.lastLogLines(executionId: execution.id, count: MessageTemplate.logLines).map(\.text)
         var run: [String: Any] = [
             "id": execution.id.rawValue, "status": execution.status.rawValue, "succeeded": execution.status == .success,
@@ -35,7 +35,7 @@ extension Engine {
         if let exitCode = execution.exitCode { run["exitCode"] = exitCode }
         if let duration = execution.durationMs {
             run["durationMs"] = duration
-            run["duration"] = Self.describe(milliseconds: duration)
+            run["duration"] = describe(milliseconds: duration)
         }
         if let startedAt = execution.startedAt { run["startedAt"] = formatISO8601(startedAt, timeZone: .gmt) }
         if let output = execution.outputValue?.text ?? execution.output { run["output"] = output }
@@ -48,7 +48,7 @@ extension Engine {
         return [
             "event": ["id": event.id.rawValue, "name": event.name, "type": event.type.rawValue, "tags": event.tags] as [String: Any],
             "execution": run,
-            "input": execution.input.map(Self.plain) ?? [String: Any](),
+            "input": execution.input.map(plain) ?? [String: Any](),
             "variables": Dictionary(variables.map { ($0.key, $0.storedValue) }, uniquingKeysWith: { first, _ in first }),
         ]
     }
@@ -76,13 +76,16 @@ extension Engine {
         }
     }
 
+}
+
+extension Engine {
     /// `subject` and `message` rendered over a past run the user may see: what a message about
     /// it would say.
     public func previewMessage(executionId: ExecutionID, subject: String?, message: String, html: Bool = false, by user: User) async throws -> (
         subject: String?, text: String
     ) {
         let (execution, event) = try await self.execution(id: executionId, visibleTo: user)
-        let context = try await messageContext(for: execution, of: event)
+        let context = try await MessageTemplate.context(for: execution, of: event, in: store)
         let text = try MessageTemplate.render(message, over: context, field: "message", html: html)
         return (try subject.map { try MessageTemplate.render($0, over: context, field: "subject") }, text)
     }

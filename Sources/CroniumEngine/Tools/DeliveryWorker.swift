@@ -1,0 +1,106 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumStore
+import Foundation
+import Logging
+import ServiceLifecycle
+import Synchronization
+
+/// Sends the messages that runs' actions recorded: a few at once, each tool at most
+/// ``ratePerSecond`` a second (``burst`` at once), every delivery finished in the store with what
+/// the far end answered and its action marked fired or failed. A message recorded but not sent
+/// when the server stopped is sent at the next start (so rarely one goes out twice, never none).
+final class DeliveryWorker: Service, Sendable {
+    let store: Database
+    let cipher: SecretCipher
+    let delivery: ToolDelivery
+    let clock: any EngineClock
+    let logger: Logger
+    let doorbell = Doorbell()
+    static let concurrency = 8
+    static let ratePerSecond = 1.0
+    static let burst = 10.0
+    private let inFlight = Mutex<Set<DeliveryID>>([])
+    private let buckets = Mutex<[String: TokenBucket]>([:])
+
+    init(store: Database, cipher: SecretCipher, delivery: ToolDelivery, clock: any EngineClock, logger: Logger) {
+        self.store = store
+        self.cipher = cipher
+        self.delivery = delivery
+        self.clock = clock
+        self.logger = logger
+    }
+
+    func run() async throws {
+        await withDiscardingTaskGroup { group in
+            await withGracefulShutdownHandler {
+                while !Task.isShuttingDownGracefully && !Task.isCancelled {
+                    let (busy, free) = inFlight.withLock { ($0, Self.concurrency - $0.count) }
+                    var due: [Delivery] = []
+                    if free > 0 {
+                        do {
+                            due = try await store.pendingDeliveries(excluding: busy, limit: free)
+                        } catch {
+                            logger.error("could not read the messages to send", metadata: ["error": "\(String(reflecting: error))"])
+                            try? await Task.sleep(for: .seconds(1))
+                            continue
+                        }
+                    }
+                    for message in due {
+                        inFlight.withLock { _ = $0.insert(message.id) }
+                        group.addTask {
+                            await self.send(message)
+                            self.inFlight.withLock { _ = $0.remove(message.id) }
+                            self.doorbell.ring()
+                        }
+                    }
+                    if due.isEmpty { await doorbell.wait(until: nil, clock: clock) }
+                }
+            } onGracefulShutdown: {
+                self.doorbell.ring()
+            }
+            // What is being sent at shutdown stays pending, and goes at the next start.
+            group.cancelAll()
+        }
+    }
+
+    /// Says that messages were recorded.
+    func wake() { doorbell.ring() }
+
+    private func send(_ message: Delivery) async {
+        let result: DeliveryResult
+        do {
+            guard let stored = try await store.tool(named: message.toolName, usableBy: message.ownerId) else {
+                return await finish(message, DeliveryResult(attempts: 0, error: "there is no tool \(message.toolName) any more"))
+            }
+            let credential = try cipher.openTool(stored.sealedCredential)
+            let key = "\(stored.ownerId)/\(stored.tool.id)"
+            while let wait = buckets.withLock({ buckets in
+                var bucket = buckets[key] ?? TokenBucket(capacity: Self.burst, perSecond: Self.ratePerSecond, now: clock.now())
+                defer { buckets[key] = bucket }
+                return bucket.take(now: clock.now())
+            }) {
+                try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
+            }
+            let status = try await store.execution(id: message.executionId)?.status
+            result = await delivery.deliver(ToolMessage(subject: message.subject, text: message.text, status: status), with: stored.tool, credential: credential)
+        } catch is CancellationError {
+            return
+        } catch {
+            result = DeliveryResult(attempts: 0, error: "could not send: \(error)")
+        }
+        // Cut short by shutdown: not finished, so it goes again at the next start.
+        if Task.isCancelled { return }
+        await finish(message, result)
+    }
+
+    private func finish(_ message: Delivery, _ result: DeliveryResult) async {
+        do {
+            try await store.finishDelivery(
+                message.id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error,
+                at: clock.now())
+        } catch {
+            logger.error("could not record a delivery", metadata: ["delivery.id": "\(message.id)", "error": "\(String(reflecting: error))"])
+        }
+    }
+}
