@@ -338,7 +338,7 @@ final class Dispatcher: Service, Sendable {
     func run(
         _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask, output: RunOutput
     ) async -> ExecutionOutcome {
-        guard let runtime, context.event.type != .httpRequest else {
+        guard let runtime, context.event.type.isScript else {
             return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
         }
         let session = RuntimeSession(

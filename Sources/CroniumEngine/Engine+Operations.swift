@@ -21,7 +21,7 @@ extension Engine {
     /// A new event's input with the server's default run location when it names none (scripts
     /// only: HTTP requests are sent from here).
     func placed(_ input: EventInput) -> EventInput {
-        guard input.runLocation == nil, input.type != .httpRequest, input.httpRequest == nil else { return input }
+        guard input.runLocation == nil, input.type?.isScript ?? true, input.httpRequest == nil, input.toolAction == nil else { return input }
         var placed = input
         placed.runLocation = configuration.defaultRunLocation
         return placed
@@ -131,10 +131,16 @@ extension Engine {
 
     /// Every `SEND_MESSAGE` action names a tool its owner may send through, and its templates parse.
     private func checkMessages(_ event: Event) async throws {
+        var messages = (event.actions ?? []).enumerated().filter { $0.element.type == .sendMessage }.map {
+            (field: "actions[\($0.offset)]", tool: $0.element.tool, subject: $0.element.subject, message: $0.element.message)
+        }
+        if event.type == .toolAction, let spec = event.toolAction {
+            messages.append((field: "toolAction", tool: spec.tool, subject: spec.subject, message: spec.message))
+        }
         var problems: [FieldProblem] = []
-        for (index, action) in (event.actions ?? []).enumerated() where action.type == .sendMessage {
-            let field = "actions[\(index)]"
-            if let name = action.tool {
+        for action in messages {
+            let field = action.field
+            if let name = action.tool, !name.isEmpty {
                 if let tool = try await store.tool(named: name, usableBy: event.ownerId)?.tool {
                     if !tool.type.isHTTP { problems.append(.init(field: "\(field).tool", message: "\(tool.type.rawValue) tools are not available yet")) }
                 } else {

@@ -90,6 +90,12 @@ public final class Engine: Sendable {
         if configuration.runnerFiles != nil, executors.executor(at: .remote, for: .bash) == nil {
             executors.register(RemoteExecutor(runner: { try remote.runner() }), at: .remote, for: EventType.allCases.filter(\.isScript))
         }
+        // Messages are sent by the server itself.
+        if executors.executor(at: .local, for: .toolAction) == nil {
+            executors.register(
+                ToolActionExecutor(store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery)), at: .local,
+                for: [.toolAction])
+        }
         self.executors = executors
         self.isolation = isolation
         self.clock = clock

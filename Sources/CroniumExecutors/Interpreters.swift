@@ -37,7 +37,7 @@ public struct Interpreters: Sendable, Equatable {
         case .bash: bash
         case .python: python
         case .nodejs: node
-        case .httpRequest: nil
+        case .httpRequest, .toolAction: nil
         }
     }
 }

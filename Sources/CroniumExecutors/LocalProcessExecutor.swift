@@ -249,7 +249,7 @@ public struct LocalProcessExecutor: Executor {
 
     static func scriptName(for type: EventType) -> String {
         switch type {
-        case .bash, .httpRequest: "script.sh"
+        case .bash, .httpRequest, .toolAction: "script.sh"
         case .python: "script.py"
         case .nodejs: "script.js"
         }

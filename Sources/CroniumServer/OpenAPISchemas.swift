@@ -14,7 +14,9 @@ enum OpenAPISchemas {
     static var eventFields: [String: Any] {
         [
             "name": string, "description": string, "type": enumeration(EventType.allCases.map(\.rawValue)), "content": string,
-            "httpRequest": ref("HTTPRequest"), "status": enumeration(EventStatus.allCases.map(\.rawValue)),
+            "httpRequest": ref("HTTPRequest"),
+            "toolAction": ["type": "object", "required": ["tool", "message"], "properties": ["tool": string, "subject": string, "message": string]],
+            "status": enumeration(EventStatus.allCases.map(\.rawValue)),
             "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap, "variables": stringMap,
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,

@@ -13,6 +13,21 @@ extension Database {
         ).run()
     }
 
+    /// Records a delivery that its sender tries itself (a `TOOL_ACTION` run): it is not left
+    /// pending for the delivery worker.
+    public func recordDelivery(_ delivery: Delivery) async throws -> DeliveryID {
+        try await transaction { sql in
+            try await sql.raw(
+                """
+                INSERT INTO deliveries (execution_id, action_position, owner_id, tool_name, subject, text, status, attempts, created_at)
+                VALUES (\(bind: delivery.executionId), NULL, \(bind: delivery.ownerId), \(bind: delivery.toolName), \(bind: delivery.subject),
+                  \(bind: delivery.text), 'SENDING', 0, \(bind: delivery.createdAt.millis))
+                RETURNING id
+                """
+            ).first(decodingColumn: "id", as: DeliveryID.self).required("the new delivery's id")
+        }
+    }
+
     /// Messages not yet tried to the end, oldest first, but those in `excluded` (being tried now).
     public func pendingDeliveries(excluding excluded: Set<DeliveryID>, limit: Int) async throws -> [Delivery] {
         try await read { sql in

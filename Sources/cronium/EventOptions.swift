@@ -7,13 +7,16 @@ import Foundation
 struct EventOptions: ParsableArguments {
     @Option(help: "Name.") var name: String?
     @Option(help: "Description.") var description: String?
-    @Option(help: "bash, python, node or http.") var type: String?
+    @Option(help: "bash, python, node, http or tool.") var type: String?
     @Option(help: "Script source.") var script: String?
     @Option(name: .customLong("file"), help: "Read the script from this file ('-' for stdin).") var scriptFile: String?
     @Option(help: "HTTP events: the URL to call.") var httpURL: String?
     @Option(help: "HTTP events: the method.") var method: String?
     @Option(name: .customLong("header"), help: "HTTP events: a header, 'Name: value' (repeatable).") var headers: [String] = []
     @Option(help: "HTTP events: the request body.") var body: String?
+    @Option(help: "Tool actions: the tool to send through (`cronium tool list`).") var tool: String?
+    @Option(help: "Tool actions: the message, a template over the run ({{event.name}}, {{input.FIELD}}…).") var message: String?
+    @Option(help: "Tool actions: the subject (a card's title), a template too.") var subject: String?
     @Option(help: "Cron schedule, 5 fields or 6 with seconds first, or @hourly etc.") var cron: String?
     @Option(help: "Interval schedule: every 30s, 5m, 2h, 1d since the previous fire.") var every: String?
     @Option(help: "One-shot schedule: run once at this ISO-8601 time.") var at: String?
@@ -78,6 +81,14 @@ struct EventOptions: ParsableArguments {
             }
             input.httpRequest = spec
             input.type = input.type ?? .httpRequest
+        }
+        if tool != nil || message != nil || subject != nil {
+            var spec = input.toolAction ?? ToolActionSpec(tool: "", message: "")
+            spec.tool = tool ?? spec.tool
+            spec.message = message ?? spec.message
+            spec.subject = subject ?? spec.subject
+            input.toolAction = spec
+            input.type = input.type ?? .toolAction
         }
         if let schedule = try schedule(changing: currentSchedule) {
             input.schedule = schedule
@@ -200,7 +211,8 @@ struct EventOptions: ParsableArguments {
         case "python", "python3", "py": return .python
         case "node", "nodejs", "js": return .nodejs
         case "http", "http_request": return .httpRequest
-        default: throw ValidationError("--type must be bash, python, node or http")
+        case "tool", "tool_action": return .toolAction
+        default: throw ValidationError("--type must be bash, python, node, http or tool")
         }
     }
 }

@@ -26,7 +26,7 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"name":"x","type":"COBOL"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let problem = try decode(ProblemBody.self, response)
-                #expect(problem.detail == "type: 'COBOL' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST")
+                #expect(problem.detail == "type: 'COBOL' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST, TOOL_ACTION")
             }
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: "{not json")) { response in
                 #expect(response.status == .badRequest)
@@ -77,7 +77,7 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"name":"y","type":"basher"}"#)) { response in
                 #expect(response.status == .badRequest)
                 let problem = try decode(ProblemBody.self, response)
-                #expect(problem.detail == "type: 'basher' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST")
+                #expect(problem.detail == "type: 'basher' is not one of BASH, PYTHON, NODEJS, HTTP_REQUEST, TOOL_ACTION")
             }
         }
     }

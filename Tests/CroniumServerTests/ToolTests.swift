@@ -273,4 +273,47 @@ import Testing
         try await second.shutdown()
         #expect(received.all.count == 1 && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind")
     }
+
+    @Test func aToolActionEventSendsItsMessage() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
+        }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let runs = RunsClient(client: client, token: admin)
+            for (name, path) in [("teams", "teams"), ("gone", "gone")] {
+                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "TEAMS", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+            }
+            #expect(try await send(client, admin, .put, "/api/v1/variables/TEAM", #"{"value": "platform"}"#).status == 201)
+            for (body, words) in [
+                (#"{"name": "a", "type": "TOOL_ACTION"}"#, "toolAction: a TOOL_ACTION event needs"),
+                (#"{"name": "a", "type": "TOOL_ACTION", "toolAction": {"tool": "nope", "message": "x"}}"#, "toolAction.tool: there is no tool nope"),
+                (#"{"name": "a", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "message": "x"}, "runLocation": "CONTAINER"}"#, "TOOL_ACTION events are sent by the server itself"),
+                (#"{"name": "a", "type": "BASH", "content": "true", "toolAction": {"tool": "teams", "message": "x"}}"#, "toolAction: applies to TOOL_ACTION events only"),
+            ] {
+                let refused = try await send(client, admin, .post, "/api/v1/events", body)
+                #expect(refused.status == 422 && refused.body.contains(words), "\(body): \(refused)")
+            }
+            let announce = try await send(
+                client, admin, .post, "/api/v1/events",
+                #"{"name": "announce", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "subject": "Release {{input.version}}", "message": "{{input.version}} shipped by {{variables.TEAM}}"}}"#)
+            #expect(announce.status == 201, "\(announce)")
+            let event = try JSONDecoder.cronium.decode(Event.self, from: Data(announce.body.utf8))
+            let run = try await runs.run(event, body: #"{"input": {"version": "2.4.0"}}"#)
+            #expect(run.status == .success && run.exitCode == 200, "\(run)")
+            #expect(run.deliveries?.map(\.status) == [.delivered] && run.deliveries?.first?.text == "2.4.0 shipped by platform", "\(String(describing: run.deliveries))")
+            let card = Self.json(try #require(received.all.first).text)
+            #expect(card["title"] as? String == "Release 2.4.0" && card["text"] as? String == "2.4.0 shipped by platform")
+            #expect(try await runs.log(run.id).contains("ok"))
+
+            var input = EventInput()
+            (input.name, input.type, input.toolAction) = ("lost", .toolAction, ToolActionSpec(tool: "gone", message: "nobody hears this"))
+            let lost = try await runs.run(try await runs.create("lost", .toolAction, "") { $0 = input })
+            #expect(lost.status == .failure && lost.errorCode == .httpStatus && lost.exitCode == 404 && lost.deliveries?.first?.status == .failed, "\(lost)")
+        }
+    }
 }

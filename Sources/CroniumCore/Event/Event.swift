@@ -10,6 +10,8 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     /// Script source for `BASH`, `PYTHON` and `NODEJS` events.
     public var content: String
     public var httpRequest: HTTPRequestSpec?
+    /// `TOOL_ACTION`: the tool and the message (templates over the run).
+    public var toolAction: ToolActionSpec? = nil
     public var status: EventStatus
     public var triggerType: TriggerType
     public var schedule: Schedule?

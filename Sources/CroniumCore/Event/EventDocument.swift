@@ -40,6 +40,7 @@ extension EventInput {
         description = changed(\.description)
         content = changed(\.content)
         httpRequest = event.httpRequest
+        toolAction = event.toolAction
         // A schedule brings its trigger along on import.
         triggerType = event.schedule != nil && event.triggerType == .schedule ? nil : changed(\.triggerType)
         schedule = event.schedule

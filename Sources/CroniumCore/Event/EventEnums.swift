@@ -4,9 +4,12 @@ public enum EventType: String, Sendable, ClosedSetCodable {
     case python = "PYTHON"
     case nodejs = "NODEJS"
     case httpRequest = "HTTP_REQUEST"
+    /// A message sent through a tool (``ToolActionSpec``).
+    case toolAction = "TOOL_ACTION"
 
-    /// Script events carry source code in `content`; HTTP events carry an ``HTTPRequestSpec``.
-    public var isScript: Bool { self != .httpRequest }
+    /// Script events carry source code in `content`; HTTP events carry an ``HTTPRequestSpec``,
+    /// tool actions a ``ToolActionSpec``.
+    public var isScript: Bool { self != .httpRequest && self != .toolAction }
 }
 
 public enum EventStatus: String, Sendable, ClosedSetCodable {

@@ -8,6 +8,7 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var type: EventType?
     public var content: String?
     public var httpRequest: HTTPRequestSpec?
+    public var toolAction: ToolActionSpec?
     public var status: EventStatus?
     public var triggerType: TriggerType?
     public var schedule: Schedule?
@@ -64,6 +65,7 @@ extension Event {
         if let v = input.type { next.type = v }
         if let v = input.content { next.content = v }
         if let v = input.httpRequest { next.httpRequest = v }
+        if let v = input.toolAction { next.toolAction = v }
         if let v = input.triggerType { next.triggerType = v }
         // A schedule sent without a trigger is meant to be run on: the trigger follows it. Sent
         // with MANUAL, it would be stored and never used, so that is refused (in `validate`).
@@ -173,8 +175,18 @@ extension Event {
                 p.append(.init(field: "image", message: problem))
             }
         }
-        if runLocation == .container, type == .httpRequest {
-            p.append(.init(field: "runLocation", message: "HTTP_REQUEST events are sent by the server itself; only scripts run in containers"))
+        if runLocation == .container, !type.isScript {
+            p.append(.init(field: "runLocation", message: "\(type.rawValue) events are sent by the server itself; only scripts run in containers"))
+        }
+        if type == .toolAction {
+            if let toolAction {
+                if toolAction.tool.isEmpty { p.append(.init(field: "toolAction.tool", message: "is required: the name of one of your tools (`cronium tool list`)")) }
+                if toolAction.message.isEmpty { p.append(.init(field: "toolAction.message", message: "is required")) }
+            } else {
+                p.append(.init(field: "toolAction", message: "a TOOL_ACTION event needs {\"tool\", \"message\"} (and a \"subject\" if you like)"))
+            }
+        } else if toolAction != nil {
+            p.append(.init(field: "toolAction", message: "applies to TOOL_ACTION events only"))
         }
         p += remoteProblems()
         if limits?.cpus != nil, runLocation != .container {
@@ -196,8 +208,8 @@ extension Event {
             }
             return p
         }
-        if type == .httpRequest {
-            p.append(.init(field: "runLocation", message: "HTTP_REQUEST events are sent by the server itself; only scripts run on remote servers"))
+        if !type.isScript {
+            p.append(.init(field: "runLocation", message: "\(type.rawValue) events are sent by the server itself; only scripts run on remote servers"))
         }
         if servers == nil && serverTag == nil {
             p.append(.init(field: "servers", message: "a REMOTE event needs the servers to run on: servers (their names) or serverTag (every server with that tag)"))

@@ -8,6 +8,8 @@ public typealias DeliveryID = Identifier<Delivery>
 public struct Delivery: Codable, Sendable, Equatable {
     public enum Status: String, Sendable, ClosedSetCodable {
         case pending = "PENDING"
+        /// Being tried by its sender (a `TOOL_ACTION` run); a run cut short by a crash leaves it so.
+        case sending = "SENDING"
         case delivered = "DELIVERED"
         case failed = "FAILED"
     }

@@ -205,3 +205,17 @@ public enum ToolRules {
         return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
     }
 }
+
+/// What a `TOOL_ACTION` event sends: through which tool, and the message (templates over the
+/// run: its input, the owner's variables…).
+public struct ToolActionSpec: Codable, Sendable, Equatable {
+    public var tool: String
+    public var subject: String?
+    public var message: String
+
+    public init(tool: String, subject: String? = nil, message: String) {
+        self.tool = tool
+        self.subject = subject
+        self.message = message
+    }
+}

@@ -147,7 +147,7 @@ public struct ContainerExecutor: Executor {
         switch type {
         case .python: "python3"
         case .nodejs: "node"
-        case .bash, .httpRequest: "bash"
+        case .bash, .httpRequest, .toolAction: "bash"
         }
     }
 
