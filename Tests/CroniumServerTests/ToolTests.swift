@@ -316,4 +316,37 @@ import Testing
             #expect(lost.status == .failure && lost.errorCode == .httpStatus && lost.exitCode == 404 && lost.deliveries?.first?.status == .failed, "\(lost)")
         }
     }
+
+    /// However a delivery ends, no credential of the tool shows: not in the run's log, its error,
+    /// its deliveries or actions, nor in any answer of the API.
+    @Test func noCredentialAppearsInLogsErrorsOrAnswers() async throws {
+        let receiver = try await LocalHTTPServer.start { _ in .init(404, "unknown hook") }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let runs = RunsClient(client: client, token: admin)
+            let secrets = ["PATH-\(UUID().uuidString)", "HEADER-\(UUID().uuidString)", "SIGNING-\(UUID().uuidString)"]
+            let added = try await send(
+                client, admin, .post, "/api/v1/tools",
+                #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(secrets[0])?token=\#(secrets[0])", "headers": {"X-Key": "\#(secrets[1])"}, "signingSecret": "\#(secrets[2])"}"#)
+            #expect(added.status == 201)
+            var input = EventInput()
+            (input.name, input.type, input.toolAction) = ("notify", .toolAction, ToolActionSpec(tool: "hook", message: "hello"))
+            input.actions = [EventAction(when: .always, type: .sendMessage, tool: "hook", message: "after {{event.name}}")]
+            let event = try await runs.create("notify", .toolAction, "") { $0 = input }
+            let run = try await runs.run(event)
+            #expect(run.status == .failure && run.error?.contains("answered 404") == true, "\(run)")
+            #expect(try await eventually(timeout: .seconds(30)) { try await runs.execution(run.id).actions?.first?.status == .failed })
+            var seen = [try await runs.log(run.id).joined(separator: "\n")]
+            for uri in ["/api/v1/executions/\(run.id)", "/api/v1/executions?eventId=\(event.id)", "/api/v1/tools", "/api/v1/tools/hook", "/api/v1/events/\(event.id)"] {
+                seen.append(try await send(client, admin, .get, uri).body)
+            }
+            seen.append(try await send(client, admin, .post, "/api/v1/tools/hook/test").body)
+            #expect(seen[1].contains("answered 404 Not Found: unknown hook") && seen.last?.contains("unknown hook") == true, "\(seen)")
+            for text in seen {
+                for secret in secrets { #expect(!text.contains(secret), "\(secret) in \(text)") }
+            }
+        }
+    }
 }
