@@ -18,6 +18,7 @@ import Testing
 
     @Test func commandsRunWithTheirOutputInputAndStatusManyAtOnce() async throws {
         let host = try await SSHHost.start()
+        defer { host.stop() }
         let connection = try await SSHConnection.connect(to: try Self.target(host))
         let result = try await connection.run("echo out; echo err >&2; whoami; exit 3")
         #expect(result.stdout == "out\n\(SSHHost.user)\n")
