@@ -107,6 +107,51 @@ cronium_set_condition() {
 # Prints this run and its event as JSON.
 cronium_event() { _cronium_call GET /runtime/v1/context; }
 
+# _cronium_json_string TEXT — TEXT as a JSON string (no jq needed).
+_cronium_json_string() {
+  local s=$1 code char
+  s=${s//\\/\\\\}
+  s=${s//\"/\\\"}
+  s=${s//$'\n'/\\n}
+  s=${s//$'\r'/\\r}
+  s=${s//$'\t'/\\t}
+  for code in 1 2 3 4 5 6 7 8 11 12 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31; do
+    printf -v char "\\$(printf '%03o' "$code")"
+    [[ $s == *"$char"* ]] && s=${s//"$char"/$(printf '\\u%04x' "$code")}
+  done
+  printf '"%s"' "$s"
+}
+
+# cronium_send_message TOOL MESSAGE [SUBJECT] — sends through your tool TOOL; prints the far end's
+# answer as JSON; returns non-zero (the far end's words on stderr) when it was not taken.
+cronium_send_message() {
+  if [ $# -lt 2 ] || [ $# -gt 3 ]; then echo "cronium: usage: cronium_send_message TOOL MESSAGE [SUBJECT]" >&2; return 1; fi
+  local body="{\"tool\":$(_cronium_json_string "$1"),\"message\":$(_cronium_json_string "$2")"
+  [ $# -eq 3 ] && body+=",\"subject\":$(_cronium_json_string "$3")"
+  printf '%s}' "$body" | _cronium_call POST /runtime/v1/messages application/json
+}
+
+# _cronium_send_type TYPE TEXT [TOOL] — through your one tool of TYPE (or TOOL, of that type).
+_cronium_send_type() {
+  local body="{\"type\":\"$1\",\"message\":$(_cronium_json_string "$2")"
+  [ -n "${3:-}" ] && body+=",\"tool\":$(_cronium_json_string "$3")"
+  printf '%s}' "$body" | _cronium_call POST /runtime/v1/messages application/json
+}
+
+# cronium_send_slack_message TEXT [TOOL], cronium_send_discord_message TEXT [TOOL],
+# cronium_send_teams_message TEXT [TOOL]
+cronium_send_slack_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_send_slack_message TEXT [TOOL]" >&2; return 1; }; _cronium_send_type SLACK "$@"; }
+cronium_send_discord_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_send_discord_message TEXT [TOOL]" >&2; return 1; }; _cronium_send_type DISCORD "$@"; }
+cronium_send_teams_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_send_teams_message TEXT [TOOL]" >&2; return 1; }; _cronium_send_type TEAMS "$@"; }
+
+# cronium_execute_tool_action TOOL ACTION '<json params>' — the predecessor's form: ACTION send,
+# params {"message", "subject"}.
+cronium_execute_tool_action() {
+  if [ $# -ne 3 ]; then echo "cronium: usage: cronium_execute_tool_action TOOL ACTION '<json params>'" >&2; return 1; fi
+  printf '{"tool":%s,"action":%s,"params":%s}' "$(_cronium_json_string "$1")" "$(_cronium_json_string "$2")" "$3" \
+    | _cronium_call POST /runtime/v1/messages application/json
+}
+
 # The predecessor's spellings, so its scripts run unchanged.
 cronium_getVariable() { cronium_get_variable "$@"; }
 cronium_setVariable() { cronium_set_variable "$@"; }

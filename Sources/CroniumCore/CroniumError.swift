@@ -39,6 +39,8 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         public static let hostKeyChanged = Code(rawValue: "HOST_KEY_CHANGED")
         /// A remote server could not be reached or logged in to; the message says why.
         public static let remoteFailed = Code(rawValue: "REMOTE_FAILED")
+        /// A message sent through a tool was not taken by the far end; the message says what it answered.
+        public static let deliveryFailed = Code(rawValue: "DELIVERY_FAILED")
         /// Something failed inside the server; details are in its log, never in the answer.
         public static let internalError = Code(rawValue: "INTERNAL")
     }

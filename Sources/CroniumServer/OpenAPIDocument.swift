@@ -72,6 +72,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/runtime/v1/variables/{key}", summary: "Runtime: a variable of the run's owner ({key, value}, or the value as text/plain)", isRuntime: true),
         .init(method: "PUT", path: "/runtime/v1/variables/{key}", summary: "Runtime: set a variable ({\"value\": …} or text/plain)", status: 204, isRuntime: true),
         .init(method: "DELETE", path: "/runtime/v1/variables/{key}", summary: "Runtime: delete a variable", status: 204, isRuntime: true),
+        .init(method: "POST", path: "/runtime/v1/messages", summary: "Runtime: send {tool or type, subject, message} through one of the owner's tools; 424 when the far end refuses it", isRuntime: true),
     ]
 
     static func json() throws -> Data {

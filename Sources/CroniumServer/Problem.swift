@@ -41,6 +41,8 @@ struct Problem: Error, HTTPResponseError, Sendable {
             case .methodNotAllowed: .methodNotAllowed
             case .internalError: .internalServerError
             case .remoteFailed: .badGateway
+            // Not a 5xx: a helper that retries those would send the message twice.
+            case .deliveryFailed: .init(code: 424, reasonPhrase: "Failed Dependency")
             default: .conflict
             }
         self.init(status, error.code, error.message)

@@ -349,4 +349,75 @@ import Testing
             }
         }
     }
+
+    /// Scripts send through their owner's tools with the helpers of each language, without the
+    /// network and without ever seeing a credential; another user's tool is not theirs to use.
+    @Test func scriptsSendThroughTheirOwnersToolsInEveryLanguage() async throws {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
+        }
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let admin = fixture.adminToken
+            let runs = RunsClient(client: client, token: admin)
+            for (name, type, path) in [("team", "SLACK", "slack"), ("hook", "WEBHOOK", "hook"), ("gone", "WEBHOOK", "gone")] {
+                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "\#(type)", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+            }
+            let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
+            #expect(try await send(client, bo, .post, "/api/v1/tools", #"{"name": "theirs", "type": "SLACK", "url": "\#(receiver.url)/theirs"}"#).status == 201)
+
+            let python = try await runs.create(
+                "py", .python,
+                """
+                import cronium
+                answer = cronium.send_slack_message("from python", title="Py")
+                cronium.execute_tool_action("hook", "send", {"message": "python action", "subject": "Act"})
+                try:
+                    cronium.send_message("gone", "lost")
+                except cronium.CroniumError as error:
+                    print("refused", error.status)
+                try:
+                    cronium.send_message("theirs", "not mine")
+                except cronium.CroniumError as error:
+                    print("refused", error.status)
+                print("sent", answer["status"])
+                """)
+            let node = try await runs.create(
+                "js", .nodejs,
+                """
+                const cronium = require('cronium');
+                (async () => {
+                  await cronium.sendSlackMessage('from node', { title: 'Node' });
+                  await cronium.sendMessage('hook', 'node direct');
+                  await cronium.executeToolAction('hook', 'send', { text: 'node action' });
+                  console.log('sent');
+                })();
+                """)
+            let bash = try await runs.create(
+                "sh", .bash,
+                """
+                cronium_send_slack_message 'from "bash"' >/dev/null && cronium_send_message hook "bash direct" Bash >/dev/null \
+                  && cronium_execute_tool_action hook send '{"message": "bash action"}' >/dev/null && echo sent
+                cronium_send_message gone lost 2>/dev/null || echo "refused $?"
+                """)
+            for (event, expected) in [(python, ["refused 424", "refused 404", "sent 200"]), (node, ["sent"]), (bash, ["sent", "refused 1"])] {
+                let run = try await runs.run(event)
+                let log = try await runs.log(run.id)
+                #expect(run.status == .success && log == expected, "\(event.name): \(run) \(log)")
+            }
+            let texts = received.all.map { "\($0.path) \($0.text)" }
+            for expected in [
+                #"/slack {"attachments":[{"fallback":"from python","text":"from python","title":"Py"}],"text":"Py"}"#,
+                #"/hook {"subject":"Act","text":"python action"}"#, #"/hook {"text":"node direct"}"#, #"/hook {"text":"node action"}"#,
+                #"/hook {"subject":"Bash","text":"bash direct"}"#, #"/hook {"text":"bash action"}"#,
+            ] {
+                #expect(texts.contains(expected), "\(expected) not in \(texts)")
+            }
+            #expect(texts.contains { $0.hasPrefix("/slack") && $0.contains(#"from \"bash\""#) }, "\(texts)")
+            #expect(!texts.contains { $0.hasPrefix("/theirs") })
+        }
+    }
 }

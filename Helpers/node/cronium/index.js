@@ -145,4 +145,25 @@ async function setCondition(condition) {
  * scheduledFor (and workflow ids when it runs in a workflow). */
 const event = () => call('GET', '/runtime/v1/context');
 
-module.exports = { CroniumError, input, output, getVariable, setVariable, deleteVariable, setCondition, event };
+/** Sends `message` (and a `subject`, a card's title) through your tool named `tool`; resolves
+ * to what the far end answered, rejects with a CroniumError when it did not take it. */
+const sendMessage = (tool, message, subject = null) => call('POST', '/runtime/v1/messages', { tool, subject, message });
+
+function byType(type) {
+  return (text, { title = null, tool = undefined } = {}) => call('POST', '/runtime/v1/messages', { type, tool, subject: title, message: text });
+}
+
+/** `sendSlackMessage(text, {title, tool})`: through your Slack tool (`tool` names it when you have several). */
+const sendSlackMessage = byType('SLACK');
+/** `sendDiscordMessage(content, {title, tool})`. */
+const sendDiscordMessage = byType('DISCORD');
+/** `sendTeamsMessage(text, {title, tool})`. */
+const sendTeamsMessage = byType('TEAMS');
+
+/** The predecessor's form: `action` 'send' with params {message (or text, content), subject (or title)}. */
+const executeToolAction = (tool, action, params = {}) => call('POST', '/runtime/v1/messages', { tool, action, params });
+
+module.exports = {
+  CroniumError, input, output, getVariable, setVariable, deleteVariable, setCondition, event,
+  sendMessage, sendSlackMessage, sendDiscordMessage, sendTeamsMessage, executeToolAction,
+};

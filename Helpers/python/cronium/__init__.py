@@ -15,7 +15,9 @@ import urllib.parse
 
 __all__ = [
     "CroniumError", "input", "output", "get_variable", "set_variable", "delete_variable",
-    "set_condition", "event", "getVariable", "setVariable", "deleteVariable", "setCondition",
+    "set_condition", "event", "send_message", "send_slack_message", "send_discord_message", "send_teams_message",
+    "execute_tool_action", "getVariable", "setVariable", "deleteVariable", "setCondition", "sendMessage",
+    "sendSlackMessage", "sendDiscordMessage", "sendTeamsMessage", "executeToolAction",
 ]
 
 _TRANSIENT_STATUSES = {429, 502, 503, 504}
@@ -192,8 +194,47 @@ def event():
     return _client.request("GET", "/runtime/v1/context")
 
 
+def send_message(tool, message, subject=None):
+    """Sends `message` (and a `subject`, a card's title) through your tool named `tool`;
+    returns what the far end answered. Raises CroniumError when it did not take it."""
+    return _client.request("POST", "/runtime/v1/messages", {"tool": tool, "subject": subject, "message": message})
+
+
+def _send_by_type(kind, text, title, tool):
+    body = {"message": text, "subject": title, "type": kind}
+    if tool is not None:
+        body["tool"] = tool
+    return _client.request("POST", "/runtime/v1/messages", body)
+
+
+def send_slack_message(text, title=None, tool=None):
+    """Sends `text` through your Slack tool (`tool` names it when you have several)."""
+    return _send_by_type("SLACK", text, title, tool)
+
+
+def send_discord_message(content, title=None, tool=None):
+    """Sends `content` through your Discord tool (`tool` names it when you have several)."""
+    return _send_by_type("DISCORD", content, title, tool)
+
+
+def send_teams_message(text, title=None, tool=None):
+    """Sends `text` through your Teams tool (`tool` names it when you have several)."""
+    return _send_by_type("TEAMS", text, title, tool)
+
+
+def execute_tool_action(tool, action, params):
+    """The predecessor's form: `action` "send" with params {"message" (or "text", "content"),
+    "subject" (or "title")}."""
+    return _client.request("POST", "/runtime/v1/messages", {"tool": tool, "action": action, "params": params})
+
+
 # The predecessor's spellings, so its scripts run unchanged.
 getVariable = get_variable
 setVariable = set_variable
 deleteVariable = delete_variable
 setCondition = set_condition
+sendMessage = send_message
+sendSlackMessage = send_slack_message
+sendDiscordMessage = send_discord_message
+sendTeamsMessage = send_teams_message
+executeToolAction = execute_tool_action

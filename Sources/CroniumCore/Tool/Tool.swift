@@ -206,6 +206,48 @@ public enum ToolRules {
     }
 }
 
+/// What a script asks to send through the runtime helpers: through the tool it names, or else its
+/// owner's one tool of `type`.
+public struct ScriptMessage: Codable, Sendable, Equatable {
+    public var tool: String?
+    public var type: ToolType?
+    public var subject: String?
+    public var message: String?
+    /// The predecessor's `execute_tool_action(tool, action, params)`: action `send` with params
+    /// `{message (or text, content), subject (or title)}`.
+    public var action: String?
+    public var params: JSONValue?
+
+    public init(tool: String? = nil, type: ToolType? = nil, subject: String? = nil, message: String?) {
+        self.tool = tool
+        self.type = type
+        self.subject = subject
+        self.message = message
+    }
+
+    public static let sendActions: Set<String> = ["send", "send-message", "slack-send-message", "discord-send-message"]
+
+    /// The subject and text, from the fields or from an action's params.
+    public func content() throws(ValidationError) -> (subject: String?, text: String) {
+        guard let action else {
+            guard let message, !message.isEmpty else { throw ValidationError(field: "message", message: "is required") }
+            return (subject, message)
+        }
+        guard Self.sendActions.contains(action) else {
+            throw ValidationError(field: "action", message: "'\(action)' is not a tool action here; use \"send\" with {\"message\", \"subject\"}")
+        }
+        guard case .object(let fields) = params ?? .null else { throw ValidationError(field: "params", message: "must be an object with a \"message\"") }
+        func text(_ names: [String]) -> String? {
+            for name in names { if case .string(let value) = fields[name] { return value } }
+            return nil
+        }
+        guard let body = text(["message", "text", "content"]), !body.isEmpty else {
+            throw ValidationError(field: "params.message", message: "is required")
+        }
+        return (text(["subject", "title"]), body)
+    }
+}
+
 /// What a `TOOL_ACTION` event sends: through which tool, and the message (templates over the
 /// run: its input, the owner's variables…).
 public struct ToolActionSpec: Codable, Sendable, Equatable {

@@ -128,3 +128,54 @@ extension SecretCipher {
         try JSONDecoder().decode(ToolCredential.self, from: Data(try open(sealed).utf8))
     }
 }
+
+/// Sends scripts' messages (the runtime helpers' `send_*`): built beside the runtime API, before
+/// the engine, from the store and the cipher the engine shares.
+public struct ToolSender: Sendable {
+    let store: Database
+    let cipher: SecretCipher
+    let delivery: ToolDelivery
+
+    public init(vault: VariableVault, policy: ToolDelivery.Policy = .init()) {
+        self.store = vault.store
+        self.cipher = vault.cipher
+        self.delivery = ToolDelivery(policy: policy)
+    }
+
+    /// Sends a script's message through a tool of the run's owner (or a shared one), at once,
+    /// and records the delivery on the run. The credentials never reach the script; a message
+    /// the far end did not take is a ``CroniumError/Code/deliveryFailed`` with its answer.
+    public func send(_ message: ScriptMessage, from session: RuntimeSession) async throws -> DeliveryResult {
+        let owner = session.event.ownerId
+        let stored: StoredTool
+        if let name = message.tool {
+            guard let found = try await store.tool(named: name, usableBy: owner) else { throw Engine.noTool(name) }
+            stored = found
+        } else if let type = message.type {
+            let usable = try await store.tools(usableBy: owner).filter { $0.tool.type == type }
+            let own = usable.filter { $0.ownerId == owner }
+            guard let only = (own.isEmpty ? usable : own).first, (own.isEmpty ? usable : own).count == 1 else {
+                if usable.isEmpty { throw CroniumError(.notFound, "there is no \(type.rawValue) tool to send through; add one with `cronium tool add`") }
+                let names = (own.isEmpty ? usable : own).map(\.tool.name).joined(separator: ", ")
+                throw CroniumError(.conflict, "there are several \(type.rawValue) tools (\(names)): name the one to send through")
+            }
+            stored = only
+        } else {
+            throw ValidationError(field: "tool", message: "name the tool to send through")
+        }
+        guard stored.tool.type.isHTTP else { throw CroniumError(.conflict, "\(stored.tool.type.rawValue) tools are not available yet") }
+        if let type = message.type, type != stored.tool.type {
+            throw CroniumError(.conflict, "tool \(stored.tool.name) is a \(stored.tool.type.rawValue) tool, not \(type.rawValue)")
+        }
+        let (subject, text) = try message.content()
+        let record = Delivery(
+            executionId: session.executionId, actionPosition: nil, ownerId: owner, toolName: stored.tool.name, subject: subject, text: text, createdAt: Date())
+        let id = try await store.recordDelivery(record)
+        let result = await delivery.deliver(
+            ToolMessage(subject: subject, text: text), with: stored.tool, credential: try cipher.openTool(stored.sealedCredential))
+        try await store.finishDelivery(
+            id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error, at: Date())
+        if let error = result.error { throw CroniumError(.deliveryFailed, "tool \(stored.tool.name): \(error)") }
+        return result
+    }
+}

@@ -1,5 +1,6 @@
 import CroniumCore
 import CroniumEngine
+import CroniumExecutors
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,6 +10,7 @@ import NIOCore
 /// serves the calling run only (``RuntimeAuthMiddleware`` found it).
 struct RuntimeController {
     let vault: VariableVault
+    let sender: ToolSender
 
     /// The largest output a run may set, as JSON text.
     static let maxOutputBytes = 256 << 10
@@ -21,6 +23,7 @@ struct RuntimeController {
         group.get("variables/:key", use: getVariable)
         group.put("variables/:key", use: putVariable)
         group.delete("variables/:key", use: deleteVariable)
+        group.post("messages", use: sendMessage)
     }
 
     /// `{"key", "value"}`, or the bare value for a client that accepts `text/plain` before JSON
@@ -128,6 +131,13 @@ struct RuntimeController {
         }
         session.setCondition(verdict)
         return .noContent
+    }
+
+    /// Sends a message through one of the owner's tools; the answer is what the far end said.
+    @Sendable func sendMessage(_ request: Request, context: AppRequestContext) async throws -> DeliveryResult {
+        let session = try context.requireSession()
+        let message = try await request.decodeJSON(as: ScriptMessage.self, context: context)
+        return try await sender.send(message, from: session)
     }
 
     /// Which event and run this is.
