@@ -17,6 +17,16 @@ import Testing
 /// signed webhooks, retries that honour `Retry-After`, credentials sealed and never returned,
 /// and who may see, use and change a tool.
 @Suite struct ToolTests {
+    /// A receiver that takes every message but on `/gone` (404 "no such hook"), and what it got.
+    static func receiver() async throws -> (LocalHTTPServer, ReceivedRequests) {
+        let received = ReceivedRequests()
+        let receiver = try await LocalHTTPServer.start { request in
+            received.append(request)
+            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
+        }
+        return (receiver, received)
+    }
+
     static func json(_ text: String) -> [String: Any] {
         (try? JSONSerialization.jsonObject(with: Data(text.utf8))) as? [String: Any] ?? [:]
     }
@@ -275,11 +285,7 @@ import Testing
     }
 
     @Test func aToolActionEventSendsItsMessage() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
-        }
+        let (receiver, received) = try await Self.receiver()
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
@@ -353,11 +359,7 @@ import Testing
     /// Scripts send through their owner's tools with the helpers of each language, without the
     /// network and without ever seeing a credential; another user's tool is not theirs to use.
     @Test func scriptsSendThroughTheirOwnersToolsInEveryLanguage() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
-        }
+        let (receiver, received) = try await Self.receiver()
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
