@@ -228,7 +228,7 @@ public final class CroniumServer: Sendable {
     }
 
     static func addRuntimeRoutes(to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault) {
-        RuntimeController(vault: vault, sender: ToolSender(vault: vault)).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
+        RuntimeController(vault: vault, sender: ToolSender(vault: vault, policy: .forScripts)).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
     }
 }
 

@@ -50,6 +50,14 @@ public struct ToolDelivery: Sendable {
         public var timeout: Duration = .seconds(15)
 
         public init() {}
+
+        /// For a script waiting on its helper (30 s): every try and wait together stay under it,
+        /// so a helper that gives up never sends the message a second time.
+        public static var forScripts: Policy {
+            var policy = Policy()
+            (policy.attempts, policy.timeout, policy.longestWait) = (3, .seconds(8), .seconds(8))
+            return policy
+        }
     }
 
     let client: HTTPClient
