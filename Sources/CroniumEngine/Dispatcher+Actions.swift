@@ -18,6 +18,8 @@ extension Dispatcher {
         var firings: [ActionFiring] = []
         var runs: [(position: Int, request: EnqueueRequest)] = []
         var deliveries: [Delivery] = []
+        // What the messages' templates see: read once, for the first message that needs it.
+        var context: [String: Any]?
         for (position, action) in due {
             func record(_ error: String?) {
                 firings.append(
@@ -27,7 +29,7 @@ extension Dispatcher {
             }
             switch action.type {
             case .sendMessage:
-                switch await message(for: action, after: execution, of: event, at: now) {
+                switch await message(for: action, after: execution, of: event, context: &context, at: now) {
                 case .success(var delivery):
                     delivery.actionPosition = position
                     deliveries.append(delivery)
@@ -71,7 +73,9 @@ extension Dispatcher {
 
     /// The message a `SEND_MESSAGE` action sends about the run that just ended, rendered, for
     /// the delivery worker; or why it cannot be sent.
-    private func message(for action: EventAction, after execution: Execution, of event: Event, at now: Date) async -> Result<Delivery, ActionProblem> {
+    private func message(
+        for action: EventAction, after execution: Execution, of event: Event, context: inout [String: Any]?, at now: Date
+    ) async -> Result<Delivery, ActionProblem> {
         guard let toolName = action.tool, let template = action.message else { return .failure(ActionProblem("the action names no tool or message")) }
         do {
             guard let tool = try await store.tool(named: toolName, usableBy: event.ownerId)?.tool else {
@@ -80,11 +84,14 @@ extension Dispatcher {
             guard tool.type.isHTTP else {
                 return .failure(ActionProblem("could not send a message: \(tool.type.rawValue) tools are not available yet"))
             }
-            // The run as recorded, with its final status, exit code and log.
-            let ended = try await store.execution(id: execution.id) ?? execution
-            let context = try await MessageTemplate.context(for: ended, of: event, in: store)
-            let text = try MessageTemplate.render(template, over: context, field: "message")
-            let subject = try action.subject.map { try MessageTemplate.render($0, over: context, field: "subject") }
+            if context == nil {
+                // The run as recorded, with its final status, exit code and log.
+                let ended = try await store.execution(id: execution.id) ?? execution
+                context = try await MessageTemplate.context(for: ended, of: event, in: store)
+            }
+            let values = context ?? [:]
+            let text = try MessageTemplate.render(template, over: values, field: "message")
+            let subject = try action.subject.map { try MessageTemplate.render($0, over: values, field: "subject") }
             return .success(Delivery(executionId: execution.id, actionPosition: nil, ownerId: event.ownerId, toolName: tool.name, subject: subject, text: text, createdAt: now))
         } catch let error as ValidationError {
             return .failure(ActionProblem("could not send a message: \(error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))"))

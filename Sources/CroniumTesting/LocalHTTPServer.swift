@@ -53,6 +53,16 @@ public final class LocalHTTPServer: Sendable {
         })
     }
 
+    /// A server that keeps every request it gets, in order, and answers as `reply` says.
+    public static func recording(_ reply: @escaping @Sendable (Received) -> Reply) async throws -> (LocalHTTPServer, ReceivedRequests) {
+        let received = ReceivedRequests()
+        let server = try await start(handler: { request in
+            received.append(request)
+            return reply(request)
+        })
+        return (server, received)
+    }
+
     public static func start(handler: @escaping @Sendable (Received) -> Reply) async throws -> LocalHTTPServer {
         let router = Router()
         for method in [HTTPRequest.Method.get, .post, .put, .patch, .delete] {

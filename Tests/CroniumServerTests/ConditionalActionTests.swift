@@ -69,11 +69,7 @@ import Testing
     }
 
     @Test func actionsFireInOrderOnceOnTheFinalOutcome() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return .init(200, "ok")
-        }
+        let (receiver, received) = try await LocalHTTPServer.recording { request in .init(200, "ok") }
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in

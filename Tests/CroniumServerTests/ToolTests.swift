@@ -19,12 +19,7 @@ import Testing
 @Suite struct ToolTests {
     /// A receiver that takes every message but on `/gone` (404 "no such hook"), and what it got.
     static func receiver() async throws -> (LocalHTTPServer, ReceivedRequests) {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok")
-        }
-        return (receiver, received)
+        try await LocalHTTPServer.recording { request in request.path == "/gone" ? .init(404, "no such hook") : .init(200, "ok") }
     }
 
     static func json(_ text: String) -> [String: Any] {
@@ -32,11 +27,7 @@ import Testing
     }
 
     @Test func eachToolPostsItsOwnShapeAndItsCredentialsNeverComeBack() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return .init(200, "ok")
-        }
+        let (receiver, received) = try await LocalHTTPServer.recording { request in .init(200, "ok") }
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
@@ -196,11 +187,7 @@ import Testing
     }
 
     @Test func actionsSendThroughToolsAndEachDeliveryIsRecorded() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return request.path == "/gone" ? .init(404, "no such hook") : .init(200, #"{"ok":true}"#)
-        }
+        let (receiver, received) = try await LocalHTTPServer.recording { request in request.path == "/gone" ? .init(404, "no such hook") : .init(200, #"{"ok":true}"#) }
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
@@ -239,11 +226,7 @@ import Testing
 
     /// A message recorded but not yet sent when the server stopped goes out at the next start.
     @Test func aMessageLeftByAStoppedServerIsSentAtTheNextStart() async throws {
-        let received = ReceivedRequests()
-        let receiver = try await LocalHTTPServer.start { request in
-            received.append(request)
-            return .init(200, "ok")
-        }
+        let (receiver, received) = try await LocalHTTPServer.recording { request in .init(200, "ok") }
         defer { receiver.stop() }
         let directory = try TemporaryDirectory("deliveries")
         defer { directory.remove() }
