@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (bubblewrap, python3 with pytest, node, curl,
-# tzdata, openssh-server; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
+# tzdata, openssh-server, python3-aiosmtpd, openssl; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
 # service and builds the runner images, then `swift test`, then the runtime helper libraries' own
 # tests. This is the README's test command and what CI runs.
 set -euo pipefail
@@ -15,6 +15,9 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 /usr/bin/python3 -c 'import pytest' >/dev/null 2>&1 || need+=(python3-pytest)
 [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 [ -x /usr/sbin/ip ] || need+=(iproute2)
+# The email tests' SMTP server, and the certificate it is given.
+/usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
+[ -x /usr/bin/openssl ] || need+=(openssl)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi

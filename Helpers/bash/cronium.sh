@@ -144,8 +144,26 @@ cronium_send_slack_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_s
 cronium_send_discord_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_send_discord_message TEXT [TOOL]" >&2; return 1; }; _cronium_send_type DISCORD "$@"; }
 cronium_send_teams_message() { [ $# -ge 1 ] || { echo "cronium: usage: cronium_send_teams_message TEXT [TOOL]" >&2; return 1; }; _cronium_send_type TEAMS "$@"; }
 
+# cronium_send_email TO SUBJECT BODY [TOOL [HTML]] — emails BODY to TO (addresses separated by
+# commas) through your email tool (TOOL names it when you have several; "" for the only one).
+cronium_send_email() {
+  if [ $# -lt 3 ] || [ $# -gt 5 ]; then echo "cronium: usage: cronium_send_email TO SUBJECT BODY [TOOL [HTML]]" >&2; return 1; fi
+  local to="" address
+  local -a addresses
+  IFS=',' read -r -a addresses <<<"$1"
+  for address in "${addresses[@]}"; do
+    address="${address#"${address%%[![:space:]]*}"}"
+    address="${address%"${address##*[![:space:]]}"}"
+    [ -n "$address" ] && to+="${to:+,}$(_cronium_json_string "$address")"
+  done
+  local body="{\"type\":\"EMAIL\",\"to\":[$to],\"subject\":$(_cronium_json_string "$2"),\"message\":$(_cronium_json_string "$3")"
+  [ -n "${4:-}" ] && body+=",\"tool\":$(_cronium_json_string "$4")"
+  [ -n "${5:-}" ] && body+=",\"html\":$(_cronium_json_string "$5")"
+  printf '%s}' "$body" | _cronium_call POST /runtime/v1/messages application/json
+}
+
 # cronium_execute_tool_action TOOL ACTION '<json params>' — the predecessor's form: ACTION send,
-# params {"message", "subject"}.
+# params {"message", "subject"}, and for email "to" and "html".
 cronium_execute_tool_action() {
   if [ $# -ne 3 ]; then echo "cronium: usage: cronium_execute_tool_action TOOL ACTION '<json params>'" >&2; return 1; fi
   printf '{"tool":%s,"action":%s,"params":%s}' "$(_cronium_json_string "$1")" "$(_cronium_json_string "$2")" "$3" \

@@ -78,12 +78,7 @@ extension Dispatcher {
     ) async -> Result<Delivery, ActionProblem> {
         guard let toolName = action.tool, let template = action.message else { return .failure(ActionProblem("the action names no tool or message")) }
         do {
-            guard let tool = try await store.tool(named: toolName, usableBy: event.ownerId)?.tool else {
-                return .failure(ActionProblem("could not send a message: the event's owner has no tool named \(toolName), and no shared one has that name"))
-            }
-            guard tool.type.isHTTP else {
-                return .failure(ActionProblem("could not send a message: \(tool.type.rawValue) tools are not available yet"))
-            }
+            let tool = try await store.messageTool(named: toolName, usableBy: event.ownerId, to: action.to, html: action.html, field: "").tool
             if context == nil {
                 // The run as recorded, with its final status, exit code and log.
                 let ended = try await store.execution(id: execution.id) ?? execution
@@ -92,7 +87,11 @@ extension Dispatcher {
             let values = context ?? [:]
             let text = try MessageTemplate.render(template, over: values, field: "message")
             let subject = try action.subject.map { try MessageTemplate.render($0, over: values, field: "subject") }
-            return .success(Delivery(executionId: execution.id, actionPosition: nil, ownerId: event.ownerId, toolName: tool.name, subject: subject, text: text, createdAt: now))
+            let html = try action.html.map { try MessageTemplate.render($0, over: values, field: "html", html: true) }
+            return .success(
+                Delivery(
+                    executionId: execution.id, actionPosition: nil, ownerId: event.ownerId, toolName: tool.name, subject: subject, text: text, to: action.to,
+                    html: html, createdAt: now))
         } catch let error as ValidationError {
             return .failure(ActionProblem("could not send a message: \(error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))"))
         } catch {

@@ -129,25 +129,25 @@ extension Engine {
             })
     }
 
-    /// Every `SEND_MESSAGE` action names a tool its owner may send through, and its templates parse.
+    /// Every `SEND_MESSAGE` action names a tool its owner may send through, with the recipients it
+    /// needs, and its templates parse.
     private func checkMessages(_ event: Event) async throws {
         var messages = (event.actions ?? []).enumerated().filter { $0.element.type == .sendMessage }.map {
-            (field: "actions[\($0.offset)]", tool: $0.element.tool, subject: $0.element.subject, message: $0.element.message)
+            (field: "actions[\($0.offset)]", tool: $0.element.tool, to: $0.element.to, templates: [("subject", $0.element.subject), ("message", $0.element.message), ("html", $0.element.html)])
         }
         if event.type == .toolAction, let spec = event.toolAction {
-            messages.append((field: "toolAction", tool: spec.tool, subject: spec.subject, message: spec.message))
+            messages.append((field: "toolAction", tool: spec.tool, to: spec.to, templates: [("subject", spec.subject), ("message", spec.message), ("html", spec.html)]))
         }
         var problems: [FieldProblem] = []
         for action in messages {
             let field = action.field
             if let name = action.tool, !name.isEmpty {
-                if let tool = try await store.tool(named: name, usableBy: event.ownerId)?.tool {
-                    if !tool.type.isHTTP { problems.append(.init(field: "\(field).tool", message: "\(tool.type.rawValue) tools are not available yet")) }
-                } else {
-                    problems.append(.init(field: "\(field).tool", message: "there is no tool \(name) (of the event's owner, or shared); add it with `cronium tool add` first"))
+                let html = action.templates.last?.1
+                do { _ = try await store.messageTool(named: name, usableBy: event.ownerId, to: action.to, html: html, field: field) } catch let error as ValidationError {
+                    problems += error.problems
                 }
             }
-            for (name, template) in [("message", action.message), ("subject", action.subject)] {
+            for (name, template) in action.templates {
                 guard let template else { continue }
                 do { _ = try MessageTemplate.render(template, over: [:], field: "\(field).\(name)") } catch { problems += error.problems }
             }

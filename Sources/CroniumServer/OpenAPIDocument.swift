@@ -59,12 +59,12 @@ enum OpenAPIDocument {
         .init(method: "DELETE", path: "/api/v1/servers/{name}", summary: "Remove a server", status: 204),
         .init(method: "POST", path: "/api/v1/servers/{name}/check", summary: "Connect and log in as a run would; reachability, login, round trip"),
         .init(method: "GET", path: "/api/v1/tools", summary: "Your tools and the shared ones; never their credentials"),
-        .init(method: "POST", path: "/api/v1/tools", summary: "Add a tool (SLACK, DISCORD, TEAMS, WEBHOOK)", status: 201),
+        .init(method: "POST", path: "/api/v1/tools", summary: "Add a tool (EMAIL, SLACK, DISCORD, TEAMS, WEBHOOK)", status: 201),
         .init(method: "POST", path: "/api/v1/tools/preview", summary: "Render a message's templates over a past run ({executionId, subject, message})"),
         .init(method: "GET", path: "/api/v1/tools/{name}", summary: "One tool"),
         .init(method: "PATCH", path: "/api/v1/tools/{name}", summary: "Change a tool (its owner only)"),
         .init(method: "DELETE", path: "/api/v1/tools/{name}", summary: "Remove a tool", status: 204),
-        .init(method: "POST", path: "/api/v1/tools/{name}/test", summary: "Send a test message; what the far end answered"),
+        .init(method: "POST", path: "/api/v1/tools/{name}/test", summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"),
         .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/output", summary: "Runtime: set the run's output, any JSON (256 KiB at most)", status: 204, isRuntime: true),
         .init(method: "POST", path: "/runtime/v1/condition", summary: "Runtime: set the run's condition (true or false)", status: 204, isRuntime: true),
@@ -72,7 +72,7 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/runtime/v1/variables/{key}", summary: "Runtime: a variable of the run's owner ({key, value}, or the value as text/plain)", isRuntime: true),
         .init(method: "PUT", path: "/runtime/v1/variables/{key}", summary: "Runtime: set a variable ({\"value\": …} or text/plain)", status: 204, isRuntime: true),
         .init(method: "DELETE", path: "/runtime/v1/variables/{key}", summary: "Runtime: delete a variable", status: 204, isRuntime: true),
-        .init(method: "POST", path: "/runtime/v1/messages", summary: "Runtime: send {tool or type, subject, message} through one of the owner's tools; 424 when the far end refuses it", isRuntime: true),
+        .init(method: "POST", path: "/runtime/v1/messages", summary: "Runtime: send {tool or type, subject, message, to, html} through one of the owner's tools; 424 when the far end refuses it", isRuntime: true),
     ]
 
     static func json() throws -> Data {

@@ -15,7 +15,10 @@ enum OpenAPISchemas {
         [
             "name": string, "description": string, "type": enumeration(EventType.allCases.map(\.rawValue)), "content": string,
             "httpRequest": ref("HTTPRequest"),
-            "toolAction": ["type": "object", "required": ["tool", "message"], "properties": ["tool": string, "subject": string, "message": string]],
+            "toolAction": [
+                "type": "object", "required": ["tool", "message"],
+                "properties": ["tool": string, "subject": string, "message": string, "to": ["type": "array", "items": string], "html": string],
+            ],
             "status": enumeration(EventStatus.allCases.map(\.rawValue)),
             "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap, "variables": stringMap,
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,

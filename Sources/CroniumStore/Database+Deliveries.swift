@@ -6,11 +6,16 @@ extension Database {
     static func insert(_ delivery: Delivery, in sql: any SQLDatabase) async throws {
         try await sql.raw(
             """
-            INSERT INTO deliveries (execution_id, action_position, owner_id, tool_name, subject, text, status, attempts, created_at)
+            INSERT INTO deliveries (execution_id, action_position, owner_id, tool_name, subject, text, recipients, html, status, attempts, created_at)
             VALUES (\(bind: delivery.executionId), \(bind: delivery.actionPosition), \(bind: delivery.ownerId), \(bind: delivery.toolName),
-              \(bind: delivery.subject), \(bind: delivery.text), \(bind: delivery.status.rawValue), 0, \(bind: delivery.createdAt.millis))
+              \(bind: delivery.subject), \(bind: delivery.text), \(bind: try recipients(delivery.to)), \(bind: delivery.html),
+              \(bind: delivery.status.rawValue), 0, \(bind: delivery.createdAt.millis))
             """
         ).run()
+    }
+
+    static func recipients(_ to: [String]?) throws -> String? {
+        try to.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
     }
 
     /// Records a delivery that its sender tries itself (a `TOOL_ACTION` run): it is not left
@@ -19,9 +24,9 @@ extension Database {
         try await transaction { sql in
             try await sql.raw(
                 """
-                INSERT INTO deliveries (execution_id, action_position, owner_id, tool_name, subject, text, status, attempts, created_at)
+                INSERT INTO deliveries (execution_id, action_position, owner_id, tool_name, subject, text, recipients, html, status, attempts, created_at)
                 VALUES (\(bind: delivery.executionId), NULL, \(bind: delivery.ownerId), \(bind: delivery.toolName), \(bind: delivery.subject),
-                  \(bind: delivery.text), 'SENDING', 0, \(bind: delivery.createdAt.millis))
+                  \(bind: delivery.text), \(bind: try Self.recipients(delivery.to)), \(bind: delivery.html), 'SENDING', 0, \(bind: delivery.createdAt.millis))
                 RETURNING id
                 """
             ).first(decodingColumn: "id", as: DeliveryID.self).required("the new delivery's id")
@@ -81,6 +86,8 @@ extension Database {
             toolName: try row.decode(column: "tool_name", as: String.self),
             subject: try row.decode(column: "subject", as: String?.self),
             text: try row.decode(column: "text", as: String.self),
+            to: try row.decode(column: "recipients", as: String?.self).map { try JSONDecoder().decode([String].self, from: Data($0.utf8)) },
+            html: try row.decode(column: "html", as: String?.self),
             status: Delivery.Status(rawValue: try row.decode(column: "status", as: String.self)) ?? .failed,
             attempts: try row.decode(column: "attempts", as: Int.self),
             answerStatus: try row.decode(column: "answer_status", as: Int?.self),

@@ -136,6 +136,10 @@ enum Migrations {
                 "CREATE INDEX deliveries_status ON deliveries(status)",
             ]
         },
+        /// An email's recipients (a JSON array) and HTML alternative.
+        Migration(version: 11, name: "email deliveries") { _ in
+            ["ALTER TABLE deliveries ADD COLUMN recipients TEXT", "ALTER TABLE deliveries ADD COLUMN html TEXT"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -17,6 +17,8 @@ struct EventOptions: ParsableArguments {
     @Option(help: "Tool actions: the tool to send through (`cronium tool list`).") var tool: String?
     @Option(help: "Tool actions: the message, a template over the run ({{event.name}}, {{input.FIELD}}…).") var message: String?
     @Option(help: "Tool actions: the subject (a card's title), a template too.") var subject: String?
+    @Option(help: "Tool actions through email: a recipient (repeatable; replaces them).") var to: [String] = []
+    @Option(help: "Tool actions through email: an HTML alternative, a template too.") var html: String?
     @Option(help: "Cron schedule, 5 fields or 6 with seconds first, or @hourly etc.") var cron: String?
     @Option(help: "Interval schedule: every 30s, 5m, 2h, 1d since the previous fire.") var every: String?
     @Option(help: "One-shot schedule: run once at this ISO-8601 time.") var at: String?
@@ -82,11 +84,13 @@ struct EventOptions: ParsableArguments {
             input.httpRequest = spec
             input.type = input.type ?? .httpRequest
         }
-        if tool != nil || message != nil || subject != nil {
+        if tool != nil || message != nil || subject != nil || !to.isEmpty || html != nil {
             var spec = input.toolAction ?? ToolActionSpec(tool: "", message: "")
             spec.tool = tool ?? spec.tool
             spec.message = message ?? spec.message
             spec.subject = subject ?? spec.subject
+            if !to.isEmpty { spec.to = to }
+            spec.html = html ?? spec.html
             input.toolAction = spec
             input.type = input.type ?? .toolAction
         }

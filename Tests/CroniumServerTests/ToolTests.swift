@@ -123,7 +123,7 @@ import Testing
                 (#"{"name": "a", "type": "WEBHOOK", "url": "http://x", "method": "GET"}"#, 422, "method: must be one of POST, PUT, PATCH"),
                 (#"{"name": "a", "type": "WEBHOOK", "url": "http://x", "headers": {"X-Cronium-Signature": "x"}}"#, 422, "is set by Cronium"),
                 (#"{"name": "a", "type": "SLACK", "url": "http://x", "signingSecret": "s"}"#, 422, "applies to WEBHOOK tools only"),
-                (#"{"name": "a", "type": "EMAIL", "host": "smtp.example.com"}"#, 422, "EMAIL tools are not available yet"),
+                (#"{"name": "a", "type": "EMAIL", "host": "smtp.example.com"}"#, 422, "from: is required: the sender"),
                 (#"{"name": "a", "type": "SMS", "url": "http://x"}"#, 400, "SMS"),
             ]
             for (body, status, words) in cases {

@@ -160,10 +160,17 @@ const sendDiscordMessage = byType('DISCORD');
 /** `sendTeamsMessage(text, {title, tool})`. */
 const sendTeamsMessage = byType('TEAMS');
 
-/** The predecessor's form: `action` 'send' with params {message (or text, content), subject (or title)}. */
+/**
+ * `sendEmail(to, subject, body, {html, tool})`: emails `body` (with an `html` alternative) to `to`,
+ * an address or an array of them, through your email tool (`tool` names it when you have several).
+ */
+const sendEmail = (to, subject, body, { html = undefined, tool = undefined } = {}) =>
+  call('POST', '/runtime/v1/messages', { type: 'EMAIL', tool, to: Array.isArray(to) ? to : [to], subject, message: body, html });
+
+/** The predecessor's form: `action` 'send' with params {message (or text, content, body), subject (or title), and for email to and html}. */
 const executeToolAction = (tool, action, params = {}) => call('POST', '/runtime/v1/messages', { tool, action, params });
 
 module.exports = {
   CroniumError, input, output, getVariable, setVariable, deleteVariable, setCondition, event,
-  sendMessage, sendSlackMessage, sendDiscordMessage, sendTeamsMessage, executeToolAction,
+  sendMessage, sendSlackMessage, sendDiscordMessage, sendTeamsMessage, sendEmail, executeToolAction,
 };

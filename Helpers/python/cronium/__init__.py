@@ -16,8 +16,8 @@ import urllib.parse
 __all__ = [
     "CroniumError", "input", "output", "get_variable", "set_variable", "delete_variable",
     "set_condition", "event", "send_message", "send_slack_message", "send_discord_message", "send_teams_message",
-    "execute_tool_action", "getVariable", "setVariable", "deleteVariable", "setCondition", "sendMessage",
-    "sendSlackMessage", "sendDiscordMessage", "sendTeamsMessage", "executeToolAction",
+    "send_email", "execute_tool_action", "getVariable", "setVariable", "deleteVariable", "setCondition", "sendMessage",
+    "sendSlackMessage", "sendDiscordMessage", "sendTeamsMessage", "sendEmail", "executeToolAction",
 ]
 
 _TRANSIENT_STATUSES = {429, 502, 503, 504}
@@ -222,9 +222,20 @@ def send_teams_message(text, title=None, tool=None):
     return _send_by_type("TEAMS", text, title, tool)
 
 
+def send_email(to, subject, body, html=None, tool=None):
+    """Emails `body` (with an `html` alternative if given) to `to`, an address or a list of
+    them, through your email tool (`tool` names it when you have several)."""
+    request = {"type": "EMAIL", "to": [to] if isinstance(to, str) else list(to), "subject": subject, "message": body}
+    if html is not None:
+        request["html"] = html
+    if tool is not None:
+        request["tool"] = tool
+    return _client.request("POST", "/runtime/v1/messages", request)
+
+
 def execute_tool_action(tool, action, params):
-    """The predecessor's form: `action` "send" with params {"message" (or "text", "content"),
-    "subject" (or "title")}."""
+    """The predecessor's form: `action` "send" with params {"message" (or "text", "content",
+    "body"), "subject" (or "title"), and for email "to" and "html"}."""
     return _client.request("POST", "/runtime/v1/messages", {"tool": tool, "action": action, "params": params})
 
 
@@ -237,4 +248,5 @@ sendMessage = send_message
 sendSlackMessage = send_slack_message
 sendDiscordMessage = send_discord_message
 sendTeamsMessage = send_teams_message
+sendEmail = send_email
 executeToolAction = execute_tool_action

@@ -9,16 +9,17 @@ public struct EventAction: Codable, Sendable, Equatable {
     public var eventId: EventID?
     /// `RUN_EVENT` in a document: the event to run, by its name among the owner's events.
     public var eventName: String?
-    /// `SEND_MESSAGE`: the tool (`email`, `slack`, `discord`, `teams`, `webhook`), its recipients,
-    /// subject and message.
+    /// `SEND_MESSAGE`: the tool (by name), the subject and message (templates over the run); an
+    /// email's recipients and HTML alternative (a template too).
     public var tool: String?
     public var to: [String]?
     public var subject: String?
     public var message: String?
+    public var html: String?
 
     public init(
         when: ActionCondition, type: ActionType, eventId: EventID? = nil, eventName: String? = nil, tool: String? = nil, to: [String]? = nil,
-        subject: String? = nil, message: String? = nil
+        subject: String? = nil, message: String? = nil, html: String? = nil
     ) {
         self.when = when
         self.type = type
@@ -28,6 +29,7 @@ public struct EventAction: Codable, Sendable, Equatable {
         self.to = to
         self.subject = subject
         self.message = message
+        self.html = html
     }
 
     /// Actions fire in this order: `ALWAYS`, then `ON_SUCCESS` or `ON_FAILURE`, then `ON_CONDITION`.

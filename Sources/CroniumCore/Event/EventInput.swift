@@ -159,8 +159,8 @@ extension Event {
             case .runEvent:
                 if action.eventId == nil && action.eventName == nil { p.append(.init(field: "\(field).eventId", message: "RUN_EVENT needs the event to run (eventId)")) }
                 if action.eventId != nil && action.eventId == id { p.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
-                if action.tool != nil || action.to != nil || action.subject != nil || action.message != nil {
-                    p.append(.init(field: field, message: "tool, to, subject and message belong to SEND_MESSAGE"))
+                if action.tool != nil || action.to != nil || action.subject != nil || action.message != nil || action.html != nil {
+                    p.append(.init(field: field, message: "tool, to, subject, message and html belong to SEND_MESSAGE"))
                 }
             case .sendMessage:
                 if action.tool?.isEmpty ?? true { p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool: the name of one of your tools (`cronium tool list`)")) }

@@ -45,8 +45,11 @@ public enum ExecutionErrorCode: String, Codable, Sendable, CaseIterable {
     case unsupported = "UNSUPPORTED"
     /// An HTTP request event got a response with status 400 or more.
     case httpStatus = "HTTP_STATUS"
-    /// An HTTP request event got no response (connection refused, DNS, TLS).
+    /// An HTTP request event got no response (connection refused, DNS, TLS); or a tool action's
+    /// SMTP server could not be talked to.
     case requestFailed = "REQUEST_FAILED"
+    /// A `TOOL_ACTION` email: the SMTP server refused the login, a recipient or the message.
+    case messageRefused = "MESSAGE_REFUSED"
     /// The SSH connection to a `REMOTE` run's server broke (or never came up) while it ran; the
     /// runner on the server stops the script when its session ends.
     case connectionLost = "CONNECTION_LOST"

@@ -22,6 +22,9 @@ public struct Delivery: Codable, Sendable, Equatable {
     public var toolName: String
     public var subject: String?
     public var text: String
+    /// An email's recipients and HTML alternative.
+    public var to: [String]?
+    public var html: String?
     public var status: Status
     public var attempts: Int
     /// The far end's last HTTP status, and the start of what it said.
@@ -33,7 +36,7 @@ public struct Delivery: Codable, Sendable, Equatable {
 
     public init(
         id: DeliveryID = 0, executionId: ExecutionID, actionPosition: Int?, ownerId: UserID, toolName: String, subject: String?, text: String,
-        status: Status = .pending, attempts: Int = 0, answerStatus: Int? = nil, answer: String? = nil, error: String? = nil, createdAt: Date,
+        to: [String]? = nil, html: String? = nil, status: Status = .pending, attempts: Int = 0, answerStatus: Int? = nil, answer: String? = nil, error: String? = nil, createdAt: Date,
         finishedAt: Date? = nil
     ) {
         self.id = id
@@ -43,6 +46,8 @@ public struct Delivery: Codable, Sendable, Equatable {
         self.toolName = toolName
         self.subject = subject
         self.text = text
+        self.to = to
+        self.html = html
         self.status = status
         self.attempts = attempts
         self.answerStatus = answerStatus

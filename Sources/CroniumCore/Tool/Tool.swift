@@ -77,14 +77,29 @@ public struct EmailSettings: Codable, Sendable, Equatable {
     public var username: String?
     /// The sender, `name@example.com` or `Name <name@example.com>`.
     public var from: String
+    /// A CA certificate (PEM) trusted besides the system's, for a server with a private CA.
+    public var trustedCertificate: String?
 
-    public init(host: String, port: Int, security: SMTPSecurity, authentication: SMTPAuthentication?, username: String?, from: String) {
+    public init(
+        host: String, port: Int, security: SMTPSecurity, authentication: SMTPAuthentication?, username: String?, from: String,
+        trustedCertificate: String? = nil
+    ) {
         self.host = host
         self.port = port
         self.security = security
         self.authentication = authentication
         self.username = username
         self.from = from
+        self.trustedCertificate = trustedCertificate
+    }
+
+    /// The usual port for each security: 25, 587 (STARTTLS), 465 (TLS).
+    public static func defaultPort(for security: SMTPSecurity) -> Int {
+        switch security {
+        case .none: 25
+        case .startTLS: 587
+        case .tls: 465
+        }
     }
 }
 
@@ -107,6 +122,8 @@ public struct ToolInput: Codable, Sendable, Equatable {
     public var username: String?
     public var password: String?
     public var from: String?
+    /// `EMAIL`: a CA certificate (PEM) to trust besides the system's; "" removes it.
+    public var trustedCertificate: String?
 
     public init() {}
 }
@@ -162,13 +179,22 @@ public enum ToolRules {
             if credential.signingSecret != nil { p.append(.init(field: "signingSecret", message: "applies to WEBHOOK tools only")) }
         }
         if let email = tool.email {
-            if email.host.isEmpty || email.host.contains(where: { $0.isWhitespace || "/@".contains($0) }) {
+            if email.host.isEmpty {
+                p.append(.init(field: "host", message: "is required: the SMTP server's host name, like smtp.example.com"))
+            } else if email.host.contains(where: { $0.isWhitespace || "/@".contains($0) }) {
                 p.append(.init(field: "host", message: "'\(email.host)' is not a host name or address"))
             }
             if !(1...65535).contains(email.port) { p.append(.init(field: "port", message: "must be 1 to 65535, not \(email.port)")) }
-            if address(in: email.from) == nil { p.append(.init(field: "from", message: "'\(email.from)' is not an address (name@example.com or Name <name@example.com>)")) }
+            if email.from.isEmpty {
+                p.append(.init(field: "from", message: "is required: the sender, like alerts@example.com or Cronium <alerts@example.com>"))
+            } else if address(in: email.from) == nil {
+                p.append(.init(field: "from", message: "'\(email.from)' is not an address (name@example.com or Name <name@example.com>)"))
+            }
             if email.authentication != nil && (email.username ?? "").isEmpty { p.append(.init(field: "username", message: "logging in needs a username")) }
             if email.authentication != nil && credential.password == nil { p.append(.init(field: "password", message: "logging in needs a password")) }
+            if email.security == .none, email.authentication != nil, !["localhost", "127.0.0.1", "::1"].contains(email.host) {
+                p.append(.init(field: "security", message: "logging in with security NONE would send the password to \(email.host) in clear text; use STARTTLS or TLS"))
+            }
         } else if tool.type == .email {
             p.append(.init(field: "host", message: "an EMAIL tool needs its SMTP server: host, port, security and from"))
         }
@@ -199,11 +225,40 @@ public enum ToolRules {
         return address
     }
 
+    /// The most recipients one email may have.
+    public static let maxRecipients = 50
+
+    /// What is wrong with sending a message with recipients `to` and HTML `html` through `tool`:
+    /// an email needs its recipients; the other tools take neither.
+    public static func messageProblems(through tool: Tool, to: [String]?, html: String?, field: String) -> [FieldProblem] {
+        let prefix = field.isEmpty ? "" : field + "."
+        guard tool.type == .email else {
+            return [("to", to != nil), ("html", html != nil)].filter(\.1).map {
+                FieldProblem(field: prefix + $0.0, message: "applies to EMAIL tools only; \(tool.name) is a \(tool.type.rawValue) tool")
+            }
+        }
+        guard let to, !to.isEmpty else {
+            return [FieldProblem(field: prefix + "to", message: "an email through \(tool.name) needs its recipients, like [\"ops@example.com\"]")]
+        }
+        var problems = to.filter { address(in: $0) == nil }.map {
+            FieldProblem(field: prefix + "to", message: "'\($0)' is not an address (name@example.com or Name <name@example.com>)")
+        }
+        if to.count > maxRecipients { problems.append(.init(field: prefix + "to", message: "at most \(maxRecipients) recipients, not \(to.count)")) }
+        return problems
+    }
+
     /// A URL for messages: its scheme and host, the rest hidden (a webhook's path is its secret).
     public static func redacted(_ url: String) -> String {
         guard let parsed = URLComponents(string: url), let scheme = parsed.scheme, let host = parsed.host else { return "…" }
         return "\(scheme)://\(host)\(parsed.port.map { ":\($0)" } ?? "")/…"
     }
+}
+
+/// Where a tool's test message goes: an email tool's recipients (its own sender when left out).
+public struct ToolTestInput: Codable, Sendable, Equatable {
+    public var to: [String]?
+
+    public init(to: [String]? = nil) { self.to = to }
 }
 
 /// What a script asks to send through the runtime helpers: through the tool it names, or else its
@@ -213,25 +268,30 @@ public struct ScriptMessage: Codable, Sendable, Equatable {
     public var type: ToolType?
     public var subject: String?
     public var message: String?
+    /// Email: the recipients and an HTML alternative.
+    public var to: [String]?
+    public var html: String?
     /// The predecessor's `execute_tool_action(tool, action, params)`: action `send` with params
-    /// `{message (or text, content), subject (or title)}`.
+    /// `{message (or text, content, body), subject (or title), to, html}`.
     public var action: String?
     public var params: JSONValue?
 
-    public init(tool: String? = nil, type: ToolType? = nil, subject: String? = nil, message: String?) {
+    public init(tool: String? = nil, type: ToolType? = nil, subject: String? = nil, message: String?, to: [String]? = nil, html: String? = nil) {
         self.tool = tool
         self.type = type
         self.subject = subject
         self.message = message
+        self.to = to
+        self.html = html
     }
 
-    public static let sendActions: Set<String> = ["send", "send-message", "slack-send-message", "discord-send-message"]
+    public static let sendActions: Set<String> = ["send", "send-message", "send-email", "slack-send-message", "discord-send-message"]
 
-    /// The subject and text, from the fields or from an action's params.
-    public func content() throws(ValidationError) -> (subject: String?, text: String) {
+    /// What to send, from the fields or from an action's params.
+    public func content() throws(ValidationError) -> (subject: String?, text: String, to: [String]?, html: String?) {
         guard let action else {
             guard let message, !message.isEmpty else { throw ValidationError(field: "message", message: "is required") }
-            return (subject, message)
+            return (subject, message, to, html)
         }
         guard Self.sendActions.contains(action) else {
             throw ValidationError(field: "action", message: "'\(action)' is not a tool action here; use \"send\" with {\"message\", \"subject\"}")
@@ -241,23 +301,33 @@ public struct ScriptMessage: Codable, Sendable, Equatable {
             for name in names { if case .string(let value) = fields[name] { return value } }
             return nil
         }
-        guard let body = text(["message", "text", "content"]), !body.isEmpty else {
+        guard let body = text(["message", "text", "content", "body"]), !body.isEmpty else {
             throw ValidationError(field: "params.message", message: "is required")
         }
-        return (text(["subject", "title"]), body)
+        var recipients: [String]?
+        switch fields["to"] {
+        case .string(let one): recipients = [one]
+        case .array(let many): recipients = many.compactMap { if case .string(let one) = $0 { one } else { nil } }
+        default: recipients = nil
+        }
+        return (text(["subject", "title"]), body, recipients, text(["html"]))
     }
 }
 
 /// What a `TOOL_ACTION` event sends: through which tool, and the message (templates over the
-/// run: its input, the owner's variables…).
+/// run: its input, the owner's variables…); an email's recipients and HTML alternative.
 public struct ToolActionSpec: Codable, Sendable, Equatable {
     public var tool: String
     public var subject: String?
     public var message: String
+    public var to: [String]?
+    public var html: String?
 
-    public init(tool: String, subject: String? = nil, message: String) {
+    public init(tool: String, subject: String? = nil, message: String, to: [String]? = nil, html: String? = nil) {
         self.tool = tool
         self.subject = subject
         self.message = message
+        self.to = to
+        self.html = html
     }
 }

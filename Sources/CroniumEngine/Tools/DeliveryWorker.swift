@@ -83,7 +83,7 @@ final class DeliveryWorker: Service, Sendable {
                 try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
             }
             let status = try await store.execution(id: message.executionId)?.status
-            result = await delivery.deliver(ToolMessage(subject: message.subject, text: message.text, status: status), with: stored.tool, credential: credential)
+            result = await delivery.deliver(ToolMessage(message, status: status), with: stored.tool, credential: credential)
         } catch is CancellationError {
             return
         } catch {

@@ -44,11 +44,15 @@ extension Engine {
         guard try await store.deleteTool(ownerId: user.id, name: name) else { throw Self.noTool(name) }
     }
 
-    /// Sends a test message through the tool and says what the far end answered.
-    public func testTool(named name: String, by user: User) async throws -> DeliveryResult {
+    /// Sends a test message through the tool and says what the far end answered; an email goes
+    /// to `to`, or else to the tool's own sender.
+    public func testTool(named name: String, to: [String]? = nil, by user: User) async throws -> DeliveryResult {
         let stored = try await storedTool(named: name, usableBy: user)
+        let recipients = to ?? stored.tool.email.map { [$0.from] }
+        try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: recipients, html: nil, field: ""))
         let message = ToolMessage(
-            subject: "Cronium test message", text: "This is a test message from Cronium, sent through the tool \(name) by \(user.username).", status: .success)
+            subject: "Cronium test message", text: "This is a test message from Cronium, sent through the tool \(name) by \(user.username).", status: .success,
+            to: recipients ?? [])
         return await ToolDelivery(policy: configuration.toolDelivery).deliver(message, with: stored.tool, credential: try openTool(stored.sealedCredential))
     }
 
@@ -62,8 +66,13 @@ extension Engine {
             }
             tool.shared = shared
         }
+        var problems: [FieldProblem] = []
         if tool.type == .email {
-            throw ValidationError([.init(field: "type", message: "EMAIL tools are not available yet: SMTP delivery comes with the next step of tool actions; SLACK, DISCORD, TEAMS and WEBHOOK work")])
+            (tool.email, credential.password, problems) = Self.revisedEmail(tool.email, credential.password, input)
+        } else {
+            for field in ["host", "port", "security", "authentication", "username", "password", "from", "trustedCertificate"] where Self.hasEmailField(input, field) {
+                problems.append(.init(field: field, message: "applies to EMAIL tools only"))
+            }
         }
         if let url = input.url {
             credential.url = url
@@ -78,12 +87,34 @@ extension Engine {
             credential.signingSecret = secret.isEmpty ? nil : secret
         }
         if tool.type == .webhook { tool.signed = credential.signingSecret != nil }
-        var problems = ToolRules.problems(tool, credential)
-        for field in ["host", "port", "security", "authentication", "username", "password", "from"] where Self.hasEmailField(input, field) {
-            problems.append(.init(field: field, message: "applies to EMAIL tools only"))
-        }
-        try ValidationError.check(problems)
+        try ValidationError.check(problems + ToolRules.problems(tool, credential))
         return (tool, credential)
+    }
+
+    /// An email tool's settings and password with `input` applied. The port follows the security
+    /// unless it was chosen; a username without a mechanism logs in with PLAIN; a username of ""
+    /// stops logging in.
+    private static func revisedEmail(_ settings: EmailSettings?, _ password: String?, _ input: ToolInput) -> (EmailSettings, String?, [FieldProblem]) {
+        var email = settings ?? EmailSettings(host: "", port: 0, security: .startTLS, authentication: nil, username: nil, from: "")
+        var password = password
+        let usualPort = settings.map { $0.port == EmailSettings.defaultPort(for: $0.security) } ?? true
+        if let host = input.host { email.host = host.trimmingCharacters(in: .whitespaces) }
+        if let security = input.security { email.security = security }
+        if let port = input.port { email.port = port } else if usualPort { email.port = EmailSettings.defaultPort(for: email.security) }
+        if let from = input.from { email.from = from }
+        if let username = input.username {
+            email.username = username.isEmpty ? nil : username
+            if username.isEmpty { (email.authentication, password) = (nil, nil) }
+        }
+        if let mechanism = input.authentication { email.authentication = mechanism }
+        if email.username != nil, email.authentication == nil { email.authentication = .plain }
+        if let secret = input.password { password = secret.isEmpty ? nil : secret }
+        var problems: [FieldProblem] = []
+        if let pem = input.trustedCertificate {
+            email.trustedCertificate = pem.isEmpty ? nil : pem
+            if let problem = ToolDelivery.certificateProblem(pem), !pem.isEmpty { problems.append(.init(field: "trustedCertificate", message: problem)) }
+        }
+        return (email, password, problems)
     }
 
     private static func hasEmailField(_ input: ToolInput, _ field: String) -> Bool {
@@ -94,6 +125,7 @@ extension Engine {
         case "authentication": input.authentication != nil
         case "username": input.username != nil
         case "password": input.password != nil
+        case "trustedCertificate": input.trustedCertificate != nil
         default: input.from != nil
         }
     }
@@ -116,6 +148,20 @@ extension Engine {
     }
 
     static func noTool(_ name: String) -> CroniumError { CroniumError(.notFound, "you have no tool named \(name), and no shared one has that name") }
+}
+
+extension Database {
+    /// The tool `name` that `owner` may send a message through (their own first, then a shared
+    /// one), checked against the message's recipients and HTML: the one lookup of events' actions
+    /// and `TOOL_ACTION` runs, when they are saved and when they send.
+    func messageTool(named name: String, usableBy owner: UserID, to: [String]?, html: String?, field: String) async throws -> StoredTool {
+        guard let stored = try await tool(named: name, usableBy: owner) else {
+            throw ValidationError(
+                field: "\(field).tool", message: "there is no tool \(name) (of the event's owner, or shared); add it with `cronium tool add` first")
+        }
+        try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: field))
+        return stored
+    }
 }
 
 extension SecretCipher {
@@ -163,16 +209,16 @@ public struct ToolSender: Sendable {
         } else {
             throw ValidationError(field: "tool", message: "name the tool to send through")
         }
-        guard stored.tool.type.isHTTP else { throw CroniumError(.conflict, "\(stored.tool.type.rawValue) tools are not available yet") }
         if let type = message.type, type != stored.tool.type {
             throw CroniumError(.conflict, "tool \(stored.tool.name) is a \(stored.tool.type.rawValue) tool, not \(type.rawValue)")
         }
-        let (subject, text) = try message.content()
+        let (subject, text, to, html) = try message.content()
+        try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: ""))
         let record = Delivery(
-            executionId: session.executionId, actionPosition: nil, ownerId: owner, toolName: stored.tool.name, subject: subject, text: text, createdAt: Date())
+            executionId: session.executionId, actionPosition: nil, ownerId: owner, toolName: stored.tool.name, subject: subject, text: text, to: to, html: html,
+            createdAt: Date())
         let id = try await store.recordDelivery(record)
-        let result = await delivery.deliver(
-            ToolMessage(subject: subject, text: text), with: stored.tool, credential: try cipher.openTool(stored.sealedCredential))
+        let result = await delivery.deliver(ToolMessage(record), with: stored.tool, credential: try cipher.openTool(stored.sealedCredential))
         try await store.finishDelivery(
             id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error, at: Date())
         if let error = result.error { throw CroniumError(.deliveryFailed, "tool \(stored.tool.name): \(error)") }

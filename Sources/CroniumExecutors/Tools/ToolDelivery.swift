@@ -6,16 +6,25 @@ import NIOCore
 import NIOHTTP1
 
 /// A message ready to go out: rendered, with its subject (a card's title) and the run's status,
-/// which colours Slack, Discord and Teams cards.
+/// which colours Slack, Discord and Teams cards; an email's recipients and HTML alternative.
 public struct ToolMessage: Sendable, Equatable {
     public var subject: String?
     public var text: String
     public var status: ExecutionStatus?
+    public var to: [String]
+    public var html: String?
 
-    public init(subject: String? = nil, text: String, status: ExecutionStatus? = nil) {
+    public init(subject: String? = nil, text: String, status: ExecutionStatus? = nil, to: [String] = [], html: String? = nil) {
         self.subject = subject
         self.text = text
         self.status = status
+        self.to = to
+        self.html = html
+    }
+
+    /// What `delivery` recorded, about a run that ended with `status`.
+    public init(_ delivery: Delivery, status: ExecutionStatus? = nil) {
+        self.init(subject: delivery.subject, text: delivery.text, status: status, to: delivery.to ?? [], html: delivery.html)
     }
 }
 
@@ -38,9 +47,10 @@ public struct DeliveryResult: Codable, Sendable, Equatable {
 }
 
 /// Posts messages to Slack, Discord and Teams webhooks and to plain webhooks (signed with
-/// HMAC-SHA256 when the tool has a secret). A connection error, a 5xx or a 429 is tried again
-/// with backoff (a 429's `Retry-After` is honoured up to ``Policy/longestWait``); any other
-/// answer of 400 or more fails the delivery with what the far end said.
+/// HMAC-SHA256 when the tool has a secret), and mails them through an SMTP server. A connection
+/// error, a 5xx or a 429 is tried again with backoff (a 429's `Retry-After` is honoured up to
+/// ``Policy/longestWait``); any other answer of 400 or more fails the delivery with what the far
+/// end said. For email, a 4xx answer is tried again and a 5xx is final.
 public struct ToolDelivery: Sendable {
     public struct Policy: Sendable {
         public var attempts = 4
@@ -72,9 +82,8 @@ public struct ToolDelivery: Sendable {
 
     /// Sends `message` through `tool`. Never throws: a failure is in the result.
     public func deliver(_ message: ToolMessage, with tool: Tool, credential: ToolCredential) async -> DeliveryResult {
-        guard tool.type.isHTTP, let url = credential.url else {
-            return DeliveryResult(attempts: 0, error: "\(tool.type.rawValue) tools do not deliver over HTTP")
-        }
+        if tool.type == .email { return await mail(message, with: tool, password: credential.password) }
+        guard let url = credential.url else { return DeliveryResult(attempts: 0, error: "tool \(tool.name) has no URL") }
         let body = Self.payload(message, for: tool.type)
         var result = DeliveryResult(attempts: 0)
         while result.attempts < policy.attempts {
@@ -119,9 +128,35 @@ public struct ToolDelivery: Sendable {
             }
             if result.attempts < policy.attempts { try? await Task.sleep(for: wait) }
         }
-        result.error = (result.error ?? "failed") + " (after \(result.attempts) tries)"
+        result.error = (result.error ?? "failed") + " (after \(result.attempts) \(result.attempts == 1 ? "try" : "tries"))"
         return result
     }
+
+    /// Sends an email; the result's status is the SMTP server's last reply code.
+    func mail(_ message: ToolMessage, with tool: Tool, password: String?) async -> DeliveryResult {
+        guard let settings = tool.email else { return DeliveryResult(attempts: 0, error: "tool \(tool.name) has no SMTP server") }
+        guard !message.to.isEmpty else { return DeliveryResult(attempts: 0, error: "an email needs at least one recipient (to)") }
+        let client = SMTPClient(settings: settings, password: password, timeout: policy.timeout)
+        let mail = MailMessage(from: settings.from, to: message.to, subject: message.subject ?? "Cronium", text: message.text, html: message.html)
+        var result = DeliveryResult(attempts: 0)
+        while result.attempts < policy.attempts {
+            result.attempts += 1
+            do {
+                let accepted = try await client.send(mail)
+                (result.status, result.response, result.error) = (accepted.code, String(accepted.message.prefix(Self.responseBytes)), nil)
+                return result
+            } catch {
+                (result.status, result.response, result.error) = (error.reply?.code, error.reply.map { String($0.message.prefix(Self.responseBytes)) }, error.description)
+                guard error.transient else { return result }
+            }
+            if result.attempts < policy.attempts { try? await Task.sleep(for: policy.backoff * (1 << (result.attempts - 1))) }
+        }
+        result.error = (result.error ?? "failed") + " (after \(result.attempts) \(result.attempts == 1 ? "try" : "tries"))"
+        return result
+    }
+
+    /// Why `pem` cannot be an email tool's trusted certificate, if it cannot.
+    public static func certificateProblem(_ pem: String) -> String? { SMTPClient.certificateProblem(pem) }
 
     /// `Retry-After` in seconds (the HTTP-date form is read as a wait of its own).
     static func seconds(_ header: String) -> Duration? {

@@ -71,8 +71,10 @@ struct ToolController {
     }
 
     /// Sends a real test message; the answer says what the far end said, delivered or not.
+    /// An email tool's test goes to `{"to": [...]}`, or else to its own sender.
     @Sendable func test(_ request: Request, context: AppRequestContext) async throws -> DeliveryResult {
-        try await engine.testTool(named: try context.parameters.require("name"), by: try context.requireUser())
+        let to = try await request.decodeJSONIfPresent(as: ToolTestInput.self, context: context)?.to
+        return try await engine.testTool(named: try context.parameters.require("name"), to: to, by: try context.requireUser())
     }
 }
 

@@ -1,0 +1,84 @@
+import CroniumCore
+import Foundation
+
+/// An email as it goes over SMTP's `DATA` (RFC 5322 with MIME): UTF-8 text, and an HTML
+/// alternative when there is one, each part in base64 so that any text survives any server
+/// (7-bit clean, short lines, no line that is a lone dot).
+struct MailMessage: Sendable {
+    var from: String
+    var to: [String]
+    var subject: String
+    var text: String
+    var html: String?
+    var date = Date()
+    /// The domain of the Message-ID: the sender's.
+    var messageDomain: String { ToolRules.address(in: from)?.split(separator: "@").last.map(String.init) ?? "cronium.invalid" }
+
+    /// The message with CRLF line ends, ready for `DATA` (dot-stuffing is the sender's job).
+    func rendered() -> String {
+        let id = UUID().uuidString.lowercased()
+        var headers = [
+            "From: \(Self.header(from))",
+            "To: \(to.joined(separator: ", "))",
+            "Subject: \(Self.header(subject))",
+            "Date: \(Self.rfc5322Date(date))",
+            "Message-ID: <\(id)@\(messageDomain)>",
+            "MIME-Version: 1.0",
+            "X-Mailer: Cronium",
+        ]
+        var body: [String] = []
+        if let html {
+            let boundary = "cronium-\(id)"
+            headers.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
+            for (type, content) in [("text/plain", text), ("text/html", html)] {
+                body += ["--\(boundary)", "Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: base64", ""] + Self.base64Lines(content)
+            }
+            body.append("--\(boundary)--")
+        } else {
+            headers += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64"]
+            body = Self.base64Lines(text)
+        }
+        return (headers + [""] + body).joined(separator: "\r\n") + "\r\n"
+    }
+
+    /// A header's text on one line; RFC 2047 encoded words when it is not plain ASCII. An
+    /// address's display name is encoded, never the address itself.
+    static func header(_ value: String) -> String {
+        let line = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        guard !line.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 }) else { return line }
+        if let open = line.lastIndex(of: "<"), line.hasSuffix(">"), line[open...].unicodeScalars.allSatisfy(\.isASCII) {
+            let name = line[..<open].trimmingCharacters(in: .whitespaces)
+            return name.isEmpty ? String(line[open...]) : "\(encodedWords(name)) \(line[open...])"
+        }
+        return encodedWords(line)
+    }
+
+    /// `=?UTF-8?B?…?=` words of at most 75 characters, split between characters.
+    static func encodedWords(_ text: String) -> String {
+        var words: [String] = []
+        var chunk = ""
+        for character in text {
+            // 45 bytes of UTF-8 make 60 of base64: with the 12 around them, under 75.
+            if chunk.utf8.count + character.utf8.count > 45 {
+                words.append(chunk)
+                chunk = ""
+            }
+            chunk.append(character)
+        }
+        if !chunk.isEmpty { words.append(chunk) }
+        return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
+    }
+
+    static func base64Lines(_ text: String) -> [String] {
+        let encoded = Data(text.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
+        return encoded.isEmpty ? [] : encoded.components(separatedBy: "\r\n")
+    }
+
+    static func rfc5322Date(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
+        return formatter.string(from: date)
+    }
+}
