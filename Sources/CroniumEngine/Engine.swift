@@ -36,6 +36,8 @@ public final class Engine: Sendable {
         public var runnerFiles: RemoteServers.RunnerFiles?
         /// Tries, backoff and timeouts of messages sent through tools.
         public var toolDelivery = ToolDelivery.Policy()
+        /// Each tool's pace, shared with the runtime API's ``ToolSender``.
+        public var toolLimits = ToolRateLimit()
 
         public init(
             maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
@@ -93,7 +95,9 @@ public final class Engine: Sendable {
         // Messages are sent by the server itself.
         if executors.executor(at: .local, for: .toolAction) == nil {
             executors.register(
-                ToolActionExecutor(store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery)), at: .local,
+                ToolActionExecutor(
+                    store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), limits: configuration.toolLimits),
+                at: .local,
                 for: [.toolAction])
         }
         self.executors = executors
@@ -104,7 +108,8 @@ public final class Engine: Sendable {
         logHub = LogHub(store: store, logger: logger)
         scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
         let deliveries = DeliveryWorker(
-            store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), clock: clock, logger: logger)
+            store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), limits: configuration.toolLimits, clock: clock,
+            logger: logger)
         self.deliveries = deliveries
         dispatcher = Dispatcher(
             store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,

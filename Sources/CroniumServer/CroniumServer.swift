@@ -93,13 +93,15 @@ public final class CroniumServer: Sendable {
         self.store = store
         let gateway: RuntimeListeners
         let vault: VariableVault
+        let toolLimits = ToolRateLimit()
         do {
             vault = VariableVault(store: store, cipher: try await MasterKey.cipher(dataDirectory: data, store: store, logger: logger))
             runtimeTokens = try await RuntimeTokens.load(dataDirectory: data)
             runtimeDirectory = try RuntimeListeners.makeDirectory(instance: instanceName)
             gateway = RuntimeListeners(
                 directory: runtimeDirectory,
-                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault).buildResponder(), tokens: runtimeTokens,
+                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault, toolLimits: toolLimits).buildResponder(),
+                tokens: runtimeTokens,
                 logger: logger)
         } catch {
             try? await store.shutdown()
@@ -116,6 +118,7 @@ public final class CroniumServer: Sendable {
             maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
             runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory))
         engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
+        engineConfiguration.toolLimits = toolLimits
         engineConfiguration.ssh = configuration.ssh
         engineConfiguration.runnerFiles = RemoteServers.RunnerFiles(
             binary: configuration.runnerBinary ?? Self.besideThisExecutable("cronium-runner"), signingKey: "\(data)/runner-signing.key")
@@ -211,24 +214,26 @@ public final class CroniumServer: Sendable {
         VariableController(engine: engine).addRoutes(to: api.group("variables"))
         ServerController(engine: engine).addRoutes(to: api.group("servers"))
         ToolController(engine: engine).addRoutes(to: api.group("tools"))
-        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault)
+        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault, toolLimits: engine.configuration.toolLimits)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 
     /// `/runtime/v1` alone, for the runs' own listeners: nothing else of the API is reachable
     /// from inside a run that way.
-    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault) -> Router<AppRequestContext> {
+    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit) -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
         let routes = RouteTable()
         router.addMiddleware { ProblemMiddleware(routes: routes) }
-        addRuntimeRoutes(to: router, tokens: tokens, sessions: sessions, vault: vault)
+        addRuntimeRoutes(to: router, tokens: tokens, sessions: sessions, vault: vault, toolLimits: toolLimits)
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 
-    static func addRuntimeRoutes(to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault) {
-        RuntimeController(vault: vault, sender: ToolSender(vault: vault, policy: .forScripts)).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
+    static func addRuntimeRoutes(
+        to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit
+    ) {
+        RuntimeController(vault: vault, sender: ToolSender(vault: vault, policy: .forScripts, limits: toolLimits)).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
     }
 }
 

@@ -119,7 +119,8 @@ public final class SMTPReceiver: Sendable {
                 for part in message.walk():
                     kind = part.get_content_type()
                     if kind in ("text/plain", "text/html") and kind not in bodies:
-                        bodies[kind] = part.get_content()
+                        # Lines end in CRLF on the wire; a mail client shows them as lines.
+                        bodies[kind] = part.get_content().replace("\r\n", "\n")
                 count += 1
                 record = {
                     "mailFrom": envelope.mail_from, "rcptTos": envelope.rcpt_tos,

@@ -183,7 +183,13 @@ struct EventCommand: AsyncParsableCommand {
             }
             // -q: no log, only the run's id, then its exit status.
             let status = try await followLog(executionId: started.executionId, client: client, quiet: client.json || client.quiet)
-            let execution: Execution = try await client.client.get("/api/v1/executions/\(started.executionId)")
+            var execution: Execution = try await client.client.get("/api/v1/executions/\(started.executionId)")
+            // The messages its actions send are part of the outcome: wait a while for them too.
+            let deadline = ContinuousClock.now + .seconds(30)
+            while execution.actions?.contains(where: { $0.status == .sending }) == true, ContinuousClock.now < deadline {
+                try await Task.sleep(for: .milliseconds(200))
+                execution = try await client.client.get("/api/v1/executions/\(started.executionId)")
+            }
             if client.json {
                 printJSON(try APIClient.encoder.encode(execution))
             } else if client.quiet {
@@ -210,7 +216,7 @@ struct EventCommand: AsyncParsableCommand {
                 }
             switch firing.status {
             case .fired: return "\(firing.when.rawValue): \(what)\(firing.executionId.map { " as execution \($0)" } ?? "")"
-            case .sending: return "\(firing.when.rawValue): sending a message (`cronium execution show` tells how it went)"
+            case .sending: return "\(firing.when.rawValue): still sending a message (`cronium execution messages` tells how it goes)"
             case .failed: return "\(firing.when.rawValue): could not \(what): \(firing.error ?? "no reason given")"
             }
         }

@@ -5,7 +5,8 @@ import NIOHTTP1
 
 struct ExecutionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "execution", abstract: "List, show and cancel runs.", subcommands: [List.self, Show.self, Cancel.self])
+        commandName: "execution", abstract: "List, show and cancel runs, and see the messages they sent.",
+        subcommands: [List.self, Show.self, Messages.self, Cancel.self])
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Runs, newest first.")
@@ -44,6 +45,28 @@ struct ExecutionCommand: AsyncParsableCommand {
         @Argument(help: "Execution id.") var id: ExecutionID
 
         func run() async throws { printJSON(try await client.client.send(.GET, "/api/v1/executions/\(id)")) }
+    }
+
+    struct Messages: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "messages", abstract: "The messages a run sent (its actions, a TOOL_ACTION, its script): where, how it went, what the far end said.")
+        @OptionGroup var client: ClientOptions
+        @Argument(help: "Execution id.") var id: ExecutionID
+
+        func run() async throws {
+            let execution: Execution = try await client.client.get("/api/v1/executions/\(id)")
+            let deliveries = execution.deliveries ?? []
+            if client.json { return printJSON(try APIClient.encoder.encode(deliveries)) }
+            if deliveries.isEmpty, !client.quiet { return printError("execution \(id) sent no messages") }
+            client.printTable(
+                ["ID", "TOOL", "TO", "SUBJECT", "STATUS", "TRIES", "ANSWER"],
+                deliveries.map {
+                    [
+                        String($0.id), $0.toolName, $0.to?.joined(separator: ", ") ?? "-", $0.subject ?? "-", $0.status.rawValue, String($0.attempts),
+                        $0.error ?? [$0.answerStatus.map(String.init), $0.answer].compactMap { $0 }.joined(separator: " "),
+                    ]
+                })
+        }
     }
 
     struct Cancel: AsyncParsableCommand {

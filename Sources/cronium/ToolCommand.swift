@@ -120,7 +120,7 @@ struct ToolCommand: AsyncParsableCommand {
             if !client.json {
                 printColumns([
                     ["delivered", result.delivered ? "yes" : "no"], ["tries", String(result.attempts)],
-                    ["answer", [result.status.map(String.init), result.response].compactMap { $0 }.joined(separator: " ")],
+                    ["answer", result.status.map { "\($0) \(result.response ?? "")" } ?? "none"],
                 ])
             }
             if let error = result.error { throw CLIError(error) }

@@ -27,7 +27,7 @@ import Testing
         for login in [SMTPAuthentication.plain, .login] {
             let message = ToolMessage(
                 subject: "Backup ✓ done on db-1 — \(login.rawValue)", text: "All good.\n.\nA line with a lone dot above; ünïcødé too.",
-                to: ["ops@example.com", "Second Person <second@example.com>"], html: "<p>All <b>good</b></p>")
+                to: ["ops@example.com", "Zweite Pérson <second@example.com>"], html: "<p>All <b>good</b></p>")
             let result = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, login: login), credential: .init(password: "s3cret pass"))
             #expect(result.delivered && result.attempts == 1 && result.status == 250, "\(result)")
             #expect(result.response?.hasPrefix("2.0.0 OK queued as") == true)
@@ -38,7 +38,7 @@ import Testing
             #expect(message.tls && message.authUser == "mailer" && message.mailFrom == "alerts@example.com")
             #expect(message.rcptTos == ["ops@example.com", "second@example.com"])
             #expect(message.subject == "Backup ✓ done on db-1 — \(login)" && message.from == "Cronium Alerts <alerts@example.com>")
-            #expect(message.to == "ops@example.com, Second Person <second@example.com>")
+            #expect(message.to == "ops@example.com, Zweite Pérson <second@example.com>")
             #expect(message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too.\n" || message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too.")
             #expect(message.html?.hasPrefix("<p>All <b>good</b></p>") == true)
         }
@@ -47,11 +47,16 @@ import Testing
     @Test func implicitTLSAndPlainText() async throws {
         let tls = try await SMTPReceiver.start(security: .tls, username: "mailer", password: "pw")
         defer { tls.stop() }
+        // Quoted-printable: a long line broken softly, a trailing space, '=' and tabs come back as they were.
+        let text = String(repeating: "ünïcødé wörds ", count: 12) + "\n= 100%\tdone \n\n.."
+        let subject = "A long subject " + String(repeating: "über ", count: 20)
         let sent = await Self.quick.deliver(
-            ToolMessage(subject: "over TLS", text: "hello", to: ["a@example.com"]), with: Self.tool(tls, security: .tls, login: .login), credential: .init(password: "pw"))
+            ToolMessage(subject: subject, text: text, to: ["a@example.com"]), with: Self.tool(tls, security: .tls, login: .login), credential: .init(password: "pw"))
         #expect(sent.delivered, "\(sent)")
         let received = try tls.messages()
         #expect(received.count == 1 && received.first?.tls == true && received.first?.authUser == "mailer" && received.first?.html == nil)
+        #expect(received.first?.text == text || received.first?.text == text + "\n", "\(String(describing: received.first?.text))")
+        #expect(received.first?.subject == subject.trimmingCharacters(in: .whitespaces) || received.first?.subject == subject)
 
         let plain = try await SMTPReceiver.start(security: .none)
         defer { plain.stop() }
@@ -72,8 +77,8 @@ import Testing
         #expect(wrong.error?.contains("wrong-password") == false)
 
         let untrusted = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, trusting: false), credential: .init(password: "right"))
-        #expect(!untrusted.delivered && untrusted.attempts == 1 && untrusted.error?.contains("TLS with 127.0.0.1:\(receiver.port) failed") == true, "\(untrusted)")
-        #expect(untrusted.error?.contains("trustedCertificate") == true)
+        #expect(!untrusted.delivered && untrusted.attempts == 1, "\(untrusted)")
+        #expect(untrusted.error == "TLS with 127.0.0.1:\(receiver.port) failed: its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)")
 
         let noLogin = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, login: nil), credential: .init())
         #expect(!noLogin.delivered && noLogin.attempts == 1 && noLogin.status == 530, "\(noLogin)")
@@ -84,7 +89,8 @@ import Testing
 
         // Implicit TLS against a plain-text greeting.
         let mismatched = await Self.quick.deliver(message, with: Self.tool(receiver, security: .tls), credential: .init(password: "right"))
-        #expect(!mismatched.delivered && mismatched.attempts == 1 && mismatched.error?.contains("TLS with") == true, "\(mismatched)")
+        #expect(!mismatched.delivered && mismatched.attempts == 1, "\(mismatched)")
+        #expect(mismatched.error?.hasSuffix("it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)") == true)
         #expect(try receiver.messages().isEmpty)
     }
 

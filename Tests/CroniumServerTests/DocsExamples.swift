@@ -121,16 +121,28 @@ struct ShellInputScanner {
     }
 }
 
+/// A port the pages show (5001: the server; 5002: a webhook receiver; 2525: an SMTP server) and
+/// the one it really is in a run of the examples.
+struct DocsPort {
+    var shown: Int
+    var real: Int
+}
+
 /// What may differ between a run and the page: times, durations, secrets, the port, and the
 /// working directory (shown as `/home/ana/cronium`, where the pages' reader runs `cronium serve`).
 /// Both sides are normalised, and `…` in the page stands for anything (a line of `…`: any lines).
 enum DocsOutput {
     static let shownDirectory = "/home/ana/cronium"
 
-    /// What a run printed, as a page shows it: the reader's port and directory, secrets cut short.
-    static func shown(_ output: String, port: Int, directory: String) -> String {
-        output.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: directory, with: shownDirectory)
-            .replacingOccurrences(of: "127.0.0.1:\(port)", with: "127.0.0.1:5001").replacingOccurrences(of: "localhost:\(port)", with: "localhost:5001")
+    /// What a run printed, as a page shows it: the reader's ports (`ports`: each real port and
+    /// the one the page shows) and directory, secrets cut short.
+    static func shown(_ output: String, ports: [DocsPort], directory: String) -> String {
+        var text = output.replacingOccurrences(of: "\r\n", with: "\n").replacingOccurrences(of: directory, with: shownDirectory)
+        for port in ports {
+            text = text.replacingOccurrences(of: "127.0.0.1:\(port.real)", with: "127.0.0.1:\(port.shown)")
+                .replacingOccurrences(of: "localhost:\(port.real)", with: "localhost:\(port.shown)")
+        }
+        return text
             .replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
             .replacingOccurrences(of: #"(eyJ[A-Za-z0-9_\-]{5})[A-Za-z0-9_\-.]+"#, with: "$1…", options: .regularExpression)
     }
@@ -145,8 +157,8 @@ enum DocsOutput {
         (#"(password:? |"password":")[A-Za-z0-9]{20}"#, "$1<password>"),
     ]
 
-    static func normalise(_ text: String, port: Int, directory: String) -> String {
-        var result = shown(text, port: port, directory: directory)
+    static func normalise(_ text: String, ports: [DocsPort], directory: String) -> String {
+        var result = shown(text, ports: ports, directory: directory)
         for (pattern, placeholder) in replacements {
             result = result.replacingOccurrences(of: pattern, with: placeholder, options: .regularExpression)
         }

@@ -40,18 +40,32 @@ import Glibc
 
     private static func check(_ docs: DocsPage, url: String, directory: String) async throws {
         let page = docs.path.replacingOccurrences(of: root + "/", with: "")
-        let port = Int(url.split(separator: ":").last ?? "") ?? 0
-        let outputs = try await run(docs.examples.map { $0.command.replacingOccurrences(of: ":5001", with: ":\(port)") }, in: directory, port: port)
+        var ports = [DocsPort(shown: 5001, real: Int(url.split(separator: ":").last ?? "") ?? 0)]
+        // A page that sends messages has receivers of its own: a webhook that takes every POST
+        // (5002) and an SMTP server without TLS or login (2525).
+        let commands = docs.examples.map(\.command)
+        let hook = commands.contains { $0.contains(":5002") } ? try await LocalHTTPServer.start { _ in (200, #"{"ok":true}"#) } : nil
+        defer { hook?.stop() }
+        let smtp = commands.contains { $0.contains(":2525") || $0.contains("--smtp-port 2525") } ? try await SMTPReceiver.start(security: .none) : nil
+        defer { smtp?.stop() }
+        if let hook { ports.append(DocsPort(shown: 5002, real: hook.port)) }
+        if let smtp { ports.append(DocsPort(shown: 2525, real: smtp.port)) }
+        let outputs = try await run(
+            commands.map { command in
+                ports.reduce(command) {
+                    $0.replacingOccurrences(of: ":\($1.shown)", with: ":\($1.real)").replacingOccurrences(of: "--smtp-port \($1.shown)", with: "--smtp-port \($1.real)")
+                }
+            }, in: directory, port: ports[0].real)
         var failures: [String] = []
         for (example, output) in zip(docs.examples, outputs) {
-            let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), port: port, directory: directory)
-            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", port: port, directory: directory)
+            let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), ports: ports, directory: directory)
+            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", ports: ports, directory: directory)
             if !DocsOutput.matches(expected: expected, actual: actual) {
                 failures.append("\(page):\(example.line): $ \(example.command)\n--- the page shows:\n\(expected)\n--- it printed:\n\(actual)")
             }
         }
         if ProcessInfo.processInfo.environment["CRONIUM_DOCS_UPDATE"] == "1", !failures.isEmpty {
-            try rewrite(docs, outputs: outputs, port: port, directory: directory)
+            try rewrite(docs, outputs: outputs, ports: ports, directory: directory)
         }
         // Readable on its own too: the expectation's message below is one escaped line.
         if !failures.isEmpty { print(failures.joined(separator: "\n\n")) }
@@ -92,11 +106,11 @@ import Glibc
     }
 
     /// Writes each command's output under it, with secrets cut short as the pages show them.
-    static func rewrite(_ docs: DocsPage, outputs: [String?], port: Int, directory: String) throws {
+    static func rewrite(_ docs: DocsPage, outputs: [String?], ports: [DocsPort], directory: String) throws {
         var lines = docs.lines
         for (example, output) in zip(docs.examples, outputs).reversed() {
             guard let output else { continue }
-            var shown = DocsOutput.shown(output, port: port, directory: directory)
+            var shown = DocsOutput.shown(output, ports: ports, directory: directory)
             if shown.hasSuffix("\n") { shown.removeLast() }
             let replacement = shown.isEmpty ? [] : shown.components(separatedBy: "\n")
             lines.replaceSubrange(example.outputLines, with: replacement)

@@ -88,6 +88,7 @@ import Testing
                 (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "mail", "message": "x"}"#, "actions[0].to: an email through mail needs its recipients"),
                 (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "mail", "message": "x", "to": ["nobody"]}"#, "actions[0].to: 'nobody' is not an address"),
                 (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "team", "message": "x", "to": ["a@example.com"]}"#, "actions[0].to: applies to EMAIL tools only"),
+                (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "mail", "message": "x", "to": ["Eve\r\nBcc: x@example.com <a@example.com>"]}"#, "actions[0].to: 'Eve"),
             ] {
                 let refused = try await send(client, admin, .post, "/api/v1/events", #"{"name": "bad", "type": "BASH", "content": "true", "actions": [\#(action)]}"#)
                 #expect(refused.status == 422 && refused.body.contains(words), "\(refused)")
@@ -131,7 +132,7 @@ import Testing
             // 3. Scripts, in each language.
             let scripts: [(String, EventType, String)] = [
                 ("py", .python, #"import cronium; cronium.send_email("py@example.com", "From Python", "python body", html="<b>py</b>", tool="mail")"#),
-                ("js", .nodejs, #"require('cronium').sendEmail(['js@example.com'], 'From Node', 'node body', { tool: 'mail' }).then(() => console.log('sent'))"#),
+                ("js", .nodejs, #"require('cronium').sendEmail(['js@example.com', 'JS <JS@example.com>'], 'From Node', 'node body', { tool: 'mail' }).then(() => console.log('sent'))"#),
                 ("sh", .bash, #"cronium_send_email "sh@example.com, other@example.com" "From Bash" "bash \"body\"" mail >/dev/null && echo sent"#),
             ]
             for (name, type, script) in scripts {

@@ -187,7 +187,7 @@ public enum ToolRules {
             if !(1...65535).contains(email.port) { p.append(.init(field: "port", message: "must be 1 to 65535, not \(email.port)")) }
             if email.from.isEmpty {
                 p.append(.init(field: "from", message: "is required: the sender, like alerts@example.com or Cronium <alerts@example.com>"))
-            } else if address(in: email.from) == nil {
+            } else if address(in: email.from) == nil || email.from.contains(where: { $0.isNewline }) {
                 p.append(.init(field: "from", message: "'\(email.from)' is not an address (name@example.com or Name <name@example.com>)"))
             }
             if email.authentication != nil && (email.username ?? "").isEmpty { p.append(.init(field: "username", message: "logging in needs a username")) }
@@ -240,7 +240,7 @@ public enum ToolRules {
         guard let to, !to.isEmpty else {
             return [FieldProblem(field: prefix + "to", message: "an email through \(tool.name) needs its recipients, like [\"ops@example.com\"]")]
         }
-        var problems = to.filter { address(in: $0) == nil }.map {
+        var problems = to.filter { address(in: $0) == nil || $0.contains(where: { $0.isNewline }) }.map {
             FieldProblem(field: prefix + "to", message: "'\($0)' is not an address (name@example.com or Name <name@example.com>)")
         }
         if to.count > maxRecipients { problems.append(.init(field: prefix + "to", message: "at most \(maxRecipients) recipients, not \(to.count)")) }

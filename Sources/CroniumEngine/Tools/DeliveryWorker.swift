@@ -6,8 +6,8 @@ import Logging
 import ServiceLifecycle
 import Synchronization
 
-/// Sends the messages that runs' actions recorded: a few at once, each tool at most
-/// ``ratePerSecond`` a second (``burst`` at once), every delivery finished in the store with what
+/// Sends the messages that runs' actions recorded: a few at once, each tool within its
+/// ``ToolRateLimit``, every delivery finished in the store with what
 /// the far end answered and its action marked fired or failed. A message recorded but not sent
 /// when the server stopped is sent at the next start (so rarely one goes out twice, never none).
 final class DeliveryWorker: Service, Sendable {
@@ -17,16 +17,15 @@ final class DeliveryWorker: Service, Sendable {
     let clock: any EngineClock
     let logger: Logger
     let doorbell = Doorbell()
+    let limits: ToolRateLimit
     static let concurrency = 8
-    static let ratePerSecond = 1.0
-    static let burst = 10.0
     private let inFlight = Mutex<Set<DeliveryID>>([])
-    private let buckets = Mutex<[String: TokenBucket]>([:])
 
-    init(store: Database, cipher: SecretCipher, delivery: ToolDelivery, clock: any EngineClock, logger: Logger) {
+    init(store: Database, cipher: SecretCipher, delivery: ToolDelivery, limits: ToolRateLimit, clock: any EngineClock, logger: Logger) {
         self.store = store
         self.cipher = cipher
         self.delivery = delivery
+        self.limits = limits
         self.clock = clock
         self.logger = logger
     }
@@ -74,14 +73,7 @@ final class DeliveryWorker: Service, Sendable {
                 return await finish(message, DeliveryResult(attempts: 0, error: "there is no tool \(message.toolName) any more"))
             }
             let credential = try cipher.openTool(stored.sealedCredential)
-            let key = "\(stored.ownerId)/\(stored.tool.id)"
-            while let wait = buckets.withLock({ buckets in
-                var bucket = buckets[key] ?? TokenBucket(capacity: Self.burst, perSecond: Self.ratePerSecond, now: clock.now())
-                defer { buckets[key] = bucket }
-                return bucket.take(now: clock.now())
-            }) {
-                try await Task.sleep(for: .milliseconds(Int(wait * 1000) + 1))
-            }
+            try await limits.take(stored.tool, ownedBy: stored.ownerId, now: clock.now)
             let status = try await store.execution(id: message.executionId)?.status
             result = await delivery.deliver(ToolMessage(message, status: status), with: stored.tool, credential: credential)
         } catch is CancellationError {

@@ -181,11 +181,13 @@ public struct ToolSender: Sendable {
     let store: Database
     let cipher: SecretCipher
     let delivery: ToolDelivery
+    let limits: ToolRateLimit
 
-    public init(vault: VariableVault, policy: ToolDelivery.Policy = .init()) {
+    public init(vault: VariableVault, policy: ToolDelivery.Policy = .init(), limits: ToolRateLimit) {
         self.store = vault.store
         self.cipher = vault.cipher
         self.delivery = ToolDelivery(policy: policy)
+        self.limits = limits
     }
 
     /// Sends a script's message through a tool of the run's owner (or a shared one), at once,
@@ -214,6 +216,8 @@ public struct ToolSender: Sendable {
         }
         let (subject, text, to, html) = try message.content()
         try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: ""))
+        // A script waits a little for its turn; longer, and it is told to come back (the helpers do).
+        try await limits.take(stored.tool, ownedBy: owner, now: Date.init, waitingAtMost: .seconds(5))
         let record = Delivery(
             executionId: session.executionId, actionPosition: nil, ownerId: owner, toolName: stored.tool.name, subject: subject, text: text, to: to, html: html,
             createdAt: Date())

@@ -11,6 +11,7 @@ struct ToolActionExecutor: Executor {
     let store: Database
     let cipher: SecretCipher
     let delivery: ToolDelivery
+    let limits: ToolRateLimit
 
     func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         let event = context.event
@@ -25,7 +26,7 @@ struct ToolActionExecutor: Executor {
             let subject = try spec.subject.map { try MessageTemplate.render($0, over: values, field: "toolAction.subject") }
             let html = try spec.html.map { try MessageTemplate.render($0, over: values, field: "toolAction.html", html: true) }
             return Send(
-                store: store, delivery: delivery, tool: stored.tool, credential: try cipher.openTool(stored.sealedCredential),
+                store: store, delivery: delivery, limits: limits, tool: stored.tool, credential: try cipher.openTool(stored.sealedCredential),
                 message: Delivery(
                     executionId: context.executionId, actionPosition: nil, ownerId: event.ownerId, toolName: stored.tool.name, subject: subject, text: text,
                     to: spec.to, html: html, createdAt: Date()))
@@ -41,6 +42,7 @@ struct ToolActionExecutor: Executor {
     struct Send: PreparedRun {
         let store: Database
         let delivery: ToolDelivery
+        let limits: ToolRateLimit
         let tool: Tool
         let credential: ToolCredential
         let message: Delivery
@@ -50,6 +52,7 @@ struct ToolActionExecutor: Executor {
             await output(.system, "sending through \(tool.name) (\(tool.type.rawValue)) to \(destination)")
             let id: DeliveryID
             do {
+                try await limits.take(tool, ownedBy: message.ownerId, now: Date.init)
                 id = try await store.recordDelivery(message)
             } catch {
                 return .failure(.startFailed, "could not record the delivery: \(error)")

@@ -4,6 +4,7 @@ import Crypto
 import Foundation
 import NIOCore
 import NIOHTTP1
+import NIOPosix
 
 /// A message ready to go out: rendered, with its subject (a card's title) and the run's status,
 /// which colours Slack, Discord and Teams cards; an email's recipients and HTML alternative.
@@ -75,7 +76,16 @@ public struct ToolDelivery: Sendable {
     /// The most of an answer kept for the record.
     static let responseBytes = 2048
 
-    public init(client: HTTPClient = .shared, policy: Policy = Policy()) {
+    /// Tries are counted here: a refused connection fails its try at once, instead of the client
+    /// trying to connect again until the try's deadline.
+    public static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(5)
+        return HTTPClient(eventLoopGroupProvider: .singleton, configuration: configuration)
+    }()
+
+    public init(client: HTTPClient = ToolDelivery.client, policy: Policy = Policy()) {
         self.client = client
         self.policy = policy
     }
@@ -124,7 +134,7 @@ public struct ToolDelivery: Sendable {
             } catch {
                 result.status = nil
                 result.response = nil
-                result.error = "could not reach \(ToolRules.redacted(url)): \(error)"
+                result.error = "could not reach \(ToolRules.redacted(url)): \(Self.reason(error))"
             }
             if result.attempts < policy.attempts { try? await Task.sleep(for: wait) }
         }
@@ -137,7 +147,10 @@ public struct ToolDelivery: Sendable {
         guard let settings = tool.email else { return DeliveryResult(attempts: 0, error: "tool \(tool.name) has no SMTP server") }
         guard !message.to.isEmpty else { return DeliveryResult(attempts: 0, error: "an email needs at least one recipient (to)") }
         let client = SMTPClient(settings: settings, password: password, timeout: policy.timeout)
-        let mail = MailMessage(from: settings.from, to: message.to, subject: message.subject ?? "Cronium", text: message.text, html: message.html)
+        // Each address once, however often it was given.
+        var seen = Set<String>()
+        let recipients = message.to.filter { seen.insert((ToolRules.address(in: $0) ?? $0).lowercased()).inserted }
+        let mail = MailMessage(from: settings.from, to: recipients, subject: message.subject ?? "Cronium", text: message.text, html: message.html)
         var result = DeliveryResult(attempts: 0)
         while result.attempts < policy.attempts {
             result.attempts += 1
@@ -153,6 +166,14 @@ public struct ToolDelivery: Sendable {
         }
         result.error = (result.error ?? "failed") + " (after \(result.attempts) \(result.attempts == 1 ? "try" : "tries"))"
         return result
+    }
+
+    /// Why a connection failed, in a few words (the system's for a refused or reset connection).
+    static func reason(_ error: any Error) -> String {
+        if let error = error as? IOError { return String(cString: strerror(error.errnoCode)) }
+        if let error = error as? NIOConnectionError, let first = error.connectionErrors.first { return reason(first.error) }
+        if let error = error as? HTTPClientError, error == .deadlineExceeded || error == .connectTimeout { return "no answer in time" }
+        return "\(error)"
     }
 
     /// Why `pem` cannot be an email tool's trusted certificate, if it cannot.

@@ -2,8 +2,8 @@ import CroniumCore
 import Foundation
 
 /// An email as it goes over SMTP's `DATA` (RFC 5322 with MIME): UTF-8 text, and an HTML
-/// alternative when there is one, each part in base64 so that any text survives any server
-/// (7-bit clean, short lines, no line that is a lone dot).
+/// alternative when there is one, each part quoted-printable so that any text survives any
+/// server (7-bit clean, short lines) and stays readable in the raw message.
 struct MailMessage: Sendable {
     var from: String
     var to: [String]
@@ -19,7 +19,7 @@ struct MailMessage: Sendable {
         let id = UUID().uuidString.lowercased()
         var headers = [
             "From: \(Self.header(from))",
-            "To: \(to.joined(separator: ", "))",
+            "To: \(to.map(Self.header).joined(separator: ", "))",
             "Subject: \(Self.header(subject))",
             "Date: \(Self.rfc5322Date(date))",
             "Message-ID: <\(id)@\(messageDomain)>",
@@ -31,12 +31,12 @@ struct MailMessage: Sendable {
             let boundary = "cronium-\(id)"
             headers.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
             for (type, content) in [("text/plain", text), ("text/html", html)] {
-                body += ["--\(boundary)", "Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: base64", ""] + Self.base64Lines(content)
+                body += ["--\(boundary)", "Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: quoted-printable", ""] + Self.quotedPrintable(content)
             }
             body.append("--\(boundary)--")
         } else {
-            headers += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: base64"]
-            body = Self.base64Lines(text)
+            headers += ["Content-Type: text/plain; charset=utf-8", "Content-Transfer-Encoding: quoted-printable"]
+            body = Self.quotedPrintable(text)
         }
         return (headers + [""] + body).joined(separator: "\r\n") + "\r\n"
     }
@@ -69,9 +69,28 @@ struct MailMessage: Sendable {
         return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")
     }
 
-    static func base64Lines(_ text: String) -> [String] {
-        let encoded = Data(text.utf8).base64EncodedString(options: [.lineLength76Characters, .endLineWithCarriageReturn, .endLineWithLineFeed])
-        return encoded.isEmpty ? [] : encoded.components(separatedBy: "\r\n")
+    /// `text` quoted-printable (RFC 2045 §6.7), as lines: printable ASCII as it is, other bytes
+    /// as `=XX`, a space or tab that ends a line encoded, lines over 76 characters broken with a
+    /// soft `=`. Text's own line ends (LF or CRLF) stay line ends.
+    static func quotedPrintable(_ text: String) -> [String] {
+        text.replacingOccurrences(of: "\r\n", with: "\n").split(separator: "\n", omittingEmptySubsequences: false).flatMap { line -> [String] in
+            let bytes = Array(line.utf8)
+            var lines: [String] = []
+            var current = ""
+            for (index, byte) in bytes.enumerated() {
+                let last = index == bytes.count - 1
+                let plain = (33...126).contains(byte) && byte != UInt8(ascii: "=") || (byte == 32 || byte == 9) && !last
+                let piece = plain ? String(UnicodeScalar(byte)) : "=" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                // 75 and the soft break's `=`: no line over 76.
+                if current.count + piece.count > 75 {
+                    lines.append(current + "=")
+                    current = ""
+                }
+                current += piece
+            }
+            lines.append(current)
+            return lines
+        }
     }
 
     static func rfc5322Date(_ date: Date) -> String {
@@ -81,4 +100,8 @@ struct MailMessage: Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         return formatter.string(from: date)
     }
+}
+
+extension String {
+    fileprivate func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }

@@ -78,14 +78,16 @@ struct SMTPClient: Sendable {
             if failure.transient, ContinuousClock.now - started >= timeout { throw Self.timedOut(target, timeout) }
             throw failure
         } catch let error as NIOSSLError {
-            throw Failure(description: "TLS with \(target) failed: \(error)\(Self.certificateHint)", transient: false)
+            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
         } catch let error as BoringSSLError {
-            throw Failure(description: "TLS with \(target) failed: \(error)\(Self.certificateHint)", transient: false)
+            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
+        } catch let error as NIOSSLExtraError {
+            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
         } catch let error as SMTPReplyDecoder.Malformed {
             throw Failure(description: "\(target): \(error)", transient: false)
         } catch {
             if ContinuousClock.now - started >= timeout { throw Self.timedOut(target, timeout) }
-            throw Failure(description: "could not talk to \(target): \(error)", transient: true)
+            throw Failure(description: "could not talk to \(target): \(ToolDelivery.reason(error))", transient: true)
         }
     }
 
@@ -93,7 +95,20 @@ struct SMTPClient: Sendable {
         Failure(description: "\(target) did not finish the conversation in \(timeout.components.seconds) s", transient: true)
     }
 
-    static let certificateHint = " (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)"
+    /// A failed TLS handshake in words a person can act on; BoringSSL's own at the end.
+    static func tlsFailure(_ error: any Error, target: String) -> String {
+        let detail = "\(error)"
+        if detail.contains("WRONG_VERSION_NUMBER") {
+            return "TLS with \(target) failed: it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)"
+        }
+        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            return "TLS with \(target) failed: its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)"
+        }
+        if detail.lowercased().contains("hostname") {
+            return "TLS with \(target) failed: its certificate is not for \(target.split(separator: ":").first ?? "") (give the host name the certificate names)"
+        }
+        return "TLS with \(target) failed: \(detail)"
+    }
 
     static func tlsContext(trusting pem: String?) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()

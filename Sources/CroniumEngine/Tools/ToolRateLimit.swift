@@ -1,0 +1,38 @@
+import CroniumCore
+import Foundation
+import Synchronization
+
+/// Each tool sends at most ``perSecond`` messages a second, ``burst`` at once, whichever way they
+/// are sent (actions through the delivery worker, or scripts through the helpers): a runaway loop
+/// must not get an account at Slack or at a mail provider blocked. One per server, shared by the
+/// engine and the runtime API.
+public final class ToolRateLimit: Sendable {
+    let perSecond: Double
+    let burst: Double
+    private let buckets = Mutex<[String: TokenBucket]>([:])
+
+    public init(perSecond: Double = 1, burst: Double = 10) {
+        self.perSecond = perSecond
+        self.burst = burst
+    }
+
+    /// Takes `tool`'s next turn, waiting for it; when that would be longer than `longest`, throws
+    /// ``CroniumError/Code/tooManyRequests`` instead (the caller may come back later).
+    func take(_ tool: Tool, ownedBy owner: UserID, now: () -> Date, waitingAtMost longest: Duration? = nil) async throws {
+        let key = "\(owner)/\(tool.id)"
+        while let wait = buckets.withLock({ buckets in
+            var bucket = buckets[key] ?? TokenBucket(capacity: burst, perSecond: perSecond, now: now())
+            defer { buckets[key] = bucket }
+            return bucket.take(now: now())
+        }) {
+            let pause = Duration.milliseconds(Int(wait * 1000) + 1)
+            if let longest, pause > longest {
+                // The turn was not taken: give back nothing, and say when to come back.
+                throw CroniumError(
+                    .tooManyRequests,
+                    "tool \(tool.name) sends at most \(Int(perSecond)) message\(perSecond == 1 ? "" : "s") a second (\(Int(burst)) at once); try again in \(Int(wait.rounded(.up))) s")
+            }
+            try await Task.sleep(for: pause)
+        }
+    }
+}
