@@ -155,7 +155,9 @@ import Testing
             #expect(bySubject["From Bash"]?.rcptTos == ["sh@example.com", "other@example.com"] && bySubject["From Bash"]?.text?.hasPrefix(#"bash "body""#) == true)
             #expect(messages.count == 5 && messages.allSatisfy { $0.from == "Cronium <cronium@example.com>" && $0.tls })
 
-            // The password is in no log, error or answer.
+            // The password is in no log, error or answer; pasted into a script by hand, it is masked.
+            let pasted = try await runs.run(try await runs.create("pasted", .bash, "echo 'the password is \(Self.password)'"))
+            #expect(try await runs.log(pasted.id) == ["the password is ***"])
             var seen: [String] = []
             for id in [run.id, released.id, failed.id, refusedScript.id] { seen.append(try await runs.log(id).joined(separator: "\n")) }
             for uri in ["/api/v1/executions/\(run.id)", "/api/v1/executions/\(failed.id)", "/api/v1/tools", "/api/v1/tools/wrong"] {

@@ -24,8 +24,8 @@ extension Engine {
         let now = Date()
         let blank = Tool(id: 0, name: input.name ?? "", type: input.type ?? .webhook, shared: false, createdAt: now, updatedAt: now)
         let (tool, credential) = try revised(blank, ToolCredential(), input, by: user)
-        let saved = try await store.saveTool(StoredTool(tool: tool, ownerId: user.id, sealedCredential: try sealTool(credential)))
-        return saved
+        defer { vault.forgetSecrets(of: user.id) }
+        return try await store.saveTool(StoredTool(tool: tool, ownerId: user.id, sealedCredential: try sealTool(credential)))
     }
 
     /// Changes the fields `input` has; only the owner may.
@@ -36,11 +36,13 @@ extension Engine {
         }
         var (tool, credential) = try revised(stored.tool, try openTool(stored.sealedCredential), input, by: user)
         tool.updatedAt = Date()
+        defer { vault.forgetSecrets(of: user.id) }
         return try await store.saveTool(StoredTool(tool: tool, ownerId: user.id, sealedCredential: try sealTool(credential)))
     }
 
     public func deleteTool(named name: String, by user: User) async throws {
         _ = try await ownTool(named: name, by: user)
+        defer { vault.forgetSecrets(of: user.id) }
         guard try await store.deleteTool(ownerId: user.id, name: name) else { throw Self.noTool(name) }
     }
 

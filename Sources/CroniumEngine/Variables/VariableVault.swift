@@ -25,6 +25,9 @@ public struct VariableVault: Sendable {
         try await store.saveVariables(variables)
     }
 
+    /// After a change to the owner's tools: their credentials are read again at the next run.
+    func forgetSecrets(of owner: UserID) { secrets.forget(owner) }
+
     /// Whether there was such a variable.
     func delete(key: String, owner: UserID) async throws -> Bool {
         defer { secrets.forget(owner) }
@@ -53,11 +56,17 @@ public struct VariableVault: Sendable {
         try await delete(key: key, owner: owner)
     }
 
-    /// The plain values of the owner's secrets, for a run's log mask.
+    /// The plain values of the owner's secrets and of their tools' credentials (a webhook's URL,
+    /// its headers' values and signing secret, an SMTP password), for a run's log mask: a script
+    /// that prints one of them, pasted in by hand, does not put it in the log.
     public func secretValues(owner: UserID) async throws -> [String] {
         if let known = secrets.values(of: owner) { return known }
         let generation = secrets.generation(of: owner)
-        let values = try await store.secretValues(ownerId: owner).map { try cipher.open($0) }
+        var values = try await store.secretValues(ownerId: owner).map { try cipher.open($0) }
+        for tool in try await store.tools(usableBy: owner) where tool.ownerId == owner {
+            let credential = try cipher.openTool(tool.sealedCredential)
+            values += [credential.url, credential.signingSecret, credential.password].compactMap { $0 } + (credential.headers ?? [:]).values
+        }
         secrets.keep(values, for: owner, ifStill: generation)
         return values
     }
