@@ -27,10 +27,17 @@ struct ContainerTests {
     /// Scripts of every language run in their images, as uid 1000 with no capabilities, on a
     /// read-only root with no network; the Python → Node.js helper chain works inside.
     @Test func scriptsRunConfinedAndTheHelpersWorkInside() async throws {
+        let (receiver, received) = try await LocalHTTPServer.recording { _ in .init(200, "ok") }
+        defer { receiver.stop() }
         let fixture = try await Self.fixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            let reader = try await runs.create("reader", .bash, #"echo "bash $(id -u):$(id -g) got $(cronium_input)""#, configure: Self.inContainer)
+            // Without a network, the container still sends a message: the server sends it for it.
+            let tool = try await send(client, fixture.adminToken, .post, "/api/v1/tools", #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook"}"#)
+            #expect(tool.status == 201)
+            let reader = try await runs.create(
+                "reader", .bash, #"echo "bash $(id -u):$(id -g) got $(cronium_input)"; cronium_send_message hook "from a container" >/dev/null"#,
+                configure: Self.inContainer)
             let node = try await runs.create(
                 "node", .nodejs,
                 """
@@ -75,6 +82,7 @@ struct ContainerTests {
             #expect(try await runs.log(second.id) == [#"node got {"n":21} network lo 1"#])
             let third = try await runs.ended(try #require(try await runs.actions(second.id).first?.executionId))
             #expect(try await runs.log(third.id) == [#"bash 1000:1000 got {"doubled":42}"#])
+            #expect(third.status == .success && received.all.map(\.text) == [#"{"text":"from a container"}"#])
             // Nothing of the three runs is left on the engine.
             let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
             #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.instanceName)").isEmpty)

@@ -43,11 +43,18 @@ import Testing
     }
 
     @Test func aPythonScriptOnAServerUsesEveryHelperAndItsConditionFiresAnAction() async throws {
+        // The script sends a message through a tool: the server sends it, the host never sees the URL.
+        let (receiver, received) = try await LocalHTTPServer.recording { _ in .init(200, "ok") }
+        defer { receiver.stop() }
         try await Self.withOneServer("web-1") { client, runs, host in
             let token = runs.token
             try await client.execute(uri: "/api/v1/variables/GREETING", method: .put, headers: auth(token), body: ByteBuffer(string: #"{"value": "hello"}"#)) {
                 #expect($0.status == .created)
             }
+            try await client.execute(
+                uri: "/api/v1/tools", method: .post, headers: auth(token),
+                body: ByteBuffer(string: #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook-secret"}"#)
+            ) { #expect($0.status == .created) }
             let follower = try await runs.create("follower", .bash, #"echo "follower got $(cronium_input)""#)
             let remote = try await runs.create(
                 "remote-python", .python,
@@ -61,6 +68,7 @@ import Testing
                 print("context", context["eventName"], context["executionId"] == int(os.environ["CRONIUM_EXECUTION_ID"]))
                 print("tcp forwarding is off, the helpers still answer", file=__import__("sys").stderr)
                 cronium.output({"doubled": given["n"] * 2})
+                cronium.send_message("hook", "sent from " + os.environ["CRONIUM_SERVER_NAME"])
                 cronium.set_condition(True)
                 """
             ) {
@@ -87,6 +95,7 @@ import Testing
             #expect(combined.first == "running on server: web-1" && combined.contains("[web-1] input 21 on web-1 as \(SSHHost.user)") && combined.last == "[web-1] SUCCESS")
             let seen = try await client.execute(uri: "/api/v1/variables/SEEN_ON", method: .get, headers: auth(token)) { try decode(Variable.self, $0) }
             #expect(seen.value == "web-1")
+            #expect(received.all.map { "\($0.path) \($0.text)" } == [#"/hook-secret {"text":"sent from web-1"}"#])
 
             // Its condition fired the follower, which got the run's output as its input.
             let firings = try await runs.actions(run.id)
