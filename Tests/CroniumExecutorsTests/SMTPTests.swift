@@ -1,8 +1,13 @@
 import CroniumCore
-import CroniumExecutors
 import CroniumTesting
 import Foundation
 import Testing
+
+@testable import CroniumExecutors
+
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// Email tools against a real SMTP server (aiosmtpd): each kind of security and login, what goes
 /// in the message, and the errors a person sees when something is wrong.
@@ -114,5 +119,62 @@ import Testing
         let hung = await ToolDelivery(policy: policy).deliver(ToolMessage(subject: "s", text: "t", to: ["b@example.com"]), with: mute, credential: .init())
         #expect(!hung.delivered && hung.error == "127.0.0.1:\(silent.port) did not finish the conversation in 1 s (after 1 try)", "\(hung)")
         #expect(ContinuousClock.now - started < .seconds(3))
+    }
+
+    /// Plain text slipped in after the server's yes to STARTTLS (in the same packet, as an attacker
+    /// in the middle would) is refused, never read as if it had come over TLS.
+    @Test func textInjectedBeforeTheTLSSwitchIsRefused() async throws {
+        let directory = try TemporaryDirectory("smtp-inject")
+        defer { directory.remove() }
+        let script = directory.appending("server.py")
+        try #"""
+            import socket
+            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+            print("PORT", server.getsockname()[1], flush=True)
+            connection, _ = server.accept()
+            connection.sendall(b"220 mitm ESMTP\r\n")
+            reader = connection.makefile("rb")
+            for line in reader:
+                if line.upper().startswith(b"EHLO"):
+                    connection.sendall(b"250-mitm\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+                elif line.upper().startswith(b"STARTTLS"):
+                    connection.sendall(b"220 go ahead\r\n250-mitm\r\n250 AUTH PLAIN\r\n235 welcome\r\n")
+                else:
+                    connection.sendall(b"250 ok\r\n")
+            """#.write(toFile: script, atomically: true, encoding: .utf8)
+        let pid = try spawn(["/usr/bin/python3", script], output: directory.appending("log"))
+        defer {
+            kill(pid, SIGKILL)
+            _ = waitForExit(pid)
+        }
+        var port: Int?
+        _ = try await eventually {
+            port = (try? String(contentsOfFile: directory.appending("log"), encoding: .utf8))?.split(separator: "\n").first { $0.hasPrefix("PORT ") }
+                .flatMap { Int($0.dropFirst(5)) }
+            return port != nil
+        }
+        let now = Date()
+        let email = EmailSettings(
+            host: "127.0.0.1", port: try #require(port), security: .startTLS, authentication: .plain, username: "u", from: "a@example.com")
+        let tool = Tool(id: 1, name: "mail", type: .email, shared: false, email: email, createdAt: now, updatedAt: now)
+        let result = await Self.quick.deliver(ToolMessage(subject: "s", text: "t", to: ["b@example.com"]), with: tool, credential: .init(password: "never-sent"))
+        #expect(!result.delivered && result.attempts == 1, "\(result)")
+        #expect(result.error?.hasSuffix("the SMTP server sent more after agreeing to STARTTLS: not a server to log in to") == true, "\(result)")
+    }
+
+    /// Headers stay valid whatever the names and subjects hold.
+    @Test func headersAreQuotedEncodedAndFolded() {
+        #expect(MailMessage.header("Smith, John <john@example.com>") == #""Smith, John" <john@example.com>"#)
+        #expect(MailMessage.header(#""Already Quoted, Fine" <a@example.com>"#) == #""Already Quoted, Fine" <a@example.com>"#)
+        #expect(MailMessage.header("Ops <ops@example.com>") == "Ops <ops@example.com>")
+        #expect(MailMessage.header("Zoë <zoe@example.com>") == "=?UTF-8?B?Wm/Dqw==?= <zoe@example.com>")
+        // One character of many scalars (a family emoji) never makes an empty or oversized word.
+        let words = MailMessage.encodedWords(String(repeating: "👨‍👩‍👧‍👦", count: 5)).components(separatedBy: "\r\n ")
+        #expect(words.allSatisfy { $0.count <= 75 && $0 != "=?UTF-8?B??=" }, "\(words)")
+        let long = String(repeating: "disk almost full on db-1 ", count: 60)
+        let rendered = MailMessage(from: "a@example.com", to: (1...50).map { "user\($0)@example.com" }, subject: long, text: "t").rendered()
+        let lines = rendered.components(separatedBy: "\r\n")
+        #expect(lines.allSatisfy { $0.count <= 78 }, "\(lines.filter { $0.count > 78 })")
+        #expect(ToolRules.address(in: "zoë@example.com") == nil && ToolRules.address(in: "a\u{0}b@example.com") == nil)
     }
 }

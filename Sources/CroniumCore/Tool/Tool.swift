@@ -219,7 +219,10 @@ public enum ToolRules {
             address = String(address[address.index(after: open)..<address.index(before: address.endIndex)])
         }
         let parts = address.split(separator: "@", omittingEmptySubsequences: false)
-        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."), !address.contains(where: { $0.isWhitespace || "<>,;\"".contains($0) }) else {
+        // Printable ASCII only: an address with other characters needs SMTPUTF8, which Cronium does not speak.
+        guard parts.count == 2, !parts[0].isEmpty, parts[1].contains("."),
+            address.unicodeScalars.allSatisfy({ (0x21...0x7E).contains($0.value) && !"<>,;\"".unicodeScalars.contains($0) })
+        else {
             return nil
         }
         return address

@@ -11,16 +11,18 @@ struct MailMessage: Sendable {
     var text: String
     var html: String?
     var date = Date()
+    /// The same on every try of one delivery: a mail client can tell a message sent twice.
+    let id = UUID().uuidString.lowercased()
     /// The domain of the Message-ID: the sender's.
     var messageDomain: String { ToolRules.address(in: from)?.split(separator: "@").last.map(String.init) ?? "cronium.invalid" }
 
     /// The message with CRLF line ends, ready for `DATA` (dot-stuffing is the sender's job).
     func rendered() -> String {
-        let id = UUID().uuidString.lowercased()
         var headers = [
             "From: \(Self.header(from))",
-            "To: \(to.map(Self.header).joined(separator: ", "))",
-            "Subject: \(Self.header(subject))",
+            // One address a line: fifty of them stay well under the 998 characters a line may have.
+            "To: \(to.map { Self.header($0) }.joined(separator: ",\r\n "))",
+            "Subject: \(Self.header(subject, folded: true))",
             "Date: \(Self.rfc5322Date(date))",
             "Message-ID: <\(id)@\(messageDomain)>",
             "MIME-Version: 1.0",
@@ -41,29 +43,37 @@ struct MailMessage: Sendable {
         return (headers + [""] + body).joined(separator: "\r\n") + "\r\n"
     }
 
-    /// A header's text on one line; RFC 2047 encoded words when it is not plain ASCII. An
-    /// address's display name is encoded, never the address itself.
-    static func header(_ value: String) -> String {
+    /// A header's text on one line; RFC 2047 encoded words when it is not plain ASCII (or, with
+    /// `folded`, longer than a line should be). An address's display name is encoded, or quoted
+    /// when it holds a comma or the like, never the address itself.
+    static func header(_ value: String, folded: Bool = false) -> String {
         let line = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
-        guard !line.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 }) else { return line }
-        if let open = line.lastIndex(of: "<"), line.hasSuffix(">"), line[open...].unicodeScalars.allSatisfy(\.isASCII) {
+        let plain = line.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F }
+        if let open = line.lastIndex(of: "<"), line.hasSuffix(">"), !folded {
             let name = line[..<open].trimmingCharacters(in: .whitespaces)
-            return name.isEmpty ? String(line[open...]) : "\(encodedWords(name)) \(line[open...])"
+            let address = line[open...]
+            if name.isEmpty { return String(address) }
+            if !name.unicodeScalars.allSatisfy({ $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F }) { return "\(encodedWords(name)) \(address)" }
+            if name.contains(where: { "()<>[]:;@\\,.\"".contains($0) }), !(name.hasPrefix("\"") && name.hasSuffix("\"") && name.count > 1) {
+                return "\"\(name.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\" \(address)"
+            }
+            return "\(name) \(address)"
         }
-        return encodedWords(line)
+        return plain && (!folded || line.count <= 68) ? line : encodedWords(line)
     }
 
-    /// `=?UTF-8?B?…?=` words of at most 75 characters, split between characters.
+    /// `=?UTF-8?B?…?=` words that keep a header line under 76 characters, split between Unicode
+    /// scalars (a character of many scalars may span two words; a scalar never does).
     static func encodedWords(_ text: String) -> String {
         var words: [String] = []
         var chunk = ""
-        for character in text {
-            // 45 bytes of UTF-8 make 60 of base64: with the 12 around them, under 75.
-            if chunk.utf8.count + character.utf8.count > 45 {
+        for scalar in text.unicodeScalars {
+            // 39 bytes of UTF-8 make 52 of base64: with the 12 around them and "Subject: ", under 76.
+            if chunk.utf8.count + String(scalar).utf8.count > 39 {
                 words.append(chunk)
                 chunk = ""
             }
-            chunk.append(character)
+            chunk.unicodeScalars.append(scalar)
         }
         if !chunk.isEmpty { words.append(chunk) }
         return words.map { "=?UTF-8?B?\(Data($0.utf8).base64EncodedString())?=" }.joined(separator: "\r\n ")

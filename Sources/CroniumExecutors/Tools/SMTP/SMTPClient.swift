@@ -25,43 +25,47 @@ struct SMTPClient: Sendable {
     func send(_ message: MailMessage) async throws(Failure) -> SMTPReply {
         let started = ContinuousClock.now
         let target = "\(settings.host):\(settings.port)"
+        func nanoseconds(_ duration: Duration) -> Int64 { max(1, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000) }
         do {
             let tls = settings.security == .none ? nil : try Self.tlsContext(trusting: settings.trustedCertificate)
             // An address is checked against the certificate's IP entries; only a name goes in SNI.
             let serverName = (try? SocketAddress(ipAddress: settings.host, port: 0)) == nil ? settings.host : nil
             let implicitTLS = settings.security == .tls ? tls : nil
+            let startTLS = settings.security == .startTLS ? tls.map { StartTLS(context: $0, serverName: serverName) } : nil
             let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-                .connectTimeout(.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000))
+                .connectTimeout(.nanoseconds(nanoseconds(timeout)))
                 .connect(host: settings.host, port: settings.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
                         if let implicitTLS { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: implicitTLS, serverHostname: serverName)) }
-                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder()))
+                        try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder(startTLS: startTLS)))
                         return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
                 }
-            // The whole conversation has `timeout`: a server that stops answering is hung up on.
-            let deadline = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000)) {
-                channel.channel.close(promise: nil)
-            }
+            // One deadline for all of it, the connection included: a server that stops answering
+            // is hung up on.
+            let left = timeout - (ContinuousClock.now - started)
+            let deadline = channel.channel.eventLoop.scheduleTask(in: .nanoseconds(nanoseconds(left))) { channel.channel.close(promise: nil) }
             defer { deadline.cancel() }
+            let name = Self.helloName(local: channel.channel.localAddress)
+            let data = message.rendered()
             return try await channel.executeThenClose { inbound, outbound in
-                var session = Session(replies: inbound.makeAsyncIterator(), outbound: outbound)
+                var session = Session(replies: inbound.makeAsyncIterator(), outbound: outbound, name: name)
                 _ = try await session.expect([220], after: "connecting")
                 var extensions = try await session.hello()
-                if settings.security == .startTLS, let tls {
+                if let startTLS {
                     guard extensions["STARTTLS"] != nil else {
                         throw Failure(description: "\(target) does not offer STARTTLS; choose security TLS (port 465) or, for a relay on a trusted network, NONE", transient: false)
                     }
+                    // The decoder puts TLS in place with the 220 (see SMTPReplyDecoder); everything known before is forgotten.
+                    startTLS.arm()
                     _ = try await session.command("STARTTLS", expect: [220])
-                    try await channel.channel.pipeline.addHandler(try NIOSSLClientHandler(context: tls, serverHostname: serverName), position: .first)
                     extensions = try await session.hello()
                 }
                 if let mechanism = settings.authentication {
                     try await session.logIn(mechanism, username: settings.username ?? "", password: password ?? "", offered: extensions["AUTH"])
                 }
-                let size = message.rendered().utf8.count
-                if let limit = extensions["SIZE"]?.first.flatMap(Int.init), limit > 0, size > limit {
-                    throw Failure(description: "the message is \(size) bytes and \(target) takes at most \(limit)", transient: false)
+                if let limit = extensions["SIZE"]?.first.flatMap(Int.init), limit > 0, data.utf8.count > limit {
+                    throw Failure(description: "the message is \(data.utf8.count) bytes and \(target) takes at most \(limit)", transient: false)
                 }
                 _ = try await session.command("MAIL FROM:<\(ToolRules.address(in: settings.from) ?? settings.from)>", expect: [250])
                 for recipient in message.to {
@@ -69,20 +73,20 @@ struct SMTPClient: Sendable {
                 }
                 _ = try await session.command("DATA", expect: [354])
                 // A line that starts with a dot gets another (RFC 5321 §4.5.2), and a lone dot ends it.
-                let data = message.rendered().replacingOccurrences(of: "\r\n.", with: "\r\n..") + ".\r\n"
-                let accepted = try await session.send(data, expect: [250], what: "the message")
-                _ = try? await session.command("QUIT", expect: [221])
+                let accepted = try await session.send(data.replacingOccurrences(of: "\r\n.", with: "\r\n..") + ".\r\n", expect: [250], what: "the message")
+                // Taken: say goodbye without waiting for the answer.
+                try? await session.write("QUIT\r\n")
                 return accepted
             }
         } catch let failure as Failure {
             if failure.transient, ContinuousClock.now - started >= timeout { throw Self.timedOut(target, timeout) }
             throw failure
         } catch let error as NIOSSLError {
-            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
+            throw Self.tlsFailure(error, target: target)
         } catch let error as BoringSSLError {
-            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
+            throw Self.tlsFailure(error, target: target)
         } catch let error as NIOSSLExtraError {
-            throw Failure(description: Self.tlsFailure(error, target: target), transient: false)
+            throw Self.tlsFailure(error, target: target)
         } catch let error as SMTPReplyDecoder.Malformed {
             throw Failure(description: "\(target): \(error)", transient: false)
         } catch {
@@ -91,27 +95,44 @@ struct SMTPClient: Sendable {
         }
     }
 
+    /// What this machine calls itself in EHLO: its name when it is a full one (servers may refuse
+    /// a short name), else the address it connected from, as an address literal.
+    static func helloName(local: SocketAddress?) -> String {
+        guard !Session.localName.contains("."), let local, let ip = local.ipAddress else { return Session.localName }
+        return local.protocol == .inet6 ? "[IPv6:\(ip)]" : "[\(ip)]"
+    }
+
     static func timedOut(_ target: String, _ timeout: Duration) -> Failure {
         Failure(description: "\(target) did not finish the conversation in \(timeout.components.seconds) s", transient: true)
     }
 
-    /// A failed TLS handshake in words a person can act on; BoringSSL's own at the end.
-    static func tlsFailure(_ error: any Error, target: String) -> String {
+    /// A failed TLS handshake in words a person can act on; BoringSSL's own at the end. A
+    /// connection lost in the middle is tried again; the rest is the set-up's to fix.
+    static func tlsFailure(_ error: any Error, target: String) -> Failure {
         let detail = "\(error)"
+        if case .uncleanShutdown? = error as? NIOSSLError {
+            return Failure(description: "\(target) closed the connection in the middle of TLS", transient: true)
+        }
+        if detail.contains("EOF during handshake") {
+            return Failure(description: "\(target) closed the connection during the TLS handshake", transient: true)
+        }
+        let reason: String
         if detail.contains("WRONG_VERSION_NUMBER") {
-            return "TLS with \(target) failed: it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)"
+            reason = "it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)"
+        } else if detail.contains("CERTIFICATE_VERIFY_FAILED") {
+            reason = "its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)"
+        } else if detail.lowercased().contains("hostname") {
+            reason = "its certificate is not for \(target.split(separator: ":").first ?? "") (give the host name the certificate names)"
+        } else {
+            reason = detail
         }
-        if detail.contains("CERTIFICATE_VERIFY_FAILED") {
-            return "TLS with \(target) failed: its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)"
-        }
-        if detail.lowercased().contains("hostname") {
-            return "TLS with \(target) failed: its certificate is not for \(target.split(separator: ":").first ?? "") (give the host name the certificate names)"
-        }
-        return "TLS with \(target) failed: \(detail)"
+        return Failure(description: "TLS with \(target) failed: \(reason)", transient: false)
     }
 
     static func tlsContext(trusting pem: String?) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
+        // The conversation has ended when the channel closes: no waiting for the server's close_notify.
+        configuration.shutdownTimeout = .milliseconds(100)
         if let pem { configuration.additionalTrustRoots = [.certificates(try NIOSSLCertificate.fromPEMBytes(Array(pem.utf8)))] }
         return try NIOSSLContext(configuration: configuration)
     }
@@ -128,6 +149,8 @@ struct SMTPClient: Sendable {
     struct Session {
         var replies: NIOAsyncChannelInboundStream<SMTPReply>.AsyncIterator
         let outbound: NIOAsyncChannelOutboundWriter<ByteBuffer>
+        /// What it calls itself in EHLO.
+        let name: String
 
         /// The next reply, which must be one of `codes`.
         mutating func expect(_ codes: Set<Int>, after what: String) async throws -> SMTPReply {
@@ -162,7 +185,6 @@ struct SMTPClient: Sendable {
 
         /// EHLO, or HELO for a server that knows no extensions; the extensions it offers, by keyword.
         mutating func hello() async throws -> [String: [String]] {
-            let name = Self.localName
             try await write("EHLO \(name)\r\n")
             guard let reply = try await replies.next() else { throw Failure(description: "the SMTP server hung up after EHLO", transient: true) }
             guard reply.code == 250 else {
@@ -202,7 +224,7 @@ struct SMTPClient: Sendable {
             }
         }
 
-        /// What this machine calls itself in EHLO.
+        /// This machine's name.
         static let localName: String = {
             var buffer = [CChar](repeating: 0, count: 256)
             guard gethostname(&buffer, buffer.count) == 0 else { return "localhost" }
