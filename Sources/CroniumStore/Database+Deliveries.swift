@@ -33,13 +33,23 @@ extension Database {
         }
     }
 
-    /// Messages not yet tried to the end, oldest first, but those in `excluded` (being tried now).
-    public func pendingDeliveries(excluding excluded: Set<DeliveryID>, limit: Int) async throws -> [Delivery] {
+    /// Messages not yet tried to the end, oldest first, but those in `excluded` (being tried now)
+    /// and those through the tools in `excludedTools` (owner and tool name: tools busy enough).
+    public func pendingDeliveries(
+        excluding excluded: Set<DeliveryID>, excludingTools excludedTools: [(owner: UserID, tool: String)] = [], limit: Int
+    ) async throws -> [Delivery] {
         try await read { sql in
             var query = SQLQueryString("SELECT * FROM deliveries WHERE status = 'PENDING'")
             if !excluded.isEmpty {
                 query.appendInterpolation(unsafeRaw: " AND id NOT IN (")
                 query.appendInterpolation(binds: Array(excluded))
+                query.appendInterpolation(unsafeRaw: ")")
+            }
+            for (owner, tool) in excludedTools {
+                query.appendInterpolation(unsafeRaw: " AND NOT (owner_id = ")
+                query.appendInterpolation(bind: owner)
+                query.appendInterpolation(unsafeRaw: " AND tool_name = ")
+                query.appendInterpolation(bind: tool)
                 query.appendInterpolation(unsafeRaw: ")")
             }
             query.appendInterpolation(unsafeRaw: " ORDER BY id LIMIT ")

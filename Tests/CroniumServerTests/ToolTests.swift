@@ -230,16 +230,7 @@ import Testing
         defer { receiver.stop() }
         let directory = try TemporaryDirectory("deliveries")
         defer { directory.remove() }
-        var logger = Logger(label: "t")
-        logger.logLevel = .warning
-        func server() async throws -> CroniumServer {
-            var configuration = ServerConfiguration()
-            configuration.dataDirectory = directory.appending("data")
-            configuration.bcryptCost = 4
-            configuration.port = 0
-            return try await CroniumServer(configuration: configuration, logger: logger)
-        }
-        let first = try await server()
+        let first = try await Self.server(in: directory)
         let admin = try #require(try await first.store.user(id: 1))
         var tool = ToolInput()
         (tool.name, tool.type, tool.url) = ("team", .discord, "\(receiver.url)/discord")
@@ -258,13 +249,60 @@ import Testing
         try await first.shutdown()
         #expect(received.all.isEmpty)
 
-        let second = try await server()
+        let second = try await Self.server(in: directory)
         try await second.application().test(.live) { (_: any TestClientProtocol) async throws in
             #expect(try await eventually(timeout: .seconds(30)) { try await second.store.deliveries(of: execution).first?.status == .delivered })
             #expect(try await second.store.actionFirings(of: execution).map(\.status) == [.fired])
         }
         try await second.shutdown()
         #expect(received.all.count == 1 && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind")
+    }
+
+    /// A server on `directory`'s data, stopped by the test.
+    static func server(in directory: TemporaryDirectory) async throws -> CroniumServer {
+        var configuration = ServerConfiguration()
+        configuration.dataDirectory = directory.appending("data")
+        configuration.bcryptCost = 4
+        configuration.port = 0
+        var logger = Logger(label: "t")
+        logger.logLevel = .warning
+        return try await CroniumServer(configuration: configuration, logger: logger)
+    }
+
+    /// Twenty messages waiting for one tool's turns (one a second after a burst of ten) do not
+    /// hold up a message through another tool, recorded after them.
+    @Test func aFloodThroughOneToolDoesNotHoldUpAnother() async throws {
+        let (receiver, received) = try await LocalHTTPServer.recording { request in .init(200, "ok") }
+        defer { receiver.stop() }
+        let directory = try TemporaryDirectory("flood")
+        defer { directory.remove() }
+        let first = try await Self.server(in: directory)
+        let admin = try #require(try await first.store.user(id: 1))
+        for (name, path) in [("flood", "flood"), ("alert", "alert")] {
+            var tool = ToolInput()
+            (tool.name, tool.type, tool.url) = (name, .webhook, "\(receiver.url)/\(path)")
+            _ = try await first.engine.addTool(tool, by: admin)
+        }
+        var input = EventInput()
+        (input.name, input.type, input.content) = ("chatty", .bash, "true")
+        let event = try await first.engine.createEvent(input, by: admin)
+        let execution = try await first.store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: Date()), now: Date())
+        let messages = (0..<20).map { "flood \($0)" } + ["the backup failed"]
+        let deliveries = messages.map {
+            Delivery(executionId: execution, actionPosition: nil, ownerId: admin.id, toolName: $0.hasPrefix("flood") ? "flood" : "alert", subject: nil, text: $0, createdAt: Date())
+        }
+        _ = try await first.store.recordActions(of: execution, firings: [], runs: [], deliveries: deliveries, now: Date())
+        try await first.shutdown()
+
+        let second = try await Self.server(in: directory)
+        try await second.application().test(.live) { (_: any TestClientProtocol) async throws in
+            // Within the flood's burst, not after its turns (one more a second: 10 s for all of it).
+            #expect(try await eventually(timeout: .seconds(20)) { received.all.contains { $0.path == "/alert" } })
+            let all = received.all
+            let alertAt = try #require(all.first { $0.path == "/alert" }?.at)
+            #expect(all.filter { $0.path == "/flood" && $0.at < alertAt }.count <= 11, "\(all.map(\.path))")
+        }
+        try await second.shutdown()
     }
 
     @Test func aToolActionEventSendsItsMessage() async throws {

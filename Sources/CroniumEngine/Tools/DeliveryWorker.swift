@@ -19,7 +19,16 @@ final class DeliveryWorker: Service, Sendable {
     let doorbell = Doorbell()
     let limits: ToolRateLimit
     static let concurrency = 8
-    private let inFlight = Mutex<Set<DeliveryID>>([])
+    /// At most this many of one tool's messages at once: a tool held back by its rate limit (a
+    /// flood to one Slack channel) must not take every slot from the others (the failure email).
+    static let perTool = 2
+    /// What is being sent, and through which tool (owner and name).
+    private let inFlight = Mutex<[DeliveryID: ToolKey]>([:])
+
+    struct ToolKey: Hashable, Sendable {
+        let owner: UserID
+        let tool: String
+    }
 
     init(store: Database, cipher: SecretCipher, delivery: ToolDelivery, limits: ToolRateLimit, clock: any EngineClock, logger: Logger) {
         self.store = store
@@ -34,22 +43,30 @@ final class DeliveryWorker: Service, Sendable {
         await withDiscardingTaskGroup { group in
             await withGracefulShutdownHandler {
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let (busy, free) = inFlight.withLock { ($0, Self.concurrency - $0.count) }
+                    let busy = inFlight.withLock { $0 }
+                    let free = Self.concurrency - busy.count
+                    var perTool = Dictionary(busy.values.map { ($0, 1) }, uniquingKeysWith: +)
                     var due: [Delivery] = []
                     if free > 0 {
                         do {
-                            due = try await store.pendingDeliveries(excluding: busy, limit: free)
+                            let full = perTool.filter { $0.value >= Self.perTool }.keys.map { (owner: $0.owner, tool: $0.tool) }
+                            due = try await store.pendingDeliveries(excluding: Set(busy.keys), excludingTools: full, limit: free)
                         } catch {
                             logger.error("could not read the messages to send", metadata: ["error": "\(String(reflecting: error))"])
                             try? await Task.sleep(for: .seconds(1))
                             continue
                         }
                     }
+                    // The first is always of a tool with room; the rest wait for the next round
+                    // (at once) when theirs has none.
                     for message in due {
-                        inFlight.withLock { _ = $0.insert(message.id) }
+                        let key = ToolKey(owner: message.ownerId, tool: message.toolName)
+                        guard perTool[key, default: 0] < Self.perTool else { continue }
+                        perTool[key, default: 0] += 1
+                        inFlight.withLock { $0[message.id] = key }
                         group.addTask {
                             await self.send(message)
-                            self.inFlight.withLock { _ = $0.remove(message.id) }
+                            self.inFlight.withLock { _ = $0.removeValue(forKey: message.id) }
                             self.doorbell.ring()
                         }
                     }
