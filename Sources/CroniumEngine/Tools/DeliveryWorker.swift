@@ -45,11 +45,11 @@ final class DeliveryWorker: Service, Sendable {
                 while !Task.isShuttingDownGracefully && !Task.isCancelled {
                     let busy = inFlight.withLock { $0 }
                     let free = Self.concurrency - busy.count
-                    var perTool = Dictionary(busy.values.map { ($0, 1) }, uniquingKeysWith: +)
+                    var inHand = Dictionary(busy.values.map { ($0, 1) }, uniquingKeysWith: +)
                     var due: [Delivery] = []
                     if free > 0 {
                         do {
-                            let full = perTool.filter { $0.value >= Self.perTool }.keys.map { (owner: $0.owner, tool: $0.tool) }
+                            let full = inHand.filter { $0.value >= Self.perTool }.keys.map { (owner: $0.owner, tool: $0.tool) }
                             due = try await store.pendingDeliveries(excluding: Set(busy.keys), excludingTools: full, limit: free)
                         } catch {
                             logger.error("could not read the messages to send", metadata: ["error": "\(String(reflecting: error))"])
@@ -61,8 +61,8 @@ final class DeliveryWorker: Service, Sendable {
                     // (at once) when theirs has none.
                     for message in due {
                         let key = ToolKey(owner: message.ownerId, tool: message.toolName)
-                        guard perTool[key, default: 0] < Self.perTool else { continue }
-                        perTool[key, default: 0] += 1
+                        guard inHand[key, default: 0] < Self.perTool else { continue }
+                        inHand[key, default: 0] += 1
                         inFlight.withLock { $0[message.id] = key }
                         group.addTask {
                             await self.send(message)

@@ -50,9 +50,14 @@ struct ToolActionExecutor: Executor {
         func run(output: RunOutput) async -> ExecutionOutcome {
             let destination = tool.email.map { "\((message.to ?? []).joined(separator: ", ")) via \($0.host)" } ?? tool.urlHost ?? "?"
             await output(.system, "sending through \(tool.name) (\(tool.type.rawValue)) to \(destination)")
+            do {
+                // Only a cancel ends this wait (no limit on it).
+                try await limits.take(tool, ownedBy: message.ownerId, now: Date.init)
+            } catch {
+                return .failure(.cancelled, "stopped while waiting for the turn of tool \(tool.name)")
+            }
             let id: DeliveryID
             do {
-                try await limits.take(tool, ownedBy: message.ownerId, now: Date.init)
                 id = try await store.recordDelivery(message)
             } catch {
                 return .failure(.startFailed, "could not record the delivery: \(error)")

@@ -90,7 +90,7 @@ struct MailMessage: Sendable {
             for (index, byte) in bytes.enumerated() {
                 let last = index == bytes.count - 1
                 let plain = (33...126).contains(byte) && byte != UInt8(ascii: "=") || (byte == 32 || byte == 9) && !last
-                let piece = plain ? String(UnicodeScalar(byte)) : "=" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
+                let piece = plain ? String(UnicodeScalar(byte)) : String(format: "=%02X", byte)
                 // 75 and the soft break's `=`: no line over 76.
                 if current.count + piece.count > 75 {
                     lines.append(current + "=")
@@ -110,8 +110,4 @@ struct MailMessage: Sendable {
         formatter.dateFormat = "EEE, dd MMM yyyy HH:mm:ss Z"
         return formatter.string(from: date)
     }
-}
-
-extension String {
-    fileprivate func leftPadded(to length: Int) -> String { String(repeating: "0", count: max(0, length - count)) + self }
 }

@@ -9,8 +9,6 @@ struct SMTPReply: Sendable, Equatable {
     var code: Int
     var lines: [String]
 
-    /// 2xx and 3xx: go on.
-    var isPositive: Bool { code < 400 }
     /// 4xx: try again later; 5xx is final.
     var isTransient: Bool { (400..<500).contains(code) }
     /// The reply as one line, for errors and the delivery's record.
