@@ -167,18 +167,25 @@ let package = Package(
         ),
         .testTarget(name: "CroniumCoreTests", dependencies: ["CroniumCore"], swiftSettings: swiftSettings),
         .testTarget(
-            name: "CroniumRunnerKitTests", dependencies: ["CroniumRunnerKit", "CroniumExecutors", "CroniumTesting", .product(name: "Crypto", package: "swift-crypto")],
-            swiftSettings: swiftSettings),
+            name: "CroniumRunnerKitTests",
+            dependencies: ["CroniumRunnerKit", "CroniumExecutors", "CroniumTesting", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
-            name: "CroniumStoreTests", dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
-            swiftSettings: swiftSettings),
+            name: "CroniumStoreTests",
+            dependencies: ["CroniumStore", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
-            name: "CroniumExecutorsTests", dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting", .product(name: "NIOCore", package: "swift-nio")],
-            swiftSettings: swiftSettings),
+            name: "CroniumExecutorsTests",
+            dependencies: ["CroniumExecutors", "CroniumEngine", "CroniumTesting", .product(name: "NIOCore", package: "swift-nio")],
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CroniumEngineTests",
             dependencies: ["CroniumEngine", "CroniumTesting", .product(name: "SQLKit", package: "sql-kit")],
-            swiftSettings: swiftSettings),
+            swiftSettings: swiftSettings
+        ),
         .testTarget(
             name: "CroniumServerTests",
             dependencies: [

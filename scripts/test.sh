@@ -32,6 +32,10 @@ if ! id cronium-ssh >/dev/null 2>&1; then
   $sudo useradd --create-home --shell /bin/bash cronium-ssh
 fi
 
+# The committed .swift-format, checked first: a tree that does not pass it fails in a second.
+# `swift format -i -r Sources Tests Benchmarks Package.swift` fixes all but a few rules.
+swift format lint --strict -r Sources Tests Benchmarks Package.swift
+
 # Podman's Docker-compatible API on a private socket for the container tests, stopped at the
 # end; the runner images are built once and rebuilt only when their inputs change.
 export CRONIUM_TEST_CONTAINER_SOCKET

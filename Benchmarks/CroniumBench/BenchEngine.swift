@@ -1,9 +1,9 @@
+import CoreMetrics
 import CroniumCore
 import CroniumEngine
 import CroniumExecutors
 import CroniumStore
 import Foundation
-import CoreMetrics
 import Logging
 import Prometheus
 import ServiceLifecycle
@@ -75,7 +75,8 @@ struct ObservedExecutor: Executor {
                 output: RunOutput { stream, lines in
                     if stream == .stdout, let first = lines.first { observer.sawLine(id, first) }
                     await output(stream, lines: lines)
-                })
+                }
+            )
             observer.completed(id)
             return outcome
         }
@@ -100,7 +101,10 @@ final class BenchEngine: Sendable {
     /// costs; `factory`: count into this one instead. `before` fills the store before the engine
     /// starts (and loads its schedules).
     init(
-        sandboxed: Bool, maxConcurrentRuns: Int, metrics: Bool = false, factory: (any MetricsFactory)? = nil,
+        sandboxed: Bool,
+        maxConcurrentRuns: Int,
+        metrics: Bool = false,
+        factory: (any MetricsFactory)? = nil,
         before: (Database, User) async throws -> Void = { _, _ in }
     ) async throws {
         let logger = quietLogger()
@@ -116,8 +120,14 @@ final class BenchEngine: Sendable {
         var executors = ExecutorRegistry()
         executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash])
         let counting =
-            factory.map { EngineMetrics(factory: $0) } ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
-        engine = Engine(store: store, executors: executors, configuration: .init(maxConcurrentRuns: maxConcurrentRuns, metrics: counting), logger: logger)
+            factory.map { EngineMetrics(factory: $0) }
+            ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
+        engine = Engine(
+            store: store,
+            executors: executors,
+            configuration: .init(maxConcurrentRuns: maxConcurrentRuns, metrics: counting),
+            logger: logger
+        )
         let group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         self.group = group
         task = Task { try await group.run() }

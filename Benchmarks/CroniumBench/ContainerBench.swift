@@ -18,8 +18,15 @@ struct ContainerBench {
         } else {
             results.append(
                 BenchResult(
-                    id: "A8", metric: "container path above the engine's own cost", value: .nan, unit: "ms", target: "≤ 20 ms",
-                    detail: "skipped: no container engine with cronium/runner:bash (\(engine.socketPath ?? engine.source)); start one and run `cronium images build`"))
+                    id: "A8",
+                    metric: "container path above the engine's own cost",
+                    value: .nan,
+                    unit: "ms",
+                    target: "≤ 20 ms",
+                    detail:
+                        "skipped: no container engine with cronium/runner:bash (\(engine.socketPath ?? engine.source)); start one and run `cronium images build`"
+                )
+            )
         }
         results.append(try await sandboxCost())
         return results
@@ -28,7 +35,9 @@ struct ContainerBench {
     private func containerPath(client: DockerClient, engine: ContainerEngine) async throws -> BenchResult {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("cronium-bench-\(UUID().uuidString.prefix(8))").path
         defer { try? FileManager.default.removeItem(atPath: work) }
-        let executor = ContainerExecutor(configuration: .init(engine: engine, workRoot: "\(work)/runs", instance: "bench-\(UUID().uuidString.prefix(8))"))
+        let executor = ContainerExecutor(
+            configuration: .init(engine: engine, workRoot: "\(work)/runs", instance: "bench-\(UUID().uuidString.prefix(8))")
+        )
         var input = EventInput()
         input.name = "container bench"
         input.type = .bash
@@ -38,12 +47,22 @@ struct ContainerBench {
         // The engine's own: the settings the executor gives a run, the same command.
         let limits = RunLimits.containerDefaults
         let raw = ContainerSpec(
-            image: "cronium/runner:bash", command: ["bash", "-c", "true"], user: ContainerExecutor.user, workingDirectory: "/work",
-            environment: ["PATH": "/usr/bin:/bin"], labels: ["cronium.bench": "raw"],
+            image: "cronium/runner:bash",
+            command: ["bash", "-c", "true"],
+            user: ContainerExecutor.user,
+            workingDirectory: "/work",
+            environment: ["PATH": "/usr/bin:/bin"],
+            labels: ["cronium.bench": "raw"],
             host: .init(
-                binds: [], tmpfs: ["/work": "rw,exec,nosuid,nodev,size=256m,mode=1777", "/tmp": "rw,nosuid,nodev,size=256m,mode=1777"], network: "none",
-                memoryBytes: Int64(limits.memoryMB ?? 512) << 20, nanoCPUs: 500_000_000, pidsLimit: Int64(limits.processes ?? 128),
-                openFiles: Int64(limits.openFiles ?? 1024)))
+                binds: [],
+                tmpfs: ["/work": "rw,exec,nosuid,nodev,size=256m,mode=1777", "/tmp": "rw,nosuid,nodev,size=256m,mode=1777"],
+                network: "none",
+                memoryBytes: Int64(limits.memoryMB ?? 512) << 20,
+                nanoCPUs: 500_000_000,
+                pidsLimit: Int64(limits.processes ?? 128),
+                openFiles: Int64(limits.openFiles ?? 1024)
+            )
+        )
         var cronium: [Double] = []
         var engineOwn: [Double] = []
         let warmup = 2
@@ -70,9 +89,16 @@ struct ContainerBench {
         let (ours, theirs) = (Summary(cronium), Summary(engineOwn))
         let above = ours.p50 - theirs.p50
         return BenchResult(
-            id: "A8", metric: "container run (bash true), p50 above the engine's own create+start+wait+remove", value: above, unit: "ms",
-            baseline: theirs.p50, target: "≤ 20 ms", pass: above <= 20,
-            detail: "\(client.engine): Cronium p50 \(format(ours.p50)) p99 \(format(ours.p99)) ms; the engine alone p50 \(format(theirs.p50)) p99 \(format(theirs.p99)) ms; \(samples) runs each, alternating")
+            id: "A8",
+            metric: "container run (bash true), p50 above the engine's own create+start+wait+remove",
+            value: above,
+            unit: "ms",
+            baseline: theirs.p50,
+            target: "≤ 20 ms",
+            pass: above <= 20,
+            detail:
+                "\(client.engine): Cronium p50 \(format(ours.p50)) p99 \(format(ours.p99)) ms; the engine alone p50 \(format(theirs.p50)) p99 \(format(theirs.p99)) ms; \(samples) runs each, alternating"
+        )
     }
 
     /// bubblewrap's own cost: the executor's bwrap invocation of a script against a plain spawn
@@ -89,7 +115,14 @@ struct ContainerBench {
 
     private func measureSandbox(_ plainBench: BenchEngine, _ sandboxBench: BenchEngine) throws -> BenchResult {
         guard sandboxBench.isolation.sandbox != nil else {
-            return BenchResult(id: "A8b", metric: "bubblewrap over a plain spawn", value: .nan, unit: "ms", target: "", detail: "skipped: no bubblewrap sandbox here")
+            return BenchResult(
+                id: "A8b",
+                metric: "bubblewrap over a plain spawn",
+                value: .nan,
+                unit: "ms",
+                target: "",
+                detail: "skipped: no bubblewrap sandbox here"
+            )
         }
         let local = LocalRunBenches(samples: samples, jobs: 0, concurrency: 1)
         let plain = try local.rawCommand(plainBench, script: "true")
@@ -106,8 +139,14 @@ struct ContainerBench {
         }
         let (without, with) = (Summary(plainTimes), Summary(sandboxTimes))
         return BenchResult(
-            id: "A8b", metric: "bubblewrap run (bash true), p50 above a plain spawn, both raw", value: with.p50 - without.p50, unit: "ms",
-            baseline: without.p50, target: "report",
-            detail: "bwrap p50 \(format(with.p50)) p99 \(format(with.p99)) ms; plain p50 \(format(without.p50)) p99 \(format(without.p99)) ms; \(samples * 5) each, alternating")
+            id: "A8b",
+            metric: "bubblewrap run (bash true), p50 above a plain spawn, both raw",
+            value: with.p50 - without.p50,
+            unit: "ms",
+            baseline: without.p50,
+            target: "report",
+            detail:
+                "bwrap p50 \(format(with.p50)) p99 \(format(with.p99)) ms; plain p50 \(format(without.p50)) p99 \(format(without.p99)) ms; \(samples * 5) each, alternating"
+        )
     }
 }

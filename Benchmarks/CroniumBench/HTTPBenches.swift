@@ -6,7 +6,7 @@ import NIOHTTP1
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A12 and A13: the real `cronium serve` binary, driven over HTTP as users drive it, and left
@@ -50,11 +50,22 @@ struct HTTPBenches {
         let rate = Double(requests) / elapsed
         return [
             BenchResult(
-                id: "A12", metric: "POST …/run response p50 while runs execute (\(clients) clients)", value: latency.p50, unit: "ms", target: "≤ 1 ms",
-                pass: latency.p50 <= 1, detail: "p50 \(format(latency.p50)) p99 \(format(latency.p99)) max \(format(latency.max)) ms over \(latency.count) requests"),
+                id: "A12",
+                metric: "POST …/run response p50 while runs execute (\(clients) clients)",
+                value: latency.p50,
+                unit: "ms",
+                target: "≤ 1 ms",
+                pass: latency.p50 <= 1,
+                detail: "p50 \(format(latency.p50)) p99 \(format(latency.p99)) max \(format(latency.max)) ms over \(latency.count) requests"
+            ),
             BenchResult(
-                id: "A12b", metric: "run-now over HTTP, runs/s until the last is recorded finished", value: rate, unit: "runs/s",
-                target: "≥ 70 % of A4 plain", detail: "\(requests) runs of `true` from \(clients) clients in \(format(elapsed)) s"),
+                id: "A12b",
+                metric: "run-now over HTTP, runs/s until the last is recorded finished",
+                value: rate,
+                unit: "runs/s",
+                target: "≥ 70 % of A4 plain",
+                detail: "\(requests) runs of `true` from \(clients) clients in \(format(elapsed)) s"
+            ),
         ]
     }
 
@@ -72,8 +83,15 @@ struct HTTPBenches {
         let percent = Double(after.ticks - before.ticks) / ticksPerSecond / Double(idleSeconds) * 100
         let wakeUps = Double(after.switches - before.switches) / Double(idleSeconds)
         return BenchResult(
-            id: "A13", metric: "idle CPU with \(schedules) schedules", value: percent, unit: "% of a core", target: "≤ 0.05 %", pass: percent <= 0.05,
-            detail: "\(schedules) schedules over \(idleSeconds) s: \(format(percent)) % of a core, \(format(wakeUps)) context switches per second over all threads")
+            id: "A13",
+            metric: "idle CPU with \(schedules) schedules",
+            value: percent,
+            unit: "% of a core",
+            target: "≤ 0.05 %",
+            pass: percent <= 0.05,
+            detail:
+                "\(schedules) schedules over \(idleSeconds) s: \(format(percent)) % of a core, \(format(wakeUps)) context switches per second over all threads"
+        )
     }
 
     private struct IDOnly: Decodable { let id: Int64 }

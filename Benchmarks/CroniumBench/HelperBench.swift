@@ -55,16 +55,25 @@ struct HelperBench {
         let run = try JSONDecoder().decode(Started.self, from: try await http.send(.POST, "\(base)/api/v1/events/\(event.id)/run", token: token))
         let deadline = ContinuousClock.now + .seconds(120)
         while ContinuousClock.now < deadline {
-            let page = try JSONDecoder().decode(Page.self, from: try await http.send(.GET, "\(base)/api/v1/executions/\(run.executionId)/logs", token: token))
+            let page = try JSONDecoder().decode(
+                Page.self,
+                from: try await http.send(.GET, "\(base)/api/v1/executions/\(run.executionId)/logs", token: token)
+            )
             if let line = page.lines.first(where: { $0.text.hasPrefix("A10 ") }) {
                 struct Measured: Decodable { let helper: [Double]; let bare: [Double] }
                 let measured = try JSONDecoder().decode(Measured.self, from: Data(line.text.dropFirst(4).utf8))
                 let above = measured.helper[0] - measured.bare[0]
                 return [
                     BenchResult(
-                        id: "A10", metric: "get_variable from Python, p50 above a bare GET on the same socket", value: above, unit: "ms", target: "≤ 1 ms",
+                        id: "A10",
+                        metric: "get_variable from Python, p50 above a bare GET on the same socket",
+                        value: above,
+                        unit: "ms",
+                        target: "≤ 1 ms",
                         pass: above <= 1,
-                        detail: "get_variable p50 \(format(measured.helper[0])) p99 \(format(measured.helper[1])) ms; bare GET p50 \(format(measured.bare[0])) p99 \(format(measured.bare[1])) ms; \(calls) calls each, in one sandboxed run")
+                        detail:
+                            "get_variable p50 \(format(measured.helper[0])) p99 \(format(measured.helper[1])) ms; bare GET p50 \(format(measured.bare[0])) p99 \(format(measured.bare[1])) ms; \(calls) calls each, in one sandboxed run"
+                    )
                 ]
             }
             if page.complete { throw BenchError("the helper bench's run ended without its result: \(page.lines.map(\.text).suffix(5))") }

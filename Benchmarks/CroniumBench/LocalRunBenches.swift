@@ -15,7 +15,16 @@ struct LocalRunBenches {
         let bench = try await BenchEngine(sandboxed: sandboxed, maxConcurrentRuns: concurrency)
         if sandboxed && bench.isolation.sandbox == nil {
             try await bench.stop()
-            return [BenchResult(id: "A1/A4", metric: "sandboxed runs", value: .nan, unit: "", target: "", detail: "skipped: bubblewrap cannot create namespaces here")]
+            return [
+                BenchResult(
+                    id: "A1/A4",
+                    metric: "sandboxed runs",
+                    value: .nan,
+                    unit: "",
+                    target: "",
+                    detail: "skipped: bubblewrap cannot create namespaces here"
+                )
+            ]
         }
         let label = sandboxed ? "bwrap" : "plain"
         let latency = try await startLatency(bench)
@@ -28,22 +37,48 @@ struct LocalRunBenches {
         let boundary = latency.executor.p50 - latency.raw.p50
         return [
             BenchResult(
-                id: "A1b", metric: "executor alone → process start, p50 above the same raw invocation (\(label))", value: boundary, unit: "ms",
-                baseline: latency.raw.p50, target: "≤ 1 ms", pass: boundary <= 1,
-                detail: "\(label): what the boundary adds to a spawn as the run user (per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "reused between runs"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"),
+                id: "A1b",
+                metric: "executor alone → process start, p50 above the same raw invocation (\(label))",
+                value: boundary,
+                unit: "ms",
+                baseline: latency.raw.p50,
+                target: "≤ 1 ms",
+                pass: boundary <= 1,
+                detail:
+                    "\(label): what the boundary adds to a spawn as the run user (per-run cgroup \(bench.isolation.cgroups == nil ? "missing" : "reused between runs"), limits, seccomp, files handed over) plus the executor's own steps; executor p50 \(format(latency.executor.p50)) p99 \(format(latency.executor.p99)) ms, raw p50 \(format(latency.raw.p50)) ms"
+            ),
             BenchResult(
-                id: "A1", metric: "enqueue→process start, p50 above raw (\(label))", value: latency.engine.p50 - latency.raw.p50, unit: "ms",
-                baseline: latency.raw.p50, target: "≤ 0.3 ms (p99 ≤ 1 ms)", pass: latency.engine.p50 - latency.raw.p50 <= 0.3 && latency.engine.p99 - latency.raw.p99 <= 1,
-                detail: "\(label): engine p50 \(format(latency.engine.p50)) p99 \(format(latency.engine.p99)) ms; raw spawn p50 \(format(latency.raw.p50)) p99 \(format(latency.raw.p99)) ms; executor alone p50 \(format(latency.executor.p50)) ms; \(samples) runs"),
+                id: "A1",
+                metric: "enqueue→process start, p50 above raw (\(label))",
+                value: latency.engine.p50 - latency.raw.p50,
+                unit: "ms",
+                baseline: latency.raw.p50,
+                target: "≤ 0.3 ms (p99 ≤ 1 ms)",
+                pass: latency.engine.p50 - latency.raw.p50 <= 0.3 && latency.engine.p99 - latency.raw.p99 <= 1,
+                detail:
+                    "\(label): engine p50 \(format(latency.engine.p50)) p99 \(format(latency.engine.p99)) ms; raw spawn p50 \(format(latency.raw.p50)) p99 \(format(latency.raw.p99)) ms; executor alone p50 \(format(latency.executor.p50)) ms; \(samples) runs"
+            ),
             BenchResult(
-                id: "A4m", metric: "trivial bash jobs per second with metrics on, against off (\(label))", value: withMetrics.engine, unit: "jobs/s",
-                baseline: throughput.engine, target: "no measurable change",
-                detail: "\(label): \(format(withMetrics.engine)) jobs/s counting, \(format(throughput.engine)) without (\(format(100 * (withMetrics.engine / throughput.engine - 1))) %)"),
+                id: "A4m",
+                metric: "trivial bash jobs per second with metrics on, against off (\(label))",
+                value: withMetrics.engine,
+                unit: "jobs/s",
+                baseline: throughput.engine,
+                target: "no measurable change",
+                detail:
+                    "\(label): \(format(withMetrics.engine)) jobs/s counting, \(format(throughput.engine)) without (\(format(100 * (withMetrics.engine / throughput.engine - 1))) %)"
+            ),
             BenchResult(
-                id: "A4", metric: "trivial bash jobs per second (\(label))", value: throughput.engine, unit: "jobs/s",
-                baseline: throughput.raw, target: sandboxed ? "≥ 80 % of raw" : "≥ 900/s and ≥ 60 % of raw",
+                id: "A4",
+                metric: "trivial bash jobs per second (\(label))",
+                value: throughput.engine,
+                unit: "jobs/s",
+                baseline: throughput.raw,
+                target: sandboxed ? "≥ 80 % of raw" : "≥ 900/s and ≥ 60 % of raw",
                 pass: sandboxed ? throughput.engine >= 0.8 * throughput.raw : throughput.engine >= 900 && throughput.engine >= 0.6 * throughput.raw,
-                detail: "\(label): \(jobs) jobs, \(concurrency) at once; \(format(100 * throughput.engine / throughput.raw)) % of the raw rate; the executor alone (no queue, no store) \(format(throughput.executor)) jobs/s"),
+                detail:
+                    "\(label): \(jobs) jobs, \(concurrency) at once; \(format(100 * throughput.engine / throughput.raw)) % of the raw rate; the executor alone (no queue, no store) \(format(throughput.executor)) jobs/s"
+            ),
         ]
     }
 
@@ -100,7 +135,12 @@ struct LocalRunBenches {
             for index in 0..<jobs {
                 if index >= concurrency { await group.next() }
                 group.addTask {
-                    let context = ExecutionContext(executionId: ExecutionID(base + Int64(index)), event: event, environment: [:], deadline: .now + .seconds(60))
+                    let context = ExecutionContext(
+                        executionId: ExecutionID(base + Int64(index)),
+                        event: event,
+                        environment: [:],
+                        deadline: .now + .seconds(60)
+                    )
                     _ = await RunSupervisor.run(context, on: bench.local, output: RunOutput { _, _ in })
                 }
             }
@@ -143,10 +183,14 @@ struct LocalRunBenches {
             return RawCommand(argv: [bash, path], user: bench.isolation.switchedUser)
         }
         let invocation = Sandbox.Invocation(
-            runFiles: [("script.sh", Array(script.utf8))], network: true, diskBytes: 256 << 20, extraReadOnlyPaths: [],
-            command: [bash, "\(Sandbox.runDirectory)/script.sh"])
+            runFiles: [("script.sh", Array(script.utf8))],
+            network: true,
+            diskBytes: 256 << 20,
+            extraReadOnlyPaths: [],
+            command: [bash, "\(Sandbox.runDirectory)/script.sh"]
+        )
         let argv = try sandbox.prepare(invocation)
-        argv.descriptors.forEach { close($0) }
+        for fd in argv.descriptors { close(fd) }
         return RawCommand(argv: argv.arguments, user: bench.isolation.switchedUser) { try sandbox.prepare(invocation).descriptors }
     }
 }

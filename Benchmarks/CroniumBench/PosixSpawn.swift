@@ -3,7 +3,7 @@ import CroniumExecutors
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `posix_spawn` with no input and output to /dev/null (or to `stdout`), for the few places that
@@ -13,7 +13,13 @@ enum PosixSpawn {
     /// Starts `argv` and returns its pid, or nil if it could not start. `stdout`, when given, is a
     /// descriptor the child writes its standard output to; `extra` are given to the child as 3, 4, …;
     /// the caller closes its own copies.
-    static func start(_ argv: [String], environment: [String] = ["PATH=/usr/bin:/bin"], stdout: Int32? = nil, extra: [Int32] = [], user: RunUser? = nil) -> pid_t? {
+    static func start(
+        _ argv: [String],
+        environment: [String] = ["PATH=/usr/bin:/bin"],
+        stdout: Int32? = nil,
+        extra: [Int32] = [],
+        user: RunUser? = nil
+    ) -> pid_t? {
         if let user { return start(argv, environment: environment, stdout: stdout, extra: extra, as: user) }
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
@@ -28,7 +34,7 @@ enum PosixSpawn {
         for (index, descriptor) in extra.enumerated() { posix_spawn_file_actions_adddup2(&actions, descriptor, Int32(3 + index)) }
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
+        defer { for pointer in cArgs + cEnv { free(pointer) } }
         var pid: pid_t = 0
         return posix_spawn(&pid, argv[0], &actions, nil, cArgs, cEnv) == 0 ? pid : nil
     }
@@ -40,16 +46,32 @@ enum PosixSpawn {
         defer { close(null) }
         let cArgs = argv.map { strdup($0) } + [nil]
         let cEnv = environment.map { strdup($0) } + [nil]
-        defer { (cArgs + cEnv).forEach { free($0) } }
+        defer { for pointer in cArgs + cEnv { free(pointer) } }
         var pid: pid_t = 0
         var failedStep: UnsafePointer<CChar>?
         let code = cArgs.withUnsafeBufferPointer { args in
             cEnv.withUnsafeBufferPointer { env in
                 extra.withUnsafeBufferPointer { extra in
                     var request = cronium_spawn_request(
-                        path: args[0], argv: args.baseAddress, envp: env.baseAddress, cwd: nil, stdin_fd: null, stdout_fd: stdout ?? null,
-                        stderr_fd: null, extra_fds: extra.baseAddress, extra_fd_count: Int32(extra.count), cgroup_fds: nil, cgroup_fd_count: 0,
-                        limits: nil, limit_count: 0, change_ids: 1, uid: user.uid, gid: user.gid, seccomp_filter: nil, seccomp_filter_length: 0)
+                        path: args[0],
+                        argv: args.baseAddress,
+                        envp: env.baseAddress,
+                        cwd: nil,
+                        stdin_fd: null,
+                        stdout_fd: stdout ?? null,
+                        stderr_fd: null,
+                        extra_fds: extra.baseAddress,
+                        extra_fd_count: Int32(extra.count),
+                        cgroup_fds: nil,
+                        cgroup_fd_count: 0,
+                        limits: nil,
+                        limit_count: 0,
+                        change_ids: 1,
+                        uid: user.uid,
+                        gid: user.gid,
+                        seccomp_filter: nil,
+                        seccomp_filter_length: 0
+                    )
                     return cronium_spawn(&request, &pid, &failedStep)
                 }
             }

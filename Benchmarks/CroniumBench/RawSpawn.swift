@@ -2,7 +2,7 @@ import CroniumExecutors
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A command for the raw baseline: its arguments and, made afresh for each start, the
@@ -39,7 +39,7 @@ enum RawSpawn {
     static func run(_ command: RawCommand, captureOutput: Bool) -> String {
         let argv = command.argv
         guard let extra = try? command.descriptors() else { preconditionFailure("cannot prepare \(argv[0])'s descriptors") }
-        defer { extra.forEach { close($0) } }
+        defer { for fd in extra { close(fd) } }
         guard captureOutput else {
             guard let pid = PosixSpawn.start(argv, extra: extra, user: command.user) else { preconditionFailure("cannot start \(argv[0])") }
             PosixSpawn.wait(pid)
@@ -49,7 +49,9 @@ enum RawSpawn {
         precondition(pipe(&fds) == 0, "pipe failed")
         // The child must not hold the read end, or reading would never see the end.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra, user: command.user) else { preconditionFailure("cannot start \(argv[0])") }
+        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra, user: command.user) else {
+            preconditionFailure("cannot start \(argv[0])")
+        }
         close(fds[1])
         var buffer = [UInt8](repeating: 0, count: 4096)
         var bytes: [UInt8] = []

@@ -26,7 +26,7 @@ struct RemoteBench {
         }
         let deployment = RunnerDeployment(binary: Array(binary), signingKey: Curve25519.Signing.PrivateKey())
         var hosts: [SSHHost] = []
-        defer { hosts.forEach { $0.stop() } }
+        defer { for host in hosts { host.stop() } }
         for _ in 0..<3 { hosts.append(try await SSHHost.start(ownNetwork: true)) }
         return [try await warmRun(on: hosts[0], deployment: deployment), try await firstDeployment(on: hosts[0], deployment: deployment)]
             + [try await fanOut(hosts: hosts)]
@@ -38,8 +38,12 @@ struct RemoteBench {
 
     static func target(_ host: SSHHost) throws -> SSHTarget {
         SSHTarget(
-            host: host.host, port: host.port, username: SSHHost.user, credential: .privateKey(try SSHPrivateKeys.parse(host.clientKey)),
-            pinnedHostKeys: [HostKeys.normalised(host.hostKey) ?? host.hostKey])
+            host: host.host,
+            port: host.port,
+            username: SSHHost.user,
+            credential: .privateKey(try SSHPrivateKeys.parse(host.clientKey)),
+            pinnedHostKeys: [HostKeys.normalised(host.hostKey) ?? host.hostKey]
+        )
     }
 
     private func warmRun(on host: SSHHost, deployment: RunnerDeployment) async throws -> BenchResult {
@@ -59,9 +63,13 @@ struct RemoteBench {
         for index in 0..<(samples + warmup) {
             // With a runtime endpoint, so the payload carries the helper libraries as a real run's does.
             let context = ExecutionContext(
-                executionId: ExecutionID(Int64(index + 1)), event: event, environment: ["CRONIUM_EXECUTION_ID": "\(index + 1)"], deadline: .now + .seconds(60),
+                executionId: ExecutionID(Int64(index + 1)),
+                event: event,
+                environment: ["CRONIUM_EXECUTION_ID": "\(index + 1)"],
+                deadline: .now + .seconds(60),
                 runtime: RuntimeEndpoint(socketPath: "/nonexistent/runtime.sock", token: "bench"),
-                remote: RemotePlacement(serverName: "bench") { connection })
+                remote: RemotePlacement(serverName: "bench") { connection }
+            )
             let started = ContinuousClock.now
             let prepared = try await executor.prepare(context, output: RunOutput { _, _ in })
             let outcome = await prepared.run(output: RunOutput { _, _ in })
@@ -79,9 +87,16 @@ struct RemoteBench {
         let (run, exec) = (Summary(ours), Summary(bare))
         let above = run.p50 - exec.p50
         return BenchResult(
-            id: "A11", metric: "remote run (bash true, helpers in the payload), p50 above a bare exec true on the same warm connection", value: above,
-            unit: "ms", baseline: exec.p50, target: "≤ 15 ms", pass: above <= 15,
-            detail: "Cronium p50 \(format(run.p50)) p99 \(format(run.p99)) ms; bare exec p50 \(format(exec.p50)) p99 \(format(exec.p99)) ms; \(samples) each, alternating")
+            id: "A11",
+            metric: "remote run (bash true, helpers in the payload), p50 above a bare exec true on the same warm connection",
+            value: above,
+            unit: "ms",
+            baseline: exec.p50,
+            target: "≤ 15 ms",
+            pass: above <= 15,
+            detail:
+                "Cronium p50 \(format(run.p50)) p99 \(format(run.p99)) ms; bare exec p50 \(format(exec.p50)) p99 \(format(exec.p99)) ms; \(samples) each, alternating"
+        )
     }
 
     /// The runner removed, then put back: a new connection each time, as a new server's first run has.
@@ -98,8 +113,14 @@ struct RemoteBench {
         }
         let summary = Summary(times)
         return BenchResult(
-            id: "A11b", metric: "first deployment of cronium-runner (\(String(format: "%.1f", Double(deployment.binary.count) / 1_048_576)) MiB) over a new connection", value: summary.p50, unit: "ms",
-            target: "report", detail: "p50 of 3, max \(format(summary.max)) ms; upload, checksum on the host, key, `version`")
+            id: "A11b",
+            metric:
+                "first deployment of cronium-runner (\(String(format: "%.1f", Double(deployment.binary.count) / 1_048_576)) MiB) over a new connection",
+            value: summary.p50,
+            unit: "ms",
+            target: "report",
+            detail: "p50 of 3, max \(format(summary.max)) ms; upload, checksum on the host, key, `version`"
+        )
     }
 
     /// One event on three servers against one on a single server, through the whole engine
@@ -121,8 +142,16 @@ struct RemoteBench {
             for (index, host) in hosts.enumerated() {
                 _ = try await engine.addServer(
                     RemoteServerInput(
-                        name: "node-\(index + 1)", host: host.host, port: host.port, username: SSHHost.user, privateKey: host.clientKey, tags: ["fleet"],
-                        acceptHostKey: HostKeys.fingerprint(of: host.hostKey)), by: owner)
+                        name: "node-\(index + 1)",
+                        host: host.host,
+                        port: host.port,
+                        username: SSHHost.user,
+                        privateKey: host.clientKey,
+                        tags: ["fleet"],
+                        acceptHostKey: HostKeys.fingerprint(of: host.hostKey)
+                    ),
+                    by: owner
+                )
             }
             func event(_ servers: [String]) async throws -> Event {
                 var input = benchEventInput(name: "fan-out \(servers.count)", script: "true")
@@ -141,16 +170,27 @@ struct RemoteBench {
                     while try await store.execution(id: id)?.status.isFinal != true { try await Task.sleep(for: .milliseconds(1)) }
                     guard try await store.execution(id: id)?.status == .success else { throw BenchError("a fan-out run failed") }
                     if index >= 2 {
-                        if sink == 0 { single.append(milliseconds(ContinuousClock.now - started)) } else { triple.append(milliseconds(ContinuousClock.now - started)) }
+                        if sink == 0 {
+                            single.append(milliseconds(ContinuousClock.now - started))
+                        } else {
+                            triple.append(milliseconds(ContinuousClock.now - started))
+                        }
                     }
                 }
             }
             let (alone, together) = (Summary(single), Summary(triple))
             result = .success(
                 BenchResult(
-                    id: "A11c", metric: "one event on 3 servers, p50 run time over the same event on 1", value: together.p50 / alone.p50, unit: "×",
-                    baseline: alone.p50, target: "report",
-                    detail: "3 servers p50 \(format(together.p50)) p99 \(format(together.p99)) ms; 1 server p50 \(format(alone.p50)) p99 \(format(alone.p99)) ms; \(single.count) each, from run-now to the recorded end"))
+                    id: "A11c",
+                    metric: "one event on 3 servers, p50 run time over the same event on 1",
+                    value: together.p50 / alone.p50,
+                    unit: "×",
+                    baseline: alone.p50,
+                    target: "report",
+                    detail:
+                        "3 servers p50 \(format(together.p50)) p99 \(format(together.p99)) ms; 1 server p50 \(format(alone.p50)) p99 \(format(alone.p99)) ms; \(single.count) each, from run-now to the recorded end"
+                )
+            )
         } catch {
             result = .failure(error)
         }

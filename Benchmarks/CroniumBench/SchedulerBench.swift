@@ -26,8 +26,14 @@ struct SchedulerBench {
         try await bench.stop()
         let summary = Summary(samples)
         return BenchResult(
-            id: "A5", metric: "cron fire lateness p99, \(schedules) schedules firing every second, recorded", value: summary.p99, unit: "ms",
-            target: schedules >= 10_000 ? "p99 ≤ 5 ms" : "", pass: schedules >= 10_000 ? summary.p99 <= 5 : nil,
-            detail: "\(schedules) schedules: p50 \(format(summary.p50)) p99 \(format(summary.p99)) max \(format(summary.max)) ms over \(summary.count) fires in \(seconds) s, each instant's runs and ledger rows committed")
+            id: "A5",
+            metric: "cron fire lateness p99, \(schedules) schedules firing every second, recorded",
+            value: summary.p99,
+            unit: "ms",
+            target: schedules >= 10_000 ? "p99 ≤ 5 ms" : "",
+            pass: schedules >= 10_000 ? summary.p99 <= 5 : nil,
+            detail:
+                "\(schedules) schedules: p50 \(format(summary.p50)) p99 \(format(summary.p99)) max \(format(summary.max)) ms over \(summary.count) fires in \(seconds) s, each instant's runs and ledger rows committed"
+        )
     }
 }

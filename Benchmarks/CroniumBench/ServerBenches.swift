@@ -4,7 +4,7 @@ import Foundation
 import Logging
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A6 and A7: the real `cronium serve` binary (the one built beside this benchmark), started as a
@@ -24,9 +24,15 @@ struct ServerBenches {
         let memory = try residentMemory(pid: server.pid)
         let mb = Double(memory.total) / 1024
         return BenchResult(
-            id: "A6", metric: "idle RSS with \(schedules) schedules", value: mb, unit: "MB", target: schedules == 0 ? "≤ 25 MB" : "≤ 35 MB",
+            id: "A6",
+            metric: "idle RSS with \(schedules) schedules",
+            value: mb,
+            unit: "MB",
+            target: schedules == 0 ? "≤ 25 MB" : "≤ 35 MB",
             pass: mb <= (schedules == 0 ? 25 : 35),
-            detail: "\(schedules) schedules: \(format(Double(memory.anonymous) / 1024)) MB anonymous (the process's own), \(format(Double(memory.file) / 1024)) MB file-backed (binary and shared libraries)")
+            detail:
+                "\(schedules) schedules: \(format(Double(memory.anonymous) / 1024)) MB anonymous (the process's own), \(format(Double(memory.file) / 1024)) MB file-backed (binary and shared libraries)"
+        )
     }
 
     /// Start of the process to the first 200 from `/ready`, on a data directory that exists
@@ -45,8 +51,15 @@ struct ServerBenches {
         let summary = Summary(restarts)
         return [
             BenchResult(
-                id: "A7", metric: "cold start to /ready (existing data)", value: summary.p50, unit: "ms", target: "≤ 60 ms", pass: summary.p50 <= 60,
-                detail: "restart p50 \(format(summary.p50)) max \(format(summary.max)) ms over \(coldStarts) starts; first start on an empty directory \(format(first.readyAfter)) ms"),
+                id: "A7",
+                metric: "cold start to /ready (existing data)",
+                value: summary.p50,
+                unit: "ms",
+                target: "≤ 60 ms",
+                pass: summary.p50 <= 60,
+                detail:
+                    "restart p50 \(format(summary.p50)) max \(format(summary.max)) ms over \(coldStarts) starts; first start on an empty directory \(format(first.readyAfter)) ms"
+            )
         ]
     }
 
@@ -93,7 +106,10 @@ struct ServerBenches {
         let owner = try await store.insertUser(username: "bench", passwordHash: "-", role: .admin, now: Date())
         for index in 0..<schedules {
             let input = benchEventInput(
-                name: "nightly \(index)", script: "echo nightly \(index)", schedule: .cron("\(index % 60) 3 * * *", timeZone: "Europe/Berlin"))
+                name: "nightly \(index)",
+                script: "echo nightly \(index)",
+                schedule: .cron("\(index % 60) 3 * * *", timeZone: "Europe/Berlin")
+            )
             _ = try await store.insertEvent(try Event.create(from: input, ownerId: owner.id, now: Date()))
         }
         try await store.shutdown()

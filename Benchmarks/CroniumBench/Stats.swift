@@ -61,7 +61,7 @@ func report(_ results: [BenchResult]) {
     }
     print(line(header))
     print(widths.map { String(repeating: "-", count: $0) }.joined(separator: "  "))
-    rows.forEach { print(line($0)) }
+    for row in rows { print(line(row)) }
     for result in results { if let detail = result.detail { print("  \(result.id): \(detail)") } }
     let encoder = JSONEncoder()
     encoder.outputFormatting = [.prettyPrinted, .sortedKeys]

@@ -22,7 +22,9 @@ do {
     }
     if wanted("A8") {
         progress("A8 container runs against the engine's own, and bubblewrap against a plain spawn…")
-        let socket = arguments.firstIndex(of: "--container-socket").flatMap { arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil }
+        let socket = arguments.firstIndex(of: "--container-socket").flatMap {
+            arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
+        }
         results += try await ContainerBench(samples: quick ? 5 : 20, socket: socket).run()
     }
     if wanted("A11") {

@@ -24,8 +24,16 @@ extension Dispatcher {
             func record(_ error: String?) {
                 firings.append(
                     ActionFiring(
-                        position: position, when: action.when, type: action.type, targetEventId: action.eventId, executionId: nil,
-                        status: error == nil ? .fired : .failed, error: error, firedAt: now))
+                        position: position,
+                        when: action.when,
+                        type: action.type,
+                        targetEventId: action.eventId,
+                        executionId: nil,
+                        status: error == nil ? .fired : .failed,
+                        error: error,
+                        firedAt: now
+                    )
+                )
             }
             switch action.type {
             case .sendMessage:
@@ -35,8 +43,16 @@ extension Dispatcher {
                     deliveries.append(delivery)
                     firings.append(
                         ActionFiring(
-                            position: position, when: action.when, type: action.type, targetEventId: nil, executionId: nil, status: .sending, error: nil,
-                            firedAt: now))
+                            position: position,
+                            when: action.when,
+                            type: action.type,
+                            targetEventId: nil,
+                            executionId: nil,
+                            status: .sending,
+                            error: nil,
+                            firedAt: now
+                        )
+                    )
                 case .failure(let problem):
                     record(problem.message)
                 }
@@ -53,9 +69,16 @@ extension Dispatcher {
                     (
                         position,
                         EnqueueRequest(
-                            eventId: targetId, trigger: .action, runAt: now, triggeredBy: execution.triggeredBy, input: outcome.outputValue,
-                            parentExecutionId: execution.id, chainDepth: depth)
-                    ))
+                            eventId: targetId,
+                            trigger: .action,
+                            runAt: now,
+                            triggeredBy: execution.triggeredBy,
+                            input: outcome.outputValue,
+                            parentExecutionId: execution.id,
+                            chainDepth: depth
+                        )
+                    )
+                )
                 record(nil)
             }
         }
@@ -74,7 +97,11 @@ extension Dispatcher {
     /// The message a `SEND_MESSAGE` action sends about the run that just ended, rendered, for
     /// the delivery worker; or why it cannot be sent.
     private func message(
-        for action: EventAction, after execution: Execution, of event: Event, context: inout [String: Any]?, at now: Date
+        for action: EventAction,
+        after execution: Execution,
+        of event: Event,
+        context: inout [String: Any]?,
+        at now: Date
     ) async -> Result<Delivery, ActionProblem> {
         guard let toolName = action.tool, let template = action.message else { return .failure(ActionProblem("the action names no tool or message")) }
         do {
@@ -90,8 +117,17 @@ extension Dispatcher {
             let html = try action.html.map { try MessageTemplate.render($0, over: values, field: "html", html: true) }
             return .success(
                 Delivery(
-                    executionId: execution.id, actionPosition: nil, ownerId: event.ownerId, toolName: tool.name, subject: subject, text: text, to: action.to,
-                    html: html, createdAt: now))
+                    executionId: execution.id,
+                    actionPosition: nil,
+                    ownerId: event.ownerId,
+                    toolName: tool.name,
+                    subject: subject,
+                    text: text,
+                    to: action.to,
+                    html: html,
+                    createdAt: now
+                )
+            )
         } catch let error as ValidationError {
             return .failure(ActionProblem("could not send a message: \(error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))"))
         } catch {

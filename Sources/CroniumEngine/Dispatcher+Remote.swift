@@ -8,7 +8,9 @@ import Logging
 /// status, its runtime session and token) recorded by the node that runs the run. The run's log
 /// shows every part's lines marked with the server's name, and its outcome sums the parts up.
 extension Dispatcher {
-    func runOnServers(_ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask) async -> ExecutionOutcome {
+    func runOnServers(_ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask) async
+        -> ExecutionOutcome
+    {
         let runId = context.executionId
         let servers: [StoredServer]
         do {
@@ -18,7 +20,10 @@ extension Dispatcher {
         }
         guard !servers.isEmpty else {
             let tag = context.event.serverTag ?? ""
-            return .failure(.startFailed, "no server has the tag \(tag): tag one with `cronium server update NAME --tag \(tag)`, or name servers on the event")
+            return .failure(
+                .startFailed,
+                "no server has the tag \(tag): tag one with `cronium server update NAME --tag \(tag)`, or name servers on the event"
+            )
         }
         let names = servers.map(\.server.name)
         let partIds: [ExecutionID]
@@ -28,7 +33,11 @@ extension Dispatcher {
             logger.error("could not record a run's parts", metadata: ["execution.id": "\(runId)", "error": "\(String(reflecting: error))"])
             return .failure(.startFailed, "could not record the run's parts: \(error)")
         }
-        logHub.append(executionId: runId, stream: .system, lines: ["running on \(names.count == 1 ? "server" : "\(names.count) servers"): \(names.joined(separator: ", "))"])
+        logHub.append(
+            executionId: runId,
+            stream: .system,
+            lines: ["running on \(names.count == 1 ? "server" : "\(names.count) servers"): \(names.joined(separator: ", "))"]
+        )
         let stops = partIds.map(register)
         // The run's stop (a cancel, the shutdown) stops every part; one part may be cancelled alone.
         let forward = Task {
@@ -39,7 +48,10 @@ extension Dispatcher {
         let outcomes = await withTaskGroup(of: (Int, ExecutionOutcome).self) { group in
             for index in servers.indices {
                 group.addTask {
-                    (index, await self.runPart(partIds[index], on: servers[index], context, of: execution, on: executor, stop: stops[index], mask: mask))
+                    (
+                        index,
+                        await self.runPart(partIds[index], on: servers[index], context, of: execution, on: executor, stop: stops[index], mask: mask)
+                    )
                 }
             }
             var outcomes = [ExecutionOutcome](repeating: .success, count: servers.count)
@@ -58,7 +70,12 @@ extension Dispatcher {
 
     /// One server's part, from its start to its recorded end.
     private func runPart(
-        _ partId: ExecutionID, on stored: StoredServer, _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal,
+        _ partId: ExecutionID,
+        on stored: StoredServer,
+        _ context: ExecutionContext,
+        of execution: Execution,
+        on executor: any Executor,
+        stop: StopSignal,
         mask: LogMask
     ) async -> ExecutionOutcome {
         let (name, runId, hub) = (stored.server.name, context.executionId, logHub)
@@ -76,7 +93,13 @@ extension Dispatcher {
         let outcome = await run(part, of: execution, on: executor, stop: stop, mask: mask, output: output)
         let counts = await hub.finish(executionId: partId)
         do {
-            try await store.finish(executionId: partId, outcome: outcome, at: clock.now(), logBytes: counts.bytes, logDroppedBytes: counts.droppedBytes)
+            try await store.finish(
+                executionId: partId,
+                outcome: outcome,
+                at: clock.now(),
+                logBytes: counts.bytes,
+                logDroppedBytes: counts.droppedBytes
+            )
         } catch {
             logger.error("could not record a part's end", metadata: ["execution.id": "\(partId)", "error": "\(String(reflecting: error))"])
         }
@@ -110,7 +133,11 @@ struct RemotePart {
             let statuses = Set(failed.map(\.outcome.status))
             let list = failed.map { "\($0.server) \($0.summary)" }.joined(separator: "; ")
             if failed.count < parts.count {
-                outcome = .failure(first.outcome.error?.code ?? .exitStatus, "failed on \(failed.count) of \(parts.count) servers: \(list)", status: .partial)
+                outcome = .failure(
+                    first.outcome.error?.code ?? .exitStatus,
+                    "failed on \(failed.count) of \(parts.count) servers: \(list)",
+                    status: .partial
+                )
             } else {
                 let message = parts.count == 1 ? "on \(list)" : "failed on every server: \(list)"
                 outcome = .failure(first.outcome.error?.code ?? .exitStatus, message, status: statuses.count == 1 ? first.outcome.status : .failure)
@@ -119,7 +146,9 @@ struct RemotePart {
         outcome.exitCode = parts.count == 1 ? parts[0].outcome.exitCode : failed.first?.outcome.exitCode ?? 0
         outcome.output = parts.map { "\($0.server): \($0.summary)" }.joined(separator: "\n")
         let servers = parts.map { part -> JSONValue in
-            var entry: [String: JSONValue] = ["server": .string(part.server), "executionId": .integer(part.id.rawValue), "status": .string(part.outcome.status.rawValue)]
+            var entry: [String: JSONValue] = [
+                "server": .string(part.server), "executionId": .integer(part.id.rawValue), "status": .string(part.outcome.status.rawValue),
+            ]
             if let code = part.outcome.exitCode { entry["exitCode"] = .integer(Int64(code)) }
             if let error = part.outcome.error { entry["error"] = .string(error.message) }
             if let value = part.outcome.outputValue.flatMap(JSONValue.init(text:)) { entry["output"] = value }

@@ -53,8 +53,16 @@ final class Dispatcher: Service, Sendable {
     static let shutdownReason = "Cronium was shutting down"
 
     init(
-        store: Database, executors: ExecutorRegistry, logHub: LogHub, scheduler: Scheduler, clock: any EngineClock,
-        configuration: Engine.Configuration, runtime: RuntimeAccess?, vault: VariableVault, remote: RemoteServers, deliveries: DeliveryWorker,
+        store: Database,
+        executors: ExecutorRegistry,
+        logHub: LogHub,
+        scheduler: Scheduler,
+        clock: any EngineClock,
+        configuration: Engine.Configuration,
+        runtime: RuntimeAccess?,
+        vault: VariableVault,
+        remote: RemoteServers,
+        deliveries: DeliveryWorker,
         logger: Logger
     ) {
         self.remote = remote
@@ -90,11 +98,13 @@ final class Dispatcher: Service, Sendable {
     /// Starts a run in a free slot of this node in the transaction that records it, and hands it
     /// to the loop. Nil when no slot is free (or the loop is not running): then the run is queued.
     func startAtOnce(_ request: EnqueueRequest, now: Date) async throws -> ExecutionID? {
-        guard slots.withLock({ slots in
-            guard slots.handOffsOpen, slots.taken < configuration.maxConcurrentRuns else { return false }
-            slots.taken += 1
-            return true
-        }) else { return nil }
+        guard
+            slots.withLock({ slots in
+                guard slots.handOffsOpen, slots.taken < configuration.maxConcurrentRuns else { return false }
+                slots.taken += 1
+                return true
+            })
+        else { return nil }
         let started: StartedRun
         do {
             started = try await store.enqueueAndStart(request, owner: configuration.nodeId, now: now, leaseUntil: now + configuration.leaseSeconds)
@@ -112,7 +122,14 @@ final class Dispatcher: Service, Sendable {
         } else {
             // The loop stopped while the run was being recorded: it ends as a shutdown would end it.
             _ = await recordedAlone(
-                RunEnd(executionId: started.execution.id, outcome: .failure(.cancelled, Self.shutdownReason, status: .cancelled), finishedAt: clock.now(), logBytes: 0, logDroppedBytes: 0))
+                RunEnd(
+                    executionId: started.execution.id,
+                    outcome: .failure(.cancelled, Self.shutdownReason, status: .cancelled),
+                    finishedAt: clock.now(),
+                    logBytes: 0,
+                    logDroppedBytes: 0
+                )
+            )
             releaseSlots(1)
         }
         return started.execution.id
@@ -167,7 +184,12 @@ final class Dispatcher: Service, Sendable {
         let now = clock.now()
         do {
             let (finished, started) = try await store.finishAndClaim(
-                ends.map(\.end), owner: configuration.nodeId, limit: limit, now: now, leaseUntil: now + configuration.leaseSeconds)
+                ends.map(\.end),
+                owner: configuration.nodeId,
+                limit: limit,
+                now: now,
+                leaseUntil: now + configuration.leaseSeconds
+            )
             for (index, end) in ends.enumerated() { end.recorded.resume(returning: .success(finished[index])) }
             return started
         } catch {
@@ -186,7 +208,11 @@ final class Dispatcher: Service, Sendable {
 
     private func releaseSlots(_ count: Int) {
         guard count != 0 else { return }
-        configuration.metrics.active(slots.withLock { $0.taken -= count; return $0.taken })
+        configuration.metrics.active(
+            slots.withLock {
+                $0.taken -= count; return $0.taken
+            }
+        )
     }
 
     /// Records a run's end: with the loop's next claim while it runs, alone once it has stopped.
@@ -210,8 +236,13 @@ final class Dispatcher: Service, Sendable {
 
     private func recordAlone(_ end: RunEnd) async throws -> FinishResult {
         try await store.finish(
-            executionId: end.executionId, outcome: end.outcome, at: end.finishedAt, logBytes: end.logBytes, logDroppedBytes: end.logDroppedBytes,
-            retry: end.retry)
+            executionId: end.executionId,
+            outcome: end.outcome,
+            at: end.finishedAt,
+            logBytes: end.logBytes,
+            logDroppedBytes: end.logDroppedBytes,
+            retry: end.retry
+        )
     }
 
     /// The run's slot and stop signal; a cancel that came first has left its signal already.
@@ -229,7 +260,8 @@ final class Dispatcher: Service, Sendable {
     /// what is left; runs that end after that record their own ends.
     private func drain(group: inout DiscardingTaskGroup) async {
         slots.withLock { $0.handOffsOpen = false }
-        let deadline = Date() + Double(configuration.shutdownGracePeriod.components.seconds)
+        let deadline =
+            Date() + Double(configuration.shutdownGracePeriod.components.seconds)
             + Double(configuration.shutdownGracePeriod.components.attoseconds) / 1e18
         // Runs handed over just before the shutdown began run like the others.
         while true {
@@ -292,8 +324,14 @@ final class Dispatcher: Service, Sendable {
             (mask, unreadable) = (LogMask(secrets: []), error)
         }
         let context = ExecutionContext(
-            executionId: id, event: event, attempt: started.execution.attempt, trigger: started.execution.trigger, input: started.execution.input?.text,
-            environment: environment, deadline: .now + .seconds(event.timeoutSeconds))
+            executionId: id,
+            event: event,
+            attempt: started.execution.attempt,
+            trigger: started.execution.trigger,
+            input: started.execution.input?.text,
+            environment: environment,
+            deadline: .now + .seconds(event.timeoutSeconds)
+        )
         let hub = logHub
         let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: mask.mask(lines)) }
         let outcome: ExecutionOutcome
@@ -312,11 +350,22 @@ final class Dispatcher: Service, Sendable {
         do {
             let retry = Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt)
             let result = try await record(
-                RunEnd(executionId: id, outcome: outcome, finishedAt: finishedAt, logBytes: logCounts.bytes, logDroppedBytes: logCounts.droppedBytes, retry: retry))
+                RunEnd(
+                    executionId: id,
+                    outcome: outcome,
+                    finishedAt: finishedAt,
+                    logBytes: logCounts.bytes,
+                    logDroppedBytes: logCounts.droppedBytes,
+                    retry: retry
+                )
+            )
             if result.releasedHeldRun { doorbell.ring() }
             if result.recorded {
                 configuration.metrics.finished(
-                    type: event.type, outcome: outcome, duration: finishedAt.timeIntervalSince(started.execution.startedAt ?? finishedAt))
+                    type: event.type,
+                    outcome: outcome,
+                    duration: finishedAt.timeIntervalSince(started.execution.startedAt ?? finishedAt)
+                )
                 if retry != nil { configuration.metrics.received(.retry) }
                 // Actions follow the final outcome only: a run that is tried again has not ended for good.
                 if retry == nil { await fireActions(after: started.execution, of: event, outcome: outcome) }
@@ -336,14 +385,26 @@ final class Dispatcher: Service, Sendable {
     /// script to call back), and takes what the script set into the outcome. The session closes
     /// before the end is recorded, so the run's token is refused from then on.
     func run(
-        _ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask, output: RunOutput
+        _ context: ExecutionContext,
+        of execution: Execution,
+        on executor: any Executor,
+        stop: StopSignal,
+        mask: LogMask,
+        output: RunOutput
     ) async -> ExecutionOutcome {
         guard let runtime, context.event.type.isScript else {
             return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
         }
         let session = RuntimeSession(
-            executionId: context.executionId, event: context.event, attempt: context.attempt, trigger: context.trigger,
-            scheduledFor: execution.scheduledFor, input: context.input, mask: mask, callsPerSecond: configuration.runtimeCallsPerSecond)
+            executionId: context.executionId,
+            event: context.event,
+            attempt: context.attempt,
+            trigger: context.trigger,
+            scheduledFor: execution.scheduledFor,
+            input: context.input,
+            mask: mask,
+            callsPerSecond: configuration.runtimeCallsPerSecond
+        )
         runtime.sessions.open(session)
         defer { runtime.sessions.close(context.executionId) }
         var outcome: ExecutionOutcome
@@ -371,7 +432,9 @@ final class Dispatcher: Service, Sendable {
             var environment: [String: String] = [:]
             for (name, key) in (event.variables ?? [:]).sorted(by: { $0.key < $1.key }) {
                 guard let value = try await vault.value(key: key, owner: event.ownerId) else {
-                    return .failure(ExecutionError(.startFailed, "variables.\(name): there is no variable \(key) any more; create it again or change the event"))
+                    return .failure(
+                        ExecutionError(.startFailed, "variables.\(name): there is no variable \(key) any more; create it again or change the event")
+                    )
                 }
                 environment[name] = value
             }

@@ -21,7 +21,11 @@ extension Engine {
                 if named.isEmpty && creating.contains(name) { continue }
                 guard named.count == 1 else {
                     problems.append(
-                        .init(field: "\(field).eventName", message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"))
+                        .init(
+                            field: "\(field).eventName",
+                            message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"
+                        )
+                    )
                     continue
                 }
                 actions[index].eventId = named[0].id

@@ -64,7 +64,8 @@ extension Engine {
         guard event.maxExecutions == 0 || event.executionCount < event.maxExecutions else {
             throw CroniumError(
                 .executionsUsedUp,
-                "event \(event.id) has used all \(event.maxExecutions) of its executions; raise maxExecutions, or re-activate it with resetCounterOnActive set")
+                "event \(event.id) has used all \(event.maxExecutions) of its executions; raise maxExecutions, or re-activate it with resetCounterOnActive set"
+            )
         }
         return try await enqueue(eventId: event.id, trigger: .manual, triggeredBy: user.id, input: input)
     }
@@ -96,7 +97,9 @@ extension Engine {
     }
 
     /// Newest first; `before` pages backwards.
-    public func executions(visibleTo user: User, eventId: EventID?, status: ExecutionStatus?, before: ExecutionID?, limit: Int) async throws -> [Execution] {
+    public func executions(visibleTo user: User, eventId: EventID?, status: ExecutionStatus?, before: ExecutionID?, limit: Int) async throws
+        -> [Execution]
+    {
         let visible = user.role == .admin ? nil : try await store.events(ownerOrShared: user.id).map(\.id)
         return try await store.executions(eventId: eventId, status: status, visibleTo: visible, beforeId: before, limit: limit)
     }
@@ -109,7 +112,9 @@ extension Engine {
     }
 
     /// Lines of a run's log after `afterSeq`, and whether the run has ended and they reach its end.
-    public func logLines(executionId: ExecutionID, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (lines: [LogLine], complete: Bool) {
+    public func logLines(executionId: ExecutionID, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (
+        lines: [LogLine], complete: Bool
+    ) {
         _ = try await execution(id: executionId, visibleTo: user)
         let lines = try await store.logLines(executionId: executionId, afterSeq: afterSeq, limit: limit)
         let ended = try await store.execution(id: executionId)?.status.isFinal ?? true
@@ -126,24 +131,35 @@ extension Engine {
         try ValidationError.check(
             variables.sorted { $0.key < $1.key }.filter { !keys.contains($0.value) }.map {
                 FieldProblem(field: "variables.\($0.key)", message: "there is no variable \($0.value) (of the event's owner); create it first")
-            })
+            }
+        )
     }
 
     /// Every `SEND_MESSAGE` action names a tool its owner may send through, with the recipients it
     /// needs, and its templates parse.
     private func checkMessages(_ event: Event) async throws {
         var messages = (event.actions ?? []).enumerated().filter { $0.element.type == .sendMessage }.map {
-            (field: "actions[\($0.offset)]", tool: $0.element.tool, to: $0.element.to, templates: [("subject", $0.element.subject), ("message", $0.element.message), ("html", $0.element.html)])
+            (
+                field: "actions[\($0.offset)]", tool: $0.element.tool, to: $0.element.to,
+                templates: [("subject", $0.element.subject), ("message", $0.element.message), ("html", $0.element.html)]
+            )
         }
         if event.type == .toolAction, let spec = event.toolAction {
-            messages.append((field: "toolAction", tool: spec.tool, to: spec.to, templates: [("subject", spec.subject), ("message", spec.message), ("html", spec.html)]))
+            messages.append(
+                (
+                    field: "toolAction", tool: spec.tool, to: spec.to,
+                    templates: [("subject", spec.subject), ("message", spec.message), ("html", spec.html)]
+                )
+            )
         }
         var problems: [FieldProblem] = []
         for action in messages {
             let field = action.field
             if let name = action.tool, !name.isEmpty {
                 let html = action.templates.last?.1
-                do { _ = try await store.messageTool(named: name, usableBy: event.ownerId, to: action.to, html: html, field: field) } catch let error as ValidationError {
+                do { _ = try await store.messageTool(named: name, usableBy: event.ownerId, to: action.to, html: html, field: field) } catch let error
+                    as ValidationError
+                {
                     problems += error.problems
                 }
             }
@@ -162,7 +178,8 @@ extension Engine {
         try ValidationError.check(
             names.filter { !owned.contains($0) }.map {
                 FieldProblem(field: "servers", message: "there is no server \($0) (of the event's owner); add it with `cronium server add` first")
-            })
+            }
+        )
     }
 
     private func checkRunnable(_ event: Event, before: Event?, by user: User) throws {
@@ -215,8 +232,12 @@ extension Engine {
     public func upcomingFires(eventId: EventID, visibleTo user: User, count: Int) async throws -> UpcomingFires {
         let event = try await event(id: eventId, visibleTo: user)
         return UpcomingFires(
-            eventId: event.id, status: event.status, fires: event.isScheduled, timeZone: event.schedule?.timeZone,
-            times: try await upcoming(event, count: count))
+            eventId: event.id,
+            status: event.status,
+            fires: event.isScheduled,
+            timeZone: event.schedule?.timeZone,
+            times: try await upcoming(event, count: count)
+        )
     }
 
     /// From the timetable's next fire when the scheduler has one; otherwise (an event not
@@ -254,7 +275,8 @@ extension Engine {
                     return action
                 }
                 return input
-            })
+            }
+        )
     }
 
     /// Creates or changes the user's own events to match `inputs`, matched by name: all of them
@@ -276,14 +298,21 @@ extension Engine {
                 continue
             }
             if let first = firstIndex[name] {
-                problems.append(.init(field: "\(field).name", message: "'\(name)' is also the name of events[\(first)]: names must differ within a document"))
+                problems.append(
+                    .init(field: "\(field).name", message: "'\(name)' is also the name of events[\(first)]: names must differ within a document")
+                )
                 continue
             }
             firstIndex[name] = index
             let matches = mine[name] ?? []
             guard matches.count <= 1 else {
                 let ids = matches.map { String($0.id.rawValue) }.joined(separator: ", ")
-                problems.append(.init(field: "\(field).name", message: "your events \(ids) are all named '\(name)': rename all but one, so the import knows which to change"))
+                problems.append(
+                    .init(
+                        field: "\(field).name",
+                        message: "your events \(ids) are all named '\(name)': rename all but one, so the import knows which to change"
+                    )
+                )
                 continue
             }
             do {

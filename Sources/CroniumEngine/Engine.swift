@@ -40,9 +40,14 @@ public final class Engine: Sendable {
         public var toolLimits = ToolRateLimit()
 
         public init(
-            maxConcurrentRuns: Int = 16, leaseSeconds: TimeInterval = 30, shutdownGracePeriod: Duration = .seconds(10),
-            misfireThresholdSeconds: TimeInterval = 5, maxCatchUp: Int = 100, nodeId: String = "node-\(UUID().uuidString.prefix(8))",
-            runtimeCallsPerSecond: Int = 50, metrics: EngineMetrics = .none
+            maxConcurrentRuns: Int = 16,
+            leaseSeconds: TimeInterval = 30,
+            shutdownGracePeriod: Duration = .seconds(10),
+            misfireThresholdSeconds: TimeInterval = 5,
+            maxCatchUp: Int = 100,
+            nodeId: String = "node-\(UUID().uuidString.prefix(8))",
+            runtimeCallsPerSecond: Int = 50,
+            metrics: EngineMetrics = .none
         ) {
             self.runtimeCallsPerSecond = runtimeCallsPerSecond
             self.metrics = metrics
@@ -78,13 +83,23 @@ public final class Engine: Sendable {
     public let remote: RemoteServers
 
     public init(
-        store: Database, executors: ExecutorRegistry, isolation: Isolation? = nil, clock: any EngineClock = SystemClock(),
-        configuration: Configuration = .init(), runtime: RuntimeAccess? = nil, vault: VariableVault? = nil,
+        store: Database,
+        executors: ExecutorRegistry,
+        isolation: Isolation? = nil,
+        clock: any EngineClock = SystemClock(),
+        configuration: Configuration = .init(),
+        runtime: RuntimeAccess? = nil,
+        vault: VariableVault? = nil,
         logger: Logger
     ) {
         self.runtime = runtime
         self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
-        let remote = RemoteServers(store: store, cipher: self.vault.cipher, pool: SSHPool(policy: configuration.ssh), runnerFiles: configuration.runnerFiles)
+        let remote = RemoteServers(
+            store: store,
+            cipher: self.vault.cipher,
+            pool: SSHPool(policy: configuration.ssh),
+            runnerFiles: configuration.runnerFiles
+        )
         self.remote = remote
         self.store = store
         var executors = executors
@@ -96,9 +111,14 @@ public final class Engine: Sendable {
         if executors.executor(at: .local, for: .toolAction) == nil {
             executors.register(
                 ToolActionExecutor(
-                    store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), limits: configuration.toolLimits),
+                    store: store,
+                    cipher: self.vault.cipher,
+                    delivery: ToolDelivery(policy: configuration.toolDelivery),
+                    limits: configuration.toolLimits
+                ),
                 at: .local,
-                for: [.toolAction])
+                for: [.toolAction]
+            )
         }
         self.executors = executors
         self.isolation = isolation
@@ -106,27 +126,64 @@ public final class Engine: Sendable {
         self.configuration = configuration
         self.logger = logger
         logHub = LogHub(store: store, logger: logger)
-        scheduler = Scheduler(clock: clock, misfireThreshold: configuration.misfireThresholdSeconds, maxCatchUp: configuration.maxCatchUp, logger: logger)
+        scheduler = Scheduler(
+            clock: clock,
+            misfireThreshold: configuration.misfireThresholdSeconds,
+            maxCatchUp: configuration.maxCatchUp,
+            logger: logger
+        )
         let deliveries = DeliveryWorker(
-            store: store, cipher: self.vault.cipher, delivery: ToolDelivery(policy: configuration.toolDelivery), limits: configuration.toolLimits, clock: clock,
-            logger: logger)
+            store: store,
+            cipher: self.vault.cipher,
+            delivery: ToolDelivery(policy: configuration.toolDelivery),
+            limits: configuration.toolLimits,
+            clock: clock,
+            logger: logger
+        )
         self.deliveries = deliveries
         dispatcher = Dispatcher(
-            store: store, executors: executors, logHub: logHub, scheduler: scheduler, clock: clock, configuration: configuration, runtime: runtime,
-            vault: self.vault, remote: remote, deliveries: deliveries, logger: logger)
-        leaseKeeper = LeaseKeeper(dispatcher: dispatcher, recovery: Recovery(store: store, clock: clock, logger: logger), configuration: configuration, logger: logger)
+            store: store,
+            executors: executors,
+            logHub: logHub,
+            scheduler: scheduler,
+            clock: clock,
+            configuration: configuration,
+            runtime: runtime,
+            vault: self.vault,
+            remote: remote,
+            deliveries: deliveries,
+            logger: logger
+        )
+        leaseKeeper = LeaseKeeper(
+            dispatcher: dispatcher,
+            recovery: Recovery(store: store, clock: clock, logger: logger),
+            configuration: configuration,
+            logger: logger
+        )
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
     }
 
     /// An engine that runs scripts on this machine, bounded as `localRuns.isolation` says, and
     /// HTTP requests from it.
     public convenience init(
-        store: Database, localRuns: LocalProcessExecutor.Configuration, clock: any EngineClock = SystemClock(), configuration: Configuration = .init(),
-        runtime: RuntimeAccess? = nil, vault: VariableVault? = nil, logger: Logger
+        store: Database,
+        localRuns: LocalProcessExecutor.Configuration,
+        clock: any EngineClock = SystemClock(),
+        configuration: Configuration = .init(),
+        runtime: RuntimeAccess? = nil,
+        vault: VariableVault? = nil,
+        logger: Logger
     ) {
         self.init(
-            store: store, executors: .standard(local: LocalProcessExecutor(configuration: localRuns)), isolation: localRuns.isolation, clock: clock,
-            configuration: configuration, runtime: runtime, vault: vault, logger: logger)
+            store: store,
+            executors: .standard(local: LocalProcessExecutor(configuration: localRuns)),
+            isolation: localRuns.isolation,
+            clock: clock,
+            configuration: configuration,
+            runtime: runtime,
+            vault: vault,
+            logger: logger
+        )
     }
 
     /// The engine's services in start order; a service group shuts them down in reverse: the
@@ -170,9 +227,16 @@ public final class Engine: Sendable {
         guard outcome.status == .failure || outcome.status == .timeout, execution.attempt <= event.retries else { return nil }
         let delay = Double(event.retryBackoffSeconds) * pow(2, Double(execution.attempt - 1))
         return EnqueueRequest(
-            eventId: event.id, trigger: .retry, attempt: execution.attempt + 1, scheduledFor: execution.scheduledFor,
-            runAt: finishedAt + delay, triggeredBy: execution.triggeredBy, input: execution.input?.text, parentExecutionId: execution.parentExecutionId,
-            chainDepth: execution.chainDepth)
+            eventId: event.id,
+            trigger: .retry,
+            attempt: execution.attempt + 1,
+            scheduledFor: execution.scheduledFor,
+            runAt: finishedAt + delay,
+            triggeredBy: execution.triggeredBy,
+            input: execution.input?.text,
+            parentExecutionId: execution.parentExecutionId,
+            chainDepth: execution.chainDepth
+        )
     }
 }
 
@@ -185,14 +249,14 @@ struct SchedulingService: Service {
     func run() async throws {
         try await scheduler.load(from: store)
         #if canImport(Glibc)
-        // Loading every scheduled event leaves freed row buffers in malloc's arenas; hand them back.
-        _ = malloc_trim(0)
+            // Loading every scheduled event leaves freed row buffers in malloc's arenas; hand them back.
+            _ = malloc_trim(0)
         #endif
         await cancelWhenGracefulShutdown { await scheduler.run(sink: sink) }
     }
 }
 
 #if canImport(Glibc)
-/// glibc's, from <malloc.h>, which the Glibc module does not export.
-@_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
+    /// glibc's, from <malloc.h>, which the Glibc module does not export.
+    @_silgen_name("malloc_trim") private func malloc_trim(_ pad: Int) -> Int32
 #endif

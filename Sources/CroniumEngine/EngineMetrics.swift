@@ -15,9 +15,15 @@ public struct EngineMetrics: Sendable {
     public static let none = EngineMetrics(factory: NOOPMetricsHandler.instance)
 
     /// Buckets of the run-duration histogram, in seconds: runs take milliseconds to hours.
-    public static let runDurationBuckets: [Duration] = [.milliseconds(10), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(60), .seconds(300), .seconds(1800), .seconds(3600)]
+    public static let runDurationBuckets: [Duration] = [
+        .milliseconds(10), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5), .seconds(30), .seconds(60), .seconds(300),
+        .seconds(1800), .seconds(3600),
+    ]
     /// Buckets of the scheduler-lateness histogram: on time means a few milliseconds.
-    public static let latenessBuckets: [Duration] = [.milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100), .milliseconds(500), .seconds(1), .seconds(5)]
+    public static let latenessBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25), .milliseconds(50), .milliseconds(100),
+        .milliseconds(500), .seconds(1), .seconds(5),
+    ]
 
     func received(_ trigger: ExecutionTrigger, count: Int = 1) {
         Counter(label: "cronium_runs_received_total", dimensions: [("trigger", trigger.rawValue)], factory: factory).increment(by: count)

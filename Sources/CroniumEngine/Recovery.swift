@@ -27,13 +27,17 @@ struct Recovery: Sendable {
                 retry = Engine.retry(of: execution, event: event, outcome: outcome, finishedAt: now)
                 retry?.runAt = now
             }
-            guard try await store.finish(executionId: job.executionId, outcome: outcome, at: now, logBytes: 0, logDroppedBytes: 0, retry: retry).recorded
+            guard
+                try await store.finish(executionId: job.executionId, outcome: outcome, at: now, logBytes: 0, logDroppedBytes: 0, retry: retry)
+                    .recorded
             else { continue }
             try await store.endParts(of: job.executionId, outcome: outcome, at: now)
             recovered += 1
             logger.warning("recovered an interrupted run", metadata: ["execution.id": "\(job.executionId)"])
             try await store.appendLogLines(
-                executionId: job.executionId, [LogLine(seq: Int(Int32.max), time: now, stream: .system, text: "[cronium] \(Self.reason)")])
+                executionId: job.executionId,
+                [LogLine(seq: Int(Int32.max), time: now, stream: .system, text: "[cronium] \(Self.reason)")]
+            )
         }
         return recovered
     }

@@ -9,7 +9,10 @@ public enum RunSupervisor {
     /// Runs `context` on `executor`. `stop` resolves when someone cancels the run (with why);
     /// cancelling the calling task works the same way, with `shutdownReason`.
     public static func run(
-        _ context: ExecutionContext, on executor: any Executor, stop: StopSignal = StopSignal(), output: RunOutput,
+        _ context: ExecutionContext,
+        on executor: any Executor,
+        stop: StopSignal = StopSignal(),
+        output: RunOutput,
         shutdownReason: String = "cancelled"
     ) async -> ExecutionOutcome {
         let prepared: any PreparedRun

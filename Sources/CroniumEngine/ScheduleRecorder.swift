@@ -25,7 +25,9 @@ struct ScheduleRecorder: ScheduleSink {
         let metrics = dispatcher.configuration.metrics
         metrics.received(.schedule, count: records.filter { $0.run != nil }.count)
         for fire in fires {
-            for occurrence in fire.occurrences where occurrence.kind == .onTime { metrics.lateness(recorded.timeIntervalSince(occurrence.scheduledFor)) }
+            for occurrence in fire.occurrences where occurrence.kind == .onTime {
+                metrics.lateness(recorded.timeIntervalSince(occurrence.scheduledFor))
+            }
         }
         for id in toReplace {
             _ = try await dispatcher.cancel(executionId: id, reason: "replaced by a newer scheduled run (overlap policy replace)")
@@ -71,7 +73,8 @@ struct ScheduleRecorder: ScheduleSink {
                 chained = true
                 return FireRecord(
                     occurrence: row,
-                    run: EnqueueRequest(eventId: fire.eventId, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold))
+                    run: EnqueueRequest(eventId: fire.eventId, trigger: .schedule, scheduledFor: occurrence.scheduledFor, runAt: now, held: hold)
+                )
             }
         }
     }

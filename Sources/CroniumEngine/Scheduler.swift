@@ -112,14 +112,14 @@ public final class Scheduler: Sendable {
         let fires = due.map { fire(for: $0, now: now) }
         do {
             try await sink.fire(fires, now: now)
-        } catch where Task.isCancelled {
+        } catch  where Task.isCancelled {
             // Shutting down: what was not committed is fired by the next start's catch-up.
             logger.debug("stopped while recording fires", metadata: ["events": "\(due.count)"])
             return
         } catch {
             // The entries stay due; wait a little before trying again so a broken store is not hammered.
             logger.error("firing schedules failed", metadata: ["events": "\(due.count)", "error": "\(String(reflecting: error))"])
-            timetable.withLock { table in due.forEach { table.set($0) } }
+            timetable.withLock { table in for fire in due { table.set(fire) } }
             try? await clock.sleep(until: clock.now() + 1)
             return
         }
@@ -165,7 +165,12 @@ public final class Scheduler: Sendable {
             next = entry.plan.nextFire(after: last)
         }
         let id = entry.eventId
-        return EventFire(eventId: id, schedule: entry.plan.schedule, occurrences: occurrences, state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last))
+        return EventFire(
+            eventId: id,
+            schedule: entry.plan.schedule,
+            occurrences: occurrences,
+            state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last)
+        )
     }
 
     /// Most occurrences listed one by one in the ledger after downtime; a per-second schedule
@@ -184,7 +189,8 @@ public final class Scheduler: Sendable {
         let what = earlier.map { "this and \($0 - 1) more occurrences before \(until)" } ?? "this and every occurrence before \(until)"
         let summary = DueOccurrence(
             scheduledFor: entry.nextFire,
-            kind: .missed(reason: "\(what) were missed while Cronium was not running (one ledger row for all of them)"))
+            kind: .missed(reason: "\(what) were missed while Cronium was not running (one ledger row for all of them)")
+        )
         return (times, [summary])
     }
 

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Per-run control groups for memory and process limits: cgroup v2 where the server may create
@@ -126,7 +126,7 @@ public struct Cgroups: Sendable {
         try Self.set("\(pids)/pids.max", "\(processes)")
         let joins = Array(Set([memory, pids])).map { open("\($0)/cgroup.procs", O_WRONLY | O_CLOEXEC) }
         guard !joins.contains(-1) else {
-            joins.filter { $0 >= 0 }.forEach { close($0) }
+            for fd in joins where fd >= 0 { close(fd) }
             throw IsolationError("cannot open the run's cgroup.procs: \(String(cString: strerror(errno)))")
         }
         var group = RunCgroup(version: version, name: name, memory: memory, pids: pids, joinDescriptors: joins, pool: pool)
@@ -215,14 +215,16 @@ struct RunCgroup: Sendable {
     /// The kernel's counters when the run took the group (it may have served runs before).
     fileprivate(set) var countersBefore = (oomKills: 0, refusedForks: 0)
 
-    func closeJoinDescriptors() { joinDescriptors.forEach { close($0) } }
+    func closeJoinDescriptors() { for fd in joinDescriptors { close(fd) } }
 
     /// Moves running processes into the group (in every hierarchy it lives in).
     func admit(_ pids: [pid_t]) throws {
         for descriptor in joinDescriptors {
             for pid in pids {
                 let written = "\(pid)".withCString { write(descriptor, $0, strlen($0)) }
-                guard written > 0 else { throw IsolationError("cannot move process \(pid) into the run's cgroup: \(String(cString: strerror(errno)))") }
+                guard written > 0 else {
+                    throw IsolationError("cannot move process \(pid) into the run's cgroup: \(String(cString: strerror(errno)))")
+                }
             }
         }
     }

@@ -2,7 +2,7 @@ import CCroniumSystem
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// How a run's process is started: who it runs as, where, with which limits and descriptors.
@@ -50,31 +50,46 @@ struct ChildProcess {
         }
         let argv = spec.argv.map { strdup($0) } + [nil]
         let envp = spec.environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
-        defer { (argv + envp).forEach { free($0) } }
+        defer { for pointer in argv + envp { free(pointer) } }
         let limits = spec.limits.map { cronium_rlimit(resource: $0.resource, value: $0.value) }
         let filter = spec.seccompFilter ?? []
         var pid: pid_t = 0
         var failedStep: UnsafePointer<CChar>?
-        let code: Int32 = argv.withUnsafeBufferPointer { argv in envp.withUnsafeBufferPointer { envp in spec.workDirectory.withOptionalCString { cwd in
-            spec.extraDescriptors.withUnsafeBufferPointer { extra in
-                spec.cgroupProcs.withUnsafeBufferPointer { cgroups in
-                    limits.withUnsafeBufferPointer { limits in
-                        filter.withUnsafeBytes { filterBytes in
-                            var request = cronium_spawn_request(
-                                path: argv[0], argv: argv.baseAddress, envp: envp.baseAddress, cwd: cwd,
-                                stdin_fd: null, stdout_fd: out[1], stderr_fd: err[1],
-                                extra_fds: extra.baseAddress, extra_fd_count: Int32(extra.count),
-                                cgroup_fds: cgroups.baseAddress, cgroup_fd_count: Int32(cgroups.count),
-                                limits: limits.baseAddress, limit_count: Int32(limits.count),
-                                change_ids: spec.user == nil ? 0 : 1, uid: spec.user?.uid ?? 0, gid: spec.user?.gid ?? 0,
-                                seccomp_filter: spec.seccompFilter == nil ? nil : filterBytes.baseAddress,
-                                seccomp_filter_length: Int32(filterBytes.count))
-                            return cronium_spawn(&request, &pid, &failedStep)
+        let code: Int32 = argv.withUnsafeBufferPointer { argv in
+            envp.withUnsafeBufferPointer { envp in
+                spec.workDirectory.withOptionalCString { cwd in
+                    spec.extraDescriptors.withUnsafeBufferPointer { extra in
+                        spec.cgroupProcs.withUnsafeBufferPointer { cgroups in
+                            limits.withUnsafeBufferPointer { limits in
+                                filter.withUnsafeBytes { filterBytes in
+                                    var request = cronium_spawn_request(
+                                        path: argv[0],
+                                        argv: argv.baseAddress,
+                                        envp: envp.baseAddress,
+                                        cwd: cwd,
+                                        stdin_fd: null,
+                                        stdout_fd: out[1],
+                                        stderr_fd: err[1],
+                                        extra_fds: extra.baseAddress,
+                                        extra_fd_count: Int32(extra.count),
+                                        cgroup_fds: cgroups.baseAddress,
+                                        cgroup_fd_count: Int32(cgroups.count),
+                                        limits: limits.baseAddress,
+                                        limit_count: Int32(limits.count),
+                                        change_ids: spec.user == nil ? 0 : 1,
+                                        uid: spec.user?.uid ?? 0,
+                                        gid: spec.user?.gid ?? 0,
+                                        seccomp_filter: spec.seccompFilter == nil ? nil : filterBytes.baseAddress,
+                                        seccomp_filter_length: Int32(filterBytes.count)
+                                    )
+                                    return cronium_spawn(&request, &pid, &failedStep)
+                                }
+                            }
                         }
                     }
                 }
             }
-        } } }
+        }
         guard code == 0 else {
             close(out[0]); close(err[0])
             throw SpawnError(step: failedStep.map { String(cString: $0) } ?? "spawn", code: code)

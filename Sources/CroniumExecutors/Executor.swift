@@ -26,8 +26,15 @@ public struct ExecutionContext: Sendable {
     public var remote: RemotePlacement?
 
     public init(
-        executionId: ExecutionID, event: Event, attempt: Int = 1, trigger: ExecutionTrigger = .manual, input: String? = nil,
-        environment: [String: String], deadline: ContinuousClock.Instant, runtime: RuntimeEndpoint? = nil, image: String? = nil,
+        executionId: ExecutionID,
+        event: Event,
+        attempt: Int = 1,
+        trigger: ExecutionTrigger = .manual,
+        input: String? = nil,
+        environment: [String: String],
+        deadline: ContinuousClock.Instant,
+        runtime: RuntimeEndpoint? = nil,
+        image: String? = nil,
         remote: RemotePlacement? = nil
     ) {
         self.executionId = executionId

@@ -34,7 +34,9 @@ public struct ExecutorRegistry: Sendable {
     /// The local process executor for scripts and the HTTP executor for requests, both on this
     /// machine, and scripts in containers when a container executor is given.
     public static func standard(
-        local: LocalProcessExecutor, http: HTTPRequestExecutor = HTTPRequestExecutor(), container: ContainerExecutor? = nil
+        local: LocalProcessExecutor,
+        http: HTTPRequestExecutor = HTTPRequestExecutor(),
+        container: ContainerExecutor? = nil
     ) -> ExecutorRegistry {
         var registry = ExecutorRegistry()
         registry.register(local, at: .local, for: EventType.allCases.filter(\.isScript))

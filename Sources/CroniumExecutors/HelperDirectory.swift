@@ -28,7 +28,10 @@ final class HelperDirectory: Sendable {
         for file in files {
             let path = "\(root)/\(file.path)"
             try manager.createDirectory(
-                atPath: (path as NSString).deletingLastPathComponent, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o755])
+                atPath: (path as NSString).deletingLastPathComponent,
+                withIntermediateDirectories: true,
+                attributes: [.posixPermissions: 0o755]
+            )
             guard manager.createFile(atPath: path, contents: Data(file.contents), attributes: [.posixPermissions: 0o644]) else {
                 throw IsolationError("cannot write \(path)")
             }

@@ -2,7 +2,7 @@ import CroniumCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Everything that bounds a local run, decided once at start-up from what this machine allows:
@@ -36,8 +36,14 @@ public struct Isolation: Sendable {
     public var instance: String
 
     public init(
-        sandbox: Sandbox?, user: RunUser, switchesUser: Bool, cgroups: Cgroups?, defaultLimits: RunLimits, maximumLimits: RunLimits,
-        forbiddenPaths: [String], instance: String
+        sandbox: Sandbox?,
+        user: RunUser,
+        switchesUser: Bool,
+        cgroups: Cgroups?,
+        defaultLimits: RunLimits,
+        maximumLimits: RunLimits,
+        forbiddenPaths: [String],
+        instance: String
     ) {
         self.sandbox = sandbox
         self.user = user
@@ -104,14 +110,17 @@ public struct Isolation: Sendable {
             throw SetupError(description: "--run-user \(wanted) needs a server started as root; this one runs as \(user)")
         }
         for path in options.readOnlyPaths {
-            if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) { throw SetupError(description: "--sandbox-ro-bind \(problem)") }
+            if let problem = problem(readOnlyPath: path, forbidden: options.forbiddenPaths) {
+                throw SetupError(description: "--sandbox-ro-bind \(problem)")
+            }
             if !FileManager.default.fileExists(atPath: path) { throw SetupError(description: "--sandbox-ro-bind \(path): no such file or directory") }
         }
         let maxima = options.maximumLimits.filled(from: RunLimits.defaultMaxima)
         let defaults = options.defaultLimits.filled(from: RunLimits.defaults.capped(by: maxima))
         if let problem = defaults.problems(field: "limits", maxima: maxima).first {
             throw SetupError(
-                description: "the runs' default \(problem.field) (--run-memory, --run-processes, --run-open-files, --run-disk) \(problem.message)")
+                description: "the runs' default \(problem.field) (--run-memory, --run-processes, --run-open-files, --run-disk) \(problem.message)"
+            )
         }
         return (user, defaults, maxima)
     }
@@ -134,7 +143,13 @@ public struct Isolation: Sendable {
             report.append(Protection(name: "bubblewrap sandbox", active: false, detail: "switched off (--sandbox off)"))
         }
         if sandbox != nil {
-            report.append(Protection(name: "bubblewrap sandbox", active: true, detail: "own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"))
+            report.append(
+                Protection(
+                    name: "bubblewrap sandbox",
+                    active: true,
+                    detail: "own user, mount, PID, IPC and UTS namespaces; no capabilities; least view of the file system"
+                )
+            )
         }
         report.append(Protection(name: "seccomp filter", active: true, detail: "mount, namespaces, ptrace, kexec, bpf, keys and modules refused"))
         let runUIDs = isRoot && sandbox == nil ? RunUIDs(range: options.runUIDs) : nil
@@ -156,16 +171,32 @@ public struct Isolation: Sendable {
             found.removeLeftovers()
             report.append(Protection(name: "memory and process limits", active: true, detail: "per-run cgroup (\(found.version.rawValue))"))
         case .failure(let error):
-            report.append(Protection(
-                name: "memory and process limits", active: false,
-                detail: "\(error.reason); per-process limits instead (RLIMIT_DATA, RLIMIT_NPROC), reported as the script's own failure"))
+            report.append(
+                Protection(
+                    name: "memory and process limits",
+                    active: false,
+                    detail: "\(error.reason); per-process limits instead (RLIMIT_DATA, RLIMIT_NPROC), reported as the script's own failure"
+                )
+            )
         }
-        report.append(Protection(
-            name: "work directory size cap", active: sandbox != nil,
-            detail: sandbox != nil ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"))
+        report.append(
+            Protection(
+                name: "work directory size cap",
+                active: sandbox != nil,
+                detail: sandbox != nil
+                    ? "/work and /tmp are size-capped in-memory file systems" : "without the sandbox only each file's size is capped (RLIMIT_FSIZE)"
+            )
+        )
         var isolation = Isolation(
-            sandbox: sandbox, user: user, switchesUser: isRoot, cgroups: cgroups, defaultLimits: defaults, maximumLimits: maxima, forbiddenPaths: options.forbiddenPaths,
-            instance: options.instance)
+            sandbox: sandbox,
+            user: user,
+            switchesUser: isRoot,
+            cgroups: cgroups,
+            defaultLimits: defaults,
+            maximumLimits: maxima,
+            forbiddenPaths: options.forbiddenPaths,
+            instance: options.instance
+        )
         isolation.runUIDs = runUIDs
         return (isolation, report)
     }

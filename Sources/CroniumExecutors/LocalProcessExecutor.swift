@@ -4,7 +4,7 @@ import CroniumHelpers
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs Bash, Python and Node.js scripts as child processes in their own session and process
@@ -126,12 +126,18 @@ public struct LocalProcessExecutor: Executor {
             if let runtime = context.runtime {
                 runFiles += HelperFiles.all.map { ("helpers/\($0.path)", $0.contents) }
                 spec.environment = runtime.environment(
-                    socketPath: Sandbox.runtimeSocket, helpersDirectory: "\(Sandbox.runDirectory)/helpers", adding: spec.environment)
+                    socketPath: Sandbox.runtimeSocket,
+                    helpersDirectory: "\(Sandbox.runDirectory)/helpers",
+                    adding: spec.environment
+                )
             }
             var invocation = Sandbox.Invocation(
-                runFiles: runFiles, network: event.networkAccess, diskBytes: diskBytes,
+                runFiles: runFiles,
+                network: event.networkAccess,
+                diskBytes: diskBytes,
                 extraReadOnlyPaths: event.readOnlyPaths ?? [],
-                command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"])
+                command: [interpreter] + Self.interpreterFlags(for: event.type) + ["\(Sandbox.runDirectory)/\(scriptName)"]
+            )
             if let runtime = context.runtime { invocation.binds = [(runtime.socketPath, Sandbox.runtimeSocket)] }
             // The sandbox joins its cgroup while bubblewrap builds it (see ``Sandbox/Gate``).
             invocation.gated = cgroup != nil
@@ -184,8 +190,15 @@ public struct LocalProcessExecutor: Executor {
         // runs leave a record of their process group for that start.
         let records = isolation.sandbox == nil && cgroup == nil ? groupRecords : nil
         return LocalRun(
-            spec: spec, gracePeriod: configuration.killGracePeriod, sandboxed: isolation.sandbox != nil, cgroup: cgroup, gate: gate,
-            hostDirectory: hostDirectory, groupRecord: records.map { ($0, context.executionId) }, releaseUser: releaseUser)
+            spec: spec,
+            gracePeriod: configuration.killGracePeriod,
+            sandboxed: isolation.sandbox != nil,
+            cgroup: cgroup,
+            gate: gate,
+            hostDirectory: hostDirectory,
+            groupRecord: records.map { ($0, context.executionId) },
+            releaseUser: releaseUser
+        )
     }
 
     /// An unsandboxed run's work directory with its script, owned by the run user, in a root that

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A local run that is ready to spawn: its descriptors (script memfds, cgroup joins, the
@@ -25,8 +25,14 @@ final class LocalRun: PreparedRun {
     private let started = Mutex(false)
 
     init(
-        spec: SpawnSpec, gracePeriod: Duration, sandboxed: Bool, cgroup: RunCgroup?, gate: Sandbox.Gate?, hostDirectory: (path: String, scriptName: String)?,
-        groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?, releaseUser: @escaping @Sendable () -> Void
+        spec: SpawnSpec,
+        gracePeriod: Duration,
+        sandboxed: Bool,
+        cgroup: RunCgroup?,
+        gate: Sandbox.Gate?,
+        hostDirectory: (path: String, scriptName: String)?,
+        groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?,
+        releaseUser: @escaping @Sendable () -> Void
     ) {
         self.releaseUser = releaseUser
         self.spec = spec
@@ -42,9 +48,12 @@ final class LocalRun: PreparedRun {
         started.withLock { $0 = true }
         let (handedOver, gate, cgroup, groupRecord) = (spec.extraDescriptors, self.gate, self.cgroup, self.groupRecord)
         let run = ProcessRun(
-            spec: spec, gracePeriod: gracePeriod, leaderIsSandbox: sandboxed, cgroup: cgroup,
+            spec: spec,
+            gracePeriod: gracePeriod,
+            leaderIsSandbox: sandboxed,
+            cgroup: cgroup,
             afterSpawn: { child in
-                handedOver.forEach { close($0) }
+                for fd in handedOver { close(fd) }
                 if let child, let groupRecord { groupRecord.records.record(group: child.pid, run: groupRecord.run) }
                 defer { cgroup?.closeJoinDescriptors() }
                 guard let gate else { return }
@@ -57,13 +66,14 @@ final class LocalRun: PreparedRun {
                     close(gate.release)
                     throw error
                 }
-            })
+            }
+        )
         return await run.run(output: output)
     }
 
     func teardown() async {
         if !started.withLock({ $0 }) {
-            spec.extraDescriptors.forEach { close($0) }
+            for fd in spec.extraDescriptors { close(fd) }
             gate?.discard()
             cgroup?.closeJoinDescriptors()
         }

@@ -3,7 +3,7 @@ import NIOCore
 import NIOPosix
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A child's stdout and stderr, read on one event loop into one back-pressured sequence, so that
@@ -27,7 +27,8 @@ struct OutputPipes {
             elementType: Chunk.self,
             backPressureStrategy: NIOAsyncSequenceProducerBackPressureStrategies.HighLowWatermark(lowWatermark: 4, highWatermark: 64),
             finishOnDeinit: false,
-            delegate: control)
+            delegate: control
+        )
         let source = produced.source
         for (descriptor, stream) in [(stdout, LogStream.stdout), (stderr, .stderr)] {
             do {

@@ -2,7 +2,7 @@ import CroniumCore
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Where an unsandboxed run without a cgroup leaves the id and start time of its process group,

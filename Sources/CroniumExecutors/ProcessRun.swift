@@ -5,7 +5,7 @@ import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One child process in its own session, with both output pipes read on NIO's event loops.

@@ -2,7 +2,7 @@ import CroniumCore
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A user id (and group id) of its own for each unsandboxed run of a root server, from a range no

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The unprivileged account runs use when the server runs as root (`nobody` unless configured).

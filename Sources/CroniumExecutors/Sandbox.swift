@@ -2,7 +2,7 @@ import CCroniumSystem
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Isolation for local runs with bubblewrap. A run sees a file system built for it: `/usr` and the
@@ -78,7 +78,8 @@ public struct Sandbox: Sendable, Equatable {
         /// run's cgroup.
         public var gated: Bool = false
 
-        public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], command: [String]) {
+        public init(runFiles: [(name: String, contents: [UInt8])], network: Bool, diskBytes: UInt64, extraReadOnlyPaths: [String], command: [String])
+        {
             self.runFiles = runFiles
             self.network = network
             self.diskBytes = diskBytes
@@ -103,7 +104,7 @@ public struct Sandbox: Sendable, Equatable {
         var gate: Gate?
         func failed(_ what: String) -> IsolationError {
             let error = IsolationError("cannot \(what) for the sandbox: \(String(cString: strerror(errno)))")
-            descriptors.forEach { close($0) }
+            for fd in descriptors { close(fd) }
             gate?.discard()
             return error
         }
@@ -224,17 +225,25 @@ public struct Sandbox: Sendable, Equatable {
         do {
             probe = try sandbox.prepare(
                 Invocation(
-                    runFiles: [("probe", [])], network: false, diskBytes: 1 << 20, extraReadOnlyPaths: [], command: ["/usr/bin/true"]))
+                    runFiles: [("probe", [])],
+                    network: false,
+                    diskBytes: 1 << 20,
+                    extraReadOnlyPaths: [],
+                    command: ["/usr/bin/true"]
+                )
+            )
         } catch {
             return .failure(DetectError(reason: "\(error)"))
         }
-        defer { probe.descriptors.forEach { close($0) } }
+        defer { for fd in probe.descriptors { close(fd) } }
         var spec = SpawnSpec(argv: probe.arguments, environment: ["PATH": "/usr/bin:/bin"], user: switchesUser ? user : nil)
         spec.extraDescriptors = probe.descriptors
         let result = runToEnd(spec)
         guard result.status == 0 else {
             let detail = result.errorOutput.trimmingCharacters(in: .whitespacesAndNewlines)
-            return .failure(DetectError(reason: "bubblewrap cannot build the sandbox here (\(detail.isEmpty ? "exit status \(result.status)" : detail))"))
+            return .failure(
+                DetectError(reason: "bubblewrap cannot build the sandbox here (\(detail.isEmpty ? "exit status \(result.status)" : detail))")
+            )
         }
         return .success(sandbox)
     }

@@ -36,8 +36,12 @@ struct FieldElement: Equatable {
         func word(_ offset: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(bytes[offset + $1]) << (8 * $1) } }
         let (w0, w1, w2, w3) = (word(0), word(8), word(16), word(24))
         self.init(
-            l0: w0 & Self.mask, l1: (w0 >> 51 | w1 << 13) & Self.mask, l2: (w1 >> 38 | w2 << 26) & Self.mask,
-            l3: (w2 >> 25 | w3 << 39) & Self.mask, l4: (w3 >> 12) & Self.mask)
+            l0: w0 & Self.mask,
+            l1: (w0 >> 51 | w1 << 13) & Self.mask,
+            l2: (w1 >> 38 | w2 << 26) & Self.mask,
+            l3: (w2 >> 25 | w3 << 39) & Self.mask,
+            l4: (w3 >> 12) & Self.mask
+        )
     }
 
     /// The canonical value (below p) as 32 little-endian bytes.
@@ -89,7 +93,8 @@ struct FieldElement: Equatable {
         let (a, b) = (a.carried, b.carried)
         let p0: UInt64 = 0x1F_FFFF_FFFF_FFB4  // 4 × (2^51 − 19)
         let pi: UInt64 = 0x1F_FFFF_FFFF_FFFC  // 4 × (2^51 − 1)
-        return FieldElement(l0: a.l0 &+ p0 &- b.l0, l1: a.l1 &+ pi &- b.l1, l2: a.l2 &+ pi &- b.l2, l3: a.l3 &+ pi &- b.l3, l4: a.l4 &+ pi &- b.l4).carried
+        return FieldElement(l0: a.l0 &+ p0 &- b.l0, l1: a.l1 &+ pi &- b.l1, l2: a.l2 &+ pi &- b.l2, l3: a.l3 &+ pi &- b.l3, l4: a.l4 &+ pi &- b.l4)
+            .carried
     }
 
     static prefix func - (a: FieldElement) -> FieldElement { .zero - a }

@@ -9,7 +9,17 @@ public enum Gzip {
     public static func compress(_ bytes: [UInt8]) throws(Failure) -> [UInt8] {
         var stream = z_stream()
         // 15 bits of window, +16: a gzip header and trailer, not zlib's.
-        guard deflateInit2_(&stream, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY, zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        guard
+            deflateInit2_(
+                &stream,
+                Z_DEFAULT_COMPRESSION,
+                Z_DEFLATED,
+                15 + 16,
+                8,
+                Z_DEFAULT_STRATEGY,
+                zlibVersion(),
+                Int32(MemoryLayout<z_stream>.size)
+            ) == Z_OK
         else { throw Failure(description: "zlib cannot start compressing") }
         defer { deflateEnd(&stream) }
         var input = bytes

@@ -163,7 +163,9 @@ indirect enum RunnerJSON: Equatable {
         }
 
         mutating func hex4() throws(Malformed) -> UInt32 {
-            guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else { throw Malformed() }
+            guard index + 4 <= bytes.count, let value = UInt32(String(decoding: bytes[index..<index + 4], as: UTF8.self), radix: 16) else {
+                throw Malformed()
+            }
             index += 4
             return value
         }
@@ -184,9 +186,13 @@ extension RunnerManifest {
             let files = root["files"]?.strings
         else { return nil }
         self.init(
-            interpreter: interpreter, entrypoint: entrypoint, environment: environment,
-            execution: .init(id: id, eventId: eventId, eventName: eventName, attempt: Int(attempt)), deadline: root["deadline"]?.number,
-            silenceLimit: root["silenceLimit"]?.number)
+            interpreter: interpreter,
+            entrypoint: entrypoint,
+            environment: environment,
+            execution: .init(id: id, eventId: eventId, eventName: eventName, attempt: Int(attempt)),
+            deadline: root["deadline"]?.number,
+            silenceLimit: root["silenceLimit"]?.number
+        )
         self.version = Int(version)
         self.files = files
     }

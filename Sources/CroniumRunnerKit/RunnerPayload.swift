@@ -36,7 +36,12 @@ public struct RunnerManifest: Codable, Sendable, Equatable {
     public static let defaultSilenceLimit = 45.0
 
     public init(
-        interpreter: [String], entrypoint: String, environment: [String: String], execution: Execution, deadline: Double?, silenceLimit: Double? = nil
+        interpreter: [String],
+        entrypoint: String,
+        environment: [String: String],
+        execution: Execution,
+        deadline: Double?,
+        silenceLimit: Double? = nil
     ) {
         self.silenceLimit = silenceLimit
         self.version = Self.currentVersion
@@ -86,7 +91,9 @@ public enum RunnerPayload {
             let manifest = RunnerManifest(json: manifestEntry.contents)
         else { throw Refusal("the payload has no readable \(manifestName)") }
         guard manifest.version == RunnerManifest.currentVersion else {
-            throw Refusal("the payload's format \(manifest.version) is not this runner's (\(RunnerManifest.currentVersion)): the runner will be replaced")
+            throw Refusal(
+                "the payload's format \(manifest.version) is not this runner's (\(RunnerManifest.currentVersion)): the runner will be replaced"
+            )
         }
         let files = entries.filter { $0.path != manifestName }
         for file in files where !file.isDirectory {

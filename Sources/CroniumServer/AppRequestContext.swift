@@ -48,7 +48,9 @@ extension JSONDecoder {
             let text = try decoder.singleValueContainer().decode(String.self)
             if let date = try? Date(text, strategy: Date.ISO8601FormatStyle(includingFractionalSeconds: true)) { return date }
             if let date = try? Date(text, strategy: .iso8601) { return date }
-            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath, debugDescription: "expected an ISO-8601 time such as 2027-03-28T02:30:00Z"))
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "expected an ISO-8601 time such as 2027-03-28T02:30:00Z")
+            )
         }
         return decoder
     }

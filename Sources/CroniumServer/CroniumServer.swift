@@ -100,9 +100,11 @@ public final class CroniumServer: Sendable {
             runtimeDirectory = try RuntimeListeners.makeDirectory(instance: instanceName)
             gateway = RuntimeListeners(
                 directory: runtimeDirectory,
-                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault, toolLimits: toolLimits).buildResponder(),
+                responder: Self.buildRuntimeRouter(tokens: runtimeTokens, sessions: runtimeSessions, vault: vault, toolLimits: toolLimits)
+                    .buildResponder(),
                 tokens: runtimeTokens,
-                logger: logger)
+                logger: logger
+            )
         } catch {
             try? await store.shutdown()
             throw error
@@ -112,21 +114,34 @@ public final class CroniumServer: Sendable {
         let local = LocalProcessExecutor(configuration: .init(interpreters: interpreters, isolation: isolation, workRoot: "\(data)/work"))
         let containers = ContainerExecutor(
             configuration: .init(
-                engine: containerEngine, workRoot: "\(data)/containers", instance: instanceName,
-                maximumLimits: isolation.maximumLimits))
+                engine: containerEngine,
+                workRoot: "\(data)/containers",
+                instance: instanceName,
+                maximumLimits: isolation.maximumLimits
+            )
+        )
         var engineConfiguration = Engine.Configuration(
-            maxConcurrentRuns: configuration.maxConcurrentRuns, shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
-            runtimeCallsPerSecond: configuration.runtimeCallsPerSecond, metrics: EngineMetrics(factory: metrics.factory))
+            maxConcurrentRuns: configuration.maxConcurrentRuns,
+            shutdownGracePeriod: .seconds(configuration.shutdownGraceSeconds),
+            runtimeCallsPerSecond: configuration.runtimeCallsPerSecond,
+            metrics: EngineMetrics(factory: metrics.factory)
+        )
         engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
         engineConfiguration.toolLimits = toolLimits
         engineConfiguration.ssh = configuration.ssh
         engineConfiguration.runnerFiles = RemoteServers.RunnerFiles(
-            binary: configuration.runnerBinary ?? Self.besideThisExecutable("cronium-runner"), signingKey: "\(data)/runner-signing.key")
+            binary: configuration.runnerBinary ?? Self.besideThisExecutable("cronium-runner"),
+            signingKey: "\(data)/runner-signing.key"
+        )
         engine = Engine(
-            store: store, executors: .standard(local: local, container: containers), isolation: isolation,
+            store: store,
+            executors: .standard(local: local, container: containers),
+            isolation: isolation,
             configuration: engineConfiguration,
-            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway), vault: vault,
-            logger: logger)
+            runtime: RuntimeAccess(sessions: runtimeSessions, gateway: gateway),
+            vault: vault,
+            logger: logger
+        )
     }
 
     /// The HTTP application, with the engine as one of its services.
@@ -142,7 +157,8 @@ public final class CroniumServer: Sendable {
                 ready.set()
                 await onServerRunning(channel)
             },
-            logger: logger)
+            logger: logger
+        )
     }
 
     /// `--metrics-port`: `/metrics` alone, without a token, on an address of its own (for a
@@ -214,14 +230,22 @@ public final class CroniumServer: Sendable {
         VariableController(engine: engine).addRoutes(to: api.group("variables"))
         ServerController(engine: engine).addRoutes(to: api.group("servers"))
         ToolController(engine: engine).addRoutes(to: api.group("tools"))
-        Self.addRuntimeRoutes(to: router, tokens: runtimeTokens, sessions: runtimeSessions, vault: engine.vault, toolLimits: engine.configuration.toolLimits)
+        Self.addRuntimeRoutes(
+            to: router,
+            tokens: runtimeTokens,
+            sessions: runtimeSessions,
+            vault: engine.vault,
+            toolLimits: engine.configuration.toolLimits
+        )
         routes.load(router.routes.map { ($0.path.description, $0.method.rawValue) })
         return router
     }
 
     /// `/runtime/v1` alone, for the runs' own listeners: nothing else of the API is reachable
     /// from inside a run that way.
-    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit) -> Router<AppRequestContext> {
+    static func buildRuntimeRouter(tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit) -> Router<
+        AppRequestContext
+    > {
         let router = Router(context: AppRequestContext.self)
         let routes = RouteTable()
         router.addMiddleware { ProblemMiddleware(routes: routes) }
@@ -231,9 +255,15 @@ public final class CroniumServer: Sendable {
     }
 
     static func addRuntimeRoutes(
-        to router: Router<AppRequestContext>, tokens: RuntimeTokens, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit
+        to router: Router<AppRequestContext>,
+        tokens: RuntimeTokens,
+        sessions: RuntimeSessions,
+        vault: VariableVault,
+        toolLimits: ToolRateLimit
     ) {
-        RuntimeController(vault: vault, sender: ToolSender(vault: vault, policy: .forScripts, limits: toolLimits)).addRoutes(to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)))
+        RuntimeController(vault: vault, sender: ToolSender(vault: vault, policy: .forScripts, limits: toolLimits)).addRoutes(
+            to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions))
+        )
     }
 }
 
@@ -258,9 +288,13 @@ extension CroniumServer {
     static func installPrefixes(of interpreters: Interpreters) -> [String] {
         let builtIn = ["/usr/", "/bin/", "/sbin/", "/lib"]
         let paths = [interpreters.bash, interpreters.python, interpreters.node].compactMap { $0 }
-        return Array(Set(paths.filter { path in !builtIn.contains { path.hasPrefix($0) } }.map {
-            URL(fileURLWithPath: $0).deletingLastPathComponent().deletingLastPathComponent().path
-        })).sorted()
+        return Array(
+            Set(
+                paths.filter { path in !builtIn.contains { path.hasPrefix($0) } }.map {
+                    URL(fileURLWithPath: $0).deletingLastPathComponent().deletingLastPathComponent().path
+                }
+            )
+        ).sorted()
     }
 }
 

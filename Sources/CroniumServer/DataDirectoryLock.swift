@@ -2,7 +2,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `<data-dir>/cronium.lock`, held with `flock` by the one server that uses the data directory:

@@ -22,34 +22,94 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/ready", summary: "The database answers and the engine runs", isPublic: true),
         .init(method: "GET", path: "/metrics", summary: "Prometheus text format: runs, queue, scheduler lateness, API requests"),
         .init(method: "GET", path: "/api/v1/openapi.json", summary: "This document"),
-        .init(method: "POST", path: "/api/v1/auth/login", summary: "Sign in; sets an HttpOnly session cookie", requestSchema: "Login", responseSchema: "User", isPublic: true),
+        .init(
+            method: "POST",
+            path: "/api/v1/auth/login",
+            summary: "Sign in; sets an HttpOnly session cookie",
+            requestSchema: "Login",
+            responseSchema: "User",
+            isPublic: true
+        ),
         .init(method: "POST", path: "/api/v1/auth/logout", summary: "Sign out", status: 204),
         .init(method: "GET", path: "/api/v1/me", summary: "The caller", responseSchema: "User"),
         .init(method: "GET", path: "/api/v1/users", summary: "List users (admin)", responseSchema: "UserList"),
-        .init(method: "POST", path: "/api/v1/users", summary: "Create a user (admin); a generated password is returned once", requestSchema: "NewUser", status: 201),
+        .init(
+            method: "POST",
+            path: "/api/v1/users",
+            summary: "Create a user (admin); a generated password is returned once",
+            requestSchema: "NewUser",
+            status: 201
+        ),
         .init(method: "GET", path: "/api/v1/tokens", summary: "List your API tokens (admin: ?all=true for everyone's)"),
-        .init(method: "POST", path: "/api/v1/tokens", summary: "Create an API token; the secret is returned once", requestSchema: "NewToken", status: 201),
+        .init(
+            method: "POST",
+            path: "/api/v1/tokens",
+            summary: "Create an API token; the secret is returned once",
+            requestSchema: "NewToken",
+            status: 201
+        ),
         .init(method: "DELETE", path: "/api/v1/tokens/{id}", summary: "Revoke an API token", status: 204),
         .init(method: "GET", path: "/api/v1/events", summary: "List events you may see (?tag=, ?status=)", responseSchema: "EventList"),
         .init(method: "POST", path: "/api/v1/events", summary: "Create an event", requestSchema: "EventInput", responseSchema: "Event", status: 201),
-        .init(method: "GET", path: "/api/v1/events/export", summary: "The events (?tag=, ?status=) as a document an import makes again", responseSchema: "EventDocument"),
-        .init(method: "POST", path: "/api/v1/events/import", summary: "Create or change your events to match a document, by name; all or nothing (?dryRun=true checks only)", requestSchema: "EventDocument", responseSchema: "ImportReport"),
+        .init(
+            method: "GET",
+            path: "/api/v1/events/export",
+            summary: "The events (?tag=, ?status=) as a document an import makes again",
+            responseSchema: "EventDocument"
+        ),
+        .init(
+            method: "POST",
+            path: "/api/v1/events/import",
+            summary: "Create or change your events to match a document, by name; all or nothing (?dryRun=true checks only)",
+            requestSchema: "EventDocument",
+            responseSchema: "ImportReport"
+        ),
         .init(method: "GET", path: "/api/v1/events/{id}", summary: "Get an event", responseSchema: "Event"),
         .init(method: "PATCH", path: "/api/v1/events/{id}", summary: "Change the fields sent", requestSchema: "EventInput", responseSchema: "Event"),
         .init(method: "DELETE", path: "/api/v1/events/{id}", summary: "Delete an event and its history", status: 204),
-        .init(method: "POST", path: "/api/v1/events/{id}/run", summary: "Run now, optionally with {\"input\": <JSON>}; returns the execution id", status: 202),
+        .init(
+            method: "POST",
+            path: "/api/v1/events/{id}/run",
+            summary: "Run now, optionally with {\"input\": <JSON>}; returns the execution id",
+            status: 202
+        ),
         .init(method: "GET", path: "/api/v1/events/{id}/ledger", summary: "Every due schedule occurrence and what became of it"),
-        .init(method: "GET", path: "/api/v1/events/{id}/next", summary: "The next fire times (?count=, 1-1000, default 5)", responseSchema: "UpcomingFires"),
-        .init(method: "GET", path: "/api/v1/executions", summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)", responseSchema: "ExecutionList"),
+        .init(
+            method: "GET",
+            path: "/api/v1/events/{id}/next",
+            summary: "The next fire times (?count=, 1-1000, default 5)",
+            responseSchema: "UpcomingFires"
+        ),
+        .init(
+            method: "GET",
+            path: "/api/v1/executions",
+            summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)",
+            responseSchema: "ExecutionList"
+        ),
         .init(method: "GET", path: "/api/v1/executions/{id}", summary: "One run", responseSchema: "Execution"),
         .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs", summary: "A page of a run's log (?after=seq, ?limit=)"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs/stream", summary: "WebSocket: replay, follow, then the final status"),
         .init(method: "GET", path: "/api/v1/variables", summary: "Your variables (secrets without their values)", responseSchema: "VariableList"),
         .init(method: "GET", path: "/api/v1/variables/export", summary: "Your variables as JSON or .env (?format=json|env, ?includeSecrets=true)"),
-        .init(method: "POST", path: "/api/v1/variables/import", summary: "Set variables from JSON or a .env file (text/plain), all or nothing (?dryRun=true, ?secret=true)"),
-        .init(method: "GET", path: "/api/v1/variables/{key}", summary: "One variable (a secret's value with ?reveal=true)", responseSchema: "Variable"),
-        .init(method: "PUT", path: "/api/v1/variables/{key}", summary: "Create (201) or change (200) a variable", requestSchema: "VariableInput", responseSchema: "Variable"),
+        .init(
+            method: "POST",
+            path: "/api/v1/variables/import",
+            summary: "Set variables from JSON or a .env file (text/plain), all or nothing (?dryRun=true, ?secret=true)"
+        ),
+        .init(
+            method: "GET",
+            path: "/api/v1/variables/{key}",
+            summary: "One variable (a secret's value with ?reveal=true)",
+            responseSchema: "Variable"
+        ),
+        .init(
+            method: "PUT",
+            path: "/api/v1/variables/{key}",
+            summary: "Create (201) or change (200) a variable",
+            requestSchema: "VariableInput",
+            responseSchema: "Variable"
+        ),
         .init(method: "DELETE", path: "/api/v1/variables/{key}", summary: "Delete a variable", status: 204),
         .init(method: "GET", path: "/api/v1/servers", summary: "Your remote servers (?tag=); never their credentials"),
         .init(method: "POST", path: "/api/v1/servers", summary: "Add a server; its host key pinned by acceptHostKey or knownHosts", status: 201),
@@ -60,19 +120,55 @@ enum OpenAPIDocument {
         .init(method: "POST", path: "/api/v1/servers/{name}/check", summary: "Connect and log in as a run would; reachability, login, round trip"),
         .init(method: "GET", path: "/api/v1/tools", summary: "Your tools and the shared ones; never their credentials"),
         .init(method: "POST", path: "/api/v1/tools", summary: "Add a tool (EMAIL, SLACK, DISCORD, TEAMS, WEBHOOK)", status: 201),
-        .init(method: "POST", path: "/api/v1/tools/preview", summary: "Render a message's templates over a past run ({executionId, subject, message})"),
+        .init(
+            method: "POST",
+            path: "/api/v1/tools/preview",
+            summary: "Render a message's templates over a past run ({executionId, subject, message})"
+        ),
         .init(method: "GET", path: "/api/v1/tools/{name}", summary: "One tool"),
         .init(method: "PATCH", path: "/api/v1/tools/{name}", summary: "Change a tool (its owner only)"),
         .init(method: "DELETE", path: "/api/v1/tools/{name}", summary: "Remove a tool", status: 204),
-        .init(method: "POST", path: "/api/v1/tools/{name}/test", summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"),
+        .init(
+            method: "POST",
+            path: "/api/v1/tools/{name}/test",
+            summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"
+        ),
         .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
-        .init(method: "POST", path: "/runtime/v1/output", summary: "Runtime: set the run's output, any JSON (256 KiB at most)", status: 204, isRuntime: true),
-        .init(method: "POST", path: "/runtime/v1/condition", summary: "Runtime: set the run's condition (true or false)", status: 204, isRuntime: true),
+        .init(
+            method: "POST",
+            path: "/runtime/v1/output",
+            summary: "Runtime: set the run's output, any JSON (256 KiB at most)",
+            status: 204,
+            isRuntime: true
+        ),
+        .init(
+            method: "POST",
+            path: "/runtime/v1/condition",
+            summary: "Runtime: set the run's condition (true or false)",
+            status: 204,
+            isRuntime: true
+        ),
         .init(method: "GET", path: "/runtime/v1/context", summary: "Runtime: the run and its event", isRuntime: true),
-        .init(method: "GET", path: "/runtime/v1/variables/{key}", summary: "Runtime: a variable of the run's owner ({key, value}, or the value as text/plain)", isRuntime: true),
-        .init(method: "PUT", path: "/runtime/v1/variables/{key}", summary: "Runtime: set a variable ({\"value\": …} or text/plain)", status: 204, isRuntime: true),
+        .init(
+            method: "GET",
+            path: "/runtime/v1/variables/{key}",
+            summary: "Runtime: a variable of the run's owner ({key, value}, or the value as text/plain)",
+            isRuntime: true
+        ),
+        .init(
+            method: "PUT",
+            path: "/runtime/v1/variables/{key}",
+            summary: "Runtime: set a variable ({\"value\": …} or text/plain)",
+            status: 204,
+            isRuntime: true
+        ),
         .init(method: "DELETE", path: "/runtime/v1/variables/{key}", summary: "Runtime: delete a variable", status: 204, isRuntime: true),
-        .init(method: "POST", path: "/runtime/v1/messages", summary: "Runtime: send {tool or type, subject, message, to, html} through one of the owner's tools; 424 when the far end refuses it", isRuntime: true),
+        .init(
+            method: "POST",
+            path: "/runtime/v1/messages",
+            summary: "Runtime: send {tool or type, subject, message, to, html} through one of the owner's tools; 424 when the far end refuses it",
+            isRuntime: true
+        ),
     ]
 
     static func json() throws -> Data {
@@ -85,7 +181,9 @@ enum OpenAPIDocument {
             }
             entry["responses"] = [
                 String(operation.status): response,
-                "default": ["description": "An error", "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]]],
+                "default": [
+                    "description": "An error", "content": ["application/problem+json": ["schema": ["$ref": "#/components/schemas/Problem"]]],
+                ],
             ]
             if let schema = operation.requestSchema {
                 entry["requestBody"] = ["required": true, "content": ["application/json": ["schema": ["$ref": "#/components/schemas/\(schema)"]]]]
@@ -94,10 +192,14 @@ enum OpenAPIDocument {
                 entry["parameters"] = [["name": "id", "in": "path", "required": true, "schema": ["type": "integer"]]]
             }
             if operation.path.contains("{key}") {
-                entry["parameters"] = [["name": "key", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"]]]
+                entry["parameters"] = [
+                    ["name": "key", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Z_][A-Z0-9_]*$"]]
+                ]
             }
             if operation.path.contains("{name}") {
-                entry["parameters"] = [["name": "name", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"]]]
+                entry["parameters"] = [
+                    ["name": "name", "in": "path", "required": true, "schema": ["type": "string", "pattern": "^[A-Za-z0-9._-]{1,64}$"]]
+                ]
             }
             if operation.isPublic { entry["security"] = [] as [Any] }
             if operation.isRuntime { entry["security"] = [["runtime": [] as [Any]]] }
@@ -111,7 +213,9 @@ enum OpenAPIDocument {
             "components": [
                 "securitySchemes": [
                     "bearer": ["type": "http", "scheme": "bearer"],
-                    "runtime": ["type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A run's own token, CRONIUM_RUNTIME_TOKEN"],
+                    "runtime": [
+                        "type": "http", "scheme": "bearer", "bearerFormat": "JWT", "description": "A run's own token, CRONIUM_RUNTIME_TOKEN",
+                    ],
                     "session": ["type": "apiKey", "in": "cookie", "name": AuthMiddleware.sessionCookie],
                 ],
                 "schemas": OpenAPISchemas.all,

@@ -20,13 +20,16 @@ enum OpenAPISchemas {
                 "properties": ["tool": string, "subject": string, "message": string, "to": ["type": "array", "items": string], "html": string],
             ],
             "status": enumeration(EventStatus.allCases.map(\.rawValue)),
-            "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap, "variables": stringMap,
+            "triggerType": enumeration(TriggerType.allCases.map(\.rawValue)), "schedule": ref("Schedule"), "environment": stringMap,
+            "variables": stringMap,
             "timeoutValue": integer, "timeoutUnit": enumeration(TimeUnit.allCases.map(\.rawValue)), "retries": integer,
             "retryBackoffSeconds": integer, "maxExecutions": integer, "resetCounterOnActive": boolean,
             "tags": ["type": "array", "items": string], "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)),
-            "image": string, "servers": ["type": "array", "items": string], "serverTag": string, "networkAccess": boolean, "shared": boolean, "logCapBytes": integer,
+            "image": string, "servers": ["type": "array", "items": string], "serverTag": string, "networkAccess": boolean, "shared": boolean,
+            "logCapBytes": integer,
             "limits": [
-                "type": "object", "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer, "cpus": ["type": "number"]],
+                "type": "object",
+                "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer, "cpus": ["type": "number"]],
             ],
             "readOnlyPaths": ["type": "array", "items": string],
         ]
@@ -40,28 +43,43 @@ enum OpenAPISchemas {
         event["createdAt"] = dateTime
         event["updatedAt"] = dateTime
         event["nextFireAt"] = dateTime
-        event["lastExecution"] = [
-            "type": "object",
-            "properties": [
-                "id": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)), "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)),
-                "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "errorCode": string,
-                "outputValue": ["description": "What the script set with output(): any JSON"], "condition": ["type": "boolean"],
-            ],
-        ] as [String: Any]
+        event["lastExecution"] =
+            [
+                "type": "object",
+                "properties": [
+                    "id": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
+                    "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)),
+                    "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "errorCode": string,
+                    "outputValue": ["description": "What the script set with output(): any JSON"], "condition": ["type": "boolean"],
+                ],
+            ] as [String: Any]
         return [
-            "Problem": ["type": "object", "properties": ["type": string, "code": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")]],
+            "Problem": [
+                "type": "object",
+                "properties": ["type": string, "code": string, "title": string, "status": integer, "detail": string, "errors": list("FieldProblem")],
+            ],
             "FieldProblem": ["type": "object", "properties": ["field": string, "message": string]],
             "Login": ["type": "object", "required": ["username", "password"], "properties": ["username": string, "password": string]],
-            "NewUser": ["type": "object", "required": ["username"], "properties": ["username": string, "password": string, "role": enumeration(Role.allCases.map(\.rawValue))]],
+            "NewUser": [
+                "type": "object", "required": ["username"],
+                "properties": ["username": string, "password": string, "role": enumeration(Role.allCases.map(\.rawValue))],
+            ],
             "NewToken": ["type": "object", "required": ["name"], "properties": ["name": string]],
-            "User": ["type": "object", "properties": ["id": integer, "username": string, "role": enumeration(Role.allCases.map(\.rawValue)), "createdAt": dateTime]],
+            "User": [
+                "type": "object",
+                "properties": ["id": integer, "username": string, "role": enumeration(Role.allCases.map(\.rawValue)), "createdAt": dateTime],
+            ],
             "UserList": list("User"),
-            "HTTPRequest": ["type": "object", "required": ["url"], "properties": ["method": string, "url": string, "headers": stringMap, "body": string]],
+            "HTTPRequest": [
+                "type": "object", "required": ["url"], "properties": ["method": string, "url": string, "headers": stringMap, "body": string],
+            ],
             "Schedule": [
                 "type": "object", "required": ["kind"],
                 "properties": [
-                    "kind": enumeration(["interval", "cron", "once"]), "intervalSeconds": integer, "cron": string, "startAt": dateTime, "timeZone": string,
-                    "dstGap": enumeration(DSTGapPolicy.allCases.map(\.rawValue)), "dstOverlap": enumeration(DSTOverlapPolicy.allCases.map(\.rawValue)),
+                    "kind": enumeration(["interval", "cron", "once"]), "intervalSeconds": integer, "cron": string, "startAt": dateTime,
+                    "timeZone": string,
+                    "dstGap": enumeration(DSTGapPolicy.allCases.map(\.rawValue)),
+                    "dstOverlap": enumeration(DSTOverlapPolicy.allCases.map(\.rawValue)),
                     "misfire": enumeration(MisfirePolicy.allCases.map(\.rawValue)), "overlap": enumeration(OverlapPolicy.allCases.map(\.rawValue)),
                 ],
             ],
@@ -89,7 +107,9 @@ enum OpenAPISchemas {
                     "id": integer, "eventId": integer, "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)),
                     "trigger": enumeration(ExecutionTrigger.allCases.map(\.rawValue)), "attempt": integer, "scheduledFor": dateTime,
                     "createdAt": dateTime, "startedAt": dateTime, "finishedAt": dateTime, "exitCode": integer, "output": string, "error": string,
-                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)), "outputValue": ["description": "What the script set with output(): any JSON"], "input": ["description": "What the run was started with: any JSON"],
+                    "errorCode": enumeration(ExecutionErrorCode.allCases.map(\.rawValue)),
+                    "outputValue": ["description": "What the script set with output(): any JSON"],
+                    "input": ["description": "What the run was started with: any JSON"],
                     "condition": ["type": "boolean"],
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
                     "partOf": ["type": "integer", "description": "The REMOTE run this part (one server's run) belongs to"],
@@ -100,7 +120,10 @@ enum OpenAPISchemas {
             "ExecutionList": list("Execution"),
             "Variable": [
                 "type": "object",
-                "properties": ["key": string, "value": string, "secret": ["type": "boolean"], "description": string, "createdAt": dateTime, "updatedAt": dateTime],
+                "properties": [
+                    "key": string, "value": string, "secret": ["type": "boolean"], "description": string, "createdAt": dateTime,
+                    "updatedAt": dateTime,
+                ],
             ],
             "VariableInput": ["type": "object", "properties": ["value": string, "secret": ["type": "boolean"], "description": string]],
             "VariableList": list("Variable"),

@@ -61,8 +61,13 @@ struct Problem: Error, HTTPResponseError, Sendable {
     /// The document, as sent in a response body or a WebSocket message.
     var json: Data {
         let body = Body(
-            type: "urn:cronium:problem:\(code.rawValue)", code: code.rawValue, title: status.reasonPhrase, status: status.code, detail: detail,
-            errors: errors)
+            type: "urn:cronium:problem:\(code.rawValue)",
+            code: code.rawValue,
+            title: status.reasonPhrase,
+            status: status.code,
+            detail: detail,
+            errors: errors
+        )
         return (try? JSONEncoder.cronium.encode(body)) ?? Data()
     }
 
@@ -92,8 +97,10 @@ extension Problem {
             self.init(.badRequest, .badRequest, ProblemMiddleware.describe(error))
         case is NIOTooManyBytesError:
             self.init(
-                .contentTooLarge, .bodyTooLarge,
-                "the body is larger than the \(Request.maxJSONBytes >> 20) MiB this server accepts; a script that large belongs in a file it reads")
+                .contentTooLarge,
+                .bodyTooLarge,
+                "the body is larger than the \(Request.maxJSONBytes >> 20) MiB this server accepts; a script that large belongs in a file it reads"
+            )
         case let error as HTTPError:
             self.init(error.status, error.status == .notFound ? .notFound : .badRequest, error.body ?? error.status.reasonPhrase)
         default:
@@ -116,8 +123,10 @@ struct ProblemMiddleware: RouterMiddleware {
             let allowed = routes.methods(answering: request.uri.path)
             guard !allowed.isEmpty else { throw Problem(.notFound, .notFound, "there is no \(request.uri.path) on this server") }
             var problem = Problem(
-                .methodNotAllowed, .methodNotAllowed,
-                "\(request.method.rawValue) is not allowed on \(request.uri.path); it answers \(allowed.joined(separator: ", "))")
+                .methodNotAllowed,
+                .methodNotAllowed,
+                "\(request.method.rawValue) is not allowed on \(request.uri.path); it answers \(allowed.joined(separator: ", "))"
+            )
             problem.allow = allowed
             throw problem
         } catch {

@@ -22,7 +22,9 @@ struct QueryParameters {
     /// A record's id, or nil when absent.
     func id<Record>(_ name: String, of record: Record.Type) throws -> Identifier<Record>? {
         guard let raw = raw(name) else { return nil }
-        guard let id = Identifier<Record>(raw), id.rawValue > 0 else { throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be an id (a positive whole number)") }
+        guard let id = Identifier<Record>(raw), id.rawValue > 0 else {
+            throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be an id (a positive whole number)")
+        }
         return id
     }
 

@@ -32,13 +32,20 @@ enum UnknownFields {
     static func refuse(_ unknown: [String]) throws {
         guard !unknown.isEmpty else { return }
         let list = unknown.map { "'\($0)'" }.joined(separator: ", ")
-        throw Problem(.badRequest, .badRequest, "unknown field\(unknown.count == 1 ? "" : "s") \(list): check the spelling against the docs; nothing was changed")
+        throw Problem(
+            .badRequest,
+            .badRequest,
+            "unknown field\(unknown.count == 1 ? "" : "s") \(list): check the spelling against the docs; nothing was changed"
+        )
     }
 
     /// `readOnly` keys are accepted in the objects at the paths `holdsReadOnly` names (by
     /// default the top-level object only; an import's events are at `events[0]`, `[0]`, …).
     static func find(
-        in body: Data, decodedAs value: some Encodable, readOnly: Set<String>, holdsReadOnly: (String) -> Bool = { $0.isEmpty }
+        in body: Data,
+        decodedAs value: some Encodable,
+        readOnly: Set<String>,
+        holdsReadOnly: (String) -> Bool = { $0.isEmpty }
     ) throws -> [String] {
         let sent = try JSONSerialization.jsonObject(with: body, options: [.fragmentsAllowed])
         let carried = try JSONSerialization.jsonObject(with: JSONEncoder().encode(value), options: [.fragmentsAllowed])
@@ -48,7 +55,12 @@ enum UnknownFields {
     }
 
     private static func walk(
-        _ sent: Any, _ carried: Any, path: String, readOnly: Set<String>, holdsReadOnly: (String) -> Bool, into unknown: inout [String]
+        _ sent: Any,
+        _ carried: Any,
+        path: String,
+        readOnly: Set<String>,
+        holdsReadOnly: (String) -> Bool,
+        into unknown: inout [String]
     ) {
         if let sent = sent as? [String: Any] {
             let carried = carried as? [String: Any] ?? [:]
@@ -78,14 +90,22 @@ enum EventDocumentReader {
         let eventPath = #"^(events)?\[[0-9]+\]$"#
         if isArray {
             events = try decoder.decode([EventInput].self, from: data)
-            unknown = try UnknownFields.find(in: data, decodedAs: events, readOnly: Event.readOnlyFields) { $0.range(of: eventPath, options: .regularExpression) != nil }
+            unknown = try UnknownFields.find(in: data, decodedAs: events, readOnly: Event.readOnlyFields) {
+                $0.range(of: eventPath, options: .regularExpression) != nil
+            }
         } else {
             let document = try decoder.decode(EventDocument.self, from: data)
             guard document.version == EventDocument.currentVersion else {
-                throw Problem(.badRequest, .badRequest, "version \(document.version) is not a document version this server reads (it reads \(EventDocument.currentVersion))")
+                throw Problem(
+                    .badRequest,
+                    .badRequest,
+                    "version \(document.version) is not a document version this server reads (it reads \(EventDocument.currentVersion))"
+                )
             }
             events = document.events
-            unknown = try UnknownFields.find(in: data, decodedAs: document, readOnly: Event.readOnlyFields) { $0.range(of: eventPath, options: .regularExpression) != nil }
+            unknown = try UnknownFields.find(in: data, decodedAs: document, readOnly: Event.readOnlyFields) {
+                $0.range(of: eventPath, options: .regularExpression) != nil
+            }
         }
         try UnknownFields.refuse(unknown)
         return events

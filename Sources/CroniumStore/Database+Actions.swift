@@ -6,7 +6,11 @@ extension Database {
     /// Records what a run's end set off, and queues the runs and the messages it asked for, in
     /// one transaction: a crash leaves all or none.
     public func recordActions(
-        of executionId: ExecutionID, firings: [ActionFiring], runs: [(position: Int, request: EnqueueRequest)], deliveries: [Delivery] = [], now: Date
+        of executionId: ExecutionID,
+        firings: [ActionFiring],
+        runs: [(position: Int, request: EnqueueRequest)],
+        deliveries: [Delivery] = [],
+        now: Date
     ) async throws -> [ActionFiring] {
         try await transaction { sql in
             for delivery in deliveries { try await Self.insert(delivery, in: sql) }
@@ -40,7 +44,8 @@ extension Database {
                     executionId: try row.decode(column: "target_execution_id", as: ExecutionID?.self),
                     status: try row.decode(column: "status", as: ActionFiringStatus.self),
                     error: try row.decode(column: "error", as: String?.self),
-                    firedAt: Date(millis: try row.decode(column: "fired_at", as: Int64.self)))
+                    firedAt: Date(millis: try row.decode(column: "fired_at", as: Int64.self))
+                )
             }
         }
     }

@@ -36,7 +36,9 @@ extension Database {
     /// Messages not yet tried to the end, oldest first, but those in `excluded` (being tried now)
     /// and those through the tools in `excludedTools` (owner and tool name: tools busy enough).
     public func pendingDeliveries(
-        excluding excluded: Set<DeliveryID>, excludingTools excludedTools: [(owner: UserID, tool: String)] = [], limit: Int
+        excluding excluded: Set<DeliveryID>,
+        excludingTools excludedTools: [(owner: UserID, tool: String)] = [],
+        limit: Int
     ) async throws -> [Delivery] {
         try await read { sql in
             var query = SQLQueryString("SELECT * FROM deliveries WHERE status = 'PENDING'")
@@ -61,15 +63,19 @@ extension Database {
 
     /// Records how a delivery ended, and the action that sent it with it: fired when delivered,
     /// failed with the far end's words when not.
-    public func finishDelivery(_ id: DeliveryID, delivered: Bool, attempts: Int, answerStatus: Int?, answer: String?, error: String?, at time: Date) async throws {
+    public func finishDelivery(_ id: DeliveryID, delivered: Bool, attempts: Int, answerStatus: Int?, answer: String?, error: String?, at time: Date)
+        async throws
+    {
         try await transaction { sql in
-            guard let row = try await sql.raw(
-                """
-                UPDATE deliveries SET status = \(bind: delivered ? "DELIVERED" : "FAILED"), attempts = \(bind: attempts),
-                  answer_status = \(bind: answerStatus), answer = \(bind: answer), error = \(bind: error), finished_at = \(bind: time.millis)
-                WHERE id = \(bind: id) RETURNING execution_id, action_position
-                """
-            ).first(), let position = try row.decode(column: "action_position", as: Int?.self) else { return }
+            guard
+                let row = try await sql.raw(
+                    """
+                    UPDATE deliveries SET status = \(bind: delivered ? "DELIVERED" : "FAILED"), attempts = \(bind: attempts),
+                      answer_status = \(bind: answerStatus), answer = \(bind: answer), error = \(bind: error), finished_at = \(bind: time.millis)
+                    WHERE id = \(bind: id) RETURNING execution_id, action_position
+                    """
+                ).first(), let position = try row.decode(column: "action_position", as: Int?.self)
+            else { return }
             let executionId = try row.decode(column: "execution_id", as: ExecutionID.self)
             try await sql.raw(
                 """
@@ -104,6 +110,7 @@ extension Database {
             answer: try row.decode(column: "answer", as: String?.self),
             error: try row.decode(column: "error", as: String?.self),
             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(millis:)))
+            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(millis:))
+        )
     }
 }

@@ -19,7 +19,9 @@ extension Database {
     /// their ids), returns events to write again in the same transaction (references to events
     /// that had no id before); it may throw to undo everything.
     public func saveEvents(
-        inserting new: [Event], updating changed: [Event], revise: (@Sendable ([Event]) throws -> [Event])? = nil
+        inserting new: [Event],
+        updating changed: [Event],
+        revise: (@Sendable ([Event]) throws -> [Event])? = nil
     ) async throws -> [Event] {
         let newData = try new.map(Self.encode)
         let changedData = try changed.map(Self.encode)

@@ -10,7 +10,13 @@ extension Database {
     }
 
     /// Newest first. `beforeId` pages backwards; `eventIds` limits to events a user may see.
-    public func executions(eventId: EventID? = nil, status: ExecutionStatus? = nil, visibleTo eventIds: [EventID]? = nil, beforeId: ExecutionID? = nil, limit: Int = 50) async throws -> [Execution] {
+    public func executions(
+        eventId: EventID? = nil,
+        status: ExecutionStatus? = nil,
+        visibleTo eventIds: [EventID]? = nil,
+        beforeId: ExecutionID? = nil,
+        limit: Int = 50
+    ) async throws -> [Execution] {
         // A run's parts (one per server) are shown with it, not among the runs.
         var query = SQLQueryString("SELECT * FROM executions WHERE part_of IS NULL")
         if let eventId { query.appendInterpolation(unsafeRaw: " AND event_id = "); query.appendInterpolation(bind: eventId) }
@@ -62,7 +68,9 @@ extension Database {
                 for row in try await sql.raw(
                     "SELECT id, event_id FROM executions WHERE status IN ('PENDING', 'RUNNING') AND part_of IS NULL AND event_id IN (\(binds: Array(slice))) ORDER BY id"
                 ).all() {
-                    result[try row.decode(column: "event_id", as: EventID.self), default: []].append(try row.decode(column: "id", as: ExecutionID.self))
+                    result[try row.decode(column: "event_id", as: EventID.self), default: []].append(
+                        try row.decode(column: "id", as: ExecutionID.self)
+                    )
                 }
             }
             return result
@@ -84,7 +92,8 @@ extension Database {
                           \(bind: time.millis), \(bind: time.millis), \(bind: run.triggeredBy), \(bind: run.input?.text), \(bind: run.id), \(bind: server), 0, 0)
                         RETURNING id
                         """
-                    ).first(decodingColumn: "id", as: ExecutionID.self).required("a part's id"))
+                    ).first(decodingColumn: "id", as: ExecutionID.self).required("a part's id")
+                )
             }
             return ids
         }
@@ -135,6 +144,7 @@ extension Database {
             parentExecutionId: try row.decode(column: "parent_execution_id", as: ExecutionID?.self),
             chainDepth: try row.decode(column: "chain_depth", as: Int?.self),
             partOf: try row.decode(column: "part_of", as: ExecutionID?.self),
-            server: try row.decode(column: "server_name", as: String?.self))
+            server: try row.decode(column: "server_name", as: String?.self)
+        )
     }
 }

@@ -13,7 +13,8 @@ extension Database {
             query.appendRows(
                 lines[start..<min(start + Self.logRowsPerStatement, lines.count)].lazy.map {
                     [executionId.rawValue, Int64($0.seq), $0.time.millis, $0.stream.rawValue, $0.text]
-                })
+                }
+            )
             return query
         }
         try await transaction { sql in
@@ -49,7 +50,10 @@ extension Database {
 
     static func decodeLogLine(_ row: any SQLRow) throws -> LogLine {
         LogLine(
-            seq: try row.decode(column: "seq", as: Int.self), time: Date(millis: try row.decode(column: "ts", as: Int64.self)),
-            stream: try row.decode(column: "stream", as: LogStream.self), text: try row.decode(column: "text", as: String.self))
+            seq: try row.decode(column: "seq", as: Int.self),
+            time: Date(millis: try row.decode(column: "ts", as: Int64.self)),
+            stream: try row.decode(column: "stream", as: LogStream.self),
+            text: try row.decode(column: "text", as: String.self)
+        )
     }
 }

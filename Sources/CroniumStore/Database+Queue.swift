@@ -40,7 +40,14 @@ public struct RunEnd: Sendable {
     /// The run's next attempt, when it failed and has retries left.
     public var retry: EnqueueRequest?
 
-    public init(executionId: ExecutionID, outcome: ExecutionOutcome, finishedAt: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil) {
+    public init(
+        executionId: ExecutionID,
+        outcome: ExecutionOutcome,
+        finishedAt: Date,
+        logBytes: Int,
+        logDroppedBytes: Int,
+        retry: EnqueueRequest? = nil
+    ) {
         self.executionId = executionId
         self.outcome = outcome
         self.finishedAt = finishedAt
@@ -78,8 +85,16 @@ public struct EnqueueRequest: Sendable {
     public var chainDepth: Int?
 
     public init(
-        eventId: EventID, trigger: ExecutionTrigger, attempt: Int = 1, scheduledFor: Date? = nil, runAt: Date, triggeredBy: UserID? = nil, held: Bool = false,
-        input: String? = nil, parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil
+        eventId: EventID,
+        trigger: ExecutionTrigger,
+        attempt: Int = 1,
+        scheduledFor: Date? = nil,
+        runAt: Date,
+        triggeredBy: UserID? = nil,
+        held: Bool = false,
+        input: String? = nil,
+        parentExecutionId: ExecutionID? = nil,
+        chainDepth: Int? = nil
     ) {
         self.held = held
         self.input = input
@@ -105,11 +120,16 @@ extension Database {
     static func enqueue(_ requests: [EnqueueRequest], now: Date, in sql: any SQLDatabase) async throws -> [ExecutionID] {
         guard !requests.isEmpty else { return [] }
         var executions = SQLQueryString(
-            "INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input, parent_execution_id, chain_depth) VALUES ")
+            "INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input, parent_execution_id, chain_depth) VALUES "
+        )
         executions.appendRows(
             requests.lazy.map {
-                [$0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input, $0.parentExecutionId, $0.chainDepth]
-            })
+                [
+                    $0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input,
+                    $0.parentExecutionId, $0.chainDepth,
+                ]
+            }
+        )
         executions.appendInterpolation(unsafeRaw: " RETURNING id")
         // One statement's new ids rise in the order of its rows (one writer, rising row ids; a
         // PostgreSQL sequence is read row by row too), whatever order RETURNING lists them in.
@@ -142,7 +162,11 @@ extension Database {
     /// one transaction: the dispatcher's one write between runs, however many end and start
     /// together. A claimed job whose run cannot start (its execution ended meanwhile) is dropped.
     public func finishAndClaim(
-        _ ends: [RunEnd], owner: String, limit: Int, now: Date, leaseUntil: Date
+        _ ends: [RunEnd],
+        owner: String,
+        limit: Int,
+        now: Date,
+        leaseUntil: Date
     ) async throws -> (finished: [FinishResult], started: [StartedRun]) {
         guard !ends.isEmpty || limit > 0 else { return ([], []) }
         return try await transaction { sql in
@@ -272,9 +296,21 @@ extension Database {
     /// run that ended. With `onlyIfQueued`, a run that has been claimed is left alone.
     @discardableResult
     public func finish(
-        executionId: ExecutionID, outcome: ExecutionOutcome, at time: Date, logBytes: Int, logDroppedBytes: Int, retry: EnqueueRequest? = nil
+        executionId: ExecutionID,
+        outcome: ExecutionOutcome,
+        at time: Date,
+        logBytes: Int,
+        logDroppedBytes: Int,
+        retry: EnqueueRequest? = nil
     ) async throws -> FinishResult {
-        let end = RunEnd(executionId: executionId, outcome: outcome, finishedAt: time, logBytes: logBytes, logDroppedBytes: logDroppedBytes, retry: retry)
+        let end = RunEnd(
+            executionId: executionId,
+            outcome: outcome,
+            finishedAt: time,
+            logBytes: logBytes,
+            logDroppedBytes: logDroppedBytes,
+            retry: retry
+        )
         return try await transaction { sql in try await Self.finish(end, onlyIfQueued: false, in: sql) }
     }
 
@@ -313,8 +349,16 @@ extension Database {
                 return .running
             }
             let queued = try await Self.finish(
-                RunEnd(executionId: executionId, outcome: .failure(.cancelled, reason, status: .cancelled), finishedAt: time, logBytes: 0, logDroppedBytes: 0),
-                onlyIfQueued: true, in: sql)
+                RunEnd(
+                    executionId: executionId,
+                    outcome: .failure(.cancelled, reason, status: .cancelled),
+                    finishedAt: time,
+                    logBytes: 0,
+                    logDroppedBytes: 0
+                ),
+                onlyIfQueued: true,
+                in: sql
+            )
             if queued.recorded { return .cancelledWhileQueued(releasedHeldRun: queued.releasedHeldRun) }
             let status = try await sql.raw("SELECT status FROM executions WHERE id = \(bind: executionId)")
                 .first(decodingColumn: "status", as: ExecutionStatus.self)
@@ -353,6 +397,7 @@ extension Database {
         ClaimedJob(
             jobId: try row.decode(column: "id", as: Int64.self),
             executionId: try row.decode(column: "execution_id", as: ExecutionID.self),
-            eventId: try row.decode(column: "event_id", as: EventID.self))
+            eventId: try row.decode(column: "event_id", as: EventID.self)
+        )
     }
 }

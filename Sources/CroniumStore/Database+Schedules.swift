@@ -40,8 +40,12 @@ extension Database {
                 for (id, (index, _)) in zip(ids, slice) { occurrences[index].executionId = id }
             }
             for slice in occurrences.slices(of: 1_000) {
-                var query = SQLQueryString("INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id) VALUES ")
-                query.appendRows(slice.lazy.map { [$0.eventId, $0.scheduledFor.millis, $0.recordedAt.millis, $0.outcome.rawValue, $0.reason, $0.executionId] })
+                var query = SQLQueryString(
+                    "INSERT INTO schedule_ledger (event_id, scheduled_for, recorded_at, outcome, reason, execution_id) VALUES "
+                )
+                query.appendRows(
+                    slice.lazy.map { [$0.eventId, $0.scheduledFor.millis, $0.recordedAt.millis, $0.outcome.rawValue, $0.reason, $0.executionId] }
+                )
                 try await sql.raw(query).run()
             }
             for slice in states.slices(of: 1_000) {
@@ -80,7 +84,8 @@ extension Database {
         ScheduleState(
             eventId: try row.decode(column: "event_id", as: EventID.self),
             nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),
-            lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:)))
+            lastFireAt: try row.decode(column: "last_fire_at", as: Int64?.self).map(Date.init(millis:))
+        )
     }
 
     public func saveScheduleState(_ state: ScheduleState) async throws {
@@ -105,7 +110,8 @@ extension Database {
                     recordedAt: Date(millis: try $0.decode(column: "recorded_at", as: Int64.self)),
                     outcome: try $0.decode(column: "outcome", as: OccurrenceOutcome.self),
                     reason: try $0.decode(column: "reason", as: String?.self),
-                    executionId: try $0.decode(column: "execution_id", as: ExecutionID?.self))
+                    executionId: try $0.decode(column: "execution_id", as: ExecutionID?.self)
+                )
             }
         }
     }

@@ -52,7 +52,9 @@ extension Database {
         let s = stored.server
         let (tags, keys, mismatch) = (try Self.json(s.tags), try Self.json(s.hostKeys), try s.hostKeyMismatch.map(Self.json))
         return try await transaction { sql in
-            if try await sql.raw("SELECT id FROM servers WHERE owner_id = \(bind: stored.ownerId) AND name = \(bind: s.name) AND id <> \(bind: s.id)").first() != nil {
+            if try await sql.raw("SELECT id FROM servers WHERE owner_id = \(bind: stored.ownerId) AND name = \(bind: s.name) AND id <> \(bind: s.id)")
+                .first() != nil
+            {
                 throw CroniumError(.conflict, "you already have a server named \(s.name)")
             }
             var saved = s
@@ -99,13 +101,25 @@ extension Database {
     public func allSealedValues() async throws -> [SealedValue] {
         try await read { sql in
             let variables = try await sql.raw("SELECT id, value FROM variables WHERE secret = \(bind: true) ORDER BY id").all().map {
-                SealedValue(table: .variables, id: try $0.decode(column: "id", as: Int64.self), storedValue: try $0.decode(column: "value", as: String.self))
+                SealedValue(
+                    table: .variables,
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    storedValue: try $0.decode(column: "value", as: String.self)
+                )
             }
             let servers = try await sql.raw("SELECT id, credential FROM servers ORDER BY id").all().map {
-                SealedValue(table: .servers, id: try $0.decode(column: "id", as: Int64.self), storedValue: try $0.decode(column: "credential", as: String.self))
+                SealedValue(
+                    table: .servers,
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    storedValue: try $0.decode(column: "credential", as: String.self)
+                )
             }
             let tools = try await sql.raw("SELECT id, credential FROM tools ORDER BY id").all().map {
-                SealedValue(table: .tools, id: try $0.decode(column: "id", as: Int64.self), storedValue: try $0.decode(column: "credential", as: String.self))
+                SealedValue(
+                    table: .tools,
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    storedValue: try $0.decode(column: "credential", as: String.self)
+                )
             }
             return variables + servers + tools
         }
@@ -117,7 +131,9 @@ extension Database {
             for value in values {
                 switch value.table {
                 case .variables:
-                    try await sql.raw("UPDATE variables SET value = \(bind: value.storedValue) WHERE id = \(bind: value.id) AND secret = \(bind: true)").run()
+                    try await sql.raw(
+                        "UPDATE variables SET value = \(bind: value.storedValue) WHERE id = \(bind: value.id) AND secret = \(bind: true)"
+                    ).run()
                 case .servers:
                     try await sql.raw("UPDATE servers SET credential = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
                 case .tools:
@@ -153,8 +169,12 @@ extension Database {
             hostKeys: try fromJSON([PinnedHostKey].self, try row.decode(column: "host_keys", as: String.self)),
             hostKeyMismatch: try row.decode(column: "host_key_mismatch", as: String?.self).map { try fromJSON(HostKeyMismatch.self, $0) },
             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Date(millis: try row.decode(column: "updated_at", as: Int64.self)))
+            updatedAt: Date(millis: try row.decode(column: "updated_at", as: Int64.self))
+        )
         return StoredServer(
-            server: server, ownerId: try row.decode(column: "owner_id", as: UserID.self), sealedCredential: try row.decode(column: "credential", as: String.self))
+            server: server,
+            ownerId: try row.decode(column: "owner_id", as: UserID.self),
+            sealedCredential: try row.decode(column: "credential", as: String.self)
+        )
     }
 }

@@ -19,7 +19,9 @@ extension Database {
     /// The user's own tools and the shared ones, by name.
     public func tools(usableBy userId: UserID) async throws -> [StoredTool] {
         try await read { sql in
-            try await sql.raw("SELECT * FROM tools WHERE owner_id = \(bind: userId) OR shared = \(bind: true) ORDER BY name, id").all().map(Self.decodeTool)
+            try await sql.raw("SELECT * FROM tools WHERE owner_id = \(bind: userId) OR shared = \(bind: true) ORDER BY name, id").all().map(
+                Self.decodeTool
+            )
         }
     }
 
@@ -40,7 +42,9 @@ extension Database {
         let t = stored.tool
         let data = try Self.json(t)
         return try await transaction { sql in
-            if try await sql.raw("SELECT id FROM tools WHERE owner_id = \(bind: stored.ownerId) AND name = \(bind: t.name) AND id <> \(bind: t.id)").first() != nil {
+            if try await sql.raw("SELECT id FROM tools WHERE owner_id = \(bind: stored.ownerId) AND name = \(bind: t.name) AND id <> \(bind: t.id)")
+                .first() != nil
+            {
                 throw CroniumError(.conflict, "you already have a tool named \(t.name)")
             }
             var saved = t
@@ -76,6 +80,10 @@ extension Database {
     static func decodeTool(_ row: any SQLRow) throws -> StoredTool {
         var tool = try fromJSON(Tool.self, try row.decode(column: "data", as: String.self))
         tool.id = try row.decode(column: "id", as: ToolID.self)
-        return StoredTool(tool: tool, ownerId: try row.decode(column: "owner_id", as: UserID.self), sealedCredential: try row.decode(column: "credential", as: String.self))
+        return StoredTool(
+            tool: tool,
+            ownerId: try row.decode(column: "owner_id", as: UserID.self),
+            sealedCredential: try row.decode(column: "credential", as: String.self)
+        )
     }
 }

@@ -97,7 +97,8 @@ extension Database {
                     prefix: try $0.decode(column: "prefix", as: String.self),
                     createdAt: Date(millis: try $0.decode(column: "created_at", as: Int64.self)),
                     lastUsedAt: try $0.decode(column: "last_used_at", as: Int64?.self).map(Date.init(millis:)),
-                    revokedAt: try $0.decode(column: "revoked_at", as: Int64?.self).map(Date.init(millis:)))
+                    revokedAt: try $0.decode(column: "revoked_at", as: Int64?.self).map(Date.init(millis:))
+                )
             }
         }
     }
@@ -150,7 +151,9 @@ extension Database {
                 id: try row.decode(column: "id", as: UserID.self),
                 username: try row.decode(column: "username", as: String.self),
                 role: try row.decode(column: "role", as: Role.self),
-                createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self))),
-            passwordHash: try row.decode(column: "password_hash", as: String.self))
+                createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self))
+            ),
+            passwordHash: try row.decode(column: "password_hash", as: String.self)
+        )
     }
 }

@@ -13,7 +13,16 @@ public struct StoredVariable: Sendable, Equatable {
     public var createdAt: Date
     public var updatedAt: Date
 
-    public init(id: Int64 = 0, ownerId: UserID, key: String, storedValue: String, secret: Bool, description: String?, createdAt: Date, updatedAt: Date) {
+    public init(
+        id: Int64 = 0,
+        ownerId: UserID,
+        key: String,
+        storedValue: String,
+        secret: Bool,
+        description: String?,
+        createdAt: Date,
+        updatedAt: Date
+    ) {
         self.id = id
         self.ownerId = ownerId
         self.key = key
@@ -41,7 +50,10 @@ extension Database {
     /// The stored values of the owner's secrets: what a run of theirs must never show in its log.
     public func secretValues(ownerId: UserID) async throws -> [String] {
         try await read { sql in
-            try await sql.raw("SELECT value FROM variables WHERE owner_id = \(bind: ownerId) AND secret = \(bind: true)").all(decodingColumn: "value", as: String.self)
+            try await sql.raw("SELECT value FROM variables WHERE owner_id = \(bind: ownerId) AND secret = \(bind: true)").all(
+                decodingColumn: "value",
+                as: String.self
+            )
         }
     }
 
@@ -78,6 +90,7 @@ extension Database {
             secret: try row.decode(column: "secret", as: Bool.self),
             description: try row.decode(column: "description", as: String?.self),
             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
-            updatedAt: Date(millis: try row.decode(column: "updated_at", as: Int64.self)))
+            updatedAt: Date(millis: try row.decode(column: "updated_at", as: Int64.self))
+        )
     }
 }

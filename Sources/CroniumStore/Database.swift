@@ -1,5 +1,5 @@
-import Foundation
 import CroniumCore
+import Foundation
 import Logging
 import SQLKit
 import SQLiteKit

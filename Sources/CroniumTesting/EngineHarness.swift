@@ -21,8 +21,10 @@ public final class EngineHarness: Sendable {
     /// Starts an engine; pass `directory` to restart on the data of a previous harness.
     /// `executors` may add to (or replace) the standard local and HTTP executors.
     public init(
-        clock: any EngineClock = SystemClock(), configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)),
-        directory: TemporaryDirectory? = nil, executors: (inout ExecutorRegistry) -> Void = { _ in }
+        clock: any EngineClock = SystemClock(),
+        configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)),
+        directory: TemporaryDirectory? = nil,
+        executors: (inout ExecutorRegistry) -> Void = { _ in }
     ) async throws {
         var logger = Logger(label: "cronium.test")
         logger.logLevel = .warning
@@ -39,7 +41,13 @@ public final class EngineHarness: Sendable {
         var registry = ExecutorRegistry.standard(
             local: LocalProcessExecutor(
                 configuration: .init(
-                    interpreters: .resolve(), isolation: isolation, workRoot: directory.appending("work"), killGracePeriod: .milliseconds(500))))
+                    interpreters: .resolve(),
+                    isolation: isolation,
+                    workRoot: directory.appending("work"),
+                    killGracePeriod: .milliseconds(500)
+                )
+            )
+        )
         executors(&registry)
         engine = Engine(store: store, executors: registry, isolation: isolation, clock: clock, configuration: configuration, logger: logger)
         group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
@@ -78,7 +86,8 @@ public final class EngineHarness: Sendable {
 
 extension Isolation {
     /// What a server on `directory` would build on this machine (sandbox `mode` aside).
-    public static func forTests(directory: TemporaryDirectory, mode: Mode = .auto, configure: (inout Options) -> Void = { _ in }) throws -> Isolation {
+    public static func forTests(directory: TemporaryDirectory, mode: Mode = .auto, configure: (inout Options) -> Void = { _ in }) throws -> Isolation
+    {
         var options = Options(instance: "test-\(directory.path.split(separator: "/").last ?? "")", forbiddenPaths: [directory.path])
         options.mode = mode
         configure(&options)

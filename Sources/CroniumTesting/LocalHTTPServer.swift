@@ -72,8 +72,11 @@ public final class LocalHTTPServer: Sendable {
         var logger = Logger(label: "test-http")
         logger.logLevel = .warning
         let app = Application(
-            router: router, configuration: .init(address: .hostname("127.0.0.1", port: 0)),
-            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) }, logger: logger)
+            router: router,
+            configuration: .init(address: .hostname("127.0.0.1", port: 0)),
+            onServerRunning: { channel in portContinuation.yield(channel.localAddress?.port ?? 0) },
+            logger: logger
+        )
         let group = ServiceGroup(configuration: .init(services: [app], logger: logger))
         let task = Task { try await group.run() }
         var iterator = portStream.makeAsyncIterator()
@@ -86,7 +89,8 @@ public final class LocalHTTPServer: Sendable {
         var headers: [String: String] = [:]
         for field in request.headers { headers[field.name.canonicalName] = field.value }
         let reply = handler(
-            Received(method: request.method.rawValue, path: request.uri.path, headers: headers, body: Array(buffer: body), at: .now))
+            Received(method: request.method.rawValue, path: request.uri.path, headers: headers, body: Array(buffer: body), at: .now)
+        )
         var fields = HTTPFields()
         for (name, value) in reply.headers { if let name = HTTPField.Name(name) { fields[name] = value } }
         return Response(status: .init(code: reply.status), headers: fields, body: .init(byteBuffer: ByteBuffer(string: reply.body)))

@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real SMTP server for tests: Debian's `aiosmtpd` on a free loopback port, with a certificate
@@ -48,16 +48,21 @@ public final class SMTPReceiver: Sendable {
         let made = waitForExit(
             try spawn(
                 [
-                    "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out", cert,
+                    "/usr/bin/openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:prime256v1", "-nodes", "-keyout", key, "-out",
+                    cert,
                     "-days", "2", "-subj", "/CN=localhost", "-addext", "subjectAltName=DNS:localhost,IP:127.0.0.1",
-                ], output: directory.appending("openssl.log")))
+                ],
+                output: directory.appending("openssl.log")
+            )
+        )
         guard made == 0 else { throw Failure("openssl could not make a certificate: \(log(directory, "openssl.log"))") }
         try FileManager.default.createDirectory(atPath: directory.appending("messages"), withIntermediateDirectories: true)
         let script = directory.appending("receiver.py")
         try Self.script.write(toFile: script, atomically: true, encoding: .utf8)
         let pid = try spawn(
             ["/usr/bin/python3", script, security.rawValue, cert, key, username ?? "", password ?? "", directory.appending("messages")],
-            output: directory.appending("receiver.log"))
+            output: directory.appending("receiver.log")
+        )
         var port: Int?
         _ = try await eventually {
             port = log(directory, "receiver.log").split(separator: "\n").first { $0.hasPrefix("PORT ") }.flatMap { Int($0.dropFirst(5)) }

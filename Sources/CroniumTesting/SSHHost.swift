@@ -1,7 +1,7 @@
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// A real OpenSSH server for tests: its own configuration, host key and authorized key, on
@@ -34,34 +34,40 @@ public final class SSHHost: @unchecked Sendable {
         try await passwordSet.value
         let directory = try TemporaryDirectory("cronium-sshd")
         chmod(directory.path, 0o755)
-        try await shell("ssh-keygen -q -t \(hostKeyType) -N '' -f \(directory.appending("host_key")) && ssh-keygen -q -t ed25519 -N '' -C cronium-test -f \(directory.appending("client_key"))")
+        try await shell(
+            "ssh-keygen -q -t \(hostKeyType) -N '' -f \(directory.appending("host_key")) && ssh-keygen -q -t ed25519 -N '' -C cronium-test -f \(directory.appending("client_key"))"
+        )
         try FileManager.default.copyItem(atPath: directory.appending("client_key.pub"), toPath: directory.appending("authorized_keys"))
         chmod(directory.appending("authorized_keys"), 0o644)
         let (namespace, address, port) = ownNetwork ? try await makeNamespace() : (nil, "127.0.0.1", try freePort())
         try """
-            Port \(port)
-            ListenAddress \(address)
-            HostKey \(directory.appending("host_key"))
-            PidFile none
-            AuthorizedKeysFile \(directory.appending("authorized_keys"))
-            AllowTcpForwarding no
-            AllowStreamLocalForwarding no
-            X11Forwarding no
-            PermitRootLogin no
-            PasswordAuthentication yes
-            StrictModes no
-            KbdInteractiveAuthentication no
-            UsePAM no
-            MaxSessions 100
-            MaxStartups 100
-            LogLevel ERROR
+        Port \(port)
+        ListenAddress \(address)
+        HostKey \(directory.appending("host_key"))
+        PidFile none
+        AuthorizedKeysFile \(directory.appending("authorized_keys"))
+        AllowTcpForwarding no
+        AllowStreamLocalForwarding no
+        X11Forwarding no
+        PermitRootLogin no
+        PasswordAuthentication yes
+        StrictModes no
+        KbdInteractiveAuthentication no
+        UsePAM no
+        MaxSessions 100
+        MaxStartups 100
+        LogLevel ERROR
 
-            """.write(toFile: directory.appending("sshd_config"), atomically: true, encoding: .utf8)
+        """.write(toFile: directory.appending("sshd_config"), atomically: true, encoding: .utf8)
         try FileManager.default.createDirectory(atPath: "/run/sshd", withIntermediateDirectories: true)
         let host = SSHHost(
-            host: address, port: port, namespace: namespace, directory: directory,
+            host: address,
+            port: port,
+            namespace: namespace,
+            directory: directory,
             clientKey: try String(contentsOfFile: directory.appending("client_key"), encoding: .utf8),
-            hostKey: try String(contentsOfFile: directory.appending("host_key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines))
+            hostKey: try String(contentsOfFile: directory.appending("host_key.pub"), encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+        )
         do {
             try await host.resume()
         } catch {
@@ -84,10 +90,15 @@ public final class SSHHost: @unchecked Sendable {
     public func resume() async throws {
         // `ip netns exec` enters the namespace and becomes sshd: the pid is the listener's.
         let inNamespace = namespace.map { ["/usr/sbin/ip", "netns", "exec", $0] } ?? []
-        let pid = try spawn(inNamespace + ["/usr/sbin/sshd", "-D", "-e", "-f", directory.appending("sshd_config")], output: directory.appending("sshd.log"))
+        let pid = try spawn(
+            inNamespace + ["/usr/sbin/sshd", "-D", "-e", "-f", directory.appending("sshd_config")],
+            output: directory.appending("sshd.log")
+        )
         lock.withLock { daemon = pid }
         guard try await eventually(timeout: .seconds(10), { [host, port] in canConnect(host: host, port: port) }) else {
-            throw TestSetupError("sshd did not start listening on \(host):\(port): \((try? String(contentsOfFile: directory.appending("sshd.log"), encoding: .utf8)) ?? "")")
+            throw TestSetupError(
+                "sshd did not start listening on \(host):\(port): \((try? String(contentsOfFile: directory.appending("sshd.log"), encoding: .utf8)) ?? "")"
+            )
         }
     }
 
@@ -135,7 +146,11 @@ public final class SSHHost: @unchecked Sendable {
     private final class NamespaceCounter: @unchecked Sendable {
         private var next = 0
         private let lock = NSLock()
-        func take() -> Int { lock.withLock { next += 1; return next } }
+        func take() -> Int {
+            lock.withLock {
+                next += 1; return next
+            }
+        }
     }
 
     /// A network namespace with a veth pair to this one, named after this process so that one
@@ -152,7 +167,8 @@ public final class SSHHost: @unchecked Sendable {
             ip netns add \(name) && ip link add \(link) type veth peer name eth0 netns \(name) \
             && ip addr add \(subnet).1/30 dev \(link) && ip link set \(link) up \
             && ip netns exec \(name) sh -c 'ip addr add \(subnet).2/30 dev eth0 && ip link set eth0 up && ip link set lo up'
-            """)
+            """
+        )
         return (name, "\(subnet).2", 22)
     }
 

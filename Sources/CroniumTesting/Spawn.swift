@@ -2,7 +2,7 @@ import CCroniumSystem
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Starts a program for a test without Foundation's `Process`, whose children inherit every
@@ -42,8 +42,8 @@ private func start(_ arguments: [String], environment: [String]?, actions: inout
     let argv = arguments.map { strdup($0) } + [nil]
     var envp = environment.map { $0.map { strdup($0) } + [nil] }
     defer {
-        argv.forEach { free($0) }
-        envp?.forEach { free($0) }
+        for pointer in argv { free(pointer) }
+        for pointer in envp ?? [] { free(pointer) }
     }
     let status =
         if envp != nil {

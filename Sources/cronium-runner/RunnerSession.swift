@@ -2,7 +2,7 @@ import CCroniumSystem
 import CroniumRunnerKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One run on the host: takes the signed payload, lays it out in a private work directory, runs
@@ -98,7 +98,9 @@ final class RunnerSession {
         // by a runner that was killed (by its own script, say), and the next runner removes it.
         directoryLock = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         if directoryLock >= 0 { _ = flock(directoryLock, LOCK_EX | LOCK_NB) }
-        guard mkdir("\(directory)/work", 0o700) == 0 else { throw RunnerError("cannot create \(directory)/work: \(String(cString: strerror(errno)))") }
+        guard mkdir("\(directory)/work", 0o700) == 0 else {
+            throw RunnerError("cannot create \(directory)/work: \(String(cString: strerror(errno)))")
+        }
         for file in files {
             let path = "\(directory)/payload/\(file.path)"
             if file.isDirectory {
@@ -162,8 +164,8 @@ final class RunnerSession {
         let argv = ([path] + manifest.interpreter.dropFirst() + ["\(directory)/payload/\(manifest.entrypoint)"]).map { strdup($0) } + [nil]
         let envp = environment.sorted { $0.key < $1.key }.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer {
-            argv.forEach { free($0) }
-            envp.forEach { free($0) }
+            for pointer in argv { free(pointer) }
+            for pointer in envp { free(pointer) }
         }
         var pid: pid_t = 0
         var failedStep: UnsafePointer<CChar>?
@@ -349,7 +351,8 @@ final class RunnerSession {
     }
 
     static func signalName(_ signal: Int32) -> String {
-        [SIGTERM: "TERM", SIGKILL: "KILL", SIGINT: "INT", SIGHUP: "HUP", SIGSEGV: "SEGV", SIGABRT: "ABRT", SIGPIPE: "PIPE", SIGQUIT: "QUIT"][signal] ?? "SIG\(signal)"
+        [SIGTERM: "TERM", SIGKILL: "KILL", SIGINT: "INT", SIGHUP: "HUP", SIGSEGV: "SEGV", SIGABRT: "ABRT", SIGPIPE: "PIPE", SIGQUIT: "QUIT"][signal]
+            ?? "SIG\(signal)"
     }
 
     /// The first executable `name` on `path` (or `name` itself when it has a slash).

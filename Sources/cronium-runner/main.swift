@@ -1,7 +1,7 @@
 import CroniumRunnerKit
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cronium-runner`: copied to a server by Cronium and started over SSH for each run.

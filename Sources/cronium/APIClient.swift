@@ -84,7 +84,9 @@ struct APIClient: Sendable {
     }
 
     /// A request whose body is JSON already (a document read from a file, sent as it is).
-    func exchange(_ method: HTTPMethod, _ path: String, json: Data?, contentType: String = "application/json") async throws -> (headers: HTTPHeaders, body: Data) {
+    func exchange(_ method: HTTPMethod, _ path: String, json: Data?, contentType: String = "application/json") async throws -> (
+        headers: HTTPHeaders, body: Data
+    ) {
         var request = HTTPClientRequest(url: baseURL + path)
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
@@ -99,7 +101,8 @@ struct APIClient: Sendable {
         } catch {
             throw CLIError(
                 "cannot reach Cronium at \(baseURL): \(Self.reason(error)). Is `cronium serve` running there? Give its address with --url or CRONIUM_URL.",
-                exitCode: Exit.unreachable)
+                exitCode: Exit.unreachable
+            )
         }
         let data = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
         guard response.status.code < 400 else {
@@ -113,7 +116,10 @@ struct APIClient: Sendable {
                 // Field problems one a line; the detail lists them too, on one line.
                 guard let errors = problem.errors, !errors.isEmpty else { throw CLIError(problem.detail, exitCode: exitCode) }
                 let lines = errors.map { "  \($0.field): \($0.message)" }
-                throw CLIError((["the request has \(errors.count) problem\(errors.count == 1 ? "" : "s"):"] + lines).joined(separator: "\n"), exitCode: exitCode)
+                throw CLIError(
+                    (["the request has \(errors.count) problem\(errors.count == 1 ? "" : "s"):"] + lines).joined(separator: "\n"),
+                    exitCode: exitCode
+                )
             }
             throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", exitCode: exitCode)
         }
@@ -133,7 +139,8 @@ struct APIClient: Sendable {
         try Self.decoder.decode(T.self, from: try await send(.GET, path))
     }
 
-    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none, as type: T.Type = T.self) async throws -> T {
+    func call<T: Decodable>(_ method: HTTPMethod, _ path: String, body: (some Encodable)? = String?.none, as type: T.Type = T.self) async throws -> T
+    {
         try Self.decoder.decode(T.self, from: try await send(method, path, body: body))
     }
 
@@ -149,7 +156,9 @@ struct APIClient: Sendable {
 
 /// Prints raw JSON the server returned, pretty, for `--json`.
 func printJSON(_ data: Data) {
-    if let object = try? JSONSerialization.jsonObject(with: data), let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]) {
+    if let object = try? JSONSerialization.jsonObject(with: data),
+        let pretty = try? JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+    {
         print(String(decoding: pretty, as: UTF8.self))
     } else {
         print(String(decoding: data, as: UTF8.self))
@@ -160,7 +169,11 @@ func printJSON(_ data: Data) {
 func printColumns(_ rows: [[String]]) {
     let widths = (rows.first ?? []).indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
     for row in rows {
-        print(row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(in: .whitespaces))
+        print(
+            row.enumerated().map { $1.padding(toLength: widths[$0], withPad: " ", startingAt: 0) }.joined(separator: "  ").trimmingCharacters(
+                in: .whitespaces
+            )
+        )
     }
 }
 
@@ -168,7 +181,10 @@ extension ClientOptions {
     /// Left-aligned columns for people, one line a row whatever the cells hold (line breaks shown
     /// as ⏎, long cells cut with …); with `-q` only the first column, the ids.
     func printTable(_ header: [String], _ rows: [[String]]) {
-        if quiet { return rows.forEach { print($0[0]) } }
+        if quiet {
+            for row in rows { print(row[0]) }
+            return
+        }
         printColumns(([header] + rows).map { $0.map(Self.cell) })
     }
 
@@ -178,7 +194,10 @@ extension ClientOptions {
     }
 
     static func cell(_ text: String) -> String {
-        let flat = text.replacingOccurrences(of: "\r\n", with: "⏎").replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(of: "\t", with: " ")
+        let flat = text.replacingOccurrences(of: "\r\n", with: "⏎").replacingOccurrences(of: "\n", with: "⏎").replacingOccurrences(
+            of: "\t",
+            with: " "
+        )
         return flat.count > 60 ? flat.prefix(59) + "…" : flat
     }
 }

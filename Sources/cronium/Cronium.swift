@@ -14,7 +14,8 @@ struct Cronium: AsyncParsableCommand {
             Serve.self, EventCommand.self, LogsCommand.self, ExecutionCommand.self, VariableCommand.self, ScheduleCommand.self, UserCommand.self,
             SecretsCommand.self, ImagesCommand.self, ServerCommand.self, ToolCommand.self,
             TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self,
-        ])
+        ]
+    )
 
     /// Runs the command. Every error is printed once, to stderr, and ends with its exit code
     /// (``Exit``); a bad value found while running shows the failing command's own usage, as one

@@ -5,8 +5,13 @@ import NIOHTTP1
 
 struct EventCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "event", abstract: "Create, list, change, delete and run events.",
-        subcommands: [Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self, Export.self, Import.self])
+        commandName: "event",
+        abstract: "Create, list, change, delete and run events.",
+        subcommands: [
+            Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self, Export.self,
+            Import.self,
+        ]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create an event (ACTIVE unless --status says otherwise).")
@@ -19,7 +24,10 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.POST, "/api/v1/events", body: input)
             if client.json { return printJSON(data) }
             let created = try APIClient.decoder.decode(EventOverview.self, from: data)
-            client.report("created event \(created.event.id) '\(created.event.name)' (\(created.event.status.rawValue))\(nextFireNote(created))", id: created.event.id)
+            client.report(
+                "created event \(created.event.id) '\(created.event.name)' (\(created.event.status.rawValue))\(nextFireNote(created))",
+                id: created.event.id
+            )
         }
     }
 
@@ -37,11 +45,13 @@ struct EventCommand: AsyncParsableCommand {
                 events.map { overview in
                     let event = overview.event
                     return [
-                        String(event.id), event.name, event.type.rawValue, event.status.rawValue, describe(event.schedule, trigger: event.triggerType),
+                        String(event.id), event.name, event.type.rawValue, event.status.rawValue,
+                        describe(event.schedule, trigger: event.triggerType),
                         overview.nextFireAt.map { formatISO8601($0, timeZone: zone(of: event.schedule)) } ?? "-",
                         overview.lastExecution.map { "\($0.status.rawValue) #\($0.id)" } ?? "-", String(event.executionCount),
                     ]
-                })
+                }
+            )
         }
     }
 
@@ -65,14 +75,19 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.PATCH, "/api/v1/events/\(id)", body: try event.input(currentSchedule: current))
             if client.json { return printJSON(data) }
             let updated = try APIClient.decoder.decode(EventOverview.self, from: data)
-            client.report("updated event \(updated.event.id) '\(updated.event.name)' (\(updated.event.status.rawValue))\(nextFireNote(updated))", id: updated.event.id)
+            client.report(
+                "updated event \(updated.event.id) '\(updated.event.name)' (\(updated.event.status.rawValue))\(nextFireNote(updated))",
+                id: updated.event.id
+            )
         }
     }
 
     struct Next: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "next", abstract: "Print the event's next fire times, one ISO-8601 time per line in its schedule's zone.",
-            discussion: "For an event that is not ACTIVE, the times it would fire once it is (a note on stderr says so).")
+            commandName: "next",
+            abstract: "Print the event's next fire times, one ISO-8601 time per line in its schedule's zone.",
+            discussion: "For an event that is not ACTIVE, the times it would fire once it is (a note on stderr says so)."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @Option(name: [.short, .long], help: "How many times (1-1000).") var count = 5
@@ -100,7 +115,9 @@ struct EventCommand: AsyncParsableCommand {
 
     struct Ledger: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "ledger", abstract: "The event's schedule ledger: every due occurrence, run or not, newest first.")
+            commandName: "ledger",
+            abstract: "The event's schedule ledger: every due occurrence, run or not, newest first."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @Option(help: "How many rows (1-1000).") var limit = 20
@@ -115,12 +132,18 @@ struct EventCommand: AsyncParsableCommand {
             let rows = try APIClient.decoder.decode([ScheduleOccurrence].self, from: data)
             client.printTable(
                 ["DUE", "OUTCOME", "EXECUTION", "REASON"],
-                rows.map { [formatISO8601($0.scheduledFor, timeZone: .gmt), $0.outcome.rawValue, $0.executionId.map(String.init) ?? "-", $0.reason ?? ""] })
+                rows.map {
+                    [formatISO8601($0.scheduledFor, timeZone: .gmt), $0.outcome.rawValue, $0.executionId.map(String.init) ?? "-", $0.reason ?? ""]
+                }
+            )
         }
     }
 
     struct Pause: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "pause", abstract: "Stop an event's schedule (status PAUSED); running runs go on.")
+        static let configuration = CommandConfiguration(
+            commandName: "pause",
+            abstract: "Stop an event's schedule (status PAUSED); running runs go on."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
 
@@ -137,10 +160,12 @@ struct EventCommand: AsyncParsableCommand {
 
     struct Delete: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "delete", abstract: "Delete an event and its history.",
+            commandName: "delete",
+            abstract: "Delete an event and its history.",
             discussion: """
                 An event that has runs is deleted with their logs; that is asked first on a terminal,                 and needs -y without one. To keep the history, archive the event instead:                 cronium event update ID --status archived.
-                """)
+                """
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @Flag(name: [.short, .long], help: "Delete without asking, even when the event has runs.") var yes = false
@@ -153,7 +178,9 @@ struct EventCommand: AsyncParsableCommand {
                 if !runs.isEmpty {
                     try confirm(
                         "Delete event \(id) '\(event.name)' with all its runs and their logs?",
-                        refusal: "event \(id) '\(event.name)' has runs, and deleting it deletes their logs too: add -y to go ahead, or keep them with `cronium event update \(id) --status archived`")
+                        refusal:
+                            "event \(id) '\(event.name)' has runs, and deleting it deletes their logs too: add -y to go ahead, or keep them with `cronium event update \(id) --status archived`"
+                    )
                 }
             }
             _ = try await api.send(.DELETE, "/api/v1/events/\(id)")
@@ -162,9 +189,11 @@ struct EventCommand: AsyncParsableCommand {
     }
 
     struct Run: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "run", 
+        static let configuration = CommandConfiguration(
+            commandName: "run",
             abstract: "Run an event now.",
-            discussion: "With --wait, exits with the script's exit status (124 on timeout, 130 when cancelled).")
+            discussion: "With --wait, exits with the script's exit status (124 on timeout, 130 when cancelled)."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Event id.") var id: EventID
         @Flag(help: "Wait for the run to end, printing its log as it happens.") var wait = false
@@ -198,7 +227,8 @@ struct EventCommand: AsyncParsableCommand {
                 let results = [execution.outputValue.map { "output \($0.text)" }, execution.condition.map { "condition \($0)" }].compactMap { $0 }
                 printError(
                     "execution \(execution.id) ended \(status.rawValue)\(execution.error.map { ": \($0)" } ?? "")"
-                        + (results.isEmpty ? "" : " (\(results.joined(separator: ", ")))"))
+                        + (results.isEmpty ? "" : " (\(results.joined(separator: ", ")))")
+                )
             }
             if !client.json && !client.quiet {
                 for firing in execution.actions ?? [] { printError(Self.describe(firing)) }
@@ -245,7 +275,8 @@ struct EventFilter: ParsableArguments {
     /// `?tag=…&status=…`, or nothing.
     var query: String {
         let filters = [tag.map { ("tag", $0) }, status.map { ("status", $0) }].compactMap { $0 }
-        return filters.isEmpty ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $1)" }.joined(separator: "&")
+        return filters.isEmpty
+            ? "" : "?" + filters.map { "\($0)=\($1.addingPercentEncoding(withAllowedCharacters: .alphanumerics) ?? $1)" }.joined(separator: "&")
     }
 }
 

@@ -31,10 +31,13 @@ struct EventOptions: ParsableArguments {
     @Option(name: .customLong("env"), help: "Environment variable KEY=VALUE (repeatable).") var environment: [String] = []
     @Option(
         name: .customLong("var"),
-        help: "One of your variables as an environment variable: NAME=VARIABLE_KEY, or KEY for the same name (repeatable).")
+        help: "One of your variables as an environment variable: NAME=VARIABLE_KEY, or KEY for the same name (repeatable)."
+    )
     var variables: [String] = []
-    @Option(name: .customLong("on-success-run"), help: "After a run succeeds, run this event with its output as input (repeatable).") var onSuccessRun: [EventID] = []
-    @Option(name: .customLong("on-failure-run"), help: "After a run fails or times out, run this event (repeatable).") var onFailureRun: [EventID] = []
+    @Option(name: .customLong("on-success-run"), help: "After a run succeeds, run this event with its output as input (repeatable).")
+    var onSuccessRun: [EventID] = []
+    @Option(name: .customLong("on-failure-run"), help: "After a run fails or times out, run this event (repeatable).") var onFailureRun: [EventID] =
+        []
     @Option(name: .customLong("always-run"), help: "After every run, run this event (repeatable).") var alwaysRun: [EventID] = []
     @Option(name: .customLong("on-condition-run"), help: "After a run whose script set its condition true, run this event (repeatable).")
     var onConditionRun: [EventID] = []
@@ -54,7 +57,8 @@ struct EventOptions: ParsableArguments {
     @Option(help: "Processes a run may have at once.") var processes: Int?
     @Option(help: "Open files per process of a run.") var openFiles: Int?
     @Option(help: "Size of a run's work directory and of its /tmp, in MiB.") var disk: Int?
-    @Option(name: .customLong("read-only-path"), help: "Host path the sandbox shows the runs read-only (repeatable; administrators only).") var readOnlyPaths: [String] = []
+    @Option(name: .customLong("read-only-path"), help: "Host path the sandbox shows the runs read-only (repeatable; administrators only).")
+    var readOnlyPaths: [String] = []
     @Option(help: "Read the whole event as JSON from this file; flags then override it.") var fromJSON: String?
 
     /// The event the flags describe; `currentSchedule` is the schedule an update changes.
@@ -127,11 +131,15 @@ struct EventOptions: ParsableArguments {
         input.maxExecutions = maxExecutions ?? input.maxExecutions
         if !tags.isEmpty { input.tags = tags }
         if let status {
-            guard let parsed = EventStatus(rawValue: status.uppercased()) else { throw ValidationError("--status must be ACTIVE, PAUSED, DRAFT or ARCHIVED") }
+            guard let parsed = EventStatus(rawValue: status.uppercased()) else {
+                throw ValidationError("--status must be ACTIVE, PAUSED, DRAFT or ARCHIVED")
+            }
             input.status = parsed
         }
         if let runLocation {
-            guard let parsed = RunLocation(rawValue: runLocation.uppercased()) else { throw ValidationError("--run-location must be local, container or remote") }
+            guard let parsed = RunLocation(rawValue: runLocation.uppercased()) else {
+                throw ValidationError("--run-location must be local, container or remote")
+            }
             input.runLocation = parsed
         }
         input.image = image ?? input.image
@@ -182,7 +190,9 @@ struct EventOptions: ParsableArguments {
             schedule = .once(at: try parseDate(at, option: "--at"))
         } else if touchesSchedule {
             guard let current else {
-                throw ValidationError("--start-at, --tz, --misfire, --overlap, --dst-gap and --dst-overlap need --cron, --every or --at: the event has no schedule to change")
+                throw ValidationError(
+                    "--start-at, --tz, --misfire, --overlap, --dst-gap and --dst-overlap need --cron, --every or --at: the event has no schedule to change"
+                )
             }
             schedule = current
         } else {

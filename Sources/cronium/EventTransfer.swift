@@ -8,11 +8,13 @@ extension EventCommand {
     /// `event export`: the events as a document (YAML by default) that `event import` makes again.
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "export", abstract: "Print events as a YAML (or JSON) document that `event import` makes again.",
+            commandName: "export",
+            abstract: "Print events as a YAML (or JSON) document that `event import` makes again.",
             discussion: """
                 No ids, owners or counters: events are matched by name on import. Fields at their \
                 defaults are left out. Example: cronium event export --tag ops > ops.yaml
-                """)
+                """
+        )
         @OptionGroup var client: ClientOptions
         @OptionGroup var filter: EventFilter
         @Option(help: "yaml (the default) or json.") var format: Format = .yaml
@@ -30,12 +32,14 @@ extension EventCommand {
     /// `event import FILE`: creates or changes the caller's events to match a document.
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "import", abstract: "Create or change your events to match a YAML or JSON document, by name.",
+            commandName: "import",
+            abstract: "Create or change your events to match a YAML or JSON document, by name.",
             discussion: """
                 All of it or, on any problem, nothing. An event of yours with the same name is changed \
                 (the fields the document gives); one without is created. --dry-run shows what would \
                 happen. Reads what `event export` and `event list -o json` print.
-                """)
+                """
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The document ('-' for stdin).") var file: String
         @Flag(help: "Check the document and show what would change, changing nothing.") var dryRun = false
@@ -48,11 +52,17 @@ extension EventCommand {
                 data = try await client.client.exchange(.POST, "/api/v1/events/import\(dryRun ? "?dryRun=true" : "")", json: json).body
             } catch let error as CLIError where json != contents && error.description.contains("expected a string") {
                 // YAML reads no, yes, on, off as booleans and 1.0 as a number.
-                throw CLIError(error.description + "\n(in YAML, quote a value such as no, yes, on, off or 1.0 to keep it a string: 'no')", exitCode: error.exitCode)
+                throw CLIError(
+                    error.description + "\n(in YAML, quote a value such as no, yes, on, off or 1.0 to keep it a string: 'no')",
+                    exitCode: error.exitCode
+                )
             }
             if client.json { return printJSON(data) }
             let report = try APIClient.decoder.decode(ImportReport.self, from: data)
-            if client.quiet { return (report.created + report.updated + report.unchanged).compactMap(\.id).forEach { print($0) } }
+            if client.quiet {
+                for id in (report.created + report.updated + report.unchanged).compactMap(\.id) { print(id) }
+                return
+            }
             let verb = dryRun ? ["would create", "would update", "unchanged"] : ["created", "updated", "unchanged"]
             for entry in report.created { print("\(verb[0]) event \(entry.id.map { "\($0) " } ?? "")'\(entry.name)'") }
             for entry in report.updated { print("\(verb[1]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
@@ -94,7 +104,8 @@ enum EventDocumentYAML {
     /// YAML's own values in JSON's terms: keys as strings, times as ISO-8601 strings, binary as base64.
     private static func jsonCompatible(_ value: Any) -> Any {
         switch value {
-        case let map as [AnyHashable: Any]: Dictionary(map.map { ("\($0.key.base)", jsonCompatible($0.value)) }, uniquingKeysWith: { first, _ in first })
+        case let map as [AnyHashable: Any]:
+            Dictionary(map.map { ("\($0.key.base)", jsonCompatible($0.value)) }, uniquingKeysWith: { first, _ in first })
         case let list as [Any]: list.map(jsonCompatible)
         case let date as Date: date.formatted(Date.ISO8601FormatStyle(includingFractionalSeconds: true))
         case let data as Data: data.base64EncodedString()

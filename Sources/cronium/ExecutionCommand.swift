@@ -5,8 +5,10 @@ import NIOHTTP1
 
 struct ExecutionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "execution", abstract: "List, show and cancel runs, and see the messages they sent.",
-        subcommands: [List.self, Show.self, Messages.self, Cancel.self])
+        commandName: "execution",
+        abstract: "List, show and cancel runs, and see the messages they sent.",
+        subcommands: [List.self, Show.self, Messages.self, Cancel.self]
+    )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Runs, newest first.")
@@ -35,7 +37,8 @@ struct ExecutionCommand: AsyncParsableCommand {
                         $0.startedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-", $0.durationMs.map { "\($0) ms" } ?? "-",
                         $0.exitCode.map(String.init) ?? "-",
                     ]
-                })
+                }
+            )
         }
     }
 
@@ -49,7 +52,9 @@ struct ExecutionCommand: AsyncParsableCommand {
 
     struct Messages: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "messages", abstract: "The messages a run sent (its actions, a TOOL_ACTION, its script): where, how it went, what the far end said.")
+            commandName: "messages",
+            abstract: "The messages a run sent (its actions, a TOOL_ACTION, its script): where, how it went, what the far end said."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Execution id.") var id: ExecutionID
 
@@ -65,7 +70,8 @@ struct ExecutionCommand: AsyncParsableCommand {
                         String($0.id), $0.toolName, $0.to?.joined(separator: ", ") ?? "-", $0.subject ?? "-", $0.status.rawValue, String($0.attempts),
                         $0.error ?? [$0.answerStatus.map(String.init), $0.answer].compactMap { $0 }.joined(separator: " "),
                     ]
-                })
+                }
+            )
         }
     }
 

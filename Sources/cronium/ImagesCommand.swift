@@ -6,7 +6,10 @@ import Foundation
 /// `cronium images build|list`: the runner images of `CONTAINER` runs, on this machine's engine.
 struct ImagesCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "images", abstract: "Build and list the runner images of container runs (no server needed).", subcommands: [Build.self, List.self])
+        commandName: "images",
+        abstract: "Build and list the runner images of container runs (no server needed).",
+        subcommands: [Build.self, List.self]
+    )
 
     struct EngineOptions: ParsableArguments {
         @Option(help: "The Docker or Podman API socket (default: CRONIUM_CONTAINER_SOCKET, DOCKER_HOST, or the usual paths).")
@@ -31,7 +34,9 @@ struct ImagesCommand: AsyncParsableCommand {
 
     struct Build: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "build", abstract: "Build the runner images from Debian packages with mmdebstrap and import them (skips those up to date).")
+            commandName: "build",
+            abstract: "Build the runner images from Debian packages with mmdebstrap and import them (skips those up to date)."
+        )
         @OptionGroup var engine: EngineOptions
         @Option(help: "Only this image: bash, python or node (repeatable).") var only: [String] = []
         @Flag(help: "Build even the images that are up to date.") var force = false
@@ -59,7 +64,10 @@ struct ImagesCommand: AsyncParsableCommand {
     }
 
     struct List: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "list", abstract: "Show which runner images the engine has, and which are missing or outdated.")
+        static let configuration = CommandConfiguration(
+            commandName: "list",
+            abstract: "Show which runner images the engine has, and which are missing or outdated."
+        )
         @OptionGroup var engine: EngineOptions
 
         func run() async throws {

@@ -7,14 +7,16 @@ import NIOHTTP1
 /// nobody needs curl to get a token or `--url`/`--token` on every command.
 struct LoginCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "login", abstract: "Sign in to a server and save its URL and a token for later commands.",
+        commandName: "login",
+        abstract: "Sign in to a server and save its URL and a token for later commands.",
         discussion: """
             With a username, the password is asked for on the terminal (or read from stdin with \
             --password-stdin) and exchanged for a new API token named after this machine; the password \
             is never saved. With --with-token, a token is read from stdin instead. The token is saved in \
             $XDG_CONFIG_HOME/cronium/config.json (~/.config/cronium/config.json), readable by you only, \
             and sent only to the server it was saved for.
-            """)
+            """
+    )
     @OptionGroup var client: ClientOptions
     @Option(name: [.short, .long], help: "Sign in with this username (asks for the password).") var user: String?
     @Flag(help: "Read the password from the first line of standard input.") var passwordStdin = false
@@ -49,7 +51,8 @@ struct LoginCommand: AsyncParsableCommand {
 
     /// Password → session → a new token, then the session is closed again.
     private func signIn(url: String, username: String) async throws -> CLIConfiguration.Login {
-        let password = passwordStdin ? try Self.firstLine(of: "--password-stdin", what: "password") : try askForPassword("Password for \(username) at \(url): ")
+        let password =
+            passwordStdin ? try Self.firstLine(of: "--password-stdin", what: "password") : try askForPassword("Password for \(username) at \(url): ")
         struct Credentials: Encodable {
             let username: String
             let password: String
@@ -89,7 +92,9 @@ struct LoginCommand: AsyncParsableCommand {
 /// `cronium logout`: forgets the saved token of a server, and revokes it when `login` created it.
 struct LogoutCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "logout", abstract: "Forget the token saved for a server (revoking it when login created it).")
+        commandName: "logout",
+        abstract: "Forget the token saved for a server (revoking it when login created it)."
+    )
     @OptionGroup var client: ClientOptions
 
     func run() async throws {

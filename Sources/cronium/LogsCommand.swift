@@ -71,7 +71,9 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
             try await outbound.write(.text("start"))
             for try await message in inbound.messages(maxSize: 1 << 20) {
                 guard case .text(let text) = message else { continue }
-                if let refusal = try? APIClient.decoder.decode(StreamRefusal.self, from: Data(text.utf8)), refusal.type.hasPrefix("urn:cronium:problem:") {
+                if let refusal = try? APIClient.decoder.decode(StreamRefusal.self, from: Data(text.utf8)),
+                    refusal.type.hasPrefix("urn:cronium:problem:")
+                {
                     let exitCode = refusal.status == 404 ? Exit.notFound : [401, 403].contains(refusal.status) ? Exit.notAllowed : Exit.refused
                     final.refuse(CLIError(refusal.detail, exitCode: exitCode))
                     continue
@@ -87,7 +89,8 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
     } catch {
         throw CLIError(
             "cannot follow the log of execution \(executionId) at \(api.baseURL): \(APIClient.reason(error)). Is `cronium serve` running there?",
-            exitCode: Exit.unreachable)
+            exitCode: Exit.unreachable
+        )
     }
     if let refusal = final.refusal { throw refusal }
     guard let status = final.value else { throw CLIError("the log stream of execution \(executionId) ended before the run did") }

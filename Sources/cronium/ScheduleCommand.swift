@@ -4,12 +4,17 @@ import Foundation
 
 struct ScheduleCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "schedule", abstract: "Work with schedule expressions (no server needed).", subcommands: [Next.self])
+        commandName: "schedule",
+        abstract: "Work with schedule expressions (no server needed).",
+        subcommands: [Next.self]
+    )
 
     struct Next: AsyncParsableCommand {
-        static let configuration = CommandConfiguration(commandName: "next", 
+        static let configuration = CommandConfiguration(
+            commandName: "next",
             abstract: "Print the next fire times of a cron expression, one ISO-8601 time per line.",
-            discussion: "Example: cronium schedule next \"30 2 * * *\" --tz Europe/Berlin --from 2027-03-28T00:00:00Z --count 3")
+            discussion: "Example: cronium schedule next \"30 2 * * *\" --tz Europe/Berlin --from 2027-03-28T00:00:00Z --count 3"
+        )
         @Argument(help: "Cron expression: 5 fields, 6 with seconds first, or @hourly etc.") var expression: String
         @Option(help: "IANA time zone.") var tz = "UTC"
         @Option(help: "Start after this ISO-8601 time (default: now).") var from: String?
@@ -20,8 +25,11 @@ struct ScheduleCommand: AsyncParsableCommand {
         func run() async throws {
             guard (1...10_000).contains(count) else { throw ValidationError("--count must be between 1 and 10000") }
             let schedule = Schedule.cron(
-                expression, timeZone: tz, dstGap: try EventOptions.policy(dstGap, option: "--dst-gap"),
-                dstOverlap: try EventOptions.policy(dstOverlap, option: "--dst-overlap"))
+                expression,
+                timeZone: tz,
+                dstGap: try EventOptions.policy(dstGap, option: "--dst-gap"),
+                dstOverlap: try EventOptions.policy(dstOverlap, option: "--dst-overlap")
+            )
             do {
                 try schedule.validate()
             } catch {

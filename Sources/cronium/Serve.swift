@@ -7,7 +7,10 @@ import Logging
 import NIOCore
 
 struct Serve: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "serve", abstract: "Run the Cronium server (API, scheduler and workers) on this machine.")
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the Cronium server (API, scheduler and workers) on this machine."
+    )
 
     @Option(help: "Address to listen on.") var host = "127.0.0.1"
     @Option(help: "Port to listen on (0 picks a free one).") var port = 5001
@@ -25,7 +28,8 @@ struct Serve: AsyncParsableCommand {
     var containerSocket: String?
     @Option(help: "Where new script events run when they do not say: local or container.") var defaultRunLocation = "local"
     @Option(help: "The cronium-runner copied to remote servers (default: the one beside this executable).") var runnerBinary: String?
-    @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths: [String] = []
+    @Option(name: .customLong("sandbox-ro-bind"), help: "Host path every sandboxed run sees read-only (repeatable).") var sandboxReadOnlyPaths:
+        [String] = []
     @Option(help: "Memory of a run, in MiB, when its event sets none (default 512).") var runMemory: Int?
     @Option(help: "Processes of a run when its event sets none (default 256).") var runProcesses: Int?
     @Option(help: "Open files per process of a run when its event sets none (default 1024).") var runOpenFiles: Int?
@@ -42,7 +46,9 @@ struct Serve: AsyncParsableCommand {
 
     func validate() throws {
         guard SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
-        guard Logger.Level(rawValue: logLevel) != nil else { throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error") }
+        guard Logger.Level(rawValue: logLevel) != nil else {
+            throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
+        }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {
             throw ValidationError("--metrics-port must be between 1 and 65535 and not the API's --port")
@@ -82,7 +88,13 @@ struct Serve: AsyncParsableCommand {
         configuration.bwrap = bwrap
         configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
         configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
-        configuration.maximumRunLimits = RunLimits(memoryMB: maxRunMemory, processes: maxRunProcesses, openFiles: maxRunOpenFiles, diskMB: maxRunDisk, cpus: maxRunCpus)
+        configuration.maximumRunLimits = RunLimits(
+            memoryMB: maxRunMemory,
+            processes: maxRunProcesses,
+            openFiles: maxRunOpenFiles,
+            diskMB: maxRunDisk,
+            cpus: maxRunCpus
+        )
         configuration.bash = bash
         configuration.python = python
         configuration.node = node
@@ -102,9 +114,12 @@ struct Serve: AsyncParsableCommand {
                     """
                     First start: created user '\(admin.username)' with password \(admin.password)
                     (shown only now). An admin API token is in \(admin.tokenPath).
-                    """)
+                    """
+                )
             }
-            print("Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))")
+            print(
+                "Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))"
+            )
             fflush(nil)
         }
     }

@@ -4,14 +4,16 @@ import Foundation
 import NIOHTTP1
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cronium server …`: the hosts your events run on over SSH.
 struct ServerCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "server", abstract: "Add, list, check and remove the servers your events run on over SSH.",
-        subcommands: [Add.self, List.self, Show.self, Check.self, Update.self, Remove.self, Scan.self])
+        commandName: "server",
+        abstract: "Add, list, check and remove the servers your events run on over SSH.",
+        subcommands: [Add.self, List.self, Show.self, Check.self, Update.self, Remove.self, Scan.self]
+    )
 
     /// What `add` and `update` share: where, as whom, with what, and the host key to pin.
     struct ServerOptions: ParsableArguments {
@@ -31,7 +33,14 @@ struct ServerCommand: AsyncParsableCommand {
         }
 
         func input(name: String?) throws -> RemoteServerInput {
-            var input = RemoteServerInput(name: name, host: host, port: port, username: user, tags: tags.isEmpty ? nil : tags, acceptHostKey: acceptHostKey)
+            var input = RemoteServerInput(
+                name: name,
+                host: host,
+                port: port,
+                username: user,
+                tags: tags.isEmpty ? nil : tags,
+                acceptHostKey: acceptHostKey
+            )
             if let keyFile { input.privateKey = String(decoding: try EventOptions.read(keyFile, option: "--key-file"), as: UTF8.self) }
             if let passphraseFile { input.passphrase = EventOptions.firstLine(try EventOptions.read(passphraseFile, option: "--passphrase-file")) }
             if passwordStdin { input.password = EventOptions.firstLine(FileHandle.standardInput.readDataToEndOfFile()) }
@@ -46,12 +55,14 @@ struct ServerCommand: AsyncParsableCommand {
 
     struct Add: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "add", abstract: "Add a server; its host key is pinned only once you have compared it.",
+            commandName: "add",
+            abstract: "Add a server; its host key is pinned only once you have compared it.",
             discussion: """
                 Without --accept-host-key or --known-hosts, Cronium asks the host for its key and shows its fingerprint: \
                 compare it with `ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub` run on the host, then confirm \
                 (or run again with --accept-host-key).
-                """)
+                """
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The server's name (letters, digits, '.', '_', '-').") var name: String
         @OptionGroup var server: ServerOptions
@@ -70,7 +81,10 @@ struct ServerCommand: AsyncParsableCommand {
             let data = try await client.client.send(.POST, "/api/v1/servers", body: input)
             if client.json { return printJSON(data) }
             let added = try APIClient.decoder.decode(RemoteServer.self, from: data)
-            client.report("added server \(added.name) (\(added.username)@\(added.host):\(added.port)), host key \(added.hostKeys.map(\.fingerprint).joined(separator: ", ")) pinned", id: added.name)
+            client.report(
+                "added server \(added.name) (\(added.username)@\(added.host):\(added.port)), host key \(added.hostKeys.map(\.fingerprint).joined(separator: ", ")) pinned",
+                id: added.name
+            )
             if let publicKey = added.publicKey, !client.quiet {
                 print("its key, for ~\(added.username)/.ssh/authorized_keys on the host if it is not there yet:\n  \(publicKey)")
             }
@@ -89,7 +103,8 @@ struct ServerCommand: AsyncParsableCommand {
         let compare = "ssh-keygen -lf /etc/ssh/ssh_host_\(key.type.hasPrefix("ecdsa") ? "ecdsa" : "ed25519")_key.pub"
         guard isatty(0) == 1 else {
             throw CLIError(
-                "not added: \(host):\(port) offers the \(key.type) key \(key.fingerprint). Compare it with `\(compare)` on the host; if they match, run again with --accept-host-key \(key.fingerprint) (or --known-hosts FILE)")
+                "not added: \(host):\(port) offers the \(key.type) key \(key.fingerprint). Compare it with `\(compare)` on the host; if they match, run again with --accept-host-key \(key.fingerprint) (or --known-hosts FILE)"
+            )
         }
         printError("\(host):\(port) offers the \(key.type) key\n  \(key.fingerprint)\nCompare it with `\(compare)` run on the host.")
         FileHandle.standardError.write(Data("Pin this key? [y/N] ".utf8))
@@ -108,7 +123,13 @@ struct ServerCommand: AsyncParsableCommand {
             let servers = try APIClient.decoder.decode([RemoteServer].self, from: data)
             client.printTable(
                 ["NAME", "ADDRESS", "AUTH", "TAGS", "HOST KEY", "CONNECTION"],
-                servers.map { [$0.name, "\($0.username)@\($0.host):\($0.port)", $0.auth == .password ? "password" : "key", $0.tags.joined(separator: ","), ServerCommand.hostKeyState($0), ServerCommand.connectionState($0)] })
+                servers.map {
+                    [
+                        $0.name, "\($0.username)@\($0.host):\($0.port)", $0.auth == .password ? "password" : "key", $0.tags.joined(separator: ","),
+                        ServerCommand.hostKeyState($0), ServerCommand.connectionState($0),
+                    ]
+                }
+            )
         }
     }
 
@@ -120,7 +141,8 @@ struct ServerCommand: AsyncParsableCommand {
     static func connectionState(_ server: RemoteServer) -> String {
         guard let connection = server.connection else { return "" }
         switch connection.breaker {
-        case .closed: return connection.connected ? "connected" : connection.consecutiveFailures > 0 ? "failing (\(connection.consecutiveFailures))" : "idle"
+        case .closed:
+            return connection.connected ? "connected" : connection.consecutiveFailures > 0 ? "failing (\(connection.consecutiveFailures))" : "idle"
         case .open: return "circuit open until \(connection.retryAt.map { formatISO8601($0, timeZone: .gmt) } ?? "?")"
         case .halfOpen: return "circuit half-open"
         }
@@ -141,8 +163,14 @@ struct ServerCommand: AsyncParsableCommand {
             ]
             for key in server.hostKeys { rows.append(["host key", "\(key.type) \(key.fingerprint) (pinned)"]) }
             if let mismatch = server.hostKeyMismatch {
-                rows.append(["host key", "CHANGED: offered \(mismatch.offered.fingerprint) at \(formatISO8601(mismatch.seenAt, timeZone: .gmt)); every connection is refused"])
-                rows.append(["", "if the host's key was changed on purpose: cronium server update \(server.name) --accept-host-key \(mismatch.offered.fingerprint)"])
+                rows.append([
+                    "host key",
+                    "CHANGED: offered \(mismatch.offered.fingerprint) at \(formatISO8601(mismatch.seenAt, timeZone: .gmt)); every connection is refused",
+                ])
+                rows.append([
+                    "",
+                    "if the host's key was changed on purpose: cronium server update \(server.name) --accept-host-key \(mismatch.offered.fingerprint)",
+                ])
             }
             if let connection = server.connection {
                 rows.append(["connection", ServerCommand.connectionState(server)])
@@ -155,7 +183,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     struct Check: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "check", abstract: "Connect and log in as a run would: reachability, login, the runner there, round-trip time.")
+            commandName: "check",
+            abstract: "Connect and log in as a run would: reachability, login, the runner there, round-trip time."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The server's name.") var name: String
 
@@ -176,7 +206,9 @@ struct ServerCommand: AsyncParsableCommand {
 
     struct Update: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "update", abstract: "Change a server; --accept-host-key or --known-hosts pins its host key anew.")
+            commandName: "update",
+            abstract: "Change a server; --accept-host-key or --known-hosts pins its host key anew."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The server's name.") var name: String
         @Option(help: "A new name.") var rename: String?
@@ -212,7 +244,9 @@ struct ServerCommand: AsyncParsableCommand {
                 let port: Int
             }
             let parts = address.split(separator: ":")
-            guard (1...2).contains(parts.count), let port = parts.count == 2 ? Int(parts[1]) : 22 else { throw ValidationError("give HOST or HOST:PORT") }
+            guard (1...2).contains(parts.count), let port = parts.count == 2 ? Int(parts[1]) : 22 else {
+                throw ValidationError("give HOST or HOST:PORT")
+            }
             let data = try await client.client.send(.POST, "/api/v1/servers/scan", body: Body(host: String(parts[0]), port: port))
             if client.json { return printJSON(data) }
             let scan = try APIClient.decoder.decode(HostKeyScan.self, from: data)

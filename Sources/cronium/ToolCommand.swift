@@ -7,8 +7,10 @@ import NIOHTTP1
 /// `cronium tool …`: where messages go (email, Slack, Discord, Teams, webhooks).
 struct ToolCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "tool", abstract: "Add, list, test and remove the tools messages are sent through.",
-        subcommands: [Add.self, List.self, Show.self, Test.self, Preview.self, Update.self, Remove.self])
+        commandName: "tool",
+        abstract: "Add, list, test and remove the tools messages are sent through.",
+        subcommands: [Add.self, List.self, Show.self, Test.self, Preview.self, Update.self, Remove.self]
+    )
 
     /// What `add` and `update` share. A webhook's URL and an SMTP password are credentials: give
     /// them in a file (or `-`, standard input) to keep them out of your shell's history.
@@ -31,7 +33,9 @@ struct ToolCommand: AsyncParsableCommand {
 
         func validate() throws {
             if webhookUrl != nil && webhookUrlFile != nil { throw ValidationError("give --webhook-url or --webhook-url-file, not both") }
-            if let security, SMTPSecurity(rawValue: security.uppercased()) == nil { throw ValidationError("--security must be starttls, tls or none") }
+            if let security, SMTPSecurity(rawValue: security.uppercased()) == nil {
+                throw ValidationError("--security must be starttls, tls or none")
+            }
             if let auth, SMTPAuthentication(rawValue: auth.uppercased()) == nil { throw ValidationError("--auth must be plain or login") }
             for header in headers where !header.contains(":") { throw ValidationError("--header '\(header)' must be 'Name: value'") }
         }
@@ -47,7 +51,9 @@ struct ToolCommand: AsyncParsableCommand {
                     headers.map { header in
                         let parts = header.split(separator: ":", maxSplits: 1)
                         return (parts[0].trimmingCharacters(in: .whitespaces), parts.count > 1 ? parts[1].trimmingCharacters(in: .whitespaces) : "")
-                    }, uniquingKeysWith: { _, last in last })
+                    },
+                    uniquingKeysWith: { _, last in last }
+                )
             }
             input.signingSecret = try signingSecretFile.map { EventOptions.firstLine(try EventOptions.read($0, option: "--signing-secret-file")) }
             input.host = smtpHost
@@ -57,7 +63,9 @@ struct ToolCommand: AsyncParsableCommand {
             input.username = username
             input.password = try passwordFile.map { EventOptions.firstLine(try EventOptions.read($0, option: "--password-file")) }
             input.authentication = auth.flatMap { SMTPAuthentication(rawValue: $0.uppercased()) }
-            input.trustedCertificate = try caFile.map { $0.isEmpty ? "" : String(decoding: try EventOptions.read($0, option: "--ca-file"), as: UTF8.self) }
+            input.trustedCertificate = try caFile.map {
+                $0.isEmpty ? "" : String(decoding: try EventOptions.read($0, option: "--ca-file"), as: UTF8.self)
+            }
             input.shared = shared
             return input
         }
@@ -72,15 +80,24 @@ struct ToolCommand: AsyncParsableCommand {
         @OptionGroup var tool: ToolOptions
 
         func validate() throws {
-            guard ToolType(rawValue: type.uppercased()) != nil else { throw ValidationError("--type must be email, slack, discord, teams or webhook") }
+            guard ToolType(rawValue: type.uppercased()) != nil else {
+                throw ValidationError("--type must be email, slack, discord, teams or webhook")
+            }
         }
 
         func run() async throws {
-            let data = try await client.client.send(.POST, "/api/v1/tools", body: try tool.input(name: name, type: ToolType(rawValue: type.uppercased())))
+            let data = try await client.client.send(
+                .POST,
+                "/api/v1/tools",
+                body: try tool.input(name: name, type: ToolType(rawValue: type.uppercased()))
+            )
             if client.json { return printJSON(data) }
             let added = try APIClient.decoder.decode(Tool.self, from: data)
             let destination = added.email.map { "through \($0.host):\($0.port)" } ?? "to \(added.urlHost ?? "?")"
-            client.report("added tool \(added.name) (\(added.type.rawValue) \(destination)); try it with `cronium tool test \(added.name)`", id: added.name)
+            client.report(
+                "added tool \(added.name) (\(added.type.rawValue) \(destination)); try it with `cronium tool test \(added.name)`",
+                id: added.name
+            )
         }
     }
 
@@ -94,7 +111,8 @@ struct ToolCommand: AsyncParsableCommand {
             let tools = try APIClient.decoder.decode([Tool].self, from: data)
             client.printTable(
                 ["NAME", "TYPE", "TO", "SHARED"],
-                tools.map { [$0.name, $0.type.rawValue, $0.urlHost ?? $0.email?.host ?? "-", $0.shared ? "yes" : "no"] })
+                tools.map { [$0.name, $0.type.rawValue, $0.urlHost ?? $0.email?.host ?? "-", $0.shared ? "yes" : "no"] }
+            )
         }
     }
 
@@ -108,7 +126,9 @@ struct ToolCommand: AsyncParsableCommand {
 
     struct Test: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "test", abstract: "Send a real test message and show what the far end answered; exits 1 if it was not delivered.")
+            commandName: "test",
+            abstract: "Send a real test message and show what the far end answered; exits 1 if it was not delivered."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The tool's name.") var name: String
         @Option(help: "EMAIL: send the test to this address (repeatable; default: the tool's sender).") var to: [String] = []
@@ -129,8 +149,11 @@ struct ToolCommand: AsyncParsableCommand {
 
     struct Preview: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "preview", abstract: "Render a message's templates over a past run, as a message about it would read.",
-            discussion: "Templates are Mustache: {{event.name}}, {{execution.status}}, {{execution.log}}, {{input.FIELD}}, {{variables.KEY}}… (docs/notifications.md).")
+            commandName: "preview",
+            abstract: "Render a message's templates over a past run, as a message about it would read.",
+            discussion:
+                "Templates are Mustache: {{event.name}}, {{execution.status}}, {{execution.log}}, {{input.FIELD}}, {{variables.KEY}}… (docs/notifications.md)."
+        )
         @OptionGroup var client: ClientOptions
         @Option(help: "The run to render over.") var execution: ExecutionID
         @Option(help: "The message's template.") var message: String
@@ -149,7 +172,10 @@ struct ToolCommand: AsyncParsableCommand {
                 let text: String
             }
             let data = try await client.client.send(
-                .POST, "/api/v1/tools/preview", body: Body(executionId: execution, subject: subject, message: message, html: html))
+                .POST,
+                "/api/v1/tools/preview",
+                body: Body(executionId: execution, subject: subject, message: message, html: html)
+            )
             if client.json { return printJSON(data) }
             let rendered = try APIClient.decoder.decode(Rendered.self, from: data)
             if let subject = rendered.subject { print("Subject: \(subject)") }

@@ -8,8 +8,10 @@ struct UserCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "create", abstract: "Create a user; without --password-stdin or --ask-password one is generated and printed once.",
-            discussion: "The password is never an argument: arguments show in `ps` and in shell history.")
+            commandName: "create",
+            abstract: "Create a user; without --password-stdin or --ask-password one is generated and printed once.",
+            discussion: "The password is never an argument: arguments show in `ps` and in shell history."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "Username.") var username: String
         @Option(help: "admin, user or viewer.") var role = "user"
@@ -34,7 +36,9 @@ struct UserCommand: AsyncParsableCommand {
         func run() async throws {
             var password: String?
             if passwordStdin {
-                guard let line = readLine(strippingNewline: true), !line.isEmpty else { throw ValidationError("--password-stdin: standard input had no password") }
+                guard let line = readLine(strippingNewline: true), !line.isEmpty else {
+                    throw ValidationError("--password-stdin: standard input had no password")
+                }
                 password = line
             } else if askPassword {
                 password = try askForPassword("Password for \(username): ")
@@ -61,7 +65,11 @@ struct UserCommand: AsyncParsableCommand {
 }
 
 struct TokenCommand: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "token", abstract: "Manage your API tokens.", subcommands: [Create.self, List.self, Revoke.self])
+    static let configuration = CommandConfiguration(
+        commandName: "token",
+        abstract: "Manage your API tokens.",
+        subcommands: [Create.self, List.self, Revoke.self]
+    )
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token; the secret is printed once.")
@@ -93,7 +101,8 @@ struct TokenCommand: AsyncParsableCommand {
             let tokens = try APIClient.decoder.decode([APIToken].self, from: data)
             client.printTable(
                 ["ID", "NAME", "PREFIX", "REVOKED"],
-                tokens.map { [String($0.id), $0.name, $0.prefix, $0.revokedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-"] })
+                tokens.map { [String($0.id), $0.name, $0.prefix, $0.revokedAt.map { formatISO8601($0, timeZone: .gmt) } ?? "-"] }
+            )
         }
     }
 

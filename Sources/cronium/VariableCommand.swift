@@ -8,8 +8,10 @@ import NIOHTTP1
 /// `cronium variable …`: your variables and secrets, as your runs read them.
 struct VariableCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "variable", abstract: "List, read, set and delete your variables and secrets; import and export them.",
-        subcommands: [List.self, Get.self, Set.self, Delete.self, Export.self, Import.self])
+        commandName: "variable",
+        abstract: "List, read, set and delete your variables and secrets; import and export them.",
+        subcommands: [List.self, Get.self, Set.self, Delete.self, Export.self, Import.self]
+    )
 
     struct List: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "list", abstract: "Your variables (secrets' values are not shown).")
@@ -21,7 +23,8 @@ struct VariableCommand: AsyncParsableCommand {
             let variables = try APIClient.decoder.decode([Variable].self, from: data)
             client.printTable(
                 ["KEY", "VALUE", "DESCRIPTION"],
-                variables.map { [$0.key, $0.secret ? "*** (secret)" : $0.value ?? "", $0.description ?? ""] })
+                variables.map { [$0.key, $0.secret ? "*** (secret)" : $0.value ?? "", $0.description ?? ""] }
+            )
         }
     }
 
@@ -44,8 +47,10 @@ struct VariableCommand: AsyncParsableCommand {
 
     struct Set: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "set", abstract: "Create or change a variable.",
-            discussion: "Give the value as an argument, or with --value-stdin (better for secrets: it stays out of your shell's history).")
+            commandName: "set",
+            abstract: "Create or change a variable.",
+            discussion: "Give the value as an argument, or with --value-stdin (better for secrets: it stays out of your shell's history)."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The key: capital letters, digits and _ (like DB_PASSWORD).") var key: String
         @Argument(help: "The value.") var value: String?
@@ -87,7 +92,9 @@ struct VariableCommand: AsyncParsableCommand {
 
     struct Export: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "export", abstract: "Print your variables as JSON or as a .env file (secrets only with --include-secrets).")
+            commandName: "export",
+            abstract: "Print your variables as JSON or as a .env file (secrets only with --include-secrets)."
+        )
         @OptionGroup var client: ClientOptions
         @Option(help: "json (the default) or env.") var format = "json"
         @Flag(help: "Include secrets, with their values.") var includeSecrets = false
@@ -105,8 +112,10 @@ struct VariableCommand: AsyncParsableCommand {
 
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "import", abstract: "Set variables from a JSON or .env file, all or nothing.",
-            discussion: "A file whose name ends in .env (or --format env) is read as KEY=value lines; '# secret' above a line makes it a secret.")
+            commandName: "import",
+            abstract: "Set variables from a JSON or .env file, all or nothing.",
+            discussion: "A file whose name ends in .env (or --format env) is read as KEY=value lines; '# secret' above a line makes it a secret."
+        )
         @OptionGroup var client: ClientOptions
         @Argument(help: "The file, or - for standard input.") var file: String
         @Option(help: "json or env (default: from the file's name).") var format: String?
@@ -118,7 +127,9 @@ struct VariableCommand: AsyncParsableCommand {
             let isEnv = (format ?? (file.hasSuffix(".env") || URL(fileURLWithPath: file).lastPathComponent == ".env" ? "env" : "json")) == "env"
             let query = [dryRun ? "dryRun=true" : nil, secret ? "secret=true" : nil].compactMap { $0 }.joined(separator: "&")
             let data = try await client.client.exchange(
-                .POST, "/api/v1/variables/import\(query.isEmpty ? "" : "?" + query)", json: contents,
+                .POST,
+                "/api/v1/variables/import\(query.isEmpty ? "" : "?" + query)",
+                json: contents,
                 contentType: isEnv ? "text/plain; charset=utf-8" : "application/json"
             ).body
             if client.json { return printJSON(data) }
@@ -139,16 +150,21 @@ struct VariableCommand: AsyncParsableCommand {
 /// `cronium secrets …`: the master key that seals secrets.
 struct SecretsCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "secrets", abstract: "Manage the master key that encrypts secrets.", subcommands: [RotateKey.self])
+        commandName: "secrets",
+        abstract: "Manage the master key that encrypts secrets.",
+        subcommands: [RotateKey.self]
+    )
 
     struct RotateKey: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            commandName: "rotate-key", abstract: "Make a new master key and re-encrypt every secret with it (stop the server first).",
+            commandName: "rotate-key",
+            abstract: "Make a new master key and re-encrypt every secret with it (stop the server first).",
             discussion: """
                 Works on the data directory itself, so the server must be stopped. With the key in \
                 CRONIUM_MASTER_KEY, give the new one in CRONIUM_NEW_MASTER_KEY, and start the server \
                 with it afterwards.
-                """)
+                """
+        )
         @Option(name: .customLong("data-dir"), help: "The server's data directory.") var dataDirectory = "./.cronium"
 
         func run() async throws {

@@ -48,18 +48,30 @@ import Testing
         #expect(event.runLocation == .local && event.networkAccess && !event.shared)
     }
 
-    @Test(arguments: [
-        ("retries", { @Sendable (i: inout EventInput) in i.retries = 11 }),
-        ("timeoutValue", { @Sendable (i: inout EventInput) in i.timeoutValue = 0 }),
-        ("maxExecutions", { @Sendable (i: inout EventInput) in i.maxExecutions = -1 }),
-        ("content", { @Sendable (i: inout EventInput) in i.content = "  \n" }),
-        ("environment.CRONIUM_X", { @Sendable (i: inout EventInput) in i.environment = ["CRONIUM_X": "1"] }),
-        ("environment.A-B", { @Sendable (i: inout EventInput) in i.environment = ["A-B": "1"] }),
-        ("schedule", { @Sendable (i: inout EventInput) in i.triggerType = .schedule }),
-        ("schedule.timeZone", { @Sendable (i: inout EventInput) in i.triggerType = .schedule; i.schedule = .cron("* * * * *", timeZone: "Mars/Olympus") }),
-        ("httpRequest", { @Sendable (i: inout EventInput) in i.type = .httpRequest }),
-        ("httpRequest.url", { @Sendable (i: inout EventInput) in i.type = .httpRequest; i.httpRequest = HTTPRequestSpec(url: "ftp://x") }),
-    ] as [(String, @Sendable (inout EventInput) -> Void)])
+    @Test(
+        arguments: [
+            ("retries", { @Sendable (i: inout EventInput) in i.retries = 11 }),
+            ("timeoutValue", { @Sendable (i: inout EventInput) in i.timeoutValue = 0 }),
+            ("maxExecutions", { @Sendable (i: inout EventInput) in i.maxExecutions = -1 }),
+            ("content", { @Sendable (i: inout EventInput) in i.content = "  \n" }),
+            ("environment.CRONIUM_X", { @Sendable (i: inout EventInput) in i.environment = ["CRONIUM_X": "1"] }),
+            ("environment.A-B", { @Sendable (i: inout EventInput) in i.environment = ["A-B": "1"] }),
+            ("schedule", { @Sendable (i: inout EventInput) in i.triggerType = .schedule }),
+            (
+                "schedule.timeZone",
+                { @Sendable (i: inout EventInput) in
+                    i.triggerType = .schedule; i.schedule = .cron("* * * * *", timeZone: "Mars/Olympus")
+                }
+            ),
+            ("httpRequest", { @Sendable (i: inout EventInput) in i.type = .httpRequest }),
+            (
+                "httpRequest.url",
+                { @Sendable (i: inout EventInput) in
+                    i.type = .httpRequest; i.httpRequest = HTTPRequestSpec(url: "ftp://x")
+                }
+            ),
+        ] as [(String, @Sendable (inout EventInput) -> Void)]
+    )
     func eachInvalidFieldIsReported(field: String, change: @Sendable (inout EventInput) -> Void) throws {
         let error = #expect(throws: ValidationError.self) { try Event.create(from: input(change), ownerId: 1, now: now) }
         #expect(error?.problems.map(\.field).contains(field) == true, "\(error?.problems ?? [])")
@@ -72,18 +84,30 @@ import Testing
         }
         #expect(problems { $0.image = "cronium/runner:bash" }.map(\.field) == ["image"])
         #expect(problems { $0.limits = RunLimits(cpus: 1) }.map(\.field) == ["limits.cpus"])
-        #expect(problems {
-            $0.runLocation = .container
-            $0.image = "bad image!"
-        }.first?.message.contains("is not an image name") == true)
-        #expect(problems {
-            $0.runLocation = .container
-            $0.type = .httpRequest
-            $0.httpRequest = HTTPRequestSpec(url: "http://127.0.0.1/")
-        }.map(\.field) == ["runLocation"])
+        #expect(
+            problems {
+                $0.runLocation = .container
+                $0.image = "bad image!"
+            }.first?.message.contains("is not an image name") == true
+        )
+        #expect(
+            problems {
+                $0.runLocation = .container
+                $0.type = .httpRequest
+                $0.httpRequest = HTTPRequestSpec(url: "http://127.0.0.1/")
+            }.map(\.field) == ["runLocation"]
+        )
         var event = try Event.create(from: input { $0.runLocation = .container }, ownerId: 1, now: now)
         #expect(!event.networkAccess && event.image == nil)
-        #expect(try Event.create(from: input { $0.runLocation = .container; $0.networkAccess = true }, ownerId: 1, now: now).networkAccess)
+        #expect(
+            try Event.create(
+                from: input {
+                    $0.runLocation = .container; $0.networkAccess = true
+                },
+                ownerId: 1,
+                now: now
+            ).networkAccess
+        )
         var image = EventInput()
         image.image = "ghcr.io/acme/tools:2"
         try event.apply(image, now: now)
@@ -91,7 +115,9 @@ import Testing
         image.image = ""
         try event.apply(image, now: now)
         #expect(event.image == nil)
-        #expect(RunLimits(cpus: 8).problems(field: "limits", maxima: .defaultMaxima).map(\.message) == ["must be between 0.01 and 4 CPUs on this server"])
+        #expect(
+            RunLimits(cpus: 8).problems(field: "limits", maxima: .defaultMaxima).map(\.message) == ["must be between 0.01 and 4 CPUs on this server"]
+        )
     }
 
     @Test func rejectedUpdateLeavesTheEventUnchanged() throws {
@@ -124,7 +150,10 @@ import Testing
                 $0.triggerType = .schedule
                 $0.schedule = .cron("0 9 * * MON-FRI", timeZone: "America/New_York")
                 $0.tags = ["a", "b"]
-            }, ownerId: 1, now: now)
+            },
+            ownerId: 1,
+            now: now
+        )
         let encoder = JSONEncoder()
         encoder.dateEncodingStrategy = .iso8601
         let decoder = JSONDecoder()

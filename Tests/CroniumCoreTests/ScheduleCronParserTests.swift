@@ -39,7 +39,10 @@ struct ScheduleCronParserTests {
         Valid("0 0 13 * FRI", ["2027-01-08T00:00:00Z", "2027-01-13T00:00:00Z", "2027-01-15T00:00:00Z", "2027-01-22T00:00:00Z"]),
         Valid("0 0 1-7 * 1", ["2027-01-02T00:00:00Z", "2027-01-03T00:00:00Z", "2027-01-04T00:00:00Z", "2027-01-05T00:00:00Z"]),
         // A step is a restriction too (only a bare * or ? is not), so this is also OR.
-        Valid("0 0 */10 * 1", ["2027-01-04T00:00:00Z", "2027-01-11T00:00:00Z", "2027-01-18T00:00:00Z", "2027-01-21T00:00:00Z", "2027-01-25T00:00:00Z"]),
+        Valid(
+            "0 0 */10 * 1",
+            ["2027-01-04T00:00:00Z", "2027-01-11T00:00:00Z", "2027-01-18T00:00:00Z", "2027-01-21T00:00:00Z", "2027-01-25T00:00:00Z"]
+        ),
         Valid("0 0 13 * *", ["2027-01-13T00:00:00Z", "2027-02-13T00:00:00Z", "2027-03-13T00:00:00Z"]),
         Valid("0 0 29 2 *", ["2028-02-29T00:00:00Z", "2032-02-29T00:00:00Z"]),
         Valid("59 23 31 12 *", ["2027-12-31T23:59:00Z", "2028-12-31T23:59:00Z"]),
@@ -131,7 +134,9 @@ struct ScheduleCronParserTests {
     @Test func searchGivesUpAfterTheHorizon() throws {
         let cron = try CronExpression("0 0 * 2 1#5")
         #expect(cron.nextFire(after: try ScheduleFixtures.date("2027-01-01T00:00:00Z"), in: .gmt) == nil)
-        #expect(cron.nextFire(after: try ScheduleFixtures.date("2043-06-01T00:00:00Z"), in: .gmt)
-            == (try ScheduleFixtures.date("2044-02-29T00:00:00Z")))
+        #expect(
+            cron.nextFire(after: try ScheduleFixtures.date("2043-06-01T00:00:00Z"), in: .gmt)
+                == (try ScheduleFixtures.date("2044-02-29T00:00:00Z"))
+        )
     }
 }

@@ -79,7 +79,7 @@ struct ScheduleFireTests {
         #expect(all.count == 10)
         #expect(all.first == now.addingTimeInterval(3_600))
         #expect(all.last == through)  // the window includes its end ...
-        #expect(!all.contains(now))   // ... but not its start
+        #expect(!all.contains(now))  // ... but not its start
         #expect(try SchedulePlan(schedule).occurrences(after: now, through: through, limit: 3) == Array(all.prefix(3)))
         #expect(try SchedulePlan(schedule).occurrences(after: now, through: through, limit: 0).isEmpty)
         #expect(try SchedulePlan(schedule).occurrences(after: through, through: now, limit: 5).isEmpty)
@@ -100,7 +100,11 @@ struct ScheduleFireTests {
     @Test(arguments: [(-1.0, true), (0.0, false), (1.0, false), (-3_600.0, true)])
     func onceOccursOnlyInsideTheWindow(offset: TimeInterval, inside: Bool) throws {
         let at = now.addingTimeInterval(offset)
-        let fires = try SchedulePlan(Schedule.once(at: at)).occurrences(after: now.addingTimeInterval(-7_200), through: now.addingTimeInterval(-0.5), limit: 5)
+        let fires = try SchedulePlan(Schedule.once(at: at)).occurrences(
+            after: now.addingTimeInterval(-7_200),
+            through: now.addingTimeInterval(-0.5),
+            limit: 5
+        )
         #expect(fires == (inside ? [at] : []))
     }
 

@@ -13,7 +13,12 @@ struct ScheduleValidationTests {
     }
 
     static let invalid: [Invalid] = [
-        Invalid(name: "unknown zone", schedule: .cron("* * * * *", timeZone: "Mars/Olympus_Mons"), field: "schedule.timeZone", fragment: "unknown time zone 'Mars/Olympus_Mons'"),
+        Invalid(
+            name: "unknown zone",
+            schedule: .cron("* * * * *", timeZone: "Mars/Olympus_Mons"),
+            field: "schedule.timeZone",
+            fragment: "unknown time zone 'Mars/Olympus_Mons'"
+        ),
         Invalid(name: "empty zone", schedule: .interval(seconds: 5).with(\.timeZone, ""), field: "schedule.timeZone", fragment: "unknown time zone"),
         Invalid(name: "bad cron", schedule: .cron("61 * * * *"), field: "schedule.cron", fragment: "minute field '61'"),
         Invalid(name: "missing cron", schedule: Schedule(kind: .cron), field: "schedule.cron", fragment: "is required"),
@@ -23,8 +28,18 @@ struct ScheduleValidationTests {
         Invalid(name: "interval negative", schedule: .interval(seconds: -5), field: "schedule.intervalSeconds", fragment: "got -5"),
         Invalid(name: "interval missing", schedule: Schedule(kind: .interval), field: "schedule.intervalSeconds", fragment: "is required"),
         Invalid(name: "once without startAt", schedule: Schedule(kind: .once), field: "schedule.startAt", fragment: "is required"),
-        Invalid(name: "cron on an interval", schedule: .interval(seconds: 5).with(\.cron, "* * * * *"), field: "schedule.cron", fragment: "only applies to kind 'cron'"),
-        Invalid(name: "interval on a cron", schedule: .cron("* * * * *").with(\.intervalSeconds, 5), field: "schedule.intervalSeconds", fragment: "only applies to kind 'interval'"),
+        Invalid(
+            name: "cron on an interval",
+            schedule: .interval(seconds: 5).with(\.cron, "* * * * *"),
+            field: "schedule.cron",
+            fragment: "only applies to kind 'cron'"
+        ),
+        Invalid(
+            name: "interval on a cron",
+            schedule: .cron("* * * * *").with(\.intervalSeconds, 5),
+            field: "schedule.intervalSeconds",
+            fragment: "only applies to kind 'interval'"
+        ),
     ]
 
     @Test(arguments: invalid)
@@ -67,7 +82,9 @@ struct ScheduleValidationTests {
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         let text = String(decoding: try encoder.encode(Schedule.cron("*/5 * * * *")), as: UTF8.self)
-        #expect(text == #"{"cron":"*\/5 * * * *","dstGap":"shift","dstOverlap":"once","kind":"cron","misfire":"last","overlap":"skip","timeZone":"UTC"}"#)
+        #expect(
+            text == #"{"cron":"*\/5 * * * *","dstGap":"shift","dstOverlap":"once","kind":"cron","misfire":"last","overlap":"skip","timeZone":"UTC"}"#
+        )
     }
 
     @Test(arguments: [

@@ -43,11 +43,15 @@ import Testing
             try await eventually(timeout: .seconds(30)) {
                 executions = try await harness.store.executions(eventId: event.id)
                 return executions.count == 3 && executions.allSatisfy { $0.status.isFinal }
-            })
+            }
+        )
         #expect(executions.map(\.attempt).sorted() == [1, 2, 3])
         var logs: [String] = []
         for execution in executions { logs.append("\(execution.id): \(try await harness.store.logLines(executionId: execution.id).map(\.text))") }
-        #expect(executions.allSatisfy { $0.status == .failure && $0.exitCode == 2 }, "\(executions.map { "\($0.attempt) \($0.status) \($0.error ?? "-")" }) \(logs)")
+        #expect(
+            executions.allSatisfy { $0.status == .failure && $0.exitCode == 2 },
+            "\(executions.map { "\($0.attempt) \($0.status) \($0.error ?? "-")" }) \(logs)"
+        )
         #expect(executions.filter { $0.trigger == .retry }.count == 2)
         // Retries belong to one logical run, so they do not use up the execution budget.
         #expect(try await harness.store.event(id: event.id)?.executionCount == 1)
@@ -110,7 +114,11 @@ import Testing
         let event = try await harness.createEvent { $0.content = "echo one\nsleep 0.5\necho two\nexit 1" }
         let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
         var subscription: (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)?
-        #expect(try await eventually { subscription = harness.engine.logHub.subscribe(executionId: id); return subscription != nil })
+        #expect(
+            try await eventually {
+                subscription = harness.engine.logHub.subscribe(executionId: id); return subscription != nil
+            }
+        )
         var seen = subscription!.backlog.map(\.text)
         var final: ExecutionStatus?
         for await event in subscription!.events {
@@ -150,7 +158,8 @@ import Testing
             try await eventually {
                 retry = try await second.store.executions(eventId: event.id).first { $0.attempt == 2 && $0.status.isFinal }
                 return retry != nil
-            })
+            }
+        )
         #expect(retry?.status == .success)
         try await second.stop()
     }

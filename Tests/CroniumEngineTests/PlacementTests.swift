@@ -1,12 +1,13 @@
 import CroniumCore
 import CroniumEngine
 import CroniumExecutors
-@testable import CroniumStore
 import CroniumTesting
 import Foundation
 import SQLKit
 import Synchronization
 import Testing
+
+@testable import CroniumStore
 
 /// An executor for a placement the engine knows nothing special about: it records what the engine
 /// handed it and behaves as each test says.

@@ -30,7 +30,8 @@ import Testing
             try await eventually(timeout: .seconds(30)) {
                 let executions = try await harness.store.executions(eventId: eventId)
                 return executions.count == count && executions.allSatisfy(\.status.isFinal)
-            })
+            }
+        )
     }
 
     func scheduledEvent(_ harness: EngineHarness, script: String = "true", schedule: Schedule) async throws -> Event {
@@ -89,7 +90,8 @@ import Testing
         case .skip: #expect(during == [.running])
         case .queue: #expect(during == [.running, .pending])
         case .replace: #expect(during.count == 2)
-        case .allow: #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
+        case .allow:
+            #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
         }
         var executions: [Execution] = []
         _ = try await eventually(timeout: .seconds(60)) {
@@ -157,10 +159,12 @@ import Testing
 
         let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 120_030), directory: directory)
         var rows: [ScheduleOccurrence] = []
-        #expect(try await eventually(timeout: .seconds(20)) {
-            rows = try await second.store.ledger(eventId: event.id, limit: 5_000)
-            return rows.count >= Scheduler.ledgerRowsPerCatchUp + 1
-        })
+        #expect(
+            try await eventually(timeout: .seconds(20)) {
+                rows = try await second.store.ledger(eventId: event.id, limit: 5_000)
+                return rows.count >= Scheduler.ledgerRowsPerCatchUp + 1
+            }
+        )
         #expect(rows.count == Scheduler.ledgerRowsPerCatchUp + 1)
         #expect(rows.filter { $0.outcome == .caughtUp }.map(\.scheduledFor) == [Self.t0 + 120_000])
         let summary = try #require(rows.last)
@@ -213,10 +217,12 @@ import Testing
         let started = ContinuousClock.now
         let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + year), directory: directory)
         var rows: [ScheduleOccurrence] = []
-        #expect(try await eventually(timeout: .seconds(30)) {
-            rows = try await second.store.ledger(eventId: event.id, limit: 2_000).filter { $0.recordedAt == Self.t0 + year }
-            return rows.count == Scheduler.ledgerRowsPerCatchUp + 1
-        })
+        #expect(
+            try await eventually(timeout: .seconds(30)) {
+                rows = try await second.store.ledger(eventId: event.id, limit: 2_000).filter { $0.recordedAt == Self.t0 + year }
+                return rows.count == Scheduler.ledgerRowsPerCatchUp + 1
+            }
+        )
         // Walking them takes minutes; a loaded machine (the suite, a build beside it) took 5.4 s.
         #expect(ContinuousClock.now - started < .seconds(20), "the catch-up walked the missed occurrences")
         #expect(rows.first?.scheduledFor == Self.t0 + year && rows.first?.outcome == .ran)

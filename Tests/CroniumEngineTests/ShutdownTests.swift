@@ -19,7 +19,8 @@ import Testing
         #expect(
             try await eventually {
                 try await harness.store.executions().filter { $0.status == .running }.count == 2
-            })
+            }
+        )
         let started = ContinuousClock.now
         let store = try await Database.openSQLite(path: harness.directory.appending("cronium.sqlite"), logger: .init(label: "t"))
         try await harness.stop()

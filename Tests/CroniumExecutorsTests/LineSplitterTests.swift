@@ -24,6 +24,8 @@ import Testing
 
     @Test(arguments: [1, 3, 5, 100])
     func longLinesAreCutAtTheLimit(size: Int) {
-        #expect(split("abcdefghij\nxyz\n0123456789abcdefghij", chunk: size, maxLineBytes: 8) == ["abcdefgh", "ij", "xyz", "01234567", "89abcdef", "ghij"])
+        #expect(
+            split("abcdefghij\nxyz\n0123456789abcdefghij", chunk: size, maxLineBytes: 8) == ["abcdefgh", "ij", "xyz", "01234567", "89abcdef", "ghij"]
+        )
     }
 }

@@ -37,8 +37,11 @@ extension Executor {
     /// cancelling the calling task stops it.
     func execute(_ request: RunRequest, output: RunOutput) async -> ExecutionOutcome {
         let context = ExecutionContext(
-            executionId: request.executionId, event: request.event, environment: request.environment,
-            deadline: .now + .seconds(request.event.timeoutSeconds))
+            executionId: request.executionId,
+            event: request.event,
+            environment: request.environment,
+            deadline: .now + .seconds(request.event.timeoutSeconds)
+        )
         return await RunSupervisor.run(context, on: self, output: output)
     }
 }
@@ -48,8 +51,12 @@ extension Executor {
     func executor(_ directory: TemporaryDirectory, sandboxed: Bool, grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
         LocalProcessExecutor(
             configuration: .init(
-                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
-                workRoot: directory.appending("work"), killGracePeriod: grace))
+                interpreters: .resolve(),
+                isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
+                workRoot: directory.appending("work"),
+                killGracePeriod: grace
+            )
+        )
     }
 
     @Test(arguments: [false, true])
@@ -134,7 +141,10 @@ extension Executor {
         let marker = "4\(Int.random(in: 100_000...999_999))"
         let start = ContinuousClock.now
         let outcome = await try executor(directory, sandboxed: false)
-            .execute(RunRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]), output: OutputRecorder().handler)
+            .execute(
+                RunRequest(executionId: 4, event: try scriptEvent(.bash, "sleep \(marker) &\necho done"), environment: [:]),
+                output: OutputRecorder().handler
+            )
         #expect(outcome.status == .success)
         // The child sleeps for days: any bound far below that shows it did not hold the run (20 s: the loaded suite).
         #expect(ContinuousClock.now - start < .seconds(20))
@@ -169,7 +179,9 @@ extension Executor {
         let recorder = OutputRecorder()
         let executor = try executor(directory, sandboxed: true)
         let outcome = await executor.execute(
-            RunRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]), output: recorder.handler)
+            RunRequest(executionId: 6, event: try scriptEvent(.bash, script), environment: [:]),
+            output: recorder.handler
+        )
         #expect(outcome.status == .success)
         #expect(recorder.text(.stdout) == ["hidden", "read-only", "mine", "tmp-ok"])
     }
@@ -180,7 +192,10 @@ extension Executor {
         let script = "grep -c : /proc/net/dev"
         let recorder = OutputRecorder()
         let executor = try executor(directory, sandboxed: true)
-        _ = await executor.execute(RunRequest(executionId: 8, event: try scriptEvent(.bash, script, network: false), environment: [:]), output: recorder.handler)
+        _ = await executor.execute(
+            RunRequest(executionId: 8, event: try scriptEvent(.bash, script, network: false), environment: [:]),
+            output: recorder.handler
+        )
         // Only the loopback interface exists in a fresh network namespace.
         #expect(recorder.text(.stdout) == ["1"])
     }
@@ -190,9 +205,15 @@ extension Executor {
         defer { directory.remove() }
         let executor = LocalProcessExecutor(
             configuration: .init(
-                interpreters: .init(bash: nil, python: nil, node: nil), isolation: try Isolation.forTests(directory: directory, mode: .off),
-                workRoot: directory.path))
-        let outcome = await executor.execute(RunRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]), output: RunOutput { _, _ in })
+                interpreters: .init(bash: nil, python: nil, node: nil),
+                isolation: try Isolation.forTests(directory: directory, mode: .off),
+                workRoot: directory.path
+            )
+        )
+        let outcome = await executor.execute(
+            RunRequest(executionId: 9, event: try scriptEvent(.python, "print(1)"), environment: [:]),
+            output: RunOutput { _, _ in }
+        )
         #expect(outcome.status == .failure)
         #expect(outcome.error?.message.contains("no interpreter for PYTHON") == true)
     }

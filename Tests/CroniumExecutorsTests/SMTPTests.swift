@@ -6,7 +6,7 @@ import Testing
 @testable import CroniumExecutors
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Email tools against a real SMTP server (aiosmtpd): each kind of security and login, what goes
@@ -15,8 +15,14 @@ import Glibc
     static func tool(_ receiver: SMTPReceiver, security: SMTPSecurity, login: SMTPAuthentication? = .plain, trusting: Bool = true) -> Tool {
         let now = Date()
         let email = EmailSettings(
-            host: "127.0.0.1", port: receiver.port, security: security, authentication: login, username: login == nil ? nil : "mailer",
-            from: "Cronium Alerts <alerts@example.com>", trustedCertificate: trusting ? receiver.certificate : nil)
+            host: "127.0.0.1",
+            port: receiver.port,
+            security: security,
+            authentication: login,
+            username: login == nil ? nil : "mailer",
+            from: "Cronium Alerts <alerts@example.com>",
+            trustedCertificate: trusting ? receiver.certificate : nil
+        )
         return Tool(id: 1, name: "mail", type: .email, shared: false, email: email, createdAt: now, updatedAt: now)
     }
 
@@ -31,9 +37,16 @@ import Glibc
         defer { receiver.stop() }
         for login in [SMTPAuthentication.plain, .login] {
             let message = ToolMessage(
-                subject: "Backup ✓ done on db-1 — \(login.rawValue)", text: "All good.\n.\nA line with a lone dot above; ünïcødé too.",
-                to: ["ops@example.com", "Zweite Pérson <second@example.com>"], html: "<p>All <b>good</b></p>")
-            let result = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, login: login), credential: .init(password: "s3cret pass"))
+                subject: "Backup ✓ done on db-1 — \(login.rawValue)",
+                text: "All good.\n.\nA line with a lone dot above; ünïcødé too.",
+                to: ["ops@example.com", "Zweite Pérson <second@example.com>"],
+                html: "<p>All <b>good</b></p>"
+            )
+            let result = await Self.quick.deliver(
+                message,
+                with: Self.tool(receiver, security: .startTLS, login: login),
+                credential: .init(password: "s3cret pass")
+            )
             #expect(result.delivered && result.attempts == 1 && result.status == 250, "\(result)")
             #expect(result.response?.hasPrefix("2.0.0 OK queued as") == true)
         }
@@ -44,7 +57,10 @@ import Glibc
             #expect(message.rcptTos == ["ops@example.com", "second@example.com"])
             #expect(message.subject == "Backup ✓ done on db-1 — \(login)" && message.from == "Cronium Alerts <alerts@example.com>")
             #expect(message.to == "ops@example.com, Zweite Pérson <second@example.com>")
-            #expect(message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too.\n" || message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too.")
+            #expect(
+                message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too.\n"
+                    || message.text == "All good.\n.\nA line with a lone dot above; ünïcødé too."
+            )
             #expect(message.html?.hasPrefix("<p>All <b>good</b></p>") == true)
         }
     }
@@ -56,7 +72,10 @@ import Glibc
         let text = String(repeating: "ünïcødé wörds ", count: 12) + "\n= 100%\tdone \n\n.."
         let subject = "A long subject " + String(repeating: "über ", count: 20)
         let sent = await Self.quick.deliver(
-            ToolMessage(subject: subject, text: text, to: ["a@example.com"]), with: Self.tool(tls, security: .tls, login: .login), credential: .init(password: "pw"))
+            ToolMessage(subject: subject, text: text, to: ["a@example.com"]),
+            with: Self.tool(tls, security: .tls, login: .login),
+            credential: .init(password: "pw")
+        )
         #expect(sent.delivered, "\(sent)")
         let received = try tls.messages()
         #expect(received.count == 1 && received.first?.tls == true && received.first?.authUser == "mailer" && received.first?.html == nil)
@@ -65,7 +84,11 @@ import Glibc
 
         let plain = try await SMTPReceiver.start(security: .none)
         defer { plain.stop() }
-        let relayed = await Self.quick.deliver(ToolMessage(subject: "relay", text: "plain", to: ["a@example.com"]), with: Self.tool(plain, security: .none, login: nil), credential: .init())
+        let relayed = await Self.quick.deliver(
+            ToolMessage(subject: "relay", text: "plain", to: ["a@example.com"]),
+            with: Self.tool(plain, security: .none, login: nil),
+            credential: .init()
+        )
         #expect(relayed.delivered, "\(relayed)")
         #expect(try plain.messages().first?.text?.hasPrefix("plain") == true)
     }
@@ -78,12 +101,22 @@ import Glibc
 
         let wrong = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS), credential: .init(password: "wrong-password"))
         #expect(!wrong.delivered && wrong.attempts == 1 && wrong.status == 535, "\(wrong)")
-        #expect(wrong.error?.contains("535 5.7.8 Authentication credentials invalid") == true && wrong.error?.contains("check the tool's username and password") == true)
+        #expect(
+            wrong.error?.contains("535 5.7.8 Authentication credentials invalid") == true
+                && wrong.error?.contains("check the tool's username and password") == true
+        )
         #expect(wrong.error?.contains("wrong-password") == false)
 
-        let untrusted = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, trusting: false), credential: .init(password: "right"))
+        let untrusted = await Self.quick.deliver(
+            message,
+            with: Self.tool(receiver, security: .startTLS, trusting: false),
+            credential: .init(password: "right")
+        )
         #expect(!untrusted.delivered && untrusted.attempts == 1, "\(untrusted)")
-        #expect(untrusted.error == "TLS with 127.0.0.1:\(receiver.port) failed: its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)")
+        #expect(
+            untrusted.error
+                == "TLS with 127.0.0.1:\(receiver.port) failed: its certificate is not trusted (a server with a certificate of a private CA needs that CA as the tool's trustedCertificate)"
+        )
 
         let noLogin = await Self.quick.deliver(message, with: Self.tool(receiver, security: .startTLS, login: nil), credential: .init())
         #expect(!noLogin.delivered && noLogin.attempts == 1 && noLogin.status == 530, "\(noLogin)")
@@ -95,7 +128,10 @@ import Glibc
         // Implicit TLS against a plain-text greeting.
         let mismatched = await Self.quick.deliver(message, with: Self.tool(receiver, security: .tls), credential: .init(password: "right"))
         #expect(!mismatched.delivered && mismatched.attempts == 1, "\(mismatched)")
-        #expect(mismatched.error?.hasSuffix("it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)") == true)
+        #expect(
+            mismatched.error?.hasSuffix("it does not answer in TLS (a server that starts in plain text needs security STARTTLS, usually on port 587)")
+                == true
+        )
         #expect(try receiver.messages().isEmpty)
     }
 
@@ -116,7 +152,11 @@ import Glibc
         var mute = tool
         mute.email?.port = silent.port
         let started = ContinuousClock.now
-        let hung = await ToolDelivery(policy: policy).deliver(ToolMessage(subject: "s", text: "t", to: ["b@example.com"]), with: mute, credential: .init())
+        let hung = await ToolDelivery(policy: policy).deliver(
+            ToolMessage(subject: "s", text: "t", to: ["b@example.com"]),
+            with: mute,
+            credential: .init()
+        )
         #expect(!hung.delivered && hung.error == "127.0.0.1:\(silent.port) did not finish the conversation in 1 s (after 1 try)", "\(hung)")
         #expect(ContinuousClock.now - started < .seconds(3))
     }
@@ -128,20 +168,20 @@ import Glibc
         defer { directory.remove() }
         let script = directory.appending("server.py")
         try #"""
-            import socket
-            server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
-            print("PORT", server.getsockname()[1], flush=True)
-            connection, _ = server.accept()
-            connection.sendall(b"220 mitm ESMTP\r\n")
-            reader = connection.makefile("rb")
-            for line in reader:
-                if line.upper().startswith(b"EHLO"):
-                    connection.sendall(b"250-mitm\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
-                elif line.upper().startswith(b"STARTTLS"):
-                    connection.sendall(b"220 go ahead\r\n250-mitm\r\n250 AUTH PLAIN\r\n235 welcome\r\n")
-                else:
-                    connection.sendall(b"250 ok\r\n")
-            """#.write(toFile: script, atomically: true, encoding: .utf8)
+        import socket
+        server = socket.socket(); server.bind(("127.0.0.1", 0)); server.listen(1)
+        print("PORT", server.getsockname()[1], flush=True)
+        connection, _ = server.accept()
+        connection.sendall(b"220 mitm ESMTP\r\n")
+        reader = connection.makefile("rb")
+        for line in reader:
+            if line.upper().startswith(b"EHLO"):
+                connection.sendall(b"250-mitm\r\n250-STARTTLS\r\n250 AUTH PLAIN\r\n")
+            elif line.upper().startswith(b"STARTTLS"):
+                connection.sendall(b"220 go ahead\r\n250-mitm\r\n250 AUTH PLAIN\r\n235 welcome\r\n")
+            else:
+                connection.sendall(b"250 ok\r\n")
+        """#.write(toFile: script, atomically: true, encoding: .utf8)
         let pid = try spawn(["/usr/bin/python3", script], output: directory.appending("log"))
         defer {
             kill(pid, SIGKILL)
@@ -155,9 +195,19 @@ import Glibc
         }
         let now = Date()
         let email = EmailSettings(
-            host: "127.0.0.1", port: try #require(port), security: .startTLS, authentication: .plain, username: "u", from: "a@example.com")
+            host: "127.0.0.1",
+            port: try #require(port),
+            security: .startTLS,
+            authentication: .plain,
+            username: "u",
+            from: "a@example.com"
+        )
         let tool = Tool(id: 1, name: "mail", type: .email, shared: false, email: email, createdAt: now, updatedAt: now)
-        let result = await Self.quick.deliver(ToolMessage(subject: "s", text: "t", to: ["b@example.com"]), with: tool, credential: .init(password: "never-sent"))
+        let result = await Self.quick.deliver(
+            ToolMessage(subject: "s", text: "t", to: ["b@example.com"]),
+            with: tool,
+            credential: .init(password: "never-sent")
+        )
         #expect(!result.delivered && result.attempts == 1, "\(result)")
         #expect(result.error?.hasSuffix("the SMTP server sent more after agreeing to STARTTLS: not a server to log in to") == true, "\(result)")
     }

@@ -11,9 +11,12 @@ import Testing
 @Suite(.serialized) struct SSHConnectionTests {
     static func target(_ host: SSHHost, credential: SSHCredential? = nil, pinned: [String]? = nil) throws -> SSHTarget {
         SSHTarget(
-            host: host.host, port: host.port, username: SSHHost.user,
+            host: host.host,
+            port: host.port,
+            username: SSHHost.user,
             credential: try credential ?? .privateKey(SSHPrivateKeys.parse(host.clientKey)),
-            pinnedHostKeys: pinned ?? [HostKeys.normalised(host.hostKey)!])
+            pinnedHostKeys: pinned ?? [HostKeys.normalised(host.hostKey)!]
+        )
     }
 
     @Test func commandsRunWithTheirOutputInputAndStatusManyAtOnce() async throws {
@@ -72,7 +75,9 @@ import Testing
         #expect(wrongPassword?.description.contains(SSHHost.user) == true && wrongPassword?.description.contains("not-it") == false)
         try await shell("ssh-keygen -q -t ed25519 -N '' -f \(host.directory.appending("stranger"))")
         let stranger = try SSHPrivateKeys.parse(try String(contentsOfFile: host.directory.appending("stranger"), encoding: .utf8))
-        let wrongKey = await #expect(throws: SSHError.self) { try await SSHConnection.connect(to: try Self.target(host, credential: .privateKey(stranger))) }
+        let wrongKey = await #expect(throws: SSHError.self) {
+            try await SSHConnection.connect(to: try Self.target(host, credential: .privateKey(stranger)))
+        }
         #expect(wrongKey?.code == .authenticationFailed)
         // Nothing listens on the port: refused, said so at once.
         let closed = try freePort()
@@ -85,7 +90,9 @@ import Testing
     @Test func everyKeyTypeSshKeygenWritesIsRead() async throws {
         let directory = try TemporaryDirectory("cronium-keys")
         defer { directory.remove() }
-        for (type, bits, passphrase) in [("ed25519", 0, ""), ("ecdsa", 256, ""), ("ecdsa", 384, ""), ("ecdsa", 521, ""), ("ed25519", 0, "correct horse"), ("ecdsa", 256, "p")] {
+        for (type, bits, passphrase) in [
+            ("ed25519", 0, ""), ("ecdsa", 256, ""), ("ecdsa", 384, ""), ("ecdsa", 521, ""), ("ed25519", 0, "correct horse"), ("ecdsa", 256, "p"),
+        ] {
             let file = directory.appending("\(type)-\(bits)-\(passphrase.count)")
             // Two bcrypt rounds, not ssh-keygen's 16: the same code path, and fast in a debug build.
             try await shell("ssh-keygen -q -a 2 -t \(type) \(bits > 0 ? "-b \(bits)" : "") -N '\(passphrase)' -f \(file)")
@@ -93,7 +100,9 @@ import Testing
             let expected = try String(contentsOfFile: file + ".pub", encoding: .utf8)
             #expect(HostKeys.normalised(SSHPrivateKeys.publicLine(of: key)) == HostKeys.normalised(expected), "\(file)")
             if !passphrase.isEmpty {
-                let wrong = #expect(throws: SSHError.self) { try SSHPrivateKeys.parse(try String(contentsOfFile: file, encoding: .utf8), passphrase: "wrong") }
+                let wrong = #expect(throws: SSHError.self) {
+                    try SSHPrivateKeys.parse(try String(contentsOfFile: file, encoding: .utf8), passphrase: "wrong")
+                }
                 #expect(wrong?.description.contains("passphrase") == true)
                 let missing = #expect(throws: SSHError.self) { try SSHPrivateKeys.parse(try String(contentsOfFile: file, encoding: .utf8)) }
                 #expect(missing?.description.contains("passphrase") == true)
@@ -108,11 +117,17 @@ import Testing
     @Test func knownHostsFilesArePlainHashedOrOnAPort() async throws {
         let directory = try TemporaryDirectory("cronium-known")
         defer { directory.remove() }
-        try await shell("ssh-keygen -q -t ed25519 -N '' -f \(directory.appending("a")) && ssh-keygen -q -t ecdsa -N '' -f \(directory.appending("b"))")
+        try await shell(
+            "ssh-keygen -q -t ed25519 -N '' -f \(directory.appending("a")) && ssh-keygen -q -t ecdsa -N '' -f \(directory.appending("b"))"
+        )
         let a = HostKeys.normalised(try String(contentsOfFile: directory.appending("a.pub"), encoding: .utf8))!
         let b = HostKeys.normalised(try String(contentsOfFile: directory.appending("b.pub"), encoding: .utf8))!
         let file = directory.appending("known_hosts")
-        try "web1.example,10.0.0.5 \(a)\n[10.0.0.5]:2222 \(b)\n*.internal,!db.internal \(b)\n# comment\n@revoked * \(a)\n".write(toFile: file, atomically: true, encoding: .utf8)
+        try "web1.example,10.0.0.5 \(a)\n[10.0.0.5]:2222 \(b)\n*.internal,!db.internal \(b)\n# comment\n@revoked * \(a)\n".write(
+            toFile: file,
+            atomically: true,
+            encoding: .utf8
+        )
         var text = try String(contentsOfFile: file, encoding: .utf8)
         #expect(HostKeys.known(in: text, host: "10.0.0.5", port: 22) == [a])
         #expect(HostKeys.known(in: text, host: "10.0.0.5", port: 2222) == [b])
@@ -147,9 +162,22 @@ import Testing
 
         // A payload over the session: the script runs as the login user, in the runner's work directory.
         let marker = "cronium-ssh-test-\(UUID().uuidString.prefix(8))"
-        let manifest = RunnerManifest(interpreter: ["bash"], entrypoint: "s.sh", environment: [:], execution: .init(id: 1, eventId: 1, eventName: "t", attempt: 1), deadline: nil)
+        let manifest = RunnerManifest(
+            interpreter: ["bash"],
+            entrypoint: "s.sh",
+            environment: [:],
+            execution: .init(id: 1, eventId: 1, eventName: "t", attempt: 1),
+            deadline: nil
+        )
         func payload(_ script: String) throws -> [UInt8] {
-            RunnerFrame(.payload, try RunnerPayload.make(manifest: manifest, files: [Tar.Entry(path: "s.sh", contents: Array(script.utf8))], signingKey: deployment.signingKey)).encoded
+            RunnerFrame(
+                .payload,
+                try RunnerPayload.make(
+                    manifest: manifest,
+                    files: [Tar.Entry(path: "s.sh", contents: Array(script.utf8))],
+                    signingKey: deployment.signingKey
+                )
+            ).encoded
         }
         let input = try payload("echo \"hi from $(whoami)\"; exit 4")
         let (stdout, stderr) = try await connection.exec(deployment.runCommand) { inbound, outbound in

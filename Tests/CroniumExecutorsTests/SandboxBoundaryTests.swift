@@ -1,11 +1,12 @@
 import CroniumCore
-@testable import CroniumExecutors
 import CroniumTesting
 import Foundation
 import Testing
 
+@testable import CroniumExecutors
+
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Hostile scripts against the boundary, sandboxed and not. CI runs the tests as root, the case
@@ -26,14 +27,24 @@ import Glibc
     func executor(sandboxed: Bool, in directory: TemporaryDirectory) throws -> LocalProcessExecutor {
         LocalProcessExecutor(
             configuration: .init(
-                interpreters: .resolve(), isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
-                workRoot: directory.appending("work"), killGracePeriod: .milliseconds(200)))
+                interpreters: .resolve(),
+                isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
+                workRoot: directory.appending("work"),
+                killGracePeriod: .milliseconds(200)
+            )
+        )
     }
 
     /// One run on `executor`, or on an executor of its own.
     func run(
-        _ script: String, type: EventType = .bash, sandboxed: Bool = true, limits: RunLimits? = nil, readOnlyPaths: [String]? = nil,
-        timeoutSeconds: Int = 60, on executor: LocalProcessExecutor? = nil, in directory: TemporaryDirectory
+        _ script: String,
+        type: EventType = .bash,
+        sandboxed: Bool = true,
+        limits: RunLimits? = nil,
+        readOnlyPaths: [String]? = nil,
+        timeoutSeconds: Int = 60,
+        on executor: LocalProcessExecutor? = nil,
+        in directory: TemporaryDirectory
     ) async throws -> Result {
         var event = try scriptEvent(type, script, timeoutSeconds: timeoutSeconds)
         event.limits = limits
@@ -41,7 +52,9 @@ import Glibc
         let executor = try executor ?? self.executor(sandboxed: sandboxed, in: directory)
         let recorder = OutputRecorder()
         let outcome = await executor.execute(
-            RunRequest(executionId: ExecutionID(Int64.random(in: 1...1_000_000)), event: event, environment: [:]), output: recorder.handler)
+            RunRequest(executionId: ExecutionID(Int64.random(in: 1...1_000_000)), event: event, environment: [:]),
+            output: recorder.handler
+        )
         return Result(outcome: outcome, stdout: recorder.text(.stdout), stderr: recorder.text(.stderr))
     }
 
@@ -151,7 +164,10 @@ import Glibc
         // A path gone since the event was saved: the run says which, instead of the sandbox failing.
         let gone = try await run("true", readOnlyPaths: [shared.appending("gone")], in: directory)
         #expect(gone.outcome.status == .failure && gone.outcome.error?.code == .startFailed)
-        #expect(gone.outcome.error?.message.contains("\(shared.appending("gone"))' does not exist on this server") == true, "\(String(describing: gone.outcome.error))")
+        #expect(
+            gone.outcome.error?.message.contains("\(shared.appending("gone"))' does not exist on this server") == true,
+            "\(String(describing: gone.outcome.error))"
+        )
     }
 
     @Test(.enabled(if: isRoot, "per-run cgroups need root here"), arguments: [true, false])
@@ -190,7 +206,13 @@ import Glibc
             let oom = try await run(hog, type: .python, limits: RunLimits(memoryMB: 64), on: executor, in: directory)
             #expect(oom.outcome.error?.code == .outOfMemory, "\(oom)")
             // 200 MiB is over the last run's 64 MiB: the limit is raised for this run.
-            let afterOOM = try await run("x = bytearray(200 << 20)\nprint('ok')", type: .python, limits: RunLimits(memoryMB: 400), on: executor, in: directory)
+            let afterOOM = try await run(
+                "x = bytearray(200 << 20)\nprint('ok')",
+                type: .python,
+                limits: RunLimits(memoryMB: 400),
+                on: executor,
+                in: directory
+            )
             #expect(afterOOM.stdout == ["ok"], "\(afterOOM)")
             let groups = try FileManager.default.contentsOfDirectory(atPath: base).filter { $0.hasPrefix("\(instance)-run-") }
             #expect(groups.count == 1, "every run took the one idle group: \(groups)")
@@ -244,7 +266,9 @@ import Glibc
                     $0.defaultLimits = RunLimits(openFiles: 100)
                     $0.maximumLimits = RunLimits(openFiles: 500)
                 },
-                workRoot: directory.appending("work")))
+                workRoot: directory.appending("work")
+            )
+        )
         let recorder = OutputRecorder()
         _ = await executor.execute(RunRequest(executionId: 1, event: event, environment: [:]), output: recorder.handler)
         #expect(recorder.text(.stdout) == ["500"])

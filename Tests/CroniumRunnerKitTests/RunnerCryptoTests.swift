@@ -1,8 +1,9 @@
 import CroniumExecutors
-@testable import CroniumRunnerKit
 import Crypto
 import Foundation
 import Testing
+
+@testable import CroniumRunnerKit
 
 /// The runner's own SHA-256, SHA-512, Ed25519 verification and JSON reader, held to swift-crypto
 /// (BoringSSL) and Foundation on the same inputs: the runner trusts payloads on their word.
@@ -40,7 +41,8 @@ import Testing
         let secret = bytes("9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60")
         let publicKey = bytes("d75a980182b10ab7d54bfed3c964073a0ee172f3daa62325af021a68f707511a")
         let signature = bytes(
-            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b")
+            "e5564300c360ac729086e2cc806e828a84877f1eb8e5d974d873e065224901555fb8821590a33bacc61e39701cf9b46bd25bf5f0595bbe24655141438e7a100b"
+        )
         #expect(Array(try Curve25519.Signing.PrivateKey(rawRepresentation: secret).publicKey.rawRepresentation) == publicKey)
         #expect(Ed25519.isValidSignature(signature, of: [], publicKey: publicKey))
         #expect(!Ed25519.isValidSignature(signature, of: [0], publicKey: publicKey))
@@ -84,10 +86,13 @@ import Testing
 
     @Test func manifestsReadAsFoundationWroteThem() throws {
         let manifest = RunnerManifest(
-            interpreter: ["python3", "-u"], entrypoint: "script.py",
+            interpreter: ["python3", "-u"],
+            entrypoint: "script.py",
             environment: ["QUOTE": #"say "hi"\ then/now"#, "UNICODE": "é 中 🚀", "CONTROL": "a\tb\nc\u{01}", "EMPTY": ""],
-            execution: .init(id: 9_007_199_254_740_000, eventId: 7, eventName: "nightly / backup", attempt: 3), deadline: 1_764_584_000.125,
-            silenceLimit: 45)
+            execution: .init(id: 9_007_199_254_740_000, eventId: 7, eventName: "nightly / backup", attempt: 3),
+            deadline: 1_764_584_000.125,
+            silenceLimit: 45
+        )
         for formatting in [JSONEncoder.OutputFormatting.sortedKeys, [.prettyPrinted, .withoutEscapingSlashes]] {
             let encoder = JSONEncoder()
             encoder.outputFormatting = formatting

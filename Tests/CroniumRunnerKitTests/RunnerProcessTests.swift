@@ -55,11 +55,21 @@ import Testing
         var leftovers: [String] { (try? FileManager.default.contentsOfDirectory(atPath: home.appending(".cache/cronium/runs"))) ?? [] }
     }
 
-    static func payload(_ script: String, key: Curve25519.Signing.PrivateKey, deadline: Double? = nil, silenceLimit: Double? = nil) throws -> RunnerFrame {
+    static func payload(_ script: String, key: Curve25519.Signing.PrivateKey, deadline: Double? = nil, silenceLimit: Double? = nil) throws
+        -> RunnerFrame
+    {
         let manifest = RunnerManifest(
-            interpreter: ["bash"], entrypoint: "script.sh", environment: ["CRONIUM_EXECUTION_ID": "42"],
-            execution: .init(id: 42, eventId: 7, eventName: "test", attempt: 1), deadline: deadline, silenceLimit: silenceLimit)
-        return RunnerFrame(.payload, try RunnerPayload.make(manifest: manifest, files: [Tar.Entry(path: "script.sh", contents: Array(script.utf8))], signingKey: key))
+            interpreter: ["bash"],
+            entrypoint: "script.sh",
+            environment: ["CRONIUM_EXECUTION_ID": "42"],
+            execution: .init(id: 42, eventId: 7, eventName: "test", attempt: 1),
+            deadline: deadline,
+            silenceLimit: silenceLimit
+        )
+        return RunnerFrame(
+            .payload,
+            try RunnerPayload.make(manifest: manifest, files: [Tar.Entry(path: "script.sh", contents: Array(script.utf8))], signingKey: key)
+        )
     }
 
     static func text(_ frames: [RunnerFrame], _ kind: RunnerFrameKind) -> String {
@@ -142,7 +152,13 @@ import Testing
         // The deadline (plus the runner's 5 s of slack) passes: TERM, then KILL for a script that ignores it.
         var late = try Runner(trusting: key.publicKey)
         defer { late.home.remove() }
-        late.child.write(try Self.payload("trap '' TERM; exec -a \(marker) bash -c 'trap \"\" TERM; sleep 300'", key: key, deadline: Date().timeIntervalSince1970 - 4).encoded)
+        late.child.write(
+            try Self.payload(
+                "trap '' TERM; exec -a \(marker) bash -c 'trap \"\" TERM; sleep 300'",
+                key: key,
+                deadline: Date().timeIntervalSince1970 - 4
+            ).encoded
+        )
         let ended = try await late.frames()
         #expect(Self.exit(ended)?.signal == "KILL", "\(ended.map(\.kind))")
         #expect(livePIDs(withMarker: marker).isEmpty)

@@ -19,7 +19,12 @@ import Testing
                 let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: config))) as? [String: Any]
                 return try #require(((saved?["logins"] as? [String: Any])?[url] as? [String: Any])?["token"] as? String)
             }
-            _ = try await CLITests.cli(["user", "create", "alice", "--password-stdin"], url: url, token: adminToken, input: "correct horse battery\n")
+            _ = try await CLITests.cli(
+                ["user", "create", "alice", "--password-stdin"],
+                url: url,
+                token: adminToken,
+                input: "correct horse battery\n"
+            )
 
             let wrong = try await cli(["login", "--url", url, "--user", "alice", "--password-stdin"], input: "wrong password\n")
             #expect(wrong.status == 4 && wrong.stderr.contains("wrong username or password"), "\(wrong.stderr)")
@@ -82,8 +87,13 @@ import Testing
                 return try JSONDecoder.cronium.decode(Event.self, from: Data(shown.stdout.utf8)).schedule
             }
             let created = try await CLITests.cli(
-                ["event", "create", "--name", "nightly", "--type", "bash", "--script", "true", "--cron", "0 3 * * *", "--tz", "Europe/Berlin",
-                 "--misfire", "all", "--overlap", "queue", "--dst-gap", "skip"], url: url, token: token)
+                [
+                    "event", "create", "--name", "nightly", "--type", "bash", "--script", "true", "--cron", "0 3 * * *", "--tz", "Europe/Berlin",
+                    "--misfire", "all", "--overlap", "queue", "--dst-gap", "skip",
+                ],
+                url: url,
+                token: token
+            )
             #expect(created.status == 0, "\(created.stderr)")
             // The answer reports the new schedule's next fire, not the one the old schedule had planned.
             let moved = try await CLITests.cli(["event", "update", "1", "--cron", "30 4 * * *"], url: url, token: token)

@@ -27,12 +27,19 @@ import Testing
     /// `interruptOn`: Ctrl-C (SIGINT) as soon as stdout shows this text, so a loaded machine
     /// cannot make the signal arrive before the CLI is where the test means it to be.
     static func cli(
-        _ arguments: [String], url: String? = nil, token: String? = nil, input: String? = nil, interruptOn: String? = nil, home: String? = nil
+        _ arguments: [String],
+        url: String? = nil,
+        token: String? = nil,
+        input: String? = nil,
+        interruptOn: String? = nil,
+        home: String? = nil
     ) async throws -> Result {
         try await offThePool { try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home) }
     }
 
-    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws -> Result {
+    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws
+        -> Result
+    {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: binary)
         process.arguments = arguments
@@ -62,7 +69,11 @@ import Testing
         stdout += out.fileHandleForReading.readDataToEndOfFile()
         let stderr = err.fileHandleForReading.readDataToEndOfFile()
         process.waitUntilExit()
-        return Result(status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self), stderr: String(decoding: stderr, as: UTF8.self))
+        return Result(
+            status: process.terminationStatus,
+            stdout: String(decoding: stdout, as: UTF8.self),
+            stderr: String(decoding: stderr, as: UTF8.self)
+        )
     }
 
     /// Runs `body` with a live server's URL and admin token.
@@ -72,7 +83,9 @@ import Testing
 
     /// The same, with the directory holding the server's data directory (named `dataDirectoryName`).
     static func withLiveServer(
-        dataDirectoryName: String, configure: (inout ServerConfiguration) -> Void = { _ in }, _ body: (String, String, String) async throws -> Void
+        dataDirectoryName: String,
+        configure: (inout ServerConfiguration) -> Void = { _ in },
+        _ body: (String, String, String) async throws -> Void
     ) async throws {
         let fixture = try await ServerFixture(dataDirectoryName: dataDirectoryName, configure)
         defer { fixture.directory.remove() }
@@ -93,7 +106,11 @@ import Testing
 
     @Test func eventLifecycleThroughTheCLI() async throws {
         try await Self.withLiveServer { url, token in
-            let created = try await Self.cli(["event", "create", "--name", "greet", "--type", "bash", "--script", "echo hi $WHO; echo err >&2; exit 3", "--env", "WHO=cli"], url: url, token: token)
+            let created = try await Self.cli(
+                ["event", "create", "--name", "greet", "--type", "bash", "--script", "echo hi $WHO; echo err >&2; exit 3", "--env", "WHO=cli"],
+                url: url,
+                token: token
+            )
             #expect(created.status == 0)
             #expect(created.stdout == "created event 1 'greet' (ACTIVE)\n")
 
@@ -117,7 +134,10 @@ import Testing
             #expect(try await Self.cli(["event", "run", "1", "--wait"], url: url, token: token).status == 0)
             // An event with runs: -y, or no deletion at all (there is no terminal to ask on).
             let unconfirmed = try await Self.cli(["event", "delete", "1"], url: url, token: token)
-            #expect(unconfirmed.status == 64 && unconfirmed.stderr.contains("has runs, and deleting it deletes their logs too: add -y"), "\(unconfirmed.stderr)")
+            #expect(
+                unconfirmed.status == 64 && unconfirmed.stderr.contains("has runs, and deleting it deletes their logs too: add -y"),
+                "\(unconfirmed.stderr)"
+            )
             #expect(try await Self.cli(["event", "show", "1"], url: url, token: token).status == 0)
             #expect(try await Self.cli(["event", "delete", "1", "-y"], url: url, token: token).stdout == "deleted event 1\n")
             // One without runs goes at once.
@@ -128,7 +148,14 @@ import Testing
 
     @Test func followingARunningLogStreamsUntilTheEnd() async throws {
         try await Self.withLiveServer { url, token in
-            _ = try await Self.cli(["event", "create", "--name", "slow", "--type", "python", "--script", "import time\nprint('a', flush=True)\ntime.sleep(0.3)\nprint('b')"], url: url, token: token)
+            _ = try await Self.cli(
+                [
+                    "event", "create", "--name", "slow", "--type", "python", "--script",
+                    "import time\nprint('a', flush=True)\ntime.sleep(0.3)\nprint('b')",
+                ],
+                url: url,
+                token: token
+            )
             let started = try await Self.cli(["event", "run", "1"], url: url, token: token)
             let id = try #require(started.stdout.split(separator: " ").last.map { String($0).trimmingCharacters(in: .whitespacesAndNewlines) })
             let follow = try await Self.cli(["logs", id, "--follow"], url: url, token: token)
@@ -144,7 +171,10 @@ import Testing
             for arguments in [["event", "run", "1", "--wait"], ["logs", "1", "-f"]] {
                 let stopped = try await Self.cli(arguments, url: url, token: token, interruptOn: "up\n")
                 #expect(stopped.status == 130, "\(arguments): \(stopped.stderr)")
-                #expect(stopped.stderr.contains("stopped following; execution 1 goes on. To cancel it: cronium execution cancel 1"), "\(stopped.stderr)")
+                #expect(
+                    stopped.stderr.contains("stopped following; execution 1 goes on. To cancel it: cronium execution cancel 1"),
+                    "\(stopped.stderr)"
+                )
             }
             let list = try await Self.cli(["execution", "list", "-o", "json"], url: url, token: token)
             let executions = try JSONDecoder.cronium.decode([Execution].self, from: Data(list.stdout.utf8))
@@ -165,11 +195,23 @@ import Testing
             let badType = try await Self.cli(["event", "create", "--name", "x", "--type", "ruby"], url: url, token: token)
             #expect(badType.status == 64 && badType.stderr.contains("Usage: cronium event create"), "\(badType.stderr)")
             #expect(badType.stderr.contains("See 'cronium event create --help'"), "\(badType.stderr)")
-            let badDuration = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"], url: url, token: token)
+            let badDuration = try await Self.cli(
+                ["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--every", "soon"],
+                url: url,
+                token: token
+            )
             #expect(badDuration.status == 64 && badDuration.stderr.contains("not a duration"))
-            let zoneAlone = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--tz", "Europe/Berlin"], url: url, token: token)
+            let zoneAlone = try await Self.cli(
+                ["event", "create", "--name", "x", "--type", "bash", "--script", "true", "--tz", "Europe/Berlin"],
+                url: url,
+                token: token
+            )
             #expect(zoneAlone.status == 64 && zoneAlone.stderr.contains("need --cron, --every or --at"))
-            let missingFile = try await Self.cli(["event", "create", "--name", "x", "--type", "bash", "--file", "/no/such/script.sh"], url: url, token: token)
+            let missingFile = try await Self.cli(
+                ["event", "create", "--name", "x", "--type", "bash", "--file", "/no/such/script.sh"],
+                url: url,
+                token: token
+            )
             #expect(missingFile.status == 64 && missingFile.stderr.contains("--file /no/such/script.sh: no such file"), "\(missingFile.stderr)")
             let tooMany = try await Self.cli(["execution", "list", "--limit", "501"], url: url, token: token)
             #expect(tooMany.status == 64 && tooMany.stderr.contains("--limit must be between 1 and 500"), "\(tooMany.stderr)")
@@ -190,7 +232,11 @@ import Testing
             defer { other.remove() }
             let port = String(bare.split(separator: ":").last ?? "")
             let taken = try await Self.cli(["serve", "--data-dir", other.path, "--port", port])
-            #expect(taken.status == 1 && taken.stderr.contains("port \(port) on 127.0.0.1 is in use; stop what listens there or choose another with --port"), "\(taken.stderr)")
+            #expect(
+                taken.status == 1
+                    && taken.stderr.contains("port \(port) on 127.0.0.1 is in use; stop what listens there or choose another with --port"),
+                "\(taken.stderr)"
+            )
             #expect(!taken.stdout.contains("First start") && !FileManager.default.fileExists(atPath: other.appending("initial-admin-token")))
         }
         // Unreachable: 69, in words a person can act on.
@@ -199,7 +245,8 @@ import Testing
         #expect(down.stderr.contains("--url or CRONIUM_URL"))
         // --run-uids is checked before anything starts: a range over an account, root, too few ids.
         for (range, problem) in [
-            ("0-100", "must not include 0"), ("65534-65600", "includes the account nobody"), ("5000-5003", "holds 4 ids"), ("10-x", "must be FIRST-LAST"),
+            ("0-100", "must not include 0"), ("65534-65600", "includes the account nobody"), ("5000-5003", "holds 4 ids"),
+            ("10-x", "must be FIRST-LAST"),
         ] {
             let refused = try await Self.cli(["serve", "--run-uids", range, "--data-dir", "/nonexistent/never-created"])
             #expect(refused.status == 64 && refused.stderr.contains(problem), "\(range): \(refused.stderr)")
@@ -214,9 +261,17 @@ import Testing
     /// `version` shows both ends.
     @Test func shortFlagsTablesAndVersion() async throws {
         try await Self.withLiveServer { url, token in
-            let quiet = try await Self.cli(["event", "create", "--name", "two\nlines", "--type", "bash", "--script", "true", "-q"], url: url, token: token)
+            let quiet = try await Self.cli(
+                ["event", "create", "--name", "two\nlines", "--type", "bash", "--script", "true", "-q"],
+                url: url,
+                token: token
+            )
             #expect(quiet.status == 0 && quiet.stdout == "1\n", "\(quiet.stdout)")
-            _ = try await Self.cli(["event", "create", "--name", String(repeating: "long", count: 40), "--type", "bash", "--script", "true"], url: url, token: token)
+            _ = try await Self.cli(
+                ["event", "create", "--name", String(repeating: "long", count: 40), "--type", "bash", "--script", "true"],
+                url: url,
+                token: token
+            )
             let ids = try await Self.cli(["event", "list", "-q"], url: url, token: token)
             #expect(ids.stdout == "1\n2\n")
             let table = try await Self.cli(["event", "list"], url: url, token: token)
@@ -225,24 +280,40 @@ import Testing
             let json = try await Self.cli(["event", "list", "-o", "json"], url: url, token: token)
             #expect(try JSONDecoder.cronium.decode([Event].self, from: Data(json.stdout.utf8)).count == 2)
             let waited = try await Self.cli(["event", "run", "1", "--wait", "-q"], url: url, token: token)
-            #expect(waited.status == 0 && Int(waited.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil && waited.stderr.isEmpty, "\(waited)")
+            #expect(
+                waited.status == 0 && Int(waited.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil && waited.stderr.isEmpty,
+                "\(waited)"
+            )
             let started = try await Self.cli(["event", "run", "1", "-q"], url: url, token: token)
             #expect(Int(started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)) != nil, "\(started.stdout)")
             let paused = try await Self.cli(["event", "pause", "1"], url: url, token: token)
             #expect(paused.status == 0 && paused.stdout == "paused event 1 'two\nlines' (PAUSED)\n", "\(paused.stdout)")
             let resumed = try await Self.cli(["event", "resume", "1"], url: url, token: token)
             #expect(resumed.status == 0 && resumed.stdout.hasSuffix("(ACTIVE)\n"))
-            let shown = try await Self.cli(["execution", "show", started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)], url: url, token: token)
-            #expect(shown.status == 0 && (try? JSONDecoder.cronium.decode(Execution.self, from: Data(shown.stdout.utf8)))?.eventId == 1, "\(shown.stdout)")
+            let shown = try await Self.cli(
+                ["execution", "show", started.stdout.trimmingCharacters(in: .whitespacesAndNewlines)],
+                url: url,
+                token: token
+            )
+            #expect(
+                shown.status == 0 && (try? JSONDecoder.cronium.decode(Execution.self, from: Data(shown.stdout.utf8)))?.eventId == 1,
+                "\(shown.stdout)"
+            )
             #expect(try await Self.cli(["execution", "show", "999"], url: url, token: token).status == 3)
             // --status filters the list; the ledger shows each due occurrence.
             let active = try await Self.cli(["event", "list", "--status", "active", "-q"], url: url, token: token)
             #expect(active.stdout == "1\n2\n")
             #expect(try await Self.cli(["event", "list", "--status", "sleeping"], url: url, token: token).status == 64)
-            _ = try await Self.cli(["event", "create", "--name", "tick", "--type", "bash", "--script", "true", "--every", "1s"], url: url, token: token)
+            _ = try await Self.cli(
+                ["event", "create", "--name", "tick", "--type", "bash", "--script", "true", "--every", "1s"],
+                url: url,
+                token: token
+            )
             // Until one tick has run (a loaded machine may take longer than a second or two).
             _ = try await eventually(timeout: .seconds(20)) {
-                try await Self.cli(["event", "ledger", "3"], url: url, token: token).stdout.split(separator: "\n").dropFirst().contains { $0.contains("RAN") }
+                try await Self.cli(["event", "ledger", "3"], url: url, token: token).stdout.split(separator: "\n").dropFirst().contains {
+                    $0.contains("RAN")
+                }
             }
             _ = try await Self.cli(["event", "pause", "3"], url: url, token: token)
             let ledger = try await Self.cli(["event", "ledger", "3"], url: url, token: token)
@@ -285,7 +356,9 @@ import Testing
         let result = try await Self.cli(["schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2027-03-27T00:00:00Z", "--count", "3"])
         #expect(result.status == 0)
         #expect(result.stdout == "2027-03-27T02:30:00+01:00\n2027-03-28T03:30:00+02:00\n2027-03-29T02:30:00+02:00\n")
-        let skip = try await Self.cli(["schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2027-03-27T00:00:00Z", "--count", "2", "--dst-gap", "skip"])
+        let skip = try await Self.cli([
+            "schedule", "next", "30 2 * * *", "--tz", "Europe/Berlin", "--from", "2027-03-27T00:00:00Z", "--count", "2", "--dst-gap", "skip",
+        ])
         #expect(skip.stdout == "2027-03-27T02:30:00+01:00\n2027-03-29T02:30:00+02:00\n")
         let bad = try await Self.cli(["schedule", "next", "61 * * * *"])
         #expect(bad.status != 0 && bad.stderr.contains("minute"))

@@ -24,7 +24,8 @@ import Testing
             }
             let reader = try await create("reader", .bash, #"echo "result $(cronium_get_variable CHAIN_RESULT) from input $(cronium_input)""#)
             let doubler = try await create(
-                "doubler", .nodejs,
+                "doubler",
+                .nodejs,
                 """
                 const cronium = require('cronium');
                 (async () => {
@@ -38,7 +39,8 @@ import Testing
             ) { $0.actions = [EventAction(when: .onSuccess, type: .runEvent, eventId: reader.id)] }
             let never = try await create("never", .bash, "echo should not run")
             let start = try await create(
-                "start", .python,
+                "start",
+                .python,
                 """
                 import cronium
                 cronium.output({"n": 21})
@@ -74,10 +76,20 @@ import Testing
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            #expect(try await send(client, fixture.adminToken, .post, "/api/v1/tools", #"{"name": "ops", "type": "WEBHOOK", "url": "\#(receiver.url)/ops"}"#).status == 201)
+            #expect(
+                try await send(
+                    client,
+                    fixture.adminToken,
+                    .post,
+                    "/api/v1/tools",
+                    #"{"name": "ops", "type": "WEBHOOK", "url": "\#(receiver.url)/ops"}"#
+                ).status == 201
+            )
             let note = try await runs.create("note", .bash, "cronium_input")
             let flaky = try await runs.create(
-                "flaky", .python, "import cronium\nattempt = cronium.event()['attempt']\ncronium.output({'attempt': attempt})\nprint('attempt', attempt)\nraise SystemExit(1)"
+                "flaky",
+                .python,
+                "import cronium\nattempt = cronium.event()['attempt']\ncronium.output({'attempt': attempt})\nprint('attempt', attempt)\nraise SystemExit(1)"
             ) {
                 $0.retries = 2
                 $0.retryBackoffSeconds = 0
@@ -85,7 +97,13 @@ import Testing
                     EventAction(when: .onFailure, type: .runEvent, eventId: note.id),
                     EventAction(when: .always, type: .runEvent, eventId: note.id),
                     EventAction(when: .onSuccess, type: .runEvent, eventId: note.id),
-                    EventAction(when: .onFailure, type: .sendMessage, tool: "ops", subject: "{{event.name}}", message: "{{event.name}} failed on attempt {{execution.attempt}}"),
+                    EventAction(
+                        when: .onFailure,
+                        type: .sendMessage,
+                        tool: "ops",
+                        subject: "{{event.name}}",
+                        message: "{{event.name}} failed on attempt {{execution.attempt}}"
+                    ),
                 ]
             }
             _ = try await runs.start(flaky)
@@ -129,7 +147,10 @@ import Testing
             let c = try await runs.create("c", .bash, "true") { $0.actions = [EventAction(when: .onSuccess, type: .runEvent, eventId: b.id)] }
             func update(_ id: EventID, _ actions: String) async throws -> (Int, ProblemBody) {
                 try await client.execute(
-                    uri: "/api/v1/events/\(id)", method: .patch, headers: auth(fixture.adminToken), body: ByteBuffer(string: #"{"actions": \#(actions)}"#)
+                    uri: "/api/v1/events/\(id)",
+                    method: .patch,
+                    headers: auth(fixture.adminToken),
+                    body: ByteBuffer(string: #"{"actions": \#(actions)}"#)
                 ) { ($0.status.code, try decode(ProblemBody.self, $0)) }
             }
             let (status, problem) = try await update(a.id, #"[{"when": "on_condition", "type": "RUN_EVENT", "eventId": \#(c.id)}]"#)
@@ -142,13 +163,22 @@ import Testing
             let (typo, _) = try await update(a.id, #"[{"when": "SOMETIMES", "type": "RUN_EVENT", "eventId": 2}]"#)
             #expect(typo == 400)
             // Nothing was changed by the refusals.
-            let stored = try await client.execute(uri: "/api/v1/events/\(a.id)", method: .get, headers: auth(fixture.adminToken)) { try decode(Event.self, $0) }
+            let stored = try await client.execute(uri: "/api/v1/events/\(a.id)", method: .get, headers: auth(fixture.adminToken)) {
+                try decode(Event.self, $0)
+            }
             #expect(stored.actions == nil)
 
             // An export names the events actions run; an import resolves the names again.
-            let exported = try await client.execute(uri: "/api/v1/events/export", method: .get, headers: auth(fixture.adminToken)) { String(buffer: $0.body) }
+            let exported = try await client.execute(uri: "/api/v1/events/export", method: .get, headers: auth(fixture.adminToken)) {
+                String(buffer: $0.body)
+            }
             #expect(exported.contains(#""eventName":"a""#) && !exported.contains(#""eventId""#))
-            try await client.execute(uri: "/api/v1/events/import", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: exported)) {
+            try await client.execute(
+                uri: "/api/v1/events/import",
+                method: .post,
+                headers: auth(fixture.adminToken),
+                body: ByteBuffer(string: exported)
+            ) {
                 #expect($0.status == .ok)
             }
         }
@@ -160,22 +190,33 @@ import Testing
         try await fixture.test(.live) { client in
             func importing(_ body: String, dryRun: Bool = false) async throws -> (Int, String) {
                 try await client.execute(
-                    uri: "/api/v1/events/import\(dryRun ? "?dryRun=true" : "")", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)
+                    uri: "/api/v1/events/import\(dryRun ? "?dryRun=true" : "")",
+                    method: .post,
+                    headers: auth(fixture.adminToken),
+                    body: ByteBuffer(string: body)
                 ) { ($0.status.code, String(buffer: $0.body)) }
             }
-            let cycle = #"{"events": [{"name": "x", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "y"}]}, {"name": "y", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "x"}]}]}"#
+            let cycle =
+                #"{"events": [{"name": "x", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "y"}]}, {"name": "y", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "x"}]}]}"#
             let (refused, problem) = try await importing(cycle)
             #expect(refused == 422 && problem.contains("these actions would run forever"), "\(problem)")
-            let (unknown, unknownProblem) = try await importing(#"[{"name": "z", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "nope"}]}]"#)
+            let (unknown, unknownProblem) = try await importing(
+                #"[{"name": "z", "type": "BASH", "content": "true", "actions": [{"when": "ALWAYS", "type": "RUN_EVENT", "eventName": "nope"}]}]"#
+            )
             #expect(unknown == 422 && unknownProblem.contains("you have no event named 'nope'"))
-            let none = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { try decode([Event].self, $0) }
+            let none = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) {
+                try decode([Event].self, $0)
+            }
             #expect(none.isEmpty)
 
-            let chain = #"{"events": [{"name": "first", "type": "BASH", "content": "echo one", "actions": [{"when": "ON_SUCCESS", "type": "RUN_EVENT", "eventName": "second"}]}, {"name": "second", "type": "BASH", "content": "cronium_input"}]}"#
+            let chain =
+                #"{"events": [{"name": "first", "type": "BASH", "content": "echo one", "actions": [{"when": "ON_SUCCESS", "type": "RUN_EVENT", "eventName": "second"}]}, {"name": "second", "type": "BASH", "content": "cronium_input"}]}"#
             #expect(try await importing(chain, dryRun: true).0 == 200)
             let (status, report) = try await importing(chain)
             #expect(status == 200, "\(report)")
-            let events = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) { try decode([Event].self, $0) }
+            let events = try await client.execute(uri: "/api/v1/events", method: .get, headers: auth(fixture.adminToken)) {
+                try decode([Event].self, $0)
+            }
             let first = try #require(events.first { $0.name == "first" })
             let second = try #require(events.first { $0.name == "second" })
             #expect(first.actions == [EventAction(when: .onSuccess, type: .runEvent, eventId: second.id)])
@@ -195,7 +236,9 @@ import Testing
             var next = try await runs.create("link 12", .bash, "true")
             for number in stride(from: 11, through: 1, by: -1) {
                 let target = next.id
-                next = try await runs.create("link \(number)", .bash, "true") { $0.actions = [EventAction(when: .always, type: .runEvent, eventId: target)] }
+                next = try await runs.create("link \(number)", .bash, "true") {
+                    $0.actions = [EventAction(when: .always, type: .runEvent, eventId: target)]
+                }
             }
             var execution = try await runs.run(next)
             for _ in 0..<EventAction.maxChainDepth {
@@ -203,7 +246,9 @@ import Testing
             }
             #expect(execution.chainDepth == EventAction.maxChainDepth)
             let stopped = try #require(try await runs.actions(execution.id).first)
-            #expect(stopped.status == .failed && stopped.error == "a chain may start at most 10 runs one after another through actions; it stops here")
+            #expect(
+                stopped.status == .failed && stopped.error == "a chain may start at most 10 runs one after another through actions; it stops here"
+            )
         }
     }
 }

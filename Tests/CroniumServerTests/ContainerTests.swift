@@ -33,13 +33,23 @@ struct ContainerTests {
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             // Without a network, the container still sends a message: the server sends it for it.
-            let tool = try await send(client, fixture.adminToken, .post, "/api/v1/tools", #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook"}"#)
+            let tool = try await send(
+                client,
+                fixture.adminToken,
+                .post,
+                "/api/v1/tools",
+                #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook"}"#
+            )
             #expect(tool.status == 201)
             let reader = try await runs.create(
-                "reader", .bash, #"echo "bash $(id -u):$(id -g) got $(cronium_input)"; cronium_send_message hook "from a container" >/dev/null"#,
-                configure: Self.inContainer)
+                "reader",
+                .bash,
+                #"echo "bash $(id -u):$(id -g) got $(cronium_input)"; cronium_send_message hook "from a container" >/dev/null"#,
+                configure: Self.inContainer
+            )
             let node = try await runs.create(
-                "node", .nodejs,
+                "node",
+                .nodejs,
                 """
                 const cronium = require('cronium');
                 (async () => {
@@ -53,7 +63,8 @@ struct ContainerTests {
                 $0.actions = [EventAction(when: .onSuccess, type: .runEvent, eventId: reader.id)]
             }
             let python = try await runs.create(
-                "python", .python,
+                "python",
+                .python,
                 """
                 import cronium, os
                 status = open("/proc/self/status").read()
@@ -73,10 +84,12 @@ struct ContainerTests {
             #expect(python.networkAccess == false, "a container event gets no network unless it asks")
             let first = try await runs.run(python)
             #expect(first.status == .success, "\(first.error ?? "")")
-            #expect(try await runs.log(first.id) == [
-                "uid 1000 caps 0000000000000000 nnp 1", "wrote /work/a", "wrote /tmp/b",
-                "refused /etc/c Read-only file system", "refused /run/cronium/d Read-only file system",
-            ])
+            #expect(
+                try await runs.log(first.id) == [
+                    "uid 1000 caps 0000000000000000 nnp 1", "wrote /work/a", "wrote /tmp/b",
+                    "refused /etc/c Read-only file system", "refused /run/cronium/d Read-only file system",
+                ]
+            )
             let second = try await runs.ended(try #require(try await runs.actions(first.id).first?.executionId))
             #expect(second.status == .success && second.outputValue == .object(["doubled": .integer(42)]), "\(second.error ?? "")")
             #expect(try await runs.log(second.id) == [#"node got {"n":21} network lo 1"#])
@@ -132,7 +145,12 @@ struct ContainerTests {
         let fixture = try await Self.fixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            let waiter = try await runs.create("waiter", .bash, "trap 'echo cleaning up; exit 5' TERM\necho started\nsleep 60 & wait", configure: Self.inContainer)
+            let waiter = try await runs.create(
+                "waiter",
+                .bash,
+                "trap 'echo cleaning up; exit 5' TERM\necho started\nsleep 60 & wait",
+                configure: Self.inContainer
+            )
             let chatty = try await runs.create("chatty", .bash, "seq 1 200000", configure: Self.inContainer)
             let waiting = try await runs.start(waiter)
             let chattering = try await runs.start(chatty)
@@ -161,7 +179,10 @@ struct ContainerTests {
             }
             let ran = try await runs.run(custom)
             #expect(ran.status == .failure && ran.errorCode == .startFailed)
-            #expect(ran.error == "image cronium/no-such-image:1 not found — pull or build it on the engine (`docker pull cronium/no-such-image:1` or `podman pull cronium/no-such-image:1`)")
+            #expect(
+                ran.error
+                    == "image cronium/no-such-image:1 not found — pull or build it on the engine (`docker pull cronium/no-such-image:1` or `podman pull cronium/no-such-image:1`)"
+            )
         }
         let noEngine = try await ServerFixture {
             $0.containerSocket = "/nonexistent/podman.sock"
@@ -176,7 +197,10 @@ struct ContainerTests {
             let ran = try await runs.run(event)
             #expect(ContinuousClock.now - started < .seconds(10))
             #expect(ran.status == .failure && ran.errorCode == .startFailed)
-            #expect(ran.error?.hasPrefix("container engine unavailable: cannot reach the container engine at /nonexistent/podman.sock") == true, "\(ran)")
+            #expect(
+                ran.error?.hasPrefix("container engine unavailable: cannot reach the container engine at /nonexistent/podman.sock") == true,
+                "\(ran)"
+            )
             try await client.execute(uri: "/ready", method: .get) { response in
                 #expect(response.status == .ok)
                 #expect(String(buffer: response.body).contains(#""containerEngine":{"available":false,"detail":"cannot reach the container engine"#))
@@ -193,9 +217,14 @@ struct ContainerTests {
         let instance = CroniumServer.instanceName(dataDirectory: data)
         let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
         let spec = ContainerSpec(
-            image: "cronium/runner:bash", command: ["sleep", "600"], user: ContainerExecutor.user, workingDirectory: "/",
-            environment: [:], labels: [ContainerExecutor.instanceLabel: instance, ContainerExecutor.executionLabel: "1"],
-            host: .init(binds: [], tmpfs: [:], network: "none", memoryBytes: 64 << 20, nanoCPUs: 100_000_000, pidsLimit: 16, openFiles: 64))
+            image: "cronium/runner:bash",
+            command: ["sleep", "600"],
+            user: ContainerExecutor.user,
+            workingDirectory: "/",
+            environment: [:],
+            labels: [ContainerExecutor.instanceLabel: instance, ContainerExecutor.executionLabel: "1"],
+            host: .init(binds: [], tmpfs: [:], network: "none", memoryBytes: 64 << 20, nanoCPUs: 100_000_000, pidsLimit: 16, openFiles: 64)
+        )
         let orphan = try await engine.createContainer(spec, name: "cronium-orphan-\(UInt32.random(in: 0...UInt32.max))")
         try await engine.startContainer(orphan)
         #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(instance)").map(\.id) == [orphan])

@@ -6,7 +6,7 @@ import Logging
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// `cronium serve` killed with SIGKILL in the middle of an unsandboxed run: after the restart no
@@ -24,7 +24,9 @@ import Glibc
         }
 
         private init(dataDirectory: String, asUser user: String?, listenOn requested: Int) throws {
-            let serve = [CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error"]
+            let serve = [
+                CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error",
+            ]
             process.executableURL = URL(fileURLWithPath: user == nil ? serve[0] : "/usr/sbin/runuser")
             process.arguments = user.map { ["-u", $0, "--"] + serve } ?? Array(serve.dropFirst())
             process.environment = ["PATH": "/usr/bin:/bin"]
@@ -44,7 +46,8 @@ import Glibc
 
         /// The server that `runuser` started, or the process itself.
         var serverPid: pid_t {
-            let children = (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8)) ?? ""
+            let children =
+                (try? String(contentsOfFile: "/proc/\(process.processIdentifier)/task/\(process.processIdentifier)/children", encoding: .utf8)) ?? ""
             return children.split(separator: " ").compactMap { pid_t($0) }.first ?? process.processIdentifier
         }
     }
@@ -66,7 +69,10 @@ import Glibc
         let token = try String(contentsOfFile: "\(data)/initial-admin-token", encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
         let marker = "31\(Int.random(in: 100_000...999_999))"
         let created = try await CLITests.cli(
-            ["event", "create", "--name", "survivor", "--type", "bash", "--script", "sleep \(marker) &\nsleep \(marker).5"], url: url, token: token)
+            ["event", "create", "--name", "survivor", "--type", "bash", "--script", "sleep \(marker) &\nsleep \(marker).5"],
+            url: url,
+            token: token
+        )
         #expect(created.status == 0, "\(created.stderr)")
         let run = try await CLITests.cli(["event", "run", "1"], url: url, token: token)
         #expect(run.stdout.contains("started execution 1"), "\(run.stderr)")

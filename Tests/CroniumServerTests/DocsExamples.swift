@@ -142,7 +142,8 @@ enum DocsOutput {
             text = text.replacingOccurrences(of: "127.0.0.1:\(port.real)", with: "127.0.0.1:\(port.shown)")
                 .replacingOccurrences(of: "localhost:\(port.real)", with: "localhost:\(port.shown)")
         }
-        return text
+        return
+            text
             .replacingOccurrences(of: #"(crn_[A-Za-z0-9_\-]{8})[A-Za-z0-9_\-]+"#, with: "$1…", options: .regularExpression)
             .replacingOccurrences(of: #"(eyJ[A-Za-z0-9_\-]{5})[A-Za-z0-9_\-.]+"#, with: "$1…", options: .regularExpression)
     }
@@ -164,7 +165,13 @@ enum DocsOutput {
         }
         // Table columns widen with what they hold: any run of spaces between cells is one gap.
         return result.split(separator: "\n", omittingEmptySubsequences: false)
-            .map { $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression).replacingOccurrences(of: "  +", with: "  ", options: .regularExpression) }
+            .map {
+                $0.replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression).replacingOccurrences(
+                    of: "  +",
+                    with: "  ",
+                    options: .regularExpression
+                )
+            }
             .joined(separator: "\n").trimmingCharacters(in: .newlines)
     }
 

@@ -4,7 +4,7 @@ import Foundation
 import Testing
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Every shell example in the docs, run as shown against a fresh server, page by page: the docs
@@ -13,8 +13,10 @@ import Glibc
 @Suite struct DocsExamplesTests {
     static let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
     /// Every page, or only `CRONIUM_DOCS_PAGE` (such as `docs/cli.md`) while fixing one.
-    static let pages = ProcessInfo.processInfo.environment["CRONIUM_DOCS_PAGE"].map { [$0] }
-        ?? ["README.md"] + ((try? FileManager.default.contentsOfDirectory(atPath: root + "/docs")) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
+    static let pages =
+        ProcessInfo.processInfo.environment["CRONIUM_DOCS_PAGE"].map { [$0] }
+        ?? ["README.md"]
+        + ((try? FileManager.default.contentsOfDirectory(atPath: root + "/docs")) ?? []).filter { $0.hasSuffix(".md") }.sorted().map { "docs/" + $0 }
     static let marker = "@@docs-example-end@@"
 
     @Test(arguments: pages) func theExamplesOfAPageRunAsShown(page: String) async throws {
@@ -22,7 +24,9 @@ import Glibc
         guard !docs.examples.isEmpty else { return }
         // With the engine scripts/test.sh started, as a reader's server would find theirs.
         try await CLITests.withLiveServer(dataDirectoryName: ".cronium", configure: { $0.containerSocket = ServerFixture.containerSocket }) {
-            url, _, directory in
+            url,
+            _,
+            directory in
             try await Self.check(docs, url: url, directory: directory)
         }
     }
@@ -53,13 +57,23 @@ import Glibc
         let outputs = try await run(
             commands.map { command in
                 ports.reduce(command) {
-                    $0.replacingOccurrences(of: ":\($1.shown)", with: ":\($1.real)").replacingOccurrences(of: "--smtp-port \($1.shown)", with: "--smtp-port \($1.real)")
+                    $0.replacingOccurrences(of: ":\($1.shown)", with: ":\($1.real)").replacingOccurrences(
+                        of: "--smtp-port \($1.shown)",
+                        with: "--smtp-port \($1.real)"
+                    )
                 }
-            }, in: directory, port: ports[0].real)
+            },
+            in: directory,
+            port: ports[0].real
+        )
         var failures: [String] = []
         for (example, output) in zip(docs.examples, outputs) {
             let expected = DocsOutput.normalise(example.expected.joined(separator: "\n"), ports: ports, directory: directory)
-            let actual = DocsOutput.normalise(output ?? "<no output: the page's script stopped before this command>", ports: ports, directory: directory)
+            let actual = DocsOutput.normalise(
+                output ?? "<no output: the page's script stopped before this command>",
+                ports: ports,
+                directory: directory
+            )
             if !DocsOutput.matches(expected: expected, actual: actual) {
                 failures.append("\(page):\(example.line): $ \(example.command)\n--- the page shows:\n\(expected)\n--- it printed:\n\(actual)")
             }

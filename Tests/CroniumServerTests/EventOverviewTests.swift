@@ -43,7 +43,10 @@ import Testing
 
             // Paused: no next fire, but the times it would fire once active.
             let paused = try await client.execute(
-                uri: "/api/v1/events/\(created.event.id)", method: .patch, headers: headers, body: ByteBuffer(string: #"{"status":"PAUSED"}"#)
+                uri: "/api/v1/events/\(created.event.id)",
+                method: .patch,
+                headers: headers,
+                body: ByteBuffer(string: #"{"status":"PAUSED"}"#)
             ) { try decode(EventOverview.self, $0) }
             #expect(paused.nextFireAt == nil)
             try await client.execute(uri: "/api/v1/events/\(created.event.id)/next", method: .get, headers: headers) { response in
@@ -56,18 +59,27 @@ import Testing
             manual.name = "by hand"
             manual.type = .bash
             manual.content = "exit 3"
-            let byHand = try await client.execute(uri: "/api/v1/events", method: .post, headers: headers, body: try json(manual)) { try decode(Event.self, $0) }
+            let byHand = try await client.execute(uri: "/api/v1/events", method: .post, headers: headers, body: try json(manual)) {
+                try decode(Event.self, $0)
+            }
             struct Started: Decodable { let executionId: ExecutionID }
             var runs: [ExecutionID] = []
             for _ in 0..<2 {
-                runs.append(try await client.execute(uri: "/api/v1/events/\(byHand.id)/run", method: .post, headers: headers) { try decode(Started.self, $0).executionId })
+                runs.append(
+                    try await client.execute(uri: "/api/v1/events/\(byHand.id)/run", method: .post, headers: headers) {
+                        try decode(Started.self, $0).executionId
+                    }
+                )
             }
             var shown: EventOverview?
             #expect(
                 try await eventually {
-                    shown = try await client.execute(uri: "/api/v1/events/\(byHand.id)", method: .get, headers: headers) { try decode(EventOverview.self, $0) }
+                    shown = try await client.execute(uri: "/api/v1/events/\(byHand.id)", method: .get, headers: headers) {
+                        try decode(EventOverview.self, $0)
+                    }
                     return shown?.lastExecution?.status.isFinal == true
-                })
+                }
+            )
             #expect(shown?.lastExecution?.id == runs.last && shown?.lastExecution?.status == .failure && shown?.lastExecution?.exitCode == 3)
             #expect(shown?.nextFireAt == nil)
             try await client.execute(uri: "/api/v1/events/\(byHand.id)/next", method: .get, headers: headers) { response in
@@ -88,7 +100,10 @@ import Testing
     @Test func theCLIListsNextFiresAndLatestRuns() async throws {
         try await CLITests.withLiveServer { url, token in
             _ = try await CLITests.cli(
-                ["event", "create", "--name", "nightly", "--type", "bash", "--script", "true", "--cron", "30 2 * * *", "--tz", "Europe/Berlin"], url: url, token: token)
+                ["event", "create", "--name", "nightly", "--type", "bash", "--script", "true", "--cron", "30 2 * * *", "--tz", "Europe/Berlin"],
+                url: url,
+                token: token
+            )
             _ = try await CLITests.cli(["event", "create", "--name", "by hand", "--type", "bash", "--script", "exit 3"], url: url, token: token)
             _ = try await CLITests.cli(["event", "run", "2", "--wait"], url: url, token: token)
             let rows = try await CLITests.cli(["event", "list"], url: url, token: token).stdout.split(separator: "\n")

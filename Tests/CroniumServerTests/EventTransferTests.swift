@@ -28,12 +28,19 @@ import Testing
         let first = try await ServerFixture()
         try await first.test { client in
             let headers = auth(first.adminToken)
-            let report = try await client.execute(uri: "/api/v1/events/import", method: .post, headers: headers, body: ByteBuffer(string: Self.sample)) { response in
+            let report = try await client.execute(
+                uri: "/api/v1/events/import",
+                method: .post,
+                headers: headers,
+                body: ByteBuffer(string: Self.sample)
+            ) { response in
                 #expect(response.status == .ok, "\(String(buffer: response.body))")
                 return try decode(ImportReport.self, response)
             }
             #expect(report.created.map(\.name) == ["nightly", "ping", "by hand"] && report.created.allSatisfy { $0.id != nil } && !report.dryRun)
-            let exported = try await client.execute(uri: "/api/v1/events/export", method: .get, headers: headers) { try decode(EventDocument.self, $0) }
+            let exported = try await client.execute(uri: "/api/v1/events/export", method: .get, headers: headers) {
+                try decode(EventDocument.self, $0)
+            }
             exportedBox.withLock { $0 = exported }
             let nightly = try #require(exported.events.first)
             // Only what differs from a new event's defaults, and never an id or an owner.
@@ -41,11 +48,14 @@ import Testing
             #expect(nightly.timeoutValue == nil && nightly.triggerType == nil && nightly.description == nil && nightly.shared == nil)
             let raw = try await client.execute(uri: "/api/v1/events/export", method: .get, headers: headers) { String(buffer: $0.body) }
             #expect(!raw.contains("\"id\"") && !raw.contains("ownerId") && !raw.contains("executionCount"), "\(raw)")
-            let opsOnly = try await client.execute(uri: "/api/v1/events/export?tag=ops", method: .get, headers: headers) { try decode(EventDocument.self, $0) }
+            let opsOnly = try await client.execute(uri: "/api/v1/events/export?tag=ops", method: .get, headers: headers) {
+                try decode(EventDocument.self, $0)
+            }
             #expect(opsOnly.events.map(\.name) == ["nightly"])
 
             // The same document again: nothing to do.
-            let again = try await client.execute(uri: "/api/v1/events/import", method: .post, headers: headers, body: ByteBuffer(string: Self.sample)) {
+            let again = try await client.execute(uri: "/api/v1/events/import", method: .post, headers: headers, body: ByteBuffer(string: Self.sample))
+            {
                 try decode(ImportReport.self, $0)
             }
             #expect(again.created.isEmpty && again.updated.isEmpty && again.unchanged.map(\.name) == ["nightly", "ping", "by hand"])
@@ -75,7 +85,9 @@ import Testing
         let fixture = try await ServerFixture()
         try await fixture.test { client in
             let headers = auth(fixture.adminToken)
-            _ = try await client.execute(uri: "/api/v1/events/import", method: .post, headers: headers, body: ByteBuffer(string: Self.sample)) { $0.status }
+            _ = try await client.execute(uri: "/api/v1/events/import", method: .post, headers: headers, body: ByteBuffer(string: Self.sample)) {
+                $0.status
+            }
             func problem(_ body: String, query: String = "") async throws -> (HTTPResponse.Status, ProblemBody) {
                 try await client.execute(uri: "/api/v1/events/import\(query)", method: .post, headers: headers, body: ByteBuffer(string: body)) {
                     ($0.status, try decode(ProblemBody.self, $0))
@@ -84,10 +96,13 @@ import Testing
             var (status, body) = try await problem(#"{"events": [{"name": "a", "type": "BASH", "content": "true", "scheduel": {}}]}"#)
             #expect(status == .badRequest && body.detail.contains("'events[0].scheduel'"), "\(body.detail)")
             (status, body) = try await problem(
-                #"{"events": [{"name": "nightly", "type": "BASH", "retries": 5}, {"name": "new", "type": "BASH", "content": "true", "schedule": {"kind": "cron", "cron": "61 * * * *"}}, {"type": "BASH"}]}"#)
+                #"{"events": [{"name": "nightly", "type": "BASH", "retries": 5}, {"name": "new", "type": "BASH", "content": "true", "schedule": {"kind": "cron", "cron": "61 * * * *"}}, {"type": "BASH"}]}"#
+            )
             #expect(status == .unprocessableContent)
             #expect(Set(body.errors?.map(\.field) ?? []) == ["events[1].schedule.cron", "events[2].name"], "\(body.errors ?? [])")
-            (status, body) = try await problem(#"{"events": [{"name": "x", "type": "BASH", "content": "true"}, {"name": "x", "type": "BASH", "content": "true"}]}"#)
+            (status, body) = try await problem(
+                #"{"events": [{"name": "x", "type": "BASH", "content": "true"}, {"name": "x", "type": "BASH", "content": "true"}]}"#
+            )
             #expect(status == .unprocessableContent && body.errors?.first?.field == "events[1].name")
             (status, body) = try await problem(#"{"version": 2, "events": []}"#)
             #expect(status == .badRequest && body.detail.contains("version 2"))
@@ -99,7 +114,12 @@ import Testing
 
             // A dry run reports and writes nothing; the real one then changes only what differs.
             let change = #"{"events": [{"name": "nightly", "type": "BASH", "retries": 5}, {"name": "fresh", "type": "BASH", "content": "true"}]}"#
-            let dry = try await client.execute(uri: "/api/v1/events/import?dryRun=true", method: .post, headers: headers, body: ByteBuffer(string: change)) {
+            let dry = try await client.execute(
+                uri: "/api/v1/events/import?dryRun=true",
+                method: .post,
+                headers: headers,
+                body: ByteBuffer(string: change)
+            ) {
                 try decode(ImportReport.self, $0)
             }
             #expect(dry.dryRun && dry.updated.map(\.name) == ["nightly"] && dry.created == [.init(id: nil, name: "fresh")])
@@ -121,7 +141,10 @@ import Testing
             let sample = directory.appending("sample.json")
             try Self.sample.write(toFile: sample, atomically: true, encoding: .utf8)
             let imported = try await CLITests.cli(["event", "import", sample], url: url, token: token)
-            #expect(imported.status == 0 && imported.stdout == "created event 1 'nightly'\ncreated event 2 'ping'\ncreated event 3 'by hand'\n", "\(imported)")
+            #expect(
+                imported.status == 0 && imported.stdout == "created event 1 'nightly'\ncreated event 2 'ping'\ncreated event 3 'by hand'\n",
+                "\(imported)"
+            )
 
             let yaml = try await CLITests.cli(["event", "export"], url: url, token: token)
             #expect(yaml.status == 0 && yaml.stdout.hasPrefix("version: 1\nevents:\n- name: nightly\n"), "\(yaml.stdout)")

@@ -21,11 +21,18 @@ import Testing
             input.name = "slow"
             input.type = .bash
             input.content = "echo first\nsleep 0.4\necho second\nexit 4"
-            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) { try decode(Event.self, $0) }
+            let event = try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(input)) {
+                try decode(Event.self, $0)
+            }
             struct Started: Decodable { let executionId: ExecutionID }
-            let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) { try decode(Started.self, $0) }
+            let started = try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken)) {
+                try decode(Started.self, $0)
+            }
             let messages = Mutex<[String]>([])
-            let close = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?token=\(fixture.adminToken)") { inbound, outbound, _ in
+            let close = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?token=\(fixture.adminToken)") {
+                inbound,
+                outbound,
+                _ in
                 try await outbound.write(.text("start"))
                 for try await message in inbound.messages(maxSize: 1 << 20) {
                     if case WebSocketMessage.text(let text) = message { messages.withLock { $0.append(text) } }

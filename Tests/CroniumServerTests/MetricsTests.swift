@@ -1,9 +1,6 @@
 import CroniumCore
 import CroniumTesting
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 import HTTPTypes
 import Hummingbird
 import HummingbirdTesting
@@ -11,6 +8,10 @@ import NIOCore
 import Testing
 
 @testable import CroniumServer
+
+#if canImport(FoundationNetworking)
+    import FoundationNetworking
+#endif
 
 @Suite struct MetricsTests {
     /// `/metrics` counts a run from its receipt to its end, the API request that asked for it,
@@ -34,7 +35,8 @@ import Testing
                     try await client.execute(uri: "/api/v1/executions/\(started.executionId)", method: .get, headers: auth(fixture.adminToken)) {
                         try decode(Execution.self, $0).status.isFinal
                     }
-                })
+                }
+            )
             let text = try await client.execute(uri: "/metrics", method: .get, headers: auth(fixture.adminToken)) { response in
                 #expect(response.status == .ok)
                 #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
@@ -60,10 +62,13 @@ import Testing
             var body = ""
             #expect(
                 try await eventually {
-                    guard let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else { return false }
+                    guard let (data, response) = try? await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/metrics")!) else {
+                        return false
+                    }
                     body = String(decoding: data, as: UTF8.self)
                     return (response as? HTTPURLResponse)?.statusCode == 200
-                })
+                }
+            )
             #expect(body.contains("cronium_queue_depth 0.0\n"))
             let (_, other) = try await URLSession.shared.data(from: URL(string: "http://127.0.0.1:\(port)/api/v1/events")!)
             #expect((other as? HTTPURLResponse)?.statusCode == 404)

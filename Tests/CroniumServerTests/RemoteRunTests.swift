@@ -20,7 +20,10 @@ import Testing
             "acceptHostKey": try #require(HostKeys.fingerprint(of: host.hostKey)),
         ]
         try await client.execute(
-            uri: "/api/v1/servers", method: .post, headers: auth(token), body: ByteBuffer(string: RemoteServerTests.body(fields))
+            uri: "/api/v1/servers",
+            method: .post,
+            headers: auth(token),
+            body: ByteBuffer(string: RemoteServerTests.body(fields))
         ) { #expect($0.status == .created, "\(String(buffer: $0.body))") }
     }
 
@@ -32,7 +35,9 @@ import Testing
     }
 
     /// A live server whose admin has one sshd host on loopback as server `name`.
-    static func withOneServer(_ name: String, _ body: @escaping @Sendable (any TestClientProtocol, RunsClient, SSHHost) async throws -> Void) async throws {
+    static func withOneServer(_ name: String, _ body: @escaping @Sendable (any TestClientProtocol, RunsClient, SSHHost) async throws -> Void)
+        async throws
+    {
         let host = try await SSHHost.start()
         defer { host.stop() }
         let fixture = try await ServerFixture()
@@ -48,16 +53,24 @@ import Testing
         defer { receiver.stop() }
         try await Self.withOneServer("web-1") { client, runs, host in
             let token = runs.token
-            try await client.execute(uri: "/api/v1/variables/GREETING", method: .put, headers: auth(token), body: ByteBuffer(string: #"{"value": "hello"}"#)) {
+            try await client.execute(
+                uri: "/api/v1/variables/GREETING",
+                method: .put,
+                headers: auth(token),
+                body: ByteBuffer(string: #"{"value": "hello"}"#)
+            ) {
                 #expect($0.status == .created)
             }
             try await client.execute(
-                uri: "/api/v1/tools", method: .post, headers: auth(token),
+                uri: "/api/v1/tools",
+                method: .post,
+                headers: auth(token),
                 body: ByteBuffer(string: #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook-secret"}"#)
             ) { #expect($0.status == .created) }
             let follower = try await runs.create("follower", .bash, #"echo "follower got $(cronium_input)""#)
             let remote = try await runs.create(
-                "remote-python", .python,
+                "remote-python",
+                .python,
                 """
                 import os, cronium
                 given = cronium.input()
@@ -81,19 +94,35 @@ import Testing
             let parts = try #require(run.parts)
             #expect(parts.count == 1 && parts[0].server == "web-1" && parts[0].status == .success && parts[0].partOf == run.id, "\(parts)")
             #expect(parts[0].outputValue == .object(["doubled": .integer(42)]) && parts[0].condition == true)
-            #expect(run.outputValue == .object(["servers": .array([.object([
-                "server": .string("web-1"), "executionId": .integer(parts[0].id.rawValue), "status": .string("SUCCESS"), "exitCode": .integer(0),
-                "output": .object(["doubled": .integer(42)]), "condition": .bool(true),
-            ])])]))
+            #expect(
+                run.outputValue
+                    == .object([
+                        "servers": .array([
+                            .object([
+                                "server": .string("web-1"), "executionId": .integer(parts[0].id.rawValue), "status": .string("SUCCESS"),
+                                "exitCode": .integer(0),
+                                "output": .object(["doubled": .integer(42)]), "condition": .bool(true),
+                            ])
+                        ])
+                    ])
+            )
             #expect(run.output == "web-1: SUCCESS")
             let partLog = try await runs.log(parts[0].id)
             // Its stdout in order; the stderr line may come before or after (two pipes).
-            #expect(partLog.filter { $0 != "tcp forwarding is off, the helpers still answer" } == [
-                "input 21 on web-1 as \(SSHHost.user)", "variable hello", "context remote-python True",
-            ] && partLog.count == 4, "\(partLog)")
+            #expect(
+                partLog.filter { $0 != "tcp forwarding is off, the helpers still answer" } == [
+                    "input 21 on web-1 as \(SSHHost.user)", "variable hello", "context remote-python True",
+                ] && partLog.count == 4,
+                "\(partLog)"
+            )
             let combined = try await runs.log(run.id)
-            #expect(combined.first == "running on server: web-1" && combined.contains("[web-1] input 21 on web-1 as \(SSHHost.user)") && combined.last == "[web-1] SUCCESS")
-            let seen = try await client.execute(uri: "/api/v1/variables/SEEN_ON", method: .get, headers: auth(token)) { try decode(Variable.self, $0) }
+            #expect(
+                combined.first == "running on server: web-1" && combined.contains("[web-1] input 21 on web-1 as \(SSHHost.user)")
+                    && combined.last == "[web-1] SUCCESS"
+            )
+            let seen = try await client.execute(uri: "/api/v1/variables/SEEN_ON", method: .get, headers: auth(token)) {
+                try decode(Variable.self, $0)
+            }
             #expect(seen.value == "web-1")
             #expect(received.all.map { "\($0.path) \($0.text)" } == [#"/hook-secret {"text":"sent from web-1"}"#])
 
@@ -104,13 +133,23 @@ import Testing
             #expect(followed.status == .success && followed.input == run.outputValue)
 
             // Parts are shown with their run, not among the runs.
-            let listed = try await client.execute(uri: "/api/v1/executions?eventId=\(remote.id)", method: .get, headers: auth(token)) { try decode([Execution].self, $0) }
+            let listed = try await client.execute(uri: "/api/v1/executions?eventId=\(remote.id)", method: .get, headers: auth(token)) {
+                try decode([Execution].self, $0)
+            }
             #expect(listed.map(\.id) == [run.id])
 
             // A server an event names cannot go away or change its name under it.
             for (method, body) in [(HTTPRequest.Method.delete, nil), (.patch, #"{"name": "web-2"}"#)] {
-                try await client.execute(uri: "/api/v1/servers/web-1", method: method, headers: auth(token), body: body.map { ByteBuffer(string: $0) }) {
-                    #expect($0.status == .conflict && String(buffer: $0.body).contains("event \(remote.id) 'remote-python' run on it"), "\(String(buffer: $0.body))")
+                try await client.execute(
+                    uri: "/api/v1/servers/web-1",
+                    method: method,
+                    headers: auth(token),
+                    body: body.map { ByteBuffer(string: $0) }
+                ) {
+                    #expect(
+                        $0.status == .conflict && String(buffer: $0.body).contains("event \(remote.id) 'remote-python' run on it"),
+                        "\(String(buffer: $0.body))"
+                    )
                 }
             }
             #expect(try await eventually(timeout: .seconds(60)) { Self.leftRunDirectories().isEmpty })
@@ -119,7 +158,7 @@ import Testing
 
     @Test func aRunOnThreeServersWithOneDownIsPartial() async throws {
         var hosts: [SSHHost] = []
-        defer { hosts.forEach { $0.stop() } }
+        defer { for host in hosts { host.stop() } }
         for _ in 0..<3 { hosts.append(try await SSHHost.start(ownNetwork: true)) }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { [hosts] client in
@@ -128,7 +167,11 @@ import Testing
             for (index, host) in hosts.enumerated() { try await Self.addServer(client, token, "node-\(index + 1)", host, tags: ["fleet"]) }
             try await Self.addServer(client, token, "elsewhere", hosts[0], tags: ["other"])
             // The script prints the address it sees: each part ran in its host's own network.
-            let event = try await runs.create("fleet", .bash, #"echo "$CRONIUM_SERVER_NAME at $(/usr/sbin/ip -o -4 addr show dev eth0 | awk '{print $4}')""#) {
+            let event = try await runs.create(
+                "fleet",
+                .bash,
+                #"echo "$CRONIUM_SERVER_NAME at $(/usr/sbin/ip -o -4 addr show dev eth0 | awk '{print $4}')""#
+            ) {
                 $0.runLocation = .remote
                 $0.serverTag = "fleet"
             }
@@ -145,7 +188,10 @@ import Testing
             let parts = try #require(second.parts)
             #expect(parts.map(\.status) == [.success, .failure, .success] && parts.map(\.server) == ["node-1", "node-2", "node-3"])
             #expect(parts[1].error?.contains("server node-2: cannot connect to \(hosts[1].host):22") == true, "\(parts[1])")
-            #expect(second.error?.hasPrefix("failed on 1 of 3 servers: node-2 FAILURE: ") == true && second.error?.contains("cannot connect to") == true, "\(second.error ?? "")")
+            #expect(
+                second.error?.hasPrefix("failed on 1 of 3 servers: node-2 FAILURE: ") == true && second.error?.contains("cannot connect to") == true,
+                "\(second.error ?? "")"
+            )
             let output = (second.output ?? "").split(separator: "\n").map(String.init)
             #expect(output.count == 3 && output[0] == "node-1: SUCCESS" && output[1].hasPrefix("node-2: FAILURE: ") && output[2] == "node-3: SUCCESS")
             guard case .object(let value) = second.outputValue, case .array(let servers) = value["servers"] else {
@@ -158,7 +204,10 @@ import Testing
             }
             #expect(statuses == [.string("SUCCESS"), .string("FAILURE"), .string("SUCCESS")])
             let combined = try await runs.log(second.id)
-            #expect(combined.contains("[node-1] node-1 at \(hosts[0].host)/30") && combined.contains("[node-3] node-3 at \(hosts[2].host)/30"), "\(combined)")
+            #expect(
+                combined.contains("[node-1] node-1 at \(hosts[0].host)/30") && combined.contains("[node-3] node-3 at \(hosts[2].host)/30"),
+                "\(combined)"
+            )
 
             // None reachable: FAILURE, naming each.
             hosts[0].pause()
@@ -174,7 +223,9 @@ import Testing
             let marker = "cronium-remote-\(UInt32.random(in: 0...UInt32.max))"
             // A script that ignores TERM and leaves a child behind: the group is KILLed after the grace period.
             let stubborn = try await runs.create(
-                "stubborn", .bash, "trap '' TERM; (exec -a \(marker) sleep 300) & echo started; exec -a \(marker) sleep 300"
+                "stubborn",
+                .bash,
+                "trap '' TERM; (exec -a \(marker) sleep 300) & echo started; exec -a \(marker) sleep 300"
             ) {
                 $0.runLocation = .remote
                 $0.servers = ["box"]
@@ -237,7 +288,10 @@ import Testing
                 (#"{"name":"a","type":"BASH","content":"true","servers":["x"]}"#, "servers: applies to REMOTE events only"),
                 (#"{"name":"a","type":"BASH","content":"true","runLocation":"REMOTE","servers":["x","x"]}"#, "lists x more than once"),
                 (#"{"name":"a","type":"BASH","content":"true","runLocation":"REMOTE","servers":["nowhere"]}"#, "there is no server nowhere"),
-                (#"{"name":"a","type":"BASH","content":"true","runLocation":"REMOTE","serverTag":"t","limits":{"memoryMB":64}}"#, "limits: applies to LOCAL and CONTAINER runs"),
+                (
+                    #"{"name":"a","type":"BASH","content":"true","runLocation":"REMOTE","serverTag":"t","limits":{"memoryMB":64}}"#,
+                    "limits: applies to LOCAL and CONTAINER runs"
+                ),
                 (#"{"name":"a","type":"BASH","content":"true","runLocation":"REMOTE","serverTags":"t"}"#, "unknown field 'serverTags'"),
             ]
             for (body, words) in cases {

@@ -26,15 +26,23 @@ import Testing
             let admin = fixture.adminToken
             let scan = try await send(client, admin, .post, "/api/v1/servers/scan", Self.body(["host": host.host, "port": host.port]))
             #expect(scan.status == 200 && scan.body.contains(fingerprint), "\(scan)")
-            let base: [String: Any] = ["name": "web-1", "host": host.host, "port": host.port, "username": SSHHost.user, "privateKey": host.clientKey, "tags": ["web"]]
+            let base: [String: Any] = [
+                "name": "web-1", "host": host.host, "port": host.port, "username": SSHHost.user, "privateKey": host.clientKey, "tags": ["web"],
+            ]
 
             // Refused, and nothing stored: no pin, a wrong pin, both credentials, a misspelled field, a bad key.
             var bodies: [(fields: [String: Any], status: Int, words: String)] = [
                 (base, 422, "acceptHostKey: the host key must be pinned"),
-                (base.merging(["acceptHostKey": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]) { $1 }, 409, "offers the ssh-ed25519 key \(fingerprint), not SHA256:AAAA"),
+                (
+                    base.merging(["acceptHostKey": "SHA256:AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"]) { $1 }, 409,
+                    "offers the ssh-ed25519 key \(fingerprint), not SHA256:AAAA"
+                ),
                 (base.merging(["acceptHostKey": fingerprint, "password": "x"]) { $1 }, 422, "not both"),
                 (base.merging(["acceptHostKey": fingerprint, "hots": "x"]) { $1 }, 400, "unknown field 'hots'"),
-                (base.merging(["acceptHostKey": fingerprint, "privateKey": "-----BEGIN RSA PRIVATE KEY-----\nabc"]) { $1 }, 422, "RSA keys are not supported"),
+                (
+                    base.merging(["acceptHostKey": fingerprint, "privateKey": "-----BEGIN RSA PRIVATE KEY-----\nabc"]) { $1 }, 422,
+                    "RSA keys are not supported"
+                ),
                 (base.merging(["acceptHostKey": fingerprint, "name": "no spaces"]) { $1 }, 422, "is not a server name"),
                 (base.merging(["acceptHostKey": fingerprint, "port": 70000]) { $1 }, 422, "must be 1 to 65535"),
             ]
@@ -49,7 +57,13 @@ import Testing
             #expect(added.status == 201, "\(added)")
             let server = try JSONDecoder.cronium.decode(RemoteServer.self, from: Data(added.body.utf8))
             #expect(server.hostKeys.map(\.fingerprint) == [fingerprint] && server.auth == .privateKey && server.tags == ["web"])
-            #expect(server.publicKey?.hasPrefix(try String(contentsOfFile: host.directory.appending("client_key.pub"), encoding: .utf8).split(separator: " ").prefix(2).joined(separator: " ")) == true)
+            #expect(
+                server.publicKey?.hasPrefix(
+                    try String(contentsOfFile: host.directory.appending("client_key.pub"), encoding: .utf8).split(separator: " ").prefix(2).joined(
+                        separator: " "
+                    )
+                ) == true
+            )
             #expect(!added.body.contains("PRIVATE KEY"))
             bodies = [(base.merging(["acceptHostKey": fingerprint]) { $1 }, 409, "already have a server named web-1")]
             for (fields, status, words) in bodies {
@@ -89,13 +103,26 @@ import Testing
             let admin = fixture.adminToken
             let knownHosts = "[\(first.host)]:\(first.port) \(first.hostKey)\n"
             let added = try await send(
-                client, admin, .post, "/api/v1/servers",
-                Self.body(["name": "db", "host": first.host, "port": first.port, "username": SSHHost.user, "password": SSHHost.password, "knownHosts": knownHosts]))
+                client,
+                admin,
+                .post,
+                "/api/v1/servers",
+                Self.body([
+                    "name": "db", "host": first.host, "port": first.port, "username": SSHHost.user, "password": SSHHost.password,
+                    "knownHosts": knownHosts,
+                ])
+            )
             #expect(added.status == 201, "\(added)")
             #expect(try await send(client, admin, .post, "/api/v1/servers/db/check").body.contains(#""authenticated":true"#))
             let missing = try await send(
-                client, admin, .post, "/api/v1/servers",
-                Self.body(["name": "db2", "host": second.host, "port": second.port, "username": SSHHost.user, "password": "x", "knownHosts": knownHosts]))
+                client,
+                admin,
+                .post,
+                "/api/v1/servers",
+                Self.body([
+                    "name": "db2", "host": second.host, "port": second.port, "username": SSHHost.user, "password": "x", "knownHosts": knownHosts,
+                ])
+            )
             #expect(missing.status == 422 && missing.body.contains("lists no key for [127.0.0.1]:\(second.port)"), "\(missing)")
 
             // The address now leads to a host with another key: refused, naming both, and recorded.
@@ -104,7 +131,10 @@ import Testing
             let secondPrint = try #require(HostKeys.fingerprint(of: second.hostKey))
             let firstPrint = try #require(HostKeys.fingerprint(of: first.hostKey))
             #expect(refused.body.contains("has changed") && refused.body.contains(secondPrint) && refused.body.contains(firstPrint), "\(refused)")
-            let marked = try JSONDecoder.cronium.decode(RemoteServer.self, from: Data(try await send(client, admin, .get, "/api/v1/servers/db").body.utf8))
+            let marked = try JSONDecoder.cronium.decode(
+                RemoteServer.self,
+                from: Data(try await send(client, admin, .get, "/api/v1/servers/db").body.utf8)
+            )
             #expect(marked.hostKeyMismatch?.offered.fingerprint == secondPrint)
 
             // Pinned again on purpose: the record is cleared and logins work.
@@ -127,8 +157,15 @@ import Testing
             let admin = fixture.adminToken
             let knownHosts = "[\(host.host)]:\(host.port) \(host.hostKey)\n"
             let added = try await send(
-                client, admin, .post, "/api/v1/servers",
-                Self.body(["name": "flaky", "host": host.host, "port": host.port, "username": SSHHost.user, "privateKey": host.clientKey, "knownHosts": knownHosts]))
+                client,
+                admin,
+                .post,
+                "/api/v1/servers",
+                Self.body([
+                    "name": "flaky", "host": host.host, "port": host.port, "username": SSHHost.user, "privateKey": host.clientKey,
+                    "knownHosts": knownHosts,
+                ])
+            )
             #expect(added.status == 201, "\(added)")
             #expect(try await send(client, admin, .post, "/api/v1/servers/flaky/check").body.contains(#""authenticated":true"#))
             // The host goes down: its pooled connection breaks, and connects are refused.
@@ -144,7 +181,11 @@ import Testing
             let shown = try await send(client, admin, .get, "/api/v1/servers/flaky")
             #expect(shown.body.contains(#""breaker":"OPEN""#), "\(shown)")
             // After the open time, one trial decides: the host is back, so the breaker closes.
-            #expect(try await eventually(timeout: .seconds(30)) { try await send(client, admin, .get, "/api/v1/servers/flaky").body.contains(#""breaker":"HALF_OPEN""#) })
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    try await send(client, admin, .get, "/api/v1/servers/flaky").body.contains(#""breaker":"HALF_OPEN""#)
+                }
+            )
             try await host.resume()
             let trial = try await send(client, admin, .post, "/api/v1/servers/flaky/check")
             #expect(trial.body.contains(#""authenticated":true"#), "\(trial)")

@@ -14,7 +14,8 @@ import Testing
             server.buildRouter().routes.map { route in
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method.rawValue) /" + path.joined(separator: "/")
-            })
+            }
+        )
     }
 
     @Test func openAPIDocumentListsExactlyTheRoutesServed() async throws {

@@ -1,5 +1,5 @@
-import CroniumTesting
 import CroniumCore
+import CroniumTesting
 import Foundation
 import HTTPTypes
 import HummingbirdTesting
@@ -14,7 +14,9 @@ struct RunsClient {
     let client: any TestClientProtocol
     let token: String
 
-    func create(_ name: String, _ type: EventType, _ script: String, network: Bool = false, configure: (inout EventInput) -> Void = { _ in }) async throws -> Event {
+    func create(_ name: String, _ type: EventType, _ script: String, network: Bool = false, configure: (inout EventInput) -> Void = { _ in })
+        async throws -> Event
+    {
         var input = EventInput()
         input.name = name
         input.type = type
@@ -31,7 +33,10 @@ struct RunsClient {
     func start(_ event: Event, body: String? = nil) async throws -> ExecutionID {
         struct Started: Decodable { let executionId: ExecutionID }
         return try await client.execute(
-            uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(token), body: body.map { ByteBuffer(string: $0) }
+            uri: "/api/v1/events/\(event.id)/run",
+            method: .post,
+            headers: auth(token),
+            body: body.map { ByteBuffer(string: $0) }
         ) { response in
             #expect(response.status == .accepted, "\(String(buffer: response.body))")
             return try decode(Started.self, response).executionId

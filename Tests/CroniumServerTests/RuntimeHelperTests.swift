@@ -16,7 +16,8 @@ import Testing
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let python = try await runs.create(
-                "py", .python,
+                "py",
+                .python,
                 """
                 import cronium
                 given = cronium.input()
@@ -32,7 +33,8 @@ import Testing
                     cronium.output({"big": "x" * 300000})
                 except cronium.CroniumError as error:
                     print("too big:", error.status, error)
-                """)
+                """
+            )
             let ran = try await runs.run(python, body: #"{"input": {"who": "ana"}}"#)
             #expect(ran.status == .success)
             #expect(ran.input == .object(["who": .string("ana")]))
@@ -44,7 +46,8 @@ import Testing
             #expect(log.contains { $0.hasPrefix("too big: 413 an output may be at most 256 KiB") })
 
             let node = try await runs.create(
-                "node", .nodejs,
+                "node",
+                .nodejs,
                 """
                 const cronium = require('cronium');
                 (async () => {
@@ -54,14 +57,16 @@ import Testing
                   await cronium.output([1, 'two', null]);
                   await cronium.setCondition(false);
                 })().catch((error) => { console.error(error); process.exit(1); });
-                """)
+                """
+            )
             let nodeRun = try await runs.run(node)
             #expect(nodeRun.status == .success)
             #expect(try await runs.log(nodeRun.id) == ["input null event node NODEJS"])
             #expect(nodeRun.outputValue == .array([.integer(1), .string("two"), .null]) && nodeRun.condition == false)
 
             let bash = try await runs.create(
-                "bash", .bash,
+                "bash",
+                .bash,
                 """
                 echo "input $(cronium_input)"
                 cronium_event | grep -o '"eventName":"bash"'
@@ -69,16 +74,21 @@ import Testing
                 cronium_setCondition true
                 cronium_output 'not json' || echo "refused with $?"
                 cronium_set_condition maybe || echo "usage with $?"
-                """)
+                """
+            )
             let bashRun = try await runs.run(bash, body: #"{"input": "plain text"}"#)
             #expect(bashRun.status == .success)
             // stdout and stderr are two pipes: their lines are compared apart.
             let bashLog = try await runs.log(bashRun.id)
-            #expect(bashLog.filter { !$0.hasPrefix("cronium: ") } == [#"input "plain text""#, #""eventName":"bash""#, "refused with 1", "usage with 1"])
-            #expect(bashLog.filter { $0.hasPrefix("cronium: ") } == [
-                "cronium: the output must be a JSON value (an object, array, string, number, true, false or null)",
-                "cronium: usage: cronium_set_condition true|false",
-            ])
+            #expect(
+                bashLog.filter { !$0.hasPrefix("cronium: ") } == [#"input "plain text""#, #""eventName":"bash""#, "refused with 1", "usage with 1"]
+            )
+            #expect(
+                bashLog.filter { $0.hasPrefix("cronium: ") } == [
+                    "cronium: the output must be a JSON value (an object, array, string, number, true, false or null)",
+                    "cronium: usage: cronium_set_condition true|false",
+                ]
+            )
             #expect(bashRun.outputValue == .object(["from": .string("bash")]) && bashRun.condition == true)
             // Nothing of the run's listener is left.
             #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.server.runtimeDirectory).isEmpty)
@@ -92,7 +102,10 @@ import Testing
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let event = try await runs.create(
-                "plain", .python, "import cronium, os\nprint(os.environ['CRONIUM_RUNTIME_URL'].startswith('unix:/'))\ncronium.output(cronium.input())")
+                "plain",
+                .python,
+                "import cronium, os\nprint(os.environ['CRONIUM_RUNTIME_URL'].startswith('unix:/'))\ncronium.output(cronium.input())"
+            )
             let ran = try await runs.run(event, body: #"{"input": [true]}"#)
             #expect(ran.status == .success && ran.outputValue == .array([.bool(true)]))
             #expect(try await runs.log(ran.id) == ["True"])
@@ -163,7 +176,8 @@ import Testing
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let flood = try await runs.create(
-                "flood", .python,
+                "flood",
+                .python,
                 """
                 import collections, http.client, os, socket
                 class Unix(http.client.HTTPConnection):
@@ -182,7 +196,8 @@ import Testing
                         retry_after = response.getheader("Retry-After")
                         print("message", body.decode())
                 print("ok", statuses[200], "limited", statuses[429], "retry-after", retry_after)
-                """)
+                """
+            )
             let id = try await runs.start(flood)
             // The server answers others while the flood goes on.
             try await client.execute(uri: "/ready", method: .get) { #expect($0.status == .ok) }
@@ -205,7 +220,8 @@ import Testing
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let hoarder = try await runs.create(
-                "hoarder", .python,
+                "hoarder",
+                .python,
                 """
                 import cronium, os, socket, time
                 path = os.environ["CRONIUM_RUNTIME_URL"][5:]
@@ -230,7 +246,8 @@ import Testing
                 for connection in held:
                     connection.close()
                 cronium.output("let go")
-                """)
+                """
+            )
             let ran = try await runs.run(hoarder)
             #expect(ran.status == .success && ran.outputValue == .string("let go"), "\(ran)")
             #expect(try await runs.line(ran.id, startingWith: "held ") == "\(RuntimeListeners.connectionsPerRun)")
@@ -247,7 +264,8 @@ import Testing
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let victim = try await runs.create("victim", .bash, "echo \"uid $(id -u)\"\nsleep 30")
             let spy = try await runs.create(
-                "spy", .bash,
+                "spy",
+                .bash,
                 """
                 others=$(for p in /proc/[0-9]*; do tr '\\0' '\\n' < $p/environ 2>/dev/null | grep '^CRONIUM_RUNTIME_TOKEN='; done \\
                   | grep -v -x -F "CRONIUM_RUNTIME_TOKEN=$CRONIUM_RUNTIME_TOKEN" | wc -l)
@@ -255,7 +273,8 @@ import Testing
                 echo "uid $(id -u)"
                 kill -9 -1 2>/dev/null
                 echo "still here"
-                """)
+                """
+            )
             let running = try await runs.start(victim)
             let victimUID = try await runs.line(running, startingWith: "uid ")
             let spied = try await runs.run(spy)
@@ -279,7 +298,12 @@ import Testing
                 ("{not json", 400, "not valid JSON"), (#"{"inptu": 1}"#, 400, "unknown field 'inptu'"), ("[1]", 400, "expected an object"),
                 (#"{"input": "\#(String(repeating: "x", count: 300_000))"}"#, 413, "at most 256 KiB"),
             ] {
-                try await client.execute(uri: "/api/v1/events/\(event.id)/run", method: .post, headers: auth(fixture.adminToken), body: ByteBuffer(string: body)) {
+                try await client.execute(
+                    uri: "/api/v1/events/\(event.id)/run",
+                    method: .post,
+                    headers: auth(fixture.adminToken),
+                    body: ByteBuffer(string: body)
+                ) {
                     let problem = try decode(ProblemBody.self, $0)
                     #expect($0.status.code == status && problem.detail.contains(detail), "\(problem.detail)")
                 }

@@ -2,12 +2,12 @@ import CroniumCore
 import CroniumEngine
 import CroniumExecutors
 import CroniumStore
-import NIOCore
-import HTTPTypes
 import CroniumTesting
 import Foundation
+import HTTPTypes
 import HummingbirdTesting
 import Logging
+import NIOCore
 import Testing
 
 @testable import CroniumServer
@@ -68,7 +68,10 @@ import Testing
             #expect(intoData.status == 422 && intoData.body.contains("data directory"))
             let missing = try await create(admin, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["/no/such/reference"]}"#)
             #expect(missing.status == 422 && missing.body.contains("'/no/such/reference' does not exist on this server"), "\(missing.body)")
-            let fine = try await create(admin, #"{"name":"ok","type":"BASH","content":"true","limits":{"memoryMB":128},"readOnlyPaths":["/usr/share"]}"#)
+            let fine = try await create(
+                admin,
+                #"{"name":"ok","type":"BASH","content":"true","limits":{"memoryMB":128},"readOnlyPaths":["/usr/share"]}"#
+            )
             #expect(fine.status == 201)
             let stored = try await fixture.server.store.events().map(\.name)
             #expect(stored == ["ok"])

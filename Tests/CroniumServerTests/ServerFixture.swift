@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumStore
 import CroniumTesting
 import Foundation
 import HTTPTypes
@@ -7,7 +8,6 @@ import HummingbirdTesting
 import Logging
 import NIOCore
 import Testing
-import CroniumStore
 
 @testable import CroniumServer
 
@@ -95,11 +95,20 @@ func makeUser(_ client: any TestClientProtocol, admin: String, name: String, rol
         let password: String
     }
     struct Created: Decodable { let secret: String }
-    try await client.execute(uri: "/api/v1/users", method: .post, headers: auth(admin), body: try json(NewUser(username: name, password: "password-\(name)", role: role))) {
+    try await client.execute(
+        uri: "/api/v1/users",
+        method: .post,
+        headers: auth(admin),
+        body: try json(NewUser(username: name, password: "password-\(name)", role: role))
+    ) {
         #expect($0.status == .created)
     }
     // Sign in with the password, then mint a token with the session, as a person would.
-    let cookie = try await client.execute(uri: "/api/v1/auth/login", method: .post, body: try json(Login(username: name, password: "password-\(name)"))) { response in
+    let cookie = try await client.execute(
+        uri: "/api/v1/auth/login",
+        method: .post,
+        body: try json(Login(username: name, password: "password-\(name)"))
+    ) { response in
         #expect(response.status == .ok)
         let setCookie = response.headers[.setCookie] ?? ""
         #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))

@@ -52,7 +52,10 @@ import Testing
             for name in ["ops-slack", "ops-discord", "ops-teams", "hook"] {
                 let tested = try await send(client, admin, .post, "/api/v1/tools/\(name)/test")
                 let result = try JSONDecoder().decode(DeliveryResult.self, from: Data(tested.body.utf8))
-                #expect(tested.status == 200 && result.delivered && result.attempts == 1 && result.status == 200 && result.response == "ok", "\(tested)")
+                #expect(
+                    tested.status == 200 && result.delivered && result.attempts == 1 && result.status == 200 && result.response == "ok",
+                    "\(tested)"
+                )
             }
             let requests = received.all
             #expect(requests.map(\.path) == ["slack", "discord", "teams", "hook"].map { "/\($0)/\(secretPath)" })
@@ -67,12 +70,18 @@ import Testing
             let embed = (discord["embeds"] as? [[String: Any]])?.first
             #expect(discord["content"] as? String == "Cronium test message" && embed?["color"] as? Int == 0x2EB67D, "\(requests[1].text)")
             let teams = Self.json(requests[2].text)
-            #expect(teams["@type"] as? String == "MessageCard" && teams["themeColor"] as? String == "2EB67D" && teams["title"] as? String == "Cronium test message")
+            #expect(
+                teams["@type"] as? String == "MessageCard" && teams["themeColor"] as? String == "2EB67D"
+                    && teams["title"] as? String == "Cronium test message"
+            )
 
             // The receiver checks the signature as the docs tell it to: HMAC-SHA256 of "timestamp.body".
             let hook = requests[3]
             let timestamp = try #require(hook.headers["x-cronium-timestamp"])
-            let expected = HMAC<SHA256>.authenticationCode(for: Array("\(timestamp).".utf8) + hook.body, using: SymmetricKey(data: Array("signing-secret".utf8)))
+            let expected = HMAC<SHA256>.authenticationCode(
+                for: Array("\(timestamp).".utf8) + hook.body,
+                using: SymmetricKey(data: Array("signing-secret".utf8))
+            )
             #expect(hook.headers["x-cronium-signature"] == "sha256=" + expected.map { String(format: "%02x", $0) }.joined())
             #expect(abs((Int(timestamp) ?? 0) - Int(Date().timeIntervalSince1970)) < 60)
             #expect(hook.headers["authorization"] == "Bearer header-secret" && Self.json(hook.text)["status"] as? String == "SUCCESS")
@@ -95,17 +104,34 @@ import Testing
         try await fixture.test(.live) { client in
             let admin = fixture.adminToken
             for path in ["busy", "broken", "gone"] {
-                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(path)", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+                #expect(
+                    try await send(
+                        client,
+                        admin,
+                        .post,
+                        "/api/v1/tools",
+                        #"{"name": "\#(path)", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(path)"}"#
+                    ).status == 201
+                )
             }
-            let busy = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/busy/test").body.utf8))
+            let busy = try JSONDecoder().decode(
+                DeliveryResult.self,
+                from: Data(try await send(client, admin, .post, "/api/v1/tools/busy/test").body.utf8)
+            )
             let tries = received.all.filter { $0.path == "/busy" }
             #expect(busy.delivered && busy.attempts == 2 && tries.count == 2, "\(busy)")
             if tries.count == 2 { #expect(tries[1].at - tries[0].at >= .seconds(2)) }
 
-            let broken = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/broken/test").body.utf8))
+            let broken = try JSONDecoder().decode(
+                DeliveryResult.self,
+                from: Data(try await send(client, admin, .post, "/api/v1/tools/broken/test").body.utf8)
+            )
             #expect(broken.delivered && broken.attempts == 2, "\(broken)")
 
-            let gone = try JSONDecoder().decode(DeliveryResult.self, from: Data(try await send(client, admin, .post, "/api/v1/tools/gone/test").body.utf8))
+            let gone = try JSONDecoder().decode(
+                DeliveryResult.self,
+                from: Data(try await send(client, admin, .post, "/api/v1/tools/gone/test").body.utf8)
+            )
             #expect(!gone.delivered && gone.attempts == 1 && gone.status == 404, "\(gone)")
             #expect(gone.error == "http://127.0.0.1:\(receiver.port)/… answered 404 Not Found: no such hook", "\(gone)")
         }
@@ -133,9 +159,18 @@ import Testing
             #expect(try await send(client, admin, .get, "/api/v1/tools").body == "[]")
 
             let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
-            #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "mine", "type": "SLACK", "url": "http://127.0.0.1:9/x"}"#).status == 201)
+            #expect(
+                try await send(client, admin, .post, "/api/v1/tools", #"{"name": "mine", "type": "SLACK", "url": "http://127.0.0.1:9/x"}"#).status
+                    == 201
+            )
             #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 404)
-            let refused = try await send(client, bo, .post, "/api/v1/tools", #"{"name": "theirs", "type": "SLACK", "url": "http://127.0.0.1:9/x", "shared": true}"#)
+            let refused = try await send(
+                client,
+                bo,
+                .post,
+                "/api/v1/tools",
+                #"{"name": "theirs", "type": "SLACK", "url": "http://127.0.0.1:9/x", "shared": true}"#
+            )
             #expect(refused.status == 403 && refused.body.contains("only administrators may share a tool"), "\(refused)")
             #expect(try await send(client, admin, .patch, "/api/v1/tools/mine", #"{"shared": true}"#).status == 200)
             #expect(try await send(client, bo, .get, "/api/v1/tools/mine").status == 200)
@@ -172,52 +207,98 @@ import Testing
             let rendered = Self.json(preview.body)
             #expect(rendered["subject"] as? String == "[FAILURE] nightly")
             let lines = (rendered["text"] as? String ?? "").split(separator: "\n", omittingEmptySubsequences: false).map(String.init)
-            #expect(lines.count >= 5 && lines[0].hasPrefix("nightly FAILURE with 3 in ") && (lines[0].hasSuffix(" ms") || lines[0].hasSuffix(" s")), "\(lines)")
+            #expect(
+                lines.count >= 5 && lines[0].hasPrefix("nightly FAILURE with 3 in ") && (lines[0].hasSuffix(" ms") || lines[0].hasSuffix(" s")),
+                "\(lines)"
+            )
             #expect(Array(lines.dropFirst()) == ["FAILED on db-1", "region eu-west, token ''", "backing up <db>", "done"], "\(lines)")
 
             // An HTML body escapes what the run printed; a template that does not parse is refused.
             let html = try await send(
-                client, admin, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "<p>{{execution.log}}</p>", "html": true]))
+                client,
+                admin,
+                .post,
+                "/api/v1/tools/preview",
+                RemoteServerTests.body(["executionId": run.id.rawValue, "message": "<p>{{execution.log}}</p>", "html": true])
+            )
             #expect(Self.json(html.body)["text"] as? String == "<p>backing up &lt;db&gt;\ndone</p>", "\(html)")
-            let broken = try await send(client, admin, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "{{#open}} never closed"]))
+            let broken = try await send(
+                client,
+                admin,
+                .post,
+                "/api/v1/tools/preview",
+                RemoteServerTests.body(["executionId": run.id.rawValue, "message": "{{#open}} never closed"])
+            )
             #expect(broken.status == 422 && broken.body.contains("message: is not a template Cronium can read"), "\(broken)")
             let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
-            #expect(try await send(client, bo, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "x"])).status == 404)
+            #expect(
+                try await send(client, bo, .post, "/api/v1/tools/preview", RemoteServerTests.body(["executionId": run.id.rawValue, "message": "x"]))
+                    .status == 404
+            )
         }
     }
 
     @Test func actionsSendThroughToolsAndEachDeliveryIsRecorded() async throws {
-        let (receiver, received) = try await LocalHTTPServer.recording { request in request.path == "/gone" ? .init(404, "no such hook") : .init(200, #"{"ok":true}"#) }
+        let (receiver, received) = try await LocalHTTPServer.recording { request in
+            request.path == "/gone" ? .init(404, "no such hook") : .init(200, #"{"ok":true}"#)
+        }
         defer { receiver.stop() }
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
             let admin = fixture.adminToken
             let runs = RunsClient(client: client, token: admin)
             for (name, path) in [("team", "slack"), ("gone", "gone")] {
-                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "SLACK", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+                #expect(
+                    try await send(
+                        client,
+                        admin,
+                        .post,
+                        "/api/v1/tools",
+                        #"{"name": "\#(name)", "type": "SLACK", "url": "\#(receiver.url)/\#(path)"}"#
+                    ).status == 201
+                )
             }
             // Refused when saved: a tool that is not there, a template that does not parse.
             for (action, words) in [
                 (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "nope", "message": "x"}"#, "actions[0].tool: there is no tool nope"),
                 (#"{"when": "ALWAYS", "type": "SEND_MESSAGE", "tool": "team", "message": "{{#a}}"}"#, "actions[0].message: is not a template"),
             ] {
-                let refused = try await send(client, admin, .post, "/api/v1/events", #"{"name": "bad", "type": "BASH", "content": "true", "actions": [\#(action)]}"#)
+                let refused = try await send(
+                    client,
+                    admin,
+                    .post,
+                    "/api/v1/events",
+                    #"{"name": "bad", "type": "BASH", "content": "true", "actions": [\#(action)]}"#
+                )
                 #expect(refused.status == 422 && refused.body.contains(words), "\(refused)")
             }
             let event = try await runs.create("deploy", .bash, "echo shipped v42") {
                 $0.actions = [
-                    EventAction(when: .always, type: .sendMessage, tool: "team", subject: "{{event.name}} {{execution.status}}", message: "{{event.name}}: {{execution.log}}"),
+                    EventAction(
+                        when: .always,
+                        type: .sendMessage,
+                        tool: "team",
+                        subject: "{{event.name}} {{execution.status}}",
+                        message: "{{event.name}}: {{execution.log}}"
+                    ),
                     EventAction(when: .onSuccess, type: .sendMessage, tool: "gone", message: "never arrives"),
                 ]
             }
             let run = try await runs.run(event)
             #expect(run.status == .success)
-            #expect(try await eventually(timeout: .seconds(30)) { try await runs.execution(run.id).deliveries?.allSatisfy { $0.status != .pending } == true })
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    try await runs.execution(run.id).deliveries?.allSatisfy { $0.status != .pending } == true
+                }
+            )
             let shown = try await runs.execution(run.id)
             let deliveries = try #require(shown.deliveries)
             #expect(deliveries.map(\.status) == [.delivered, .failed] && deliveries.map(\.toolName) == ["team", "gone"], "\(deliveries)")
             #expect(deliveries[0].subject == "deploy SUCCESS" && deliveries[0].text == "deploy: shipped v42" && deliveries[0].attempts == 1)
-            #expect(deliveries[1].answerStatus == 404 && deliveries[1].error?.hasSuffix("answered 404 Not Found: no such hook") == true, "\(deliveries[1])")
+            #expect(
+                deliveries[1].answerStatus == 404 && deliveries[1].error?.hasSuffix("answered 404 Not Found: no such hook") == true,
+                "\(deliveries[1])"
+            )
             #expect(shown.actions?.map(\.status) == [.fired, .failed] && shown.actions?[1].error == deliveries[1].error)
             let slack = Self.json(try #require(received.all.first { $0.path == "/slack" }).text)
             #expect(slack["text"] as? String == "deploy SUCCESS")
@@ -240,11 +321,30 @@ import Testing
                 var input = EventInput()
                 (input.name, input.type, input.content) = ("quiet", .bash, "true")
                 return input
-            }(), by: admin)
+            }(),
+            by: admin
+        )
         // Recorded as a run's end records it, without the worker being told: the server stops first.
         let execution = try await first.store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: Date()), now: Date())
-        let firing = ActionFiring(position: 0, when: .always, type: .sendMessage, targetEventId: nil, executionId: nil, status: .sending, error: nil, firedAt: Date())
-        let message = Delivery(executionId: execution, actionPosition: 0, ownerId: admin.id, toolName: "team", subject: nil, text: "left behind", createdAt: Date())
+        let firing = ActionFiring(
+            position: 0,
+            when: .always,
+            type: .sendMessage,
+            targetEventId: nil,
+            executionId: nil,
+            status: .sending,
+            error: nil,
+            firedAt: Date()
+        )
+        let message = Delivery(
+            executionId: execution,
+            actionPosition: 0,
+            ownerId: admin.id,
+            toolName: "team",
+            subject: nil,
+            text: "left behind",
+            createdAt: Date()
+        )
         _ = try await first.store.recordActions(of: execution, firings: [firing], runs: [], deliveries: [message], now: Date())
         try await first.shutdown()
         #expect(received.all.isEmpty)
@@ -255,7 +355,10 @@ import Testing
             #expect(try await second.store.actionFirings(of: execution).map(\.status) == [.fired])
         }
         try await second.shutdown()
-        #expect(received.all.count == 1 && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind")
+        #expect(
+            received.all.count == 1
+                && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind"
+        )
     }
 
     /// A server on `directory`'s data, stopped by the test.
@@ -289,7 +392,15 @@ import Testing
         let execution = try await first.store.enqueue(EnqueueRequest(eventId: event.id, trigger: .manual, runAt: Date()), now: Date())
         let messages = (0..<20).map { "flood \($0)" } + ["the backup failed"]
         let deliveries = messages.map {
-            Delivery(executionId: execution, actionPosition: nil, ownerId: admin.id, toolName: $0.hasPrefix("flood") ? "flood" : "alert", subject: nil, text: $0, createdAt: Date())
+            Delivery(
+                executionId: execution,
+                actionPosition: nil,
+                ownerId: admin.id,
+                toolName: $0.hasPrefix("flood") ? "flood" : "alert",
+                subject: nil,
+                text: $0,
+                createdAt: Date()
+            )
         }
         _ = try await first.store.recordActions(of: execution, firings: [], runs: [], deliveries: deliveries, now: Date())
         try await first.shutdown()
@@ -313,26 +424,47 @@ import Testing
             let admin = fixture.adminToken
             let runs = RunsClient(client: client, token: admin)
             for (name, path) in [("teams", "teams"), ("gone", "gone")] {
-                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "TEAMS", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+                #expect(
+                    try await send(
+                        client,
+                        admin,
+                        .post,
+                        "/api/v1/tools",
+                        #"{"name": "\#(name)", "type": "TEAMS", "url": "\#(receiver.url)/\#(path)"}"#
+                    ).status == 201
+                )
             }
             #expect(try await send(client, admin, .put, "/api/v1/variables/TEAM", #"{"value": "platform"}"#).status == 201)
             for (body, words) in [
                 (#"{"name": "a", "type": "TOOL_ACTION"}"#, "toolAction: a TOOL_ACTION event needs"),
                 (#"{"name": "a", "type": "TOOL_ACTION", "toolAction": {"tool": "nope", "message": "x"}}"#, "toolAction.tool: there is no tool nope"),
-                (#"{"name": "a", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "message": "x"}, "runLocation": "CONTAINER"}"#, "TOOL_ACTION events are sent by the server itself"),
-                (#"{"name": "a", "type": "BASH", "content": "true", "toolAction": {"tool": "teams", "message": "x"}}"#, "toolAction: applies to TOOL_ACTION events only"),
+                (
+                    #"{"name": "a", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "message": "x"}, "runLocation": "CONTAINER"}"#,
+                    "TOOL_ACTION events are sent by the server itself"
+                ),
+                (
+                    #"{"name": "a", "type": "BASH", "content": "true", "toolAction": {"tool": "teams", "message": "x"}}"#,
+                    "toolAction: applies to TOOL_ACTION events only"
+                ),
             ] {
                 let refused = try await send(client, admin, .post, "/api/v1/events", body)
                 #expect(refused.status == 422 && refused.body.contains(words), "\(body): \(refused)")
             }
             let announce = try await send(
-                client, admin, .post, "/api/v1/events",
-                #"{"name": "announce", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "subject": "Release {{input.version}}", "message": "{{input.version}} shipped by {{variables.TEAM}}"}}"#)
+                client,
+                admin,
+                .post,
+                "/api/v1/events",
+                #"{"name": "announce", "type": "TOOL_ACTION", "toolAction": {"tool": "teams", "subject": "Release {{input.version}}", "message": "{{input.version}} shipped by {{variables.TEAM}}"}}"#
+            )
             #expect(announce.status == 201, "\(announce)")
             let event = try JSONDecoder.cronium.decode(Event.self, from: Data(announce.body.utf8))
             let run = try await runs.run(event, body: #"{"input": {"version": "2.4.0"}}"#)
             #expect(run.status == .success && run.exitCode == 200, "\(run)")
-            #expect(run.deliveries?.map(\.status) == [.delivered] && run.deliveries?.first?.text == "2.4.0 shipped by platform", "\(String(describing: run.deliveries))")
+            #expect(
+                run.deliveries?.map(\.status) == [.delivered] && run.deliveries?.first?.text == "2.4.0 shipped by platform",
+                "\(String(describing: run.deliveries))"
+            )
             let card = Self.json(try #require(received.all.first).text)
             #expect(card["title"] as? String == "Release 2.4.0" && card["text"] as? String == "2.4.0 shipped by platform")
             #expect(try await runs.log(run.id).contains("ok"))
@@ -340,7 +472,10 @@ import Testing
             var input = EventInput()
             (input.name, input.type, input.toolAction) = ("lost", .toolAction, ToolActionSpec(tool: "gone", message: "nobody hears this"))
             let lost = try await runs.run(try await runs.create("lost", .toolAction, "") { $0 = input })
-            #expect(lost.status == .failure && lost.errorCode == .httpStatus && lost.exitCode == 404 && lost.deliveries?.first?.status == .failed, "\(lost)")
+            #expect(
+                lost.status == .failure && lost.errorCode == .httpStatus && lost.exitCode == 404 && lost.deliveries?.first?.status == .failed,
+                "\(lost)"
+            )
         }
     }
 
@@ -355,8 +490,12 @@ import Testing
             let runs = RunsClient(client: client, token: admin)
             let secrets = ["PATH-\(UUID().uuidString)", "HEADER-\(UUID().uuidString)", "SIGNING-\(UUID().uuidString)"]
             let added = try await send(
-                client, admin, .post, "/api/v1/tools",
-                #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(secrets[0])?token=\#(secrets[0])", "headers": {"X-Key": "\#(secrets[1])"}, "signingSecret": "\#(secrets[2])"}"#)
+                client,
+                admin,
+                .post,
+                "/api/v1/tools",
+                #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/\#(secrets[0])?token=\#(secrets[0])", "headers": {"X-Key": "\#(secrets[1])"}, "signingSecret": "\#(secrets[2])"}"#
+            )
             #expect(added.status == 201)
             var input = EventInput()
             (input.name, input.type, input.toolAction) = ("notify", .toolAction, ToolActionSpec(tool: "hook", message: "hello"))
@@ -366,7 +505,10 @@ import Testing
             #expect(run.status == .failure && run.error?.contains("answered 404") == true, "\(run)")
             #expect(try await eventually(timeout: .seconds(30)) { try await runs.execution(run.id).actions?.first?.status == .failed })
             var seen = [try await runs.log(run.id).joined(separator: "\n")]
-            for uri in ["/api/v1/executions/\(run.id)", "/api/v1/executions?eventId=\(event.id)", "/api/v1/tools", "/api/v1/tools/hook", "/api/v1/events/\(event.id)"] {
+            for uri in [
+                "/api/v1/executions/\(run.id)", "/api/v1/executions?eventId=\(event.id)", "/api/v1/tools", "/api/v1/tools/hook",
+                "/api/v1/events/\(event.id)",
+            ] {
                 seen.append(try await send(client, admin, .get, uri).body)
             }
             seen.append(try await send(client, admin, .post, "/api/v1/tools/hook/test").body)
@@ -387,13 +529,25 @@ import Testing
             let admin = fixture.adminToken
             let runs = RunsClient(client: client, token: admin)
             for (name, type, path) in [("team", "SLACK", "slack"), ("hook", "WEBHOOK", "hook"), ("gone", "WEBHOOK", "gone")] {
-                #expect(try await send(client, admin, .post, "/api/v1/tools", #"{"name": "\#(name)", "type": "\#(type)", "url": "\#(receiver.url)/\#(path)"}"#).status == 201)
+                #expect(
+                    try await send(
+                        client,
+                        admin,
+                        .post,
+                        "/api/v1/tools",
+                        #"{"name": "\#(name)", "type": "\#(type)", "url": "\#(receiver.url)/\#(path)"}"#
+                    ).status == 201
+                )
             }
             let bo = try await makeUser(client, admin: admin, name: "bo", role: .user)
-            #expect(try await send(client, bo, .post, "/api/v1/tools", #"{"name": "theirs", "type": "SLACK", "url": "\#(receiver.url)/theirs"}"#).status == 201)
+            #expect(
+                try await send(client, bo, .post, "/api/v1/tools", #"{"name": "theirs", "type": "SLACK", "url": "\#(receiver.url)/theirs"}"#).status
+                    == 201
+            )
 
             let python = try await runs.create(
-                "py", .python,
+                "py",
+                .python,
                 """
                 import cronium
                 answer = cronium.send_slack_message("from python", title="Py")
@@ -407,9 +561,11 @@ import Testing
                 except cronium.CroniumError as error:
                     print("refused", error.status)
                 print("sent", answer["status"])
-                """)
+                """
+            )
             let node = try await runs.create(
-                "js", .nodejs,
+                "js",
+                .nodejs,
                 """
                 const cronium = require('cronium');
                 (async () => {
@@ -418,14 +574,17 @@ import Testing
                   await cronium.executeToolAction('hook', 'send', { text: 'node action' });
                   console.log('sent');
                 })();
-                """)
+                """
+            )
             let bash = try await runs.create(
-                "sh", .bash,
+                "sh",
+                .bash,
                 """
                 cronium_send_slack_message 'from "bash"' >/dev/null && cronium_send_message hook "bash direct" Bash >/dev/null \
                   && cronium_execute_tool_action hook send '{"message": "bash action"}' >/dev/null && echo sent
                 cronium_send_message gone lost 2>/dev/null || echo "refused $?"
-                """)
+                """
+            )
             for (event, expected) in [(python, ["refused 424", "refused 404", "sent 200"]), (node, ["sent"]), (bash, ["sent", "refused 1"])] {
                 let run = try await runs.run(event)
                 let log = try await runs.log(run.id)

@@ -1,5 +1,4 @@
 import CroniumCore
-@testable import CroniumEngine
 import CroniumStore
 import CroniumTesting
 import Foundation
@@ -12,6 +11,7 @@ import NIOCore
 import Synchronization
 import Testing
 
+@testable import CroniumEngine
 @testable import CroniumServer
 
 /// Variables and secrets: the API, encryption at rest, what runs read and write, masking in
@@ -34,9 +34,13 @@ import Testing
             #expect(list.map(\.key) == ["API_KEY", "REGION"])
             #expect(list[0].value == nil && list[0].secret)
             #expect(list[1].value == "eu-central" && list[1].description == "where we run")
-            let hidden = try await client.execute(uri: "/api/v1/variables/API_KEY", method: .get, headers: auth(admin)) { try decode(Variable.self, $0) }
+            let hidden = try await client.execute(uri: "/api/v1/variables/API_KEY", method: .get, headers: auth(admin)) {
+                try decode(Variable.self, $0)
+            }
             #expect(hidden.value == nil)
-            let shown = try await client.execute(uri: "/api/v1/variables/API_KEY?reveal=true", method: .get, headers: auth(admin)) { try decode(Variable.self, $0) }
+            let shown = try await client.execute(uri: "/api/v1/variables/API_KEY?reveal=true", method: .get, headers: auth(admin)) {
+                try decode(Variable.self, $0)
+            }
             #expect(shown.value == "sk-live-123456")
             // A change of description keeps the secret's value.
             #expect(try await put(client, admin, "API_KEY", #"{"description": "the live key"}"#).status == 200)
@@ -57,7 +61,9 @@ import Testing
             let other = try await makeUser(client, admin: admin, name: "bo", role: .user)
             let theirs = try await client.execute(uri: "/api/v1/variables", method: .get, headers: auth(other)) { try decode([Variable].self, $0) }
             #expect(theirs.isEmpty)
-            try await client.execute(uri: "/api/v1/variables/API_KEY?reveal=true", method: .get, headers: auth(other)) { #expect($0.status == .notFound) }
+            try await client.execute(uri: "/api/v1/variables/API_KEY?reveal=true", method: .get, headers: auth(other)) {
+                #expect($0.status == .notFound)
+            }
             let viewer = try await makeUser(client, admin: admin, name: "vi", role: .viewer)
             #expect(try await put(client, viewer, "MINE", #"{"value": "x"}"#).status == 403)
 
@@ -80,9 +86,17 @@ import Testing
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             #expect(try await put(client, fixture.adminToken, "DB_PASSWORD", #"{"value": "hunter2-very-secret", "secret": true}"#).status == 201)
-            #expect(try await put(client, fixture.adminToken, "PEM", #"{"value": "-----BEGIN KEY-----\nAAAA1111\nBBBB2222\n-----END KEY-----", "secret": true}"#).status == 201)
+            #expect(
+                try await put(
+                    client,
+                    fixture.adminToken,
+                    "PEM",
+                    #"{"value": "-----BEGIN KEY-----\nAAAA1111\nBBBB2222\n-----END KEY-----", "secret": true}"#
+                ).status == 201
+            )
             let writer = try await runs.create(
-                "writer", .python,
+                "writer",
+                .python,
                 """
                 import cronium
                 cronium.set_variable("GREETING", "hello from python")
@@ -96,24 +110,28 @@ import Testing
                     cronium.set_variable("bad key", "x")
                 except cronium.CroniumError as error:
                     print("refused:", error.status)
-                """)
+                """
+            )
             let wrote = try await runs.run(writer)
             #expect(wrote.status == .success)
             #expect(try await runs.log(wrote.id) == ["missing: default", "new password is ***", "refused: 422"])
 
             let reader = try await runs.create(
-                "reader", .nodejs,
+                "reader",
+                .nodejs,
                 """
                 const cronium = require('cronium');
                 (async () => {
                   console.log(await cronium.getVariable('GREETING'), await cronium.getVariable('COUNT'), await cronium.getVariable('NOPE', 'fallback'));
                 })();
-                """)
+                """
+            )
             let read = try await runs.run(reader)
             #expect(try await runs.log(read.id) == ["hello from python 3 fallback"])
 
             let bash = try await runs.create(
-                "bash", .bash,
+                "bash",
+                .bash,
                 """
                 echo "greeting: $(cronium_get_variable GREETING)"
                 cronium_get_variable NOPE; echo "missing: $?"
@@ -122,7 +140,8 @@ import Testing
                 printf 'password: %s\\n' "$(cronium_get_variable DB_PASSWORD)"
                 printf 'split: rotated-se'; sleep 0.2; printf 'cret-value end\\n'
                 cronium_get_variable PEM
-                """)
+                """
+            )
             let id = try await runs.start(bash)
             // The streamed log, followed from the start.
             let streamed = Mutex<[String]>([])
@@ -134,11 +153,13 @@ import Testing
             }
             #expect(try await runs.ended(id).status == .success)
             let stored = try await runs.log(id)
-            #expect(stored == [
-                "greeting: hello from python", "missing: 4", #"note: line with "quotes" and $dollar"#, "password: ***", "split: *** end",
-                // A secret of several lines is masked line by line, its frame included.
-                "***", "***", "***", "***",
-            ])
+            #expect(
+                stored == [
+                    "greeting: hello from python", "missing: 4", #"note: line with "quotes" and $dollar"#, "password: ***", "split: *** end",
+                    // A secret of several lines is masked line by line, its frame included.
+                    "***", "***", "***", "***",
+                ]
+            )
             let all = streamed.withLock { $0.joined(separator: "\n") }
             #expect(all.contains("password: ***") && all.contains("split: *** end") && !all.contains("rotated-secret") && !all.contains("AAAA1111"))
         }
@@ -150,7 +171,9 @@ import Testing
         let fixture = try await ServerFixture()
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            #expect(try await put(client, fixture.adminToken, "PROD_DB", #"{"value": "postgres://app:pw-12345@db/app", "secret": true}"#).status == 201)
+            #expect(
+                try await put(client, fixture.adminToken, "PROD_DB", #"{"value": "postgres://app:pw-12345@db/app", "secret": true}"#).status == 201
+            )
             #expect(try await put(client, fixture.adminToken, "REGION", #"{"value": "eu-west"}"#).status == 201)
             var missing = EventInput()
             missing.name = "missing"
@@ -160,9 +183,14 @@ import Testing
             try await client.execute(uri: "/api/v1/events", method: .post, headers: auth(fixture.adminToken), body: try json(missing)) { response in
                 #expect(response.status == .unprocessableContent)
                 let problem = try decode(ProblemBody.self, response)
-                #expect(problem.errors?.first == .init(field: "variables.DB", message: "there is no variable NOPE (of the event's owner); create it first"))
+                #expect(
+                    problem.errors?.first
+                        == .init(field: "variables.DB", message: "there is no variable NOPE (of the event's owner); create it first")
+                )
             }
-            let event = try await runs.create("env", .bash, "echo \"db=$DATABASE_URL region=$REGION\"") { $0.variables = ["DATABASE_URL": "PROD_DB", "REGION": "REGION"] }
+            let event = try await runs.create("env", .bash, "echo \"db=$DATABASE_URL region=$REGION\"") {
+                $0.variables = ["DATABASE_URL": "PROD_DB", "REGION": "REGION"]
+            }
             let ran = try await runs.run(event)
             #expect(try await runs.log(ran.id) == ["db=*** region=eu-west"])
             try await client.execute(uri: "/api/v1/variables/REGION", method: .delete, headers: auth(fixture.adminToken)) { _ in }
@@ -177,34 +205,59 @@ import Testing
         try await fixture.test(.live) { client in
             let admin = fixture.adminToken
             func send(_ uri: String, _ body: String, type: String = "application/json") async throws -> (Int, String) {
-                try await client.execute(uri: uri, method: .post, headers: [.authorization: "Bearer \(admin)", .contentType: type], body: ByteBuffer(string: body)) {
+                try await client.execute(
+                    uri: uri,
+                    method: .post,
+                    headers: [.authorization: "Bearer \(admin)", .contentType: type],
+                    body: ByteBuffer(string: body)
+                ) {
                     ($0.status.code, String(buffer: $0.body))
                 }
             }
             let dotEnv = "# a comment\nexport PLAIN=one two\nQUOTED=\"line\\nbreak \\\"q\\\"\"\n# secret\nTOKEN='s3cr3t-token'\n"
             let (status, report) = try await send("/api/v1/variables/import", dotEnv, type: "text/plain")
             #expect(status == 200 && report.contains(#""created":["PLAIN","QUOTED","TOKEN"]"#), "\(report)")
-            let token = try await client.execute(uri: "/api/v1/variables/TOKEN?reveal=true", method: .get, headers: auth(admin)) { try decode(Variable.self, $0) }
+            let token = try await client.execute(uri: "/api/v1/variables/TOKEN?reveal=true", method: .get, headers: auth(admin)) {
+                try decode(Variable.self, $0)
+            }
             #expect(token.secret && token.value == "s3cr3t-token")
 
-            let plainOnly = try await client.execute(uri: "/api/v1/variables/export?format=env", method: .get, headers: auth(admin)) { String(buffer: $0.body) }
+            let plainOnly = try await client.execute(uri: "/api/v1/variables/export?format=env", method: .get, headers: auth(admin)) {
+                String(buffer: $0.body)
+            }
             #expect(plainOnly == "PLAIN=\"one two\"\nQUOTED=\"line\\nbreak \\\"q\\\"\"\n")
-            let everything = try await client.execute(uri: "/api/v1/variables/export?format=env&includeSecrets=true", method: .get, headers: auth(admin)) { String(buffer: $0.body) }
+            let everything = try await client.execute(
+                uri: "/api/v1/variables/export?format=env&includeSecrets=true",
+                method: .get,
+                headers: auth(admin)
+            ) { String(buffer: $0.body) }
             #expect(everything.hasSuffix("# secret\nTOKEN=\"s3cr3t-token\"\n"))
-            let asJSON = try await client.execute(uri: "/api/v1/variables/export?includeSecrets=true", method: .get, headers: auth(admin)) { String(buffer: $0.body) }
+            let asJSON = try await client.execute(uri: "/api/v1/variables/export?includeSecrets=true", method: .get, headers: auth(admin)) {
+                String(buffer: $0.body)
+            }
 
             // Into another user's (empty) variables: the same, secrets included.
             let other = try await makeUser(client, admin: admin, name: "cy", role: .user)
             try await client.execute(
-                uri: "/api/v1/variables/import", method: .post, headers: [.authorization: "Bearer \(other)", .contentType: "application/json"], body: ByteBuffer(string: asJSON)
+                uri: "/api/v1/variables/import",
+                method: .post,
+                headers: [.authorization: "Bearer \(other)", .contentType: "application/json"],
+                body: ByteBuffer(string: asJSON)
             ) { #expect($0.status == .ok) }
-            let copied = try await client.execute(uri: "/api/v1/variables/export?format=env&includeSecrets=true", method: .get, headers: auth(other)) { String(buffer: $0.body) }
+            let copied = try await client.execute(uri: "/api/v1/variables/export?format=env&includeSecrets=true", method: .get, headers: auth(other))
+            { String(buffer: $0.body) }
             #expect(copied == everything)
 
             // All or nothing: one bad entry, and nothing is stored.
-            let (bad, problem) = try await send("/api/v1/variables/import", #"{"variables": [{"key": "FINE", "value": "1"}, {"key": "not ok", "value": "2"}, {"key": "FINE", "value": "3"}]}"#)
+            let (bad, problem) = try await send(
+                "/api/v1/variables/import",
+                #"{"variables": [{"key": "FINE", "value": "1"}, {"key": "not ok", "value": "2"}, {"key": "FINE", "value": "3"}]}"#
+            )
             #expect(bad == 422 && problem.contains("variables[1].key") && problem.contains("variables[2].key"))
-            let (dry, dryReport) = try await send("/api/v1/variables/import?dryRun=true", #"[{"key": "FINE", "value": "1"}, {"key": "PLAIN", "value": "changed"}]"#)
+            let (dry, dryReport) = try await send(
+                "/api/v1/variables/import?dryRun=true",
+                #"[{"key": "FINE", "value": "1"}, {"key": "PLAIN", "value": "changed"}]"#
+            )
             #expect(dry == 200 && dryReport.contains(#""dryRun":true"#) && dryReport.contains(#""updated":["PLAIN"]"#))
             let after = try await client.execute(uri: "/api/v1/variables", method: .get, headers: auth(admin)) { try decode([Variable].self, $0) }
             #expect(after.map(\.key) == ["PLAIN", "QUOTED", "TOKEN"] && after[0].value == "one two")

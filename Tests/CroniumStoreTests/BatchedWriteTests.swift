@@ -1,8 +1,9 @@
 import CroniumCore
-@testable import CroniumStore
 import CroniumTesting
 import Foundation
 import Testing
+
+@testable import CroniumStore
 
 /// The writes that batch several runs into one transaction: an instant's fires, the dispatcher's
 /// ends recorded with its claims, and a run started in the transaction that records it.
@@ -21,10 +22,17 @@ import Testing
                     // Every seventh occurrence is skipped: a ledger row without a run.
                     let skipped = (second + index) % 7 == 0
                     let occurrence = ScheduleOccurrence(
-                        eventId: event.id, scheduledFor: scheduledFor, recordedAt: now, outcome: skipped ? .skipped : .ran)
-                    records.append(FireRecord(
-                        occurrence: occurrence,
-                        run: skipped ? nil : EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: scheduledFor, runAt: now)))
+                        eventId: event.id,
+                        scheduledFor: scheduledFor,
+                        recordedAt: now,
+                        outcome: skipped ? .skipped : .ran
+                    )
+                    records.append(
+                        FireRecord(
+                            occurrence: occurrence,
+                            run: skipped ? nil : EnqueueRequest(eventId: event.id, trigger: .schedule, scheduledFor: scheduledFor, runAt: now)
+                        )
+                    )
                 }
             }
             let states = events.map { ScheduleState(eventId: $0.id, nextFireAt: now + 1, lastFireAt: now) }
@@ -63,8 +71,20 @@ import Testing
             let (finished, started) = try await db.finishAndClaim(
                 [
                     RunEnd(executionId: ids[0], outcome: .success, finishedAt: now + 1, logBytes: 10, logDroppedBytes: 0),
-                    RunEnd(executionId: ids[1], outcome: .failure(.exitStatus, "exited with status 1", exitCode: 1), finishedAt: now + 1, logBytes: 0, logDroppedBytes: 0, retry: retry),
-                ], owner: "w", limit: 2, now: now + 1, leaseUntil: now + 31)
+                    RunEnd(
+                        executionId: ids[1],
+                        outcome: .failure(.exitStatus, "exited with status 1", exitCode: 1),
+                        finishedAt: now + 1,
+                        logBytes: 0,
+                        logDroppedBytes: 0,
+                        retry: retry
+                    ),
+                ],
+                owner: "w",
+                limit: 2,
+                now: now + 1,
+                leaseUntil: now + 31
+            )
             #expect(finished.map(\.recorded) == [true, true])
             #expect(started.map(\.execution.id) == [ids[2]])
             #expect(try await db.execution(id: ids[0])?.status == .success)
@@ -74,8 +94,12 @@ import Testing
             #expect(try await db.queuedJobCount() == 1)
             // An end recorded twice is not recorded again.
             let again = try await db.finishAndClaim(
-                [RunEnd(executionId: ids[0], outcome: .success, finishedAt: now + 2, logBytes: 0, logDroppedBytes: 0)], owner: "w", limit: 0, now: now + 2,
-                leaseUntil: now + 32)
+                [RunEnd(executionId: ids[0], outcome: .success, finishedAt: now + 2, logBytes: 0, logDroppedBytes: 0)],
+                owner: "w",
+                limit: 0,
+                now: now + 2,
+                leaseUntil: now + 32
+            )
             #expect(again.finished.map(\.recorded) == [false] && again.started.isEmpty)
         }
     }
@@ -90,7 +114,11 @@ import Testing
             event = try await db.insertEvent(event)
             let now = Date()
             let started = try await db.enqueueAndStart(
-                EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now), owner: "w", now: now, leaseUntil: now + 30)
+                EnqueueRequest(eventId: event.id, trigger: .manual, runAt: now),
+                owner: "w",
+                now: now,
+                leaseUntil: now + 30
+            )
             #expect(started.execution.status == .running && started.execution.startedAt != nil)
             #expect(started.event.executionCount == 1 && started.budgetUsedUp)
             #expect(try await db.event(id: event.id)?.status == .paused)
@@ -99,7 +127,11 @@ import Testing
             // A run of an event that does not exist is refused, and nothing is left behind.
             await #expect(throws: (any Error).self) {
                 _ = try await db.enqueueAndStart(
-                    EnqueueRequest(eventId: EventID(event.id.rawValue + 99), trigger: .manual, runAt: now), owner: "w", now: now, leaseUntil: now + 30)
+                    EnqueueRequest(eventId: EventID(event.id.rawValue + 99), trigger: .manual, runAt: now),
+                    owner: "w",
+                    now: now,
+                    leaseUntil: now + 30
+                )
             }
             #expect(try await db.orphanedJobs(atStartup: true, now: now).count == 1)
         }

@@ -1,10 +1,11 @@
 import CroniumCore
-@testable import CroniumStore
 import CroniumTesting
 import Foundation
-import SQLKit
 import Logging
+import SQLKit
 import Testing
+
+@testable import CroniumStore
 
 /// Opens a real SQLite database in a fresh directory with one user, runs `body`, then cleans up.
 func withStore(_ body: (Database, User) async throws -> Void) async throws {
@@ -76,11 +77,17 @@ func sampleEvent(owner: UserID, name: String = "backup") throws -> Event {
             #expect(try await db.claimAndStart(owner: "w2", limit: 10, now: now, leaseUntil: now + 30).isEmpty)
             #expect(try await db.nextDueTime().map { abs($0.timeIntervalSince(now + 60)) < 0.01 } == true)
 
-            #expect(try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0).recorded)
+            #expect(
+                try await db.finish(executionId: a, outcome: .init(status: .success, exitCode: 0), at: now + 1, logBytes: 3, logDroppedBytes: 0)
+                    .recorded
+            )
             let done = try #require(try await db.execution(id: a))
             #expect(done.status == .success && done.exitCode == 0 && done.logBytes == 3 && done.durationMs == 1000)
             // A finished execution cannot be finished again (a late cancel loses).
-            #expect(try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0).recorded == false)
+            #expect(
+                try await db.finish(executionId: a, outcome: .init(status: .cancelled), at: now + 2, logBytes: 0, logDroppedBytes: 0).recorded
+                    == false
+            )
 
             let due = try await db.claimAndStart(owner: "w1", limit: 10, now: now + 61, leaseUntil: now + 90)
             #expect(due.map(\.execution.id) == [later])
@@ -178,7 +185,9 @@ func sampleEvent(owner: UserID, name: String = "backup") throws -> Event {
             let running = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now), now: now)
             let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
             #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [running])
-            #expect(try await db.finish(executionId: running, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0).releasedHeldRun)
+            #expect(
+                try await db.finish(executionId: running, outcome: .init(status: .success), at: now, logBytes: 0, logDroppedBytes: 0).releasedHeldRun
+            )
             #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [held])
         }
     }
@@ -192,11 +201,24 @@ func sampleEvent(owner: UserID, name: String = "backup") throws -> Event {
             let held = try await db.enqueue(EnqueueRequest(eventId: event.id, trigger: .schedule, runAt: now, held: true), now: now)
             #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now, leaseUntil: now + 30).map(\.execution.id) == [running])
             let retry = EnqueueRequest(eventId: event.id, trigger: .retry, attempt: 2, runAt: now + 5)
-            let result = try await db.finish(executionId: running, outcome: .init(status: .failure), at: now, logBytes: 0, logDroppedBytes: 0, retry: retry)
+            let result = try await db.finish(
+                executionId: running,
+                outcome: .init(status: .failure),
+                at: now,
+                logBytes: 0,
+                logDroppedBytes: 0,
+                retry: retry
+            )
             #expect(result == FinishResult(recorded: true, releasedHeldRun: false))
             let retried = try await db.claimAndStart(owner: "w", limit: 10, now: now + 5, leaseUntil: now + 35)
             #expect(retried.map(\.execution.attempt) == [2])
-            let retryResult = try await db.finish(executionId: retried[0].execution.id, outcome: .init(status: .success), at: now + 6, logBytes: 0, logDroppedBytes: 0)
+            let retryResult = try await db.finish(
+                executionId: retried[0].execution.id,
+                outcome: .init(status: .success),
+                at: now + 6,
+                logBytes: 0,
+                logDroppedBytes: 0
+            )
             #expect(retryResult.releasedHeldRun)
             #expect(try await db.claimAndStart(owner: "w", limit: 10, now: now + 6, leaseUntil: now + 36).map(\.execution.id) == [held])
         }

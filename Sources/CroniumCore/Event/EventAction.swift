@@ -18,8 +18,15 @@ public struct EventAction: Codable, Sendable, Equatable {
     public var html: String?
 
     public init(
-        when: ActionCondition, type: ActionType, eventId: EventID? = nil, eventName: String? = nil, tool: String? = nil, to: [String]? = nil,
-        subject: String? = nil, message: String? = nil, html: String? = nil
+        when: ActionCondition,
+        type: ActionType,
+        eventId: EventID? = nil,
+        eventName: String? = nil,
+        tool: String? = nil,
+        to: [String]? = nil,
+        subject: String? = nil,
+        message: String? = nil,
+        html: String? = nil
     ) {
         self.when = when
         self.type = type
@@ -86,7 +93,13 @@ public struct ActionFiring: Codable, Sendable, Equatable {
     public var firedAt: Date
 
     public init(
-        position: Int, when: ActionCondition, type: ActionType, targetEventId: EventID?, executionId: ExecutionID?, status: ActionFiringStatus, error: String?,
+        position: Int,
+        when: ActionCondition,
+        type: ActionType,
+        targetEventId: EventID?,
+        executionId: ExecutionID?,
+        status: ActionFiringStatus,
+        error: String?,
         firedAt: Date
     ) {
         self.position = position

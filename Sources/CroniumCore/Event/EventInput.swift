@@ -50,11 +50,34 @@ extension Event {
     /// An event with every field at its default: what a field left out of a new event becomes.
     public static func blank(ownerId: UserID = 0, now: Date = Date(timeIntervalSince1970: 0)) -> Event {
         Event(
-            id: 0, ownerId: ownerId, name: "", description: "", type: .bash, content: "", httpRequest: nil,
-            status: .draft, triggerType: .manual, schedule: nil, environment: [:], timeoutValue: 30,
-            timeoutUnit: .minutes, retries: 0, retryBackoffSeconds: 5, maxExecutions: 0, executionCount: 0,
-            resetCounterOnActive: false, tags: [], runLocation: .local, networkAccess: true, limits: nil, readOnlyPaths: nil, shared: false,
-            logCapBytes: Event.defaultLogCapBytes, createdAt: now, updatedAt: now)
+            id: 0,
+            ownerId: ownerId,
+            name: "",
+            description: "",
+            type: .bash,
+            content: "",
+            httpRequest: nil,
+            status: .draft,
+            triggerType: .manual,
+            schedule: nil,
+            environment: [:],
+            timeoutValue: 30,
+            timeoutUnit: .minutes,
+            retries: 0,
+            retryBackoffSeconds: 5,
+            maxExecutions: 0,
+            executionCount: 0,
+            resetCounterOnActive: false,
+            tags: [],
+            runLocation: .local,
+            networkAccess: true,
+            limits: nil,
+            readOnlyPaths: nil,
+            shared: false,
+            logCapBytes: Event.defaultLogCapBytes,
+            createdAt: now,
+            updatedAt: now
+        )
     }
 
     /// Applies the fields present in `input`; on any problem the event is left as it was.
@@ -102,7 +125,9 @@ extension Event {
         }
         var problems: [FieldProblem] = []
         if input.schedule != nil, input.triggerType == .manual {
-            problems.append(.init(field: "schedule", message: "a MANUAL event does not use a schedule; send triggerType SCHEDULE with it, or leave schedule out"))
+            problems.append(
+                .init(field: "schedule", message: "a MANUAL event does not use a schedule; send triggerType SCHEDULE with it, or leave schedule out")
+            )
         }
         do { try next.validate() } catch { problems = error.problems + problems }
         try ValidationError.check(problems)
@@ -119,8 +144,11 @@ extension Event {
             p.append(.init(field: "content", message: "a \(type.rawValue) event needs a script"))
         }
         if type == .httpRequest {
-            if let httpRequest { p += httpRequest.problems(field: "httpRequest") }
-            else { p.append(.init(field: "httpRequest", message: "an HTTP_REQUEST event needs {\"method\", \"url\"}")) }
+            if let httpRequest {
+                p += httpRequest.problems(field: "httpRequest")
+            } else {
+                p.append(.init(field: "httpRequest", message: "an HTTP_REQUEST event needs {\"method\", \"url\"}"))
+            }
         }
         if triggerType == .schedule {
             if let schedule {
@@ -157,20 +185,26 @@ extension Event {
             let field = "actions[\(index)]"
             switch action.type {
             case .runEvent:
-                if action.eventId == nil && action.eventName == nil { p.append(.init(field: "\(field).eventId", message: "RUN_EVENT needs the event to run (eventId)")) }
+                if action.eventId == nil && action.eventName == nil {
+                    p.append(.init(field: "\(field).eventId", message: "RUN_EVENT needs the event to run (eventId)"))
+                }
                 if action.eventId != nil && action.eventId == id { p.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
                 if action.tool != nil || action.to != nil || action.subject != nil || action.message != nil || action.html != nil {
                     p.append(.init(field: field, message: "tool, to, subject, message and html belong to SEND_MESSAGE"))
                 }
             case .sendMessage:
-                if action.tool?.isEmpty ?? true { p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool: the name of one of your tools (`cronium tool list`)")) }
+                if action.tool?.isEmpty ?? true {
+                    p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool: the name of one of your tools (`cronium tool list`)"))
+                }
                 if action.message?.isEmpty ?? true { p.append(.init(field: "\(field).message", message: "SEND_MESSAGE needs a message")) }
                 if action.eventId != nil || action.eventName != nil { p.append(.init(field: field, message: "eventId belongs to RUN_EVENT")) }
             }
         }
         if let image {
             if runLocation != .container {
-                p.append(.init(field: "image", message: "applies to CONTAINER events only; set runLocation CONTAINER, or send \"image\": \"\" to clear it"))
+                p.append(
+                    .init(field: "image", message: "applies to CONTAINER events only; set runLocation CONTAINER, or send \"image\": \"\" to clear it")
+                )
             } else if let problem = Self.problem(image: image) {
                 p.append(.init(field: "image", message: problem))
             }
@@ -180,7 +214,9 @@ extension Event {
         }
         if type == .toolAction {
             if let toolAction {
-                if toolAction.tool.isEmpty { p.append(.init(field: "toolAction.tool", message: "is required: the name of one of your tools (`cronium tool list`)")) }
+                if toolAction.tool.isEmpty {
+                    p.append(.init(field: "toolAction.tool", message: "is required: the name of one of your tools (`cronium tool list`)"))
+                }
                 if toolAction.message.isEmpty { p.append(.init(field: "toolAction.message", message: "is required")) }
             } else {
                 p.append(.init(field: "toolAction", message: "a TOOL_ACTION event needs {\"tool\", \"message\"} (and a \"subject\" if you like)"))
@@ -204,22 +240,36 @@ extension Event {
         var p: [FieldProblem] = []
         guard runLocation == .remote else {
             if servers != nil || serverTag != nil {
-                p.append(.init(field: servers != nil ? "servers" : "serverTag", message: "applies to REMOTE events only; set runLocation REMOTE, or send [] (\"\" for serverTag) to clear it"))
+                p.append(
+                    .init(
+                        field: servers != nil ? "servers" : "serverTag",
+                        message: "applies to REMOTE events only; set runLocation REMOTE, or send [] (\"\" for serverTag) to clear it"
+                    )
+                )
             }
             return p
         }
         if !type.isScript {
-            p.append(.init(field: "runLocation", message: "\(type.rawValue) events are sent by the server itself; only scripts run on remote servers"))
+            p.append(
+                .init(field: "runLocation", message: "\(type.rawValue) events are sent by the server itself; only scripts run on remote servers")
+            )
         }
         if servers == nil && serverTag == nil {
-            p.append(.init(field: "servers", message: "a REMOTE event needs the servers to run on: servers (their names) or serverTag (every server with that tag)"))
+            p.append(
+                .init(
+                    field: "servers",
+                    message: "a REMOTE event needs the servers to run on: servers (their names) or serverTag (every server with that tag)"
+                )
+            )
         }
         let names = servers ?? []
         for name in Set(names.filter { name in names.filter { $0 == name }.count > 1 }).sorted() {
             p.append(.init(field: "servers", message: "lists \(name) more than once"))
         }
         if names.count > Self.maxServers { p.append(.init(field: "servers", message: "at most \(Self.maxServers) servers")) }
-        if limits != nil { p.append(.init(field: "limits", message: "applies to LOCAL and CONTAINER runs; a REMOTE run is bounded by its timeout on each server")) }
+        if limits != nil {
+            p.append(.init(field: "limits", message: "applies to LOCAL and CONTAINER runs; a REMOTE run is bounded by its timeout on each server"))
+        }
         if readOnlyPaths != nil { p.append(.init(field: "readOnlyPaths", message: "applies to LOCAL runs only")) }
         return p
     }

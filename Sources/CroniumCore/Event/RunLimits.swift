@@ -36,17 +36,24 @@ public struct RunLimits: Codable, Sendable, Equatable {
     /// Each field of `self`, else of `fallback`.
     public func filled(from fallback: RunLimits) -> RunLimits {
         RunLimits(
-            memoryMB: memoryMB ?? fallback.memoryMB, processes: processes ?? fallback.processes,
-            openFiles: openFiles ?? fallback.openFiles, diskMB: diskMB ?? fallback.diskMB, cpus: cpus ?? fallback.cpus)
+            memoryMB: memoryMB ?? fallback.memoryMB,
+            processes: processes ?? fallback.processes,
+            openFiles: openFiles ?? fallback.openFiles,
+            diskMB: diskMB ?? fallback.diskMB,
+            cpus: cpus ?? fallback.cpus
+        )
     }
 
     /// Each field no higher than the same field of `maxima` (where both are set).
     public func capped(by maxima: RunLimits) -> RunLimits {
         func capped(_ value: Int?, _ maximum: Int?) -> Int? { value.map { min($0, maximum ?? $0) } }
         return RunLimits(
-            memoryMB: capped(memoryMB, maxima.memoryMB), processes: capped(processes, maxima.processes),
-            openFiles: capped(openFiles, maxima.openFiles), diskMB: capped(diskMB, maxima.diskMB),
-            cpus: cpus.map { min($0, maxima.cpus ?? $0) })
+            memoryMB: capped(memoryMB, maxima.memoryMB),
+            processes: capped(processes, maxima.processes),
+            openFiles: capped(openFiles, maxima.openFiles),
+            diskMB: capped(diskMB, maxima.diskMB),
+            cpus: cpus.map { min($0, maxima.cpus ?? $0) }
+        )
     }
 
     /// Every field below the minimum or above `maxima`, named as `<field>.<name>`.
@@ -65,7 +72,13 @@ public struct RunLimits: Codable, Sendable, Equatable {
             }
         }
         if let cpus, let maximum = maxima.cpus, !(Self.minimumCPUs...maximum).contains(cpus) {
-            problems.append(.init(field: "\(field).cpus", message: "must be between \(Self.minimumCPUs) and \(maximum == maximum.rounded() ? String(Int(maximum)) : String(maximum)) CPUs on this server"))
+            problems.append(
+                .init(
+                    field: "\(field).cpus",
+                    message:
+                        "must be between \(Self.minimumCPUs) and \(maximum == maximum.rounded() ? String(Int(maximum)) : String(maximum)) CPUs on this server"
+                )
+            )
         }
         return problems
     }

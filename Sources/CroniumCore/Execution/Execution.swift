@@ -110,10 +110,29 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var deliveries: [Delivery]?
 
     public init(
-        id: ExecutionID, eventId: EventID, status: ExecutionStatus, trigger: ExecutionTrigger, attempt: Int, scheduledFor: Date? = nil, createdAt: Date,
-        startedAt: Date? = nil, finishedAt: Date? = nil, exitCode: Int? = nil, output: String? = nil, error: String? = nil, errorCode: ExecutionErrorCode? = nil,
-        outputValue: JSONValue? = nil, condition: Bool? = nil, logBytes: Int, logDroppedBytes: Int, triggeredBy: UserID? = nil, input: JSONValue? = nil,
-        parentExecutionId: ExecutionID? = nil, chainDepth: Int? = nil, partOf: ExecutionID? = nil, server: String? = nil
+        id: ExecutionID,
+        eventId: EventID,
+        status: ExecutionStatus,
+        trigger: ExecutionTrigger,
+        attempt: Int,
+        scheduledFor: Date? = nil,
+        createdAt: Date,
+        startedAt: Date? = nil,
+        finishedAt: Date? = nil,
+        exitCode: Int? = nil,
+        output: String? = nil,
+        error: String? = nil,
+        errorCode: ExecutionErrorCode? = nil,
+        outputValue: JSONValue? = nil,
+        condition: Bool? = nil,
+        logBytes: Int,
+        logDroppedBytes: Int,
+        triggeredBy: UserID? = nil,
+        input: JSONValue? = nil,
+        parentExecutionId: ExecutionID? = nil,
+        chainDepth: Int? = nil,
+        partOf: ExecutionID? = nil,
+        server: String? = nil
     ) {
         self.partOf = partOf
         self.server = server
@@ -159,7 +178,14 @@ public struct ExecutionOutcome: Sendable, Equatable {
     /// The run's verdict for conditional actions, set by the script through its helper.
     public var condition: Bool?
 
-    public init(status: ExecutionStatus, exitCode: Int? = nil, output: String? = nil, error: ExecutionError? = nil, outputValue: String? = nil, condition: Bool? = nil) {
+    public init(
+        status: ExecutionStatus,
+        exitCode: Int? = nil,
+        output: String? = nil,
+        error: ExecutionError? = nil,
+        outputValue: String? = nil,
+        condition: Bool? = nil
+    ) {
         self.status = status
         self.exitCode = exitCode
         self.output = output
@@ -171,7 +197,9 @@ public struct ExecutionOutcome: Sendable, Equatable {
     public static let success = ExecutionOutcome(status: .success, exitCode: 0)
 
     /// A run that did not succeed for `code`'s reason.
-    public static func failure(_ code: ExecutionErrorCode, _ message: String, exitCode: Int? = nil, status: ExecutionStatus = .failure) -> ExecutionOutcome {
+    public static func failure(_ code: ExecutionErrorCode, _ message: String, exitCode: Int? = nil, status: ExecutionStatus = .failure)
+        -> ExecutionOutcome
+    {
         ExecutionOutcome(status: status, exitCode: exitCode, error: ExecutionError(code, message))
     }
 }

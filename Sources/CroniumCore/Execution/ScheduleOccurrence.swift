@@ -26,7 +26,15 @@ public struct ScheduleOccurrence: Codable, Sendable, Equatable {
     public var reason: String?
     public var executionId: ExecutionID?
 
-    public init(id: Int64 = 0, eventId: EventID, scheduledFor: Date, recordedAt: Date, outcome: OccurrenceOutcome, reason: String? = nil, executionId: ExecutionID? = nil) {
+    public init(
+        id: Int64 = 0,
+        eventId: EventID,
+        scheduledFor: Date,
+        recordedAt: Date,
+        outcome: OccurrenceOutcome,
+        reason: String? = nil,
+        executionId: ExecutionID? = nil
+    ) {
         self.id = id
         self.eventId = eventId
         self.scheduledFor = scheduledFor

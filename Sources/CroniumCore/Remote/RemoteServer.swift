@@ -25,8 +25,19 @@ public struct RemoteServer: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: RemoteServerID, name: String, host: String, port: Int, username: String, auth: RemoteAuth, publicKey: String?, tags: [String],
-        hostKeys: [PinnedHostKey], hostKeyMismatch: HostKeyMismatch?, connection: RemoteConnectionState? = nil, createdAt: Date, updatedAt: Date
+        id: RemoteServerID,
+        name: String,
+        host: String,
+        port: Int,
+        username: String,
+        auth: RemoteAuth,
+        publicKey: String?,
+        tags: [String],
+        hostKeys: [PinnedHostKey],
+        hostKeyMismatch: HostKeyMismatch?,
+        connection: RemoteConnectionState? = nil,
+        createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -118,8 +129,16 @@ public struct RemoteServerInput: Codable, Sendable, Equatable {
     public var knownHosts: String?
 
     public init(
-        name: String? = nil, host: String? = nil, port: Int? = nil, username: String? = nil, privateKey: String? = nil, passphrase: String? = nil,
-        password: String? = nil, tags: [String]? = nil, acceptHostKey: String? = nil, knownHosts: String? = nil
+        name: String? = nil,
+        host: String? = nil,
+        port: Int? = nil,
+        username: String? = nil,
+        privateKey: String? = nil,
+        passphrase: String? = nil,
+        password: String? = nil,
+        tags: [String]? = nil,
+        acceptHostKey: String? = nil,
+        knownHosts: String? = nil
     ) {
         self.name = name
         self.host = host
@@ -174,7 +193,9 @@ public enum RemoteServerRules {
     public static func problems(name: String, host: String, port: Int, username: String, tags: [String]) -> [FieldProblem] {
         var problems: [FieldProblem] = []
         if name.isEmpty || name.count > maxNameLength || !name.allSatisfy({ $0.isLetter || $0.isNumber || "._-".contains($0) }) {
-            problems.append(.init(field: "name", message: "'\(name)' is not a server name: 1 to \(maxNameLength) letters, digits, '.', '_' or '-' (like web-1)"))
+            problems.append(
+                .init(field: "name", message: "'\(name)' is not a server name: 1 to \(maxNameLength) letters, digits, '.', '_' or '-' (like web-1)")
+            )
         }
         if host.isEmpty || host.count > 253 || host.contains(where: { $0.isWhitespace || "/@".contains($0) }) {
             problems.append(.init(field: "host", message: "'\(host)' is not a host name or address"))
@@ -183,7 +204,9 @@ public enum RemoteServerRules {
         if username.isEmpty || username.count > 64 || username.contains(where: { $0.isWhitespace || "@:/".contains($0) }) {
             problems.append(.init(field: "username", message: "'\(username)' is not a user name"))
         }
-        if tags.contains(where: { $0.isEmpty || $0.count > 64 }) { problems.append(.init(field: "tags", message: "each tag must be 1 to 64 characters")) }
+        if tags.contains(where: { $0.isEmpty || $0.count > 64 }) {
+            problems.append(.init(field: "tags", message: "each tag must be 1 to 64 characters"))
+        }
         return problems
     }
 }

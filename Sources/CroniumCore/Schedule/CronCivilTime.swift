@@ -6,8 +6,8 @@
 /// "Wall seconds" count seconds from 1970-01-01T00:00:00 on the wall clock, ignoring offsets.
 struct CronCivilTime: Equatable {
     var year: Int
-    var month: Int   // 1...12
-    var day: Int     // 1...31
+    var month: Int  // 1...12
+    var day: Int  // 1...31
     var hour = 0
     var minute = 0
     var second = 0

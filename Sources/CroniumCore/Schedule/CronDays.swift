@@ -4,7 +4,7 @@
 /// `nL` (the last weekday n of the month) and `n#k` (the k-th weekday n of the month).
 struct CronDays: Sendable, Equatable {
     struct NthWeekday: Sendable, Equatable {
-        let weekday: Int     // 0 = Sunday
+        let weekday: Int  // 0 = Sunday
         let occurrence: Int  // 1...5
     }
 

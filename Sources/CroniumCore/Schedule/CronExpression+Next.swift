@@ -44,7 +44,8 @@ extension CronExpression {
         var offset = Self.offset(zone, at: start)
         var previousOffset = offset
         while start < horizon {
-            let end = zone.nextDaylightSavingTimeTransition(after: Self.date(start))
+            let end =
+                zone.nextDaylightSavingTimeTransition(after: Self.date(start))
                 .map { min(Int64($0.timeIntervalSince1970), horizon) } ?? horizon
             let segment = Segment(start: start, end: end, offset: offset, previousOffset: previousOffset)
             if let found = firstFire(in: segment, onOrAfter: lower, gap: gap, overlap: overlap) { return found }

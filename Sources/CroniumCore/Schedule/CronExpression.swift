@@ -27,7 +27,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         guard fields.count == 5 || fields.count == 6 else {
             throw ScheduleError(
                 field: "schedule.cron",
-                message: "expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got \(fields.count) in '\(self.text)'"
+                message:
+                    "expected 5 fields (minute hour day-of-month month day-of-week) or 6 with seconds first, got \(fields.count) in '\(self.text)'"
             )
         }
         let f = fields.count == 6 ? fields : ["0"] + fields
@@ -57,7 +58,8 @@ public struct CronExpression: Sendable, Equatable, CustomStringConvertible {
         if name == "@reboot" {
             throw ScheduleError(
                 field: "schedule.cron",
-                message: "@reboot is not supported: Cronium schedules fire at clock times, not when a machine starts; use a time-based expression or run the event manually"
+                message:
+                    "@reboot is not supported: Cronium schedules fire at clock times, not when a machine starts; use a time-based expression or run the event manually"
             )
         }
         guard let expansion = macros[name] else {

@@ -57,7 +57,9 @@ struct CronField: Sendable, Equatable {
 
     /// The range an item's base covers: `*`/`?`, `a-b`, or `a` (which means `a`-max before a step,
     /// as in `5/15`, and just `a` otherwise).
-    private static func range(_ base: Substring, _ kind: CronFieldKind, openEnded: Bool, in fieldText: Substring) throws(ScheduleError) -> ClosedRange<Int> {
+    private static func range(_ base: Substring, _ kind: CronFieldKind, openEnded: Bool, in fieldText: Substring) throws(ScheduleError)
+        -> ClosedRange<Int>
+    {
         if base == "*" { return kind.fullRange }
         if base == "?" {
             guard kind.acceptsQuestionMark else {

@@ -39,7 +39,11 @@ public struct SchedulePlan: Sendable {
             return now.addingTimeInterval(TimeInterval(schedule.intervalSeconds ?? 0))
         case .cron:
             return expression?.firstFire(
-                notBefore: max(now, schedule.startAt ?? now), in: zone, gap: schedule.dstGap, overlap: schedule.dstOverlap)
+                notBefore: max(now, schedule.startAt ?? now),
+                in: zone,
+                gap: schedule.dstGap,
+                overlap: schedule.dstOverlap
+            )
         case .once:
             return schedule.startAt
         }

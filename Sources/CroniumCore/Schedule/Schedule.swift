@@ -56,7 +56,16 @@ public struct Schedule: Sendable, Codable, Equatable {
         misfire: MisfirePolicy = .last,
         overlap: OverlapPolicy = .skip
     ) -> Schedule {
-        Schedule(kind: .cron, cron: expression, startAt: startAt, timeZone: timeZone, dstGap: dstGap, dstOverlap: dstOverlap, misfire: misfire, overlap: overlap)
+        Schedule(
+            kind: .cron,
+            cron: expression,
+            startAt: startAt,
+            timeZone: timeZone,
+            dstGap: dstGap,
+            dstOverlap: dstOverlap,
+            misfire: misfire,
+            overlap: overlap
+        )
     }
 
     public static func once(at date: Date, misfire: MisfirePolicy = .last, overlap: OverlapPolicy = .skip) -> Schedule {
@@ -73,7 +82,10 @@ public struct Schedule: Sendable, Codable, Equatable {
     /// What the fire computations need, checked: the zone and, for cron, the parsed expression.
     func resolved() throws(ScheduleError) -> (zone: TimeZone, expression: CronExpression?) {
         guard let zone = TimeZone(identifier: timeZone) else {
-            throw ScheduleError(field: "schedule.timeZone", message: "unknown time zone '\(timeZone)'; use an IANA id such as 'Europe/Berlin' or 'UTC'")
+            throw ScheduleError(
+                field: "schedule.timeZone",
+                message: "unknown time zone '\(timeZone)'; use an IANA id such as 'Europe/Berlin' or 'UTC'"
+            )
         }
         if kind != .interval, intervalSeconds != nil {
             throw ScheduleError(field: "schedule.intervalSeconds", message: "only applies to kind 'interval', this schedule is '\(kind.rawValue)'")

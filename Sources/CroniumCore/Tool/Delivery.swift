@@ -35,8 +35,21 @@ public struct Delivery: Codable, Sendable, Equatable {
     public var finishedAt: Date?
 
     public init(
-        id: DeliveryID = 0, executionId: ExecutionID, actionPosition: Int?, ownerId: UserID, toolName: String, subject: String?, text: String,
-        to: [String]? = nil, html: String? = nil, status: Status = .pending, attempts: Int = 0, answerStatus: Int? = nil, answer: String? = nil, error: String? = nil, createdAt: Date,
+        id: DeliveryID = 0,
+        executionId: ExecutionID,
+        actionPosition: Int?,
+        ownerId: UserID,
+        toolName: String,
+        subject: String?,
+        text: String,
+        to: [String]? = nil,
+        html: String? = nil,
+        status: Status = .pending,
+        attempts: Int = 0,
+        answerStatus: Int? = nil,
+        answer: String? = nil,
+        error: String? = nil,
+        createdAt: Date,
         finishedAt: Date? = nil
     ) {
         self.id = id

@@ -51,8 +51,17 @@ public struct Tool: Codable, Sendable, Equatable {
     public var updatedAt: Date
 
     public init(
-        id: ToolID, name: String, type: ToolType, shared: Bool, email: EmailSettings? = nil, method: String? = nil, headerNames: [String]? = nil,
-        signed: Bool? = nil, urlHost: String? = nil, createdAt: Date, updatedAt: Date
+        id: ToolID,
+        name: String,
+        type: ToolType,
+        shared: Bool,
+        email: EmailSettings? = nil,
+        method: String? = nil,
+        headerNames: [String]? = nil,
+        signed: Bool? = nil,
+        urlHost: String? = nil,
+        createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.name = name
@@ -81,7 +90,12 @@ public struct EmailSettings: Codable, Sendable, Equatable {
     public var trustedCertificate: String?
 
     public init(
-        host: String, port: Int, security: SMTPSecurity, authentication: SMTPAuthentication?, username: String?, from: String,
+        host: String,
+        port: Int,
+        security: SMTPSecurity,
+        authentication: SMTPAuthentication?,
+        username: String?,
+        from: String,
         trustedCertificate: String? = nil
     ) {
         self.host = host
@@ -165,7 +179,11 @@ public enum ToolRules {
                 p.append(.init(field: "method", message: "must be one of \(methods.joined(separator: ", ")), not \(method)"))
             }
             for (name, value) in (credential.headers ?? [:]).sorted(by: { $0.key < $1.key }) {
-                if name.isEmpty || !name.unicodeScalars.allSatisfy({ $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0)) }) {
+                if name.isEmpty
+                    || !name.unicodeScalars.allSatisfy({
+                        $0.isASCII && ($0.properties.isAlphabetic || ("0"..."9").contains($0) || "-_".unicodeScalars.contains($0))
+                    })
+                {
                     p.append(.init(field: "headers.\(name)", message: "is not a header name (letters, digits, '-')"))
                 } else if value.contains(where: { $0 == "\r" || $0 == "\n" }) {
                     p.append(.init(field: "headers.\(name)", message: "a header's value must be one line"))
@@ -190,10 +208,19 @@ public enum ToolRules {
             } else if address(in: email.from) == nil || email.from.contains(where: { $0.isNewline }) {
                 p.append(.init(field: "from", message: "'\(email.from)' is not an address (name@example.com or Name <name@example.com>)"))
             }
-            if email.authentication != nil && (email.username ?? "").isEmpty { p.append(.init(field: "username", message: "logging in needs a username")) }
-            if email.authentication != nil && credential.password == nil { p.append(.init(field: "password", message: "logging in needs a password")) }
+            if email.authentication != nil && (email.username ?? "").isEmpty {
+                p.append(.init(field: "username", message: "logging in needs a username"))
+            }
+            if email.authentication != nil && credential.password == nil {
+                p.append(.init(field: "password", message: "logging in needs a password"))
+            }
             if email.security == .none, email.authentication != nil, !["localhost", "127.0.0.1", "::1"].contains(email.host) {
-                p.append(.init(field: "security", message: "logging in with security NONE would send the password to \(email.host) in clear text; use STARTTLS or TLS"))
+                p.append(
+                    .init(
+                        field: "security",
+                        message: "logging in with security NONE would send the password to \(email.host) in clear text; use STARTTLS or TLS"
+                    )
+                )
             }
         } else if tool.type == .email {
             p.append(.init(field: "host", message: "an EMAIL tool needs its SMTP server: host, port, security and from"))
@@ -206,7 +233,8 @@ public enum ToolRules {
 
     /// Why `url` cannot be posted to, if it cannot.
     public static func urlProblem(_ url: String) -> String? {
-        guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme), let host = parsed.host,
+        guard let parsed = URLComponents(string: url), let scheme = parsed.scheme?.lowercased(), ["http", "https"].contains(scheme),
+            let host = parsed.host,
             !host.isEmpty
         else { return "'\(redacted(url))' is not an http(s) URL" }
         return nil
@@ -299,7 +327,9 @@ public struct ScriptMessage: Codable, Sendable, Equatable {
         guard Self.sendActions.contains(action) else {
             throw ValidationError(field: "action", message: "'\(action)' is not a tool action here; use \"send\" with {\"message\", \"subject\"}")
         }
-        guard case .object(let fields) = params ?? .null else { throw ValidationError(field: "params", message: "must be an object with a \"message\"") }
+        guard case .object(let fields) = params ?? .null else {
+            throw ValidationError(field: "params", message: "must be an object with a \"message\"")
+        }
         func text(_ names: [String]) -> String? {
             for name in names { if case .string(let value) = fields[name] { return value } }
             return nil

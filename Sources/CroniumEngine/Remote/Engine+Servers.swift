@@ -28,16 +28,34 @@ extension Engine {
         guard user.canCreate else { throw CroniumError.forbidden }
         let now = Date()
         let empty = RemoteServer(
-            id: 0, name: input.name ?? "", host: input.host ?? "", port: 22, username: input.username ?? "", auth: .privateKey, publicKey: nil, tags: [],
-            hostKeys: [], hostKeyMismatch: nil, createdAt: now, updatedAt: now)
+            id: 0,
+            name: input.name ?? "",
+            host: input.host ?? "",
+            port: 22,
+            username: input.username ?? "",
+            auth: .privateKey,
+            publicKey: nil,
+            tags: [],
+            hostKeys: [],
+            hostKeyMismatch: nil,
+            createdAt: now,
+            updatedAt: now
+        )
         var problems: [FieldProblem] = []
         if input.name == nil { problems.append(.init(field: "name", message: "is required")) }
         if input.host == nil { problems.append(.init(field: "host", message: "is required")) }
         if input.username == nil { problems.append(.init(field: "username", message: "is required")) }
-        if input.privateKey == nil && input.password == nil { problems.append(.init(field: "privateKey", message: "a private key or a password is required")) }
+        if input.privateKey == nil && input.password == nil {
+            problems.append(.init(field: "privateKey", message: "a private key or a password is required"))
+        }
         if input.acceptHostKey == nil && input.knownHosts == nil {
             problems.append(
-                .init(field: "acceptHostKey", message: "the host key must be pinned: send the fingerprint you compared (scan it with POST /api/v1/servers/scan) or a knownHosts file"))
+                .init(
+                    field: "acceptHostKey",
+                    message:
+                        "the host key must be pinned: send the fingerprint you compared (scan it with POST /api/v1/servers/scan) or a knownHosts file"
+                )
+            )
         }
         let (server, sealed) = try await revised(empty, sealed: nil, input, problems: problems)
         return try await store.saveServer(StoredServer(server: server, ownerId: user.id, sealedCredential: sealed))
@@ -70,7 +88,9 @@ extension Engine {
         guard !naming.isEmpty else { return }
         let list = naming.map { "\($0.id) '\($0.name)'" }.joined(separator: ", ")
         throw CroniumError(
-            .conflict, "server \(name) cannot be \(what): \(naming.count == 1 ? "event" : "events") \(list) run on it; change their servers first (`cronium event update ID --server …`)")
+            .conflict,
+            "server \(name) cannot be \(what): \(naming.count == 1 ? "event" : "events") \(list) run on it; change their servers first (`cronium event update ID --server …`)"
+        )
     }
 
     /// Connects (through the pool, as runs do), runs one command and says how far it got.
@@ -94,7 +114,9 @@ extension Engine {
             let start = ContinuousClock.now
             let result = try await connection.run("true")
             let elapsed = ContinuousClock.now - start
-            check.roundTripMilliseconds = (Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000).rounded(toPlaces: 2)
+            check.roundTripMilliseconds = (Double(elapsed.components.attoseconds) / 1e15 + Double(elapsed.components.seconds) * 1000).rounded(
+                toPlaces: 2
+            )
             if !result.succeeded { check.error = "`true` failed on the host (status \(result.status.map(String.init) ?? result.signal ?? "?"))" }
             // The runner is deployed by the first run; here it is only asked, if it is there.
             if let runner = try? remote.runner() {
@@ -118,13 +140,19 @@ extension Engine {
         let health = await remote.pool.health(of: server.id.rawValue)
         var server = server
         server.connection = RemoteConnectionState(
-            breaker: RemoteConnectionState.Breaker(rawValue: health.breaker.rawValue) ?? .closed, consecutiveFailures: health.consecutiveFailures,
-            retryAt: health.retryAt, lastError: health.lastError?.description, connected: health.connected)
+            breaker: RemoteConnectionState.Breaker(rawValue: health.breaker.rawValue) ?? .closed,
+            consecutiveFailures: health.consecutiveFailures,
+            retryAt: health.retryAt,
+            lastError: health.lastError?.description,
+            connected: health.connected
+        )
         return server
     }
 
     /// `server` with `input` applied and its credential sealed, or every problem at once.
-    private func revised(_ server: RemoteServer, sealed: String?, _ input: RemoteServerInput, problems: [FieldProblem]) async throws -> (RemoteServer, String) {
+    private func revised(_ server: RemoteServer, sealed: String?, _ input: RemoteServerInput, problems: [FieldProblem]) async throws -> (
+        RemoteServer, String
+    ) {
         var problems = problems
         var next = server
         if let name = input.name { next.name = name }
@@ -147,7 +175,12 @@ extension Engine {
                 next.auth = .privateKey
                 next.publicKey = SSHPrivateKeys.publicLine(of: key) + " cronium-\(next.name)"
             } catch {
-                problems.append(.init(field: input.passphrase != nil && error.description.contains("passphrase") ? "passphrase" : "privateKey", message: error.description))
+                problems.append(
+                    .init(
+                        field: input.passphrase != nil && error.description.contains("passphrase") ? "passphrase" : "privateKey",
+                        message: error.description
+                    )
+                )
             }
         } else if let password = input.password {
             if password.isEmpty { problems.append(.init(field: "password", message: "must not be empty")) }
@@ -158,7 +191,9 @@ extension Engine {
         if let knownHosts = input.knownHosts, input.acceptHostKey == nil {
             let keys = HostKeys.known(in: knownHosts, host: next.host, port: next.port).compactMap(RemoteServers.pinned)
             if keys.isEmpty {
-                problems.append(.init(field: "knownHosts", message: "lists no key for \(next.port == 22 ? next.host : "[\(next.host)]:\(next.port)")"))
+                problems.append(
+                    .init(field: "knownHosts", message: "lists no key for \(next.port == 22 ? next.host : "[\(next.host)]:\(next.port)")")
+                )
             }
             next.hostKeys = keys
             next.hostKeyMismatch = nil
@@ -171,7 +206,8 @@ extension Engine {
             guard offered.fingerprint == wanted.replacingOccurrences(of: "=", with: "") else {
                 throw CroniumError(
                     .hostKeyChanged,
-                    "\(next.host):\(next.port) offers the \(offered.type) key \(offered.fingerprint), not \(fingerprint): nothing was pinned. Compare the host's key again (ssh-keygen -lf /etc/ssh/ssh_host_\(offered.type.hasPrefix("ecdsa") ? "ecdsa" : "ed25519")_key.pub on the host)")
+                    "\(next.host):\(next.port) offers the \(offered.type) key \(offered.fingerprint), not \(fingerprint): nothing was pinned. Compare the host's key again (ssh-keygen -lf /etc/ssh/ssh_host_\(offered.type.hasPrefix("ecdsa") ? "ecdsa" : "ed25519")_key.pub on the host)"
+                )
             }
             next.hostKeys = [offered]
             next.hostKeyMismatch = nil

@@ -85,7 +85,13 @@ public final class RemoteServers: Sendable {
                 throw CroniumError(.remoteFailed, "server \(server.name): \(error.description)")
             }
         }
-        return SSHTarget(host: server.host, port: server.port, username: server.username, credential: login, pinnedHostKeys: server.hostKeys.map(\.key))
+        return SSHTarget(
+            host: server.host,
+            port: server.port,
+            username: server.username,
+            credential: login,
+            pinnedHostKeys: server.hostKeys.map(\.key)
+        )
     }
 
     /// The server's pooled connection. A changed host key is recorded on the server before the
@@ -120,7 +126,9 @@ public final class RemoteServers: Sendable {
         let missing = names.filter { byName[$0] == nil }
         guard missing.isEmpty else {
             throw CroniumError(
-                .notFound, "the event names \(missing.count == 1 ? "a server" : "servers") its owner does not have: \(missing.joined(separator: ", ")); add \(missing.count == 1 ? "it" : "them") with `cronium server add` or change the event's servers")
+                .notFound,
+                "the event names \(missing.count == 1 ? "a server" : "servers") its owner does not have: \(missing.joined(separator: ", ")); add \(missing.count == 1 ? "it" : "them") with `cronium server add` or change the event's servers"
+            )
         }
         var chosen = names.compactMap { byName[$0] }
         if let tag = event.serverTag {

@@ -33,8 +33,15 @@ public final class RuntimeSession: Sendable {
     public static let tokenGrace: TimeInterval = 60
 
     public init(
-        executionId: ExecutionID, event: Event, attempt: Int, trigger: ExecutionTrigger, scheduledFor: Date?, input: String?, mask: LogMask = LogMask(secrets: []),
-        callsPerSecond: Int = 50, now: Date = Date()
+        executionId: ExecutionID,
+        event: Event,
+        attempt: Int,
+        trigger: ExecutionTrigger,
+        scheduledFor: Date?,
+        input: String?,
+        mask: LogMask = LogMask(secrets: []),
+        callsPerSecond: Int = 50,
+        now: Date = Date()
     ) {
         self.mask = mask
         self.callsPerSecond = callsPerSecond

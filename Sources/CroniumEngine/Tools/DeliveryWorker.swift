@@ -106,8 +106,14 @@ final class DeliveryWorker: Service, Sendable {
     private func finish(_ message: Delivery, _ result: DeliveryResult) async {
         do {
             try await store.finishDelivery(
-                message.id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error,
-                at: clock.now())
+                message.id,
+                delivered: result.delivered,
+                attempts: result.attempts,
+                answerStatus: result.status,
+                answer: result.response,
+                error: result.error,
+                at: clock.now()
+            )
         } catch {
             logger.error("could not record a delivery", metadata: ["delivery.id": "\(message.id)", "error": "\(String(reflecting: error))"])
         }

@@ -53,9 +53,16 @@ extension Engine {
         let recipients = to ?? stored.tool.email.map { [$0.from] }
         try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: recipients, html: nil, field: ""))
         let message = ToolMessage(
-            subject: "Cronium test message", text: "This is a test message from Cronium, sent through the tool \(name) by \(user.username).", status: .success,
-            to: recipients ?? [])
-        return await ToolDelivery(policy: configuration.toolDelivery).deliver(message, with: stored.tool, credential: try openTool(stored.sealedCredential))
+            subject: "Cronium test message",
+            text: "This is a test message from Cronium, sent through the tool \(name) by \(user.username).",
+            status: .success,
+            to: recipients ?? []
+        )
+        return await ToolDelivery(policy: configuration.toolDelivery).deliver(
+            message,
+            with: stored.tool,
+            credential: try openTool(stored.sealedCredential)
+        )
     }
 
     /// `tool` and `credential` with the fields of `input` applied and checked.
@@ -72,7 +79,8 @@ extension Engine {
         if tool.type == .email {
             (tool.email, credential.password, problems) = Self.revisedEmail(tool.email, credential.password, input)
         } else {
-            for field in ["host", "port", "security", "authentication", "username", "password", "from", "trustedCertificate"] where Self.hasEmailField(input, field) {
+            for field in ["host", "port", "security", "authentication", "username", "password", "from", "trustedCertificate"]
+            where Self.hasEmailField(input, field) {
                 problems.append(.init(field: field, message: "applies to EMAIL tools only"))
             }
         }
@@ -96,7 +104,8 @@ extension Engine {
     /// An email tool's settings and password with `input` applied. The port follows the security
     /// unless it was chosen; a username without a mechanism logs in with PLAIN; a username of ""
     /// stops logging in.
-    private static func revisedEmail(_ settings: EmailSettings?, _ password: String?, _ input: ToolInput) -> (EmailSettings, String?, [FieldProblem]) {
+    private static func revisedEmail(_ settings: EmailSettings?, _ password: String?, _ input: ToolInput) -> (EmailSettings, String?, [FieldProblem])
+    {
         var email = settings ?? EmailSettings(host: "", port: 0, security: .startTLS, authentication: nil, username: nil, from: "")
         var password = password
         let usualPort = settings.map { $0.port == EmailSettings.defaultPort(for: $0.security) } ?? true
@@ -114,7 +123,9 @@ extension Engine {
         var problems: [FieldProblem] = []
         if let pem = input.trustedCertificate {
             email.trustedCertificate = pem.isEmpty ? nil : pem
-            if let problem = ToolDelivery.certificateProblem(pem), !pem.isEmpty { problems.append(.init(field: "trustedCertificate", message: problem)) }
+            if let problem = ToolDelivery.certificateProblem(pem), !pem.isEmpty {
+                problems.append(.init(field: "trustedCertificate", message: problem))
+            }
         }
         return (email, password, problems)
     }
@@ -159,7 +170,9 @@ extension Database {
     func messageTool(named name: String, usableBy owner: UserID, to: [String]?, html: String?, field: String) async throws -> StoredTool {
         guard let stored = try await tool(named: name, usableBy: owner) else {
             throw ValidationError(
-                field: "\(field).tool", message: "there is no tool \(name) (of the event's owner, or shared); add it with `cronium tool add` first")
+                field: "\(field).tool",
+                message: "there is no tool \(name) (of the event's owner, or shared); add it with `cronium tool add` first"
+            )
         }
         try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: field))
         return stored
@@ -205,7 +218,9 @@ public struct ToolSender: Sendable {
             let usable = try await store.tools(usableBy: owner).filter { $0.tool.type == type }
             let own = usable.filter { $0.ownerId == owner }
             guard let only = (own.isEmpty ? usable : own).first, (own.isEmpty ? usable : own).count == 1 else {
-                if usable.isEmpty { throw CroniumError(.notFound, "there is no \(type.rawValue) tool to send through; add one with `cronium tool add`") }
+                if usable.isEmpty {
+                    throw CroniumError(.notFound, "there is no \(type.rawValue) tool to send through; add one with `cronium tool add`")
+                }
                 let names = (own.isEmpty ? usable : own).map(\.tool.name).joined(separator: ", ")
                 throw CroniumError(.conflict, "there are several \(type.rawValue) tools (\(names)): name the one to send through")
             }
@@ -221,12 +236,27 @@ public struct ToolSender: Sendable {
         // A script waits a little for its turn; longer, and it is told to come back (the helpers do).
         try await limits.take(stored.tool, ownedBy: owner, now: Date.init, waitingAtMost: .seconds(5))
         let record = Delivery(
-            executionId: session.executionId, actionPosition: nil, ownerId: owner, toolName: stored.tool.name, subject: subject, text: text, to: to, html: html,
-            createdAt: Date())
+            executionId: session.executionId,
+            actionPosition: nil,
+            ownerId: owner,
+            toolName: stored.tool.name,
+            subject: subject,
+            text: text,
+            to: to,
+            html: html,
+            createdAt: Date()
+        )
         let id = try await store.recordDelivery(record)
         let result = await delivery.deliver(ToolMessage(record), with: stored.tool, credential: try cipher.openTool(stored.sealedCredential))
         try await store.finishDelivery(
-            id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error, at: Date())
+            id,
+            delivered: result.delivered,
+            attempts: result.attempts,
+            answerStatus: result.status,
+            answer: result.response,
+            error: result.error,
+            at: Date()
+        )
         if let error = result.error { throw CroniumError(.deliveryFailed, "tool \(stored.tool.name): \(error)") }
         return result
     }

@@ -26,10 +26,23 @@ struct ToolActionExecutor: Executor {
             let subject = try spec.subject.map { try MessageTemplate.render($0, over: values, field: "toolAction.subject") }
             let html = try spec.html.map { try MessageTemplate.render($0, over: values, field: "toolAction.html", html: true) }
             return Send(
-                store: store, delivery: delivery, limits: limits, tool: stored.tool, credential: try cipher.openTool(stored.sealedCredential),
+                store: store,
+                delivery: delivery,
+                limits: limits,
+                tool: stored.tool,
+                credential: try cipher.openTool(stored.sealedCredential),
                 message: Delivery(
-                    executionId: context.executionId, actionPosition: nil, ownerId: event.ownerId, toolName: stored.tool.name, subject: subject, text: text,
-                    to: spec.to, html: html, createdAt: Date()))
+                    executionId: context.executionId,
+                    actionPosition: nil,
+                    ownerId: event.ownerId,
+                    toolName: stored.tool.name,
+                    subject: subject,
+                    text: text,
+                    to: spec.to,
+                    html: html,
+                    createdAt: Date()
+                )
+            )
         } catch let error as ExecutionError {
             throw error
         } catch let error as ValidationError {
@@ -64,12 +77,23 @@ struct ToolActionExecutor: Executor {
             }
             let result = await delivery.deliver(ToolMessage(message), with: tool, credential: credential)
             try? await store.finishDelivery(
-                id, delivered: result.delivered, attempts: result.attempts, answerStatus: result.status, answer: result.response, error: result.error, at: Date())
+                id,
+                delivered: result.delivered,
+                attempts: result.attempts,
+                answerStatus: result.status,
+                answer: result.response,
+                error: result.error,
+                at: Date()
+            )
             await output(.system, "\(result.attempts) \(result.attempts == 1 ? "try" : "tries"); answer: \(result.status.map(String.init) ?? "none")")
             if let answer = result.response, !answer.isEmpty { await output(.stdout, lines: answer.split(separator: "\n").map(String.init)) }
             var outcome: ExecutionOutcome =
                 result.delivered
-                ? .success : .failure(result.status == nil ? .requestFailed : tool.type == .email ? .messageRefused : .httpStatus, result.error ?? "not delivered")
+                ? .success
+                : .failure(
+                    result.status == nil ? .requestFailed : tool.type == .email ? .messageRefused : .httpStatus,
+                    result.error ?? "not delivered"
+                )
             outcome.exitCode = result.status
             return outcome
         }

@@ -30,7 +30,8 @@ public final class ToolRateLimit: Sendable {
                 // The turn was not taken: give back nothing, and say when to come back.
                 throw CroniumError(
                     .tooManyRequests,
-                    "tool \(tool.name) sends at most \(Int(perSecond)) message\(perSecond == 1 ? "" : "s") a second (\(Int(burst)) at once); try again in \(Int(wait.rounded(.up))) s")
+                    "tool \(tool.name) sends at most \(Int(perSecond)) message\(perSecond == 1 ? "" : "s") a second (\(Int(burst)) at once); try again in \(Int(wait.rounded(.up))) s"
+                )
             }
             try await Task.sleep(for: pause)
         }

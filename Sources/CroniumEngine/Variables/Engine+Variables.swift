@@ -67,7 +67,11 @@ extension Engine {
     }
 
     private func stored(
-        key: String, _ input: VariableInput, replacing existing: StoredVariable?, owner: UserID, problems: inout [FieldProblem]
+        key: String,
+        _ input: VariableInput,
+        replacing existing: StoredVariable?,
+        owner: UserID,
+        problems: inout [FieldProblem]
     ) throws -> StoredVariable {
         try vault.stored(key: key, input, replacing: existing, owner: owner, now: clock.now(), problems: &problems)
     }
@@ -75,7 +79,13 @@ extension Engine {
     private func variable(from stored: StoredVariable, reveal: Bool) throws -> Variable {
         let value: String? = stored.secret ? (reveal ? try vault.cipher.open(stored.storedValue) : nil) : stored.storedValue
         return Variable(
-            key: stored.key, value: value, secret: stored.secret, description: stored.description, createdAt: stored.createdAt, updatedAt: stored.updatedAt)
+            key: stored.key,
+            value: value,
+            secret: stored.secret,
+            description: stored.description,
+            createdAt: stored.createdAt,
+            updatedAt: stored.updatedAt
+        )
     }
 
     static func noVariable(_ key: String) -> CroniumError { CroniumError(.notFound, "you have no variable \(key)") }

@@ -37,7 +37,10 @@ public struct SecretCipher: Sendable {
             throw CroniumError(.internalError, "a stored secret is damaged")
         }
         guard let key = keys[parts[1]] else {
-            throw CroniumError(.internalError, "a secret was encrypted with another master key (\(parts[1])) than this server's; start it with that key")
+            throw CroniumError(
+                .internalError,
+                "a secret was encrypted with another master key (\(parts[1])) than this server's; start it with that key"
+            )
         }
         return String(decoding: try AES.GCM.open(try AES.GCM.SealedBox(combined: data), using: key), as: UTF8.self)
     }

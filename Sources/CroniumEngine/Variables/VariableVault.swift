@@ -74,7 +74,12 @@ public struct VariableVault: Sendable {
     /// The row to store for `input`, over what is stored (absent fields keep it); problems are
     /// added for the fields they concern.
     func stored(
-        key: String, _ input: VariableInput, replacing existing: StoredVariable?, owner: UserID, now: Date, problems: inout [FieldProblem]
+        key: String,
+        _ input: VariableInput,
+        replacing existing: StoredVariable?,
+        owner: UserID,
+        now: Date,
+        problems: inout [FieldProblem]
     ) throws -> StoredVariable {
         let secret = input.secret ?? existing?.secret ?? false
         if input.value == nil, existing == nil { problems.append(.init(field: "value", message: "is required for a new variable")) }
@@ -85,8 +90,15 @@ public struct VariableVault: Sendable {
         // The plain value: the one sent, else the stored one (opened when it was a secret).
         let plain = try input.value ?? existing.map { $0.secret ? try cipher.open($0.storedValue) : $0.storedValue } ?? ""
         return StoredVariable(
-            id: existing?.id ?? 0, ownerId: owner, key: key, storedValue: secret ? try cipher.seal(plain) : plain, secret: secret,
-            description: input.description ?? existing?.description, createdAt: existing?.createdAt ?? now, updatedAt: now)
+            id: existing?.id ?? 0,
+            ownerId: owner,
+            key: key,
+            storedValue: secret ? try cipher.seal(plain) : plain,
+            secret: secret,
+            description: input.description ?? existing?.description,
+            createdAt: existing?.createdAt ?? now,
+            updatedAt: now
+        )
     }
 }
 

@@ -5,7 +5,7 @@ import NIOHTTP1
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// The container engine this server uses: where its socket is, and a client once it answers.
@@ -69,7 +69,9 @@ public final class ContainerEngine: Sendable {
         if let host = environment["DOCKER_HOST"], !host.isEmpty {
             guard host.hasPrefix("unix://") || host.hasPrefix("/") else {
                 return ContainerEngine(
-                    socketPath: nil, source: "DOCKER_HOST is \(host); Cronium reaches engines through a unix socket only (unix:///path)")
+                    socketPath: nil,
+                    source: "DOCKER_HOST is \(host); Cronium reaches engines through a unix socket only (unix:///path)"
+                )
             }
             return ContainerEngine(socketPath: path(of: host), source: "DOCKER_HOST")
         }
@@ -78,7 +80,8 @@ public final class ContainerEngine: Sendable {
         return ContainerEngine(
             socketPath: nil,
             source: "no container engine found (looked for \(candidates.joined(separator: ", "))); install Docker or Podman "
-                + "(for Podman: `systemctl enable --now podman.socket`), or give --container-socket")
+                + "(for Podman: `systemctl enable --now podman.socket`), or give --container-socket"
+        )
     }
 
     static func path(of value: String) -> String {

@@ -3,7 +3,7 @@ import CroniumHelpers
 import Foundation
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Runs Bash, Python and Node.js scripts in containers through the Docker Engine API (Docker, or
@@ -28,8 +28,12 @@ public struct ContainerExecutor: Executor {
         public var killGracePeriod: Duration
 
         public init(
-            engine: ContainerEngine, images: [EventType: String] = ContainerExecutor.defaultImages, workRoot: String, instance: String,
-            maximumLimits: RunLimits = RunLimits.defaultMaxima, killGracePeriod: Duration = .seconds(5)
+            engine: ContainerEngine,
+            images: [EventType: String] = ContainerExecutor.defaultImages,
+            workRoot: String,
+            instance: String,
+            maximumLimits: RunLimits = RunLimits.defaultMaxima,
+            killGracePeriod: Duration = .seconds(5)
         ) {
             self.engine = engine
             self.images = images
@@ -104,15 +108,24 @@ public struct ContainerExecutor: Executor {
             command: [
                 "/bin/sh", "-c", #"exec "$@" >\#(Self.runDirectory)/stdout 2>\#(Self.runDirectory)/stderr"#, "sh", Self.interpreter(for: event.type),
             ] + LocalProcessExecutor.interpreterFlags(for: event.type) + ["\(Self.runDirectory)/\(scriptName)"],
-            user: Self.user, workingDirectory: Sandbox.workDirectory, environment: environment,
-            labels: [Self.instanceLabel: configuration.instance, Self.executionLabel: String(context.executionId.rawValue), "cronium.event": String(event.id.rawValue)],
+            user: Self.user,
+            workingDirectory: Sandbox.workDirectory,
+            environment: environment,
+            labels: [
+                Self.instanceLabel: configuration.instance, Self.executionLabel: String(context.executionId.rawValue),
+                "cronium.event": String(event.id.rawValue),
+            ],
             host: .init(
                 binds: binds,
                 // Both in memory, counted against the run's memory limit, and gone with the container.
                 tmpfs: [Sandbox.workDirectory: "rw,exec,nosuid,nodev,\(disk),mode=1777", "/tmp": "rw,nosuid,nodev,\(disk),mode=1777"],
                 network: event.networkAccess ? "bridge" : "none",
-                memoryBytes: memory, nanoCPUs: Int64(((limits.cpus ?? 0.5) * 1e9).rounded()), pidsLimit: Int64(limits.processes ?? 128),
-                openFiles: Int64(limits.openFiles ?? 1024)))
+                memoryBytes: memory,
+                nanoCPUs: Int64(((limits.cpus ?? 0.5) * 1e9).rounded()),
+                pidsLimit: Int64(limits.processes ?? 128),
+                openFiles: Int64(limits.openFiles ?? 1024)
+            )
+        )
         let name = "cronium-\(context.executionId)-\(String(UInt32.random(in: 0...UInt32.max), radix: 36))"
         let id: String
         do {
@@ -128,8 +141,13 @@ public struct ContainerExecutor: Executor {
             throw ExecutionError(.startFailed, error.description)
         }
         return ContainerRun(
-            client: client, id: id, image: image, directory: directory, outputs: (stdout: "\(directory)/stdout", stderr: "\(directory)/stderr"),
-            gracePeriod: configuration.killGracePeriod)
+            client: client,
+            id: id,
+            image: image,
+            directory: directory,
+            outputs: (stdout: "\(directory)/stdout", stderr: "\(directory)/stderr"),
+            gracePeriod: configuration.killGracePeriod
+        )
     }
 
     /// Removes the containers and directories of runs a crash interrupted (this server's alone,

@@ -3,7 +3,7 @@ import Foundation
 import Synchronization
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// One created container: started by ``run(output:)``, its output read from the run's FIFOs until
@@ -67,14 +67,14 @@ struct ContainerRun: PreparedRun {
         }
         if descriptors.contains(where: { $0 < 0 }) {
             let reason = String(cString: strerror(errno))
-            descriptors.filter { $0 >= 0 }.forEach { close($0) }
+            for fd in descriptors where fd >= 0 { close(fd) }
             return .failure(.startFailed, "could not open the run's output: \(reason)")
         }
         let holdOpen = [descriptors[1], descriptors[3]]
         do {
             try await client.startContainer(id)
         } catch {
-            descriptors.forEach { close($0) }
+            for fd in descriptors { close(fd) }
             return .failure(.startFailed, "could not start the container of \(image): \(error.description)")
         }
         let stopAtOnce = state.withLock { state -> Bool in
@@ -90,24 +90,29 @@ struct ContainerRun: PreparedRun {
             status = try await client.waitContainer(id)
         } catch {
             try? await client.killContainer(id)
-            holdOpen.forEach { close($0) }
+            for fd in holdOpen { close(fd) }
             await drained
             return .failure(.startFailed, "lost the container while it ran: \(error.description)")
         }
-        holdOpen.forEach { close($0) }
+        for fd in holdOpen { close(fd) }
         await drained
         let details = try? await client.inspectContainer(id)
         let stoppedByUs = state.withLock { $0 == .stopping }
         if details?.state.oomKilled == true {
             return .failure(
-                .outOfMemory, "out of memory: the run used more memory than its limit (limits.memoryMB) and was ended", exitCode: status)
+                .outOfMemory,
+                "out of memory: the run used more memory than its limit (limits.memoryMB) and was ended",
+                exitCode: status
+            )
         }
         // Some engines (Podman on cgroup v1) do not tell an OOM kill: a SIGKILL that Cronium did
         // not send is the kernel's at the memory limit unless the script sent it itself.
         if status == 137 && !stoppedByUs {
             return .failure(
                 .outOfMemory,
-                "out of memory: the run's process was killed (SIGKILL), as the kernel does at its memory limit (limits.memoryMB)", exitCode: status)
+                "out of memory: the run's process was killed (SIGKILL), as the kernel does at its memory limit (limits.memoryMB)",
+                exitCode: status
+            )
         }
         switch status {
         case 0: return .success

@@ -28,7 +28,9 @@ public struct DockerClient: Sendable {
             throw DockerError("what answers at \(socketPath) does not name a Docker API version; is it a Docker or Podman API socket?")
         }
         guard Self.compare(version, Self.minimumVersion) >= 0 else {
-            throw DockerError("the container engine at \(socketPath) speaks API \(version); Cronium needs \(Self.minimumVersion) or newer (Docker 20.10, Podman 3)")
+            throw DockerError(
+                "the container engine at \(socketPath) speaks API \(version); Cronium needs \(Self.minimumVersion) or newer (Docker 20.10, Podman 3)"
+            )
         }
         // "Libpod/4.3.1 (linux)", "Docker/27.1.1 (linux)".
         let server = ping.headers.first(name: "Server")?.split(separator: " ").first.map(String.init) ?? "Docker"
@@ -82,7 +84,13 @@ public struct DockerClient: Sendable {
         }
         defer { try? chunks.handle.close() }
         let response = try await send(
-            .POST, "/images/create", query: query, body: .stream(chunks, length: .known(size)), contentType: "application/x-tar", timeout: .minutes(10))
+            .POST,
+            "/images/create",
+            query: query,
+            body: .stream(chunks, length: .known(size)),
+            contentType: "application/x-tar",
+            timeout: .minutes(10)
+        )
         // A stream of JSON progress messages; the last names the image (or says what went wrong).
         let text = String(buffer: try await Self.collect(response, upTo: 1 << 20))
         guard response.status == .ok else { throw DockerError(status: response.status, body: text, doing: "import \(repository):\(tag)") }
@@ -102,7 +110,11 @@ public struct DockerClient: Sendable {
     public func tagImage(_ image: String, repository: String, tag: String) async throws(DockerError) {
         // Podman takes an id without its `sha256:` prefix only.
         let image = image.hasPrefix("sha256:") ? String(image.dropFirst("sha256:".count)) : image
-        try await expect(.created, try await send(.POST, "/images/\(Self.escaped(image))/tag", query: [("repo", repository), ("tag", tag)]), doing: "tag \(image)")
+        try await expect(
+            .created,
+            try await send(.POST, "/images/\(Self.escaped(image))/tag", query: [("repo", repository), ("tag", tag)]),
+            doing: "tag \(image)"
+        )
     }
 
     public func removeImage(_ name: String) async throws(DockerError) {
@@ -118,9 +130,19 @@ public struct DockerClient: Sendable {
     public func createContainer(_ spec: ContainerSpec, name: String) async throws(DockerError) -> String {
         let body: Data
         do { body = try JSONEncoder().encode(spec) } catch { throw DockerError("cannot encode the container: \(error)") }
-        let response = try await send(.POST, "/containers/create", query: [("name", name)], body: .bytes(ByteBuffer(bytes: body)), contentType: "application/json")
+        let response = try await send(
+            .POST,
+            "/containers/create",
+            query: [("name", name)],
+            body: .bytes(ByteBuffer(bytes: body)),
+            contentType: "application/json"
+        )
         guard response.status == .created else {
-            var error = DockerError(status: response.status, body: String(buffer: try await Self.collect(response, upTo: 64 << 10)), doing: "create a container of \(spec.image)")
+            var error = DockerError(
+                status: response.status,
+                body: String(buffer: try await Self.collect(response, upTo: 64 << 10)),
+                doing: "create a container of \(spec.image)"
+            )
             error.isNoSuchImage = response.status == .notFound
             throw error
         }
@@ -180,14 +202,19 @@ public struct DockerClient: Sendable {
     }
 
     func send(
-        _ method: HTTPMethod, _ path: String, query: [(String, String)] = [], body: HTTPClientRequest.Body? = nil, contentType: String? = nil,
+        _ method: HTTPMethod,
+        _ path: String,
+        query: [(String, String)] = [],
+        body: HTTPClientRequest.Body? = nil,
+        contentType: String? = nil,
         timeout: TimeAmount = Timeout.request
     ) async throws(DockerError) -> HTTPClientResponse {
         var components = URLComponents()
         components.path = (apiVersion.isEmpty ? "" : "/v\(apiVersion)") + path
         if !query.isEmpty { components.queryItems = query.map { URLQueryItem(name: $0.0, value: $0.1) } }
         // `+` in a query is a space to Go's parser: it must travel encoded.
-        let uri = (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
+        let uri =
+            (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
             + (components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? "")
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
             throw DockerError("\(socketPath) is not a usable socket path")

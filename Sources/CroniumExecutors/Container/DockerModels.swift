@@ -16,7 +16,9 @@ public struct DockerError: Error, CustomStringConvertible, Sendable {
     init(status: HTTPResponseStatus, body: String, doing what: String) {
         let message = (try? JSONDecoder().decode(EngineMessage.self, from: Data(body.utf8)))?.message ?? body
         let reason = message.trimmingCharacters(in: .whitespacesAndNewlines)
-        description = what == "answer" ? "the container engine answered \(status.code): \(reason)" : "the container engine refused to \(what) (\(status.code)): \(reason)"
+        description =
+            what == "answer"
+            ? "the container engine answered \(status.code): \(reason)" : "the container engine refused to \(what) (\(status.code)): \(reason)"
     }
 
     init(unreachable socketPath: String, _ error: any Error) {
@@ -85,7 +87,12 @@ public struct ContainerSpec: Encodable, Sendable {
     public var host: HostConfig
 
     public init(
-        image: String, command: [String], user: String, workingDirectory: String, environment: [String: String], labels: [String: String],
+        image: String,
+        command: [String],
+        user: String,
+        workingDirectory: String,
+        environment: [String: String],
+        labels: [String: String],
         host: HostConfig
     ) {
         self.image = image
@@ -114,7 +121,13 @@ public struct ContainerSpec: Encodable, Sendable {
         public var userProcesses: Int64 = 32768
 
         public init(
-            binds: [String], tmpfs: [String: String], network: String, memoryBytes: Int64, nanoCPUs: Int64, pidsLimit: Int64, openFiles: Int64
+            binds: [String],
+            tmpfs: [String: String],
+            network: String,
+            memoryBytes: Int64,
+            nanoCPUs: Int64,
+            pidsLimit: Int64,
+            openFiles: Int64
         ) {
             self.binds = binds
             self.tmpfs = tmpfs
@@ -148,7 +161,8 @@ public struct ContainerSpec: Encodable, Sendable {
             // more than the host lets it set.
             try container.encode(
                 [Ulimit(name: "nofile", soft: openFiles, hard: openFiles), Ulimit(name: "nproc", soft: userProcesses, hard: userProcesses)],
-                forKey: .ulimits)
+                forKey: .ulimits
+            )
         }
     }
 

@@ -96,14 +96,17 @@ public struct RunnerImages: Sendable {
         progress("importing \(size >> 20) MiB into the engine")
         let (repository, tag) = Self.split(recipe.image)
         let id = try await client.importImage(
-            tarFile: tar, repository: repository, tag: tag,
+            tarFile: tar,
+            repository: repository,
+            tag: tag,
             changes: [
                 "LABEL \(Self.inputsLabel)=\(inputsHash(recipe))",
                 "WORKDIR /work", "USER 1000:1000",
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "ENV PYTHONPATH=\(Self.helpersPath)/python", "ENV NODE_PATH=\(Self.helpersPath)/node",
                 "ENV BASH_ENV=\(Self.helpersPath)/bash/cronium.sh", "ENV LANG=C.UTF-8",
-            ])
+            ]
+        )
         progress("built in \(Int((ContinuousClock.now - started).components.seconds)) s: \(id.prefix(19))")
         // The image it replaces, now without a name, goes (unless a container still uses it).
         if let previous, previous != id { try? await client.removeImage(previous) }

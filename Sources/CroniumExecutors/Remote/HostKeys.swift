@@ -29,7 +29,9 @@ public enum HostKeys {
         let fields = line.split(whereSeparator: \.isWhitespace)
         guard fields.count >= 2, let blob = Data(base64Encoded: String(fields[1])), blob.count > 4 else { return nil }
         let length = blob.prefix(4).reduce(0) { $0 << 8 | Int($1) }
-        guard length == fields[0].utf8.count, blob.count >= 4 + length, blob.dropFirst(4).prefix(length).elementsEqual(fields[0].utf8) else { return nil }
+        guard length == fields[0].utf8.count, blob.count >= 4 + length, blob.dropFirst(4).prefix(length).elementsEqual(fields[0].utf8) else {
+            return nil
+        }
         return blob
     }
 
@@ -66,7 +68,9 @@ public enum HostKeys {
     /// `|1|salt|hash`: the HMAC-SHA1 of the name keyed by the salt, both base64.
     static func hashedMatches(_ field: String, name: String) -> Bool {
         let parts = field.split(separator: "|", omittingEmptySubsequences: true)
-        guard parts.count == 3, let salt = Data(base64Encoded: String(parts[1])), let hash = Data(base64Encoded: String(parts[2])) else { return false }
+        guard parts.count == 3, let salt = Data(base64Encoded: String(parts[1])), let hash = Data(base64Encoded: String(parts[2])) else {
+            return false
+        }
         let mac = HMAC<Insecure.SHA1>.authenticationCode(for: Data(name.utf8), using: SymmetricKey(data: salt))
         return Data(mac) == hash
     }

@@ -7,7 +7,10 @@ import Foundation
 enum OpenSSHKeyCipher {
     static func decrypt(_ secret: [UInt8], cipher: String, kdf: String, kdfOptions: [UInt8], passphrase: String) throws(SSHError) -> [UInt8] {
         guard cipher == "aes256-ctr" || cipher == "aes128-ctr" else {
-            throw SSHError(.badPrivateKey, "keys encrypted with \(cipher) are not supported: re-encrypt it with ssh-keygen -p -Z aes256-ctr -f KEYFILE")
+            throw SSHError(
+                .badPrivateKey,
+                "keys encrypted with \(cipher) are not supported: re-encrypt it with ssh-keygen -p -Z aes256-ctr -f KEYFILE"
+            )
         }
         var options = SSHWireReader(kdfOptions)
         guard kdf == "bcrypt", let salt = options.bytes(), let rounds = options.uint32(), rounds > 0, rounds < 1 << 16 else {

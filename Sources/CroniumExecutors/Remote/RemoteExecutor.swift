@@ -57,8 +57,14 @@ public struct RemoteExecutor: Executor {
             throw ExecutionError(.startFailed, "could not build the run's payload: \(error)")
         }
         return RemoteRun(
-            connection: connection, placement: placement, deployment: deployment, deployed: deployed, payload: payload,
-            runtimeSocket: context.runtime?.socketPath, gracePeriod: killGracePeriod)
+            connection: connection,
+            placement: placement,
+            deployment: deployment,
+            deployed: deployed,
+            payload: payload,
+            runtimeSocket: context.runtime?.socketPath,
+            gracePeriod: killGracePeriod
+        )
     }
 
     /// The signed payload of one run: its script, the helper libraries when the run has the
@@ -75,10 +81,12 @@ public struct RemoteExecutor: Executor {
         let remaining = ContinuousClock.now.duration(to: context.deadline)
         let deadline = Date().timeIntervalSince1970 + Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
         let manifest = RunnerManifest(
-            interpreter: [ContainerExecutor.interpreter(for: event.type)] + LocalProcessExecutor.interpreterFlags(for: event.type), entrypoint: scriptName,
+            interpreter: [ContainerExecutor.interpreter(for: event.type)] + LocalProcessExecutor.interpreterFlags(for: event.type),
+            entrypoint: scriptName,
             environment: environment,
             execution: .init(id: context.executionId.rawValue, eventId: event.id.rawValue, eventName: event.name, attempt: context.attempt),
-            deadline: deadline)
+            deadline: deadline
+        )
         return RunnerFrame(.payload, try RunnerPayload.make(manifest: manifest, files: files, signingKey: deployment.signingKey)).encoded
     }
 

@@ -93,7 +93,9 @@ struct RemoteRun: PreparedRun {
 
     func teardown() async {}
 
-    private func execute(on connection: SSHConnection, frames: AsyncStream<[UInt8]>, sender: AsyncStream<[UInt8]>.Continuation, output: RunOutput) async -> Attempt {
+    private func execute(on connection: SSHConnection, frames: AsyncStream<[UInt8]>, sender: AsyncStream<[UInt8]>.Continuation, output: RunOutput)
+        async -> Attempt
+    {
         let relay = HelperRelay(socketPath: runtimeSocket, sender: sender)
         defer {
             sender.finish()
@@ -217,7 +219,8 @@ final class HelperRelay: Sendable {
         writers.withLock { $0[id] = writer }
         Task {
             do {
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(unixDomainSocketPath: socketPath) { channel in
+                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(unixDomainSocketPath: socketPath) {
+                    channel in
                     channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
                 }
                 try await channel.executeThenClose { inbound, outbound in
@@ -254,7 +257,9 @@ final class HelperRelay: Sendable {
     }
 
     func closeAll() {
-        for writer in writers.withLock({ writers in defer { writers = [:] }; return Array(writers.values) }) { writer.finish() }
+        for writer in writers.withLock({ writers in
+            defer { writers = [:] }; return Array(writers.values)
+        }) { writer.finish() }
     }
 
     private func closeOnHost(_ id: UInt32) {

@@ -1,5 +1,5 @@
-import Crypto
 import CroniumRunnerKit
+import Crypto
 import Foundation
 import NIOCore
 
@@ -25,7 +25,10 @@ public struct RunnerDeployment: Sendable {
     /// only, if there is none yet).
     public static func load(binaryPath: String, keyFile: String) throws -> RunnerDeployment {
         guard let binary = FileManager.default.contents(atPath: binaryPath) else {
-            throw SSHError(.refused, "cronium-runner is not at \(binaryPath): build it with `swift build -c release --product cronium-runner` (or give its path)")
+            throw SSHError(
+                .refused,
+                "cronium-runner is not at \(binaryPath): build it with `swift build -c release --product cronium-runner` (or give its path)"
+            )
         }
         let key: Curve25519.Signing.PrivateKey
         if let stored = FileManager.default.contents(atPath: keyFile) {
@@ -43,7 +46,9 @@ public struct RunnerDeployment: Sendable {
     public var directory: String { "\"$HOME\"/.cache/cronium/runner/\(checksum.prefix(16))" }
     public var runnerPath: String { "\(directory)/cronium-runner" }
     /// The trusted key's file: named by the key, so servers with different keys can share a host.
-    public var trustedKeyPath: String { "\(directory)/trusted-\(RunnerPayload.hex(SHA256.hash(data: signingKey.publicKey.rawRepresentation)).prefix(16)).pub" }
+    public var trustedKeyPath: String {
+        "\(directory)/trusted-\(RunnerPayload.hex(SHA256.hash(data: signingKey.publicKey.rawRepresentation)).prefix(16)).pub"
+    }
     /// The command that runs one payload.
     public var runCommand: String { "\(runnerPath) run \(trustedKeyPath)" }
 
@@ -62,25 +67,31 @@ public struct RunnerDeployment: Sendable {
                 umask 077 && mkdir -p \(directory) && t=\(runnerPath).upload.$$ && cat > "$t" && chmod 700 "$t" && s=$(sha256sum "$t" | cut -c1-64) \
                 && if [ "$s" = \(checksum) ]; then mv -f "$t" \(runnerPath); else rm -f "$t"; fi; echo "$s"
                 """,
-                input: ByteBuffer(bytes: binary))
+                input: ByteBuffer(bytes: binary)
+            )
             let received = upload.stdout.trimmingCharacters(in: .whitespacesAndNewlines)
             guard upload.succeeded, received == checksum else {
                 throw SSHError(
                     .refused,
-                    "cronium-runner did not arrive whole on \(connection.target.label) (checksum \(received.isEmpty ? "none" : String(received.prefix(16))) instead of \(checksum.prefix(16))): \(upload.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                    "cronium-runner did not arrive whole on \(connection.target.label) (checksum \(received.isEmpty ? "none" : String(received.prefix(16))) instead of \(checksum.prefix(16))): \(upload.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+                )
             }
             uploaded = true
         }
         if uploaded || lines.dropFirst().first != key {
             let written = try await connection.run(
-                "umask 077 && mkdir -p \(directory) && printf '%s\\n' '\(key)' > \(trustedKeyPath).$$ && mv -f \(trustedKeyPath).$$ \(trustedKeyPath)")
-            guard written.succeeded else { throw SSHError(.refused, "cannot install the payload key on \(connection.target.label): \(written.stderr)") }
+                "umask 077 && mkdir -p \(directory) && printf '%s\\n' '\(key)' > \(trustedKeyPath).$$ && mv -f \(trustedKeyPath).$$ \(trustedKeyPath)"
+            )
+            guard written.succeeded else {
+                throw SSHError(.refused, "cannot install the payload key on \(connection.target.label): \(written.stderr)")
+            }
         }
         let version = try await connection.run("\(runnerPath) version")
         guard version.succeeded else {
             throw SSHError(
                 .refused,
-                "cronium-runner does not start on \(connection.target.label) (status \(version.status.map(String.init) ?? version.signal ?? "?")): \(version.stderr.trimmingCharacters(in: .whitespacesAndNewlines))")
+                "cronium-runner does not start on \(connection.target.label) (status \(version.status.map(String.init) ?? version.signal ?? "?")): \(version.stderr.trimmingCharacters(in: .whitespacesAndNewlines))"
+            )
         }
         return (version.stdout.trimmingCharacters(in: .whitespacesAndNewlines), uploaded)
     }

@@ -52,7 +52,9 @@ public final class SSHConnection: Sendable {
     /// Opens a connection, checks the host's key against the pinned ones and logs in, all within
     /// `timeout`.
     public static func connect(
-        to target: SSHTarget, timeout: Duration = .seconds(10), group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
+        to target: SSHTarget,
+        timeout: Duration = .seconds(10),
+        group: any EventLoopGroup = MultiThreadedEventLoopGroup.singleton
     ) async throws(SSHError) -> SSHConnection {
         let channel: any Channel
         let eventLoop = group.next()
@@ -60,7 +62,9 @@ public final class SSHConnection: Sendable {
         // its handlers gone, before the lookup.
         let loggedIn = eventLoop.makePromise(of: Void.self)
         do {
-            let timeoutAmount = TimeAmount.nanoseconds(Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000)
+            let timeoutAmount = TimeAmount.nanoseconds(
+                Int64(timeout.components.seconds) * 1_000_000_000 + timeout.components.attoseconds / 1_000_000_000
+            )
             channel = try await ClientBootstrap(group: eventLoop)
                 .connectTimeout(timeoutAmount)
                 .channelOption(ChannelOptions.socket(SocketOptionLevel(IPPROTO_TCP), TCP_NODELAY), value: 1)
@@ -74,9 +78,12 @@ public final class SSHConnection: Sendable {
                 .channelInitializer { channel in
                     channel.eventLoop.makeCompletedFuture {
                         let configuration = SSHClientConfiguration(
-                            userAuthDelegate: CredentialOffer(target: target), serverAuthDelegate: HostKeyCheck(target: target))
+                            userAuthDelegate: CredentialOffer(target: target),
+                            serverAuthDelegate: HostKeyCheck(target: target)
+                        )
                         try channel.pipeline.syncOperations.addHandler(
-                            NIOSSHHandler(role: .client(configuration), allocator: channel.allocator, inboundChildChannelInitializer: nil))
+                            NIOSSHHandler(role: .client(configuration), allocator: channel.allocator, inboundChildChannelInitializer: nil)
+                        )
                         try channel.pipeline.syncOperations.addHandler(LoginWatcher(target: target, timeout: timeoutAmount, loggedIn: loggedIn))
                     }
                 }
@@ -108,14 +115,21 @@ public final class SSHConnection: Sendable {
     /// An error of NIO or NIOSSH in the words of ``SSHError``.
     static func reason(_ error: any Error, target: SSHTarget) -> SSHError {
         if let error = error as? SSHError { return error }
-        if let error = error as? ChannelError, case .connectTimeout = error { return SSHError(.timeout, "\(target.host):\(target.port) did not answer in time") }
+        if let error = error as? ChannelError, case .connectTimeout = error {
+            return SSHError(.timeout, "\(target.host):\(target.port) did not answer in time")
+        }
         if let error = error as? NIOConnectionError {
-            let cause = error.connectionErrors.first.map { describe($0.error) } ?? error.dnsAAAAError.map(describe) ?? error.dnsAError.map(describe) ?? "unknown"
+            let cause =
+                error.connectionErrors.first.map { describe($0.error) } ?? error.dnsAAAAError.map(describe) ?? error.dnsAError.map(describe)
+                ?? "unknown"
             return SSHError(.unreachable, "cannot connect to \(target.host):\(target.port): \(cause)")
         }
         if let error = error as? IOError { return SSHError(.unreachable, "cannot connect to \(target.host):\(target.port): \(describe(error))") }
         if let error = error as? NIOSSHError, error.type == .keyExchangeNegotiationFailure {
-            return SSHError(.refused, "\(target.host):\(target.port) offers no key exchange, cipher or host key type Cronium supports (Ed25519 or ECDSA host keys, AES-GCM)")
+            return SSHError(
+                .refused,
+                "\(target.host):\(target.port) offers no key exchange, cipher or host key type Cronium supports (Ed25519 or ECDSA host keys, AES-GCM)"
+            )
         }
         if error is ChannelError { return SSHError(.disconnected, "the connection to \(target.label) closed") }
         return SSHError(.disconnected, "the SSH connection to \(target.label) failed: \(error)")
@@ -194,14 +208,21 @@ final class HostKeyCheck: NIOSSHClientServerAuthenticationDelegate {
         if target.pinnedHostKeys.contains(offered) { return validationCompletePromise.succeed(()) }
         if target.pinnedHostKeys.isEmpty {
             return validationCompletePromise.fail(
-                SSHError(.hostKeyNotPinned, "\(target.host):\(target.port) offers the \(HostKeys.type(of: offered)) key \(fingerprint), which is not pinned yet", offeredHostKey: offered))
+                SSHError(
+                    .hostKeyNotPinned,
+                    "\(target.host):\(target.port) offers the \(HostKeys.type(of: offered)) key \(fingerprint), which is not pinned yet",
+                    offeredHostKey: offered
+                )
+            )
         }
         let pinned = target.pinnedHostKeys.compactMap(HostKeys.fingerprint(of:)).joined(separator: ", ")
         validationCompletePromise.fail(
             SSHError(
                 .hostKeyChanged,
                 "the host key of \(target.host):\(target.port) has changed: it offers \(fingerprint), but \(pinned) is pinned. Someone may be intercepting the connection; if the host's key was changed on purpose, pin the new one",
-                offeredHostKey: offered))
+                offeredHostKey: offered
+            )
+        )
     }
 }
 
@@ -213,7 +234,8 @@ final class CredentialOffer: NIOSSHClientUserAuthenticationDelegate {
     init(target: SSHTarget) { self.target = target }
 
     func nextAuthenticationType(
-        availableMethods: NIOSSHAvailableUserAuthenticationMethods, nextChallengePromise: EventLoopPromise<NIOSSHUserAuthenticationOffer?>
+        availableMethods: NIOSSHAvailableUserAuthenticationMethods,
+        nextChallengePromise: EventLoopPromise<NIOSSHUserAuthenticationOffer?>
     ) {
         let (kind, method): (String, NIOSSHAvailableUserAuthenticationMethods) =
             switch target.credential {
@@ -221,11 +243,14 @@ final class CredentialOffer: NIOSSHClientUserAuthenticationDelegate {
             case .password: ("password", .password)
             }
         if offered {
-            return nextChallengePromise.fail(SSHError(.authenticationFailed, "\(target.host):\(target.port) refused the \(kind) for user \(target.username)"))
+            return nextChallengePromise.fail(
+                SSHError(.authenticationFailed, "\(target.host):\(target.port) refused the \(kind) for user \(target.username)")
+            )
         }
         guard availableMethods.contains(method) else {
             return nextChallengePromise.fail(
-                SSHError(.authenticationFailed, "\(target.host):\(target.port) does not let user \(target.username) log in with a \(kind)"))
+                SSHError(.authenticationFailed, "\(target.host):\(target.port) does not let user \(target.username) log in with a \(kind)")
+            )
         }
         offered = true
         switch target.credential {

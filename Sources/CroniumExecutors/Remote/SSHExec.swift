@@ -28,7 +28,8 @@ extension SSHConnection {
     /// Runs `command` in a session channel of its own; `body` reads its output and writes its
     /// input (finishing the writer sends end-of-file). The channel is closed when `body` returns.
     public func exec<T: Sendable>(
-        _ command: String, _ body: (NIOAsyncChannelInboundStream<SSHExecOutput>, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> T
+        _ command: String,
+        _ body: (NIOAsyncChannelInboundStream<SSHExecOutput>, NIOAsyncChannelOutboundWriter<ByteBuffer>) async throws -> T
     ) async throws -> T {
         let target = target
         let opened: (ExecChannel, EventLoopFuture<Void>)
@@ -42,7 +43,10 @@ extension SSHConnection {
                             let handler = SSHExecHandler(command: command, target: target)
                             try child.pipeline.syncOperations.addHandler(handler)
                             try child.syncOptions?.setOption(ChannelOptions.allowRemoteHalfClosure, value: true)
-                            let wrapped = try ExecChannel(wrappingChannelSynchronously: child, configuration: .init(isOutboundHalfClosureEnabled: true))
+                            let wrapped = try ExecChannel(
+                                wrappingChannelSynchronously: child,
+                                configuration: .init(isOutboundHalfClosureEnabled: true)
+                            )
                             promise.succeed((wrapped, handler.accepted.futureResult))
                         }.flatMapErrorThrowing { error in
                             promise.fail(error)

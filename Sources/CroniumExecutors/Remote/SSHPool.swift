@@ -66,7 +66,8 @@ public actor SSHPool {
                 entries[id] = entry
                 throw SSHError(
                     .circuitOpen,
-                    "\(target.label) failed \(entry.failures) times in a row; Cronium tries it again after \(Self.format(entry.wallOpenUntil)) (last error: \(entry.lastError?.description ?? "unknown"))")
+                    "\(target.label) failed \(entry.failures) times in a row; Cronium tries it again after \(Self.format(entry.wallOpenUntil)) (last error: \(entry.lastError?.description ?? "unknown"))"
+                )
             }
             entry.trialRunning = true
         }
@@ -133,8 +134,12 @@ public actor SSHPool {
         let breaker: BreakerState =
             if let openUntil = entry.openUntil { ContinuousClock.now < openUntil ? .open : .halfOpen } else { .closed }
         return Health(
-            breaker: breaker, consecutiveFailures: entry.failures, retryAt: breaker == .closed ? nil : entry.wallOpenUntil, lastError: entry.lastError,
-            connected: entry.connection?.isActive ?? false)
+            breaker: breaker,
+            consecutiveFailures: entry.failures,
+            retryAt: breaker == .closed ? nil : entry.wallOpenUntil,
+            lastError: entry.lastError,
+            connected: entry.connection?.isActive ?? false
+        )
     }
 
     /// Closes and forgets server `id`'s connection (its settings changed, or it was removed).

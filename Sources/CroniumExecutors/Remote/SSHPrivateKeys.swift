@@ -7,7 +7,9 @@ import NIOSSH
 /// types only; an RSA key gets an error that says what to do instead.
 public enum SSHPrivateKeys {
     static let unsupportedRSA = SSHError(
-        .badPrivateKey, "RSA keys are not supported: make an Ed25519 key (ssh-keygen -t ed25519) and add its public key to the host's authorized_keys")
+        .badPrivateKey,
+        "RSA keys are not supported: make an Ed25519 key (ssh-keygen -t ed25519) and add its public key to the host's authorized_keys"
+    )
 
     /// The key in `text`; `passphrase` opens an encrypted one.
     public static func parse(_ text: String, passphrase: String? = nil) throws(SSHError) -> NIOSSHPrivateKey {
@@ -21,7 +23,10 @@ public enum SSHPrivateKeys {
             if let key = try? P256.Signing.PrivateKey(pemRepresentation: trimmed) { return NIOSSHPrivateKey(p256Key: key) }
             if let key = try? P384.Signing.PrivateKey(pemRepresentation: trimmed) { return NIOSSHPrivateKey(p384Key: key) }
             if let key = try? P521.Signing.PrivateKey(pemRepresentation: trimmed) { return NIOSSHPrivateKey(p521Key: key) }
-            throw SSHError(.badPrivateKey, "the PEM private key is not an ECDSA key Cronium can use: give an Ed25519 or ECDSA key in OpenSSH's format")
+            throw SSHError(
+                .badPrivateKey,
+                "the PEM private key is not an ECDSA key Cronium can use: give an Ed25519 or ECDSA key in OpenSSH's format"
+            )
         }
         throw SSHError(.badPrivateKey, "this is not a private key: give the whole file, from -----BEGIN OPENSSH PRIVATE KEY----- to its END line")
     }
@@ -52,7 +57,9 @@ public enum SSHPrivateKeys {
             else { throw SSHError(.badPrivateKey, "the Ed25519 private key is damaged") }
             return NIOSSHPrivateKey(ed25519Key: key)
         case "ecdsa-sha2-nistp256", "ecdsa-sha2-nistp384", "ecdsa-sha2-nistp521":
-            guard inner.string() != nil, inner.bytes() != nil, let scalar = inner.bytes() else { throw SSHError(.badPrivateKey, "the ECDSA private key is damaged") }
+            guard inner.string() != nil, inner.bytes() != nil, let scalar = inner.bytes() else {
+                throw SSHError(.badPrivateKey, "the ECDSA private key is damaged")
+            }
             let size = type.hasSuffix("256") ? 32 : type.hasSuffix("384") ? 48 : 66
             let raw = Array(repeating: 0, count: max(0, size - scalar.drop { $0 == 0 }.count)) + scalar.drop { $0 == 0 }
             do {

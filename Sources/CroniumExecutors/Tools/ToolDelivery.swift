@@ -122,7 +122,8 @@ public struct ToolDelivery: Sendable {
                     result.error = nil
                     return result
                 }
-                result.error = "\(ToolRules.redacted(url)) answered \(code) \(response.status.reasonPhrase)\(result.response.map { $0.isEmpty ? "" : ": \($0)" } ?? "")"
+                result.error =
+                    "\(ToolRules.redacted(url)) answered \(code) \(response.status.reasonPhrase)\(result.response.map { $0.isEmpty ? "" : ": \($0)" } ?? "")"
                 guard code == 429 || code >= 500 else { return result }
                 if code == 429, let retryAfter = response.headers.first(name: "Retry-After").flatMap(Self.seconds) {
                     guard retryAfter <= policy.longestWait else {
@@ -159,7 +160,9 @@ public struct ToolDelivery: Sendable {
                 (result.status, result.response, result.error) = (accepted.code, String(accepted.message.prefix(Self.responseBytes)), nil)
                 return result
             } catch {
-                (result.status, result.response, result.error) = (error.reply?.code, error.reply.map { String($0.message.prefix(Self.responseBytes)) }, error.description)
+                (result.status, result.response, result.error) = (
+                    error.reply?.code, error.reply.map { String($0.message.prefix(Self.responseBytes)) }, error.description
+                )
                 guard error.transient else { return result }
             }
             if result.attempts < policy.attempts { try? await Task.sleep(for: policy.backoff * (1 << (result.attempts - 1))) }
@@ -214,7 +217,10 @@ public struct ToolDelivery: Sendable {
             if let colour, let value = Int(colour, radix: 16) { embed["color"] = value }
             object = ["content": String((title ?? message.text).prefix(2000)), "embeds": [embed]]
         case .teams:
-            object = ["@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title ?? String(message.text.prefix(80)), "text": message.text]
+            object = [
+                "@type": "MessageCard", "@context": "https://schema.org/extensions", "summary": title ?? String(message.text.prefix(80)),
+                "text": message.text,
+            ]
             if let title { object["title"] = title }
             if let colour { object["themeColor"] = colour }
         case .webhook, .email:

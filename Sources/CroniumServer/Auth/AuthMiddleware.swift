@@ -29,9 +29,11 @@ struct AuthMiddleware: RouterMiddleware {
                 context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
                 if context.user == nil {
                     refusal = Problem(
-                        .unauthorized, .unauthorized,
+                        .unauthorized,
+                        .unauthorized,
                         secret.value.hasPrefix(Secrets.tokenPrefix)
-                            ? "the API token is unknown or was revoked" : "this is not an API token (a run's runtime token works on /runtime/v1 only)")
+                            ? "the API token is unknown or was revoked" : "this is not an API token (a run's runtime token works on /runtime/v1 only)"
+                    )
                 }
             }
         }

@@ -15,9 +15,20 @@ enum Bootstrap {
     static func createAdminIfNeeded(store: Database, dataDirectory: String, bcryptCost: UInt8) async throws -> InitialAdmin? {
         guard try await store.userCount() == 0 else { return nil }
         let password = Secrets.newPassword()
-        let admin = try await store.insertUser(username: "admin", passwordHash: Secrets.hashPassword(password, cost: bcryptCost), role: .admin, now: Date())
+        let admin = try await store.insertUser(
+            username: "admin",
+            passwordHash: Secrets.hashPassword(password, cost: bcryptCost),
+            role: .admin,
+            now: Date()
+        )
         let token = Secrets.newToken()
-        _ = try await store.insertToken(userId: admin.id, name: "initial-admin-token", prefix: String(token.prefix(12)), tokenHash: Secrets.hashToken(token), now: Date())
+        _ = try await store.insertToken(
+            userId: admin.id,
+            name: "initial-admin-token",
+            prefix: String(token.prefix(12)),
+            tokenHash: Secrets.hashToken(token),
+            now: Date()
+        )
         let path = "\(dataDirectory)/initial-admin-token"
         guard FileManager.default.createFile(atPath: path, contents: Data((token + "\n").utf8), attributes: [.posixPermissions: 0o600]) else {
             throw CocoaError(.fileWriteUnknown, userInfo: [NSFilePathErrorKey: path])

@@ -13,7 +13,10 @@ public enum MasterKey {
     public static let newEnvironmentVariable = "CRONIUM_NEW_MASTER_KEY"
 
     static func cipher(
-        dataDirectory: String, store: Database, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+        dataDirectory: String,
+        store: Database,
+        logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> SecretCipher {
         if let text = environment[environmentVariable] { return SecretCipher(current: try key(text, variable: environmentVariable)) }
         let file = KeyFile(path: "\(dataDirectory)/master.key")
@@ -31,7 +34,9 @@ public enum MasterKey {
     /// the new key's id. With `CRONIUM_MASTER_KEY`, the new key is `CRONIUM_NEW_MASTER_KEY`,
     /// and nothing is written but the secrets.
     public static func rotate(
-        dataDirectory: String, logger: Logger, environment: [String: String] = ProcessInfo.processInfo.environment
+        dataDirectory: String,
+        logger: Logger,
+        environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> (secrets: Int, keyId: String) {
         let data = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: "\(data)/cronium.sqlite") else {
@@ -44,7 +49,9 @@ public enum MasterKey {
             let result: (Int, String)
             if let current = environment[environmentVariable] {
                 guard let next = environment[newEnvironmentVariable] else {
-                    throw ServerError("the master key comes from \(environmentVariable): set \(newEnvironmentVariable) to the new key (openssl rand -base64 32)")
+                    throw ServerError(
+                        "the master key comes from \(environmentVariable): set \(newEnvironmentVariable) to the new key (openssl rand -base64 32)"
+                    )
                 }
                 let new = try key(next, variable: newEnvironmentVariable)
                 result = (try await reseal(store: store, from: try key(current, variable: environmentVariable), to: new), SecretCipher.id(of: new))

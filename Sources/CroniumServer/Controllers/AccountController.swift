@@ -59,7 +59,16 @@ struct AccountController {
         try await store.insertSession(tokenHash: Secrets.hashToken(session), userId: stored.user.id, now: now, expiresAt: now + Self.sessionLifetime)
         var response = try stored.user.response(from: request, context: context)
         response.setCookie(
-            Cookie(name: AuthMiddleware.sessionCookie, value: session, maxAge: Int(Self.sessionLifetime), path: "/", secure: false, httpOnly: true, sameSite: .strict))
+            Cookie(
+                name: AuthMiddleware.sessionCookie,
+                value: session,
+                maxAge: Int(Self.sessionLifetime),
+                path: "/",
+                secure: false,
+                httpOnly: true,
+                sameSite: .strict
+            )
+        )
         return response
     }
 
@@ -82,14 +91,19 @@ struct AccountController {
         guard try context.requireUser().role == .admin else { throw CroniumError.forbidden }
         let input = try await request.decodeJSON(as: NewUser.self, context: context)
         var problems: [FieldProblem] = []
-        let validName = !input.username.isEmpty && input.username.count <= 64
+        let validName =
+            !input.username.isEmpty && input.username.count <= 64
             && input.username.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
         if !validName { problems.append(.init(field: "username", message: "must be 1 to 64 letters, digits, '.', '_' or '-'")) }
         if let password = input.password, password.count < 8 { problems.append(.init(field: "password", message: "must be at least 8 characters")) }
         try ValidationError.check(problems)
         let password = input.password ?? Secrets.newPassword()
         let user = try await store.insertUser(
-            username: input.username, passwordHash: Secrets.hashPassword(password, cost: bcryptCost), role: input.role ?? .user, now: Date())
+            username: input.username,
+            passwordHash: Secrets.hashPassword(password, cost: bcryptCost),
+            role: input.role ?? .user,
+            now: Date()
+        )
         return EditedResponse(status: .created, response: CreatedUser(user: user, password: input.password == nil ? password : nil))
     }
 
@@ -105,7 +119,13 @@ struct AccountController {
         let input = try await request.decodeJSON(as: NewToken.self, context: context)
         guard !input.name.isEmpty, input.name.count <= 100 else { throw ValidationError(field: "name", message: "must be 1 to 100 characters") }
         let secret = Secrets.newToken()
-        let token = try await store.insertToken(userId: user.id, name: input.name, prefix: String(secret.prefix(12)), tokenHash: Secrets.hashToken(secret), now: Date())
+        let token = try await store.insertToken(
+            userId: user.id,
+            name: input.name,
+            prefix: String(secret.prefix(12)),
+            tokenHash: Secrets.hashToken(secret),
+            now: Date()
+        )
         return EditedResponse(status: .created, response: CreatedToken(token: token, secret: secret))
     }
 

@@ -74,7 +74,11 @@ struct EventController {
 
     @Sendable func next(_ request: Request, context: AppRequestContext) async throws -> UpcomingFires {
         let count = try QueryParameters(request).integer("count", default: 5, in: 1...1000)
-        return try await engine.upcomingFires(eventId: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser(), count: count)
+        return try await engine.upcomingFires(
+            eventId: try context.parameters.require("id", as: EventID.self),
+            visibleTo: try context.requireUser(),
+            count: count
+        )
     }
 
     @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
@@ -96,7 +100,11 @@ struct EventController {
         let limit = try query.integer("limit", default: 100, in: 1...1000)
         let offset = try query.integer("offset", default: 0, in: 0...Int(Int32.max))
         return try await engine.ledger(
-            eventId: try context.parameters.require("id", as: EventID.self), visibleTo: try context.requireUser(), limit: limit, offset: offset)
+            eventId: try context.parameters.require("id", as: EventID.self),
+            visibleTo: try context.requireUser(),
+            limit: limit,
+            offset: offset
+        )
     }
 }
 

@@ -27,14 +27,21 @@ struct ExecutionController {
         let user = try context.requireUser()
         let query = QueryParameters(request)
         return try await engine.executions(
-            visibleTo: user, eventId: try query.id("eventId", of: Event.self), status: try query.name("status", as: ExecutionStatus.self),
-            before: try query.id("before", of: Execution.self), limit: try query.integer("limit", default: 50, in: 1...500))
+            visibleTo: user,
+            eventId: try query.id("eventId", of: Event.self),
+            status: try query.name("status", as: ExecutionStatus.self),
+            before: try query.id("before", of: Execution.self),
+            limit: try query.integer("limit", default: 50, in: 1...500)
+        )
     }
 
     /// One run, with the actions its end set off, the messages they sent, and its parts (one per
     /// server of a REMOTE run).
     @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Execution {
-        var execution = try await engine.execution(id: try context.parameters.require("id", as: ExecutionID.self), visibleTo: try context.requireUser()).execution
+        var execution = try await engine.execution(
+            id: try context.parameters.require("id", as: ExecutionID.self),
+            visibleTo: try context.requireUser()
+        ).execution
         let actions = try await engine.actionFirings(of: execution.id)
         execution.actions = actions.isEmpty ? nil : actions
         let parts = try await engine.parts(of: execution.id)

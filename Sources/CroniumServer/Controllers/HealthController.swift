@@ -39,8 +39,11 @@ struct HealthController {
             }
             let engine = await containerEngine.status()
             return Health(
-                status: "ready", version: CroniumServer.version, sandbox: protections,
-                containerEngine: EngineHealth(available: engine.available, detail: engine.detail))
+                status: "ready",
+                version: CroniumServer.version,
+                sandbox: protections,
+                containerEngine: EngineHealth(available: engine.available, detail: engine.detail)
+            )
         }
     }
 }

@@ -24,10 +24,16 @@ enum RunRequest {
         }
         try UnknownFields.refuse(object.keys.filter { $0 != "input" }.sorted())
         guard let input = object["input"], !(input is NSNull) else { return nil }
-        let text = String(decoding: try JSONSerialization.data(withJSONObject: input, options: [.fragmentsAllowed, .withoutEscapingSlashes]), as: UTF8.self)
+        let text = String(
+            decoding: try JSONSerialization.data(withJSONObject: input, options: [.fragmentsAllowed, .withoutEscapingSlashes]),
+            as: UTF8.self
+        )
         guard text.utf8.count <= maxInputBytes else {
             throw Problem(
-                .contentTooLarge, .bodyTooLarge, "an input may be at most \(maxInputBytes >> 10) KiB of JSON (this one is \(text.utf8.count >> 10) KiB)")
+                .contentTooLarge,
+                .bodyTooLarge,
+                "an input may be at most \(maxInputBytes >> 10) KiB of JSON (this one is \(text.utf8.count >> 10) KiB)"
+            )
         }
         return text
     }

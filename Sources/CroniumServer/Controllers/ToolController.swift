@@ -66,7 +66,12 @@ struct ToolController {
     @Sendable func preview(_ request: Request, context: AppRequestContext) async throws -> Preview {
         let body = try await request.decodeJSON(as: PreviewRequest.self, context: context)
         let rendered = try await engine.previewMessage(
-            executionId: body.executionId, subject: body.subject, message: body.message, html: body.html ?? false, by: try context.requireUser())
+            executionId: body.executionId,
+            subject: body.subject,
+            message: body.message,
+            html: body.html ?? false,
+            by: try context.requireUser()
+        )
         return Preview(subject: rendered.subject, text: rendered.text)
     }
 

@@ -51,7 +51,12 @@ struct VariableController {
         switch format {
         case "json":
             let data = try JSONEncoder.cronium.encode(
-                VariableDocument(variables: variables.map { VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil, description: $0.description) }))
+                VariableDocument(
+                    variables: variables.map {
+                        VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil, description: $0.description)
+                    }
+                )
+            )
             return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: data)))
         case "env":
             let text = DotEnv.render(variables.map { DotEnv.Entry(key: $0.key, value: $0.value ?? "", secret: $0.secret) })
@@ -72,7 +77,9 @@ struct VariableController {
         var inputs: [VariableInput]
         if request.headers[.contentType]?.lowercased().hasPrefix("text/plain") == true {
             do {
-                inputs = try DotEnv.parse(String(decoding: data, as: UTF8.self)).map { VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil) }
+                inputs = try DotEnv.parse(String(decoding: data, as: UTF8.self)).map {
+                    VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil)
+                }
             } catch {
                 throw Problem(.badRequest, .badRequest, "the .env file cannot be read: \(error)")
             }
@@ -81,10 +88,16 @@ struct VariableController {
             try UnknownFields.refuse(try UnknownFields.find(in: data, decodedAs: inputs, readOnly: ["createdAt", "updatedAt"]) { $0.hasPrefix("[") })
         } else {
             let document = try context.requestDecoder.decode(VariableDocument.self, from: data)
-            try UnknownFields.refuse(try UnknownFields.find(in: data, decodedAs: document, readOnly: ["createdAt", "updatedAt"]) { $0.hasPrefix("variables[") })
+            try UnknownFields.refuse(
+                try UnknownFields.find(in: data, decodedAs: document, readOnly: ["createdAt", "updatedAt"]) { $0.hasPrefix("variables[") }
+            )
             inputs = document.variables
         }
-        if allSecret { inputs = inputs.map { var input = $0; input.secret = true; return input } }
+        if allSecret {
+            inputs = inputs.map {
+                var input = $0; input.secret = true; return input
+            }
+        }
         return try await engine.importVariables(inputs, by: user, dryRun: dryRun)
     }
 

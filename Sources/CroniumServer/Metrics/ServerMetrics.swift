@@ -26,8 +26,10 @@ struct ServerMetrics: Sendable {
     func response(engine: Engine) async throws -> Response {
         try await engine.updateQueueDepth()
         return Response(
-            status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer())))
+            status: .ok,
+            headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+            body: .init(byteBuffer: ByteBuffer(bytes: registry.emitToBuffer()))
+        )
     }
 }
 
@@ -53,7 +55,8 @@ struct RequestMetricsMiddleware: RouterMiddleware {
         let route = context.endpointPath ?? "unknown"
         let method = request.method.rawValue
         Counter(
-            label: "cronium_http_requests_total", dimensions: [("route", route), ("method", method), ("status", String(status.code))],
+            label: "cronium_http_requests_total",
+            dimensions: [("route", route), ("method", method), ("status", String(status.code))],
             factory: factory
         ).increment()
         let elapsed = ContinuousClock.now - started

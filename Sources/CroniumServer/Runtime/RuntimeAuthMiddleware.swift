@@ -18,7 +18,11 @@ struct RuntimeAuthMiddleware: RouterMiddleware {
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if token.hasPrefix(Secrets.tokenPrefix) {
-            throw Problem(.unauthorized, .unauthorized, "an API token does not work on /runtime/v1: a script calls it with its run's CRONIUM_RUNTIME_TOKEN")
+            throw Problem(
+                .unauthorized,
+                .unauthorized,
+                "an API token does not work on /runtime/v1: a script calls it with its run's CRONIUM_RUNTIME_TOKEN"
+            )
         }
         guard let id = await tokens.execution(of: token) else {
             throw Problem(.unauthorized, .unauthorized, "the runtime token is not valid, or it has expired")
@@ -31,8 +35,10 @@ struct RuntimeAuthMiddleware: RouterMiddleware {
         }
         if let wait = session.admit() {
             var problem = Problem(
-                .tooManyRequests, .tooManyRequests,
-                "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down")
+                .tooManyRequests,
+                .tooManyRequests,
+                "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down"
+            )
             problem.retryAfter = max(1, Int(wait.rounded(.up)))
             throw problem
         }

@@ -111,8 +111,10 @@ struct RuntimeController {
             buffer = try await request.body.collect(upTo: Self.maxOutputBytes)
         } catch is NIOTooManyBytesError {
             throw Problem(
-                .contentTooLarge, .bodyTooLarge,
-                "an output may be at most \(Self.maxOutputBytes >> 10) KiB of JSON; keep large results in a file or a variable and output where they are")
+                .contentTooLarge,
+                .bodyTooLarge,
+                "an output may be at most \(Self.maxOutputBytes >> 10) KiB of JSON; keep large results in a file or a variable and output where they are"
+            )
         }
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty, (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
@@ -126,7 +128,8 @@ struct RuntimeController {
     @Sendable func condition(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         let session = try context.requireSession()
         let data = Data(try await request.body.collect(upTo: 1024).readableBytesView)
-        guard let verdict = (try? JSONDecoder().decode(Bool.self, from: data)) ?? (try? JSONDecoder().decode(Wrapped.self, from: data))?.condition else {
+        guard let verdict = (try? JSONDecoder().decode(Bool.self, from: data)) ?? (try? JSONDecoder().decode(Wrapped.self, from: data))?.condition
+        else {
             throw Problem(.badRequest, .badRequest, "the condition must be true or false, sent as `true`, `false` or {\"condition\": true}")
         }
         session.setCondition(verdict)
@@ -144,8 +147,14 @@ struct RuntimeController {
     @Sendable func runContext(_ request: Request, context: AppRequestContext) async throws -> RunContext {
         let session = try context.requireSession()
         return RunContext(
-            eventId: session.event.id, eventName: session.event.name, eventType: session.event.type, executionId: session.executionId,
-            attempt: session.attempt, trigger: session.trigger, scheduledFor: session.scheduledFor)
+            eventId: session.event.id,
+            eventName: session.event.name,
+            eventType: session.event.type,
+            executionId: session.executionId,
+            attempt: session.attempt,
+            trigger: session.trigger,
+            scheduledFor: session.scheduledFor
+        )
     }
 
     struct RunContext: ResponseEncodable {

@@ -10,7 +10,7 @@ import NIOPosix
 import ServiceLifecycle
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif
 
 /// Gives each run its own listener for the runtime API: a unix socket that exists while the
@@ -82,7 +82,9 @@ struct RuntimeListeners: RuntimeGateway {
                 chmod(path, 0o600)
                 report.yield(true)
             },
-            eventLoopGroup: MultiThreadedEventLoopGroup.singleton, logger: Self.quiet(logger))
+            eventLoopGroup: MultiThreadedEventLoopGroup.singleton,
+            logger: Self.quiet(logger)
+        )
         defer { unlink(path) }
         // Detached: a server's graceful shutdown must not close the listener of a run that the
         // shutdown lets finish. It ends when the run does, and is awaited before this returns.

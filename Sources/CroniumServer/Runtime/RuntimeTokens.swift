@@ -21,7 +21,12 @@ struct RuntimeTokens: Sendable {
 
     func token(for session: RuntimeSession) async throws -> String {
         try await keys.sign(
-            Claims(subject: .init(value: String(session.executionId)), audience: .init(value: Self.audience), expiration: .init(value: session.expiresAt)))
+            Claims(
+                subject: .init(value: String(session.executionId)),
+                audience: .init(value: Self.audience),
+                expiration: .init(value: session.expiresAt)
+            )
+        )
     }
 
     /// The execution a token names, when it is one of ours and has not expired; nil otherwise.

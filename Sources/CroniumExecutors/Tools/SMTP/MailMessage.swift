@@ -33,7 +33,9 @@ struct MailMessage: Sendable {
             let boundary = "cronium-\(id)"
             headers.append("Content-Type: multipart/alternative; boundary=\"\(boundary)\"")
             for (type, content) in [("text/plain", text), ("text/html", html)] {
-                body += ["--\(boundary)", "Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: quoted-printable", ""] + Self.quotedPrintable(content)
+                body +=
+                    ["--\(boundary)", "Content-Type: \(type); charset=utf-8", "Content-Transfer-Encoding: quoted-printable", ""]
+                    + Self.quotedPrintable(content)
             }
             body.append("--\(boundary)--")
         } else {
@@ -47,7 +49,10 @@ struct MailMessage: Sendable {
     /// `folded`, longer than a line should be). An address's display name is encoded, or quoted
     /// when it holds a comma or the like, never the address itself.
     static func header(_ value: String, folded: Bool = false) -> String {
-        let line = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(of: "\r", with: " ")
+        let line = value.replacingOccurrences(of: "\r\n", with: " ").replacingOccurrences(of: "\n", with: " ").replacingOccurrences(
+            of: "\r",
+            with: " "
+        )
         let plain = line.unicodeScalars.allSatisfy { $0.isASCII && $0.value >= 0x20 && $0.value != 0x7F }
         if let open = line.lastIndex(of: "<"), line.hasSuffix(">"), !folded {
             let name = line[..<open].trimmingCharacters(in: .whitespaces)

@@ -25,7 +25,9 @@ struct SMTPClient: Sendable {
     func send(_ message: MailMessage) async throws(Failure) -> SMTPReply {
         let started = ContinuousClock.now
         let target = "\(settings.host):\(settings.port)"
-        func nanoseconds(_ duration: Duration) -> Int64 { max(1, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000) }
+        func nanoseconds(_ duration: Duration) -> Int64 {
+            max(1, duration.components.seconds * 1_000_000_000 + duration.components.attoseconds / 1_000_000_000)
+        }
         do {
             let tls = settings.security == .none ? nil : try Self.tlsContext(trusting: settings.trustedCertificate)
             // An address is checked against the certificate's IP entries; only a name goes in SNI.
@@ -36,7 +38,9 @@ struct SMTPClient: Sendable {
                 .connectTimeout(.nanoseconds(nanoseconds(timeout)))
                 .connect(host: settings.host, port: settings.port) { channel in
                     channel.eventLoop.makeCompletedFuture {
-                        if let implicitTLS { try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: implicitTLS, serverHostname: serverName)) }
+                        if let implicitTLS {
+                            try channel.pipeline.syncOperations.addHandler(NIOSSLClientHandler(context: implicitTLS, serverHostname: serverName))
+                        }
                         try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(SMTPReplyDecoder(startTLS: startTLS)))
                         return try NIOAsyncChannel<SMTPReply, ByteBuffer>(wrappingChannelSynchronously: channel)
                     }
@@ -54,7 +58,11 @@ struct SMTPClient: Sendable {
                 var extensions = try await session.hello()
                 if let startTLS {
                     guard extensions["STARTTLS"] != nil else {
-                        throw Failure(description: "\(target) does not offer STARTTLS; choose security TLS (port 465) or, for a relay on a trusted network, NONE", transient: false)
+                        throw Failure(
+                            description:
+                                "\(target) does not offer STARTTLS; choose security TLS (port 465) or, for a relay on a trusted network, NONE",
+                            transient: false
+                        )
                     }
                     // The decoder puts TLS in place with the 220 (see SMTPReplyDecoder); everything known before is forgotten.
                     startTLS.arm()
@@ -69,11 +77,19 @@ struct SMTPClient: Sendable {
                 }
                 _ = try await session.command("MAIL FROM:<\(ToolRules.address(in: settings.from) ?? settings.from)>", expect: [250])
                 for recipient in message.to {
-                    _ = try await session.command("RCPT TO:<\(ToolRules.address(in: recipient) ?? recipient)>", expect: [250, 251], what: "recipient \(recipient)")
+                    _ = try await session.command(
+                        "RCPT TO:<\(ToolRules.address(in: recipient) ?? recipient)>",
+                        expect: [250, 251],
+                        what: "recipient \(recipient)"
+                    )
                 }
                 _ = try await session.command("DATA", expect: [354])
                 // A line that starts with a dot gets another (RFC 5321 §4.5.2), and a lone dot ends it.
-                let accepted = try await session.send(data.replacingOccurrences(of: "\r\n.", with: "\r\n..") + ".\r\n", expect: [250], what: "the message")
+                let accepted = try await session.send(
+                    data.replacingOccurrences(of: "\r\n.", with: "\r\n..") + ".\r\n",
+                    expect: [250],
+                    what: "the message"
+                )
                 // Taken: say goodbye without waiting for the answer.
                 try? await session.write("QUIT\r\n")
                 return accepted

@@ -65,7 +65,10 @@ struct SMTPReplyDecoder: ByteToMessageDecoder {
             guard buffer.readableBytes == 0 else {
                 throw Malformed(description: "the SMTP server sent more after agreeing to STARTTLS: not a server to log in to")
             }
-            try context.pipeline.syncOperations.addHandler(try NIOSSLClientHandler(context: upgrade.context, serverHostname: upgrade.serverName), position: .first)
+            try context.pipeline.syncOperations.addHandler(
+                try NIOSSLClientHandler(context: upgrade.context, serverHostname: upgrade.serverName),
+                position: .first
+            )
             // The TLS handler now first in line swallows this read's end (it delivered no
             // plaintext), and the async channel hands replies over at a read's end: end it here.
             context.fireChannelRead(wrapInboundOut(reply))
