@@ -44,7 +44,10 @@ CONF
     return
   fi
   rm -f "$socket"
-  # Detached from this shell: it outlives the script until `stop`.
+  # Detached from this shell: it outlives the script until `stop`. Started in its state
+  # directory: conmon leaves files (an `oom` marker after a container ran out of memory) in
+  # its working directory, which must not be the checkout.
+  cd "$state"
   setsid $sudo podman system service --time=0 "unix://$socket" >"$state/service.log" 2>&1 < /dev/null &
   echo $! | $sudo tee "$state/pid" >/dev/null
   for _ in $(seq 1 100); do

@@ -155,7 +155,17 @@ final class Dispatcher: Service, Sendable {
             releaseSlots(limit - started.count)
             for run in started { start(run, in: &group) }
             if limit > 0 && started.count == limit { continue }
-            let nextDue = started.count < limit ? (try? await store.nextDueTime()) ?? nil : nil
+            var nextDue: Date?
+            if started.count < limit {
+                do {
+                    nextDue = try await store.nextDueTime()
+                } catch {
+                    // Not known: a retry's backoff may fall due on an idle server, so ask again soon
+                    // rather than wait for a ring that may never come.
+                    logger.error("could not read when the next run is due", metadata: ["error": "\(String(reflecting: error))"])
+                    nextDue = clock.now() + 1
+                }
+            }
             if Task.isShuttingDownGracefully { break }
             await doorbell.wait(until: nextDue, clock: clock)
         }

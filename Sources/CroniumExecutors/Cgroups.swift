@@ -1,5 +1,6 @@
 import CroniumCore
 import Foundation
+import Glibc
 import Synchronization
 
 #if canImport(Glibc)
@@ -89,7 +90,7 @@ public struct Cgroups: Sendable {
         for directory in directories(name) {
             // A leftover of a crashed server with the same name is emptied first.
             if mkdir(directory, 0o755) != 0 && errno == EEXIST { Self.remove(directory) }
-            guard Self.makeDirectory(directory) else { throw IsolationError("cannot create \(directory): \(String(cString: strerror(errno)))") }
+            guard Self.makeDirectory(directory) else { throw IsolationError(cannot: "create \(directory)") }
         }
         do {
             return try configure(name, memoryBytes: memoryBytes, processes: processes, new: true)
@@ -127,7 +128,7 @@ public struct Cgroups: Sendable {
         let joins = Array(Set([memory, pids])).map { open("\($0)/cgroup.procs", O_WRONLY | O_CLOEXEC) }
         guard !joins.contains(-1) else {
             for fd in joins where fd >= 0 { close(fd) }
-            throw IsolationError("cannot open the run's cgroup.procs: \(String(cString: strerror(errno)))")
+            throw IsolationError(cannot: "open the run's cgroup.procs")
         }
         var group = RunCgroup(version: version, name: name, memory: memory, pids: pids, joinDescriptors: joins, pool: pool)
         // The counters are the group's whole life's: a run sees what happened since it started.
@@ -192,14 +193,27 @@ public struct Cgroups: Sendable {
     }
 
     static func set(_ path: String, _ value: String) throws {
-        guard write(value, to: path) else { throw IsolationError("cannot write \(value) to \(path): \(String(cString: strerror(errno)))") }
+        guard write(value, to: path) else { throw IsolationError(cannot: "write \(value) to \(path)") }
     }
 }
 
 /// A step of building a run's boundary failed; the run fails with this text.
 struct IsolationError: Error, CustomStringConvertible {
+    /// The system's error number (`EACCES`, `ENOSPC`…), or 0 when the step failed without one.
+    let errno: Int32
     let description: String
-    init(_ description: String) { self.description = description }
+
+    /// "cannot <what>: <the system's reason>", with the error number of the call that just failed.
+    init(cannot what: String, errno: Int32 = Glibc.errno) {
+        self.errno = errno
+        description = errno == 0 ? "cannot \(what)" : "cannot \(what): \(String(cString: strerror(errno)))"
+    }
+
+    /// A step that failed without a system error.
+    init(_ description: String) {
+        errno = 0
+        self.description = description
+    }
 }
 
 /// One run's group: joined by the child before exec, read for limit events, given back at the end.
@@ -223,7 +237,7 @@ struct RunCgroup: Sendable {
             for pid in pids {
                 let written = "\(pid)".withCString { write(descriptor, $0, strlen($0)) }
                 guard written > 0 else {
-                    throw IsolationError("cannot move process \(pid) into the run's cgroup: \(String(cString: strerror(errno)))")
+                    throw IsolationError(cannot: "move process \(pid) into the run's cgroup")
                 }
             }
         }

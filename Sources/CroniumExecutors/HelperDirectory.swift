@@ -33,7 +33,7 @@ final class HelperDirectory: Sendable {
                 attributes: [.posixPermissions: 0o755]
             )
             guard manager.createFile(atPath: path, contents: Data(file.contents), attributes: [.posixPermissions: 0o644]) else {
-                throw IsolationError("cannot write \(path)")
+                throw IsolationError(cannot: "write \(path)", errno: 0)
             }
         }
     }

@@ -207,24 +207,24 @@ public struct LocalProcessExecutor: Executor {
     private static func prepare(root: String, directory: String, script: (name: String, content: String), owner: RunUser?) throws {
         if mkdir(directory, 0o700) != 0 {
             // The root goes at every start-up (leftovers), so it is made when the first run needs it.
-            guard errno == ENOENT else { throw IsolationError("cannot create \(directory): \(String(cString: strerror(errno)))") }
+            guard errno == ENOENT else { throw IsolationError(cannot: "create \(directory)") }
             try FileManager.default.createDirectory(atPath: root, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o711])
-            guard mkdir(directory, 0o700) == 0 else { throw IsolationError("cannot create \(directory): \(String(cString: strerror(errno)))") }
+            guard mkdir(directory, 0o700) == 0 else { throw IsolationError(cannot: "create \(directory)") }
         }
         let path = "\(directory)/\(script.name)"
         let fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw IsolationError("cannot create \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw IsolationError(cannot: "create \(path)") }
         defer { close(fd) }
         let bytes = Array(script.content.utf8)
         var written = 0
         while written < bytes.count {
             let n = bytes.withUnsafeBytes { Glibc.write(fd, $0.baseAddress! + written, $0.count - written) }
-            guard n > 0 else { throw IsolationError("cannot write \(path): \(String(cString: strerror(errno)))") }
+            guard n > 0 else { throw IsolationError(cannot: "write \(path)") }
             written += n
         }
         if let owner {
             guard chown(directory, owner.uid, owner.gid) == 0, fchown(fd, owner.uid, owner.gid) == 0 else {
-                throw IsolationError("cannot give \(directory) to \(owner): \(String(cString: strerror(errno)))")
+                throw IsolationError(cannot: "give \(directory) to \(owner)")
             }
         }
     }

@@ -103,7 +103,7 @@ public struct Sandbox: Sendable, Equatable {
         var descriptors: [Int32] = []
         var gate: Gate?
         func failed(_ what: String) -> IsolationError {
-            let error = IsolationError("cannot \(what) for the sandbox: \(String(cString: strerror(errno)))")
+            let error = IsolationError(cannot: "\(what) for the sandbox")
             for fd in descriptors { close(fd) }
             gate?.discard()
             return error
@@ -179,7 +179,7 @@ public struct Sandbox: Sendable, Equatable {
                 throw IsolationError("bubblewrap did not report its sandbox (\(text.isEmpty ? "nothing" : text))")
             }
             try cgroup.admit([report.childPid])
-            guard write(release, "x", 1) == 1 else { throw IsolationError("cannot start the script: \(String(cString: strerror(errno)))") }
+            guard write(release, "x", 1) == 1 else { throw IsolationError(cannot: "start the script") }
             close(release)
         }
 

@@ -93,7 +93,7 @@ public final class CroniumServer: Sendable {
         self.store = store
         let gateway: RuntimeListeners
         let vault: VariableVault
-        let toolLimits = ToolRateLimit()
+        let toolLimits = configuration.toolLimits
         do {
             vault = VariableVault(store: store, cipher: try await MasterKey.cipher(dataDirectory: data, store: store, logger: logger))
             runtimeTokens = try await RuntimeTokens.load(dataDirectory: data)

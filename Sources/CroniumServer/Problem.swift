@@ -11,7 +11,6 @@ import NIOCore
 /// Its `type` is `urn:cronium:problem:<CODE>` and `code` repeats the code on its own: programs
 /// switch on it, people read `detail`.
 struct Problem: Error, HTTPResponseError, Sendable {
-    let status: HTTPResponse.Status
     let code: CroniumError.Code
     let detail: String
     /// For validation failures: each field and what is wrong with it.
@@ -21,8 +20,9 @@ struct Problem: Error, HTTPResponseError, Sendable {
     /// For `429`: whole seconds to wait before asking again.
     var retryAfter: Int?
 
-    init(_ status: HTTPResponse.Status, _ code: CroniumError.Code, _ detail: String, errors: [FieldProblem]? = nil) {
-        self.status = status
+    var status: HTTPResponse.Status { HTTPResponse.Status(code) }
+
+    init(_ code: CroniumError.Code, _ detail: String, errors: [FieldProblem]? = nil) {
         self.code = code
         self.detail = detail
         self.errors = errors
@@ -30,22 +30,9 @@ struct Problem: Error, HTTPResponseError, Sendable {
 
     /// An engine's refusal, with the HTTP status its code stands for.
     init(_ error: CroniumError) {
-        let status: HTTPResponse.Status =
-            switch error.code {
-            case .notFound: .notFound
-            case .forbidden: .forbidden
-            case .unauthorized: .unauthorized
-            case .invalidInput: .unprocessableContent
-            case .badRequest: .badRequest
-            case .unavailable: .serviceUnavailable
-            case .methodNotAllowed: .methodNotAllowed
-            case .internalError: .internalServerError
-            case .remoteFailed: .badGateway
-            // Not a 5xx: a helper that retries those would send the message twice.
-            case .deliveryFailed: .init(code: 424, reasonPhrase: "Failed Dependency")
-            default: .conflict
-            }
-        self.init(status, error.code, error.message)
+        self.init(error.code, error.message)
+        // Whole seconds, rounded up: a client that comes back at once would be refused again.
+        retryAfter = error.retryAfter.map { max(1, Int(($0 / .seconds(1)).rounded(.up))) }
     }
 
     /// The wire form: `{"type","code","title","status","detail","errors"}`.
@@ -80,7 +67,7 @@ struct Problem: Error, HTTPResponseError, Sendable {
         return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(bytes: body)))
     }
 
-    static let unauthorized = Problem(.unauthorized, .unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'")
+    static let unauthorized = Problem(.unauthorized, "sign in, or send an API token as 'Authorization: Bearer <token>'")
 }
 
 extension Problem {
@@ -92,20 +79,26 @@ extension Problem {
         case let error as CroniumError:
             self.init(error)
         case let error as ValidationError:
-            self.init(.unprocessableContent, .invalidInput, "the request has \(error.problems.count) problem(s): \(error)", errors: error.problems)
+            self.init(.invalidInput, "the request has \(error.problems.count) problem(s): \(error)", errors: error.problems)
         case let error as DecodingError:
-            self.init(.badRequest, .badRequest, ProblemMiddleware.describe(error))
+            self.init(.badRequest, ProblemMiddleware.describe(error))
         case is NIOTooManyBytesError:
             self.init(
-                .contentTooLarge,
                 .bodyTooLarge,
                 "the body is larger than the \(Request.maxJSONBytes >> 20) MiB this server accepts; a script that large belongs in a file it reads"
             )
         case let error as HTTPError:
-            self.init(error.status, error.status == .notFound ? .notFound : .badRequest, error.body ?? error.status.reasonPhrase)
+            let code: CroniumError.Code =
+                switch error.status {
+                case .notFound: .notFound
+                case .contentTooLarge: .bodyTooLarge
+                case .methodNotAllowed: .methodNotAllowed
+                default: .badRequest
+                }
+            self.init(code, error.body ?? error.status.reasonPhrase)
         default:
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
-            self.init(.internalServerError, .internalError, "something went wrong on the server; the error was logged")
+            self.init(.internalError, "something went wrong on the server; the error was logged")
         }
     }
 }
@@ -121,9 +114,8 @@ struct ProblemMiddleware: RouterMiddleware {
             return try await next(request, context)
         } catch let error as HTTPError where error.status == .notFound && error.body == nil {
             let allowed = routes.methods(answering: request.uri.path)
-            guard !allowed.isEmpty else { throw Problem(.notFound, .notFound, "there is no \(request.uri.path) on this server") }
+            guard !allowed.isEmpty else { throw Problem(.notFound, "there is no \(request.uri.path) on this server") }
             var problem = Problem(
-                .methodNotAllowed,
                 .methodNotAllowed,
                 "\(request.method.rawValue) is not allowed on \(request.uri.path); it answers \(allowed.joined(separator: ", "))"
             )
@@ -170,5 +162,28 @@ struct ProblemMiddleware: RouterMiddleware {
         case let integer where integer.hasPrefix("Int") || integer.hasPrefix("UInt"): return "a whole number"
         default: return "another kind of value"
         }
+    }
+}
+
+extension HTTPResponse.Status {
+    /// The one place a problem code gets its HTTP status: exhaustive, so a new code needs one.
+    init(_ code: CroniumError.Code) {
+        self =
+            switch code {
+            case .notFound: .notFound
+            case .forbidden: .forbidden
+            case .unauthorized: .unauthorized
+            case .invalidInput: .unprocessableContent
+            case .badRequest: .badRequest
+            case .bodyTooLarge: .contentTooLarge
+            case .methodNotAllowed: .methodNotAllowed
+            case .tooManyRequests: .tooManyRequests
+            case .eventArchived, .executionsUsedUp, .executionEnded, .conflict, .hostKeyChanged: .conflict
+            case .unavailable: .serviceUnavailable
+            case .remoteFailed: .badGateway
+            // Not a 5xx: a helper that retries those would send the message twice.
+            case .deliveryFailed: .init(code: 424, reasonPhrase: "Failed Dependency")
+            case .internalError: .internalServerError
+            }
     }
 }

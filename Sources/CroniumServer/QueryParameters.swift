@@ -14,7 +14,7 @@ struct QueryParameters {
     func integer(_ name: String, default defaultValue: Int, in range: ClosedRange<Int>) throws -> Int {
         guard let raw = raw(name) else { return defaultValue }
         guard let value = Int(raw), range.contains(value) else {
-            throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be a whole number from \(range.lowerBound) to \(range.upperBound)")
+            throw Problem(.badRequest, "?\(name)=\(raw): must be a whole number from \(range.lowerBound) to \(range.upperBound)")
         }
         return value
     }
@@ -23,7 +23,7 @@ struct QueryParameters {
     func id<Record>(_ name: String, of record: Record.Type) throws -> Identifier<Record>? {
         guard let raw = raw(name) else { return nil }
         guard let id = Identifier<Record>(raw), id.rawValue > 0 else {
-            throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be an id (a positive whole number)")
+            throw Problem(.badRequest, "?\(name)=\(raw): must be an id (a positive whole number)")
         }
         return id
     }
@@ -31,7 +31,7 @@ struct QueryParameters {
     /// One of a fixed set of names, in any case, or nil when absent.
     func name<Value: CaseIterable & RawRepresentable<String>>(_ name: String, as type: Value.Type) throws -> Value? {
         guard let raw = raw(name) else { return nil }
-        guard let value = Value.named(raw) else { throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be one of \(Value.validNames)") }
+        guard let value = Value.named(raw) else { throw Problem(.badRequest, "?\(name)=\(raw): must be one of \(Value.validNames)") }
         return value
     }
 
@@ -41,7 +41,7 @@ struct QueryParameters {
         switch raw.lowercased() {
         case "true", "1", "yes": return true
         case "false", "0", "no": return false
-        default: throw Problem(.badRequest, .badRequest, "?\(name)=\(raw): must be true or false")
+        default: throw Problem(.badRequest, "?\(name)=\(raw): must be true or false")
         }
     }
 

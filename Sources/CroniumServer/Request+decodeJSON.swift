@@ -34,7 +34,6 @@ enum UnknownFields {
         let list = unknown.map { "'\($0)'" }.joined(separator: ", ")
         throw Problem(
             .badRequest,
-            .badRequest,
             "unknown field\(unknown.count == 1 ? "" : "s") \(list): check the spelling against the docs; nothing was changed"
         )
     }
@@ -97,7 +96,6 @@ enum EventDocumentReader {
             let document = try decoder.decode(EventDocument.self, from: data)
             guard document.version == EventDocument.currentVersion else {
                 throw Problem(
-                    .badRequest,
                     .badRequest,
                     "version \(document.version) is not a document version this server reads (it reads \(EventDocument.currentVersion))"
                 )

@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
 import Foundation
 
@@ -44,6 +45,8 @@ public struct ServerConfiguration: Sendable {
     public var bash: String?
     public var python: String?
     public var node: String?
+    /// How fast each tool may send (one a second, ten at once, unless a test needs it slower).
+    public var toolLimits = ToolRateLimit()
 
     public init() {}
 }

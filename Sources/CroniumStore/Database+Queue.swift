@@ -134,7 +134,9 @@ extension Database {
         // One statement's new ids rise in the order of its rows (one writer, rising row ids; a
         // PostgreSQL sequence is read row by row too), whatever order RETURNING lists them in.
         let ids = try await sql.raw(executions).all(decodingColumn: "id", as: ExecutionID.self).sorted()
-        guard ids.count == requests.count else { throw StoreFailure("the database returned \(ids.count) ids for \(requests.count) new runs") }
+        guard ids.count == requests.count else {
+            throw StoreFailure(.rowCount, "the database returned \(ids.count) ids for \(requests.count) new runs")
+        }
         var jobs = SQLQueryString("INSERT INTO jobs (execution_id, event_id, state, run_at, created_at) VALUES ")
         jobs.appendRows(zip(ids, requests).lazy.map { [$0, $1.eventId, $1.held ? "held" : "queued", $1.runAt.millis, now.millis] })
         try await sql.raw(jobs).run()

@@ -105,13 +105,23 @@ extension Optional {
     /// The value a statement had to return (an `INSERT … RETURNING id`), or an error saying what
     /// was missing, instead of a crash.
     func required(_ what: @autoclosure () -> String) throws -> Wrapped {
-        guard let self else { throw StoreFailure("the database returned no \(what())") }
+        guard let self else { throw StoreFailure(.missingRow, "the database returned no \(what())") }
         return self
     }
 }
 
 /// The database did not answer as a statement promised; a fault, logged by the caller.
 struct StoreFailure: Error, CustomStringConvertible {
+    enum Code: Sendable {
+        /// A statement that must return a row (`INSERT … RETURNING`) returned none.
+        case missingRow
+        /// A statement returned another number of rows than it was given.
+        case rowCount
+    }
+    let code: Code
     let description: String
-    init(_ description: String) { self.description = description }
+    init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 }

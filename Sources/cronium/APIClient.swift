@@ -101,27 +101,22 @@ struct APIClient: Sendable {
         } catch {
             throw CLIError(
                 "cannot reach Cronium at \(baseURL): \(Self.reason(error)). Is `cronium serve` running there? Give its address with --url or CRONIUM_URL.",
-                exitCode: Exit.unreachable
+                code: .unreachable
             )
         }
         let data = Data((try await response.body.collect(upTo: 64 << 20)).readableBytesView)
         guard response.status.code < 400 else {
-            let exitCode =
-                switch response.status.code {
-                case 404: Exit.notFound
-                case 401, 403: Exit.notAllowed
-                default: Exit.refused
-                }
+            let code = Exit(refusal: Int(response.status.code))
             if let problem = try? JSONDecoder().decode(ProblemBody.self, from: data) {
                 // Field problems one a line; the detail lists them too, on one line.
-                guard let errors = problem.errors, !errors.isEmpty else { throw CLIError(problem.detail, exitCode: exitCode) }
+                guard let errors = problem.errors, !errors.isEmpty else { throw CLIError(problem.detail, code: code) }
                 let lines = errors.map { "  \($0.field): \($0.message)" }
                 throw CLIError(
                     (["the request has \(errors.count) problem\(errors.count == 1 ? "" : "s"):"] + lines).joined(separator: "\n"),
-                    exitCode: exitCode
+                    code: code
                 )
             }
-            throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", exitCode: exitCode)
+            throw CLIError("the server answered \(response.status.code) \(response.status.reasonPhrase)", code: code)
         }
         return (response.headers, data)
     }

@@ -2,14 +2,14 @@ import ArgumentParser
 import CroniumCore
 import Foundation
 
-/// A failure the user can act on: printed once to stderr without a stack, with an exit code
-/// from ``Exit`` (docs/cli.md#exit-codes).
+/// A failure the user can act on: printed once to stderr without a stack, with its code as the
+/// exit status (docs/cli.md#exit-codes).
 struct CLIError: Error, CustomStringConvertible {
     let description: String
-    var exitCode: Int32 = Exit.refused
-    init(_ description: String, exitCode: Int32 = Exit.refused) {
+    var code: Exit = .refused
+    init(_ description: String, code: Exit = .refused) {
         self.description = description
-        self.exitCode = exitCode
+        self.code = code
     }
 }
 
@@ -17,18 +17,28 @@ extension CLIError: LocalizedError {
     var errorDescription: String? { description }
 }
 
-/// The exit codes scripts can tell apart. `event run --wait` exits with the run's own status.
-enum Exit {
+/// The exit statuses scripts can tell apart. `event run --wait` exits with the run's own status.
+enum Exit: Int32 {
     /// The server refused the request, or a log stream broke off.
-    static let refused: Int32 = 1
+    case refused = 1
     /// The thing does not exist, or the caller may not see it.
-    static let notFound: Int32 = 3
+    case notFound = 3
     /// No valid credentials, or the role does not allow it.
-    static let notAllowed: Int32 = 4
+    case notAllowed = 4
     /// Wrong usage: an unknown option, a bad value, a missing file (sysexits' EX_USAGE).
-    static let usage: Int32 = 64
+    case usage = 64
     /// The server could not be reached (sysexits' EX_UNAVAILABLE).
-    static let unreachable: Int32 = 69
+    case unreachable = 69
+
+    /// The exit status for an answer of the server with this HTTP status.
+    init(refusal status: Int) {
+        self =
+            switch status {
+            case 404: .notFound
+            case 401, 403: .notAllowed
+            default: .refused
+            }
+    }
 }
 
 /// Ids on the command line are plain numbers, typed by what they name.

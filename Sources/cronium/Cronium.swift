@@ -40,10 +40,10 @@ struct Cronium: AsyncParsableCommand {
             let usage = usageString(for: type(of: command))
             let path = usage.split(separator: " ").prefix { !["[", "<", "-"].contains($0.first) }.joined(separator: " ")
             printError("Error: \(error.message)\nUsage: \(usage)\n  See '\(path) --help' for more information.")
-            Foundation.exit(Exit.usage)
+            Foundation.exit(Exit.usage.rawValue)
         } catch let error as CLIError {
             printError("Error: \(error.description)")
-            Foundation.exit(error.exitCode)
+            Foundation.exit(error.code.rawValue)
         } catch {
             exit(withError: error)
         }

@@ -54,7 +54,7 @@ extension EventCommand {
                 // YAML reads no, yes, on, off as booleans and 1.0 as a number.
                 throw CLIError(
                     error.description + "\n(in YAML, quote a value such as no, yes, on, off or 1.0 to keep it a string: 'no')",
-                    exitCode: error.exitCode
+                    code: error.code
                 )
             }
             if client.json { return printJSON(data) }

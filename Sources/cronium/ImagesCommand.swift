@@ -17,7 +17,7 @@ struct ImagesCommand: AsyncParsableCommand {
 
         func client() async throws -> DockerClient {
             do { return try await ContainerEngine.locate(option: containerSocket).client() } catch {
-                throw CLIError(error.description, exitCode: Exit.unreachable)
+                throw CLIError(error.description, code: .unreachable)
             }
         }
     }

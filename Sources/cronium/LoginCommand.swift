@@ -100,13 +100,13 @@ struct LogoutCommand: AsyncParsableCommand {
     func run() async throws {
         var saved = try CLIConfiguration.load()
         let url = client.baseURL(saved)
-        guard let login = saved.logins[url] else { throw CLIError("not logged in to \(url)", exitCode: Exit.notFound) }
+        guard let login = saved.logins[url] else { throw CLIError("not logged in to \(url)", code: .notFound) }
         var note = ""
         if let id = login.createdTokenId {
             do {
                 _ = try await APIClient(baseURL: url, token: login.token).send(.DELETE, "/api/v1/tokens/\(id)")
                 note = "; its token \(id) is revoked"
-            } catch let error as CLIError where error.exitCode == Exit.notAllowed {
+            } catch let error as CLIError where error.code == .notAllowed {
                 note = "; its token was already revoked"
             } catch {
                 note = "; its token \(id) could not be revoked (\(error)): revoke it with `cronium token revoke \(id)` once the server answers"

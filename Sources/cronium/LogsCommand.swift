@@ -74,8 +74,7 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
                 if let refusal = try? APIClient.decoder.decode(StreamRefusal.self, from: Data(text.utf8)),
                     refusal.type.hasPrefix("urn:cronium:problem:")
                 {
-                    let exitCode = refusal.status == 404 ? Exit.notFound : [401, 403].contains(refusal.status) ? Exit.notAllowed : Exit.refused
-                    final.refuse(CLIError(refusal.detail, exitCode: exitCode))
+                    final.refuse(CLIError(refusal.detail, code: Exit(refusal: refusal.status)))
                     continue
                 }
                 guard let decoded = try? APIClient.decoder.decode(LogStreamMessage.self, from: Data(text.utf8)) else { continue }
@@ -89,7 +88,7 @@ func followLog(executionId: ExecutionID, client: ClientOptions, quiet: Bool) asy
     } catch {
         throw CLIError(
             "cannot follow the log of execution \(executionId) at \(api.baseURL): \(APIClient.reason(error)). Is `cronium serve` running there?",
-            exitCode: Exit.unreachable
+            code: .unreachable
         )
     }
     if let refusal = final.refusal { throw refusal }

@@ -39,7 +39,7 @@ struct VariableCommand: AsyncParsableCommand {
             if client.json { return printJSON(data) }
             let variable = try APIClient.decoder.decode(Variable.self, from: data)
             guard let value = variable.value else {
-                throw CLIError("\(key) is a secret: add --reveal to print its value", exitCode: Exit.refused)
+                throw CLIError("\(key) is a secret: add --reveal to print its value", code: .refused)
             }
             print(value)
         }
@@ -177,7 +177,7 @@ struct SecretsCommand: AsyncParsableCommand {
                     print("start the server with \(MasterKey.environmentVariable) set to the new key")
                 }
             } catch let error as ServerError {
-                throw CLIError(error.description, exitCode: Exit.refused)
+                throw CLIError(error.description, code: .refused)
             }
         }
     }

@@ -14,6 +14,16 @@ struct RunsClient {
     let client: any TestClientProtocol
     let token: String
 
+    /// Python for a script that calls its runtime API by hand, without the helpers (which retry):
+    /// `Unix("run")` is an `http.client` connection to the run's own socket.
+    static let pythonRuntimeConnection = """
+        import http.client, os, socket
+        class Unix(http.client.HTTPConnection):
+            def connect(self):
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(os.environ["CRONIUM_RUNTIME_URL"][5:])
+        """
+
     func create(_ name: String, _ type: EventType, _ script: String, network: Bool = false, configure: (inout EventInput) -> Void = { _ in })
         async throws -> Event
     {

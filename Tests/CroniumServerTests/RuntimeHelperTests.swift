@@ -163,7 +163,7 @@ import Testing
             try await client.execute(uri: "/runtime/v1/context", method: .get, headers: auth(token)) { response in
                 #expect(response.status == .unauthorized)
                 let problem = try decode(ProblemBody.self, response)
-                #expect(problem.code == "EXECUTION_ENDED" && problem.detail == "run \(first) has ended: its runtime token no longer works")
+                #expect(problem.code == "UNAUTHORIZED" && problem.detail == "run \(first) has ended: its runtime token no longer works")
             }
             #expect(!FileManager.default.fileExists(atPath: firstSocket))
         }
@@ -179,11 +179,8 @@ import Testing
                 "flood",
                 .python,
                 """
-                import collections, http.client, os, socket
-                class Unix(http.client.HTTPConnection):
-                    def connect(self):
-                        self.sock = socket.socket(socket.AF_UNIX)
-                        self.sock.connect(os.environ["CRONIUM_RUNTIME_URL"][5:])
+                \(RunsClient.pythonRuntimeConnection)
+                import collections
                 connection = Unix("run")
                 statuses = collections.Counter()
                 retry_after = None

@@ -602,4 +602,35 @@ import Testing
             #expect(!texts.contains { $0.hasPrefix("/theirs") })
         }
     }
+
+    /// A script's message that would wait longer than the server lets it is refused with `429`
+    /// and `Retry-After`; the helper comes back then and the message goes. (A `409` would fail
+    /// the script: the helpers retry only what is transient.)
+    @Test func aScriptOverItsToolsPaceIsToldWhenToComeBack() async throws {
+        let (receiver, received) = try await Self.receiver()
+        defer { receiver.stop() }
+        let fixture = try await ServerFixture { $0.toolLimits = ToolRateLimit(perSecond: 0.5, burst: 1, scriptWait: .milliseconds(100)) }
+        try await fixture.test(.live) { client in
+            let runs = RunsClient(client: client, token: fixture.adminToken)
+            let tool = #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook"}"#
+            #expect(try await send(client, fixture.adminToken, .post, "/api/v1/tools", tool).status == 201)
+            let script = try await runs.create(
+                "paced",
+                .python,
+                """
+                import cronium
+                cronium.send_message("hook", "first")
+                cronium.send_message("hook", "second")
+                print("sent both")
+                """
+            )
+            let run = try await runs.run(script)
+            let log = try await runs.log(run.id)
+            #expect(run.status == .success && log == ["sent both"], "\(run) \(log)")
+            let times = received.all.filter { $0.path == "/hook" }.map(\.at)
+            #expect(times.count == 2)
+            // The second went at its turn, two seconds after the first: the helper waited as told.
+            if times.count == 2 { #expect(times[1] - times[0] > .seconds(1.5), "\(times)") }
+        }
+    }
 }

@@ -158,7 +158,6 @@ public final class RemoteServers: Sendable {
     static func croniumError(_ error: SSHError, server: String) -> CroniumError {
         switch error.code {
         case .hostKeyChanged: CroniumError(.hostKeyChanged, "server \(server): \(error.description)")
-        case .hostKeyNotPinned: CroniumError(.hostKeyNotPinned, "server \(server): \(error.description)")
         default: CroniumError(.remoteFailed, "server \(server): \(error.description)")
         }
     }

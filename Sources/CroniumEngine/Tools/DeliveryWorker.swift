@@ -103,19 +103,33 @@ final class DeliveryWorker: Service, Sendable {
         await finish(message, result)
     }
 
+    /// Records how a delivery went. The message has gone (or failed for good): it must not be
+    /// sent again, so a store that refuses is asked again, once a second, until it takes it or
+    /// the server stops (and then it is sent again at the next start, as the log says).
     private func finish(_ message: Delivery, _ result: DeliveryResult) async {
-        do {
-            try await store.finishDelivery(
-                message.id,
-                delivered: result.delivered,
-                attempts: result.attempts,
-                answerStatus: result.status,
-                answer: result.response,
-                error: result.error,
-                at: clock.now()
-            )
-        } catch {
-            logger.error("could not record a delivery", metadata: ["delivery.id": "\(message.id)", "error": "\(String(reflecting: error))"])
+        var failures = 0
+        while true {
+            do {
+                try await store.finishDelivery(
+                    message.id,
+                    delivered: result.delivered,
+                    attempts: result.attempts,
+                    answerStatus: result.status,
+                    answer: result.response,
+                    error: result.error,
+                    at: clock.now()
+                )
+                if failures > 0 { logger.notice("recorded the delivery after \(failures) failure(s)", metadata: ["delivery.id": "\(message.id)"]) }
+                return
+            } catch {
+                failures += 1
+                let metadata: Logger.Metadata = ["delivery.id": "\(message.id)", "error": "\(String(reflecting: error))"]
+                guard (try? await clock.sleep(until: clock.now() + 1)) != nil else {
+                    logger.error("could not record a delivery before the server stopped: it is sent again at the next start", metadata: metadata)
+                    return
+                }
+                if failures == 1 { logger.error("could not record a delivery; trying again every second", metadata: metadata) }
+            }
         }
     }
 }

@@ -234,7 +234,7 @@ public struct ToolSender: Sendable {
         let (subject, text, to, html) = try message.content()
         try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: ""))
         // A script waits a little for its turn; longer, and it is told to come back (the helpers do).
-        try await limits.take(stored.tool, ownedBy: owner, now: Date.init, waitingAtMost: .seconds(5))
+        try await limits.take(stored.tool, ownedBy: owner, now: Date.init, waitingAtMost: limits.scriptWait)
         let record = Delivery(
             executionId: session.executionId,
             actionPosition: nil,

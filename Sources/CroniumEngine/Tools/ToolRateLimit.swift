@@ -9,15 +9,19 @@ import Synchronization
 public final class ToolRateLimit: Sendable {
     let perSecond: Double
     let burst: Double
+    /// How long a script's message waits for its tool's turn before it is told to come back
+    /// (`429` with `Retry-After`, which the helpers honour).
+    let scriptWait: Duration
     private let buckets = Mutex<[String: TokenBucket]>([:])
 
-    public init(perSecond: Double = 1, burst: Double = 10) {
+    public init(perSecond: Double = 1, burst: Double = 10, scriptWait: Duration = .seconds(5)) {
         self.perSecond = perSecond
         self.burst = burst
+        self.scriptWait = scriptWait
     }
 
     /// Takes `tool`'s next turn, waiting for it; when that would be longer than `longest`, throws
-    /// ``CroniumError/Code/tooManyRequests`` instead (the caller may come back later).
+    /// ``CroniumError/Code/tooManyRequests`` with the wait instead (the caller may come back then).
     func take(_ tool: Tool, ownedBy owner: UserID, now: () -> Date, waitingAtMost longest: Duration? = nil) async throws {
         let key = "\(owner)/\(tool.id)"
         while let wait = buckets.withLock({ buckets in
@@ -30,7 +34,8 @@ public final class ToolRateLimit: Sendable {
                 // The turn was not taken: give back nothing, and say when to come back.
                 throw CroniumError(
                     .tooManyRequests,
-                    "tool \(tool.name) sends at most \(Int(perSecond)) message\(perSecond == 1 ? "" : "s") a second (\(Int(burst)) at once); try again in \(Int(wait.rounded(.up))) s"
+                    "tool \(tool.name) sends at most \(perSecond.formatted()) message\(perSecond == 1 ? "" : "s") a second (\(Int(burst)) at once); try again in \(Int(wait.rounded(.up))) s",
+                    retryAfter: pause
                 )
             }
             try await Task.sleep(for: pause)

@@ -29,7 +29,7 @@ public final class ContainerEngine: Sendable {
     /// The client, connecting first if no one has yet.
     public func client() async throws(DockerError) -> DockerClient {
         if let client = connected.withLock({ $0 }) { return client }
-        guard let socketPath else { throw DockerError(source) }
+        guard let socketPath else { throw DockerError(.unreachable, source) }
         // Checked first: the HTTP client would keep trying to connect until its timeout.
         guard Self.isSocket(socketPath) else {
             throw DockerError(unreachable: socketPath, reason: "no such socket (is the engine installed and started?)")

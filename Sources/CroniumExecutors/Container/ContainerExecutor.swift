@@ -132,7 +132,7 @@ public struct ContainerExecutor: Executor {
             id = try await client.createContainer(spec, name: name)
         } catch {
             try? FileManager.default.removeItem(atPath: directory)
-            if error.isNoSuchImage {
+            if error.code == .noSuchImage {
                 let hint =
                     configuration.images.values.contains(image)
                     ? "run `cronium images build`" : "pull or build it on the engine (`docker pull \(image)` or `podman pull \(image)`)"
@@ -186,7 +186,7 @@ public struct ContainerExecutor: Executor {
         }
         try HelperDirectory.write(files, under: directory)
         for name in outputs where mkfifo("\(directory)/\(name)", 0o600) != 0 {
-            throw IsolationError("cannot make \(directory)/\(name): \(String(cString: strerror(errno)))")
+            throw IsolationError(cannot: "make \(directory)/\(name)")
         }
     }
 
@@ -195,7 +195,7 @@ public struct ContainerExecutor: Executor {
     /// (the socket still needs the run's token).
     static func handOver(_ path: String) throws {
         if chown(path, userID, userID) != 0 {
-            guard chmod(path, 0o666) == 0 else { throw IsolationError("cannot open \(path) to the container: \(String(cString: strerror(errno)))") }
+            guard chmod(path, 0o666) == 0 else { throw IsolationError(cannot: "open \(path) to the container") }
         }
     }
 }

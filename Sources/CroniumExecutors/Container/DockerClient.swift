@@ -25,10 +25,11 @@ public struct DockerClient: Sendable {
         let ping = try await probe.send(.GET, "/_ping", timeout: .seconds(10))
         try await probe.expect(.ok, ping, doing: "answer a ping")
         guard let version = ping.headers.first(name: "Api-Version") else {
-            throw DockerError("what answers at \(socketPath) does not name a Docker API version; is it a Docker or Podman API socket?")
+            throw DockerError(.notAnEngine, "what answers at \(socketPath) does not name a Docker API version; is it a Docker or Podman API socket?")
         }
         guard Self.compare(version, Self.minimumVersion) >= 0 else {
             throw DockerError(
+                .notAnEngine,
                 "the container engine at \(socketPath) speaks API \(version); Cronium needs \(Self.minimumVersion) or newer (Docker 20.10, Podman 3)"
             )
         }
@@ -76,11 +77,11 @@ public struct DockerClient: Sendable {
         do {
             size = (try FileManager.default.attributesOfItem(atPath: tarFile)[.size] as? NSNumber)?.int64Value ?? 0
         } catch {
-            throw DockerError("cannot read \(tarFile): \(error.localizedDescription)")
+            throw DockerError(.local, "cannot read \(tarFile): \(error.localizedDescription)")
         }
         let chunks: FileChunks
         do { chunks = FileChunks(handle: try FileHandle(forReadingFrom: URL(fileURLWithPath: tarFile))) } catch {
-            throw DockerError("cannot read \(tarFile): \(error.localizedDescription)")
+            throw DockerError(.local, "cannot read \(tarFile): \(error.localizedDescription)")
         }
         defer { try? chunks.handle.close() }
         let response = try await send(
@@ -96,9 +97,11 @@ public struct DockerClient: Sendable {
         guard response.status == .ok else { throw DockerError(status: response.status, body: text, doing: "import \(repository):\(tag)") }
         let last = text.split(separator: "\n").last.map(String.init) ?? ""
         let message = try? JSONDecoder().decode(ProgressMessage.self, from: Data(last.utf8))
-        if let error = message?.error ?? message?.errorDetail?.message { throw DockerError("import of \(repository):\(tag) failed: \(error)") }
+        if let error = message?.error ?? message?.errorDetail?.message {
+            throw DockerError(.refused, "import of \(repository):\(tag) failed: \(error)")
+        }
         guard let id = message?.id ?? message?.status, id.hasPrefix("sha256:") else {
-            throw DockerError("import of \(repository):\(tag) ended without an image id: \(last)")
+            throw DockerError(.refused, "import of \(repository):\(tag) ended without an image id: \(last)")
         }
         // Podman's compatible import names the image `latest` whatever `tag` says: name it as
         // asked, and take back the `latest` it gave (only if it is this image's).
@@ -126,10 +129,10 @@ public struct DockerClient: Sendable {
     // MARK: Containers
 
     /// Creates a container; returns its id. A missing image is a ``DockerError`` with
-    /// `isNoSuchImage` set, for the caller to explain.
+    /// the code `noSuchImage`, for the caller to explain.
     public func createContainer(_ spec: ContainerSpec, name: String) async throws(DockerError) -> String {
         let body: Data
-        do { body = try JSONEncoder().encode(spec) } catch { throw DockerError("cannot encode the container: \(error)") }
+        do { body = try JSONEncoder().encode(spec) } catch { throw DockerError(.local, "cannot encode the container: \(error)") }
         let response = try await send(
             .POST,
             "/containers/create",
@@ -138,13 +141,11 @@ public struct DockerClient: Sendable {
             contentType: "application/json"
         )
         guard response.status == .created else {
-            var error = DockerError(
+            throw DockerError(
                 status: response.status,
                 body: String(buffer: try await Self.collect(response, upTo: 64 << 10)),
                 doing: "create a container of \(spec.image)"
             )
-            error.isNoSuchImage = response.status == .notFound
-            throw error
         }
         let created: CreatedContainer = try await decode(response)
         return created.id
@@ -217,7 +218,7 @@ public struct DockerClient: Sendable {
             (components.percentEncodedPath.isEmpty ? "/" : components.percentEncodedPath)
             + (components.percentEncodedQuery.map { "?" + $0.replacingOccurrences(of: "+", with: "%2B") } ?? "")
         guard let url = URL(httpURLWithSocketPath: socketPath, uri: uri) else {
-            throw DockerError("\(socketPath) is not a usable socket path")
+            throw DockerError(.local, "\(socketPath) is not a usable socket path")
         }
         var request = HTTPClientRequest(url: url.absoluteString)
         request.method = method
@@ -245,13 +246,13 @@ public struct DockerClient: Sendable {
         do {
             return try JSONDecoder().decode(T.self, from: Data(body.readableBytesView))
         } catch {
-            throw DockerError("the container engine answered what Cronium cannot read (\(T.self)): \(error)")
+            throw DockerError(.badAnswer, "the container engine answered what Cronium cannot read (\(T.self)): \(error)")
         }
     }
 
     static func collect(_ response: HTTPClientResponse, upTo limit: Int) async throws(DockerError) -> ByteBuffer {
         do { return try await response.body.collect(upTo: limit) } catch {
-            throw DockerError("reading the container engine's answer failed: \(error)")
+            throw DockerError(.badAnswer, "reading the container engine's answer failed: \(error)")
         }
     }
 

@@ -5,17 +5,34 @@ import NIOHTTP1
 
 /// What went wrong talking to the container engine, in words a person can act on.
 public struct DockerError: Error, CustomStringConvertible, Sendable {
-    public var description: String
-    /// The engine does not have the image a container was asked of.
-    public var isNoSuchImage = false
-    /// Nothing answers on the socket (no engine, or not started).
-    public var isUnreachable = false
+    /// What kind of failure, for callers that explain or react (a missing image is pulled or built).
+    public enum Code: Sendable, Equatable {
+        /// Nothing answers on the socket (no engine, none configured, or not started).
+        case unreachable
+        /// What answers is not a Docker API, or one too old.
+        case notAnEngine
+        /// The engine refused what it was asked; the description has its status and message.
+        case refused
+        /// The engine does not have the image a container was asked of.
+        case noSuchImage
+        /// The engine's answer could not be read.
+        case badAnswer
+        /// A step on this machine failed (reading a file, building an image's root).
+        case local
+    }
 
-    public init(_ description: String) { self.description = description }
+    public var code: Code
+    public var description: String
+
+    public init(_ code: Code, _ description: String) {
+        self.code = code
+        self.description = description
+    }
 
     init(status: HTTPResponseStatus, body: String, doing what: String) {
         let message = (try? JSONDecoder().decode(EngineMessage.self, from: Data(body.utf8)))?.message ?? body
         let reason = message.trimmingCharacters(in: .whitespacesAndNewlines)
+        code = what.hasPrefix("create a container") && status == .notFound ? .noSuchImage : .refused
         description =
             what == "answer"
             ? "the container engine answered \(status.code): \(reason)" : "the container engine refused to \(what) (\(status.code)): \(reason)"
@@ -26,8 +43,7 @@ public struct DockerError: Error, CustomStringConvertible, Sendable {
     }
 
     init(unreachable socketPath: String, reason: String) {
-        description = "cannot reach the container engine at \(socketPath): \(reason)"
-        isUnreachable = true
+        self.init(.unreachable, "cannot reach the container engine at \(socketPath): \(reason)")
     }
 
     /// The few words behind a connection failure ("No such file or directory" for a missing socket).

@@ -134,7 +134,7 @@ public struct RunnerImages: Sendable {
         process.standardError = errors
         process.standardOutput = errors
         do { try process.run() } catch {
-            throw DockerError("cannot run mmdebstrap (install it: apt-get install mmdebstrap): \(error.localizedDescription)")
+            throw DockerError(.local, "cannot run mmdebstrap (install it: apt-get install mmdebstrap): \(error.localizedDescription)")
         }
         let text: String = await withCheckedContinuation { continuation in
             Thread.detachNewThread {
@@ -145,7 +145,7 @@ public struct RunnerImages: Sendable {
         }
         guard process.terminationStatus == 0 else {
             let tail = text.split(separator: "\n").suffix(15).joined(separator: "\n")
-            throw DockerError("mmdebstrap failed (status \(process.terminationStatus)) building \(recipe.image):\n\(tail)")
+            throw DockerError(.local, "mmdebstrap failed (status \(process.terminationStatus)) building \(recipe.image):\n\(tail)")
         }
     }
 

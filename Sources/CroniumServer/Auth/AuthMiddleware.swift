@@ -30,7 +30,6 @@ struct AuthMiddleware: RouterMiddleware {
                 if context.user == nil {
                     refusal = Problem(
                         .unauthorized,
-                        .unauthorized,
                         secret.value.hasPrefix(Secrets.tokenPrefix)
                             ? "the API token is unknown or was revoked" : "this is not an API token (a run's runtime token works on /runtime/v1 only)"
                     )

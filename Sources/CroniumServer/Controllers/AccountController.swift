@@ -52,7 +52,7 @@ struct AccountController {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let input = try await request.decodeJSON(as: Login.self, context: context)
         guard let stored = try await store.user(username: input.username), Secrets.verifyPassword(input.password, hash: stored.passwordHash) else {
-            throw Problem(.unauthorized, .unauthorized, "wrong username or password")
+            throw Problem(.unauthorized, "wrong username or password")
         }
         let session = Secrets.newToken()
         let now = Date()

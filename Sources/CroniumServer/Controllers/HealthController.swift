@@ -31,11 +31,11 @@ struct HealthController {
         router.get("health") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("live") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("ready") { _, _ -> Health in
-            guard ready.isSet else { throw Problem(.serviceUnavailable, .unavailable, "starting") }
+            guard ready.isSet else { throw Problem(.unavailable, "starting") }
             do {
                 _ = try await store.userCount()
             } catch {
-                throw Problem(.serviceUnavailable, .unavailable, "the database does not answer")
+                throw Problem(.unavailable, "the database does not answer")
             }
             let engine = await containerEngine.status()
             return Health(

@@ -17,10 +17,10 @@ enum RunRequest {
         do {
             body = try JSONSerialization.jsonObject(with: Data(buffer.readableBytesView), options: [.fragmentsAllowed])
         } catch {
-            throw Problem(.badRequest, .badRequest, "the body is not valid JSON; send {\"input\": <any JSON value>} or nothing")
+            throw Problem(.badRequest, "the body is not valid JSON; send {\"input\": <any JSON value>} or nothing")
         }
         guard let object = body as? [String: Any] else {
-            throw Problem(.badRequest, .badRequest, "expected an object at the top level: {\"input\": <any JSON value>}")
+            throw Problem(.badRequest, "expected an object at the top level: {\"input\": <any JSON value>}")
         }
         try UnknownFields.refuse(object.keys.filter { $0 != "input" }.sorted())
         guard let input = object["input"], !(input is NSNull) else { return nil }
@@ -30,7 +30,6 @@ enum RunRequest {
         )
         guard text.utf8.count <= maxInputBytes else {
             throw Problem(
-                .contentTooLarge,
                 .bodyTooLarge,
                 "an input may be at most \(maxInputBytes >> 10) KiB of JSON (this one is \(text.utf8.count >> 10) KiB)"
             )

@@ -62,7 +62,7 @@ struct VariableController {
             let text = DotEnv.render(variables.map { DotEnv.Entry(key: $0.key, value: $0.value ?? "", secret: $0.secret) })
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: text)))
         default:
-            throw Problem(.badRequest, .badRequest, "format must be json or env, not '\(format)'")
+            throw Problem(.badRequest, "format must be json or env, not '\(format)'")
         }
     }
 
@@ -81,7 +81,7 @@ struct VariableController {
                     VariableInput(key: $0.key, value: $0.value, secret: $0.secret ? true : nil)
                 }
             } catch {
-                throw Problem(.badRequest, .badRequest, "the .env file cannot be read: \(error)")
+                throw Problem(.badRequest, "the .env file cannot be read: \(error)")
             }
         } else if data.first(where: { ![0x20, 0x09, 0x0A, 0x0D].contains($0) }) == UInt8(ascii: "[") {
             inputs = try context.requestDecoder.decode([VariableInput].self, from: data)

@@ -14,28 +14,26 @@ struct RuntimeAuthMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
-            throw Problem(.unauthorized, .unauthorized, "send the run's token as 'Authorization: Bearer <CRONIUM_RUNTIME_TOKEN>'")
+            throw Problem(.unauthorized, "send the run's token as 'Authorization: Bearer <CRONIUM_RUNTIME_TOKEN>'")
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
         if token.hasPrefix(Secrets.tokenPrefix) {
             throw Problem(
                 .unauthorized,
-                .unauthorized,
                 "an API token does not work on /runtime/v1: a script calls it with its run's CRONIUM_RUNTIME_TOKEN"
             )
         }
         guard let id = await tokens.execution(of: token) else {
-            throw Problem(.unauthorized, .unauthorized, "the runtime token is not valid, or it has expired")
+            throw Problem(.unauthorized, "the runtime token is not valid, or it has expired")
         }
         if let listener = context.listenerExecution, listener != id {
-            throw Problem(.forbidden, .forbidden, "this token belongs to another run (\(id)) than the one this socket serves (\(listener))")
+            throw Problem(.forbidden, "this token belongs to another run (\(id)) than the one this socket serves (\(listener))")
         }
         guard let session = sessions.session(id) else {
-            throw Problem(.unauthorized, .executionEnded, "run \(id) has ended: its runtime token no longer works")
+            throw Problem(.unauthorized, "run \(id) has ended: its runtime token no longer works")
         }
         if let wait = session.admit() {
             var problem = Problem(
-                .tooManyRequests,
                 .tooManyRequests,
                 "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down"
             )

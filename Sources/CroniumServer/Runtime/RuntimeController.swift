@@ -32,7 +32,7 @@ struct RuntimeController {
         let session = try context.requireSession()
         let key = try context.parameters.require("key")
         guard let value = try await vault.value(key: key, owner: session.event.ownerId) else {
-            throw Problem(.notFound, .notFound, "there is no variable \(key)")
+            throw Problem(.notFound, "there is no variable \(key)")
         }
         if Self.prefersText(request) {
             return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: value)))
@@ -44,21 +44,21 @@ struct RuntimeController {
     @Sendable func putVariable(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
         let session = try context.requireSession()
         let key = try context.parameters.require("key")
-        if let problem = VariableRules.problem(key: key) { throw Problem(.unprocessableContent, .invalidInput, problem) }
+        if let problem = VariableRules.problem(key: key) { throw Problem(.invalidInput, problem) }
         let data = Data(try await Self.body(of: request, limit: VariableRules.maxValueBytes + 1024).readableBytesView)
         let value: String
         if request.headers[.contentType]?.lowercased().hasPrefix("text/plain") == true {
             value = String(decoding: data, as: UTF8.self)
         } else {
             guard let body = try? JSONDecoder().decode(ValueBody.self, from: data) else {
-                throw Problem(.badRequest, .badRequest, "send {\"value\": \"text\"} as JSON, or the value itself as text/plain")
+                throw Problem(.badRequest, "send {\"value\": \"text\"} as JSON, or the value itself as text/plain")
             }
             value = body.value
         }
         do {
             try await vault.setFromRun(key: key, value: value, owner: session.event.ownerId, mask: session.mask)
         } catch let error as CroniumError where error.code == .invalidInput {
-            throw Problem(.unprocessableContent, .invalidInput, error.message)
+            throw Problem(.invalidInput, error.message)
         }
         return .noContent
     }
@@ -94,7 +94,7 @@ struct RuntimeController {
         do {
             return try await request.body.collect(upTo: limit)
         } catch is NIOTooManyBytesError {
-            throw Problem(.contentTooLarge, .bodyTooLarge, "a variable's value has at most \(VariableRules.maxValueBytes >> 10) KiB")
+            throw Problem(.bodyTooLarge, "a variable's value has at most \(VariableRules.maxValueBytes >> 10) KiB")
         }
     }
 
@@ -111,14 +111,13 @@ struct RuntimeController {
             buffer = try await request.body.collect(upTo: Self.maxOutputBytes)
         } catch is NIOTooManyBytesError {
             throw Problem(
-                .contentTooLarge,
                 .bodyTooLarge,
                 "an output may be at most \(Self.maxOutputBytes >> 10) KiB of JSON; keep large results in a file or a variable and output where they are"
             )
         }
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty, (try? JSONSerialization.jsonObject(with: data, options: [.fragmentsAllowed])) != nil else {
-            throw Problem(.badRequest, .badRequest, "the output must be a JSON value (an object, array, string, number, true, false or null)")
+            throw Problem(.badRequest, "the output must be a JSON value (an object, array, string, number, true, false or null)")
         }
         session.setOutput(String(decoding: data, as: UTF8.self))
         return .noContent
@@ -130,7 +129,7 @@ struct RuntimeController {
         let data = Data(try await request.body.collect(upTo: 1024).readableBytesView)
         guard let verdict = (try? JSONDecoder().decode(Bool.self, from: data)) ?? (try? JSONDecoder().decode(Wrapped.self, from: data))?.condition
         else {
-            throw Problem(.badRequest, .badRequest, "the condition must be true or false, sent as `true`, `false` or {\"condition\": true}")
+            throw Problem(.badRequest, "the condition must be true or false, sent as `true`, `false` or {\"condition\": true}")
         }
         session.setCondition(verdict)
         return .noContent
