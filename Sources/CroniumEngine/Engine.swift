@@ -38,6 +38,8 @@ public final class Engine: Sendable {
         public var toolDelivery = ToolDelivery.Policy()
         /// Each tool's pace, shared with the runtime API's ``ToolSender``.
         public var toolLimits = ToolRateLimit()
+        /// bcrypt's work factor for new passwords (``Accounts``).
+        public var bcryptCost: UInt8 = 10
 
         public init(
             maxConcurrentRuns: Int = 16,
@@ -79,6 +81,8 @@ public final class Engine: Sendable {
     public let runtime: RuntimeAccess?
     /// Users' variables, their secrets sealed with the master key.
     public let vault: VariableVault
+    /// Users, sessions and API tokens, with their rules.
+    public var accounts: Accounts { Accounts(store: store, bcryptCost: configuration.bcryptCost) }
     /// Users' remote servers: their credentials (sealed like secrets) and pooled connections.
     public let remote: RemoteServers
 

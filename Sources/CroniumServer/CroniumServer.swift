@@ -85,7 +85,7 @@ public final class CroniumServer: Sendable {
         let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
         do {
             if let early { (isolation, protections) = early } else { (isolation, protections) = try await detected() }
-            initialAdmin = try await Bootstrap.createAdminIfNeeded(store: store, dataDirectory: data, bcryptCost: configuration.bcryptCost)
+            initialAdmin = try await Accounts(store: store, bcryptCost: configuration.bcryptCost).createAdminIfNeeded(dataDirectory: data)
         } catch {
             try? await store.shutdown()
             throw error
@@ -128,6 +128,7 @@ public final class CroniumServer: Sendable {
         )
         engineConfiguration.defaultRunLocation = configuration.defaultRunLocation
         engineConfiguration.toolLimits = toolLimits
+        engineConfiguration.bcryptCost = configuration.bcryptCost
         engineConfiguration.ssh = configuration.ssh
         engineConfiguration.runnerFiles = RemoteServers.RunnerFiles(
             binary: configuration.runnerBinary ?? Self.besideThisExecutable("cronium-runner"),
@@ -207,13 +208,14 @@ public final class CroniumServer: Sendable {
 
     func buildRouter() -> Router<AppRequestContext> {
         let router = Router(context: AppRequestContext.self)
+        let accounts = engine.accounts
         let routes = RouteTable()
         router.addMiddleware {
             RequestMetricsMiddleware(factory: metrics.factory)
             ProblemMiddleware(routes: routes)
-            AuthMiddleware(store: store)
+            AuthMiddleware(accounts: accounts)
         }
-        HealthController(store: store, ready: ready, protections: protections, containerEngine: containerEngine).addRoutes(to: router)
+        HealthController(accounts: accounts, ready: ready, protections: protections, containerEngine: containerEngine).addRoutes(to: router)
         let engine = self.engine
         router.get("metrics") { [metrics] _, context in
             _ = try context.requireUser()
@@ -223,7 +225,7 @@ public final class CroniumServer: Sendable {
         api.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))
         }
-        AccountController(store: store, bcryptCost: configuration.bcryptCost).addRoutes(to: api)
+        AccountController(accounts: accounts).addRoutes(to: api)
         EventController(engine: engine).addRoutes(to: api.group("events"))
         ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
         LogStreamRoute(engine: engine).addRoute(to: router)

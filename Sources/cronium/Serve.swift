@@ -1,5 +1,6 @@
 import ArgumentParser
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
 import CroniumServer
 import Foundation

@@ -1,3 +1,4 @@
+import CroniumEngine
 import CroniumStore
 import CroniumTesting
 import Foundation

@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import CroniumStore
 import CroniumTesting
 import Foundation

@@ -1,5 +1,5 @@
 import CroniumCore
-import CroniumStore
+import CroniumEngine
 import Foundation
 import HTTPTypes
 import Hummingbird
@@ -9,7 +9,7 @@ import Hummingbird
 /// except the public routes. Protection is the default: a new route is guarded without opting in.
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
-    let store: Database
+    let accounts: Accounts
 
     static let sessionCookie = "cronium_session"
     /// The only routes reachable without credentials: probes, and signing in itself.
@@ -24,9 +24,9 @@ struct AuthMiddleware: RouterMiddleware {
         var refusal: Problem?
         if let secret = Self.credential(in: request) {
             if secret.isSession {
-                context.user = try await store.user(sessionHash: Secrets.hashToken(secret.value), now: Date())
+                context.user = try await accounts.user(session: secret.value)
             } else {
-                context.user = try await store.user(tokenHash: Secrets.hashToken(secret.value), now: Date())
+                context.user = try await accounts.user(apiToken: secret.value)
                 if context.user == nil {
                     refusal = Problem(
                         .unauthorized,

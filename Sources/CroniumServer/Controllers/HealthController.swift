@@ -1,13 +1,13 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
-import CroniumStore
 import Foundation
 import Hummingbird
 import Synchronization
 
 /// Probes for load balancers and orchestrators; the only routes without authentication.
 struct HealthController {
-    let store: Database
+    let accounts: Accounts
     let ready: ReadinessFlag
     let protections: [Isolation.Protection]
     let containerEngine: ContainerEngine
@@ -32,11 +32,7 @@ struct HealthController {
         router.get("live") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("ready") { _, _ -> Health in
             guard ready.isSet else { throw Problem(.unavailable, "starting") }
-            do {
-                _ = try await store.userCount()
-            } catch {
-                throw Problem(.unavailable, "the database does not answer")
-            }
+            guard await accounts.storeAnswers() else { throw Problem(.unavailable, "the database does not answer") }
             let engine = await containerEngine.status()
             return Health(
                 status: "ready",

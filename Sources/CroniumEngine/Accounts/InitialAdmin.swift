@@ -9,10 +9,10 @@ public struct InitialAdmin: Sendable {
     public let tokenPath: String
 }
 
-enum Bootstrap {
+extension Accounts {
     /// With no users yet, creates `admin` with a random password (returned, to be printed once) and
     /// writes an admin API token to `<data-dir>/initial-admin-token` with mode 0600.
-    static func createAdminIfNeeded(store: Database, dataDirectory: String, bcryptCost: UInt8) async throws -> InitialAdmin? {
+    public func createAdminIfNeeded(dataDirectory: String) async throws -> InitialAdmin? {
         guard try await store.userCount() == 0 else { return nil }
         let password = Secrets.newPassword()
         let admin = try await store.insertUser(

@@ -4,8 +4,8 @@ import HummingbirdBcrypt
 
 /// Generation and hashing of the secrets the server hands out. Tokens are random and long, so a
 /// fast SHA-256 is enough to store them; passwords are chosen by people, so they get bcrypt.
-enum Secrets {
-    static let tokenPrefix = "crn_"
+public enum Secrets {
+    public static let tokenPrefix = "crn_"
 
     /// A new API token or session id: 32 random bytes, URL-safe.
     static func newToken() -> String {

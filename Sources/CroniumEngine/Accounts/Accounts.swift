@@ -1,0 +1,116 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+
+/// Users, browser sessions and API tokens, and their rules: who may list and create users, what
+/// a user name and a password must be, how long a session lasts. The API's controllers and its
+/// authentication call only this; the store only keeps what it decides.
+public struct Accounts: Sendable {
+    let store: Database
+    /// bcrypt's work factor for new passwords.
+    let bcryptCost: UInt8
+    /// Browser sessions last this long.
+    public static let sessionLifetime: TimeInterval = 7 * 86400
+
+    public init(store: Database, bcryptCost: UInt8) {
+        self.store = store
+        self.bcryptCost = bcryptCost
+    }
+
+    /// A new user, as an administrator asks for one.
+    public struct NewUser: Codable, Sendable {
+        public var username: String
+        /// Generated (and returned once) when nil.
+        public var password: String?
+        public var role: Role?
+    }
+
+    /// A browser session: its secret goes into the cookie and nowhere else.
+    public struct Session: Sendable {
+        public let user: User
+        public let secret: String
+        public let expiresAt: Date
+    }
+
+    /// The user an API token belongs to, if it is valid now.
+    public func user(apiToken: String) async throws -> User? {
+        try await store.user(tokenHash: Secrets.hashToken(apiToken), now: Date())
+    }
+
+    /// The user a session belongs to, if it has not ended.
+    public func user(session: String) async throws -> User? {
+        try await store.user(sessionHash: Secrets.hashToken(session), now: Date())
+    }
+
+    public func signIn(username: String, password: String) async throws -> Session {
+        guard let stored = try await store.user(username: username), Secrets.verifyPassword(password, hash: stored.passwordHash) else {
+            throw CroniumError(.unauthorized, "wrong username or password")
+        }
+        let secret = Secrets.newToken()
+        let now = Date()
+        let expiresAt = now + Self.sessionLifetime
+        try await store.insertSession(tokenHash: Secrets.hashToken(secret), userId: stored.user.id, now: now, expiresAt: expiresAt)
+        return Session(user: stored.user, secret: secret, expiresAt: expiresAt)
+    }
+
+    /// Ends the session on the server: its cookie no longer works anywhere.
+    public func signOut(session: String) async throws {
+        try await store.deleteSession(tokenHash: Secrets.hashToken(session))
+    }
+
+    public func users(by caller: User) async throws -> [User] {
+        guard caller.role == .admin else { throw CroniumError.forbidden }
+        return try await store.users()
+    }
+
+    /// Creates a user; returns the password too when it was generated (shown this once).
+    public func createUser(_ input: NewUser, by caller: User) async throws -> (user: User, generatedPassword: String?) {
+        guard caller.role == .admin else { throw CroniumError.forbidden }
+        var problems: [FieldProblem] = []
+        let validName =
+            !input.username.isEmpty && input.username.count <= 64
+            && input.username.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
+        if !validName { problems.append(.init(field: "username", message: "must be 1 to 64 letters, digits, '.', '_' or '-'")) }
+        if let password = input.password, password.count < 8 { problems.append(.init(field: "password", message: "must be at least 8 characters")) }
+        try ValidationError.check(problems)
+        let password = input.password ?? Secrets.newPassword()
+        let user = try await store.insertUser(
+            username: input.username,
+            passwordHash: Secrets.hashPassword(password, cost: bcryptCost),
+            role: input.role ?? .user,
+            now: Date()
+        )
+        return (user, input.password == nil ? password : nil)
+    }
+
+    /// The caller's tokens; an administrator's `all` lists everyone's.
+    public func tokens(of caller: User, all: Bool) async throws -> [APIToken] {
+        try await store.tokens(userId: caller.role == .admin && all ? nil : caller.id)
+    }
+
+    /// A new API token for the caller; the secret is returned this once and only its hash kept.
+    public func createToken(named name: String, for caller: User) async throws -> (token: APIToken, secret: String) {
+        guard !name.isEmpty, name.count <= 100 else { throw ValidationError(field: "name", message: "must be 1 to 100 characters") }
+        let secret = Secrets.newToken()
+        let token = try await store.insertToken(
+            userId: caller.id,
+            name: name,
+            prefix: String(secret.prefix(12)),
+            tokenHash: Secrets.hashToken(secret),
+            now: Date()
+        )
+        return (token, secret)
+    }
+
+    /// Revokes one of the caller's tokens (any token, for an administrator).
+    public func revokeToken(_ id: TokenID, by caller: User) async throws {
+        guard try await store.revokeToken(id: id, userId: caller.role == .admin ? nil : caller.id, now: Date()) else {
+            throw CroniumError.notFound("token \(id)")
+        }
+    }
+
+    /// Whether the database answers a read (for `/ready`).
+    public func storeAnswers() async -> Bool {
+        (try? await store.userCount()) != nil
+    }
+}
