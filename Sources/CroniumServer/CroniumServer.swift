@@ -75,11 +75,11 @@ public final class CroniumServer: Sendable {
         do {
             try Isolation.validate(options)
         } catch {
-            throw ServerError(error.description)
+            throw StartupError(.isolation, error.description)
         }
         let detection = Task.detached { try Isolation.detect(options) }
         func detected() async throws -> (Isolation, [Isolation.Protection]) {
-            do { return try await detection.value } catch { throw ServerError("\(error)") }
+            do { return try await detection.value } catch { throw StartupError(.isolation, "\(error)") }
         }
         let early = options.mode == .required ? try await detected() : nil
         let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
@@ -309,10 +309,10 @@ extension CroniumServer {
         do {
             address = try SocketAddress.makeAddressResolvingHost(host, port: port)
         } catch {
-            throw ServerError("cannot listen on \(host):\(port) (\(option)): \(error)")
+            throw StartupError(.cannotListen, "cannot listen on \(host):\(port) (\(option)): \(error)")
         }
         let fd = socket(address.protocol.rawValue, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw ServerError("cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StartupError(.cannotListen, "cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
         // SO_REUSEADDR as the listener itself: connections of a server just stopped may linger in
         // TIME_WAIT on the port, which does not stop a restart (a listening socket still does).
@@ -322,16 +322,11 @@ extension CroniumServer {
         guard bound != 0 else { return }
         switch errno {
         case EADDRINUSE:
-            throw ServerError("port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
+            throw StartupError(.cannotListen, "port \(port) on \(host) is in use; stop what listens there or choose another with \(option)")
         case EACCES:
-            throw ServerError("port \(port) on \(host) needs privileges this user lacks; choose one above 1023 with \(option)")
+            throw StartupError(.cannotListen, "port \(port) on \(host) needs privileges this user lacks; choose one above 1023 with \(option)")
         case let code:
-            throw ServerError("cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(code)))")
+            throw StartupError(.cannotListen, "cannot listen on \(host):\(port) (\(option)): \(String(cString: strerror(code)))")
         }
     }
-}
-
-public struct ServerError: Error, CustomStringConvertible {
-    public let description: String
-    public init(_ description: String) { self.description = description }
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import CroniumCore
+import CroniumEngine
 import CroniumServer
 import Foundation
 import Logging
@@ -176,7 +177,7 @@ struct SecretsCommand: AsyncParsableCommand {
                 if ProcessInfo.processInfo.environment[MasterKey.environmentVariable] != nil {
                     print("start the server with \(MasterKey.environmentVariable) set to the new key")
                 }
-            } catch let error as ServerError {
+            } catch let error as StartupError {
                 throw CLIError(error.description, code: .refused)
             }
         }

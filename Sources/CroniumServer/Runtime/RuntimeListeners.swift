@@ -36,14 +36,14 @@ struct RuntimeListeners: RuntimeGateway {
         let directory = "\(base)/\(instance)"
         for path in [base, directory] {
             if mkdir(path, 0o711) != 0 && errno != EEXIST {
-                throw ServerError("cannot create \(path) for the runtime sockets: \(String(cString: strerror(errno)))")
+                throw StartupError(.runtimeListener, "cannot create \(path) for the runtime sockets: \(String(cString: strerror(errno)))")
             }
             // Not followed if it is a link: a link there is refused like any other stranger's file.
             let attributes = try? FileManager.default.attributesOfItem(atPath: path)
             guard attributes?[.type] as? FileAttributeType == .typeDirectory, (attributes?[.ownerAccountID] as? NSNumber)?.uint32Value == uid,
                 ((attributes?[.posixPermissions] as? NSNumber)?.intValue ?? 0o777) & 0o022 == 0
             else {
-                throw ServerError("\(path) is not a directory of this user's alone; remove it, or start the server as its owner")
+                throw StartupError(.runtimeListener, "\(path) is not a directory of this user's alone; remove it, or start the server as its owner")
             }
             chmod(path, 0o711)
         }
@@ -95,7 +95,7 @@ struct RuntimeListeners: RuntimeGateway {
         var iterator = listening.makeAsyncIterator()
         guard await iterator.next() == true else {
             try await listener.value
-            throw ServerError("the listener at \(path) stopped before it started")
+            throw StartupError(.runtimeListener, "the listener at \(path) stopped before it started")
         }
         let result = await body(RuntimeEndpoint(socketPath: path, token: token))
         listener.cancel()

@@ -1,4 +1,3 @@
-import CroniumEngine
 import CroniumStore
 import Crypto
 import Foundation
@@ -12,7 +11,7 @@ public enum MasterKey {
     public static let environmentVariable = "CRONIUM_MASTER_KEY"
     public static let newEnvironmentVariable = "CRONIUM_NEW_MASTER_KEY"
 
-    static func cipher(
+    public static func cipher(
         dataDirectory: String,
         store: Database,
         logger: Logger,
@@ -40,7 +39,7 @@ public enum MasterKey {
     ) async throws -> (secrets: Int, keyId: String) {
         let data = URL(fileURLWithPath: dataDirectory).standardizedFileURL.path
         guard FileManager.default.fileExists(atPath: "\(data)/cronium.sqlite") else {
-            throw ServerError("\(data) holds no Cronium database; give the server's --data-dir")
+            throw StartupError(.dataDirectory, "\(data) holds no Cronium database; give the server's --data-dir")
         }
         let lock = try DataDirectoryLock(directory: data)
         defer { lock.release() }
@@ -49,7 +48,8 @@ public enum MasterKey {
             let result: (Int, String)
             if let current = environment[environmentVariable] {
                 guard let next = environment[newEnvironmentVariable] else {
-                    throw ServerError(
+                    throw StartupError(
+                        .key,
                         "the master key comes from \(environmentVariable): set \(newEnvironmentVariable) to the new key (openssl rand -base64 32)"
                     )
                 }
@@ -85,7 +85,7 @@ public enum MasterKey {
 
     static func key(_ text: String, variable: String) throws -> SymmetricKey {
         guard let data = Data(base64Encoded: text.trimmingCharacters(in: .whitespacesAndNewlines)), data.count == 32 else {
-            throw ServerError("\(variable) must be 32 bytes in base64; make one with: openssl rand -base64 32")
+            throw StartupError(.key, "\(variable) must be 32 bytes in base64; make one with: openssl rand -base64 32")
         }
         return SymmetricKey(data: data)
     }

@@ -8,17 +8,18 @@ import Synchronization
 /// `<data-dir>/cronium.lock`, held with `flock` by the one server that uses the data directory:
 /// two servers on one SQLite file would run every occurrence twice and take each other's runs
 /// for interrupted ones. The kernel drops the lock when the holder dies, however it dies.
-final class DataDirectoryLock: Sendable {
+public final class DataDirectoryLock: Sendable {
     private let descriptor = Mutex<Int32>(-1)
 
-    init(directory: String) throws {
+    public init(directory: String) throws {
         let path = "\(directory)/cronium.lock"
         let fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard fd >= 0 else { throw ServerError("cannot open \(path): \(String(cString: strerror(errno)))") }
+        guard fd >= 0 else { throw StartupError(.dataDirectory, "cannot open \(path): \(String(cString: strerror(errno)))") }
         guard Self.lock(fd) else {
             let holder = Self.readHolder(fd)
             close(fd)
-            throw ServerError(
+            throw StartupError(
+                .dataDirectory,
                 "the data directory \(directory) is in use by another Cronium server\(holder.map { " (pid \($0))" } ?? ""); stop it first, or give this one another --data-dir"
             )
         }
@@ -41,7 +42,7 @@ final class DataDirectoryLock: Sendable {
     }
 
     /// Lets another server use the directory. Idempotent.
-    func release() {
+    public func release() {
         descriptor.withLock { fd in
             if fd >= 0 { close(fd) }
             fd = -1
