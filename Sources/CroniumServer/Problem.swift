@@ -1,5 +1,4 @@
 import CroniumCore
-import CroniumStore
 import Foundation
 import HTTPTypes
 import Hummingbird
