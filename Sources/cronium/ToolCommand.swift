@@ -1,6 +1,5 @@
 import ArgumentParser
 import CroniumCore
-import CroniumExecutors
 import Foundation
 import NIOHTTP1
 

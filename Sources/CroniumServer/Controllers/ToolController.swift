@@ -1,6 +1,5 @@
 import CroniumCore
 import CroniumEngine
-import CroniumExecutors
 import Foundation
 import Hummingbird
 
