@@ -141,11 +141,13 @@ public struct DockerClient: Sendable {
             contentType: "application/json"
         )
         guard response.status == .created else {
-            throw DockerError(
+            var error = DockerError(
                 status: response.status,
                 body: String(buffer: try await Self.collect(response, upTo: 64 << 10)),
                 doing: "create a container of \(spec.image)"
             )
+            if response.status == .notFound { error.code = .noSuchImage }
+            throw error
         }
         let created: CreatedContainer = try await decode(response)
         return created.id

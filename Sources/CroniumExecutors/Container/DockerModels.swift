@@ -32,7 +32,7 @@ public struct DockerError: Error, CustomStringConvertible, Sendable {
     init(status: HTTPResponseStatus, body: String, doing what: String) {
         let message = (try? JSONDecoder().decode(EngineMessage.self, from: Data(body.utf8)))?.message ?? body
         let reason = message.trimmingCharacters(in: .whitespacesAndNewlines)
-        code = what.hasPrefix("create a container") && status == .notFound ? .noSuchImage : .refused
+        code = .refused
         description =
             what == "answer"
             ? "the container engine answered \(status.code): \(reason)" : "the container engine refused to \(what) (\(status.code)): \(reason)"

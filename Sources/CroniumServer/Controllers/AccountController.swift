@@ -74,6 +74,7 @@ struct AccountController {
 
     @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedUser> {
         let caller = try context.requireUser()
+        // Checked again by Accounts; here first, so that a user who may not is told so before the body is read.
         guard caller.role == .admin else { throw CroniumError.forbidden }
         let input = try await request.decodeJSON(as: Accounts.NewUser.self, context: context)
         let (user, password) = try await accounts.createUser(input, by: caller)

@@ -33,12 +33,11 @@ struct RuntimeAuthMiddleware: RouterMiddleware {
             throw Problem(.unauthorized, "run \(id) has ended: its runtime token no longer works")
         }
         if let wait = session.admit() {
-            var problem = Problem(
+            throw CroniumError(
                 .tooManyRequests,
-                "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down"
+                "run \(id) called the runtime API more than \(session.burst) times at once or \(session.callsPerSecond) a second; wait \(String(format: "%.2f", wait)) s and slow down",
+                retryAfter: .seconds(wait)
             )
-            problem.retryAfter = max(1, Int(wait.rounded(.up)))
-            throw problem
         }
         var context = context
         context.runtimeSession = session
