@@ -48,12 +48,17 @@ public final class Database: Sendable {
             try await reader.raw(SQLQueryString(pragma)).run()
         }
         return Database(dialect: .sqlite, sql: sql, reader: reader) {
-            try await readConnection.close()
-            try await connection.close()
+            // The futures, not the async methods: those give up in a cancelled task, and closing
+            // must happen even when the service group that stops the node was cancelled.
+            let closings: [EventLoopFuture<Void>] = [readConnection.close(), connection.close()]
+            for closing in closings { try await closing.get() }
         }
     }
 
-    public func shutdown() async throws { try await close() }
+    /// Closes both connections once the transaction and the read going on (if any) are done.
+    public func shutdown() async throws {
+        try await mutex.withLock { try await readMutex.withLock { try await close() } }
+    }
 
     /// Runs `body` inside one write transaction; any thrown error rolls everything back.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {

@@ -4,6 +4,7 @@ import CroniumEngine
 import CroniumExecutors
 import CroniumServer
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 
@@ -71,46 +72,46 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         var logger = Logger(label: "cronium")
         logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
-        var configuration = ServerConfiguration()
-        configuration.host = host
-        configuration.port = port
-        configuration.dataDirectory = dataDirectory
-        configuration.maxConcurrentRuns = maxConcurrentRuns
-        configuration.runtimeCallsPerSecond = runtimeRateLimit
-        configuration.metricsPort = metricsPort
-        configuration.metricsHost = metricsHost
-        configuration.shutdownGraceSeconds = shutdownGrace
-        configuration.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
-        configuration.runUser = runUser
-        configuration.containerSocket = containerSocket
-        configuration.runnerBinary = runnerBinary
-        configuration.defaultRunLocation = RunLocation(rawValue: defaultRunLocation.uppercased()) ?? .local
-        if let runUids { configuration.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
-        configuration.bwrap = bwrap
-        configuration.sandboxReadOnlyPaths = sandboxReadOnlyPaths
-        configuration.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
-        configuration.maximumRunLimits = RunLimits(
+        var node = EngineNode.Configuration()
+        node.dataDirectory = dataDirectory
+        node.maxConcurrentRuns = maxConcurrentRuns
+        node.runtimeCallsPerSecond = runtimeRateLimit
+        node.shutdownGraceSeconds = shutdownGrace
+        node.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
+        node.runUser = runUser
+        node.containerSocket = containerSocket
+        node.runnerBinary = runnerBinary
+        node.defaultRunLocation = RunLocation(rawValue: defaultRunLocation.uppercased()) ?? .local
+        if let runUids { node.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
+        node.bwrap = bwrap
+        node.sandboxReadOnlyPaths = sandboxReadOnlyPaths
+        node.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
+        node.maximumRunLimits = RunLimits(
             memoryMB: maxRunMemory,
             processes: maxRunProcesses,
             openFiles: maxRunOpenFiles,
             diskMB: maxRunDisk,
             cpus: maxRunCpus
         )
-        configuration.bash = bash
-        configuration.python = python
-        configuration.node = node
+        node.interpreterPaths = Interpreters(bash: bash, python: python, node: self.node)
+        var configuration = ServerConfiguration()
+        configuration.host = host
+        configuration.port = port
+        configuration.metricsPort = metricsPort
+        configuration.metricsHost = metricsHost
+        configuration.engine = node
         let server: CroniumServer
         do {
             server = try await CroniumServer(configuration: configuration, logger: logger)
         } catch {
             throw CLIError("cannot start: \(error)")
         }
-        server.logBoundary()
+        server.node.logBoundary()
         let address = host
-        try await server.run { channel in
+        try await buildApplication(server) { channel in
             // Only once the server listens: a start that failed must not show a password it
             // then leaves unusable.
-            if let admin = server.initialAdmin {
+            if let admin = server.node.initialAdmin {
                 print(
                     """
                     First start: created user '\(admin.username)' with password \(admin.password)
@@ -119,9 +120,10 @@ struct Serve: AsyncParsableCommand {
                 )
             }
             print(
-                "Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.configuration.dataDirectory))"
+                "Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.node.configuration.dataDirectory))"
             )
             fflush(nil)
         }
+        .runService()
     }
 }

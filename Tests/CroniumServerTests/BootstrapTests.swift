@@ -12,12 +12,12 @@ import Testing
         let directory = try TemporaryDirectory("bootstrap")
         defer { directory.remove() }
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = directory.appending("data")
-        configuration.bcryptCost = 4
+        configuration.engine.dataDirectory = directory.appending("data")
+        configuration.engine.bcryptCost = 4
         // Tests run side by side: no fixed port (the start checks that its port is free).
         configuration.port = 0
         let first = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
-        let admin = try #require(first.initialAdmin)
+        let admin = try #require(first.node.initialAdmin)
         #expect(admin.username == "admin" && admin.password.count == 20)
         let attributes = try FileManager.default.attributesOfItem(atPath: admin.tokenPath)
         #expect((attributes[.posixPermissions] as? NSNumber)?.intValue == 0o600)
@@ -27,10 +27,10 @@ import Testing
         let database = try Data(contentsOf: URL(fileURLWithPath: directory.appending("data/cronium.sqlite")))
         #expect(database.range(of: Data(token.utf8)) == nil)
         #expect(database.range(of: Data(admin.password.utf8)) == nil)
-        try await first.shutdown()
+        await first.node.close()
 
         let second = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
-        #expect(second.initialAdmin == nil)
+        #expect(second.node.initialAdmin == nil)
         // While it runs, the directory is its own: a third server is refused, naming the holder.
         do {
             _ = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
@@ -39,6 +39,6 @@ import Testing
             #expect("\(error)".contains("in use by another Cronium server (pid \(getpid()))"))
         }
         #expect(try await second.store.users().count == 1)
-        try await second.shutdown()
+        await second.node.close()
     }
 }

@@ -1,6 +1,7 @@
 import CroniumCore
 import CroniumTesting
 import Foundation
+import Hummingbird
 import Logging
 import NIOCore
 import Testing
@@ -90,7 +91,7 @@ import Testing
         let fixture = try await ServerFixture(dataDirectoryName: dataDirectoryName, configure)
         defer { fixture.directory.remove() }
         let (ports, continuation) = AsyncStream<Int>.makeStream()
-        let task = Task { try await fixture.server.run { channel in continuation.yield(channel.localAddress?.port ?? 0) } }
+        let task = Task { try await buildApplication(fixture.server) { channel in continuation.yield(channel.localAddress?.port ?? 0) }.runService() }
         var iterator = ports.makeAsyncIterator()
         let port = try #require(await iterator.next())
         do {

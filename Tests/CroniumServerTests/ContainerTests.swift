@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
 import CroniumTesting
 import Foundation
@@ -17,7 +18,7 @@ struct ContainerTests {
 
     static func fixture(_ configure: @escaping (inout ServerConfiguration) -> Void = { _ in }) async throws -> ServerFixture {
         try await ServerFixture {
-            $0.containerSocket = socket
+            $0.engine.containerSocket = socket
             configure(&$0)
         }
     }
@@ -98,7 +99,7 @@ struct ContainerTests {
             #expect(third.status == .success && received.all.map(\.text) == [#"{"text":"from a container"}"#])
             // Nothing of the three runs is left on the engine.
             let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
-            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.instanceName)").isEmpty)
+            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.node.instance)").isEmpty)
         }
     }
 
@@ -135,7 +136,7 @@ struct ContainerTests {
             let sleptLog = try await runs.log(slept.id)
             #expect(sleptLog.contains("started") && sleptLog.contains("stopping"), "\(sleptLog)")
             let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
-            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.instanceName)").isEmpty)
+            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.node.instance)").isEmpty)
         }
     }
 
@@ -164,7 +165,7 @@ struct ContainerTests {
             let log = try await runs.log(chattering)
             #expect(log.first == "1" && log.last == "200000", "the head and the tail are kept: \(log.count) lines, ending \(log.suffix(3))")
             let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
-            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.instanceName)").isEmpty)
+            #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(fixture.server.node.instance)").isEmpty)
         }
     }
 
@@ -185,8 +186,8 @@ struct ContainerTests {
             )
         }
         let noEngine = try await ServerFixture {
-            $0.containerSocket = "/nonexistent/podman.sock"
-            $0.defaultRunLocation = .container
+            $0.engine.containerSocket = "/nonexistent/podman.sock"
+            $0.engine.defaultRunLocation = .container
         }
         try await noEngine.test(.live) { client in
             let runs = RunsClient(client: client, token: noEngine.adminToken)
@@ -214,7 +215,7 @@ struct ContainerTests {
         let directory = try TemporaryDirectory("orphans")
         defer { directory.remove() }
         let data = directory.appending("data")
-        let instance = CroniumServer.instanceName(dataDirectory: data)
+        let instance = EngineNode.instanceName(dataDirectory: data)
         let engine = try await DockerClient.connect(socketPath: try #require(Self.socket))
         let spec = ContainerSpec(
             image: "cronium/runner:bash",
@@ -228,7 +229,7 @@ struct ContainerTests {
         let orphan = try await engine.createContainer(spec, name: "cronium-orphan-\(UInt32.random(in: 0...UInt32.max))")
         try await engine.startContainer(orphan)
         #expect(try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(instance)").map(\.id) == [orphan])
-        let fixture = try await Self.fixture { $0.dataDirectory = data }
+        let fixture = try await Self.fixture { $0.engine.dataDirectory = data }
         try await fixture.test(.live) { _ in
             let gone = try await eventually(timeout: .seconds(30)) { () async throws -> Bool in
                 try await engine.containers(label: "\(ContainerExecutor.instanceLabel)=\(instance)").isEmpty

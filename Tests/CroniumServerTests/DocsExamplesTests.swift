@@ -1,3 +1,4 @@
+import CroniumEngine
 import CroniumServer
 import CroniumTesting
 import Foundation
@@ -23,7 +24,7 @@ import Testing
         let docs = try DocsPage(path: "\(Self.root)/\(page)")
         guard !docs.examples.isEmpty else { return }
         // With the engine scripts/test.sh started, as a reader's server would find theirs.
-        try await CLITests.withLiveServer(dataDirectoryName: ".cronium", configure: { $0.containerSocket = ServerFixture.containerSocket }) {
+        try await CLITests.withLiveServer(dataDirectoryName: ".cronium", configure: { $0.engine.containerSocket = ServerFixture.containerSocket }) {
             url,
             _,
             directory in

@@ -18,8 +18,8 @@ import Testing
         let host = try await SSHHost.start()
         defer { host.stop() }
         // Paced so that a script's second message in a row is told to come back.
-        let fixture = try await ServerFixture { $0.toolLimits = ToolRateLimit(perSecond: 0.5, burst: 1, scriptWait: .milliseconds(100)) }
-        let database = "\(fixture.server.configuration.dataDirectory)/cronium.sqlite"
+        let fixture = try await ServerFixture { $0.engine.toolLimits = ToolRateLimit(perSecond: 0.5, burst: 1, scriptWait: .milliseconds(100)) }
+        let database = "\(fixture.server.configuration.engine.dataDirectory)/cronium.sqlite"
         try await fixture.test(.live) { client in
             let admin = fixture.adminToken
             let user = try await makeUser(client, admin: admin, name: "bo", role: .user)

@@ -1,4 +1,5 @@
 import CroniumCore
+import CroniumEngine
 import CroniumExecutors
 import CroniumTesting
 import Foundation
@@ -148,10 +149,10 @@ import Testing
         let host = try await SSHHost.start()
         defer { host.stop() }
         let fixture = try await ServerFixture {
-            $0.ssh.threshold = 2
+            $0.engine.ssh.threshold = 2
             // Long enough that a loaded machine still asks while it is open.
-            $0.ssh.openFor = .seconds(10)
-            $0.ssh.attempts = 1
+            $0.engine.ssh.openFor = .seconds(10)
+            $0.engine.ssh.attempts = 1
         }
         try await fixture.test(.live) { client in
             let admin = fixture.adminToken

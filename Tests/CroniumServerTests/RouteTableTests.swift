@@ -11,7 +11,7 @@ import Testing
     /// The router's real routes, in OpenAPI notation (`{id}` for `:id`).
     static func routes(of server: CroniumServer) -> Set<String> {
         Set(
-            server.buildRouter().routes.map { route in
+            buildRouter(server).routes.map { route in
                 let path = route.path.description.split(separator: "/").map { $0.hasPrefix(":") ? "{\($0.dropFirst())}" : String($0) }
                 return "\(route.method.rawValue) /" + path.joined(separator: "/")
             }

@@ -91,14 +91,14 @@ import Testing
             )
             #expect(bashRun.outputValue == .object(["from": .string("bash")]) && bashRun.condition == true)
             // Nothing of the run's listener is left.
-            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.server.runtimeDirectory).isEmpty)
+            #expect(try FileManager.default.contentsOfDirectory(atPath: fixture.server.runtime.directory).isEmpty)
         }
     }
 
     /// Without the sandbox the helpers come from a directory of the server's and the script
     /// reaches its socket on the host.
     @Test func helpersWorkWithoutTheSandboxToo() async throws {
-        let fixture = try await ServerFixture { $0.sandbox = .off }
+        let fixture = try await ServerFixture { $0.engine.sandbox = .off }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let event = try await runs.create(
@@ -124,9 +124,9 @@ import Testing
             let token = try await runs.line(first, startingWith: "token ")
             let otherToken = try await runs.line(second, startingWith: "token ")
             #expect(token != otherToken)
-            let sockets = try FileManager.default.contentsOfDirectory(atPath: fixture.server.runtimeDirectory)
-            let firstSocket = "\(fixture.server.runtimeDirectory)/\(try #require(sockets.first { $0.hasPrefix("\(first)-") }))"
-            let secondSocket = "\(fixture.server.runtimeDirectory)/\(try #require(sockets.first { $0.hasPrefix("\(second)-") }))"
+            let sockets = try FileManager.default.contentsOfDirectory(atPath: fixture.server.runtime.directory)
+            let firstSocket = "\(fixture.server.runtime.directory)/\(try #require(sockets.first { $0.hasPrefix("\(first)-") }))"
+            let secondSocket = "\(fixture.server.runtime.directory)/\(try #require(sockets.first { $0.hasPrefix("\(second)-") }))"
 
             let onOwn = try await curl(["--unix-socket", firstSocket, "-H", "Authorization: Bearer \(token)", "http://run/runtime/v1/context"])
             #expect(onOwn.status == 200 && onOwn.body.contains("\"executionId\":\(first)"))
@@ -172,7 +172,7 @@ import Testing
     /// A script that floods the API gets 429s with a Retry-After, and the server keeps answering.
     @Test func aFloodIsSlowedDownAndTheServerStaysResponsive() async throws {
         // A low limit, so that the flood exceeds it however slow a loaded machine makes it.
-        let fixture = try await ServerFixture { $0.runtimeCallsPerSecond = 5 }
+        let fixture = try await ServerFixture { $0.engine.runtimeCallsPerSecond = 5 }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let flood = try await runs.create(
@@ -213,7 +213,7 @@ import Testing
     /// run as root would run it) holds at most its share of the server's descriptors; the rest
     /// are closed at once, and its helpers work again when it lets go.
     @Test func aRunHoldsAtMostItsShareOfConnections() async throws {
-        let fixture = try await ServerFixture { $0.sandbox = .off }
+        let fixture = try await ServerFixture { $0.engine.sandbox = .off }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let hoarder = try await runs.create(
@@ -256,7 +256,7 @@ import Testing
     /// signal its processes.
     @Test(.enabled(if: getuid() == 0, "runs switch users only under a root server"))
     func unsandboxedRunsCannotReadEachOthersTokens() async throws {
-        let fixture = try await ServerFixture { $0.sandbox = .off }
+        let fixture = try await ServerFixture { $0.engine.sandbox = .off }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let victim = try await runs.create("victim", .bash, "echo \"uid $(id -u)\"\nsleep 30")

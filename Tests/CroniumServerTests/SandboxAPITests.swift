@@ -34,12 +34,12 @@ import Testing
         let directory = try TemporaryDirectory("required")
         defer { directory.remove() }
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = directory.appending("data")
-        configuration.bcryptCost = 4
-        configuration.sandbox = .required
+        configuration.engine.dataDirectory = directory.appending("data")
+        configuration.engine.bcryptCost = 4
+        configuration.engine.sandbox = .required
         // Tests run side by side: no fixed port (the start checks that its port is free).
         configuration.port = 0
-        configuration.bwrap = "/nonexistent/bwrap"
+        configuration.engine.bwrap = "/nonexistent/bwrap"
         do {
             _ = try await CroniumServer(configuration: configuration, logger: Logger(label: "t"))
             Issue.record("the server started without its sandbox")
@@ -63,7 +63,7 @@ import Testing
             #expect(tooMuch.body.contains("limits.memoryMB") && tooMuch.body.contains("limits.processes"))
             let byEditor = try await create(editor, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["/usr/share"]}"#)
             #expect(byEditor.status == 403 && byEditor.body.contains("only administrators"))
-            let dataDirectory = fixture.server.configuration.dataDirectory
+            let dataDirectory = fixture.server.configuration.engine.dataDirectory
             let intoData = try await create(admin, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["\#(dataDirectory)"]}"#)
             #expect(intoData.status == 422 && intoData.body.contains("data directory"))
             let missing = try await create(admin, #"{"name":"peek","type":"BASH","content":"true","readOnlyPaths":["/no/such/reference"]}"#)

@@ -1,5 +1,4 @@
 import CroniumCore
-import CroniumEngine
 import CroniumStore
 import CroniumTesting
 import Foundation
@@ -10,6 +9,7 @@ import Logging
 import NIOCore
 import Testing
 
+@testable import CroniumEngine
 @testable import CroniumServer
 
 /// A real server on a fresh data directory, with the first-start admin token.
@@ -25,20 +25,20 @@ struct ServerFixture {
     init(dataDirectoryName: String = "data", _ configure: (inout ServerConfiguration) -> Void = { _ in }) async throws {
         directory = try TemporaryDirectory("server")
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = directory.appending(dataDirectoryName)
+        configuration.engine.dataDirectory = directory.appending(dataDirectoryName)
         configuration.port = 0
         // No engine unless a test asks for the one scripts/test.sh started (``containerSocket``):
         // dozens of servers asking it for orphans at once would slow it down for the tests that use it.
-        configuration.containerSocket = "/nonexistent/cronium-test-engine.sock"
+        configuration.engine.containerSocket = "/nonexistent/cronium-test-engine.sock"
         configure(&configuration)
         // Password hashing stays real bcrypt, at the cheapest cost, to keep the suite fast.
-        configuration.bcryptCost = 4
+        configuration.engine.bcryptCost = 4
         // Tests run side by side: no fixed port (the start checks that its port is free).
         configuration.port = 0
         var logger = Logger(label: "cronium.test")
         logger.logLevel = .warning
         server = try await CroniumServer(configuration: configuration, logger: logger)
-        let admin = try #require(server.initialAdmin)
+        let admin = try #require(server.node.initialAdmin)
         adminToken = try String(contentsOfFile: admin.tokenPath, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
@@ -46,13 +46,18 @@ struct ServerFixture {
         defer { directory.remove() }
         // The store is closed whatever the body did: an open SQLite connection must not be dropped.
         do {
-            try await server.application().test(mode) { client in try await body(client) }
+            try await buildApplication(server).test(mode) { client in try await body(client) }
         } catch {
-            try await server.shutdown()
+            await server.node.close()
             throw error
         }
-        try await server.shutdown()
+        await server.node.close()
     }
+}
+
+extension CroniumServer {
+    /// The node's database, for tests that set up or check what the API does not show.
+    var store: Database { node.store }
 }
 
 func auth(_ token: String) -> HTTPFields { [.authorization: "Bearer \(token)"] }

@@ -346,15 +346,15 @@ import Testing
             createdAt: Date()
         )
         _ = try await first.store.recordActions(of: execution, firings: [firing], runs: [], deliveries: [message], now: Date())
-        try await first.shutdown()
+        await first.node.close()
         #expect(received.all.isEmpty)
 
         let second = try await Self.server(in: directory)
-        try await second.application().test(.live) { (_: any TestClientProtocol) async throws in
+        try await buildApplication(second).test(.live) { (_: any TestClientProtocol) async throws in
             #expect(try await eventually(timeout: .seconds(30)) { try await second.store.deliveries(of: execution).first?.status == .delivered })
             #expect(try await second.store.actionFirings(of: execution).map(\.status) == [.fired])
         }
-        try await second.shutdown()
+        await second.node.close()
         #expect(
             received.all.count == 1
                 && (Self.json(received.all.first?.text ?? "")["embeds"] as? [[String: Any]])?.first?["description"] as? String == "left behind"
@@ -364,8 +364,8 @@ import Testing
     /// A server on `directory`'s data, stopped by the test.
     static func server(in directory: TemporaryDirectory) async throws -> CroniumServer {
         var configuration = ServerConfiguration()
-        configuration.dataDirectory = directory.appending("data")
-        configuration.bcryptCost = 4
+        configuration.engine.dataDirectory = directory.appending("data")
+        configuration.engine.bcryptCost = 4
         configuration.port = 0
         var logger = Logger(label: "t")
         logger.logLevel = .warning
@@ -403,17 +403,17 @@ import Testing
             )
         }
         _ = try await first.store.recordActions(of: execution, firings: [], runs: [], deliveries: deliveries, now: Date())
-        try await first.shutdown()
+        await first.node.close()
 
         let second = try await Self.server(in: directory)
-        try await second.application().test(.live) { (_: any TestClientProtocol) async throws in
+        try await buildApplication(second).test(.live) { (_: any TestClientProtocol) async throws in
             // Within the flood's burst, not after its turns (one more a second: 10 s for all of it).
             #expect(try await eventually(timeout: .seconds(20)) { received.all.contains { $0.path == "/alert" } })
             let all = received.all
             let alertAt = try #require(all.first { $0.path == "/alert" }?.at)
             #expect(all.filter { $0.path == "/flood" && $0.at < alertAt }.count <= 11, "\(all.map(\.path))")
         }
-        try await second.shutdown()
+        await second.node.close()
     }
 
     @Test func aToolActionEventSendsItsMessage() async throws {
@@ -609,7 +609,7 @@ import Testing
     @Test func aScriptOverItsToolsPaceIsToldWhenToComeBack() async throws {
         let (receiver, received) = try await Self.receiver()
         defer { receiver.stop() }
-        let fixture = try await ServerFixture { $0.toolLimits = ToolRateLimit(perSecond: 0.5, burst: 1, scriptWait: .milliseconds(100)) }
+        let fixture = try await ServerFixture { $0.engine.toolLimits = ToolRateLimit(perSecond: 0.5, burst: 1, scriptWait: .milliseconds(100)) }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
             let tool = #"{"name": "hook", "type": "WEBHOOK", "url": "\#(receiver.url)/hook"}"#

@@ -276,13 +276,13 @@ import Testing
         logger.logLevel = .warning
         func server() async throws -> CroniumServer {
             var configuration = ServerConfiguration()
-            configuration.dataDirectory = data
-            configuration.bcryptCost = 4
+            configuration.engine.dataDirectory = data
+            configuration.engine.bcryptCost = 4
             configuration.port = 0
             return try await CroniumServer(configuration: configuration, logger: logger)
         }
         let first = try await server()
-        _ = try #require(first.initialAdmin)
+        _ = try #require(first.node.initialAdmin)
         let admin = try #require(try await first.store.user(id: 1))
         _ = try await first.engine.setVariable(key: "ONE", VariableInput(value: "first secret", secret: true), by: admin)
         _ = try await first.engine.setVariable(key: "TWO", VariableInput(value: "second secret", secret: true), by: admin)
@@ -297,7 +297,7 @@ import Testing
         } catch {
             #expect("\(error)".contains("in use by another Cronium server"))
         }
-        try await first.shutdown()
+        await first.node.close()
 
         let (count, keyId) = try await MasterKey.rotate(dataDirectory: data, logger: logger)
         #expect(count == 3)
@@ -313,10 +313,10 @@ import Testing
         // A rotation cut short after its new key was written: the next start finishes it.
         let thirdKey = Data((0..<32).map { _ in UInt8.random(in: 0...255) })
         _ = FileManager.default.createFile(atPath: "\(data)/master.key.new", contents: thirdKey, attributes: [.posixPermissions: 0o600])
-        try await second.shutdown()
+        await second.node.close()
         let third = try await server()
         #expect(try await third.engine.variable(key: "TWO", of: admin, reveal: true).value == "second secret")
         #expect(try Data(contentsOf: URL(fileURLWithPath: "\(data)/master.key")) == thirdKey)
-        try await third.shutdown()
+        await third.node.close()
     }
 }

@@ -108,9 +108,4 @@ public struct Accounts: Sendable {
             throw CroniumError.notFound("token \(id)")
         }
     }
-
-    /// Whether the database answers a read (for `/ready`).
-    public func storeAnswers() async -> Bool {
-        (try? await store.userCount()) != nil
-    }
 }

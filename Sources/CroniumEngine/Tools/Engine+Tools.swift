@@ -198,10 +198,11 @@ public struct ToolSender: Sendable {
     let delivery: ToolDelivery
     let limits: ToolRateLimit
 
-    public init(vault: VariableVault, policy: ToolDelivery.Policy = .init(), limits: ToolRateLimit) {
+    /// Tries and waits stay under the 30 s a helper waits (``ToolDelivery/Policy/forScripts``).
+    public init(vault: VariableVault, limits: ToolRateLimit) {
         self.store = vault.store
         self.cipher = vault.cipher
-        self.delivery = ToolDelivery(policy: policy)
+        self.delivery = ToolDelivery(policy: .forScripts)
         self.limits = limits
     }
 

@@ -1,30 +1,29 @@
 import CroniumCore
 import CroniumEngine
-import CroniumExecutors
 import Foundation
 import Hummingbird
 import Synchronization
 
 /// Probes for load balancers and orchestrators; the only routes without authentication.
 struct HealthController {
-    let accounts: Accounts
+    let node: EngineNode
     let ready: ReadinessFlag
-    let protections: [Isolation.Protection]
-    let containerEngine: ContainerEngine
 
     struct Health: ResponseEncodable {
         let status: String
         let version: String
-        /// On `/ready`: what bounds local runs here, one entry per protection.
-        var sandbox: [Isolation.Protection]? = nil
-        /// On `/ready`: whether `CONTAINER` runs can start, and why not. Not part of readiness:
-        /// a server without an engine serves everything else.
-        var containerEngine: EngineHealth? = nil
-    }
+        /// On `/ready`: what bounds local runs, and whether container runs can start, beside
+        /// `status` and `version`.
+        var node: EngineNode.Readiness? = nil
 
-    struct EngineHealth: Encodable {
-        let available: Bool
-        let detail: String
+        enum CodingKeys: String, CodingKey { case status, version }
+
+        func encode(to encoder: any Encoder) throws {
+            var container = encoder.container(keyedBy: CodingKeys.self)
+            try container.encode(status, forKey: .status)
+            try container.encode(version, forKey: .version)
+            try node?.encode(to: encoder)
+        }
     }
 
     func addRoutes(to router: Router<AppRequestContext>) {
@@ -32,14 +31,7 @@ struct HealthController {
         router.get("live") { _, _ in Health(status: "ok", version: CroniumServer.version) }
         router.get("ready") { _, _ -> Health in
             guard ready.isSet else { throw Problem(.unavailable, "starting") }
-            guard await accounts.storeAnswers() else { throw Problem(.unavailable, "the database does not answer") }
-            let engine = await containerEngine.status()
-            return Health(
-                status: "ready",
-                version: CroniumServer.version,
-                sandbox: protections,
-                containerEngine: EngineHealth(available: engine.available, detail: engine.detail)
-            )
+            return Health(status: "ready", version: CroniumServer.version, node: try await node.readiness())
         }
     }
 }
