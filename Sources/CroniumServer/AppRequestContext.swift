@@ -27,17 +27,42 @@ struct AppRequestContext: RequestContext, WebSocketRequestContext {
     var requestDecoder: JSONDecoder { .cronium }
     var responseEncoder: JSONEncoder { .cronium }
 
-    /// The calling run, for the runtime API's routes.
-    func requireSession() throws -> RuntimeSession {
-        guard let runtimeSession else { throw Problem.unauthorized }
-        return runtimeSession
-    }
-
-    /// The caller, for routes behind authentication.
+    /// The caller, for the WebSocket route, whose refusal is sent after the upgrade.
     func requireUser() throws -> User {
         guard let user else { throw refusal ?? Problem.unauthorized }
         return user
     }
+}
+
+/// The context of every route behind authentication: the caller is known, so handlers take
+/// `context.user` and cannot forget to ask (``AuthMiddleware`` has refused the request already;
+/// this is the type-level half of that guard).
+struct UserRequestContext: ChildRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let user: User
+
+    init(context: AppRequestContext) throws {
+        coreContext = context.coreContext
+        user = try context.requireUser()
+    }
+
+    var requestDecoder: JSONDecoder { .cronium }
+    var responseEncoder: JSONEncoder { .cronium }
+}
+
+/// The context of the runtime API's routes: the calling run, known by ``RuntimeAuthMiddleware``.
+struct RunRequestContext: ChildRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let session: RuntimeSession
+
+    init(context: AppRequestContext) throws {
+        guard let session = context.runtimeSession else { throw Problem.unauthorized }
+        coreContext = context.coreContext
+        self.session = session
+    }
+
+    var requestDecoder: JSONDecoder { .cronium }
+    var responseEncoder: JSONEncoder { .cronium }
 }
 
 extension JSONDecoder {

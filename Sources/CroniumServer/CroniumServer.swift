@@ -61,7 +61,7 @@ public func buildApplication(
     let configuration = server.configuration
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(maxFrameSize: 1 << 16)),
+        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 16))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cronium"),
         services: [server.node] + metricsListener(server),
         onServerRunning: { channel in
@@ -94,21 +94,21 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
         AuthMiddleware(accounts: accounts)
     }
     HealthController(node: server.node, ready: server.ready).addRoutes(to: router)
-    router.get("metrics") { [metrics = server.metrics] _, context in
-        _ = try context.requireUser()
-        return try await metrics.response(engine: engine)
+    router.group(context: UserRequestContext.self).get("metrics") { [metrics = server.metrics] _, _ in
+        try await metrics.response(engine: engine)
     }
     let api = router.group("api/v1")
-    api.get("openapi.json") { _, _ in
+    AccountController(accounts: accounts).addRoutes(to: api)
+    let signedIn = api.group(context: UserRequestContext.self)
+    signedIn.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))
     }
-    AccountController(accounts: accounts).addRoutes(to: api)
-    EventController(engine: engine).addRoutes(to: api.group("events"))
-    ExecutionController(engine: engine).addRoutes(to: api.group("executions"))
+    EventController(engine: engine).addRoutes(to: signedIn.group("events"))
+    ExecutionController(engine: engine).addRoutes(to: signedIn.group("executions"))
     LogStreamRoute(engine: engine).addRoute(to: router)
-    VariableController(engine: engine).addRoutes(to: api.group("variables"))
-    ServerController(engine: engine).addRoutes(to: api.group("servers"))
-    ToolController(engine: engine).addRoutes(to: api.group("tools"))
+    VariableController(engine: engine).addRoutes(to: signedIn.group("variables"))
+    ServerController(engine: engine).addRoutes(to: signedIn.group("servers"))
+    ToolController(engine: engine).addRoutes(to: signedIn.group("tools"))
     if let sessions = engine.runtime?.sessions {
         addRuntimeRoutes(
             to: router,
@@ -143,7 +143,9 @@ func addRuntimeRoutes(
     toolLimits: ToolRateLimit
 ) {
     RuntimeController(vault: vault, sender: ToolSender(vault: vault, limits: toolLimits)).addRoutes(
-        to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions))
+        to: router.group("runtime/v1").add(middleware: RuntimeAuthMiddleware(tokens: tokens, sessions: sessions)).group(
+            context: RunRequestContext.self
+        )
     )
 }
 

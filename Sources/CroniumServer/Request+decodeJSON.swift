@@ -10,16 +10,16 @@ extension Request {
     /// field, and refuses fields `T` does not have: a misspelled field must not be dropped silently.
     /// `readOnly` names top-level fields a GET returns that a client may send back unchanged
     /// (`id`, `createdAt`…); they are accepted and ignored.
-    func decodeJSON<T: Codable>(as type: T.Type, context: AppRequestContext, readOnly: Set<String> = []) async throws -> T {
-        try await decodeJSONIfPresent(as: type, context: context, readOnly: readOnly) ?? context.requestDecoder.decode(T.self, from: Data())
+    func decodeJSON<T: Codable>(as type: T.Type, readOnly: Set<String> = []) async throws -> T {
+        try await decodeJSONIfPresent(as: type, readOnly: readOnly) ?? JSONDecoder.cronium.decode(T.self, from: Data())
     }
 
-    /// ``decodeJSON(as:context:readOnly:)`` for a body that may be left out: nil when it is empty.
-    func decodeJSONIfPresent<T: Codable>(as type: T.Type, context: AppRequestContext, readOnly: Set<String> = []) async throws -> T? {
+    /// ``decodeJSON(as:readOnly:)`` for a body that may be left out: nil when it is empty.
+    func decodeJSONIfPresent<T: Codable>(as type: T.Type, readOnly: Set<String> = []) async throws -> T? {
         let buffer = try await body.collect(upTo: Self.maxJSONBytes)
         let data = Data(buffer.readableBytesView)
         guard !data.isEmpty else { return nil }
-        let value = try context.requestDecoder.decode(T.self, from: data)
+        let value = try JSONDecoder.cronium.decode(T.self, from: data)
         try UnknownFields.refuse(try UnknownFields.find(in: data, decodedAs: value, readOnly: readOnly))
         return value
     }

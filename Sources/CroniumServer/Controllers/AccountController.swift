@@ -8,15 +8,17 @@ import Hummingbird
 struct AccountController {
     let accounts: Accounts
 
+    /// Signing in is the one route of `api` open to anyone; the rest are the caller's.
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.post("auth/login", use: login)
-        api.post("auth/logout", use: logout)
-        api.get("me", use: me)
-        api.get("users", use: listUsers)
-        api.post("users", use: createUser)
-        api.get("tokens", use: listTokens)
-        api.post("tokens", use: createToken)
-        api.delete("tokens/:id", use: revokeToken)
+        let signedIn = api.group(context: UserRequestContext.self)
+        signedIn.post("auth/logout", use: logout)
+        signedIn.get("me", use: me)
+        signedIn.get("users", use: listUsers)
+        signedIn.post("users", use: createUser)
+        signedIn.get("tokens", use: listTokens)
+        signedIn.post("tokens", use: createToken)
+        signedIn.delete("tokens/:id", use: revokeToken)
     }
 
     struct Login: Codable {
@@ -41,7 +43,7 @@ struct AccountController {
     }
 
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let input = try await request.decodeJSON(as: Login.self, context: context)
+        let input = try await request.decodeJSON(as: Login.self)
         let session = try await accounts.signIn(username: input.username, password: input.password)
         var response = try session.user.response(from: request, context: context)
         response.setCookie(
@@ -58,42 +60,41 @@ struct AccountController {
         return response
     }
 
-    @Sendable func logout(_ request: Request, context: AppRequestContext) async throws -> Response {
-        _ = try context.requireUser()
+    @Sendable func logout(_ request: Request, context: UserRequestContext) async throws -> Response {
         if let cookie = request.cookies[AuthMiddleware.sessionCookie]?.value { try await accounts.signOut(session: cookie) }
         var response = Response(status: .noContent)
         response.setCookie(Cookie(name: AuthMiddleware.sessionCookie, value: "", maxAge: 0, path: "/", httpOnly: true, sameSite: .strict))
         return response
     }
 
-    @Sendable func me(_ request: Request, context: AppRequestContext) async throws -> User { try context.requireUser() }
+    @Sendable func me(_ request: Request, context: UserRequestContext) -> User { context.user }
 
-    @Sendable func listUsers(_ request: Request, context: AppRequestContext) async throws -> [User] {
-        try await accounts.users(by: try context.requireUser())
+    @Sendable func listUsers(_ request: Request, context: UserRequestContext) async throws -> [User] {
+        try await accounts.users(by: context.user)
     }
 
-    @Sendable func createUser(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedUser> {
-        let caller = try context.requireUser()
+    @Sendable func createUser(_ request: Request, context: UserRequestContext) async throws -> EditedResponse<CreatedUser> {
+        let caller = context.user
         // Checked again by Accounts; here first, so that a user who may not is told so before the body is read.
         guard caller.role == .admin else { throw CroniumError.forbidden }
-        let input = try await request.decodeJSON(as: Accounts.NewUser.self, context: context)
+        let input = try await request.decodeJSON(as: Accounts.NewUser.self)
         let (user, password) = try await accounts.createUser(input, by: caller)
         return EditedResponse(status: .created, response: CreatedUser(user: user, password: password))
     }
 
-    @Sendable func listTokens(_ request: Request, context: AppRequestContext) async throws -> [APIToken] {
-        try await accounts.tokens(of: try context.requireUser(), all: try QueryParameters(request).flag("all") ?? false)
+    @Sendable func listTokens(_ request: Request, context: UserRequestContext) async throws -> [APIToken] {
+        try await accounts.tokens(of: context.user, all: try QueryParameters(request).flag("all") ?? false)
     }
 
-    @Sendable func createToken(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<CreatedToken> {
-        let user = try context.requireUser()
-        let input = try await request.decodeJSON(as: NewToken.self, context: context)
+    @Sendable func createToken(_ request: Request, context: UserRequestContext) async throws -> EditedResponse<CreatedToken> {
+        let user = context.user
+        let input = try await request.decodeJSON(as: NewToken.self)
         let (token, secret) = try await accounts.createToken(named: input.name, for: user)
         return EditedResponse(status: .created, response: CreatedToken(token: token, secret: secret))
     }
 
-    @Sendable func revokeToken(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let user = try context.requireUser()
+    @Sendable func revokeToken(_ request: Request, context: UserRequestContext) async throws -> HTTPResponse.Status {
+        let user = context.user
         try await accounts.revokeToken(try context.parameters.require("id", as: TokenID.self), by: user)
         return .noContent
     }

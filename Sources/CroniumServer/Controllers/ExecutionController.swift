@@ -7,7 +7,7 @@ import Hummingbird
 struct ExecutionController {
     let engine: Engine
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RouterGroup<UserRequestContext>) {
         group.get(use: list)
         group.get(":id", use: show)
         group.post(":id/cancel", use: cancel)
@@ -23,8 +23,8 @@ struct ExecutionController {
         let complete: Bool
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Execution] {
-        let user = try context.requireUser()
+    @Sendable func list(_ request: Request, context: UserRequestContext) async throws -> [Execution] {
+        let user = context.user
         let query = QueryParameters(request)
         return try await engine.executions(
             visibleTo: user,
@@ -37,10 +37,10 @@ struct ExecutionController {
 
     /// One run, with the actions its end set off, the messages they sent, and its parts (one per
     /// server of a REMOTE run).
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Execution {
+    @Sendable func show(_ request: Request, context: UserRequestContext) async throws -> Execution {
         var execution = try await engine.execution(
             id: try context.parameters.require("id", as: ExecutionID.self),
-            visibleTo: try context.requireUser()
+            visibleTo: context.user
         ).execution
         let actions = try await engine.actionFirings(of: execution.id)
         execution.actions = actions.isEmpty ? nil : actions
@@ -51,16 +51,16 @@ struct ExecutionController {
         return execution
     }
 
-    @Sendable func cancel(_ request: Request, context: AppRequestContext) async throws -> Execution {
-        try await engine.cancel(executionId: try context.parameters.require("id", as: ExecutionID.self), by: try context.requireUser())
+    @Sendable func cancel(_ request: Request, context: UserRequestContext) async throws -> Execution {
+        try await engine.cancel(executionId: try context.parameters.require("id", as: ExecutionID.self), by: context.user)
     }
 
-    @Sendable func logs(_ request: Request, context: AppRequestContext) async throws -> LogPage {
+    @Sendable func logs(_ request: Request, context: UserRequestContext) async throws -> LogPage {
         let id = try context.parameters.require("id", as: ExecutionID.self)
         let query = QueryParameters(request)
         let after = try query.integer("after", default: 0, in: 0...Int(Int32.max))
         let limit = try query.integer("limit", default: 1000, in: 1...10_000)
-        let page = try await engine.logLines(executionId: id, visibleTo: try context.requireUser(), after: after, limit: limit)
+        let page = try await engine.logLines(executionId: id, visibleTo: context.user, after: after, limit: limit)
         return LogPage(executionId: id, lines: page.lines, nextAfter: page.lines.last?.seq ?? after, complete: page.complete)
     }
 }

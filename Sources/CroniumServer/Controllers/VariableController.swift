@@ -10,7 +10,7 @@ import NIOCore
 struct VariableController {
     let engine: Engine
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RouterGroup<UserRequestContext>) {
         group.get(use: list)
         group.get("export", use: export)
         group.post("import", use: importVariables)
@@ -19,35 +19,35 @@ struct VariableController {
         group.delete(":key", use: delete)
     }
 
-    @Sendable func list(_ request: Request, context: AppRequestContext) async throws -> [Variable] {
-        try await engine.variables(of: try context.requireUser())
+    @Sendable func list(_ request: Request, context: UserRequestContext) async throws -> [Variable] {
+        try await engine.variables(of: context.user)
     }
 
-    @Sendable func show(_ request: Request, context: AppRequestContext) async throws -> Variable {
+    @Sendable func show(_ request: Request, context: UserRequestContext) async throws -> Variable {
         let reveal = try QueryParameters(request).flag("reveal") ?? false
-        return try await engine.variable(key: try context.parameters.require("key"), of: try context.requireUser(), reveal: reveal)
+        return try await engine.variable(key: try context.parameters.require("key"), of: context.user, reveal: reveal)
     }
 
     /// Creates (201) or changes (200) the variable; fields left out keep their stored value.
-    @Sendable func set(_ request: Request, context: AppRequestContext) async throws -> EditedResponse<Variable> {
-        let user = try context.requireUser()
+    @Sendable func set(_ request: Request, context: UserRequestContext) async throws -> EditedResponse<Variable> {
+        let user = context.user
         let key = try context.parameters.require("key")
-        let input = try await request.decodeJSON(as: VariableInput.self, context: context, readOnly: ["createdAt", "updatedAt"])
+        let input = try await request.decodeJSON(as: VariableInput.self, readOnly: ["createdAt", "updatedAt"])
         let (variable, created) = try await engine.setVariable(key: key, input, by: user)
         return EditedResponse(status: created ? .created : .ok, response: variable)
     }
 
-    @Sendable func delete(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        try await engine.deleteVariable(key: try context.parameters.require("key"), by: try context.requireUser())
+    @Sendable func delete(_ request: Request, context: UserRequestContext) async throws -> HTTPResponse.Status {
+        try await engine.deleteVariable(key: try context.parameters.require("key"), by: context.user)
         return .noContent
     }
 
     /// `?format=json` (the default: `{"variables": [...]}`) or `env`; secrets only with `?includeSecrets=true`.
-    @Sendable func export(_ request: Request, context: AppRequestContext) async throws -> Response {
+    @Sendable func export(_ request: Request, context: UserRequestContext) async throws -> Response {
         let query = QueryParameters(request)
         let includeSecrets = try query.flag("includeSecrets") ?? false
         let format = query.text("format") ?? "json"
-        let variables = try await engine.exportVariables(of: try context.requireUser(), includeSecrets: includeSecrets)
+        let variables = try await engine.exportVariables(of: context.user, includeSecrets: includeSecrets)
         switch format {
         case "json":
             let data = try JSONEncoder.cronium.encode(
@@ -68,8 +68,8 @@ struct VariableController {
 
     /// A JSON document (`{"variables": [...]}` or a bare array) or, sent as `text/plain`, a
     /// `.env` file; `?secret=true` makes every imported variable a secret, `?dryRun=true` checks only.
-    @Sendable func importVariables(_ request: Request, context: AppRequestContext) async throws -> VariableImportReport {
-        let user = try context.requireUser()
+    @Sendable func importVariables(_ request: Request, context: UserRequestContext) async throws -> VariableImportReport {
+        let user = context.user
         let query = QueryParameters(request)
         let dryRun = try query.flag("dryRun") ?? false
         let allSecret = try query.flag("secret") ?? false

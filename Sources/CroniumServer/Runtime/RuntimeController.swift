@@ -14,7 +14,7 @@ struct RuntimeController {
     /// The largest output a run may set, as JSON text.
     static let maxOutputBytes = 256 << 10
 
-    func addRoutes(to group: RouterGroup<AppRequestContext>) {
+    func addRoutes(to group: RouterGroup<RunRequestContext>) {
         group.get("input", use: input)
         group.post("output", use: output)
         group.post("condition", use: condition)
@@ -27,8 +27,8 @@ struct RuntimeController {
 
     /// `{"key", "value"}`, or the bare value for a client that accepts `text/plain` before JSON
     /// (the Bash helpers: no JSON to take apart). 404 when the run's owner has no such variable.
-    @Sendable func getVariable(_ request: Request, context: AppRequestContext) async throws -> Response {
-        let session = try context.requireSession()
+    @Sendable func getVariable(_ request: Request, context: RunRequestContext) async throws -> Response {
+        let session = context.session
         let key = try context.parameters.require("key")
         guard let value = try await vault.value(key: key, owner: session.event.ownerId) else {
             throw Problem(.notFound, "there is no variable \(key)")
@@ -40,8 +40,8 @@ struct RuntimeController {
     }
 
     /// `{"value": "text"}` (another JSON value is stored as its JSON text), or a `text/plain` body.
-    @Sendable func putVariable(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let session = try context.requireSession()
+    @Sendable func putVariable(_ request: Request, context: RunRequestContext) async throws -> HTTPResponse.Status {
+        let session = context.session
         let key = try context.parameters.require("key")
         if let problem = VariableRules.problem(key: key) { throw Problem(.invalidInput, problem) }
         let data = Data(try await Self.body(of: request, limit: VariableRules.maxValueBytes + 1024).readableBytesView)
@@ -63,8 +63,8 @@ struct RuntimeController {
     }
 
     /// Idempotent: a variable that is not there is gone already.
-    @Sendable func deleteVariable(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let session = try context.requireSession()
+    @Sendable func deleteVariable(_ request: Request, context: RunRequestContext) async throws -> HTTPResponse.Status {
+        let session = context.session
         _ = try await vault.deleteFromRun(key: try context.parameters.require("key"), owner: session.event.ownerId)
         return .noContent
     }
@@ -98,13 +98,13 @@ struct RuntimeController {
     }
 
     /// The run's input as it was given (JSON), or `null`.
-    @Sendable func input(_ request: Request, context: AppRequestContext) async throws -> Response {
-        Self.json(try context.requireSession().input ?? "null")
+    @Sendable func input(_ request: Request, context: RunRequestContext) async throws -> Response {
+        Self.json(context.session.input ?? "null")
     }
 
     /// Any JSON value; the last one set is the run's output.
-    @Sendable func output(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let session = try context.requireSession()
+    @Sendable func output(_ request: Request, context: RunRequestContext) async throws -> HTTPResponse.Status {
+        let session = context.session
         let buffer: ByteBuffer
         do {
             buffer = try await request.body.collect(upTo: Self.maxOutputBytes)
@@ -123,8 +123,8 @@ struct RuntimeController {
     }
 
     /// `true`, `false`, or `{"condition": true|false}`.
-    @Sendable func condition(_ request: Request, context: AppRequestContext) async throws -> HTTPResponse.Status {
-        let session = try context.requireSession()
+    @Sendable func condition(_ request: Request, context: RunRequestContext) async throws -> HTTPResponse.Status {
+        let session = context.session
         let data = Data(try await request.body.collect(upTo: 1024).readableBytesView)
         guard let verdict = (try? JSONDecoder().decode(Bool.self, from: data)) ?? (try? JSONDecoder().decode(Wrapped.self, from: data))?.condition
         else {
@@ -135,15 +135,15 @@ struct RuntimeController {
     }
 
     /// Sends a message through one of the owner's tools; the answer is what the far end said.
-    @Sendable func sendMessage(_ request: Request, context: AppRequestContext) async throws -> DeliveryResult {
-        let session = try context.requireSession()
-        let message = try await request.decodeJSON(as: ScriptMessage.self, context: context)
+    @Sendable func sendMessage(_ request: Request, context: RunRequestContext) async throws -> DeliveryResult {
+        let session = context.session
+        let message = try await request.decodeJSON(as: ScriptMessage.self)
         return try await sender.send(message, from: session)
     }
 
     /// Which event and run this is.
-    @Sendable func runContext(_ request: Request, context: AppRequestContext) async throws -> RunContext {
-        let session = try context.requireSession()
+    @Sendable func runContext(_ request: Request, context: RunRequestContext) async throws -> RunContext {
+        let session = context.session
         return RunContext(
             eventId: session.event.id,
             eventName: session.event.name,
