@@ -69,13 +69,14 @@ struct ObservedExecutor: Executor {
         let id: ExecutionID
         let observer: RunObserver
 
-        func run(output: RunOutput) async -> ExecutionOutcome {
+        func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
             let (id, observer) = (self.id, self.observer)
             let outcome = await inner.run(
                 output: RunOutput { stream, lines in
                     if stream == .stdout, let first = lines.first { observer.sawLine(id, first) }
                     await output(stream, lines: lines)
-                }
+                },
+                stops: stops
             )
             observer.completed(id)
             return outcome

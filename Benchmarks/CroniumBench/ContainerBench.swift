@@ -70,7 +70,7 @@ struct ContainerBench {
             let started = ContinuousClock.now
             let context = ExecutionContext(executionId: ExecutionID(Int64(index + 1)), event: event, environment: [:], deadline: .now + .seconds(120))
             let prepared = try await executor.prepare(context, output: RunOutput { _, _ in })
-            let outcome = await prepared.run(output: RunOutput { _, _ in })
+            let outcome = await prepared.run(output: RunOutput { _, _ in }, stops: .none)
             await prepared.teardown()
             let took = milliseconds(ContinuousClock.now - started)
             guard outcome.status == .success else { throw BenchError("the container bench's run failed: \(outcome.error?.message ?? "")") }

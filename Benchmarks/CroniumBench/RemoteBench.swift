@@ -72,7 +72,7 @@ struct RemoteBench {
             )
             let started = ContinuousClock.now
             let prepared = try await executor.prepare(context, output: RunOutput { _, _ in })
-            let outcome = await prepared.run(output: RunOutput { _, _ in })
+            let outcome = await prepared.run(output: RunOutput { _, _ in }, stops: .none)
             await prepared.teardown()
             let took = milliseconds(ContinuousClock.now - started)
             guard outcome.status == .success else { throw BenchError("the remote bench's run failed: \(outcome.error?.message ?? "")") }

@@ -9,8 +9,9 @@ import ServiceLifecycle
 /// and holds the rules about events and runs. HTTP and the CLI only translate to calls on this
 /// type, so tests drive it without either.
 ///
-/// Its work is done by five services, run by the caller's service group (``services``): the
-/// scheduler, the dispatcher, the delivery worker (messages), the lease keeper and the log hub.
+/// Its work is done by six services, run by the caller's service group (``services``): the
+/// scheduler, the dispatcher, the delivery worker (messages), the SSH pool, the lease keeper and
+/// the log hub.
 public final class Engine: Sendable {
     public struct Configuration: Sendable {
         /// Runs at once on this node.
@@ -19,6 +20,8 @@ public final class Engine: Sendable {
         public var leaseSeconds: TimeInterval
         /// On shutdown, running runs get this long to finish before they are cancelled.
         public var shutdownGracePeriod: Duration
+        /// A stopped run gets this long between TERM and KILL (``RunSupervisor``).
+        public var killGracePeriod: Duration = .seconds(5)
         /// An occurrence later than this is a misfire (downtime), handled by the schedule's misfire policy.
         public var misfireThresholdSeconds: TimeInterval
         /// Occurrences replayed at most under misfire policy `all`; older ones are recorded as missed.
@@ -192,8 +195,8 @@ public final class Engine: Sendable {
 
     /// The engine's services in start order; a service group shuts them down in reverse: the
     /// scheduler stops firing, the dispatcher drains its runs, messages being sent stop (they go at
-    /// the next start), then leases and logs end.
-    public var services: [any Service] { [logHub, leaseKeeper, deliveries, dispatcher, scheduling] }
+    /// the next start), connections to remote servers close, then leases and logs end.
+    public var services: [any Service] { [logHub, leaseKeeper, remote.pool, deliveries, dispatcher, scheduling] }
 
     /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
     /// free, else as soon as one is.

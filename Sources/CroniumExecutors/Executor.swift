@@ -67,8 +67,8 @@ public struct RunOutput: Sendable {
 }
 
 /// Runs one placement's executions. The engine calls ``prepare(_:output:)``, then the prepared
-/// run's ``PreparedRun/run(output:)``, then always ``PreparedRun/teardown()``; deadlines and
-/// cancels are the engine's: it cancels the task that awaits `run`.
+/// run's ``PreparedRun/run(output:stops:)``, then always ``PreparedRun/teardown()``; deadlines,
+/// cancels and the grace period are the engine's (`RunSupervisor`), which asks the run to stop.
 public protocol Executor: Sendable {
     /// Sets up what the run needs before anything starts: a work directory, a sandbox, limits, a
     /// container, a remote directory. Throws ``ExecutionError`` (`START_FAILED`) when it cannot.
@@ -86,12 +86,56 @@ extension Executor {
     public func shutDown() async {}
 }
 
+/// What the engine asks of a run it stops: `terminate` first (SIGTERM: the script may clean up),
+/// then `kill` once the grace period is over. Each comes at most once, in that order.
+public enum StopRequest: Sendable, Equatable {
+    case terminate
+    case kill
+}
+
+/// One run's stop requests, as the engine sends them.
+public typealias StopRequests = AsyncStream<StopRequest>
+
 /// A run that is ready to start.
 public protocol PreparedRun: Sendable {
-    /// Starts the run and streams its output until it ends. When the calling task is cancelled it
-    /// stops the run (processes get SIGTERM, then SIGKILL after a grace period) and returns what it
-    /// saw; the engine then decides the status. Never throws: a failure is an outcome with a reason.
-    func run(output: RunOutput) async -> ExecutionOutcome
+    /// Starts the run and streams its output until it ends. `stops` is the only way the run is
+    /// stopped: it acts on each request (a signal, a container kill, a frame to the runner) and
+    /// still reads its output until the run has ended; the engine then decides the status. The
+    /// calling task is never cancelled. Never throws: a failure is an outcome with a reason.
+    func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome
     /// Removes what ``Executor/prepare(_:output:)`` made. Called exactly once, however the run ended.
     func teardown() async
+}
+
+extension AsyncStream where Element == StopRequest {
+    /// No stop request will come: for a run nothing stops (a benchmark's).
+    public static var none: StopRequests { AsyncStream { $0.finish() } }
+
+    /// Runs `body` until it returns, cancelling it at the first stop request: for runs that have
+    /// nothing to end gracefully (an HTTP request, a message).
+    public func cancelling<T: Sendable>(_ body: @escaping @Sendable () async -> T) async -> T {
+        await withTaskGroup(of: Arm<T>.self) { group in
+            group.addTask { .done(await body()) }
+            group.addTask {
+                for await _ in self { return .stopRequested }
+                return .noStop
+            }
+            while let arm = await group.next() {
+                switch arm {
+                case .done(let value):
+                    group.cancelAll()
+                    return value
+                case .stopRequested: group.cancelAll()
+                case .noStop: break
+                }
+            }
+            preconditionFailure("the body's task always reports")
+        }
+    }
+}
+
+private enum Arm<T: Sendable>: Sendable {
+    case done(T)
+    case stopRequested
+    case noStop
 }

@@ -22,7 +22,7 @@ public final class EngineHarness: Sendable {
     /// `executors` may add to (or replace) the standard local and HTTP executors.
     public init(
         clock: any EngineClock = SystemClock(),
-        configuration: Engine.Configuration = .init(shutdownGracePeriod: .seconds(2)),
+        configuration: Engine.Configuration = .forTests,
         directory: TemporaryDirectory? = nil,
         executors: (inout ExecutorRegistry) -> Void = { _ in }
     ) async throws {
@@ -43,8 +43,7 @@ public final class EngineHarness: Sendable {
                 configuration: .init(
                     interpreters: .resolve(),
                     isolation: isolation,
-                    workRoot: directory.appending("work"),
-                    killGracePeriod: .milliseconds(500)
+                    workRoot: directory.appending("work")
                 )
             )
         )
@@ -98,4 +97,13 @@ extension Isolation {
 public struct HarnessError: Error, CustomStringConvertible {
     public let description: String
     public init(_ description: String) { self.description = description }
+}
+
+extension Engine.Configuration {
+    /// Short waits, so stopping tests stays fast: 2 s for runs at shutdown, 0.5 s between TERM and KILL.
+    public static var forTests: Engine.Configuration {
+        var configuration = Engine.Configuration(shutdownGracePeriod: .seconds(2))
+        configuration.killGracePeriod = .milliseconds(500)
+        return configuration
+    }
 }

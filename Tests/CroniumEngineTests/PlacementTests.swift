@@ -21,7 +21,7 @@ final class FakePlacementExecutor: Executor {
     let behaviour: Behaviour
     let contexts = Mutex<[ExecutionContext]>([])
     let teardowns = Mutex(0)
-    let stoppedByCancellation = Mutex(false)
+    let stoppedByRequest = Mutex(false)
 
     init(_ behaviour: Behaviour) { self.behaviour = behaviour }
 
@@ -34,7 +34,7 @@ final class FakePlacementExecutor: Executor {
     struct Run: PreparedRun {
         let executor: FakePlacementExecutor
 
-        func run(output: RunOutput) async -> ExecutionOutcome {
+        func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
             await output(.stdout, "ran in the fake placement")
             switch executor.behaviour {
             case .succeed(let value, let condition):
@@ -43,9 +43,11 @@ final class FakePlacementExecutor: Executor {
                 outcome.condition = condition
                 return outcome
             case .hang, .refuseToPrepare:
-                // Until the engine cancels this task; an executor only starts, streams and stops.
-                while !Task.isCancelled { try? await Task.sleep(for: .milliseconds(10)) }
-                executor.stoppedByCancellation.withLock { $0 = true }
+                // Until the engine asks it to stop; an executor only starts, streams and stops.
+                for await request in stops where request == .terminate {
+                    executor.stoppedByRequest.withLock { $0 = true }
+                    break
+                }
                 return .failure(.killedBySignal, "killed by signal 15", exitCode: 143)
             }
         }
@@ -130,7 +132,7 @@ final class FakePlacementExecutor: Executor {
         let timedOut = try await harness.finished(try await harness.engine.enqueue(eventId: slow.id, trigger: .manual, triggeredBy: nil))
         #expect(timedOut.status == .timeout && timedOut.errorCode == .timedOut && timedOut.error == "timed out after 1s")
         #expect(timedOut.exitCode == 143)
-        #expect(fake.stoppedByCancellation.withLock { $0 })
+        #expect(fake.stoppedByRequest.withLock { $0 })
 
         let held = try await harness.createEvent { $0.runLocation = .container }
         let id = try await harness.engine.enqueue(eventId: held.id, trigger: .manual, triggeredBy: nil)

@@ -35,26 +35,25 @@ struct RunRequest {
 extension Executor {
     /// Runs `request` through the engine's supervisor (prepare, run with the deadline, teardown);
     /// cancelling the calling task stops it.
-    func execute(_ request: RunRequest, output: RunOutput) async -> ExecutionOutcome {
+    func execute(_ request: RunRequest, output: RunOutput, grace: Duration = .milliseconds(500)) async -> ExecutionOutcome {
         let context = ExecutionContext(
             executionId: request.executionId,
             event: request.event,
             environment: request.environment,
             deadline: .now + .seconds(request.event.timeoutSeconds)
         )
-        return await RunSupervisor.run(context, on: self, output: output)
+        return await RunSupervisor.run(context, on: self, output: output, stopping: .init(gracePeriod: grace))
     }
 }
 
 @Suite struct LocalProcessExecutorTests {
     /// A sandboxed executor requires the sandbox (bubblewrap is installed by scripts/test.sh).
-    func executor(_ directory: TemporaryDirectory, sandboxed: Bool, grace: Duration = .milliseconds(500)) throws -> LocalProcessExecutor {
+    func executor(_ directory: TemporaryDirectory, sandboxed: Bool) throws -> LocalProcessExecutor {
         LocalProcessExecutor(
             configuration: .init(
                 interpreters: .resolve(),
                 isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
-                workRoot: directory.appending("work"),
-                killGracePeriod: grace
+                workRoot: directory.appending("work")
             )
         )
     }
@@ -127,8 +126,12 @@ extension Executor {
         // A grace far longer than the handler needs, so a loaded machine cannot cut it short.
         // A timeout long enough for a loaded machine to reach the `wait`: a signal that arrives
         // before the script has set its trap cannot run it.
-        let outcome = await try executor(directory, sandboxed: sandboxed, grace: .seconds(10))
-            .execute(RunRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 3), environment: [:]), output: recorder.handler)
+        let outcome = await try executor(directory, sandboxed: sandboxed)
+            .execute(
+                RunRequest(executionId: 5, event: try scriptEvent(.bash, script, timeoutSeconds: 3), environment: [:]),
+                output: recorder.handler,
+                grace: .seconds(10)
+            )
         #expect(outcome.status == .timeout)
         #expect(recorder.text(.stdout) == ["started", "cleaning up"])
         // Under bubblewrap too: bwrap is spared the signal and exits with the script's status.

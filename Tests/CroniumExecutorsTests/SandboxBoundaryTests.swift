@@ -29,8 +29,7 @@ import Testing
             configuration: .init(
                 interpreters: .resolve(),
                 isolation: try Isolation.forTests(directory: directory, mode: sandboxed ? .required : .off),
-                workRoot: directory.appending("work"),
-                killGracePeriod: .milliseconds(200)
+                workRoot: directory.appending("work")
             )
         )
     }

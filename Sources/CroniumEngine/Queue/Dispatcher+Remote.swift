@@ -39,24 +39,27 @@ extension Dispatcher {
             lines: ["running on \(names.count == 1 ? "server" : "\(names.count) servers"): \(names.joined(separator: ", "))"]
         )
         let stops = partIds.map(register)
-        // The run's stop (a cancel, the shutdown) stops every part; one part may be cancelled alone.
-        let forward = Task {
-            await stop.wait()
-            if let reason = stop.reason { for part in stops { part.stop(reason) } }
-        }
-        defer { forward.cancel() }
-        let outcomes = await withTaskGroup(of: (Int, ExecutionOutcome).self) { group in
+        let outcomes = await withTaskGroup(of: PartArm.self) { group in
+            // The run's stop (a cancel, the shutdown) stops every part; one part may be cancelled alone.
+            group.addTask {
+                await stop.wait()
+                if let reason = stop.reason { for part in stops { part.stop(reason) } }
+                return .forwarded
+            }
             for index in servers.indices {
                 group.addTask {
-                    (
+                    .ended(
                         index,
                         await self.runPart(partIds[index], on: servers[index], context, of: execution, on: executor, stop: stops[index], mask: mask)
                     )
                 }
             }
-            var outcomes = [ExecutionOutcome](repeating: .success, count: servers.count)
-            for await (index, outcome) in group { outcomes[index] = outcome }
-            return outcomes
+            var outcomes = [ExecutionOutcome?](repeating: nil, count: servers.count)
+            while outcomes.contains(where: { $0 == nil }), let arm = await group.next() {
+                if case .ended(let index, let outcome) = arm { outcomes[index] = outcome }
+            }
+            group.cancelAll()
+            return outcomes.map { $0 ?? .success }
         }
         let parts = zip(names, zip(partIds, outcomes)).map { RemotePart(server: $0.0, id: $0.1.0, outcome: $0.1.1) }
         logHub.append(executionId: runId, stream: .system, lines: parts.map { "[\($0.server)] \($0.summary)" })
@@ -107,6 +110,11 @@ extension Dispatcher {
         unregister(partId)
         return outcome
     }
+}
+
+private enum PartArm: Sendable {
+    case ended(Int, ExecutionOutcome)
+    case forwarded
 }
 
 /// How one server's part of a `REMOTE` run ended.

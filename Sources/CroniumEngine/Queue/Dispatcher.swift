@@ -394,6 +394,11 @@ final class Dispatcher: Service, Sendable {
     /// Runs a started run with its runtime session open (scripts only: an HTTP request has no
     /// script to call back), and takes what the script set into the outcome. The session closes
     /// before the end is recorded, so the run's token is refused from then on.
+    /// How runs are stopped: the engine's grace period and clock.
+    var stopping: RunSupervisor.Stopping {
+        RunSupervisor.Stopping(gracePeriod: configuration.killGracePeriod, clock: clock, shutdownReason: Self.shutdownReason)
+    }
+
     func run(
         _ context: ExecutionContext,
         of execution: Execution,
@@ -403,7 +408,7 @@ final class Dispatcher: Service, Sendable {
         output: RunOutput
     ) async -> ExecutionOutcome {
         guard let runtime, context.event.type.isScript else {
-            return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
+            return await RunSupervisor.run(context, on: executor, stop: stop, output: output, stopping: stopping)
         }
         let session = RuntimeSession(
             executionId: context.executionId,
@@ -422,7 +427,7 @@ final class Dispatcher: Service, Sendable {
             outcome = try await runtime.gateway.withEndpoint(for: session) { endpoint in
                 var context = context
                 context.runtime = endpoint
-                return await RunSupervisor.run(context, on: executor, stop: stop, output: output, shutdownReason: Self.shutdownReason)
+                return await RunSupervisor.run(context, on: executor, stop: stop, output: output, stopping: stopping)
             }
         } catch {
             outcome = .failure(.startFailed, "could not open the run's runtime API: \(error)")

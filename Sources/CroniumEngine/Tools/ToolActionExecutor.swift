@@ -60,7 +60,11 @@ struct ToolActionExecutor: Executor {
         let credential: ToolCredential
         let message: Delivery
 
-        func run(output: RunOutput) async -> ExecutionOutcome {
+        func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
+            await stops.cancelling { await send(output: output) }
+        }
+
+        private func send(output: RunOutput) async -> ExecutionOutcome {
             let destination = tool.email.map { "\((message.to ?? []).joined(separator: ", ")) via \($0.host)" } ?? tool.urlHost ?? "?"
             await output(.system, "sending through \(tool.name) (\(tool.type.rawValue)) to \(destination)")
             do {

@@ -24,16 +24,13 @@ public struct ContainerExecutor: Executor {
         public var defaultLimits: RunLimits
         /// The most an event may ask for (every field filled).
         public var maximumLimits: RunLimits
-        /// Between SIGTERM and SIGKILL when a run is stopped.
-        public var killGracePeriod: Duration
 
         public init(
             engine: ContainerEngine,
             images: [EventType: String] = ContainerExecutor.defaultImages,
             workRoot: String,
             instance: String,
-            maximumLimits: RunLimits = RunLimits.defaultMaxima,
-            killGracePeriod: Duration = .seconds(5)
+            maximumLimits: RunLimits = RunLimits.defaultMaxima
         ) {
             self.engine = engine
             self.images = images
@@ -41,7 +38,6 @@ public struct ContainerExecutor: Executor {
             self.instance = instance
             self.maximumLimits = maximumLimits
             self.defaultLimits = RunLimits.containerDefaults.capped(by: maximumLimits)
-            self.killGracePeriod = killGracePeriod
         }
     }
 
@@ -145,8 +141,7 @@ public struct ContainerExecutor: Executor {
             id: id,
             image: image,
             directory: directory,
-            outputs: (stdout: "\(directory)/stdout", stderr: "\(directory)/stderr"),
-            gracePeriod: configuration.killGracePeriod
+            outputs: (stdout: "\(directory)/stdout", stderr: "\(directory)/stderr")
         )
     }
 

@@ -166,16 +166,9 @@ public struct DockerClient: Sendable {
         return result.statusCode
     }
 
-    /// Sends SIGTERM, and SIGKILL after `grace` unless the container has stopped.
-    public func stopContainer(_ id: String, grace: Duration) async throws(DockerError) {
-        let seconds = Int((grace.components.seconds) + (grace.components.attoseconds > 0 ? 1 : 0))
-        let response = try await send(.POST, "/containers/\(id)/stop", query: [("t", String(seconds))], timeout: .seconds(Int64(seconds) + 30))
-        if response.status == .notModified || response.status == .notFound { return }
-        try await expect(.noContent, response, doing: "stop the container")
-    }
-
-    public func killContainer(_ id: String) async throws(DockerError) {
-        let response = try await send(.POST, "/containers/\(id)/kill")
+    /// Sends `signal` (a name such as `TERM`) to the container's main process.
+    public func killContainer(_ id: String, signal: String = "KILL") async throws(DockerError) {
+        let response = try await send(.POST, "/containers/\(id)/kill", query: [("signal", signal)])
         // Not running (409) or gone (404): nothing left to kill.
         if [.conflict, .notFound, .notModified].contains(response.status) { return }
         try await expect(.noContent, response, doing: "kill the container")

@@ -20,20 +20,25 @@ public struct HTTPRequestExecutor: Executor {
         return Request(client: client, spec: spec, maxBodyBytes: maxBodyBytes)
     }
 
-    /// One request, sent when the run starts. The engine's deadline cancels it.
+    /// One request, sent when the run starts; the first stop request (the deadline, a cancel)
+    /// cancels it.
     struct Request: PreparedRun {
         let client: HTTPClient
         let spec: HTTPRequestSpec
         let maxBodyBytes: Int
 
-        func run(output: RunOutput) async -> ExecutionOutcome {
+        func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
+            await stops.cancelling { await send(output: output) }
+        }
+
+        private func send(output: RunOutput) async -> ExecutionOutcome {
             var http = HTTPClientRequest(url: spec.url)
             http.method = HTTPMethod(rawValue: spec.method)
             for (name, value) in spec.headers { http.headers.add(name: name, value: value) }
             if let body = spec.body { http.body = .bytes(ByteBuffer(string: body)) }
             await output(.system, "\(spec.method) \(spec.url)")
             do {
-                // No deadline of its own: the engine cancels the request at the event's.
+                // No deadline of its own: the engine stops the request at the event's.
                 let response = try await client.execute(http, deadline: .distantFuture)
                 var body = ByteBuffer()
                 var truncated = false

@@ -17,14 +17,11 @@ public struct LocalProcessExecutor: Executor {
         public var isolation: Isolation
         /// Unsandboxed runs get `<workRoot>/<execution id>` as their working directory, removed afterwards.
         public var workRoot: String
-        /// Between SIGTERM and SIGKILL when a run is stopped.
-        public var killGracePeriod: Duration
 
-        public init(interpreters: Interpreters, isolation: Isolation, workRoot: String, killGracePeriod: Duration = .seconds(5)) {
+        public init(interpreters: Interpreters, isolation: Isolation, workRoot: String) {
             self.interpreters = interpreters
             self.isolation = isolation
             self.workRoot = workRoot
-            self.killGracePeriod = killGracePeriod
         }
     }
 
@@ -191,7 +188,6 @@ public struct LocalProcessExecutor: Executor {
         let records = isolation.sandbox == nil && cgroup == nil ? groupRecords : nil
         return LocalRun(
             spec: spec,
-            gracePeriod: configuration.killGracePeriod,
             sandboxed: isolation.sandbox != nil,
             cgroup: cgroup,
             gate: gate,

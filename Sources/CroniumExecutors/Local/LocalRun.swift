@@ -11,7 +11,6 @@ import Synchronization
 /// never started.
 final class LocalRun: PreparedRun {
     let spec: SpawnSpec
-    let gracePeriod: Duration
     let sandboxed: Bool
     let cgroup: RunCgroup?
     let gate: Sandbox.Gate?
@@ -21,12 +20,11 @@ final class LocalRun: PreparedRun {
     let groupRecord: (records: ProcessGroupRecords, run: ExecutionID)?
     /// Gives the run's own uid back, once nothing of the run is left to hold it.
     let releaseUser: @Sendable () -> Void
-    /// Set once ``run(output:)`` has taken the descriptors over.
+    /// Set once ``run(output:stops:)`` has taken the descriptors over.
     private let started = Mutex(false)
 
     init(
         spec: SpawnSpec,
-        gracePeriod: Duration,
         sandboxed: Bool,
         cgroup: RunCgroup?,
         gate: Sandbox.Gate?,
@@ -36,7 +34,6 @@ final class LocalRun: PreparedRun {
     ) {
         self.releaseUser = releaseUser
         self.spec = spec
-        self.gracePeriod = gracePeriod
         self.sandboxed = sandboxed
         self.cgroup = cgroup
         self.gate = gate
@@ -44,12 +41,11 @@ final class LocalRun: PreparedRun {
         self.groupRecord = groupRecord
     }
 
-    func run(output: RunOutput) async -> ExecutionOutcome {
+    func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
         started.withLock { $0 = true }
         let (handedOver, gate, cgroup, groupRecord) = (spec.extraDescriptors, self.gate, self.cgroup, self.groupRecord)
         let run = ProcessRun(
             spec: spec,
-            gracePeriod: gracePeriod,
             leaderIsSandbox: sandboxed,
             cgroup: cgroup,
             afterSpawn: { child in
@@ -68,7 +64,7 @@ final class LocalRun: PreparedRun {
                 }
             }
         )
-        return await run.run(output: output)
+        return await run.run(output: output, stops: stops)
     }
 
     func teardown() async {

@@ -2,7 +2,6 @@ import CroniumCore
 import Foundation
 import NIOCore
 import NIOPosix
-import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -10,12 +9,11 @@ import Synchronization
 
 /// One child process in its own session, with both output pipes read on NIO's event loops.
 ///
-/// Cancelling the calling task stops the process with Cronium's own sequence: SIGTERM, then
-/// SIGKILL to the whole process group after the grace period. A run that hits its memory or
-/// process limit is ended at once, with the matching error code.
+/// The engine's stop requests become signals: `terminate` sends SIGTERM to the script's
+/// processes, `kill` SIGKILL to the whole process group. A run that hits its memory or process
+/// limit is ended at once, with the matching error code.
 struct ProcessRun: Sendable {
     let spec: SpawnSpec
-    let gracePeriod: Duration
     /// Sandboxed runs: the group leader is bubblewrap, which SIGTERM must spare (bubblewrap dies of
     /// it and takes the sandbox down before the script's own handler has run); the script's
     /// processes get it, and bubblewrap exits with the script's status.
@@ -26,40 +24,6 @@ struct ProcessRun: Sendable {
     /// cgroup. When it throws, the child is killed and the run fails with its error.
     let afterSpawn: @Sendable (ChildProcess?) throws -> Void
 
-    private enum State {
-        case starting
-        case running(pid_t)
-        case stopRequested
-        case ended
-    }
-
-    /// Shared between the run, the cancel handler, the limit watch and the delayed SIGKILL.
-    private final class Lifecycle: Sendable {
-        private let state = Mutex(State.starting)
-        /// The limit that ended the run, if one did.
-        let limitHit = Mutex<ExecutionErrorCode?>(nil)
-        func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
-    }
-
-    func run(output: RunOutput) async -> ExecutionOutcome {
-        let state = Lifecycle()
-        // Not a child task: cancelling it must not tear the process down by any other way than `stop`.
-        let process = Task { await self.execute(output: output, state: state) }
-        return await withTaskCancellationHandler {
-            await process.value
-        } onCancel: {
-            let pid = state.withLock { state -> pid_t? in
-                switch state {
-                case .running(let pid): return pid
-                case .starting: state = .stopRequested
-                case .stopRequested, .ended: break
-                }
-                return nil
-            }
-            if let pid { stop(group: pid, state: state) }
-        }
-    }
-
     /// Threads that only start runs and live as long as the process. Not NIO's shared pool: the
     /// SQLite driver runs every statement there, and a spawn queued behind them would start late.
     static let spawners: NIOThreadPool = {
@@ -68,7 +32,7 @@ struct ProcessRun: Sendable {
         return pool
     }()
 
-    private func execute(output: RunOutput, state: Lifecycle) async -> ExecutionOutcome {
+    func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
         let child: ChildProcess
         do {
             // From a thread that lives as long as the server: bubblewrap's --die-with-parent ends
@@ -97,12 +61,7 @@ struct ProcessRun: Sendable {
             return .failure(.startFailed, "could not start \(spec.argv[0]): \(error)")
         }
         let pid = child.pid
-        let stopAtOnce = state.withLock { state -> Bool in
-            defer { state = .running(pid) }
-            if case .stopRequested = state { return true }
-            return false
-        }
-        if stopAtOnce { stop(group: pid, state: state) }
+        var limitHit: ExecutionErrorCode?
         await withTaskGroup(of: Watch.self) { group in
             group.addTask {
                 await ExitWatcher.shared.exit(of: pid)
@@ -111,22 +70,28 @@ struct ProcessRun: Sendable {
                 kill(-pid, SIGKILL)
                 return .exited
             }
-            if let cgroup { group.addTask { await self.watchLimits(of: cgroup, group: pid, state: state) } }
+            if let cgroup { group.addTask { await self.watchLimits(of: cgroup, group: pid) } }
+            // Requests that came before the spawn wait in the stream, and are acted on now.
+            group.addTask {
+                for await request in stops { self.deliver(request, toGroup: pid) }
+                return .stopsEnded
+            }
             await Self.drain(stdout: child.stdout, stderr: child.stderr, output: output)
             // The pipes can close before the process ends; wait for the end itself.
-            while let watch = await group.next(), watch != .exited {}
+            while let watch = await group.next() {
+                if case .limitHit(let code) = watch { limitHit = code }
+                if case .exited = watch { break }
+            }
             group.cancelAll()
         }
+        // Anything still in the group (a child that closed its output) goes too. The leader is
+        // not reaped yet, so its id cannot belong to anyone else.
+        kill(-pid, SIGKILL)
         let termination = child.reap()
-        // Anything still in the group (for example a child that closed its output) goes too.
-        state.withLock { state in
-            kill(-pid, SIGKILL)
-            state = .ended
-        }
         // A limit also explains a failure the watch did not see coming: the kernel ended the
         // process at its memory limit, or a fork failed, and the script then exited at once.
         let failed = termination != .exited(0)
-        let hit = state.limitHit.withLock { $0 } ?? (failed ? cgroup?.limitHit : nil)
+        let hit = limitHit ?? (failed ? cgroup?.limitHit : nil)
         if let code = hit {
             let message =
                 code == .outOfMemory
@@ -141,25 +106,32 @@ struct ProcessRun: Sendable {
         }
     }
 
-    private enum Watch { case exited, limitsWatched }
+    private enum Watch {
+        case exited
+        case limitHit(ExecutionErrorCode)
+        case limitsWatched
+        case stopsEnded
+    }
 
     /// Every 50 ms until the run ends: a run over its memory or process limit is ended at once
     /// (the kernel may have ended only one of its processes, or refused a fork the script survives).
-    private func watchLimits(of cgroup: RunCgroup, group pid: pid_t, state: Lifecycle) async -> Watch {
+    private func watchLimits(of cgroup: RunCgroup, group pid: pid_t) async -> Watch {
         while true {
             do { try await Task.sleep(for: .milliseconds(50)) } catch { return .limitsWatched }
             if let hit = cgroup.limitHit {
-                state.limitHit.withLock { $0 = $0 ?? hit }
                 // Everything in the group, the sandbox's own processes included.
                 kill(-pid, SIGKILL)
-                return .limitsWatched
+                return .limitHit(hit)
             }
         }
     }
 
-    /// SIGTERM now (to the script's processes), SIGKILL to the whole group after the grace
-    /// period unless the run has ended by then.
-    private func stop(group pid: pid_t, state: Lifecycle) {
+    /// `terminate`: SIGTERM to the script's processes. `kill`: SIGKILL to the whole group.
+    private func deliver(_ request: StopRequest, toGroup pid: pid_t) {
+        guard request == .terminate else {
+            kill(-pid, SIGKILL)
+            return
+        }
         let members = leaderIsSandbox ? Self.processes(inGroup: pid).filter { $0 != pid } : []
         if leaderIsSandbox && members.isEmpty {
             // bubblewrap has not started the script yet: there is nothing to clean up, and
@@ -169,15 +141,6 @@ struct ProcessRun: Sendable {
             kill(-pid, SIGTERM)
         } else {
             for member in members { kill(member, SIGTERM) }
-        }
-        let grace = gracePeriod
-        Task {
-            try? await Task.sleep(for: grace)
-            // Only while the run is still being read: once it has ended (its group killed at the
-            // end, under this lock) the id may belong to someone else and is left alone.
-            state.withLock { state in
-                if case .running = state { kill(-pid, SIGKILL) }
-            }
         }
     }
 

@@ -25,13 +25,10 @@ public struct RemoteExecutor: Executor {
     /// The runner and signing key; read on first use, so a server without the runner built runs
     /// everything else.
     public let runner: @Sendable () throws -> RunnerDeployment
-    /// Between TERM and KILL when a run is stopped.
-    public let killGracePeriod: Duration
     private let deployed = DeployedRunners()
 
-    public init(killGracePeriod: Duration = .seconds(5), runner: @escaping @Sendable () throws -> RunnerDeployment) {
+    public init(runner: @escaping @Sendable () throws -> RunnerDeployment) {
         self.runner = runner
-        self.killGracePeriod = killGracePeriod
     }
 
     public func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
@@ -62,8 +59,7 @@ public struct RemoteExecutor: Executor {
             deployment: deployment,
             deployed: deployed,
             payload: payload,
-            runtimeSocket: context.runtime?.socketPath,
-            gracePeriod: killGracePeriod
+            runtimeSocket: context.runtime?.socketPath
         )
     }
 
@@ -99,31 +95,26 @@ public struct RemoteExecutor: Executor {
 
 /// The runners known to be in place, by connection: the first run over a connection makes sure of
 /// it (one command when it is there), the runs that come meanwhile wait for that, and the runs
-/// after it start at once. A failed check is forgotten, so the next run tries again.
+/// after it start at once. A failed check is not kept, so the next run tries again.
 final class DeployedRunners: Sendable {
-    private let checks = Mutex<[UInt64: Task<Void, any Error>]>([:])
-    /// Connections are few and long-lived; this many entries are kept at most.
+    private let ensured = Mutex<Set<UInt64>>([])
+    private let checks = SingleFlight<UInt64, Void>()
+    /// Connections are few and long-lived; this many are remembered at most.
     private static let kept = 256
 
     /// The runner went missing over `connection`: the next ``ensure(_:on:)`` looks again.
     func forget(_ connection: SSHConnection) {
-        _ = checks.withLock { $0.removeValue(forKey: connection.serial) }
+        _ = ensured.withLock { $0.remove(connection.serial) }
     }
 
     func ensure(_ deployment: RunnerDeployment, on connection: SSHConnection) async throws {
-        let key = connection.serial
-        let check = checks.withLock { checks in
-            if let check = checks[key] { return check }
-            if checks.count >= Self.kept, let oldest = checks.keys.min() { checks[oldest] = nil }
-            let check = Task { _ = try await deployment.ensure(on: connection) }
-            checks[key] = check
-            return check
-        }
-        do {
-            try await check.value
-        } catch {
-            checks.withLock { checks in if checks[key] == check { checks[key] = nil } }
-            throw error
+        let serial = connection.serial
+        if ensured.withLock({ $0.contains(serial) }) { return }
+        try await checks.run(serial) { _ = try await deployment.ensure(on: connection) }
+        ensured.withLock { ensured in
+            // Serials grow: the smallest is the oldest connection.
+            if ensured.count >= Self.kept, let oldest = ensured.min() { ensured.remove(oldest) }
+            ensured.insert(serial)
         }
     }
 }

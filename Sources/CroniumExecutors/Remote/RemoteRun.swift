@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import CroniumCore
 import CroniumRunnerKit
 import Foundation
@@ -10,9 +11,9 @@ import Synchronization
 /// frames become log lines; a helper's connection on the host becomes a connection of the server
 /// to the run's runtime socket (``HelperRelay``), so no port is forwarded.
 ///
-/// Cancelling the task that awaits `run` sends `TERM` to the script's process group, `KILL` after
-/// the grace period, and lets the session go if the host answers neither; the runner also stops
-/// the script when the session ends, so a lost connection leaves nothing running there.
+/// The engine's stop requests become `TERM` and `KILL` frames to the runner, which signals the
+/// script's process group; a host that answers neither is let go 5 s after `KILL`. The runner
+/// also stops the script when the session ends, so a lost connection leaves nothing running there.
 struct RemoteRun: PreparedRun {
     /// The connection the run was prepared on (the runner is in place there).
     let connection: SSHConnection
@@ -22,21 +23,59 @@ struct RemoteRun: PreparedRun {
     /// The payload frame, encoded.
     let payload: [UInt8]
     let runtimeSocket: String?
-    let gracePeriod: Duration
     /// What the runner may print on its own stderr (a shell's "not found", a crash) kept for the
     /// failure's message.
     static let runnerErrorBytes = 4096
 
     var server: String { placement.serverName }
 
-    func run(output: RunOutput) async -> ExecutionOutcome {
-        switch await attempt(on: connection, output: output) {
+    func run(output: RunOutput, stops: StopRequests) async -> ExecutionOutcome {
+        let signals = RunnerSignals()
+        return await withTaskGroup(of: Arm.self) { group in
+            group.addTask { .ended(await self.attempts(output: output, signals: signals)) }
+            group.addTask {
+                for await request in stops {
+                    await signals.send(request)
+                    if request == .kill { break }
+                }
+                guard signals.killed else { return .listened }
+                // A host that answers neither (cut off, frozen) is not waited for any longer.
+                do { try await Task.sleep(for: Self.answerAfterKill) } catch { return .listened }
+                return .abandoned
+            }
+            while let arm = await group.next() {
+                switch arm {
+                case .ended(let outcome):
+                    group.cancelAll()
+                    return outcome
+                case .abandoned:
+                    // The try ends as a lost connection; the engine has its verdict already.
+                    group.cancelAll()
+                case .listened:
+                    break
+                }
+            }
+            preconditionFailure("the tries always report")
+        }
+    }
+
+    /// How long a host has to end its run after `KILL`.
+    static let answerAfterKill = Duration.seconds(5)
+
+    private enum Arm: Sendable {
+        case ended(ExecutionOutcome)
+        case abandoned
+        case listened
+    }
+
+    private func attempts(output: RunOutput, signals: RunnerSignals) async -> ExecutionOutcome {
+        switch await attempt(on: connection, output: output, signals: signals) {
         case .ended(let outcome): return outcome
         case .notStarted(let reason, let cause):
             // Nothing ran: once more, on a new connection if this one broke (a pooled connection
             // whose host went away a moment ago), with the runner put back if it went missing
-            // (a cache cleaned, another server's deployment).
-            guard !Task.isCancelled else { return .failure(.startFailed, "server \(server): \(reason)") }
+            // (a cache cleaned, another server's deployment). Not when the run was stopped.
+            guard !signals.requested else { return .failure(.startFailed, "server \(server): \(reason)") }
             var fresh = connection
             do {
                 if cause == .connectionBroke {
@@ -50,7 +89,7 @@ struct RemoteRun: PreparedRun {
                 let code: ExecutionErrorCode = cause == .connectionBroke ? .connectionLost : .startFailed
                 return .failure(code, "server \(server): \(reason); then: \(RemoteExecutor.describe(error, server: server))")
             }
-            switch await attempt(on: fresh, output: output) {
+            switch await attempt(on: fresh, output: output, signals: signals) {
             case .ended(let outcome): return outcome
             case .notStarted(let again, let cause):
                 return .failure(cause == .connectionBroke ? .connectionLost : .startFailed, "server \(server): \(again)")
@@ -71,51 +110,41 @@ struct RemoteRun: PreparedRun {
         case runnerMissing
     }
 
-    private func attempt(on connection: SSHConnection, output: RunOutput) async -> Attempt {
-        let (frames, sender) = AsyncStream.makeStream(of: [UInt8].self)
-        sender.yield(payload)
-        // Not a child task: a cancel must reach the script through the runner, and what the
-        // script prints while it stops must still be read.
-        let session = Task { await self.execute(on: connection, frames: frames, sender: sender, output: output) }
-        return await withTaskCancellationHandler {
-            await session.value
-        } onCancel: {
-            Task { [gracePeriod] in
-                sender.yield(RunnerFrame(.signal, Array("TERM".utf8)).encoded)
-                try await Task.sleep(for: gracePeriod)
-                sender.yield(RunnerFrame(.signal, Array("KILL".utf8)).encoded)
-                // A host that answers neither (cut off, frozen) is not waited for any longer.
-                try await Task.sleep(for: .seconds(5))
-                session.cancel()
-            }
-        }
-    }
-
     func teardown() async {}
 
-    private func execute(on connection: SSHConnection, frames: AsyncStream<[UInt8]>, sender: AsyncStream<[UInt8]>.Continuation, output: RunOutput)
-        async -> Attempt
-    {
-        let relay = HelperRelay(socketPath: runtimeSocket, sender: sender)
-        defer {
-            sender.finish()
-            relay.closeAll()
-        }
+    /// One try: the runner started in a session channel, fed the payload, the engine's signals and
+    /// heartbeats, its frames read until the session ends. Everything it starts (the writer, the
+    /// heartbeat, each helper connection) is a child task of the session and ends with it.
+    private func attempt(on connection: SSHConnection, output: RunOutput, signals: RunnerSignals) async -> Attempt {
         do {
             return try await connection.exec(deployment.runCommand) { inbound, outbound in
-                await withTaskGroup(of: Void.self) { group in
-                    group.addTask {
-                        for await bytes in frames {
-                            do { try await outbound.write(ByteBuffer(bytes: bytes)) } catch { return }
-                        }
+                // Frames to the runner, one waiting at a time: a slow connection holds the senders back.
+                let frames = AsyncChannel<[UInt8]>()
+                let earlier = signals.attach(frames)
+                defer {
+                    signals.detach()
+                    frames.finish()
+                }
+                return await withTaskGroup(of: Void.self) { group in
+                    group.addTask { [payload] in
+                        // A session that cannot be written to takes no more frames: its senders go on.
+                        defer { frames.finish() }
+                        do {
+                            try await outbound.write(ByteBuffer(bytes: payload))
+                            for request in earlier { try await outbound.write(ByteBuffer(bytes: RunnerSignals.frame(request))) }
+                            for await bytes in frames { try await outbound.write(ByteBuffer(bytes: bytes)) }
+                        } catch {}
                     }
                     // The runner stops its script when the server goes quiet (a network cut off).
                     group.addTask {
-                        while (try? await Task.sleep(for: .seconds(RunnerFrame.heartbeatSeconds))) != nil {
-                            sender.yield(RunnerFrame(.heartbeat).encoded)
+                        for await _ in AsyncTimerSequence(interval: .seconds(RunnerFrame.heartbeatSeconds), clock: .continuous) {
+                            await frames.send(RunnerFrame(.heartbeat).encoded)
                         }
                     }
-                    let outcome = await read(inbound, relay: relay, output: output)
+                    var relay = HelperRelay(socketPath: runtimeSocket, frames: frames)
+                    let outcome = await read(inbound, relay: &relay, group: &group, output: output)
+                    relay.closeAll()
+                    frames.finish()
                     group.cancelAll()
                     return outcome
                 }
@@ -128,7 +157,12 @@ struct RemoteRun: PreparedRun {
     }
 
     /// Reads the runner's frames until the session ends, and says how the run ended.
-    private func read(_ inbound: NIOAsyncChannelInboundStream<SSHExecOutput>, relay: HelperRelay, output: RunOutput) async -> Attempt {
+    private func read(
+        _ inbound: NIOAsyncChannelInboundStream<SSHExecOutput>,
+        relay: inout HelperRelay,
+        group: inout TaskGroup<Void>,
+        output: RunOutput
+    ) async -> Attempt {
         var decoder = RunnerFrameDecoder()
         var lines = [LogStream.stdout: LineSplitter(), LogStream.stderr: LineSplitter()]
         var ended: (status: Int32, signal: String?)?
@@ -152,9 +186,9 @@ struct RemoteRun: PreparedRun {
                             let completed = frame.payload.withUnsafeBytes { lines[stream]!.feed($0) }
                             await output(stream, lines: completed)
                         case .requestOpen:
-                            if let (id, _) = frame.connection { relay.open(id) }
+                            if let (id, _) = frame.connection { await relay.open(id, in: &group) }
                         case .requestData:
-                            if let (id, bytes) = frame.connection { relay.send(id, bytes) }
+                            if let (id, bytes) = frame.connection { await relay.send(id, bytes) }
                         case .requestClose:
                             if let (id, _) = frame.connection { relay.close(id) }
                         case .exit where frame.payload.count >= 4:
@@ -201,68 +235,101 @@ struct RemoteRun: PreparedRun {
 
 /// The helpers' connections of one run: each connection the runner accepts on the host's socket
 /// is a connection of the server to the run's runtime socket, the bytes relayed both ways in
-/// frames. A connection that cannot be made is closed on the host at once.
-final class HelperRelay: Sendable {
+/// frames, each connection a child task of the run's session. Bytes toward a connection wait in a
+/// channel of their own, one piece at a time: a slow helper holds the session's reading back
+/// instead of filling memory. A connection that cannot be made is closed on the host at once.
+struct HelperRelay {
     let socketPath: String?
-    let sender: AsyncStream<[UInt8]>.Continuation
+    let frames: AsyncChannel<[UInt8]>
     /// What each open connection is still to send to the runtime socket.
-    private let writers = Mutex<[UInt32: AsyncStream<ByteBuffer>.Continuation]>([:])
+    private var writers: [UInt32: AsyncChannel<ByteBuffer>] = [:]
 
-    init(socketPath: String?, sender: AsyncStream<[UInt8]>.Continuation) {
+    init(socketPath: String?, frames: AsyncChannel<[UInt8]>) {
         self.socketPath = socketPath
-        self.sender = sender
+        self.frames = frames
     }
 
-    func open(_ id: UInt32) {
-        guard let socketPath else { return closeOnHost(id) }
-        let (bytes, writer) = AsyncStream.makeStream(of: ByteBuffer.self)
-        writers.withLock { $0[id] = writer }
-        Task {
-            do {
-                let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(unixDomainSocketPath: socketPath) {
-                    channel in
-                    channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
-                }
-                try await channel.executeThenClose { inbound, outbound in
-                    // Whichever side closes first ends the connection.
-                    await withTaskGroup(of: Void.self) { group in
-                        group.addTask {
-                            for await piece in bytes {
-                                do { try await outbound.write(piece) } catch { return }
-                            }
-                        }
-                        group.addTask { [sender] in
-                            do {
-                                for try await piece in inbound { sender.yield(RunnerFrame(.relayData, connection: id, Array(buffer: piece)).encoded) }
-                            } catch {}
-                        }
-                        await group.next()
-                        group.cancelAll()
-                    }
-                }
-            } catch {}
-            writer.finish()
-            writers.withLock { _ = $0.removeValue(forKey: id) }
-            closeOnHost(id)
-        }
+    mutating func open(_ id: UInt32, in group: inout TaskGroup<Void>) async {
+        guard let socketPath else { return await frames.send(RunnerFrame(.relayClose, connection: id).encoded) }
+        let bytes = AsyncChannel<ByteBuffer>()
+        writers[id] = bytes
+        group.addTask { [frames] in await Self.serve(id, socketPath: socketPath, bytes: bytes, frames: frames) }
     }
 
-    func send(_ id: UInt32, _ bytes: ArraySlice<UInt8>) {
-        _ = writers.withLock { $0[id] }?.yield(ByteBuffer(bytes: bytes))
+    func send(_ id: UInt32, _ bytes: ArraySlice<UInt8>) async {
+        await writers[id]?.send(ByteBuffer(bytes: bytes))
     }
 
     /// The helper closed its end on the host.
-    func close(_ id: UInt32) {
-        writers.withLock { $0.removeValue(forKey: id) }?.finish()
+    mutating func close(_ id: UInt32) {
+        writers.removeValue(forKey: id)?.finish()
     }
 
     func closeAll() {
-        for writer in writers.withLock({ writers in
-            defer { writers = [:] }; return Array(writers.values)
-        }) { writer.finish() }
+        for writer in writers.values { writer.finish() }
     }
 
-    private func closeOnHost(_ id: UInt32) {
-        sender.yield(RunnerFrame(.relayClose, connection: id).encoded)
+    /// One connection, until either side closes it; then the host's end is closed too.
+    private static func serve(_ id: UInt32, socketPath: String, bytes: AsyncChannel<ByteBuffer>, frames: AsyncChannel<[UInt8]>) async {
+        do {
+            let channel = try await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(unixDomainSocketPath: socketPath) {
+                channel in
+                channel.eventLoop.makeCompletedFuture { try NIOAsyncChannel<ByteBuffer, ByteBuffer>(wrappingChannelSynchronously: channel) }
+            }
+            try await channel.executeThenClose { inbound, outbound in
+                // Whichever side closes first ends the connection.
+                await withTaskGroup(of: Void.self) { group in
+                    group.addTask {
+                        for await piece in bytes {
+                            do { try await outbound.write(piece) } catch { return }
+                        }
+                    }
+                    group.addTask {
+                        do {
+                            for try await piece in inbound {
+                                await frames.send(RunnerFrame(.relayData, connection: id, Array(buffer: piece)).encoded)
+                            }
+                        } catch {}
+                    }
+                    await group.next()
+                    group.cancelAll()
+                }
+            }
+        } catch {}
+        // Bytes the host still sends for this connection are dropped, not waited on.
+        bytes.finish()
+        await frames.send(RunnerFrame(.relayClose, connection: id).encoded)
+    }
+}
+
+/// The engine's stop requests as signal frames to the runner of whichever try is going on; a try
+/// that starts after a request sends it first.
+final class RunnerSignals: Sendable {
+    private let state = Mutex<(sent: [StopRequest], frames: AsyncChannel<[UInt8]>?)>(([], nil))
+
+    /// Whether the engine asked the run to stop.
+    var requested: Bool { state.withLock { !$0.sent.isEmpty } }
+    var killed: Bool { state.withLock { $0.sent.contains(.kill) } }
+
+    func send(_ request: StopRequest) async {
+        let frames = state.withLock { state in
+            state.sent.append(request)
+            return state.frames
+        }
+        await frames?.send(Self.frame(request))
+    }
+
+    /// The try's frames from now on; returns the requests made before it.
+    func attach(_ frames: AsyncChannel<[UInt8]>) -> [StopRequest] {
+        state.withLock { state in
+            state.frames = frames
+            return state.sent
+        }
+    }
+
+    func detach() { state.withLock { $0.frames = nil } }
+
+    static func frame(_ request: StopRequest) -> [UInt8] {
+        RunnerFrame(.signal, Array((request == .terminate ? "TERM" : "KILL").utf8)).encoded
     }
 }

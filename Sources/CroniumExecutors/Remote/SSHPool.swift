@@ -1,10 +1,14 @@
 import Foundation
+import ServiceLifecycle
 
 /// One logged-in connection per server, shared by all its runs (each in channels of its own),
 /// made again when it drops or the server's settings change. Each server has a circuit breaker:
 /// after `threshold` failed connects in a row it opens, and runs fail at once for `openFor`; then
 /// one trial connect decides whether it closes again.
-public actor SSHPool {
+///
+/// A `Service`: it closes every connection when the node stops, after the runs (it starts before
+/// the dispatcher, so it stops after it).
+public actor SSHPool: Service {
     public struct Policy: Sendable {
         public var connectTimeout: Duration = .seconds(10)
         /// Tries of one connect, transient failures only (a refused key or host key is final).
@@ -30,7 +34,6 @@ public actor SSHPool {
     private struct Entry {
         var settings: String
         var connection: SSHConnection?
-        var connecting: Task<SSHConnection, any Error>?
         var failures = 0
         var openUntil: ContinuousClock.Instant?
         var wallOpenUntil: Date?
@@ -40,6 +43,8 @@ public actor SSHPool {
 
     public let policy: Policy
     private var entries: [Int64: Entry] = [:]
+    /// One connect at a time per server and settings; runs that need it meanwhile wait for it.
+    private let connects = SingleFlight<String, SSHConnection>()
 
     public init(policy: Policy = Policy()) {
         self.policy = policy
@@ -52,8 +57,7 @@ public actor SSHPool {
         var entry = entries[id] ?? Entry(settings: settings)
         if entry.settings != settings {
             // Changed settings: a fresh start, the breaker too.
-            let old = entry.connection
-            Task { await old?.close() }
+            await entry.connection?.close()
             entry = Entry(settings: settings)
         }
         if let connection = entry.connection, connection.isActive {
@@ -71,46 +75,48 @@ public actor SSHPool {
             }
             entry.trialRunning = true
         }
-        let task: Task<SSHConnection, any Error>
-        if let connecting = entry.connecting {
-            task = connecting
-        } else {
-            let policy = policy
-            task = Task { try await Self.connect(target, policy: policy) }
-            entry.connecting = task
-        }
         entries[id] = entry
+        let policy = policy
         do {
-            let connection = try await task.value
-            record(id, settings: settings, task: task) {
-                $0.connection = connection
-                $0.failures = 0
-                $0.openUntil = nil
-                $0.wallOpenUntil = nil
-                $0.lastError = nil
-            }
-            return connection
-        } catch {
-            let error = error as? SSHError ?? SSHError(.disconnected, "\(error)")
-            let policy = policy
-            record(id, settings: settings, task: task) {
-                $0.failures += 1
-                $0.lastError = error
-                if $0.failures >= policy.threshold || $0.openUntil != nil {
-                    $0.openUntil = ContinuousClock.now + policy.openFor
-                    $0.wallOpenUntil = Date().addingTimeInterval(Double(policy.openFor.components.seconds))
+            // The connect's outcome is recorded once, by the caller that made it.
+            return try await connects.run("\(id)\n\(settings)") {
+                do {
+                    let connection = try await Self.connect(target, policy: policy)
+                    await record(id, settings: settings, connected: connection)
+                    return connection
+                } catch {
+                    await record(id, settings: settings, failure: error as? SSHError ?? SSHError(.disconnected, "\(error)"))
+                    throw error
                 }
             }
-            throw error
+        } catch {
+            throw error as? SSHError ?? SSHError(.disconnected, "\(error)")
         }
     }
 
-    /// Applies the outcome of `task` once (every waiter on the same connect sees the same task).
-    private func record(_ id: Int64, settings: String, task: Task<SSHConnection, any Error>, _ change: (inout Entry) -> Void) {
-        guard var entry = entries[id], entry.settings == settings, entry.connecting == task else { return }
-        entry.connecting = nil
+    private func record(_ id: Int64, settings: String, connected connection: SSHConnection) async {
+        guard var entry = entries[id], entry.settings == settings else {
+            // Forgotten, or its settings changed, while it connected.
+            return await connection.close()
+        }
         entry.trialRunning = false
-        change(&entry)
+        entry.connection = connection
+        entry.failures = 0
+        entry.openUntil = nil
+        entry.wallOpenUntil = nil
+        entry.lastError = nil
+        entries[id] = entry
+    }
+
+    private func record(_ id: Int64, settings: String, failure error: SSHError) {
+        guard var entry = entries[id], entry.settings == settings else { return }
+        entry.trialRunning = false
+        entry.failures += 1
+        entry.lastError = error
+        if entry.failures >= policy.threshold || entry.openUntil != nil {
+            entry.openUntil = ContinuousClock.now + policy.openFor
+            entry.wallOpenUntil = Date().addingTimeInterval(Double(policy.openFor.components.seconds))
+        }
         entries[id] = entry
     }
 
@@ -142,15 +148,15 @@ public actor SSHPool {
         )
     }
 
-    /// Closes and forgets server `id`'s connection (its settings changed, or it was removed).
+    /// Closes and forgets server `id`'s connection (its settings changed, or it was removed); a
+    /// connect under way is closed when it is made.
     public func forget(_ id: Int64) async {
-        let entry = entries.removeValue(forKey: id)
-        entry?.connecting?.cancel()
-        await entry?.connection?.close()
+        await entries.removeValue(forKey: id)?.connection?.close()
     }
 
-    /// Closes every connection (the server is stopping).
-    public func closeAll() async {
+    /// Waits for the node to stop, then closes every connection.
+    public func run() async throws {
+        try? await gracefulShutdown()
         for id in Array(entries.keys) { await forget(id) }
     }
 
