@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <string.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -16,6 +17,13 @@ int cronium_pidfd_open(pid_t pid) {
 }
 
 int cronium_epoll_create(void) { return epoll_create1(EPOLL_CLOEXEC); }
+
+int cronium_wakeup_create(void) { return eventfd(0, EFD_CLOEXEC); }
+
+int cronium_wakeup(int fd) {
+    uint64_t one = 1;
+    return write(fd, &one, sizeof one) == sizeof one ? 0 : -1;
+}
 
 int cronium_epoll_watch_once(int epoll_fd, int fd) {
     struct epoll_event event;

@@ -121,7 +121,8 @@ public final class Engine: Sendable {
                     store: store,
                     cipher: self.vault.cipher,
                     delivery: ToolDelivery(policy: configuration.toolDelivery),
-                    limits: configuration.toolLimits
+                    limits: configuration.toolLimits,
+                    clock: clock
                 ),
                 at: .local,
                 for: [.toolAction]

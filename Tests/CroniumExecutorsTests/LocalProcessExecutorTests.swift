@@ -1,10 +1,11 @@
 import CroniumCore
 import CroniumEngine
-import CroniumExecutors
 import CroniumTesting
 import Foundation
 import Synchronization
 import Testing
+
+@testable import CroniumExecutors
 
 /// Collects a run's output lines for assertions.
 final class OutputRecorder: Sendable {
@@ -136,6 +137,26 @@ extension Executor {
         #expect(recorder.text(.stdout) == ["started", "cleaning up"])
         // Under bubblewrap too: bwrap is spared the signal and exits with the script's status.
         #expect(outcome.exitCode == 7)
+    }
+
+    /// The thread that watches for exits starts with the first run and ends at shutdown; a run
+    /// after that (there should be none) still learns of its exit.
+    @Test func theExitWatcherEndsWithTheExecutor() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let executor = try executor(directory, sandboxed: false)
+        let first = await executor.execute(
+            RunRequest(executionId: 1, event: try scriptEvent(.bash, "true"), environment: [:]),
+            output: OutputRecorder().handler
+        )
+        #expect(first.status == .success && !executor.exits.hasEnded)
+        await executor.shutDown()
+        #expect(try await eventually { executor.exits.hasEnded })
+        let after = await executor.execute(
+            RunRequest(executionId: 2, event: try scriptEvent(.bash, "exit 3"), environment: [:]),
+            output: OutputRecorder().handler
+        )
+        #expect(after.exitCode == 3)
     }
 
     @Test func backgroundChildDoesNotHoldTheRunOpen() async throws {

@@ -58,6 +58,11 @@ int cronium_has_exited(pid_t pid);
 int cronium_pidfd_open(pid_t pid);
 /// `epoll_create1(EPOLL_CLOEXEC)`.
 int cronium_epoll_create(void);
+/// A descriptor that becomes readable once ``cronium_wakeup`` was called on it (`eventfd`,
+/// close-on-exec); -1 with errno set if not.
+int cronium_wakeup_create(void);
+/// Makes a `cronium_wakeup_create` descriptor readable; 0, or -1 with errno set.
+int cronium_wakeup(int fd);
 /// Adds `fd` to the epoll set for one readiness report (`EPOLLIN | EPOLLONESHOT`).
 int cronium_epoll_watch_once(int epoll_fd, int fd);
 /// Blocks until some watched descriptors are ready and writes them to `fds` (at most `capacity`,

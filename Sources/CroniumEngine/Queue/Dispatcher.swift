@@ -149,7 +149,7 @@ final class Dispatcher: Service, Sendable {
             let claimed = await recordEnds(ends, claiming: limit)
             if claimed == nil {
                 // A store that fails is not asked again at once: the loop would spin.
-                try? await Task.sleep(for: .milliseconds(250))
+                try? await clock.sleep(until: clock.now() + 0.25)
             }
             let started = claimed ?? []
             releaseSlots(limit - started.count)

@@ -21,14 +21,15 @@ final class LeaseKeeper: Service, Sendable {
     func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
+                let clock = self.recovery.clock
                 if self.dispatcher.activeCount == 0 {
-                    await self.dispatcher.leasesTaken.wait(until: nil, clock: SystemClock())
+                    await self.dispatcher.leasesTaken.wait(until: nil, clock: clock)
                     continue
                 }
-                try? await Task.sleep(for: .seconds(self.configuration.leaseSeconds / 3))
+                try? await clock.sleep(until: clock.now() + self.configuration.leaseSeconds / 3)
                 if Task.isCancelled { return }
                 do {
-                    let now = self.recovery.clock.now()
+                    let now = clock.now()
                     try await self.recovery.store.renewLeases(owner: self.configuration.nodeId, until: now + self.configuration.leaseSeconds)
                     if try await self.recovery.recoverInterrupted(all: false) > 0 { self.dispatcher.doorbell.ring() }
                 } catch {

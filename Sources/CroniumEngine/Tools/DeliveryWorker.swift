@@ -53,7 +53,7 @@ final class DeliveryWorker: Service, Sendable {
                             due = try await store.pendingDeliveries(excluding: Set(busy.keys), excludingTools: full, limit: free)
                         } catch {
                             logger.error("could not read the messages to send", metadata: ["error": "\(String(reflecting: error))"])
-                            try? await Task.sleep(for: .seconds(1))
+                            try? await clock.sleep(until: clock.now() + 1)
                             continue
                         }
                     }
@@ -90,7 +90,7 @@ final class DeliveryWorker: Service, Sendable {
                 return await finish(message, DeliveryResult(attempts: 0, error: "there is no tool \(message.toolName) any more"))
             }
             let credential = try cipher.openTool(stored.sealedCredential)
-            try await limits.take(stored.tool, ownedBy: stored.ownerId, now: clock.now)
+            try await limits.take(stored.tool, ownedBy: stored.ownerId, clock: clock)
             let status = try await store.execution(id: message.executionId)?.status
             result = await delivery.deliver(ToolMessage(message, status: status), with: stored.tool, credential: credential)
         } catch is CancellationError {

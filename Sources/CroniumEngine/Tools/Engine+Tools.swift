@@ -197,9 +197,11 @@ public struct ToolSender: Sendable {
     let cipher: SecretCipher
     let delivery: ToolDelivery
     let limits: ToolRateLimit
+    let clock: any EngineClock
 
     /// Tries and waits stay under the 30 s a helper waits (``ToolDelivery/Policy/forScripts``).
-    public init(vault: VariableVault, limits: ToolRateLimit) {
+    public init(vault: VariableVault, limits: ToolRateLimit, clock: any EngineClock = SystemClock()) {
+        self.clock = clock
         self.store = vault.store
         self.cipher = vault.cipher
         self.delivery = ToolDelivery(policy: .forScripts)
@@ -235,7 +237,7 @@ public struct ToolSender: Sendable {
         let (subject, text, to, html) = try message.content()
         try ValidationError.check(ToolRules.messageProblems(through: stored.tool, to: to, html: html, field: ""))
         // A script waits a little for its turn; longer, and it is told to come back (the helpers do).
-        try await limits.take(stored.tool, ownedBy: owner, now: Date.init, waitingAtMost: limits.scriptWait)
+        try await limits.take(stored.tool, ownedBy: owner, clock: clock, waitingAtMost: limits.scriptWait)
         let record = Delivery(
             executionId: session.executionId,
             actionPosition: nil,

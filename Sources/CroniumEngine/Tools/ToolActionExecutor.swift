@@ -12,6 +12,7 @@ struct ToolActionExecutor: Executor {
     let cipher: SecretCipher
     let delivery: ToolDelivery
     let limits: ToolRateLimit
+    let clock: any EngineClock
 
     func prepare(_ context: ExecutionContext, output: RunOutput) async throws(ExecutionError) -> any PreparedRun {
         let event = context.event
@@ -29,6 +30,7 @@ struct ToolActionExecutor: Executor {
                 store: store,
                 delivery: delivery,
                 limits: limits,
+                clock: clock,
                 tool: stored.tool,
                 credential: try cipher.openTool(stored.sealedCredential),
                 message: Delivery(
@@ -56,6 +58,7 @@ struct ToolActionExecutor: Executor {
         let store: Database
         let delivery: ToolDelivery
         let limits: ToolRateLimit
+        let clock: any EngineClock
         let tool: Tool
         let credential: ToolCredential
         let message: Delivery
@@ -69,7 +72,7 @@ struct ToolActionExecutor: Executor {
             await output(.system, "sending through \(tool.name) (\(tool.type.rawValue)) to \(destination)")
             do {
                 // Only a cancel ends this wait (no limit on it).
-                try await limits.take(tool, ownedBy: message.ownerId, now: Date.init)
+                try await limits.take(tool, ownedBy: message.ownerId, clock: clock)
             } catch {
                 return .failure(.cancelled, "stopped while waiting for the turn of tool \(tool.name)")
             }

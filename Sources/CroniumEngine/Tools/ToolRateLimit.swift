@@ -22,12 +22,12 @@ public final class ToolRateLimit: Sendable {
 
     /// Takes `tool`'s next turn, waiting for it; when that would be longer than `longest`, throws
     /// ``CroniumError/Code/tooManyRequests`` with the wait instead (the caller may come back then).
-    func take(_ tool: Tool, ownedBy owner: UserID, now: () -> Date, waitingAtMost longest: Duration? = nil) async throws {
+    func take(_ tool: Tool, ownedBy owner: UserID, clock: any EngineClock, waitingAtMost longest: Duration? = nil) async throws {
         let key = "\(owner)/\(tool.id)"
         while let wait = buckets.withLock({ buckets in
-            var bucket = buckets[key] ?? TokenBucket(capacity: burst, perSecond: perSecond, now: now())
+            var bucket = buckets[key] ?? TokenBucket(capacity: burst, perSecond: perSecond, now: clock.now())
             defer { buckets[key] = bucket }
-            return bucket.take(now: now())
+            return bucket.take(now: clock.now())
         }) {
             let pause = Duration.milliseconds(Int(wait * 1000) + 1)
             if let longest, pause > longest {
@@ -38,7 +38,7 @@ public final class ToolRateLimit: Sendable {
                     retryAfter: pause
                 )
             }
-            try await Task.sleep(for: pause)
+            try await clock.sleep(until: clock.now().addingTimeInterval(pause / .seconds(1)))
         }
     }
 }

@@ -32,6 +32,8 @@ public struct LocalProcessExecutor: Executor {
 
     /// The helper libraries of unsandboxed runs, written once under the work root.
     let sharedHelpers = HelperDirectory()
+    /// Tells this executor's runs when their process exited; its thread ends at ``shutDown()``.
+    let exits = ExitWatcher()
 
     public init(configuration: Configuration) {
         self.configuration = configuration
@@ -50,9 +52,11 @@ public struct LocalProcessExecutor: Executor {
         sharedHelpers.forget()
     }
 
-    /// The idle cgroups go; runs after this (there should be none) remove their own.
+    /// The idle cgroups go, and the exit watcher's thread ends; runs after this (there should be
+    /// none) remove their own groups and look for their exit themselves.
     public func shutDown() async {
         configuration.isolation.cgroups?.pool.close()
+        exits.stop()
     }
 
     /// Process groups of unsandboxed runs that have no cgroup, kept beside the data directory's
@@ -188,6 +192,7 @@ public struct LocalProcessExecutor: Executor {
         let records = isolation.sandbox == nil && cgroup == nil ? groupRecords : nil
         return LocalRun(
             spec: spec,
+            exits: exits,
             sandboxed: isolation.sandbox != nil,
             cgroup: cgroup,
             gate: gate,

@@ -11,6 +11,7 @@ import Synchronization
 /// never started.
 final class LocalRun: PreparedRun {
     let spec: SpawnSpec
+    let exits: ExitWatcher
     let sandboxed: Bool
     let cgroup: RunCgroup?
     let gate: Sandbox.Gate?
@@ -25,6 +26,7 @@ final class LocalRun: PreparedRun {
 
     init(
         spec: SpawnSpec,
+        exits: ExitWatcher,
         sandboxed: Bool,
         cgroup: RunCgroup?,
         gate: Sandbox.Gate?,
@@ -34,6 +36,7 @@ final class LocalRun: PreparedRun {
     ) {
         self.releaseUser = releaseUser
         self.spec = spec
+        self.exits = exits
         self.sandboxed = sandboxed
         self.cgroup = cgroup
         self.gate = gate
@@ -46,6 +49,7 @@ final class LocalRun: PreparedRun {
         let (handedOver, gate, cgroup, groupRecord) = (spec.extraDescriptors, self.gate, self.cgroup, self.groupRecord)
         let run = ProcessRun(
             spec: spec,
+            exits: exits,
             leaderIsSandbox: sandboxed,
             cgroup: cgroup,
             afterSpawn: { child in

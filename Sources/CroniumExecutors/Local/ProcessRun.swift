@@ -1,3 +1,4 @@
+import AsyncAlgorithms
 import CroniumCore
 import Foundation
 import NIOCore
@@ -14,6 +15,7 @@ import NIOPosix
 /// limit is ended at once, with the matching error code.
 struct ProcessRun: Sendable {
     let spec: SpawnSpec
+    let exits: ExitWatcher
     /// Sandboxed runs: the group leader is bubblewrap, which SIGTERM must spare (bubblewrap dies of
     /// it and takes the sandbox down before the script's own handler has run); the script's
     /// processes get it, and bubblewrap exits with the script's status.
@@ -64,7 +66,7 @@ struct ProcessRun: Sendable {
         var limitHit: ExecutionErrorCode?
         await withTaskGroup(of: Watch.self) { group in
             group.addTask {
-                await ExitWatcher.shared.exit(of: pid)
+                await exits.exit(of: pid)
                 // A background child that inherited the pipes would keep them open: the group
                 // ends with its leader.
                 kill(-pid, SIGKILL)
@@ -116,14 +118,14 @@ struct ProcessRun: Sendable {
     /// Every 50 ms until the run ends: a run over its memory or process limit is ended at once
     /// (the kernel may have ended only one of its processes, or refused a fork the script survives).
     private func watchLimits(of cgroup: RunCgroup, group pid: pid_t) async -> Watch {
-        while true {
-            do { try await Task.sleep(for: .milliseconds(50)) } catch { return .limitsWatched }
+        for await _ in AsyncTimerSequence(interval: .milliseconds(50), clock: .continuous) {
             if let hit = cgroup.limitHit {
                 // Everything in the group, the sandbox's own processes included.
                 kill(-pid, SIGKILL)
                 return .limitHit(hit)
             }
         }
+        return .limitsWatched
     }
 
     /// `terminate`: SIGTERM to the script's processes. `kill`: SIGKILL to the whole group.
