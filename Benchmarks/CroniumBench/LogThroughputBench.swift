@@ -35,15 +35,10 @@ struct LogThroughputBench {
         let lag = SampleSink()
         let started = ContinuousClock.now
         let id = try await bench.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
-        // A live subscriber, as a WebSocket client would be: lag is receipt minus the line's time.
+        // A follower, as a WebSocket client is: lag is receipt minus the line's time.
+        let follow = try await bench.engine.followLog(executionId: id, visibleTo: bench.owner)
         let follower = Task {
-            var subscription = bench.engine.logHub.subscribe(executionId: id)
-            while subscription == nil, !bench.observer.isCompleted(id) {
-                try? await Task.sleep(for: .microseconds(200))
-                subscription = bench.engine.logHub.subscribe(executionId: id)
-            }
-            guard let subscription else { return }
-            for await event in subscription.events {
+            for try await event in follow {
                 guard case .lines(let lines) = event else { continue }
                 let now = Date()
                 for line in lines { lag.add(now.timeIntervalSince(line.time) * 1000) }
@@ -51,7 +46,7 @@ struct LogThroughputBench {
         }
         try await bench.waitUntilIdle(after: id)
         let elapsed = milliseconds(ContinuousClock.now - started)
-        await follower.value
+        try await follower.value
         guard let execution = try await bench.store.execution(id: id), execution.status == .success else {
             throw BenchError("the log run \(id) did not succeed")
         }

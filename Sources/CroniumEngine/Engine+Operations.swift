@@ -112,6 +112,12 @@ extension Engine {
     }
 
     /// Lines of a run's log after `afterSeq`, and whether the run has ended and they reach its end.
+    /// Follows a run's log from its first line to its end (``LogFollower``), for a user who may see it.
+    public func followLog(executionId: ExecutionID, visibleTo user: User) async throws -> LogFollower {
+        _ = try await execution(id: executionId, visibleTo: user)
+        return LogFollower(executionId: executionId, store: store, hub: logHub)
+    }
+
     public func logLines(executionId: ExecutionID, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (
         lines: [LogLine], complete: Bool
     ) {

@@ -59,7 +59,11 @@ struct ScheduleValidationTests {
         Schedule.once(at: Date(timeIntervalSince1970: 1_800_000_000)),
     ])
     func validSchedulesPass(_ schedule: Schedule) throws {
-        try schedule.validate()
+        #expect(ScheduleFixtures.scheduleError { () throws(ScheduleError) in try schedule.validate() } == nil)
+        // And every computation works: each has a first fire, not before the instant asked for.
+        let from = Date(timeIntervalSince1970: 1_700_000_000)
+        let first = try #require(try schedule.firstFire(notBefore: from))
+        #expect(first >= from)
     }
 
     @Test func factoriesUseTheDocumentedDefaults() {

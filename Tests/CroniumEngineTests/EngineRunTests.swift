@@ -108,28 +108,88 @@ import Testing
         try await harness.stop()
     }
 
-    @Test func liveSubscribersGetLinesThenTheFinalStatus() async throws {
+    /// A follower that starts before the run gets every line once, then the final status.
+    @Test func aFollowerGetsEveryLineThenTheFinalStatus() async throws {
         let harness = try await EngineHarness()
         defer { harness.directory.remove() }
         let event = try await harness.createEvent { $0.content = "echo one\nsleep 0.5\necho two\nexit 1" }
         let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
-        var subscription: (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)?
-        #expect(
-            try await eventually {
-                subscription = harness.engine.logHub.subscribe(executionId: id); return subscription != nil
-            }
-        )
-        var seen = subscription!.backlog.map(\.text)
+        var seen: [String] = []
         var final: ExecutionStatus?
-        for await event in subscription!.events {
+        for try await event in try await harness.engine.followLog(executionId: id, visibleTo: harness.owner) {
             switch event {
-            case .lines(let lines): seen += lines.map(\.text)
+            case .lines(let lines): seen += lines.filter { $0.stream == .stdout }.map(\.text)
             case .finished(let status): final = status
             }
         }
-        #expect(seen.suffix(2) == ["one", "two"] || seen == ["two"] || seen == ["one", "two"])
-        #expect(seen.last == "two")
+        #expect(seen == ["one", "two"])
         #expect(final == .failure)
+        try await harness.stop()
+    }
+
+    /// Following a run still queued waits for it to start, without looking again and again, and
+    /// a run cancelled while queued ends its follower at once.
+    @Test func aFollowerOfAQueuedRunWaitsForItsStart() async throws {
+        var configuration = Engine.Configuration.forTests
+        configuration.maxConcurrentRuns = 1
+        let harness = try await EngineHarness(configuration: configuration)
+        defer { harness.directory.remove() }
+        let blocker = try await harness.createEvent { $0.content = "sleep 5" }
+        let event = try await harness.createEvent { $0.content = "echo after" }
+        let blocking = try await harness.engine.enqueue(eventId: blocker.id, trigger: .manual, triggeredBy: nil)
+        #expect(try await eventually { try await harness.store.execution(id: blocking)?.status == .running })
+        let queued = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        let cancelled = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        #expect(try await harness.store.execution(id: queued)?.status == .pending)
+        func follow(_ id: ExecutionID) async throws -> ([String], ExecutionStatus?) {
+            var (seen, final): ([String], ExecutionStatus?) = ([], nil)
+            for try await event in try await harness.engine.followLog(executionId: id, visibleTo: harness.owner) {
+                switch event {
+                case .lines(let lines): seen += lines.map(\.text)
+                case .finished(let status): final = status
+                }
+            }
+            return (seen, final)
+        }
+        async let first = follow(queued)
+        async let second = follow(cancelled)
+        _ = try await harness.engine.cancel(executionId: cancelled)
+        let (_, secondEnd) = try await second
+        #expect(secondEnd == .cancelled)
+        #expect(try await harness.store.execution(id: blocking)?.status == .running)
+        let (firstLines, firstEnd) = try await first
+        #expect(firstLines == ["after"] && firstEnd == .success)
+        try await harness.stop()
+    }
+
+    /// A follower far slower than the run loses its live feed (its buffer fills) and reads what
+    /// it missed from the store: no line lost, none twice, in order.
+    @Test func aSlowFollowerOfAHundredThousandLinesMissesNone() async throws {
+        let harness = try await EngineHarness()
+        defer { harness.directory.remove() }
+        let event = try await harness.createEvent {
+            $0.content = "for i in $(seq 1 100000); do echo \"line $i\"; done"
+            $0.logCapBytes = 8 << 20
+            $0.timeoutValue = 120
+        }
+        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+        var seen: [String] = []
+        seen.reserveCapacity(100_000)
+        var final: ExecutionStatus?
+        var handed = 0
+        for try await event in try await harness.engine.followLog(executionId: id, visibleTo: harness.owner) {
+            handed += 1
+            // Slow while the run prints: far behind its live feed.
+            if handed <= 100 { try await Task.sleep(for: .milliseconds(20)) }
+            switch event {
+            case .lines(let lines): seen += lines.filter { (line: LogLine) in line.stream == .stdout }.map(\.text)
+            case .finished(let status): final = status
+            }
+        }
+        #expect(final == .success)
+        #expect(harness.engine.logHub.overflows > 0)
+        #expect(seen.count == 100_000)
+        #expect(seen == (1...100_000).map { "line \($0)" })
         try await harness.stop()
     }
 

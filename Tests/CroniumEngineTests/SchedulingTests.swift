@@ -261,7 +261,7 @@ import Testing
             event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
         }
         #expect(try await eventually { second.engine.scheduler.isSettled })
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.onePassMore(of: second.engine.scheduler)
         #expect(second.engine.scheduler.nextFire(eventId: event.id) == nil)
         #expect(try await ledger(second, event.id).map(\.0) == [10])
         #expect(try await second.store.executions(eventId: event.id).count == 1)
@@ -292,8 +292,16 @@ import Testing
         _ = try await harness.engine.updateEvent(id: event.id, with: pause, by: harness.owner)
         #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
         clock.advance(to: Self.t0 + 30)
-        try await Task.sleep(for: .milliseconds(200))
+        try await Self.onePassMore(of: harness.engine.scheduler)
         #expect(try await harness.store.ledger(eventId: event.id).isEmpty)
         try await harness.stop()
+    }
+
+    /// Returns once the scheduler has looked for due fires again, after every change so far: what
+    /// it did not fire then, it does not fire.
+    static func onePassMore(of scheduler: Scheduler) async throws {
+        let before = scheduler.passes
+        scheduler.lookAgain()
+        #expect(try await eventually { scheduler.passes > before })
     }
 }

@@ -86,8 +86,7 @@ import Testing
         kill(first.serverPid, SIGKILL)
         #expect(try await eventually { !first.process.isRunning })
         // The script's shell dies with the server (it asked for SIGKILL then); its children do not.
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(livePIDs(withMarker: marker).count == 2, "the test needs survivors to be meaningful")
+        #expect(try await eventually { livePIDs(withMarker: marker).count == 2 }, "the test needs survivors to be meaningful")
 
         let second = try await ServerProcess.start(dataDirectory: data, asUser: user)
         #expect(try await eventually(timeout: .seconds(5)) { livePIDs(withMarker: marker).isEmpty })

@@ -17,8 +17,9 @@ public enum LiveLogEvent: Sendable, Equatable {
 ///
 /// Memory stays bounded per run: lines wait at most one flush interval before they are written,
 /// and past the event's cap only a tail of half the cap is held (the middle is counted, not kept).
-/// Subscribers get a bounded buffer too; a subscriber too slow to keep up loses its oldest lines
-/// (the `seq` gap shows it) rather than growing the server's memory.
+/// Subscribers get a bounded buffer too: a subscriber too slow to keep up is let go when its buffer
+/// is full (``LogSubscription/overflowed``), rather than growing the server's memory, and its
+/// follower (``LogFollower``) reads what it missed from the store and subscribes again.
 public final class LogHub: Service, Sendable {
     let store: Database
     let logger: Logger
@@ -28,6 +29,11 @@ public final class LogHub: Service, Sendable {
     private let writeLock = AsyncMutex()
     /// Rung by the first line after a flush: the flusher sleeps while nothing waits to be written.
     private let linesWaiting = Doorbell()
+    /// Subscriptions let go because their buffer was full (their followers then read the store).
+    private let overflowCount = Atomic(0)
+    public var overflows: Int { overflowCount.load(ordering: .relaxed) }
+    /// Followers of runs that are not live here, waiting for one to open or to end.
+    private let waiters = Mutex<[UUID: Doorbell]>([:])
 
     /// Chunks a subscriber may fall behind by before it loses the oldest (a chunk is at most one
     /// pipe read, 64 KiB, so a few MiB per subscriber at worst).
@@ -41,7 +47,35 @@ public final class LogHub: Service, Sendable {
 
     public func open(executionId: ExecutionID, capBytes: Int, now: Date) {
         sessions.withLock { $0[executionId] = LogSession(capBytes: capBytes) }
+        runsChanged()
     }
+
+    /// Wakes the followers of runs that are not live here: a run opened, or runs ended (a queued
+    /// run cancelled, runs recovered) and each looks at its own again.
+    public func runsChanged() {
+        for waiter in waiters.withLock({ waiters in
+            defer { waiters = [:] }; return Array(waiters.values)
+        }) { waiter.ring() }
+    }
+
+    /// A wake-up at the next ``runsChanged()``, taken before a follower looks at its run, so that
+    /// a change in between is not missed.
+    func nextChange() -> (id: UUID, bell: Doorbell) {
+        let (id, bell) = (UUID(), Doorbell())
+        waiters.withLock { $0[id] = bell }
+        return (id, bell)
+    }
+
+    /// Waits for the change `ticket` was taken for, or `atMost`: a safety net for ends recorded
+    /// where this hub does not hear of them.
+    func wait(for ticket: (id: UUID, bell: Doorbell), atMost: Duration) async {
+        let clock = SystemClock()
+        await ticket.bell.wait(until: clock.now().addingTimeInterval(atMost / .seconds(1)), clock: clock)
+        waiters.withLock { _ = $0.removeValue(forKey: ticket.id) }
+    }
+
+    /// Whether the run is live here (its lines go through this hub).
+    func isLive(_ executionId: ExecutionID) -> Bool { sessions.withLock { $0[executionId] != nil } }
 
     /// Records lines and hands them to live subscribers immediately.
     public func append(executionId: ExecutionID, stream: LogStream, lines: [String], now: Date = Date()) {
@@ -50,7 +84,10 @@ public final class LogHub: Service, Sendable {
             guard let index = sessions.index(forKey: executionId) else { return false }
             let first = !sessions.values[index].hasPending
             let appended = lines.map { sessions.values[index].append(stream: stream, text: $0, time: now) }
-            for subscriber in sessions.values[index].subscribers.values { subscriber.yield(.lines(appended)) }
+            for (id, subscriber) in sessions.values[index].subscribers where !subscriber.hand(.lines(appended)) {
+                sessions.values[index].subscribers[id] = nil
+                if subscriber.overflowed { overflowCount.add(1, ordering: .relaxed) }
+            }
             return first && sessions.values[index].hasPending
         }
         if first { linesWaiting.ring() }
@@ -72,28 +109,29 @@ public final class LogHub: Service, Sendable {
     public func close(executionId: ExecutionID, status: ExecutionStatus) {
         let session = sessions.withLock { $0.removeValue(forKey: executionId) }
         for subscriber in session?.subscribers.values ?? [:].values {
-            subscriber.yield(.finished(status))
-            subscriber.finish()
+            // A full buffer is let go like any other: its follower finds the end in the store.
+            _ = subscriber.hand(.finished(status))
+            subscriber.end()
         }
+        runsChanged()
     }
 
-    /// Follows a run that is in progress: `backlog` holds the lines not yet in the store, `events`
-    /// everything after. Returns nil when the run is not live here (read the store instead).
-    public func subscribe(executionId: ExecutionID) -> (backlog: [LogLine], events: AsyncStream<LiveLogEvent>, cancel: @Sendable () -> Void)? {
-        let (stream, continuation) = AsyncStream<LiveLogEvent>.makeStream(bufferingPolicy: .bufferingNewest(Self.subscriberBuffer))
+    /// Follows a run that is in progress: `backlog` holds the lines not yet in the store, the
+    /// subscription everything after. Nil when the run is not live here (read the store instead).
+    /// ``LogFollower`` puts the two together with the store.
+    func subscribe(executionId: ExecutionID) -> (backlog: [LogLine], subscription: LogSubscription)? {
+        let subscription = LogSubscription(buffer: Self.subscriberBuffer)
         let id = UUID()
         let backlog = sessions.withLock { sessions -> [LogLine]? in
             guard let index = sessions.index(forKey: executionId) else { return nil }
-            sessions.values[index].subscribers[id] = continuation
+            sessions.values[index].subscribers[id] = subscription
             return sessions.values[index].unwritten
         }
         guard let backlog else { return nil }
-        let cancel: @Sendable () -> Void = { [weak self] in
+        subscription.onCancel = { [weak self] in
             self?.sessions.withLock { sessions in _ = sessions[executionId]?.subscribers.removeValue(forKey: id) }
-            continuation.finish()
         }
-        continuation.onTermination = { _ in cancel() }
-        return (backlog, stream, cancel)
+        return (backlog, subscription)
     }
 
     /// Writes waiting lines at most one flush interval after they arrived, and does not wake

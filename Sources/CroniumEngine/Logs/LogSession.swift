@@ -19,7 +19,7 @@ struct LogSession {
     /// Lines handed to the store whose write has not finished: a follower that subscribes now
     /// reads the store before they are in it, so it must get them from here.
     private var writing: [LogLine] = []
-    var subscribers: [UUID: AsyncStream<LiveLogEvent>.Continuation] = [:]
+    var subscribers: [UUID: LogSubscription] = [:]
 
     init(capBytes: Int) { self.capBytes = capBytes }
 

@@ -17,20 +17,16 @@ final class Dispatcher: Service, Sendable {
     let store: Database
     let executors: ExecutorRegistry
     let logHub: LogHub
-    let scheduler: Scheduler
     let clock: any EngineClock
     let configuration: Engine.Configuration
-    let runtime: RuntimeAccess?
-    let vault: VariableVault
-    let remote: RemoteServers
-    let deliveries: DeliveryWorker
     let logger: Logger
     let doorbell = Doorbell()
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
     let leasesTaken = Doorbell()
-    /// Runs of this node from claim to recorded end, each with the signal that stops it. A cancel
-    /// that arrives between the claim and the run's registration leaves its signal here first.
-    private let running = Mutex<[ExecutionID: StopSignal]>([:])
+    /// Runs of this node from claim to recorded end, each with the signal that stops it.
+    let running = RunningRuns()
+    /// What each claimed run goes through.
+    let performer: RunPerformer
     private let slots = Mutex(Slots())
     /// Ends waiting for the loop's next transaction, and runs handed over by triggers.
     private let inbox = Mutex(Inbox())
@@ -65,17 +61,27 @@ final class Dispatcher: Service, Sendable {
         deliveries: DeliveryWorker,
         logger: Logger
     ) {
-        self.remote = remote
-        self.deliveries = deliveries
-        self.runtime = runtime
-        self.vault = vault
         self.store = store
         self.executors = executors
         self.logHub = logHub
-        self.scheduler = scheduler
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
+        performer = RunPerformer(
+            store: store,
+            executors: executors,
+            logHub: logHub,
+            scheduler: scheduler,
+            clock: clock,
+            configuration: configuration,
+            runtime: runtime,
+            remote: remote,
+            deliveries: deliveries,
+            preparation: RunPreparation(vault: vault, logger: logger),
+            running: running,
+            claims: doorbell,
+            logger: logger
+        )
     }
 
     var activeCount: Int { slots.withLock { $0.taken } }
@@ -212,8 +218,9 @@ final class Dispatcher: Service, Sendable {
     /// Takes a started run into the group.
     private func start(_ run: StartedRun, in group: inout DiscardingTaskGroup) {
         leasesTaken.ring()
-        let stop = register(run.execution.id)
-        group.addTask { await self.perform(run, stop: stop) }
+        configuration.metrics.active(activeCount)
+        let stop = running.register(run.execution.id)
+        group.addTask { await self.performer.perform(run, stop: stop, record: self.record) }
     }
 
     private func releaseSlots(_ count: Int) {
@@ -255,17 +262,6 @@ final class Dispatcher: Service, Sendable {
         )
     }
 
-    /// The run's slot and stop signal; a cancel that came first has left its signal already.
-    func register(_ id: ExecutionID) -> StopSignal {
-        configuration.metrics.active(activeCount)
-        return running.withLock { running in
-            if let early = running[id] { return early }
-            let stop = StopSignal()
-            running[id] = stop
-            return stop
-        }
-    }
-
     /// Gives running runs the grace period to end (recording the ends as they come), then stops
     /// what is left; runs that end after that record their own ends.
     private func drain(group: inout DiscardingTaskGroup) async {
@@ -284,7 +280,7 @@ final class Dispatcher: Service, Sendable {
         let left = takeInbox(into: &group, closing: true)
         _ = await recordEnds(left, claiming: 0)
         releaseSlots(left.count)
-        for stop in running.withLock({ Array($0.values) }) { stop.stop(Self.shutdownReason) }
+        running.stopAll(reason: Self.shutdownReason)
     }
 
     /// Cancels a run: a queued one ends at once, a running one is told to stop (the request is
@@ -293,179 +289,17 @@ final class Dispatcher: Service, Sendable {
         switch try await store.requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
         case .cancelledWhileQueued(let releasedHeldRun):
             if releasedHeldRun { doorbell.ring() }
+            logHub.runsChanged()
             return true
         case .ended:
             return false
         case .running:
-            let (signal, early) = running.withLock { running -> (StopSignal, Bool) in
-                if let signal = running[executionId] { return (signal, false) }
-                // Claimed a moment ago and not registered yet: the run finds its signal already stopped.
-                let signal = StopSignal()
-                running[executionId] = signal
-                return (signal, true)
-            }
-            signal.stop(reason)
+            let early = running.stop(executionId, reason: reason)
             // The run may have been recorded as ended in between; then nobody will take the signal.
             if early, try await store.execution(id: executionId)?.status.isFinal ?? true {
-                running.withLock { _ = $0.removeValue(forKey: executionId) }
+                running.unregister(executionId)
             }
             return true
         }
-    }
-
-    /// Runs one started run to its recorded end, then does what follows a run: releases a queued
-    /// overlapping run, enqueues a retry, wakes the claim loop.
-    private func perform(_ started: StartedRun, stop: StopSignal) async {
-        let id = started.execution.id
-        let event = started.event
-        if started.budgetUsedUp {
-            logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(event.id)"])
-            await scheduler.markChanged(eventId: event.id, resetTimetable: false)
-        }
-        logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
-        var environment = Self.environment(for: event, executionId: id)
-        let mask: LogMask
-        var unreadable: ExecutionError?
-        switch await variables(of: event) {
-        case .success(let variables):
-            mask = variables.mask
-            environment.merge(variables.environment) { _, variable in variable }
-        case .failure(let error):
-            (mask, unreadable) = (LogMask(secrets: []), error)
-        }
-        let context = ExecutionContext(
-            executionId: id,
-            event: event,
-            attempt: started.execution.attempt,
-            trigger: started.execution.trigger,
-            input: started.execution.input?.text,
-            environment: environment,
-            deadline: .now + .seconds(event.timeoutSeconds)
-        )
-        let hub = logHub
-        let output = RunOutput { stream, lines in hub.append(executionId: id, stream: stream, lines: mask.mask(lines)) }
-        let outcome: ExecutionOutcome
-        if let unreadable {
-            outcome = .failure(unreadable.code, unreadable.message)
-        } else if let executor = executors.executor(at: event.runLocation, for: event.type) {
-            outcome =
-                event.runLocation == .remote
-                ? await runOnServers(context, of: started.execution, on: executor, stop: stop, mask: mask)
-                : await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
-        } else {
-            outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
-        }
-        let logCounts = await logHub.finish(executionId: id)
-        let finishedAt = clock.now()
-        do {
-            let retry = Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt)
-            let result = try await record(
-                RunEnd(
-                    executionId: id,
-                    outcome: outcome,
-                    finishedAt: finishedAt,
-                    logBytes: logCounts.bytes,
-                    logDroppedBytes: logCounts.droppedBytes,
-                    retry: retry
-                )
-            )
-            if result.releasedHeldRun { doorbell.ring() }
-            if result.recorded {
-                configuration.metrics.finished(
-                    type: event.type,
-                    outcome: outcome,
-                    duration: finishedAt.timeIntervalSince(started.execution.startedAt ?? finishedAt)
-                )
-                if retry != nil { configuration.metrics.received(.retry) }
-                // Actions follow the final outcome only: a run that is tried again has not ended for good.
-                if retry == nil { await fireActions(after: started.execution, of: event, outcome: outcome) }
-            }
-        } catch {
-            logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
-        }
-        logHub.close(executionId: id, status: outcome.status)
-        unregister(id)
-    }
-
-    func unregister(_ id: ExecutionID) {
-        running.withLock { _ = $0.removeValue(forKey: id) }
-    }
-
-    /// Runs a started run with its runtime session open (scripts only: an HTTP request has no
-    /// script to call back), and takes what the script set into the outcome. The session closes
-    /// before the end is recorded, so the run's token is refused from then on.
-    /// How runs are stopped: the engine's grace period and clock.
-    var stopping: RunSupervisor.Stopping {
-        RunSupervisor.Stopping(gracePeriod: configuration.killGracePeriod, clock: clock, shutdownReason: Self.shutdownReason)
-    }
-
-    func run(
-        _ context: ExecutionContext,
-        of execution: Execution,
-        on executor: any Executor,
-        stop: StopSignal,
-        mask: LogMask,
-        output: RunOutput
-    ) async -> ExecutionOutcome {
-        guard let runtime, context.event.type.isScript else {
-            return await RunSupervisor.run(context, on: executor, stop: stop, output: output, stopping: stopping)
-        }
-        let session = RuntimeSession(
-            executionId: context.executionId,
-            event: context.event,
-            attempt: context.attempt,
-            trigger: context.trigger,
-            scheduledFor: execution.scheduledFor,
-            input: context.input,
-            mask: mask,
-            callsPerSecond: configuration.runtimeCallsPerSecond
-        )
-        runtime.sessions.open(session)
-        defer { runtime.sessions.close(context.executionId) }
-        var outcome: ExecutionOutcome
-        do {
-            outcome = try await runtime.gateway.withEndpoint(for: session) { endpoint in
-                var context = context
-                context.runtime = endpoint
-                return await RunSupervisor.run(context, on: executor, stop: stop, output: output, stopping: stopping)
-            }
-        } catch {
-            outcome = .failure(.startFailed, "could not open the run's runtime API: \(error)")
-        }
-        let result = session.result
-        outcome.outputValue = result.outputValue ?? outcome.outputValue
-        outcome.condition = result.condition ?? outcome.condition
-        return outcome
-    }
-
-    /// The values of the variables the event maps into its environment, and the mask of its
-    /// owner's secrets. A variable that is gone (deleted since the event was saved) fails the run
-    /// before it starts, naming it.
-    private func variables(of event: Event) async -> Result<(environment: [String: String], mask: LogMask), ExecutionError> {
-        do {
-            let mask = LogMask(secrets: try await vault.secretValues(owner: event.ownerId))
-            var environment: [String: String] = [:]
-            for (name, key) in (event.variables ?? [:]).sorted(by: { $0.key < $1.key }) {
-                guard let value = try await vault.value(key: key, owner: event.ownerId) else {
-                    return .failure(
-                        ExecutionError(.startFailed, "variables.\(name): there is no variable \(key) any more; create it again or change the event")
-                    )
-                }
-                environment[name] = value
-            }
-            return .success((environment, mask))
-        } catch {
-            logger.error("could not read a run's variables", metadata: ["event.id": "\(event.id)", "error": "\(String(reflecting: error))"])
-            return .failure(ExecutionError(.startFailed, "could not read the event's variables: \(error)"))
-        }
-    }
-
-    /// The event's variables and Cronium's own; nothing of the server's environment.
-    static func environment(for event: Event, executionId: ExecutionID) -> [String: String] {
-        var environment = event.environment
-        environment["CRONIUM_EXECUTION_ID"] = String(executionId)
-        environment["CRONIUM_EVENT_ID"] = String(event.id)
-        environment["CRONIUM_EVENT_NAME"] = event.name
-        return environment
     }
 }

@@ -31,7 +31,10 @@ final class LeaseKeeper: Service, Sendable {
                 do {
                     let now = clock.now()
                     try await self.recovery.store.renewLeases(owner: self.configuration.nodeId, until: now + self.configuration.leaseSeconds)
-                    if try await self.recovery.recoverInterrupted(all: false) > 0 { self.dispatcher.doorbell.ring() }
+                    if try await self.recovery.recoverInterrupted(all: false) > 0 {
+                        self.dispatcher.doorbell.ring()
+                        self.dispatcher.logHub.runsChanged()
+                    }
                 } catch {
                     self.logger.error("lease renewal failed", metadata: ["error": "\(String(reflecting: error))"])
                 }

@@ -45,6 +45,7 @@ public final class Scheduler: Sendable {
     private let doorbell = Doorbell()
     private let storeBox = Mutex<Database?>(nil)
     private let applying = Mutex(false)
+    private let passCount = Atomic(0)
 
     public init(clock: any EngineClock, misfireThreshold: TimeInterval, maxCatchUp: Int, logger: Logger) {
         self.clock = clock
@@ -90,6 +91,13 @@ public final class Scheduler: Sendable {
     /// True when every reported change has been applied to the timetable.
     public var isSettled: Bool { changed.withLock { $0.isEmpty } && !applying.withLock { $0 } }
 
+    /// How many times the scheduler has looked for due fires (after applying changes): a pass
+    /// that ends after a change was applied has seen it, so a test can tell that nothing fired.
+    public var passes: Int { passCount.load(ordering: .relaxed) }
+
+    /// Makes the scheduler look once more at once, as a change would.
+    public func lookAgain() { doorbell.ring() }
+
     func markChanged(eventId: EventID, resetTimetable: Bool) async {
         changed.withLock { $0[eventId] = ($0[eventId] ?? false) || resetTimetable }
         doorbell.ring()
@@ -102,6 +110,7 @@ public final class Scheduler: Sendable {
             let due = timetable.withLock { $0.takeDue(now: now) }
             if !due.isEmpty { await fire(due, now: now, sink: sink) }
             prepareFollowingFires()
+            passCount.add(1, ordering: .relaxed)
             if due.isEmpty { await doorbell.wait(until: timetable.withLock { $0.earliest }, clock: clock) }
         }
     }

@@ -74,48 +74,15 @@ struct LogStreamRoute {
         func send(_ message: LogStreamMessage) async throws {
             try await outbound.write(.text(String(decoding: try encoder.encode(message), as: UTF8.self)))
         }
-        var lastSeq = 0
-        func sendStored() async throws {
-            while true {
-                let page = try await engine.logLines(executionId: id, visibleTo: user, after: lastSeq, limit: 1000).lines
-                for line in page { try await send(.line(line)) }
-                lastSeq = page.last?.seq ?? lastSeq
-                if page.count < 1000 { return }
-            }
-        }
-        while !Task.isCancelled {
-            // Subscribe before reading the store, so nothing written in between is missed; seq removes duplicates.
-            let subscription = engine.logHub.subscribe(executionId: id)
-            defer { subscription?.cancel() }
-            try await sendStored()
-            if let subscription {
-                for line in subscription.backlog where line.seq > lastSeq {
-                    try await send(.line(line))
-                    lastSeq = line.seq
-                }
-                for await event in subscription.events {
-                    switch event {
-                    case .lines(let lines):
-                        for line in lines where line.seq > lastSeq {
-                            try await send(.line(line))
-                            lastSeq = line.seq
-                        }
-                    case .finished(let status):
-                        try await send(LogStreamMessage(type: "finished", status: status))
-                        try await outbound.close(.normalClosure, reason: status.rawValue)
-                        return
-                    }
-                }
-            }
-            let execution = try await engine.execution(id: id, visibleTo: user).execution
-            if execution.status.isFinal {
-                try await sendStored()
-                try await send(LogStreamMessage(type: "finished", status: execution.status))
-                try await outbound.close(.normalClosure, reason: execution.status.rawValue)
+        for try await event in try await engine.followLog(executionId: id, visibleTo: user) {
+            switch event {
+            case .lines(let lines):
+                for line in lines { try await send(.line(line)) }
+            case .finished(let status):
+                try await send(LogStreamMessage(type: "finished", status: status))
+                try await outbound.close(.normalClosure, reason: status.rawValue)
                 return
             }
-            // Still queued: its log session opens when it starts.
-            try await Task.sleep(for: .milliseconds(25))
         }
     }
 }

@@ -3,7 +3,7 @@ import CroniumStore
 import Foundation
 import Logging
 
-extension Dispatcher {
+extension RunPerformer {
     /// After a run's final end (no retry follows): its event's actions that apply, `ALWAYS`
     /// first, then `ON_SUCCESS` or `ON_FAILURE`, then `ON_CONDITION`. Each is recorded on the run,
     /// fired or failed with why; the runs they ask for are queued in the same transaction, with
@@ -86,7 +86,7 @@ extension Dispatcher {
             _ = try await store.recordActions(of: execution.id, firings: firings, runs: runs, deliveries: deliveries, now: now)
             if !runs.isEmpty {
                 configuration.metrics.received(.action, count: runs.count)
-                doorbell.ring()
+                claims.ring()
             }
             if !deliveries.isEmpty { self.deliveries.wake() }
         } catch {

@@ -7,7 +7,7 @@ import Logging
 /// `REMOTE` runs: one part per server, all at once, each an execution of its own (its log, its
 /// status, its runtime session and token) recorded by the node that runs the run. The run's log
 /// shows every part's lines marked with the server's name, and its outcome sums the parts up.
-extension Dispatcher {
+extension RunPerformer {
     func runOnServers(_ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask) async
         -> ExecutionOutcome
     {
@@ -38,7 +38,7 @@ extension Dispatcher {
             stream: .system,
             lines: ["running on \(names.count == 1 ? "server" : "\(names.count) servers"): \(names.joined(separator: ", "))"]
         )
-        let stops = partIds.map(register)
+        let stops = partIds.map(running.register)
         let outcomes = await withTaskGroup(of: PartArm.self) { group in
             // The run's stop (a cancel, the shutdown) stops every part; one part may be cancelled alone.
             group.addTask {
@@ -107,7 +107,7 @@ extension Dispatcher {
             logger.error("could not record a part's end", metadata: ["execution.id": "\(partId)", "error": "\(String(reflecting: error))"])
         }
         hub.close(executionId: partId, status: outcome.status)
-        unregister(partId)
+        running.unregister(partId)
         return outcome
     }
 }
