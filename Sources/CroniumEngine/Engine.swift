@@ -65,7 +65,7 @@ public final class Engine: Sendable {
         }
     }
 
-    let store: Database
+    let store: any Store
     public let logHub: LogHub
     public let configuration: Configuration
     let executors: ExecutorRegistry
@@ -90,7 +90,7 @@ public final class Engine: Sendable {
     public let remote: RemoteServers
 
     public init(
-        store: Database,
+        store: any Store,
         executors: ExecutorRegistry,
         isolation: Isolation? = nil,
         clock: any EngineClock = SystemClock(),
@@ -174,7 +174,7 @@ public final class Engine: Sendable {
     /// An engine that runs scripts on this machine, bounded as `localRuns.isolation` says, and
     /// HTTP requests from it.
     public convenience init(
-        store: Database,
+        store: any Store,
         localRuns: LocalProcessExecutor.Configuration,
         clock: any EngineClock = SystemClock(),
         configuration: Configuration = .init(),
@@ -251,7 +251,7 @@ public final class Engine: Sendable {
 /// Loads the timetable, then fires schedules until shutdown.
 struct SchedulingService: Service {
     let scheduler: Scheduler
-    let store: Database
+    let store: any Store
     let sink: ScheduleRecorder
 
     func run() async throws {

@@ -116,16 +116,16 @@ extension Optional {
 }
 
 /// The database did not answer as a statement promised; a fault, logged by the caller.
-struct StoreFailure: Error, CustomStringConvertible {
-    enum Code: Sendable {
+public struct StoreFailure: Error, CustomStringConvertible {
+    public enum Code: Sendable {
         /// A statement that must return a row (`INSERT … RETURNING`) returned none.
         case missingRow
         /// A statement returned another number of rows than it was given.
         case rowCount
     }
-    let code: Code
-    let description: String
-    init(_ code: Code, _ description: String) {
+    public let code: Code
+    public let description: String
+    public init(_ code: Code, _ description: String) {
         self.code = code
         self.description = description
     }

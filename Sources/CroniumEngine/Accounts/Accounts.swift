@@ -6,13 +6,13 @@ import Foundation
 /// a user name and a password must be, how long a session lasts. The API's controllers and its
 /// authentication call only this; the store only keeps what it decides.
 public struct Accounts: Sendable {
-    let store: Database
+    let store: any AccountStore
     /// bcrypt's work factor for new passwords.
     let bcryptCost: UInt8
     /// Browser sessions last this long.
     public static let sessionLifetime: TimeInterval = 7 * 86400
 
-    public init(store: Database, bcryptCost: UInt8) {
+    public init(store: any AccountStore, bcryptCost: UInt8) {
         self.store = store
         self.bcryptCost = bcryptCost
     }

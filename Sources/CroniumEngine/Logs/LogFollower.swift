@@ -53,7 +53,7 @@ public struct LogFollower: AsyncSequence, Sendable {
     public typealias Element = LiveLogEvent
 
     let executionId: ExecutionID
-    let store: Database
+    let store: any RunStore
     let hub: LogHub
     /// Lines read from the store at once.
     static let page = 1000

@@ -21,7 +21,7 @@ public enum LiveLogEvent: Sendable, Equatable {
 /// is full (``LogSubscription/overflowed``), rather than growing the server's memory, and its
 /// follower (``LogFollower``) reads what it missed from the store and subscribes again.
 public final class LogHub: Service, Sendable {
-    let store: Database
+    let store: any RunStore
     let logger: Logger
     let flushInterval: Duration
     private let sessions = Mutex<[ExecutionID: LogSession]>([:])
@@ -39,7 +39,7 @@ public final class LogHub: Service, Sendable {
     /// pipe read, 64 KiB, so a few MiB per subscriber at worst).
     public static let subscriberBuffer = 64
 
-    public init(store: Database, logger: Logger, flushInterval: Duration = .milliseconds(50)) {
+    public init(store: any RunStore, logger: Logger, flushInterval: Duration = .milliseconds(50)) {
         self.store = store
         self.logger = logger
         self.flushInterval = flushInterval

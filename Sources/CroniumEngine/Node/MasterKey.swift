@@ -13,7 +13,7 @@ public enum MasterKey {
 
     public static func cipher(
         dataDirectory: String,
-        store: Database,
+        store: any Store,
         logger: Logger,
         environment: [String: String] = ProcessInfo.processInfo.environment
     ) async throws -> SecretCipher {
@@ -73,7 +73,7 @@ public enum MasterKey {
     }
 
     /// Seals with `new` every secret not sealed with it yet, in one transaction.
-    static func reseal(store: Database, from old: SymmetricKey, to new: SymmetricKey) async throws -> Int {
+    static func reseal(store: any Store, from old: SymmetricKey, to new: SymmetricKey) async throws -> Int {
         let cipher = SecretCipher(current: new, older: [old])
         let secrets = try await store.allSealedValues()
         let changed = try secrets.filter { !cipher.isCurrent($0.storedValue) }.map {

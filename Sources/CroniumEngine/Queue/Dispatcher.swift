@@ -14,7 +14,7 @@ import Synchronization
 /// are recorded in the same transaction that claims the jobs filling their slots, and a trigger
 /// that finds a slot free starts its run itself and hands it over (``startAtOnce(_:now:)``).
 final class Dispatcher: Service, Sendable {
-    let store: Database
+    let store: any Store
     let executors: ExecutorRegistry
     let logHub: LogHub
     let clock: any EngineClock
@@ -27,6 +27,8 @@ final class Dispatcher: Service, Sendable {
     let running = RunningRuns()
     /// What each claimed run goes through.
     let performer: RunPerformer
+    /// The queue's rules over the store's queue.
+    var runs: RunQueue { RunQueue(queue: store) }
     private let slots = Mutex(Slots())
     /// Ends waiting for the loop's next transaction, and runs handed over by triggers.
     private let inbox = Mutex(Inbox())
@@ -49,7 +51,7 @@ final class Dispatcher: Service, Sendable {
     static let shutdownReason = "Cronium was shutting down"
 
     init(
-        store: Database,
+        store: any Store,
         executors: ExecutorRegistry,
         logHub: LogHub,
         scheduler: Scheduler,
@@ -113,7 +115,7 @@ final class Dispatcher: Service, Sendable {
         else { return nil }
         let started: StartedRun
         do {
-            started = try await store.enqueueAndStart(request, owner: configuration.nodeId, now: now, leaseUntil: now + configuration.leaseSeconds)
+            started = try await runs.enqueueAndStart(request, owner: configuration.nodeId, now: now, leaseUntil: now + configuration.leaseSeconds)
         } catch {
             releaseSlots(1)
             throw error
@@ -199,7 +201,7 @@ final class Dispatcher: Service, Sendable {
         guard !ends.isEmpty || limit > 0 else { return [] }
         let now = clock.now()
         do {
-            let (finished, started) = try await store.finishAndClaim(
+            let (finished, started) = try await runs.finishAndClaim(
                 ends.map(\.end),
                 owner: configuration.nodeId,
                 limit: limit,
@@ -252,14 +254,7 @@ final class Dispatcher: Service, Sendable {
     }
 
     private func recordAlone(_ end: RunEnd) async throws -> FinishResult {
-        try await store.finish(
-            executionId: end.executionId,
-            outcome: end.outcome,
-            at: end.finishedAt,
-            logBytes: end.logBytes,
-            logDroppedBytes: end.logDroppedBytes,
-            retry: end.retry
-        )
+        try await runs.finish(end)
     }
 
     /// Gives running runs the grace period to end (recording the ends as they come), then stops
@@ -286,7 +281,7 @@ final class Dispatcher: Service, Sendable {
     /// Cancels a run: a queued one ends at once, a running one is told to stop (the request is
     /// recorded first, so it survives this node). Returns false when the run had already ended.
     func cancel(executionId: ExecutionID, reason: String) async throws -> Bool {
-        switch try await store.requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
+        switch try await runs.requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
         case .cancelledWhileQueued(let releasedHeldRun):
             if releasedHeldRun { doorbell.ring() }
             logHub.runsChanged()

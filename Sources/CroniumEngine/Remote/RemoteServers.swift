@@ -8,7 +8,7 @@ import Synchronization
 /// The servers' credentials and connections: opens a server's sealed credential into an
 /// ``SSHTarget`` and hands out its pooled connection, recording a host key that changed.
 public final class RemoteServers: Sendable {
-    let store: Database
+    let store: any Store
     let cipher: SecretCipher
     public let pool: SSHPool
     /// Where `cronium-runner` and the payload signing key are; nil when this engine runs
@@ -29,7 +29,7 @@ public final class RemoteServers: Sendable {
         }
     }
 
-    public init(store: Database, cipher: SecretCipher, pool: SSHPool, runnerFiles: RunnerFiles? = nil) {
+    public init(store: any Store, cipher: SecretCipher, pool: SSHPool, runnerFiles: RunnerFiles? = nil) {
         self.store = store
         self.cipher = cipher
         self.pool = pool

@@ -8,7 +8,7 @@ import Logging
 /// has retries left, tried again at once (the backoff is for a failing script, not for Cronium
 /// having stopped).
 struct Recovery: Sendable {
-    let store: Database
+    let store: any Store
     let clock: any EngineClock
     let logger: Logger
 
@@ -28,8 +28,10 @@ struct Recovery: Sendable {
                 retry?.runAt = now
             }
             guard
-                try await store.finish(executionId: job.executionId, outcome: outcome, at: now, logBytes: 0, logDroppedBytes: 0, retry: retry)
-                    .recorded
+                try await RunQueue(queue: store).finish(
+                    RunEnd(executionId: job.executionId, outcome: outcome, finishedAt: now, logBytes: 0, logDroppedBytes: 0, retry: retry)
+                )
+                .recorded
             else { continue }
             try await store.endParts(of: job.executionId, outcome: outcome, at: now)
             recovered += 1

@@ -96,12 +96,8 @@ extension RunPerformer {
         let outcome = await run(part, of: execution, on: executor, stop: stop, mask: mask, output: output)
         let counts = await hub.finish(executionId: partId)
         do {
-            try await store.finish(
-                executionId: partId,
-                outcome: outcome,
-                at: clock.now(),
-                logBytes: counts.bytes,
-                logDroppedBytes: counts.droppedBytes
+            try await RunQueue(queue: store).finish(
+                RunEnd(executionId: partId, outcome: outcome, finishedAt: clock.now(), logBytes: counts.bytes, logDroppedBytes: counts.droppedBytes)
             )
         } catch {
             logger.error("could not record a part's end", metadata: ["execution.id": "\(partId)", "error": "\(String(reflecting: error))"])

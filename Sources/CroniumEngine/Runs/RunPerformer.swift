@@ -9,7 +9,7 @@ import Logging
 /// recorded, its actions fired, its log closed. The dispatcher claims runs and hands each here;
 /// a `REMOTE` run's parts go through the same steps (``runOnServers(_:of:on:stop:mask:)``).
 struct RunPerformer: Sendable {
-    let store: Database
+    let store: any Store
     let executors: ExecutorRegistry
     let logHub: LogHub
     let scheduler: Scheduler

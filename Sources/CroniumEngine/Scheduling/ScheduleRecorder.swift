@@ -6,7 +6,7 @@ import Foundation
 /// ledger rows, runs and next planned fires in one transaction, so a crash never leaves a fire
 /// half-recorded.
 struct ScheduleRecorder: ScheduleSink {
-    let store: Database
+    let store: any Store
     let dispatcher: Dispatcher
 
     func fire(_ fires: [EventFire], now: Date) async throws {

@@ -43,7 +43,7 @@ public final class Scheduler: Sendable {
     /// Events changed since the last look, and whether their timetable restarts from now.
     private let changed = Mutex<[EventID: Bool]>([:])
     private let doorbell = Doorbell()
-    private let storeBox = Mutex<Database?>(nil)
+    private let storeBox = Mutex<(any Store)?>(nil)
     private let applying = Mutex(false)
     private let passCount = Atomic(0)
 
@@ -56,7 +56,7 @@ public final class Scheduler: Sendable {
 
     /// Reads every scheduled event and where its timetable stood. A stored next fire in the past
     /// is kept: the first pass of ``run(sink:)`` then applies the misfire policy to the downtime.
-    public func load(from store: Database) async throws {
+    public func load(from store: any Store) async throws {
         storeBox.withLock { $0 = store }
         let states = try await store.scheduleStates()
         let now = clock.now()

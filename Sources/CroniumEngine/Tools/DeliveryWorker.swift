@@ -11,7 +11,7 @@ import Synchronization
 /// the far end answered and its action marked fired or failed. A message recorded but not sent
 /// when the server stopped is sent at the next start (so rarely one goes out twice, never none).
 final class DeliveryWorker: Service, Sendable {
-    let store: Database
+    let store: any Store
     let cipher: SecretCipher
     let delivery: ToolDelivery
     let clock: any EngineClock
@@ -30,7 +30,7 @@ final class DeliveryWorker: Service, Sendable {
         let tool: String
     }
 
-    init(store: Database, cipher: SecretCipher, delivery: ToolDelivery, limits: ToolRateLimit, clock: any EngineClock, logger: Logger) {
+    init(store: any Store, cipher: SecretCipher, delivery: ToolDelivery, limits: ToolRateLimit, clock: any EngineClock, logger: Logger) {
         self.store = store
         self.cipher = cipher
         self.delivery = delivery

@@ -163,7 +163,7 @@ extension Engine {
     static func noTool(_ name: String) -> CroniumError { CroniumError(.notFound, "you have no tool named \(name), and no shared one has that name") }
 }
 
-extension Database {
+extension ToolStore {
     /// The tool `name` that `owner` may send a message through (their own first, then a shared
     /// one), checked against the message's recipients and HTML: the one lookup of events' actions
     /// and `TOOL_ACTION` runs, when they are saved and when they send.
@@ -193,7 +193,7 @@ extension SecretCipher {
 /// Sends scripts' messages (the runtime helpers' `send_*`): built beside the runtime API, before
 /// the engine, from the store and the cipher the engine shares.
 public struct ToolSender: Sendable {
-    let store: Database
+    let store: any Store
     let cipher: SecretCipher
     let delivery: ToolDelivery
     let limits: ToolRateLimit

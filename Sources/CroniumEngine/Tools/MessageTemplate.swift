@@ -25,7 +25,7 @@ extension MessageTemplate {
     /// What a message about `execution` of `event` may say, for templates: the event, the run
     /// (its status, times, output, the end of its log, its parts on servers), its input, and the
     /// owner's variables that are not secret.
-    static func context(for execution: Execution, of event: Event, in store: Database) async throws -> [String: Any] {
+    static func context(for execution: Execution, of event: Event, in store: any Store) async throws -> [String: Any] {
         let log = try await store.lastLogLines(executionId: execution.id, count: MessageTemplate.logLines).map(\.text)
         var run: [String: Any] = [
             "id": execution.id.rawValue, "status": execution.status.rawValue, "succeeded": execution.status == .success,

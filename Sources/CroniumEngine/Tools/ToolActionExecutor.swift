@@ -8,7 +8,7 @@ import Foundation
 /// on the run. The run succeeds when the far end took the message; its exit code is the far end's
 /// HTTP status, or the SMTP server's reply code.
 struct ToolActionExecutor: Executor {
-    let store: Database
+    let store: any Store
     let cipher: SecretCipher
     let delivery: ToolDelivery
     let limits: ToolRateLimit
@@ -55,7 +55,7 @@ struct ToolActionExecutor: Executor {
     }
 
     struct Send: PreparedRun {
-        let store: Database
+        let store: any Store
         let delivery: ToolDelivery
         let limits: ToolRateLimit
         let clock: any EngineClock

@@ -7,14 +7,14 @@ import Synchronization
 /// environment, and their secrets masked in their logs. Plain values exist only in memory;
 /// what is stored of a secret is sealed with the master key.
 public struct VariableVault: Sendable {
-    let store: Database
+    let store: any Store
     public let cipher: SecretCipher
     /// Each owner's secrets in plain text, as every run of theirs masks them: read once, not at
     /// every run's start. Every write of a variable goes through this vault, which forgets the
     /// owner's entry. (Copies of the vault share it.)
     private let secrets = SecretsCache()
 
-    public init(store: Database, cipher: SecretCipher) {
+    public init(store: any Store, cipher: SecretCipher) {
         self.store = store
         self.cipher = cipher
     }
