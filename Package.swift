@@ -14,6 +14,9 @@ let package = Package(
         .executable(name: "cronium-bench", targets: ["CroniumBench"]),
         .executable(name: "cronium-runner", targets: ["cronium-runner"]),
         .library(name: "CroniumCore", targets: ["CroniumCore"]),
+        /// Real parts for tests: an engine run in a scope, temporary directories, an sshd, an SMTP
+        /// receiver, a local HTTP server.
+        .library(name: "CroniumTesting", targets: ["CroniumTesting"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
@@ -147,7 +150,7 @@ let package = Package(
         .target(
             name: "CroniumTesting",
             dependencies: [
-                "CroniumServer",
+                "CroniumEngine",
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "NIOCore", package: "swift-nio"),

@@ -7,52 +7,15 @@ import Logging
 import ServiceLifecycle
 
 /// A real engine on a real SQLite file in a temporary directory, with the local executor
-/// (sandboxed when bubblewrap works here) and the HTTP executor.
-public final class EngineHarness: Sendable {
+/// (sandboxed when bubblewrap works here) and the HTTP executor. Made and run by
+/// ``withEngine(clock:configuration:directory:executors:_:)``, which stops it however the test ends.
+public struct EngineHarness: Sendable {
     public let directory: TemporaryDirectory
     public let store: Database
     public let engine: Engine
     public let owner: User
     /// The clock the engine reads: a test steps it when it passed a ``ManualClock``.
     public let clock: any EngineClock
-    private let group: ServiceGroup
-    private let task: Task<Void, any Error>
-
-    /// Starts an engine; pass `directory` to restart on the data of a previous harness.
-    /// `executors` may add to (or replace) the standard local and HTTP executors.
-    public init(
-        clock: any EngineClock = SystemClock(),
-        configuration: Engine.Configuration = .forTests,
-        directory: TemporaryDirectory? = nil,
-        executors: (inout ExecutorRegistry) -> Void = { _ in }
-    ) async throws {
-        var logger = Logger(label: "cronium.test")
-        logger.logLevel = .warning
-        let directory = try directory ?? TemporaryDirectory("engine")
-        self.directory = directory
-        self.clock = clock
-        store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: logger)
-        if let existing = try await store.user(username: "owner") {
-            owner = existing.user
-        } else {
-            owner = try await store.insertUser(username: "owner", passwordHash: "-", role: .admin, now: Date())
-        }
-        let isolation = try Isolation.forTests(directory: directory)
-        var registry = ExecutorRegistry.standard(
-            local: LocalProcessExecutor(
-                configuration: .init(
-                    interpreters: .resolve(),
-                    isolation: isolation,
-                    workRoot: directory.appending("work")
-                )
-            )
-        )
-        executors(&registry)
-        engine = Engine(store: store, executors: registry, isolation: isolation, clock: clock, configuration: configuration, logger: logger)
-        group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
-        let group = self.group
-        task = Task { try await group.run() }
-    }
 
     /// Creates an event owned by the harness's user and tells the scheduler.
     public func createEvent(_ configure: (inout EventInput) -> Void) async throws -> Event {
@@ -74,13 +37,54 @@ public final class EngineHarness: Sendable {
         guard let result, result.status.isFinal else { throw HarnessError("execution \(executionId) did not finish in time") }
         return result
     }
+}
 
-    /// Graceful shutdown, as on SIGTERM; the data directory stays for a restart.
-    public func stop() async throws {
-        await group.triggerGracefulShutdown()
-        try await task.value
-        try await store.shutdown()
+/// Runs `body` with a real engine whose services run meanwhile (``EngineHarness``); then stops it
+/// gracefully, as on SIGTERM, and closes its store, whether `body` returned or threw. Pass
+/// `directory` to start on the data of an earlier engine (it is then the caller's to remove);
+/// otherwise a fresh one is made and removed. `executors` may add to (or replace) the standard
+/// local and HTTP executors.
+public func withEngine<T: Sendable>(
+    clock: any EngineClock = SystemClock(),
+    configuration: Engine.Configuration = .forTests,
+    directory given: TemporaryDirectory? = nil,
+    executors: (inout ExecutorRegistry) -> Void = { _ in },
+    _ body: (EngineHarness) async throws -> T
+) async throws -> T {
+    var logger = Logger(label: "cronium.test")
+    logger.logLevel = .warning
+    let directory = try given ?? TemporaryDirectory("engine")
+    defer { if given == nil { directory.remove() } }
+    let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: logger)
+    let result: Result<T, any Error>
+    do {
+        let owner: User
+        if let existing = try await store.user(username: "owner") {
+            owner = existing.user
+        } else {
+            owner = try await store.insertUser(username: "owner", passwordHash: "-", role: .admin, now: Date())
+        }
+        let isolation = try Isolation.forTests(directory: directory)
+        var registry = ExecutorRegistry.standard(
+            local: LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: directory.appending("work")))
+        )
+        executors(&registry)
+        let engine = Engine(store: store, executors: registry, isolation: isolation, clock: clock, configuration: configuration, logger: logger)
+        let harness = EngineHarness(directory: directory, store: store, engine: engine, owner: owner, clock: clock)
+        let services = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
+        result = try await withThrowingTaskGroup(of: Void.self) { group in
+            group.addTask { try await services.run() }
+            let result: Result<T, any Error>
+            do { result = .success(try await body(harness)) } catch { result = .failure(error) }
+            await services.triggerGracefulShutdown()
+            try await group.waitForAll()
+            return result
+        }
+    } catch {
+        result = .failure(error)
     }
+    try await store.shutdown()
+    return try result.get()
 }
 
 extension Isolation {

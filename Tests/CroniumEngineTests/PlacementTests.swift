@@ -57,95 +57,95 @@ final class FakePlacementExecutor: Executor {
 }
 
 @Suite struct PlacementTests {
-    func harness(_ fake: FakePlacementExecutor) async throws -> EngineHarness {
-        try await EngineHarness { $0.register(fake, at: .container, for: [.bash, .python]) }
+    /// An engine with `fake` as its `CONTAINER` placement, for `body`.
+    func withFake(_ fake: FakePlacementExecutor, _ body: (EngineHarness) async throws -> Void) async throws {
+        try await withEngine(executors: { $0.register(fake, at: .container, for: [.bash, .python]) }, body)
     }
 
     @Test func theRunLocationPicksTheExecutorAndItsOutcomeIsRecorded() async throws {
         let fake = FakePlacementExecutor(.succeed(outputValue: #"{"rows":3}"#, condition: true))
-        let harness = try await harness(fake)
-        defer { harness.directory.remove() }
-        let contained = try await harness.createEvent {
-            $0.runLocation = .container
-            $0.environment = ["STAGE": "test"]
-        }
-        let local = try await harness.createEvent { $0.content = "echo local" }
-        let inContainer = try await harness.finished(try await harness.engine.enqueue(eventId: contained.id, trigger: .manual, triggeredBy: nil))
-        let onHost = try await harness.finished(try await harness.engine.enqueue(eventId: local.id, trigger: .manual, triggeredBy: nil))
+        try await withFake(fake) { harness in
+            let contained = try await harness.createEvent {
+                $0.runLocation = .container
+                $0.environment = ["STAGE": "test"]
+            }
+            let local = try await harness.createEvent { $0.content = "echo local" }
+            let inContainer = try await harness.finished(try await harness.engine.enqueue(eventId: contained.id, trigger: .manual, triggeredBy: nil))
+            let onHost = try await harness.finished(try await harness.engine.enqueue(eventId: local.id, trigger: .manual, triggeredBy: nil))
 
-        #expect(inContainer.status == .success)
-        #expect(inContainer.outputValue == .object(["rows": .integer(3)]) && inContainer.condition == true)
-        #expect(try await harness.store.logLines(executionId: inContainer.id).map(\.text) == ["ran in the fake placement"])
-        let context = try #require(fake.contexts.withLock { $0.first })
-        #expect(fake.contexts.withLock { $0.count } == 1)
-        #expect(context.executionId == inContainer.id && context.event.id == contained.id)
-        #expect(context.attempt == 1 && context.trigger == .manual)
-        #expect(context.environment["STAGE"] == "test" && context.environment["CRONIUM_EXECUTION_ID"] == "\(inContainer.id)")
-        #expect(context.deadline > .now && context.deadline < .now + .seconds(contained.timeoutSeconds))
-        #expect(fake.teardowns.withLock { $0 } == 1)
-        #expect(onHost.status == .success)
-        #expect(try await harness.store.logLines(executionId: onHost.id).map(\.text) == ["local"])
-        try await harness.stop()
+            #expect(inContainer.status == .success)
+            #expect(inContainer.outputValue == .object(["rows": .integer(3)]) && inContainer.condition == true)
+            #expect(try await harness.store.logLines(executionId: inContainer.id).map(\.text) == ["ran in the fake placement"])
+            let context = try #require(fake.contexts.withLock { $0.first })
+            #expect(fake.contexts.withLock { $0.count } == 1)
+            #expect(context.executionId == inContainer.id && context.event.id == contained.id)
+            #expect(context.attempt == 1 && context.trigger == .manual)
+            #expect(context.environment["STAGE"] == "test" && context.environment["CRONIUM_EXECUTION_ID"] == "\(inContainer.id)")
+            #expect(context.deadline > .now && context.deadline < .now + .seconds(contained.timeoutSeconds))
+            #expect(fake.teardowns.withLock { $0 } == 1)
+            #expect(onHost.status == .success)
+            #expect(try await harness.store.logLines(executionId: onHost.id).map(\.text) == ["local"])
+        }
     }
 
     @Test func aLocationWithoutAnExecutorIsRefusedAndChangesNothing() async throws {
-        let harness = try await harness(FakePlacementExecutor(.refuseToPrepare))
-        defer { harness.directory.remove() }
-        for (location, type) in [(RunLocation.remote, EventType.bash), (.container, .nodejs)] {
-            let error = await #expect(throws: ValidationError.self) {
-                _ = try await harness.createEvent {
-                    $0.runLocation = location
-                    $0.type = type
-                    if location == .remote { $0.serverTag = "web" }
+        try await withFake(FakePlacementExecutor(.refuseToPrepare)) { (harness: EngineHarness) async throws in
+            for (location, type) in [(RunLocation.remote, EventType.bash), (.container, .nodejs)] {
+                let error = await #expect(throws: ValidationError.self) {
+                    _ = try await harness.createEvent {
+                        $0.runLocation = location
+                        $0.type = type
+                        if location == .remote { $0.serverTag = "web" }
+                    }
                 }
+                #expect(error?.problems.map(\.field) == ["runLocation"])
+                #expect(error?.problems.first?.message.contains(location.rawValue) == true)
             }
-            #expect(error?.problems.map(\.field) == ["runLocation"])
-            #expect(error?.problems.first?.message.contains(location.rawValue) == true)
+            #expect(try await harness.store.events(ownerOrShared: nil).isEmpty)
         }
-        #expect(try await harness.store.events(ownerOrShared: nil).isEmpty)
-        try await harness.stop()
     }
 
     @Test func aPlacementThatCannotPrepareFailsTheRunWithItsReason() async throws {
         let fake = FakePlacementExecutor(.refuseToPrepare)
-        let harness = try await harness(fake)
-        defer { harness.directory.remove() }
-        let event = try await harness.createEvent { $0.runLocation = .container }
-        let run = try await harness.finished(try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil))
-        #expect(run.status == .failure && run.errorCode == .startFailed)
-        #expect(run.error == "no such image: missing:latest")
-        #expect(fake.teardowns.withLock { $0 } == 0)
-        try await harness.stop()
+        try await withFake(fake) { harness in
+            let event = try await harness.createEvent { $0.runLocation = .container }
+            let run = try await harness.finished(try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil))
+            #expect(run.status == .failure && run.errorCode == .startFailed)
+            #expect(run.error == "no such image: missing:latest")
+            #expect(fake.teardowns.withLock { $0 } == 0)
+        }
     }
 
-    /// Deadlines and cancels are the engine's: the executor's task is cancelled, it stops, and
-    /// the engine decides the status and the reason.
+    /// Deadlines and cancels are the engine's: the executor is asked to stop, it stops, and the
+    /// engine decides the status and the reason.
     @Test func theEngineTimesOutAndCancelsRunsOfAnyPlacement() async throws {
         let fake = FakePlacementExecutor(.hang)
-        let harness = try await harness(fake)
-        defer { harness.directory.remove() }
-        let slow = try await harness.createEvent {
-            $0.runLocation = .container
-            $0.timeoutValue = 1
-            $0.timeoutUnit = .seconds
-        }
-        let timedOut = try await harness.finished(try await harness.engine.enqueue(eventId: slow.id, trigger: .manual, triggeredBy: nil))
-        #expect(timedOut.status == .timeout && timedOut.errorCode == .timedOut && timedOut.error == "timed out after 1s")
-        #expect(timedOut.exitCode == 143)
-        #expect(fake.stoppedByRequest.withLock { $0 })
+        try await withFake(fake) { harness in
+            let slow = try await harness.createEvent {
+                $0.runLocation = .container
+                $0.timeoutValue = 1
+                $0.timeoutUnit = .seconds
+            }
+            let timedOut = try await harness.finished(try await harness.engine.enqueue(eventId: slow.id, trigger: .manual, triggeredBy: nil))
+            #expect(timedOut.status == .timeout && timedOut.errorCode == .timedOut && timedOut.error == "timed out after 1s")
+            #expect(timedOut.exitCode == 143)
+            #expect(fake.stoppedByRequest.withLock { $0 })
 
-        let held = try await harness.createEvent { $0.runLocation = .container }
-        let id = try await harness.engine.enqueue(eventId: held.id, trigger: .manual, triggeredBy: nil)
-        #expect(try await eventually { fake.contexts.withLock { $0.count } == 2 })
-        #expect(try await harness.engine.cancel(executionId: id, reason: "stop it"))
-        // Recorded before the run is told, so a node that did not take the request can see it.
-        let recorded = try await harness.store.read { sql in
-            try await sql.raw("SELECT cancel_reason FROM executions WHERE id = \(bind: id)").first(decodingColumn: "cancel_reason", as: String?.self)
+            let held = try await harness.createEvent { $0.runLocation = .container }
+            let id = try await harness.engine.enqueue(eventId: held.id, trigger: .manual, triggeredBy: nil)
+            #expect(try await eventually { fake.contexts.withLock { $0.count } == 2 })
+            #expect(try await harness.engine.cancel(executionId: id, reason: "stop it"))
+            // Recorded before the run is told, so a node that did not take the request can see it.
+            let recorded = try await harness.store.read { sql in
+                try await sql.raw("SELECT cancel_reason FROM executions WHERE id = \(bind: id)").first(
+                    decodingColumn: "cancel_reason",
+                    as: String?.self
+                )
+            }
+            #expect(recorded == "stop it")
+            let cancelled = try await harness.finished(id, timeout: .seconds(5))
+            #expect(cancelled.status == .cancelled && cancelled.errorCode == .cancelled && cancelled.error == "stop it")
+            #expect(fake.teardowns.withLock { $0 } == 2)
         }
-        #expect(recorded == "stop it")
-        let cancelled = try await harness.finished(id, timeout: .seconds(5))
-        #expect(cancelled.status == .cancelled && cancelled.errorCode == .cancelled && cancelled.error == "stop it")
-        #expect(fake.teardowns.withLock { $0 } == 2)
-        try await harness.stop()
     }
 }

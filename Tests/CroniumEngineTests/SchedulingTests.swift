@@ -48,103 +48,102 @@ import Testing
 
     @Test func intervalFiresEveryPeriodSinceThePreviousFire() async throws {
         let clock = ManualClock(now: Self.t0)
-        let harness = try await EngineHarness(clock: clock)
-        defer { harness.directory.remove() }
-        let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
-        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-        #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10)
-        clock.advance(to: Self.t0 + 10)
-        _ = try await waitForLedger(harness, event.id, count: 1)
-        try await allRunsEnded(harness, event.id, count: 1)
-        #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 20)
-        clock.advance(to: Self.t0 + 20)
-        let rows = try await waitForLedger(harness, event.id, count: 2)
-        #expect(rows.map(\.0) == [10, 20])
-        #expect(rows.map(\.1) == [.ran, .ran])
-        let executions = try await harness.store.executions(eventId: event.id)
-        #expect(executions.count == 2)
-        #expect(executions.allSatisfy { $0.trigger == .schedule })
-        #expect(Set(executions.compactMap(\.scheduledFor)) == [Self.t0 + 10, Self.t0 + 20])
-        try await harness.stop()
+        try await withEngine(clock: clock) { harness in
+            let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
+            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10)
+            clock.advance(to: Self.t0 + 10)
+            _ = try await waitForLedger(harness, event.id, count: 1)
+            try await allRunsEnded(harness, event.id, count: 1)
+            #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 20)
+            clock.advance(to: Self.t0 + 20)
+            let rows = try await waitForLedger(harness, event.id, count: 2)
+            #expect(rows.map(\.0) == [10, 20])
+            #expect(rows.map(\.1) == [.ran, .ran])
+            let executions = try await harness.store.executions(eventId: event.id)
+            #expect(executions.count == 2)
+            #expect(executions.allSatisfy { $0.trigger == .schedule })
+            #expect(Set(executions.compactMap(\.scheduledFor)) == [Self.t0 + 10, Self.t0 + 20])
+        }
     }
 
     @Test(arguments: [OverlapPolicy.skip, .queue, .replace, .allow])
     func overlapPolicyDecidesWhatHappensWhileARunIsGoing(policy: OverlapPolicy) async throws {
         let clock = ManualClock(now: Self.t0)
-        let harness = try await EngineHarness(clock: clock)
-        defer { harness.directory.remove() }
-        // A run that is replaced must still be going when its replacement comes, however loaded the
-        // machine: it would end on its own otherwise (1.5 s has been too short under the whole suite).
-        let script = policy == .replace ? "sleep 60" : "sleep 1.5"
-        let event = try await scheduledEvent(harness, script: script, schedule: .interval(seconds: 10, overlap: policy))
-        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-        clock.advance(to: Self.t0 + 10)
-        #expect(try await eventually { try await harness.store.executions(eventId: event.id).first?.status == .running })
-        clock.advance(to: Self.t0 + 20)
-        let rows = try await waitForLedger(harness, event.id, count: 2)
-        let expected: [OverlapPolicy: OccurrenceOutcome] = [.skip: .skipped, .queue: .queued, .replace: .replaced, .allow: .ran]
-        #expect(rows.map(\.1) == [.ran, expected[policy]!])
-        // Observed while the first run is still going.
-        let during = try await harness.store.executions(eventId: event.id).reversed().map(\.status)
-        switch policy {
-        case .skip: #expect(during == [.running])
-        case .queue: #expect(during == [.running, .pending])
-        case .replace: #expect(during.count == 2)
-        case .allow:
-            #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
+        try await withEngine(clock: clock) { harness in
+            // A run that is replaced must still be going when its replacement comes, however loaded the
+            // machine: it would end on its own otherwise (1.5 s has been too short under the whole suite).
+            let script = policy == .replace ? "sleep 60" : "sleep 1.5"
+            let event = try await scheduledEvent(harness, script: script, schedule: .interval(seconds: 10, overlap: policy))
+            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            clock.advance(to: Self.t0 + 10)
+            #expect(try await eventually { try await harness.store.executions(eventId: event.id).first?.status == .running })
+            clock.advance(to: Self.t0 + 20)
+            let rows = try await waitForLedger(harness, event.id, count: 2)
+            let expected: [OverlapPolicy: OccurrenceOutcome] = [.skip: .skipped, .queue: .queued, .replace: .replaced, .allow: .ran]
+            #expect(rows.map(\.1) == [.ran, expected[policy]!])
+            // Observed while the first run is still going.
+            let during = try await harness.store.executions(eventId: event.id).reversed().map(\.status)
+            switch policy {
+            case .skip: #expect(during == [.running])
+            case .queue: #expect(during == [.running, .pending])
+            case .replace: #expect(during.count == 2)
+            case .allow:
+                #expect(try await eventually { try await harness.store.executions(eventId: event.id).filter { $0.status == .running }.count == 2 })
+            }
+            var executions: [Execution] = []
+            _ = try await eventually(timeout: .seconds(60)) {
+                executions = try await harness.store.executions(eventId: event.id).reversed()
+                // The replacement runs the same `sleep 60`: only the replaced run is waited for.
+                return policy == .replace ? executions.first?.status.isFinal == true : executions.allSatisfy { $0.status.isFinal }
+            }
+            switch policy {
+            case .skip:
+                #expect(executions.map(\.status) == [.success])
+            case .queue:
+                // The held run starts only after the first has ended.
+                #expect(executions.map(\.status) == [.success, .success])
+            case .replace:
+                #expect(executions.map(\.status) == [.cancelled, .running])
+                #expect(executions[0].error?.contains("replaced") == true)
+            case .allow:
+                #expect(executions.map(\.status) == [.success, .success])
+            }
         }
-        var executions: [Execution] = []
-        _ = try await eventually(timeout: .seconds(60)) {
-            executions = try await harness.store.executions(eventId: event.id).reversed()
-            // The replacement runs the same `sleep 60`: only the replaced run is waited for.
-            return policy == .replace ? executions.first?.status.isFinal == true : executions.allSatisfy { $0.status.isFinal }
-        }
-        switch policy {
-        case .skip:
-            #expect(executions.map(\.status) == [.success])
-        case .queue:
-            // The held run starts only after the first has ended.
-            #expect(executions.map(\.status) == [.success, .success])
-        case .replace:
-            #expect(executions.map(\.status) == [.cancelled, .running])
-            #expect(executions[0].error?.contains("replaced") == true)
-        case .allow:
-            #expect(executions.map(\.status) == [.success, .success])
-        }
-        try await harness.stop()
     }
 
     @Test(arguments: [MisfirePolicy.none, .last, .all])
     func restartAfterDowntimeWritesExactlyTheExpectedLedger(policy: MisfirePolicy) async throws {
         let directory = try TemporaryDirectory("restart")
         defer { directory.remove() }
-        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let clock1 = first.clock as! ManualClock
-        let event = try await scheduledEvent(first, schedule: .interval(seconds: 10, misfire: policy))
-        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
-        clock1.advance(to: Self.t0 + 10)
-        _ = try await waitForLedger(first, event.id, count: 1)
-        try await allRunsEnded(first, event.id, count: 1)
-        clock1.advance(to: Self.t0 + 25)
-        _ = try await waitForLedger(first, event.id, count: 2)
-        try await allRunsEnded(first, event.id, count: 2)
-        try await first.stop()
+        let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
+            let clock1 = first.clock as! ManualClock
+            let event = try await scheduledEvent(first, schedule: .interval(seconds: 10, misfire: policy))
+            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+            clock1.advance(to: Self.t0 + 10)
+            _ = try await waitForLedger(first, event.id, count: 1)
+            try await allRunsEnded(first, event.id, count: 1)
+            clock1.advance(to: Self.t0 + 25)
+            _ = try await waitForLedger(first, event.id, count: 2)
+            try await allRunsEnded(first, event.id, count: 2)
+            return event
+        }
 
         // Down from t0+25 to t0+98: occurrences 30 … 90 fell due meanwhile, all later than the threshold.
-        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 98), directory: directory)
-        let rows = try await waitForLedger(second, event.id, count: 9)
-        #expect(rows.map(\.0) == [10, 20, 30, 40, 50, 60, 70, 80, 90])
-        let afterRestart = rows.dropFirst(2).map(\.1)
-        switch policy {
-        case .none: #expect(afterRestart == Array(repeating: .missed, count: 7))
-        case .last: #expect(afterRestart == Array(repeating: .missed, count: 6) + [.caughtUp])
-        case .all: #expect(afterRestart == Array(repeating: .caughtUp, count: 7))
+        try await withEngine(clock: ManualClock(now: Self.t0 + 98), directory: directory) { second in
+            let rows = try await waitForLedger(second, event.id, count: 9)
+            #expect(rows.map(\.0) == [10, 20, 30, 40, 50, 60, 70, 80, 90])
+            let afterRestart = rows.dropFirst(2).map(\.1)
+            switch policy {
+            case .none: #expect(afterRestart == Array(repeating: .missed, count: 7))
+            case .last: #expect(afterRestart == Array(repeating: .missed, count: 6) + [.caughtUp])
+            case .all: #expect(afterRestart == Array(repeating: .caughtUp, count: 7))
+            }
+            // The timetable moves on right after the pass is recorded.
+            #expect(try await eventually { second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 100 })
+            let expectedRuns = [MisfirePolicy.none: 2, .last: 3, .all: 9][policy]!
+            #expect(try await eventually { try await second.store.executions(eventId: event.id).count == expectedRuns })
         }
-        // The timetable moves on right after the pass is recorded.
-        #expect(try await eventually { second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 100 })
-        let expectedRuns = [MisfirePolicy.none: 2, .last: 3, .all: 9][policy]!
-        #expect(try await eventually { try await second.store.executions(eventId: event.id).count == expectedRuns })
-        try await second.stop()
     }
 
     /// A long outage of a per-minute schedule: the policy still acts once, and the ledger
@@ -152,27 +151,28 @@ import Testing
     @Test func longDowntimeCatchesUpOnceWithABoundedLedger() async throws {
         let directory = try TemporaryDirectory("downtime")
         defer { directory.remove() }
-        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let event = try await scheduledEvent(first, schedule: .interval(seconds: 60, misfire: .last))
-        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
-        try await first.stop()
+        let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
+            let event = try await scheduledEvent(first, schedule: .interval(seconds: 60, misfire: .last))
+            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+            return event
+        }
 
-        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 120_030), directory: directory)
-        var rows: [ScheduleOccurrence] = []
-        #expect(
-            try await eventually(timeout: .seconds(20)) {
-                rows = try await second.store.ledger(eventId: event.id, limit: 5_000)
-                return rows.count >= Scheduler.ledgerRowsPerCatchUp + 1
-            }
-        )
-        #expect(rows.count == Scheduler.ledgerRowsPerCatchUp + 1)
-        #expect(rows.filter { $0.outcome == .caughtUp }.map(\.scheduledFor) == [Self.t0 + 120_000])
-        let summary = try #require(rows.last)
-        #expect(try await second.store.ledger(eventId: event.id, limit: 1, offset: Scheduler.ledgerRowsPerCatchUp).map(\.id) == [summary.id])
-        #expect(summary.scheduledFor == Self.t0 + 60 && summary.outcome == .missed)
-        #expect(summary.reason?.contains("this and 999 more occurrences") == true)
-        #expect(try await eventually { try await second.store.executions(eventId: event.id).count == 1 })
-        try await second.stop()
+        try await withEngine(clock: ManualClock(now: Self.t0 + 120_030), directory: directory) { second in
+            var rows: [ScheduleOccurrence] = []
+            #expect(
+                try await eventually(timeout: .seconds(20)) {
+                    rows = try await second.store.ledger(eventId: event.id, limit: 5_000)
+                    return rows.count >= Scheduler.ledgerRowsPerCatchUp + 1
+                }
+            )
+            #expect(rows.count == Scheduler.ledgerRowsPerCatchUp + 1)
+            #expect(rows.filter { $0.outcome == .caughtUp }.map(\.scheduledFor) == [Self.t0 + 120_000])
+            let summary = try #require(rows.last)
+            #expect(try await second.store.ledger(eventId: event.id, limit: 1, offset: Scheduler.ledgerRowsPerCatchUp).map(\.id) == [summary.id])
+            #expect(summary.scheduledFor == Self.t0 + 60 && summary.outcome == .missed)
+            #expect(summary.reason?.contains("this and 999 more occurrences") == true)
+            #expect(try await eventually { try await second.store.executions(eventId: event.id).count == 1 })
+        }
     }
 
     /// Occurrences that fell due while the server was down but are less than the misfire
@@ -182,22 +182,23 @@ import Testing
     func aShortRestartLeavesDecisionsToTheMisfirePolicy(policy: MisfirePolicy) async throws {
         let directory = try TemporaryDirectory("short-restart")
         defer { directory.remove() }
-        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let event = try await scheduledEvent(first, schedule: .interval(seconds: 2, misfire: policy))
-        try await first.stop()
+        let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
+            let event = try await scheduledEvent(first, schedule: .interval(seconds: 2, misfire: policy))
+            return event
+        }
 
         // Down from t0 to t0+7: occurrences 2, 4 and 6 fell due, none more than 5 s late.
-        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 7), directory: directory)
-        let rows = try await waitForLedger(second, event.id, count: 3)
-        #expect(rows.map(\.0) == [2, 4, 6])
-        switch policy {
-        case .none, .last: #expect(rows.map(\.1) == [.missed, .missed, .ran])
-        case .all: #expect(rows.map(\.1) == [.caughtUp, .caughtUp, .queued])
+        try await withEngine(clock: ManualClock(now: Self.t0 + 7), directory: directory) { second in
+            let rows = try await waitForLedger(second, event.id, count: 3)
+            #expect(rows.map(\.0) == [2, 4, 6])
+            switch policy {
+            case .none, .last: #expect(rows.map(\.1) == [.missed, .missed, .ran])
+            case .all: #expect(rows.map(\.1) == [.caughtUp, .caughtUp, .queued])
+            }
+            let reasons = try await second.store.ledger(eventId: event.id).compactMap(\.reason)
+            #expect(!reasons.contains { $0.contains("overlap policy") })
+            try await allRunsEnded(second, event.id, count: policy == .all ? 3 : 1)
         }
-        let reasons = try await second.store.ledger(eventId: event.id).compactMap(\.reason)
-        #expect(!reasons.contains { $0.contains("overlap policy") })
-        try await allRunsEnded(second, event.id, count: policy == .all ? 3 : 1)
-        try await second.stop()
     }
 
     /// A year of downtime of per-second schedules: the catch-up skips the 31 million missed
@@ -207,94 +208,94 @@ import Testing
     func aYearOfDowntimeRecoversAtOnce(schedule: Schedule) async throws {
         let directory = try TemporaryDirectory("year")
         defer { directory.remove() }
-        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let event = try await scheduledEvent(first, schedule: schedule)
-        // A cron schedule fires at once (its first match is now); an interval one a second later.
-        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 1 })
-        try await first.stop()
+        let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
+            let event = try await scheduledEvent(first, schedule: schedule)
+            // A cron schedule fires at once (its first match is now); an interval one a second later.
+            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 1 })
+            return event
+        }
 
         let year: TimeInterval = 365 * 86_400
         let started = ContinuousClock.now
-        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + year), directory: directory)
-        var rows: [ScheduleOccurrence] = []
-        #expect(
-            try await eventually(timeout: .seconds(30)) {
-                rows = try await second.store.ledger(eventId: event.id, limit: 2_000).filter { $0.recordedAt == Self.t0 + year }
-                return rows.count == Scheduler.ledgerRowsPerCatchUp + 1
+        try await withEngine(clock: ManualClock(now: Self.t0 + year), directory: directory) { second in
+            var rows: [ScheduleOccurrence] = []
+            #expect(
+                try await eventually(timeout: .seconds(30)) {
+                    rows = try await second.store.ledger(eventId: event.id, limit: 2_000).filter { $0.recordedAt == Self.t0 + year }
+                    return rows.count == Scheduler.ledgerRowsPerCatchUp + 1
+                }
+            )
+            // Walking them takes minutes; a loaded machine (the suite, a build beside it) took 5.4 s.
+            #expect(ContinuousClock.now - started < .seconds(20), "the catch-up walked the missed occurrences")
+            #expect(rows.first?.scheduledFor == Self.t0 + year && rows.first?.outcome == .ran)
+            let summary = try #require(rows.last)
+            #expect(summary.scheduledFor == Self.t0 + 1 && summary.outcome == .missed)
+            if schedule.kind == .interval {
+                let missedBeforeTheList = Int(year) - Scheduler.ledgerRowsPerCatchUp
+                #expect(summary.reason?.hasPrefix("this and \(missedBeforeTheList - 1) more occurrences before") == true, "\(summary.reason ?? "")")
+            } else {
+                #expect(summary.reason?.hasPrefix("this and every occurrence before") == true, "\(summary.reason ?? "")")
             }
-        )
-        // Walking them takes minutes; a loaded machine (the suite, a build beside it) took 5.4 s.
-        #expect(ContinuousClock.now - started < .seconds(20), "the catch-up walked the missed occurrences")
-        #expect(rows.first?.scheduledFor == Self.t0 + year && rows.first?.outcome == .ran)
-        let summary = try #require(rows.last)
-        #expect(summary.scheduledFor == Self.t0 + 1 && summary.outcome == .missed)
-        if schedule.kind == .interval {
-            let missedBeforeTheList = Int(year) - Scheduler.ledgerRowsPerCatchUp
-            #expect(summary.reason?.hasPrefix("this and \(missedBeforeTheList - 1) more occurrences before") == true, "\(summary.reason ?? "")")
-        } else {
-            #expect(summary.reason?.hasPrefix("this and every occurrence before") == true, "\(summary.reason ?? "")")
+            #expect(second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + year + 1)
         }
-        #expect(second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + year + 1)
-        try await second.stop()
     }
 
     /// A one-shot fires once: not again after a restart, an edit, or pausing and re-activating it.
     @Test func aOneShotThatFiredStaysFired() async throws {
         let directory = try TemporaryDirectory("once")
         defer { directory.remove() }
-        let first = try await EngineHarness(clock: ManualClock(now: Self.t0), directory: directory)
-        let clock = first.clock as! ManualClock
-        var event = try await scheduledEvent(first, schedule: .once(at: Self.t0 + 10))
-        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10 })
-        clock.advance(to: Self.t0 + 10)
-        _ = try await waitForLedger(first, event.id, count: 1)
-        try await allRunsEnded(first, event.id, count: 1)
-        #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == nil })
-        try await first.stop()
-
-        let second = try await EngineHarness(clock: ManualClock(now: Self.t0 + 60), directory: directory)
-        var edit = EventInput()
-        edit.description = "edited"
-        event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
-        for status in [EventStatus.paused, .active] {
-            edit.status = status
-            event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
+        var event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
+            let clock = first.clock as! ManualClock
+            let event = try await scheduledEvent(first, schedule: .once(at: Self.t0 + 10))
+            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10 })
+            clock.advance(to: Self.t0 + 10)
+            _ = try await waitForLedger(first, event.id, count: 1)
+            try await allRunsEnded(first, event.id, count: 1)
+            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == nil })
+            return event
         }
-        #expect(try await eventually { second.engine.scheduler.isSettled })
-        try await Self.onePassMore(of: second.engine.scheduler)
-        #expect(second.engine.scheduler.nextFire(eventId: event.id) == nil)
-        #expect(try await ledger(second, event.id).map(\.0) == [10])
-        #expect(try await second.store.executions(eventId: event.id).count == 1)
-        try await second.stop()
+
+        try await withEngine(clock: ManualClock(now: Self.t0 + 60), directory: directory) { second in
+            var edit = EventInput()
+            edit.description = "edited"
+            event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
+            for status in [EventStatus.paused, .active] {
+                edit.status = status
+                event = try await second.engine.updateEvent(id: event.id, with: edit, by: second.owner)
+            }
+            #expect(try await eventually { second.engine.scheduler.isSettled })
+            try await Self.onePassMore(of: second.engine.scheduler)
+            #expect(second.engine.scheduler.nextFire(eventId: event.id) == nil)
+            #expect(try await ledger(second, event.id).map(\.0) == [10])
+            #expect(try await second.store.executions(eventId: event.id).count == 1)
+        }
     }
 
     @Test func cronScheduleFollowsItsTimeZone() async throws {
         // 2030-03-31 is Europe/Berlin's spring-forward day; 02:30 does not exist and shifts to 03:30 CEST.
         let start = try Date("2030-03-30T12:00:00Z", strategy: .iso8601)
         let clock = ManualClock(now: start)
-        let harness = try await EngineHarness(clock: clock)
-        defer { harness.directory.remove() }
-        let event = try await scheduledEvent(harness, schedule: .cron("30 2 * * *", timeZone: "Europe/Berlin"))
-        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-        let next = try #require(harness.engine.scheduler.nextFire(eventId: event.id))
-        #expect(formatISO8601(next, timeZone: TimeZone(identifier: "Europe/Berlin")!) == "2030-03-31T03:30:00+02:00")
-        try await harness.stop()
+        try await withEngine(clock: clock) { harness in
+            let event = try await scheduledEvent(harness, schedule: .cron("30 2 * * *", timeZone: "Europe/Berlin"))
+            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            let next = try #require(harness.engine.scheduler.nextFire(eventId: event.id))
+            #expect(formatISO8601(next, timeZone: TimeZone(identifier: "Europe/Berlin")!) == "2030-03-31T03:30:00+02:00")
+        }
     }
 
     @Test func pausingAnEventStopsItsSchedule() async throws {
         let clock = ManualClock(now: Self.t0)
-        let harness = try await EngineHarness(clock: clock)
-        defer { harness.directory.remove() }
-        let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
-        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-        var pause = EventInput()
-        pause.status = .paused
-        _ = try await harness.engine.updateEvent(id: event.id, with: pause, by: harness.owner)
-        #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
-        clock.advance(to: Self.t0 + 30)
-        try await Self.onePassMore(of: harness.engine.scheduler)
-        #expect(try await harness.store.ledger(eventId: event.id).isEmpty)
-        try await harness.stop()
+        try await withEngine(clock: clock) { harness in
+            let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
+            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            var pause = EventInput()
+            pause.status = .paused
+            _ = try await harness.engine.updateEvent(id: event.id, with: pause, by: harness.owner)
+            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
+            clock.advance(to: Self.t0 + 30)
+            try await Self.onePassMore(of: harness.engine.scheduler)
+            #expect(try await harness.store.ledger(eventId: event.id).isEmpty)
+        }
     }
 
     /// Returns once the scheduler has looked for due fires again, after every change so far: what

@@ -10,23 +10,26 @@ import Testing
     /// On SIGTERM a run that ends within the grace period is recorded as it ended; one that does
     /// not is cancelled and says why. Nothing is left RUNNING.
     @Test func shutdownDrainsShortRunsAndCancelsLongOnes() async throws {
-        let harness = try await EngineHarness(configuration: .init(shutdownGracePeriod: .milliseconds(800)))
-        defer { harness.directory.remove() }
-        let short = try await harness.createEvent { $0.content = "sleep 0.3; echo done" }
-        let long = try await harness.createEvent { $0.content = "sleep 30" }
-        let shortRun = try await harness.engine.enqueue(eventId: short.id, trigger: .manual, triggeredBy: nil)
-        let longRun = try await harness.engine.enqueue(eventId: long.id, trigger: .manual, triggeredBy: nil)
-        #expect(
-            try await eventually {
-                try await harness.store.executions().filter { $0.status == .running }.count == 2
-            }
-        )
-        let started = ContinuousClock.now
-        let store = try await Database.openSQLite(path: harness.directory.appending("cronium.sqlite"), logger: .init(label: "t"))
-        try await harness.stop()
+        let directory = try TemporaryDirectory("shutdown")
+        defer { directory.remove() }
+        let (shortRun, longRun, started) = try await withEngine(configuration: .init(shutdownGracePeriod: .milliseconds(800)), directory: directory) {
+            harness in
+            let short = try await harness.createEvent { $0.content = "sleep 0.3; echo done" }
+            let long = try await harness.createEvent { $0.content = "sleep 30" }
+            let shortRun = try await harness.engine.enqueue(eventId: short.id, trigger: .manual, triggeredBy: nil)
+            let longRun = try await harness.engine.enqueue(eventId: long.id, trigger: .manual, triggeredBy: nil)
+            #expect(
+                try await eventually {
+                    try await harness.store.executions().filter { $0.status == .running }.count == 2
+                }
+            )
+            // The engine stops as the scope ends, as on SIGTERM.
+            return (shortRun, longRun, ContinuousClock.now)
+        }
         // Far below the long run's 30 s, with room for a loaded machine (the SIGTERM-then-SIGKILL
         // grace is 5 s).
         #expect(ContinuousClock.now - started < .seconds(15))
+        let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: .init(label: "t"))
 
         let shortExecution = try #require(try await store.execution(id: shortRun))
         let longExecution = try #require(try await store.execution(id: longRun))

@@ -80,17 +80,16 @@ import Testing
 
     @Test(.enabled(if: getuid() == 0, "per-run cgroups need root here"))
     func aRunOverItsProcessLimitIsRecordedWithItsCode() async throws {
-        let harness = try await EngineHarness()
-        defer { harness.directory.remove() }
-        let event = try await harness.createEvent {
-            $0.content = "bomb() { bomb | bomb & }; bomb; sleep 30"
-            $0.limits = RunLimits(processes: 16)
+        try await withEngine { harness in
+            let event = try await harness.createEvent {
+                $0.content = "bomb() { bomb | bomb & }; bomb; sleep 30"
+                $0.limits = RunLimits(processes: 16)
+            }
+            let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
+            let execution = try await harness.finished(id)
+            #expect(execution.status == .failure)
+            #expect(execution.errorCode == .tooManyProcesses)
+            #expect(execution.error?.contains("too many processes") == true)
         }
-        let id = try await harness.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
-        let execution = try await harness.finished(id)
-        #expect(execution.status == .failure)
-        #expect(execution.errorCode == .tooManyProcesses)
-        #expect(execution.error?.contains("too many processes") == true)
-        try await harness.stop()
     }
 }
