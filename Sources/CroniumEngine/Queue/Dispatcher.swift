@@ -91,15 +91,14 @@ final class Dispatcher: Service, Sendable {
     func run() async throws {
         try await Recovery(store: store, clock: clock, logger: logger).recoverInterrupted(all: true)
         for executor in executors.all { await executor.removeLeftovers() }
-        await withDiscardingTaskGroup { group in
-            await withGracefulShutdownHandler {
-                await self.claimLoop(group: &group)
-            } onGracefulShutdown: {
-                self.slots.withLock { $0.handOffsOpen = false }
-                self.doorbell.ring()
-            }
-            await self.drain(group: &group)
-        }
+        slots.withLock { $0.handOffsOpen = !Task.isShuttingDownGracefully }
+        let pool = WorkerPool(doorbell: doorbell, clock: clock, pauseAfterFailure: 1, logger: logger)
+        await pool.run(
+            failure: "claiming runs failed",
+            stopping: { self.slots.withLock { $0.handOffsOpen = false } },
+            pass: { group in await self.claimPass(group: &group) },
+            drain: { group in await self.drain(group: &group) }
+        )
         for executor in executors.all { await executor.shutDown() }
     }
 
@@ -143,39 +142,33 @@ final class Dispatcher: Service, Sendable {
         return started.execution.id
     }
 
-    private func claimLoop(group: inout DiscardingTaskGroup) async {
-        slots.withLock { $0.handOffsOpen = !Task.isShuttingDownGracefully }
-        while !Task.isShuttingDownGracefully && !Task.isCancelled {
-            let ends = takeInbox(into: &group)
-            // The slots of the runs whose ends this pass records are free for the jobs it claims.
-            let limit = slots.withLock { slots in
-                slots.taken -= ends.count
-                let free = max(0, configuration.maxConcurrentRuns - slots.taken)
-                slots.taken += free
-                return free
-            }
-            let claimed = await recordEnds(ends, claiming: limit)
-            if claimed == nil {
-                // A store that fails is not asked again at once: the loop would spin.
-                try? await clock.sleep(until: clock.now() + 0.25)
-            }
-            let started = claimed ?? []
-            releaseSlots(limit - started.count)
-            for run in started { start(run, in: &group) }
-            if limit > 0 && started.count == limit { continue }
-            var nextDue: Date?
-            if started.count < limit {
-                do {
-                    nextDue = try await store.nextDueTime()
-                } catch {
-                    // Not known: a retry's backoff may fall due on an idle server, so ask again soon
-                    // rather than wait for a ring that may never come.
-                    logger.error("could not read when the next run is due", metadata: ["error": "\(String(reflecting: error))"])
-                    nextDue = clock.now() + 1
-                }
-            }
-            if Task.isShuttingDownGracefully { break }
-            await doorbell.wait(until: nextDue, clock: clock)
+    /// One pass of the loop: records the ends that came since the last one and claims the jobs
+    /// that fill the free slots, in one transaction, and starts the runs handed over meanwhile.
+    private func claimPass(group: inout DiscardingTaskGroup) async -> WorkerPool.Next {
+        let ends = takeInbox(into: &group)
+        // The slots of the runs whose ends this pass records are free for the jobs it claims.
+        let limit = slots.withLock { slots in
+            slots.taken -= ends.count
+            let free = max(0, configuration.maxConcurrentRuns - slots.taken)
+            slots.taken += free
+            return free
+        }
+        guard let started = await recordEnds(ends, claiming: limit) else {
+            // A store that fails is not asked again at once: the loop would spin.
+            releaseSlots(limit)
+            return .whenRung(orAt: clock.now() + 0.25)
+        }
+        releaseSlots(limit - started.count)
+        for run in started { start(run, in: &group) }
+        if limit > 0 && started.count == limit { return .again }
+        guard started.count < limit else { return .whenRung(orAt: nil) }
+        do {
+            return .whenRung(orAt: try await store.nextDueTime())
+        } catch {
+            // Not known: a retry's backoff may fall due on an idle server, so ask again soon
+            // rather than wait for a ring that may never come.
+            logger.error("could not read when the next run is due", metadata: ["error": "\(String(reflecting: error))"])
+            return .whenRung(orAt: clock.now() + 1)
         }
     }
 
@@ -261,16 +254,16 @@ final class Dispatcher: Service, Sendable {
     /// what is left; runs that end after that record their own ends.
     private func drain(group: inout DiscardingTaskGroup) async {
         slots.withLock { $0.handOffsOpen = false }
-        let deadline =
-            Date() + Double(configuration.shutdownGracePeriod.components.seconds)
-            + Double(configuration.shutdownGracePeriod.components.attoseconds) / 1e18
+        // Real time, not the engine's clock: the grace bounds how long the process takes to stop.
+        let realTime = SystemClock()
+        let deadline = realTime.now().addingTimeInterval(configuration.shutdownGracePeriod / .seconds(1))
         // Runs handed over just before the shutdown began run like the others.
         while true {
             let ends = takeInbox(into: &group)
             _ = await recordEnds(ends, claiming: 0)
             releaseSlots(ends.count)
-            guard activeCount > 0, Date() < deadline, !Task.isCancelled else { break }
-            await doorbell.wait(until: deadline, clock: SystemClock())
+            guard activeCount > 0, realTime.now() < deadline, !Task.isCancelled else { break }
+            await doorbell.wait(until: deadline, clock: realTime)
         }
         let left = takeInbox(into: &group, closing: true)
         _ = await recordEnds(left, claiming: 0)

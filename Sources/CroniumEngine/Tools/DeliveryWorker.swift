@@ -40,44 +40,37 @@ final class DeliveryWorker: Service, Sendable {
     }
 
     func run() async throws {
-        await withDiscardingTaskGroup { group in
-            await withGracefulShutdownHandler {
-                while !Task.isShuttingDownGracefully && !Task.isCancelled {
-                    let busy = inFlight.withLock { $0 }
-                    let free = Self.concurrency - busy.count
-                    var inHand = Dictionary(busy.values.map { ($0, 1) }, uniquingKeysWith: +)
-                    var due: [Delivery] = []
-                    if free > 0 {
-                        do {
-                            let full = inHand.filter { $0.value >= Self.perTool }.keys.map { (owner: $0.owner, tool: $0.tool) }
-                            due = try await store.pendingDeliveries(excluding: Set(busy.keys), excludingTools: full, limit: free)
-                        } catch {
-                            logger.error("could not read the messages to send", metadata: ["error": "\(String(reflecting: error))"])
-                            try? await clock.sleep(until: clock.now() + 1)
-                            continue
-                        }
-                    }
-                    // The first is always of a tool with room; the rest wait for the next round
-                    // (at once) when theirs has none.
-                    for message in due {
-                        let key = ToolKey(owner: message.ownerId, tool: message.toolName)
-                        guard inHand[key, default: 0] < Self.perTool else { continue }
-                        inHand[key, default: 0] += 1
-                        inFlight.withLock { $0[message.id] = key }
-                        group.addTask {
-                            await self.send(message)
-                            self.inFlight.withLock { _ = $0.removeValue(forKey: message.id) }
-                            self.doorbell.ring()
-                        }
-                    }
-                    if due.isEmpty { await doorbell.wait(until: nil, clock: clock) }
-                }
-            } onGracefulShutdown: {
+        let pool = WorkerPool(doorbell: doorbell, clock: clock, pauseAfterFailure: 1, logger: logger)
+        await pool.run(
+            failure: "could not read the messages to send",
+            pass: { group in try await self.sendPass(group: &group) },
+            // What is being sent at shutdown stays pending, and goes at the next start.
+            drain: { group in group.cancelAll() }
+        )
+    }
+
+    /// Starts the pending messages there is room for: eight at once, two of one tool's.
+    private func sendPass(group: inout DiscardingTaskGroup) async throws -> WorkerPool.Next {
+        let busy = inFlight.withLock { $0 }
+        let free = Self.concurrency - busy.count
+        guard free > 0 else { return .whenRung(orAt: nil) }
+        var inHand = Dictionary(busy.values.map { ($0, 1) }, uniquingKeysWith: +)
+        let full = inHand.filter { $0.value >= Self.perTool }.keys.map { (owner: $0.owner, tool: $0.tool) }
+        let due = try await store.pendingDeliveries(excluding: Set(busy.keys), excludingTools: full, limit: free)
+        // The first is always of a tool with room; the rest wait for the next pass (at once) when
+        // theirs has none.
+        for message in due {
+            let key = ToolKey(owner: message.ownerId, tool: message.toolName)
+            guard inHand[key, default: 0] < Self.perTool else { continue }
+            inHand[key, default: 0] += 1
+            inFlight.withLock { $0[message.id] = key }
+            group.addTask {
+                await self.send(message)
+                self.inFlight.withLock { _ = $0.removeValue(forKey: message.id) }
                 self.doorbell.ring()
             }
-            // What is being sent at shutdown stays pending, and goes at the next start.
-            group.cancelAll()
         }
+        return due.isEmpty ? .whenRung(orAt: nil) : .again
     }
 
     /// Says that messages were recorded.
