@@ -22,6 +22,9 @@ public final class Engine: Sendable {
         public var shutdownGracePeriod: Duration
         /// A stopped run gets this long between TERM and KILL (``RunSupervisor``).
         public var killGracePeriod: Duration = .seconds(5)
+        /// Chunks of output a live log follower may fall behind by before it reads the store
+        /// instead (``LogFollower``).
+        public var logFollowerBuffer = 64
         /// An occurrence later than this is a misfire (downtime), handled by the schedule's misfire policy.
         public var misfireThresholdSeconds: TimeInterval
         /// Occurrences replayed at most under misfire policy `all`; older ones are recorded as missed.
@@ -133,7 +136,7 @@ public final class Engine: Sendable {
         self.clock = clock
         self.configuration = configuration
         self.logger = logger
-        logHub = LogHub(store: store, logger: logger)
+        logHub = LogHub(store: store, logger: logger, subscriberBuffer: configuration.logFollowerBuffer)
         scheduler = Scheduler(
             clock: clock,
             misfireThreshold: configuration.misfireThresholdSeconds,
@@ -149,7 +152,7 @@ public final class Engine: Sendable {
             logger: logger
         )
         self.deliveries = deliveries
-        dispatcher = Dispatcher(
+        let performer = RunPerformer(
             store: store,
             executors: executors,
             logHub: logHub,
@@ -157,11 +160,14 @@ public final class Engine: Sendable {
             clock: clock,
             configuration: configuration,
             runtime: runtime,
-            vault: self.vault,
             remote: remote,
             deliveries: deliveries,
+            preparation: RunPreparation(vault: self.vault, logger: logger),
+            running: RunningRuns(),
+            claims: Doorbell(),
             logger: logger
         )
+        dispatcher = Dispatcher(store: store, performer: performer, logger: logger)
         leaseKeeper = LeaseKeeper(
             dispatcher: dispatcher,
             recovery: Recovery(store: store, clock: clock, logger: logger),

@@ -1,6 +1,6 @@
 import ArgumentParser
 import CroniumCore
-import CroniumExecutors
+import CroniumEngine
 import Foundation
 
 /// `cronium images build|list`: the runner images of `CONTAINER` runs, on this machine's engine.
@@ -15,20 +15,20 @@ struct ImagesCommand: AsyncParsableCommand {
         @Option(help: "The Docker or Podman API socket (default: CRONIUM_CONTAINER_SOCKET, DOCKER_HOST, or the usual paths).")
         var containerSocket: String?
 
-        func client() async throws -> DockerClient {
-            do { return try await ContainerEngine.locate(option: containerSocket).client() } catch {
-                throw CLIError(error.description, code: .unreachable)
+        func images() async throws -> ContainerImages {
+            do { return try await ContainerImages.open(socket: containerSocket) } catch {
+                throw CLIError("\(error)", code: .unreachable)
             }
         }
     }
 
-    /// The recipes named by `--only` (all when none).
-    static func recipes(_ only: [String]) throws -> [RunnerImages.Recipe] {
-        let names = Dictionary(uniqueKeysWithValues: RunnerImages.recipes.map { (String($0.image.split(separator: ":").last ?? ""), $0) })
-        if only.isEmpty { return RunnerImages.recipes }
+    /// The images named by `--only` (all when none).
+    static func images(_ only: [String]) throws -> [String] {
+        let names = Dictionary(uniqueKeysWithValues: ContainerImages.names.map { ($0.short, $0.image) })
+        if only.isEmpty { return ContainerImages.names.map(\.image) }
         return try only.map { name in
-            guard let recipe = names[name] else { throw ValidationError("--only \(name): not an image; give bash, python or node") }
-            return recipe
+            guard let image = names[name] else { throw ValidationError("--only \(name): not an image; give bash, python or node") }
+            return image
         }
     }
 
@@ -42,22 +42,22 @@ struct ImagesCommand: AsyncParsableCommand {
         @Flag(help: "Build even the images that are up to date.") var force = false
 
         func run() async throws {
-            let recipes = try ImagesCommand.recipes(only)
-            let images = RunnerImages(client: try await engine.client())
-            print("Building on \(images.client.engine) (\(images.client.socketPath)) from Debian \(images.suite)")
-            for (index, recipe) in recipes.enumerated() {
-                let prefix = "[\(index + 1)/\(recipes.count)] \(recipe.image)"
-                if !force, case .upToDate(let id) = try await images.state(of: recipe) {
+            let wanted = try ImagesCommand.images(only)
+            let images = try await engine.images()
+            print("Building on \(images.engine) (\(images.socketPath)) from Debian \(images.suite)")
+            for (index, image) in wanted.enumerated() {
+                let prefix = "[\(index + 1)/\(wanted.count)] \(image)"
+                if !force, case .upToDate(let id) = try await images.state(of: image) {
                     print("\(prefix): up to date (\(id.prefix(19)))")
                     continue
                 }
                 do {
-                    _ = try await images.build(recipe) { step in
+                    _ = try await images.build(image) { step in
                         print("\(prefix): \(step)")
                         fflush(nil)
                     }
                 } catch {
-                    throw CLIError("\(recipe.image): \(error)")
+                    throw CLIError("\(image): \(error)")
                 }
             }
         }
@@ -71,16 +71,16 @@ struct ImagesCommand: AsyncParsableCommand {
         @OptionGroup var engine: EngineOptions
 
         func run() async throws {
-            let images = RunnerImages(client: try await engine.client())
+            let images = try await engine.images()
             var rows = [["IMAGE", "STATE", "ID"]]
             var missing = false
-            for recipe in RunnerImages.recipes {
-                switch try await images.state(of: recipe) {
+            for image in ContainerImages.names.map(\.image) {
+                switch try await images.state(of: image) {
                 case .missing:
                     missing = true
-                    rows.append([recipe.image, "missing", "-"])
-                case .outdated(let id): rows.append([recipe.image, "outdated", String(id.prefix(19))])
-                case .upToDate(let id): rows.append([recipe.image, "ready", String(id.prefix(19))])
+                    rows.append([image, "missing", "-"])
+                case .outdated(let id): rows.append([image, "outdated", String(id.prefix(19))])
+                case .upToDate(let id): rows.append([image, "ready", String(id.prefix(19))])
                 }
             }
             printColumns(rows)

@@ -1,7 +1,6 @@
 import ArgumentParser
 import CroniumCore
 import CroniumEngine
-import CroniumExecutors
 import CroniumServer
 import Foundation
 import Hummingbird
@@ -65,7 +64,8 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--default-run-location must be local or container")
         }
         if let runUids {
-            do { _ = try RunUIDs.parse(runUids) } catch { throw ValidationError(error.description) }
+            var node = EngineNode.Configuration()
+            do { try node.setRunUIDs(runUids) } catch { throw ValidationError("\(error)") }
         }
     }
 
@@ -82,7 +82,7 @@ struct Serve: AsyncParsableCommand {
         node.containerSocket = containerSocket
         node.runnerBinary = runnerBinary
         node.defaultRunLocation = RunLocation(rawValue: defaultRunLocation.uppercased()) ?? .local
-        if let runUids { node.runUIDs = (try? RunUIDs.parse(runUids)) ?? RunUIDs.defaultRange }
+        if let runUids { try? node.setRunUIDs(runUids) }
         node.bwrap = bwrap
         node.sandboxReadOnlyPaths = sandboxReadOnlyPaths
         node.runLimits = RunLimits(memoryMB: runMemory, processes: runProcesses, openFiles: runOpenFiles, diskMB: runDisk)
@@ -93,7 +93,7 @@ struct Serve: AsyncParsableCommand {
             diskMB: maxRunDisk,
             cpus: maxRunCpus
         )
-        node.interpreterPaths = Interpreters(bash: bash, python: python, node: self.node)
+        (node.bashPath, node.pythonPath, node.nodePath) = (bash, python, self.node)
         var configuration = ServerConfiguration()
         configuration.host = host
         configuration.port = port

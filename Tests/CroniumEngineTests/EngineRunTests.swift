@@ -158,7 +158,10 @@ import Testing
     /// A follower far slower than the run loses its live feed (its buffer fills) and reads what
     /// it missed from the store: no line lost, none twice, in order.
     @Test func aSlowFollowerOfAHundredThousandLinesMissesNone() async throws {
-        try await withEngine { harness in
+        var configuration = Engine.Configuration.forTests
+        // A small buffer: any follower slower than the run overflows it, however loaded the machine.
+        configuration.logFollowerBuffer = 4
+        try await withEngine(configuration: configuration) { harness in
             let event = try await harness.createEvent {
                 $0.content = "for i in $(seq 1 100000); do echo \"line $i\"; done"
                 $0.logCapBytes = 8 << 20

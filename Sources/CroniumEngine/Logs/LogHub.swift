@@ -35,14 +35,15 @@ public final class LogHub: Service, Sendable {
     /// Followers of runs that are not live here, waiting for one to open or to end.
     private let waiters = Mutex<[UUID: Doorbell]>([:])
 
-    /// Chunks a subscriber may fall behind by before it loses the oldest (a chunk is at most one
-    /// pipe read, 64 KiB, so a few MiB per subscriber at worst).
-    public static let subscriberBuffer = 64
+    /// Chunks a follower may fall behind by before its subscription is let go and it reads the
+    /// store instead (a chunk is at most one pipe read, 64 KiB, so a few MiB per follower at worst).
+    let subscriberBuffer: Int
 
-    public init(store: any RunStore, logger: Logger, flushInterval: Duration = .milliseconds(50)) {
+    public init(store: any RunStore, logger: Logger, flushInterval: Duration = .milliseconds(50), subscriberBuffer: Int = 64) {
         self.store = store
         self.logger = logger
         self.flushInterval = flushInterval
+        self.subscriberBuffer = subscriberBuffer
     }
 
     public func open(executionId: ExecutionID, capBytes: Int, now: Date) {
@@ -120,7 +121,7 @@ public final class LogHub: Service, Sendable {
     /// subscription everything after. Nil when the run is not live here (read the store instead).
     /// ``LogFollower`` puts the two together with the store.
     func subscribe(executionId: ExecutionID) -> (backlog: [LogLine], subscription: LogSubscription)? {
-        let subscription = LogSubscription(buffer: Self.subscriberBuffer)
+        let subscription = LogSubscription(buffer: subscriberBuffer)
         let id = UUID()
         let backlog = sessions.withLock { sessions -> [LogLine]? in
             guard let index = sessions.index(forKey: executionId) else { return nil }

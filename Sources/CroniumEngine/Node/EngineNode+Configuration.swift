@@ -37,11 +37,18 @@ extension EngineNode {
         /// bcrypt work factor for passwords; 10 takes ~50 ms here, enough against offline guessing for a self-hosted tool.
         public var bcryptCost: UInt8 = 10
         /// Interpreter paths to use instead of the ones found at start-up (`--bash`, `--python`, `--node`).
-        public var interpreterPaths = Interpreters(bash: nil, python: nil, node: nil)
+        public var bashPath: String?
+        public var pythonPath: String?
+        public var nodePath: String?
         /// How fast each tool may send (one a second, ten at once, unless a test needs it slower).
         public var toolLimits = ToolRateLimit()
 
         public init() {}
+
+        /// `--run-uids FIRST-LAST`; throws a line that says what is wrong with `text`.
+        public mutating func setRunUIDs(_ text: String) throws {
+            runUIDs = try RunUIDs.parse(text)
+        }
     }
 }
 
@@ -49,9 +56,9 @@ extension EngineNode.Configuration {
     /// The interpreters found on this machine, with the configured paths over them.
     func resolvedInterpreters() -> Interpreters {
         var interpreters = Interpreters.resolve()
-        interpreters.bash = interpreterPaths.bash ?? interpreters.bash
-        interpreters.python = interpreterPaths.python ?? interpreters.python
-        interpreters.node = interpreterPaths.node ?? interpreters.node
+        interpreters.bash = bashPath ?? interpreters.bash
+        interpreters.python = pythonPath ?? interpreters.python
+        interpreters.node = nodePath ?? interpreters.node
         return interpreters
     }
 

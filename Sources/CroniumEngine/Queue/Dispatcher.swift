@@ -20,11 +20,13 @@ final class Dispatcher: Service, Sendable {
     let clock: any EngineClock
     let configuration: Engine.Configuration
     let logger: Logger
-    let doorbell = Doorbell()
+    /// Rung by an enqueue, a run's end, a released held run, shutdown (shared with the performer).
+    var doorbell: Doorbell { performer.claims }
     /// Rung when this node starts holding leases, so the lease keeper sleeps while it holds none.
     let leasesTaken = Doorbell()
-    /// Runs of this node from claim to recorded end, each with the signal that stops it.
-    let running = RunningRuns()
+    /// Runs of this node from claim to recorded end, each with the signal that stops it (shared
+    /// with the performer).
+    var running: RunningRuns { performer.running }
     /// What each claimed run goes through.
     let performer: RunPerformer
     /// The queue's rules over the store's queue.
@@ -50,40 +52,16 @@ final class Dispatcher: Service, Sendable {
 
     static let shutdownReason = "Cronium was shutting down"
 
-    init(
-        store: any Store,
-        executors: ExecutorRegistry,
-        logHub: LogHub,
-        scheduler: Scheduler,
-        clock: any EngineClock,
-        configuration: Engine.Configuration,
-        runtime: RuntimeAccess?,
-        vault: VariableVault,
-        remote: RemoteServers,
-        deliveries: DeliveryWorker,
-        logger: Logger
-    ) {
+    /// `performer` brings the run path: the dispatcher takes its executors, log hub, clock and
+    /// configuration, and shares its doorbell and running runs.
+    init(store: any Store, performer: RunPerformer, logger: Logger) {
         self.store = store
-        self.executors = executors
-        self.logHub = logHub
-        self.clock = clock
-        self.configuration = configuration
+        self.performer = performer
+        executors = performer.executors
+        logHub = performer.logHub
+        clock = performer.clock
+        configuration = performer.configuration
         self.logger = logger
-        performer = RunPerformer(
-            store: store,
-            executors: executors,
-            logHub: logHub,
-            scheduler: scheduler,
-            clock: clock,
-            configuration: configuration,
-            runtime: runtime,
-            remote: remote,
-            deliveries: deliveries,
-            preparation: RunPreparation(vault: vault, logger: logger),
-            running: running,
-            claims: doorbell,
-            logger: logger
-        )
     }
 
     var activeCount: Int { slots.withLock { $0.taken } }
