@@ -41,13 +41,7 @@ public struct EventAction: Codable, Sendable, Equatable {
 
     /// Actions fire in this order: `ALWAYS`, then `ON_SUCCESS` or `ON_FAILURE`, then `ON_CONDITION`.
     public func applies(to status: ExecutionStatus, condition: Bool?) -> Bool {
-        switch when {
-        case .always: true
-        case .onSuccess: status == .success
-        // A run on servers that failed on some of them has failed, for whoever is told.
-        case .onFailure: status == .failure || status == .timeout || status == .partial
-        case .onCondition: condition == true
-        }
+        when.holds(after: status, condition: condition)
     }
 
     /// The most actions one event may have.
@@ -63,6 +57,18 @@ public enum ActionCondition: String, Sendable, ClosedSetCodable {
     case onFailure = "ON_FAILURE"
     /// When the script called `set_condition(true)`.
     case onCondition = "ON_CONDITION"
+
+    /// Whether a run that ended with `status` (and set `condition`) meets this condition: the
+    /// rule of actions and of workflows' connections alike.
+    public func holds(after status: ExecutionStatus, condition: Bool?) -> Bool {
+        switch self {
+        case .always: true
+        case .onSuccess: status == .success
+        // A run on servers that failed on some of them has failed, for whoever is told.
+        case .onFailure: status == .failure || status == .timeout || status == .partial
+        case .onCondition: condition == true
+        }
+    }
 
     /// The firing order.
     public var rank: Int {
