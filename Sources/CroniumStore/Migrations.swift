@@ -140,6 +140,16 @@ enum Migrations {
         Migration(version: 11, name: "email deliveries") { _ in
             ["ALTER TABLE deliveries ADD COLUMN recipients TEXT", "ALTER TABLE deliveries ADD COLUMN html TEXT"]
         },
+        /// Workflows: their definition (nodes, connections, schedule) as JSON, a name unique per owner.
+        Migration(version: 12, name: "workflows") { d in
+            [
+                """
+                CREATE TABLE workflows (\(d.idColumn), owner_id BIGINT NOT NULL REFERENCES users(id) ON DELETE CASCADE,
+                  name TEXT NOT NULL, status TEXT NOT NULL, trigger_type TEXT NOT NULL, data TEXT NOT NULL,
+                  created_at BIGINT NOT NULL, updated_at BIGINT NOT NULL, UNIQUE (owner_id, name))
+                """
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -1,0 +1,83 @@
+import CroniumCore
+import CroniumExecutors
+import CroniumStore
+import Foundation
+
+/// What users may do with workflows, each rule in one place: who sees and changes them, and that
+/// every node runs an event its owner may run, where this server can run it.
+extension Engine {
+    public func createWorkflow(_ input: WorkflowInput, by user: User) async throws -> Workflow {
+        guard user.canCreate else { throw CroniumError.forbidden }
+        let now = clock.now()
+        let empty = Workflow(id: 0, ownerId: user.id, name: "", nodes: [], connections: [], createdAt: now, updatedAt: now)
+        var (workflow, problems) = empty.applying(input, now: now)
+        problems += try await resolveNodes(of: &workflow, owner: user)
+        try ValidationError.check(problems)
+        return try await store.saveWorkflow(workflow)
+    }
+
+    /// Replaces what `input` gives of the workflow's definition; the rest stays.
+    public func updateWorkflow(id: WorkflowID, with input: WorkflowInput, by user: User) async throws -> Workflow {
+        let before = try await workflow(id: id, visibleTo: user)
+        guard user.role == .admin || (user.role == .user && before.ownerId == user.id) else { throw CroniumError.forbidden }
+        var (workflow, problems) = before.applying(input, now: clock.now())
+        // The rules are the owner's, whoever edits: an administrator cannot hand them another's events.
+        guard let owner = try await store.user(id: before.ownerId) else { throw CroniumError.notFound("workflow \(id)") }
+        problems += try await resolveNodes(of: &workflow, owner: owner)
+        try ValidationError.check(problems)
+        return try await store.saveWorkflow(workflow)
+    }
+
+    /// The caller's own workflows; everyone's for an administrator.
+    public func workflows(visibleTo user: User) async throws -> [Workflow] {
+        try await store.workflows(ownerId: user.role == .admin ? nil : user.id)
+    }
+
+    public func workflow(id: WorkflowID, visibleTo user: User) async throws -> Workflow {
+        guard let workflow = try await store.workflow(id: id), user.role == .admin || workflow.ownerId == user.id else {
+            throw CroniumError.notFound("workflow \(id)")
+        }
+        return workflow
+    }
+
+    public func deleteWorkflow(id: WorkflowID, by user: User) async throws {
+        let workflow = try await workflow(id: id, visibleTo: user)
+        guard user.role == .admin || (user.role == .user && workflow.ownerId == user.id) else { throw CroniumError.forbidden }
+        _ = try await store.deleteWorkflow(id: id)
+    }
+
+    /// Names each node's event by id (a document names it by name, among the owner's events and
+    /// the shared ones, the owner's first), and says what is wrong: an event that is not there,
+    /// one the owner may not run, a placement this server cannot run.
+    private func resolveNodes(of workflow: inout Workflow, owner: User) async throws -> [FieldProblem] {
+        let visible = try await store.events(ownerOrShared: owner.role == .admin ? nil : owner.id).filter(owner.canRead)
+        let byName = Dictionary(grouping: visible, by: \.name).mapValues { events in events.first { $0.ownerId == owner.id } ?? events[0] }
+        let byId = Dictionary(uniqueKeysWithValues: visible.map { ($0.id, $0) })
+        var problems: [FieldProblem] = []
+        for position in workflow.nodes.indices {
+            let node = workflow.nodes[position]
+            let field = "nodes[\(position)]"
+            let event: Event?
+            switch (node.eventId, node.eventName) {
+            case (let id?, nil): event = byId[id]
+            case (nil, let name?): event = byName[name]
+            default: continue  // the node's own problems say it
+            }
+            guard let event else {
+                let named = node.eventName.map { "no event named '\($0)'" } ?? "no event \(node.eventId.map(String.init) ?? "")"
+                problems.append(.init(field: "\(field).eventName", message: "there is \(named) that the workflow's owner may run"))
+                continue
+            }
+            guard owner.canRun(event) else {
+                problems.append(.init(field: "\(field).eventName", message: "the workflow's owner may not run event '\(event.name)'"))
+                continue
+            }
+            workflow.nodes[position].eventId = event.id
+            workflow.nodes[position].eventName = nil
+            if let problem = executors.problem(running: node.applied(to: event)) {
+                problems.append(.init(field: "\(field).runLocation", message: problem))
+            }
+        }
+        return problems
+    }
+}

@@ -1,0 +1,62 @@
+import CroniumCore
+import CroniumStore
+import Foundation
+import Testing
+
+@Suite struct WorkflowStoreTests {
+    static func workflow(owner: UserID, name: String = "disk") -> Workflow {
+        let now = Date(timeIntervalSince1970: 1_800_000_000)
+        return Workflow(
+            id: 0,
+            ownerId: owner,
+            name: name,
+            description: "check, then clean up or report",
+            trigger: .schedule,
+            schedule: .cron("0 * * * *", timeZone: "Europe/Berlin"),
+            nodes: [
+                WorkflowNode(key: "check", eventId: 1, input: .object(["path": .string("/var")])),
+                WorkflowNode(
+                    key: "cleanup",
+                    eventId: 2,
+                    join: .all,
+                    runLocation: .container,
+                    image: "cronium/runner:bash",
+                    timeoutSeconds: 60,
+                    retries: 2
+                ),
+            ],
+            connections: [WorkflowConnection(from: "check", to: "cleanup", when: .onFailure)],
+            createdAt: now,
+            updatedAt: now
+        )
+    }
+
+    @Test func aWorkflowIsStoredWholeAndItsNameIsItsOwners() async throws {
+        try await withStore { store, user in
+            let saved = try await store.saveWorkflow(Self.workflow(owner: user.id))
+            #expect(saved.id.rawValue > 0)
+            #expect(try await store.workflow(id: saved.id) == saved)
+            // Another of the same name is a conflict, and changes nothing.
+            let twice = await #expect(throws: CroniumError.self) { try await store.saveWorkflow(Self.workflow(owner: user.id)) }
+            #expect(twice?.code == .conflict)
+            #expect(try await store.workflows(ownerId: user.id).count == 1)
+
+            var changed = saved
+            changed.status = .paused
+            changed.connections = []
+            _ = try await store.saveWorkflow(changed)
+            #expect(try await store.workflow(id: saved.id) == changed)
+
+            let other = try await store.insertUser(username: "bob", passwordHash: "x", role: .user, now: Date())
+            let theirs = try await store.saveWorkflow(Self.workflow(owner: other.id))
+            #expect(try await store.workflows(ownerId: other.id).map(\.id) == [theirs.id])
+            #expect(try await store.workflows(ownerId: nil).map(\.id) == [saved.id, theirs.id])
+
+            #expect(try await store.deleteWorkflow(id: saved.id))
+            #expect(try await !store.deleteWorkflow(id: saved.id))
+            #expect(try await store.workflow(id: saved.id) == nil)
+            let gone = await #expect(throws: CroniumError.self) { try await store.saveWorkflow(changed) }
+            #expect(gone?.code == .notFound)
+        }
+    }
+}
