@@ -249,7 +249,9 @@ public final class Engine: Sendable {
             triggeredBy: execution.triggeredBy,
             input: execution.input?.text,
             parentExecutionId: execution.parentExecutionId,
-            chainDepth: execution.chainDepth
+            chainDepth: execution.chainDepth,
+            workflowRunId: execution.workflowRunId,
+            workflowNode: execution.workflowNode
         )
     }
 }

@@ -144,7 +144,9 @@ extension Database {
             parentExecutionId: try row.decode(column: "parent_execution_id", as: ExecutionID?.self),
             chainDepth: try row.decode(column: "chain_depth", as: Int?.self),
             partOf: try row.decode(column: "part_of", as: ExecutionID?.self),
-            server: try row.decode(column: "server_name", as: String?.self)
+            server: try row.decode(column: "server_name", as: String?.self),
+            workflowRunId: try row.decode(column: "workflow_run_id", as: WorkflowRunID?.self),
+            workflowNode: try row.decode(column: "workflow_node", as: String?.self)
         )
     }
 }

@@ -13,13 +13,13 @@ extension Database: JobQueue {
     static func enqueue(_ requests: [EnqueueRequest], now: Date, in sql: any SQLDatabase) async throws -> [ExecutionID] {
         guard !requests.isEmpty else { return [] }
         var executions = SQLQueryString(
-            "INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input, parent_execution_id, chain_depth) VALUES "
+            "INSERT INTO executions (event_id, status, trigger, attempt, scheduled_for, created_at, triggered_by, input, parent_execution_id, chain_depth, workflow_run_id, workflow_node) VALUES "
         )
         executions.appendRows(
             requests.lazy.map {
                 [
                     $0.eventId, "PENDING", $0.trigger.rawValue, $0.attempt, $0.scheduledFor?.millis, now.millis, $0.triggeredBy, $0.input,
-                    $0.parentExecutionId, $0.chainDepth,
+                    $0.parentExecutionId, $0.chainDepth, $0.workflowRunId, $0.workflowNode,
                 ]
             }
         )
@@ -159,10 +159,10 @@ struct SQLQueueTransaction: QueueTransaction {
         try await sql.raw("DELETE FROM jobs WHERE id = \(bind: jobId)").run()
     }
 
-    func recordEnd(_ end: RunEnd, onlyIfQueued: Bool) async throws -> EventID? {
+    func recordEnd(_ end: RunEnd, onlyIfQueued: Bool) async throws -> RecordedEnd? {
         let (outcome, time, executionId) = (end.outcome, end.finishedAt, end.executionId)
         let endable = SQLQueryString(onlyIfQueued ? "('PENDING')" : "('PENDING', 'RUNNING')")
-        let eventId = try await sql.raw(
+        let recorded = try await sql.raw(
             """
             UPDATE executions SET status = \(bind: outcome.status.rawValue), finished_at = \(bind: time.millis),
               started_at = COALESCE(started_at, \(bind: time.millis)), exit_code = \(bind: outcome.exitCode),
@@ -171,15 +171,47 @@ struct SQLQueueTransaction: QueueTransaction {
               condition = \(bind: outcome.condition), log_bytes = \(bind: end.logBytes),
               log_dropped_bytes = \(bind: end.logDroppedBytes)
             WHERE id = \(bind: executionId) AND status IN \(endable)
-            RETURNING event_id
+            RETURNING event_id, workflow_run_id, workflow_node
             """
-        ).first(decodingColumn: "event_id", as: EventID.self)
+        ).first().map { row in
+            RecordedEnd(
+                eventId: try row.decode(column: "event_id", as: EventID.self),
+                workflowRunId: try row.decode(column: "workflow_run_id", as: WorkflowRunID?.self),
+                workflowNode: try row.decode(column: "workflow_node", as: String?.self)
+            )
+        }
         // A claimed run is marked RUNNING in the claim's own transaction, so "still PENDING"
         // means "not claimed", and a claimed run's job is not touched here.
-        if eventId != nil || !onlyIfQueued {
+        if recorded != nil || !onlyIfQueued {
             try await sql.raw("DELETE FROM jobs WHERE execution_id = \(bind: executionId)").run()
         }
-        return eventId
+        return recorded
+    }
+
+    func insertWorkflowRun(_ run: WorkflowRun, definition: Workflow) async throws -> WorkflowRunID {
+        try await sql.raw(
+            """
+            INSERT INTO workflow_runs (workflow_id, status, trigger, input, triggered_by, created_at, definition, nodes)
+            VALUES (\(bind: run.workflowId), \(bind: run.status.rawValue), \(bind: run.trigger.rawValue), \(bind: run.input?.text),
+              \(bind: run.triggeredBy), \(bind: run.createdAt.millis), \(bind: try Database.json(definition)), \(bind: try Database.json(run.nodes)))
+            RETURNING id
+            """
+        ).first(decodingColumn: "id", as: WorkflowRunID.self).required("the new workflow run's id")
+    }
+
+    func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)? {
+        guard let row = try await sql.raw("SELECT * FROM workflow_runs WHERE id = \(bind: id)").first() else { return nil }
+        return (try Database.decodeWorkflowRun(row), try Database.fromJSON(Workflow.self, try row.decode(column: "definition", as: String.self)))
+    }
+
+    func updateWorkflowRun(_ run: WorkflowRun) async throws {
+        try await sql.raw(
+            """
+            UPDATE workflow_runs SET status = \(bind: run.status.rawValue), finished_at = \(bind: run.finishedAt?.millis),
+              cancel_reason = \(bind: run.cancelReason), nodes = \(bind: try Database.json(run.nodes))
+            WHERE id = \(bind: run.id)
+            """
+        ).run()
     }
 
     func releaseHeldJob(eventId: EventID) async throws -> Bool {

@@ -55,6 +55,32 @@ extension Database: WorkflowStore {
         try await transaction { sql in try await sql.raw("DELETE FROM workflows WHERE id = \(bind: id) RETURNING id").first() != nil }
     }
 
+    public func workflowRun(id: WorkflowRunID) async throws -> WorkflowRun? {
+        try await read { sql in try await sql.raw("SELECT * FROM workflow_runs WHERE id = \(bind: id)").first().map(Self.decodeWorkflowRun) }
+    }
+
+    public func workflowRuns(workflowId: WorkflowID, limit: Int) async throws -> [WorkflowRun] {
+        try await read { sql in
+            try await sql.raw("SELECT * FROM workflow_runs WHERE workflow_id = \(bind: workflowId) ORDER BY id DESC LIMIT \(bind: limit)").all()
+                .map(Self.decodeWorkflowRun)
+        }
+    }
+
+    static func decodeWorkflowRun(_ row: any SQLRow) throws -> WorkflowRun {
+        WorkflowRun(
+            id: try row.decode(column: "id", as: WorkflowRunID.self),
+            workflowId: try row.decode(column: "workflow_id", as: WorkflowID.self),
+            status: try row.decode(column: "status", as: WorkflowRunStatus.self),
+            trigger: try row.decode(column: "trigger", as: WorkflowTrigger.self),
+            input: try row.decode(column: "input", as: String?.self).flatMap(JSONValue.init(text:)),
+            triggeredBy: try row.decode(column: "triggered_by", as: UserID?.self),
+            createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
+            finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(millis:)),
+            cancelReason: try row.decode(column: "cancel_reason", as: String?.self),
+            nodes: try fromJSON([WorkflowRunNode].self, try row.decode(column: "nodes", as: String.self))
+        )
+    }
+
     static func decodeWorkflow(_ row: any SQLRow) throws -> Workflow {
         var workflow = try fromJSON(Workflow.self, try row.decode(column: "data", as: String.self))
         workflow.id = try row.decode(column: "id", as: WorkflowID.self)

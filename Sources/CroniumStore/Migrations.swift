@@ -150,6 +150,20 @@ enum Migrations {
                 """
             ]
         },
+        /// Workflow runs: the definition they started with and their nodes' states (JSON, written
+        /// whole in the transaction that records a node's end); node executions name their run.
+        Migration(version: 13, name: "workflow runs") { d in
+            [
+                """
+                CREATE TABLE workflow_runs (\(d.idColumn), workflow_id BIGINT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+                  status TEXT NOT NULL, trigger TEXT NOT NULL, input TEXT, triggered_by BIGINT, created_at BIGINT NOT NULL,
+                  finished_at BIGINT, cancel_reason TEXT, definition TEXT NOT NULL, nodes TEXT NOT NULL)
+                """,
+                "CREATE INDEX workflow_runs_workflow ON workflow_runs(workflow_id)",
+                "ALTER TABLE executions ADD COLUMN workflow_run_id BIGINT",
+                "ALTER TABLE executions ADD COLUMN workflow_node TEXT",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -20,6 +20,8 @@ public enum ExecutionTrigger: String, Codable, Sendable, CaseIterable {
     case retry = "RETRY"
     /// Another event's run set it off (its ``EventAction``).
     case action = "ACTION"
+    /// A node of a workflow run.
+    case workflow = "WORKFLOW"
 }
 
 /// Why a run did not succeed, as a stable code a program can act on (the message says it to a
@@ -108,6 +110,9 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var parts: [Execution]?
     /// The messages sent about this run (its `SEND_MESSAGE` actions); filled when one run is asked for.
     public var deliveries: [Delivery]?
+    /// A node's run: the workflow run it belongs to, and the node's key.
+    public var workflowRunId: WorkflowRunID?
+    public var workflowNode: String?
 
     public init(
         id: ExecutionID,
@@ -132,8 +137,12 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
         parentExecutionId: ExecutionID? = nil,
         chainDepth: Int? = nil,
         partOf: ExecutionID? = nil,
-        server: String? = nil
+        server: String? = nil,
+        workflowRunId: WorkflowRunID? = nil,
+        workflowNode: String? = nil
     ) {
+        self.workflowRunId = workflowRunId
+        self.workflowNode = workflowNode
         self.partOf = partOf
         self.server = server
         self.parentExecutionId = parentExecutionId

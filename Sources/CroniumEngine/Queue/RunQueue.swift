@@ -85,26 +85,134 @@ public struct RunQueue: Sendable {
     }
 
     /// A run that has just gone `RUNNING`: a first attempt counts against the event's budget, and
-    /// the event is paused when the budget is used up. Nil when its event is gone.
+    /// the event is paused when the budget is used up. A workflow node's run gets the event as the
+    /// node runs it (its placement, timeout and retries over the event's). Nil when its event is gone.
     private static func start(_ execution: Execution, in tx: any QueueTransaction) async throws -> StartedRun? {
         let counted = execution.attempt == 1
-        guard let event = try await tx.event(startingRunOf: execution.eventId, counting: counted) else { return nil }
+        guard var event = try await tx.event(startingRunOf: execution.eventId, counting: counted) else { return nil }
         var budgetUsedUp = false
         if counted, event.maxExecutions > 0, event.executionCount >= event.maxExecutions, event.status == .active {
             try await tx.pause(eventId: event.id)
             budgetUsedUp = true
         }
+        if let runId = execution.workflowRunId, let key = execution.workflowNode,
+            let node = try await tx.workflowRun(runId)?.definition.graph.node(key)
+        {
+            event = node.applied(to: event)
+        }
         return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
+    }
+
+    /// Starts a run of `workflow`: the run and its roots' executions in one transaction. Returns
+    /// the run's id.
+    public func startWorkflow(_ workflow: Workflow, trigger: WorkflowTrigger, input: JSONValue?, triggeredBy: UserID?, now: Date) async throws
+        -> WorkflowRunID
+    {
+        try await queue.withQueueTransaction { tx in
+            var progress = WorkflowProgress(graph: workflow.graph)
+            let step = progress.begin()
+            var run = WorkflowRun(
+                id: 0,
+                workflowId: workflow.id,
+                status: .running,
+                trigger: trigger,
+                input: input,
+                triggeredBy: triggeredBy,
+                createdAt: now,
+                nodes: workflow.nodes.map { WorkflowRunNode(key: $0.key, state: .pending) }
+            )
+            run.id = try await tx.insertWorkflowRun(run, definition: workflow)
+            try await Self.apply(step, of: progress, to: &run, definition: workflow, now: now, in: tx)
+            return run.id
+        }
+    }
+
+    /// Cancels a workflow run: its nodes not started are cancelled, and the executions of those
+    /// under way are returned, for the engine to stop (their ends finish the run). A run with
+    /// nothing under way ends `CANCELLED` at once. Nil when the run is not running.
+    public func cancelWorkflow(_ runId: WorkflowRunID, reason: String, now: Date) async throws -> [ExecutionID]? {
+        try await queue.withQueueTransaction { tx in
+            guard var (run, definition) = try await tx.workflowRun(runId), run.status == .running else { return nil }
+            var progress = WorkflowProgress(graph: definition.graph, states: Dictionary(uniqueKeysWithValues: run.nodes.map { ($0.key, $0.state) }))
+            let running = Set(progress.cancel())
+            run.cancelReason = reason
+            try await Self.apply(WorkflowProgress.Step(), of: progress, to: &run, definition: definition, now: now, in: tx)
+            return run.nodes.filter { running.contains($0.key) }.compactMap(\.executionId)
+        }
+    }
+
+    /// A workflow node's run ended for good: the nodes it decides start (queued in this same
+    /// transaction, so a crash between the two is impossible) or are skipped, and the workflow
+    /// run ends when nothing is left. True when runs were queued.
+    private static func advance(_ runId: WorkflowRunID, node key: String, after end: RunEnd, in tx: any QueueTransaction) async throws -> Bool {
+        guard var (run, definition) = try await tx.workflowRun(runId), run.status == .running else { return false }
+        var progress = WorkflowProgress(
+            graph: definition.graph,
+            states: Dictionary(uniqueKeysWithValues: run.nodes.map { ($0.key, $0.state) }),
+            cancelled: run.cancelReason != nil
+        )
+        let step = progress.end(key, status: end.outcome.status, condition: end.outcome.condition)
+        if let index = run.nodes.firstIndex(where: { $0.key == key }) {
+            run.nodes[index].output = end.outcome.outputValue.flatMap(JSONValue.init(text:))
+            run.nodes[index].finishedAt = end.finishedAt
+        }
+        try await apply(step, of: progress, to: &run, definition: definition, now: end.finishedAt, in: tx)
+        return !step.start.isEmpty
+    }
+
+    /// Writes `progress` into `run`: the nodes it starts queued with their inputs, the skipped
+    /// with why, the run's status and end when it is over.
+    private static func apply(
+        _ step: WorkflowProgress.Step,
+        of progress: WorkflowProgress,
+        to run: inout WorkflowRun,
+        definition: Workflow,
+        now: Date,
+        in tx: any QueueTransaction
+    ) async throws {
+        let outputs = Dictionary(uniqueKeysWithValues: run.nodes.compactMap { node in node.output.map { (node.key, $0) } })
+        let requests = step.start.compactMap { key -> EnqueueRequest? in
+            guard let eventId = definition.graph.node(key)?.eventId else { return nil }
+            return EnqueueRequest(
+                eventId: eventId,
+                trigger: .workflow,
+                runAt: now,
+                triggeredBy: run.triggeredBy,
+                input: progress.input(for: key, trigger: run.input, outputs: outputs)?.text,
+                workflowRunId: run.id,
+                workflowNode: key
+            )
+        }
+        let ids = try await tx.enqueue(requests, now: now)
+        let started = Dictionary(uniqueKeysWithValues: zip(requests.compactMap(\.workflowNode), ids))
+        for index in run.nodes.indices {
+            let key = run.nodes[index].key
+            run.nodes[index].state = progress.state(of: key)
+            if let id = started[key] { (run.nodes[index].executionId, run.nodes[index].startedAt) = (id, now) }
+            if step.skipped.contains(where: { $0.key == key }) { run.nodes[index].finishedAt = now }
+            if case .cancelled = run.nodes[index].state, run.nodes[index].finishedAt == nil { run.nodes[index].finishedAt = now }
+        }
+        if progress.isFinished {
+            run.status = progress.status
+            run.finishedAt = now
+        }
+        try await tx.updateWorkflowRun(run)
     }
 
     /// Records the end, then enqueues the retry (part of the same run, so it goes before a held
     /// run), then releases the event's held run. With `onlyIfQueued`, a claimed run is left alone.
     private static func finish(_ end: RunEnd, onlyIfQueued: Bool, in tx: any QueueTransaction) async throws -> FinishResult {
-        guard let eventId = try await tx.recordEnd(end, onlyIfQueued: onlyIfQueued) else {
+        guard let recorded = try await tx.recordEnd(end, onlyIfQueued: onlyIfQueued) else {
             return FinishResult(recorded: false, releasedHeldRun: false)
         }
         if let retry = end.retry { _ = try await tx.enqueue([retry], now: end.finishedAt) }
-        return FinishResult(recorded: true, releasedHeldRun: try await tx.releaseHeldJob(eventId: eventId))
+        let released = try await tx.releaseHeldJob(eventId: recorded.eventId)
+        // A node that is tried again has not ended for good.
+        guard end.retry == nil, let runId = recorded.workflowRunId, let key = recorded.workflowNode else {
+            return FinishResult(recorded: true, releasedHeldRun: released)
+        }
+        let queued = try await advance(runId, node: key, after: end, in: tx)
+        return FinishResult(recorded: true, releasedHeldRun: released || queued)
     }
 
     /// Where a row failed to decode, without its values.

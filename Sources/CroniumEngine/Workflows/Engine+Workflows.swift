@@ -81,3 +81,37 @@ extension Engine {
         return problems
     }
 }
+
+// MARK: Runs
+
+extension Engine {
+    /// Runs a workflow now, for `user`: its roots start at once, with `input`. Returns the run's id.
+    public func runWorkflow(id: WorkflowID, by user: User, input: JSONValue? = nil) async throws -> WorkflowRunID {
+        let workflow = try await workflow(id: id, visibleTo: user)
+        guard user.role != .viewer else { throw CroniumError.forbidden }
+        guard workflow.status != .archived else {
+            throw CroniumError(.eventArchived, "archived workflows cannot run; set status to ACTIVE, PAUSED or DRAFT first")
+        }
+        let runId = try await RunQueue(queue: store).startWorkflow(workflow, trigger: .manual, input: input, triggeredBy: user.id, now: clock.now())
+        dispatcher.doorbell.ring()
+        return runId
+    }
+
+    /// Cancels a run: nodes not started are cancelled, those under way are stopped. Returns the
+    /// run as it stands afterwards.
+    public func cancelWorkflowRun(id: WorkflowRunID, by user: User) async throws -> WorkflowRun {
+        let run = try await workflowRun(id: id, visibleTo: user)
+        guard user.role != .viewer else { throw CroniumError.forbidden }
+        guard let running = try await RunQueue(queue: store).cancelWorkflow(id, reason: "cancelled by \(user.username)", now: clock.now()) else {
+            throw CroniumError(.executionEnded, "workflow run \(id) has already ended (\(run.status.rawValue))")
+        }
+        for execution in running { _ = try await cancel(executionId: execution, reason: "the workflow run was cancelled by \(user.username)") }
+        return try await workflowRun(id: id, visibleTo: user)
+    }
+
+    public func workflowRun(id: WorkflowRunID, visibleTo user: User) async throws -> WorkflowRun {
+        guard let run = try await store.workflowRun(id: id) else { throw CroniumError.notFound("workflow run \(id)") }
+        _ = try await workflow(id: run.workflowId, visibleTo: user)
+        return run
+    }
+}

@@ -36,9 +36,16 @@ public protocol QueueTransaction: Sendable {
     func pause(eventId: EventID) async throws
     /// Removes a job whose run will not start.
     func dropJob(_ jobId: Int64) async throws
-    /// Records how a run ended and removes its job; returns the run's event, or nil when it had
-    /// ended already (or, with `onlyIfQueued`, when it has been claimed: then its job stays).
-    func recordEnd(_ end: RunEnd, onlyIfQueued: Bool) async throws -> EventID?
+    /// Records how a run ended and removes its job; returns what the end leads on to (its event,
+    /// its workflow node), or nil when it had ended already (or, with `onlyIfQueued`, when it has
+    /// been claimed: then its job stays).
+    func recordEnd(_ end: RunEnd, onlyIfQueued: Bool) async throws -> RecordedEnd?
+    /// Writes a new workflow run (its nodes as they start) and returns its id.
+    func insertWorkflowRun(_ run: WorkflowRun, definition: Workflow) async throws -> WorkflowRunID
+    /// A workflow run and the definition it started with.
+    func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)?
+    /// Writes a run's status, end, cancel request and nodes.
+    func updateWorkflowRun(_ run: WorkflowRun) async throws
     /// Lets the oldest held job of an event go to the queue when nothing else of the event is
     /// queued or running. True when one went.
     func releaseHeldJob(eventId: EventID) async throws -> Bool
@@ -46,6 +53,19 @@ public protocol QueueTransaction: Sendable {
     /// not running or was asked already.
     func requestCancel(ofRunning executionId: ExecutionID, reason: String) async throws -> Bool
     func status(of executionId: ExecutionID) async throws -> ExecutionStatus?
+}
+
+/// A run's recorded end, and what it leads on to.
+public struct RecordedEnd: Sendable, Equatable {
+    public var eventId: EventID
+    public var workflowRunId: WorkflowRunID?
+    public var workflowNode: String?
+
+    public init(eventId: EventID, workflowRunId: WorkflowRunID? = nil, workflowNode: String? = nil) {
+        self.eventId = eventId
+        self.workflowRunId = workflowRunId
+        self.workflowNode = workflowNode
+    }
 }
 
 extension JobQueue {
@@ -80,7 +100,7 @@ public struct StartedRun: Sendable {
 public struct FinishResult: Sendable, Equatable {
     /// False when the execution had already ended (for example cancelled while still queued).
     public var recorded: Bool
-    /// A held run of the same event went to the queue: wake the dispatcher.
+    /// A held run of the same event, or a workflow's next nodes, went to the queue: wake the dispatcher.
     public var releasedHeldRun: Bool
 
     public init(recorded: Bool, releasedHeldRun: Bool) {
@@ -142,6 +162,9 @@ public struct EnqueueRequest: Sendable {
     /// The run whose action asks for this one, and the length of the chain so far.
     public var parentExecutionId: ExecutionID?
     public var chainDepth: Int?
+    /// A workflow node's run: its workflow run and node key.
+    public var workflowRunId: WorkflowRunID?
+    public var workflowNode: String?
 
     public init(
         eventId: EventID,
@@ -153,8 +176,12 @@ public struct EnqueueRequest: Sendable {
         held: Bool = false,
         input: String? = nil,
         parentExecutionId: ExecutionID? = nil,
-        chainDepth: Int? = nil
+        chainDepth: Int? = nil,
+        workflowRunId: WorkflowRunID? = nil,
+        workflowNode: String? = nil
     ) {
+        self.workflowRunId = workflowRunId
+        self.workflowNode = workflowNode
         self.held = held
         self.input = input
         self.parentExecutionId = parentExecutionId

@@ -11,4 +11,7 @@ public protocol WorkflowStore: Sendable {
     func workflows(ownerId: UserID?) async throws -> [Workflow]
     /// Whether there was such a workflow.
     func deleteWorkflow(id: WorkflowID) async throws -> Bool
+    func workflowRun(id: WorkflowRunID) async throws -> WorkflowRun?
+    /// The newest first.
+    func workflowRuns(workflowId: WorkflowID, limit: Int) async throws -> [WorkflowRun]
 }
