@@ -4,6 +4,7 @@ import CroniumExecutors
 import CroniumStore
 import CroniumTesting
 import Foundation
+import Logging
 import Synchronization
 import Testing
 
@@ -153,6 +154,48 @@ final class EchoExecutor: Executor {
             let again = await #expect(throws: CroniumError.self) { _ = try await harness.engine.cancelWorkflowRun(id: id, by: harness.owner) }
             #expect(again?.code == .executionEnded)
             #expect(echo.times.withLock { $0["after"] } == nil)
+        }
+    }
+}
+
+extension WorkflowRunTests {
+    /// A node that was running when the server died ends, at the next start, as an interrupted
+    /// failure; then its ON_FAILURE connection applies and the run goes on: nothing runs twice.
+    @Test func aNodeInterruptedByACrashFailsAndItsFailureBranchRuns() async throws {
+        let directory = try TemporaryDirectory("workflow-crash")
+        defer { directory.remove() }
+        let echo = EchoExecutor()
+        let workflow = try await withEngine(directory: directory, executors: { $0.register(echo, at: .local, for: [.bash]) }) { harness in
+            try await events(harness, ["work": "ok", "repair": "ok", "report": "ok"])
+            return try await harness.engine.createWorkflow(
+                WorkflowInput(
+                    name: "crash",
+                    nodes: ["work", "repair", "report"].map { WorkflowNode(key: $0, eventName: $0) },
+                    connections: [
+                        WorkflowConnection(from: "work", to: "repair", when: .onFailure), WorkflowConnection(from: "work", to: "report"),
+                    ]
+                ),
+                by: harness.owner
+            )
+        }
+        // A server started the run and claimed its root, then died.
+        let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: .init(label: "t"))
+        let now = Date()
+        let runId = try await RunQueue(queue: store).startWorkflow(workflow, trigger: .manual, input: nil, triggeredBy: nil, now: now)
+        #expect(try await store.claimAndStart(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600).map(\.execution.workflowNode) == ["work"])
+        try await store.shutdown()
+
+        try await withEngine(directory: directory, executors: { $0.register(echo, at: .local, for: [.bash]) }) { harness in
+            let run = try await finished(harness, runId)
+            #expect(run.status == .partial)
+            let states = Dictionary(uniqueKeysWithValues: run.nodes.map { ($0.key, $0.state) })
+            #expect(states["work"] == .ended(.failure, condition: nil))
+            #expect(states["repair"] == .ended(.success, condition: nil))
+            #expect(states["report"] == .skipped(reason: "work -[ON_SUCCESS]-> report did not hold: work ended FAILURE"))
+            // The interrupted node did not run again, and each of the others ran once.
+            let executions = try await harness.store.executions(eventId: nil, status: nil, visibleTo: nil, beforeId: nil, limit: 50)
+            #expect(executions.compactMap(\.workflowNode).sorted() == ["repair", "work"])
+            #expect(echo.times.withLock { Set($0.keys) } == ["repair"])
         }
     }
 }
