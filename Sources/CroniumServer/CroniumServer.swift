@@ -109,6 +109,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
     VariableController(engine: engine).addRoutes(to: signedIn.group("variables"))
     ServerController(engine: engine).addRoutes(to: signedIn.group("servers"))
     ToolController(engine: engine).addRoutes(to: signedIn.group("tools"))
+    WorkflowController(engine: engine).addRoutes(to: signedIn.group("workflows"))
     if let sessions = engine.runtime?.sessions {
         addRuntimeRoutes(
             to: router,

@@ -128,6 +128,43 @@ enum OpenAPIDocument {
         .init(method: "GET", path: "/api/v1/tools/{name}", summary: "One tool"),
         .init(method: "PATCH", path: "/api/v1/tools/{name}", summary: "Change a tool (its owner only)"),
         .init(method: "DELETE", path: "/api/v1/tools/{name}", summary: "Remove a tool", status: 204),
+        .init(method: "GET", path: "/api/v1/workflows", summary: "List your workflows (admin: everyone's)", responseSchema: "WorkflowList"),
+        .init(
+            method: "POST",
+            path: "/api/v1/workflows",
+            summary: "Create a workflow; every problem is named, nothing is stored on any",
+            requestSchema: "WorkflowInput",
+            responseSchema: "Workflow",
+            status: 201
+        ),
+        .init(method: "GET", path: "/api/v1/workflows/{id}", summary: "Get a workflow", responseSchema: "Workflow"),
+        .init(
+            method: "PATCH",
+            path: "/api/v1/workflows/{id}",
+            summary: "Replace the fields sent; checked as a whole",
+            requestSchema: "WorkflowInput",
+            responseSchema: "Workflow"
+        ),
+        .init(method: "DELETE", path: "/api/v1/workflows/{id}", summary: "Delete a workflow and its runs", status: 204),
+        .init(
+            method: "POST",
+            path: "/api/v1/workflows/{id}/run",
+            summary: "Run now, optionally with {\"input\": <JSON>} for the roots; returns the run id",
+            status: 202
+        ),
+        .init(
+            method: "GET",
+            path: "/api/v1/workflows/{id}/runs",
+            summary: "The workflow's runs, newest first (?limit=)",
+            responseSchema: "WorkflowRunList"
+        ),
+        .init(method: "GET", path: "/api/v1/workflows/{id}/runs/{run}", summary: "One run, with every node's state", responseSchema: "WorkflowRun"),
+        .init(
+            method: "POST",
+            path: "/api/v1/workflows/{id}/runs/{run}/cancel",
+            summary: "Cancel a run: nodes under way are stopped, the rest cancelled",
+            responseSchema: "WorkflowRun"
+        ),
         .init(
             method: "POST",
             path: "/api/v1/tools/{name}/test",

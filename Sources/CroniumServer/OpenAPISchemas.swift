@@ -35,6 +35,14 @@ enum OpenAPISchemas {
         ]
     }
 
+    static var workflowFields: [String: Any] {
+        [
+            "name": string, "description": string, "status": enumeration(WorkflowStatus.allCases.map(\.rawValue)),
+            "trigger": enumeration(WorkflowTrigger.allCases.map(\.rawValue)), "schedule": ref("Schedule"),
+            "nodes": list("WorkflowNode"), "connections": list("WorkflowConnection"),
+        ]
+    }
+
     static var all: [String: Any] {
         var event = eventFields
         event["id"] = integer
@@ -115,9 +123,51 @@ enum OpenAPISchemas {
                     "partOf": ["type": "integer", "description": "The REMOTE run this part (one server's run) belongs to"],
                     "server": ["type": "string", "description": "The server a part ran on"],
                     "parts": ["type": "array", "description": "A REMOTE run's parts, one per server", "items": ref("Execution")],
+                    "workflowRunId": ["type": "integer", "description": "A workflow node's run: its workflow run"],
+                    "workflowNode": ["type": "string", "description": "A workflow node's run: the node's key"],
                 ],
             ],
             "ExecutionList": list("Execution"),
+            "WorkflowNode": [
+                "type": "object", "required": ["key"],
+                "properties": [
+                    "key": string, "eventId": integer, "eventName": string, "join": enumeration(NodeJoin.allCases.map(\.rawValue)),
+                    "input": ["description": "Merged over what arrives: any JSON"],
+                    "runLocation": enumeration(RunLocation.allCases.map(\.rawValue)), "servers": ["type": "array", "items": string],
+                    "serverTag": string, "image": string, "timeoutSeconds": integer, "retries": integer,
+                ],
+            ],
+            "WorkflowConnection": [
+                "type": "object", "required": ["from", "to"],
+                "properties": ["from": string, "to": string, "when": enumeration(ActionCondition.allCases.map(\.rawValue))],
+            ],
+            "WorkflowInput": ["type": "object", "properties": workflowFields],
+            "Workflow": [
+                "type": "object",
+                "properties": workflowFields.merging(["id": integer, "ownerId": integer, "createdAt": dateTime, "updatedAt": dateTime]) { $1 },
+            ],
+            "WorkflowList": list("Workflow"),
+            "WorkflowRun": [
+                "type": "object",
+                "properties": [
+                    "id": integer, "workflowId": integer, "status": enumeration(WorkflowRunStatus.allCases.map(\.rawValue)),
+                    "trigger": enumeration(WorkflowTrigger.allCases.map(\.rawValue)), "input": ["description": "The roots' input: any JSON"],
+                    "triggeredBy": integer, "createdAt": dateTime, "finishedAt": dateTime, "cancelReason": string,
+                    "nodes": [
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "key": string, "state": enumeration(["PENDING", "RUNNING", "ENDED", "SKIPPED", "CANCELLED"]),
+                                "status": enumeration(ExecutionStatus.allCases.map(\.rawValue)), "condition": boolean, "reason": string,
+                                "executionId": integer, "output": ["description": "What the node's run set with output(): any JSON"],
+                                "startedAt": dateTime, "finishedAt": dateTime,
+                            ],
+                        ],
+                    ],
+                ],
+            ],
+            "WorkflowRunList": list("WorkflowRun"),
             "Variable": [
                 "type": "object",
                 "properties": [

@@ -11,7 +11,8 @@ struct Cronium: AsyncParsableCommand {
         abstract: "Self-hosted automation: scripts and HTTP calls on schedules, with live logs.",
         version: "0.1.0",
         subcommands: [
-            Serve.self, EventCommand.self, LogsCommand.self, ExecutionCommand.self, VariableCommand.self, ScheduleCommand.self, UserCommand.self,
+            Serve.self, EventCommand.self, WorkflowCommand.self, LogsCommand.self, ExecutionCommand.self, VariableCommand.self, ScheduleCommand.self,
+            UserCommand.self,
             SecretsCommand.self, ImagesCommand.self, ServerCommand.self, ToolCommand.self,
             TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self,
         ]

@@ -84,8 +84,11 @@ enum EventDocumentYAML {
         return try encoder.encode(document)
     }
 
-    /// The file's JSON: as it is when it is JSON, converted when it is YAML.
-    static func json(from data: Data, file: String) throws -> Data {
+    /// The file's JSON: as it is when it is JSON, converted when it is YAML. `expecting` says what
+    /// the file should hold, for the message when it holds nothing of the kind.
+    static func json(from data: Data, file: String, expecting: String = "events: expected `events:` with a list, as `cronium event export` prints")
+        throws -> Data
+    {
         let text = String(decoding: data, as: UTF8.self)
         if let first = text.first(where: { !$0.isWhitespace }), first == "{" || first == "[" { return data }
         let value: Any?
@@ -96,7 +99,7 @@ enum EventDocumentYAML {
         }
         let converted = value.map(jsonCompatible)
         guard let converted, converted is [String: Any] || converted is [Any], JSONSerialization.isValidJSONObject(converted) else {
-            throw ValidationError("\(file) holds no events: expected `events:` with a list, as `cronium event export` prints")
+            throw ValidationError("\(file) holds no \(expecting)")
         }
         return try JSONSerialization.data(withJSONObject: converted, options: [.withoutEscapingSlashes])
     }

@@ -60,7 +60,8 @@ final class EchoExecutor: Executor {
 
     func finished(_ harness: EngineHarness, _ id: WorkflowRunID) async throws -> WorkflowRun {
         var run: WorkflowRun?
-        _ = try await eventually(timeout: .seconds(20)) {
+        // Long enough for the whole suite on two loaded cores.
+        _ = try await eventually(timeout: .seconds(60)) {
             run = try await harness.engine.workflowRun(id: id, visibleTo: harness.owner)
             return run?.status != .running
         }
@@ -182,7 +183,9 @@ extension WorkflowRunTests {
         let store = try await Database.openSQLite(path: directory.appending("cronium.sqlite"), logger: .init(label: "t"))
         let now = Date()
         let runId = try await RunQueue(queue: store).startWorkflow(workflow, trigger: .manual, input: nil, triggeredBy: nil, now: now)
-        #expect(try await store.claimAndStart(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600).map(\.execution.workflowNode) == ["work"])
+        #expect(
+            try await store.claimAndStart(owner: "crashed-node", limit: 1, now: now, leaseUntil: now + 3600).map(\.execution.workflowNode) == ["work"]
+        )
         try await store.shutdown()
 
         try await withEngine(directory: directory, executors: { $0.register(echo, at: .local, for: [.bash]) }) { harness in

@@ -130,6 +130,16 @@ public struct WorkflowConnection: Codable, Sendable, Equatable, Hashable {
         self.when = when
     }
 
+    private enum CodingKeys: String, CodingKey { case from, to, when }
+
+    /// `when` may be left out: `ON_SUCCESS`.
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        from = try container.decode(String.self, forKey: .from)
+        to = try container.decode(String.self, forKey: .to)
+        when = try container.decodeIfPresent(ActionCondition.self, forKey: .when) ?? .onSuccess
+    }
+
     /// `check -[ON_SUCCESS]-> cleanup`, for reasons and messages.
     public var label: String { "\(from) -[\(when.rawValue)]-> \(to)" }
 }

@@ -69,6 +69,29 @@ public struct WorkflowRunNode: Codable, Sendable, Equatable {
         self.startedAt = startedAt
         self.finishedAt = finishedAt
     }
+
+    private enum CodingKeys: String, CodingKey { case key, executionId, output, startedAt, finishedAt }
+
+    /// One flat object: `{"key", "state", "status", "condition", "reason", "executionId", "output", …}`.
+    public func encode(to encoder: any Encoder) throws {
+        var container = encoder.container(keyedBy: CodingKeys.self)
+        try container.encode(key, forKey: .key)
+        try container.encodeIfPresent(executionId, forKey: .executionId)
+        try container.encodeIfPresent(output, forKey: .output)
+        try container.encodeIfPresent(startedAt, forKey: .startedAt)
+        try container.encodeIfPresent(finishedAt, forKey: .finishedAt)
+        try state.encode(to: encoder)
+    }
+
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        key = try container.decode(String.self, forKey: .key)
+        executionId = try container.decodeIfPresent(ExecutionID.self, forKey: .executionId)
+        output = try container.decodeIfPresent(JSONValue.self, forKey: .output)
+        startedAt = try container.decodeIfPresent(Date.self, forKey: .startedAt)
+        finishedAt = try container.decodeIfPresent(Date.self, forKey: .finishedAt)
+        state = try NodeState(from: decoder)
+    }
 }
 
 extension NodeState: Codable {

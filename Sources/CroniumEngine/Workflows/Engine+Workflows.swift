@@ -109,6 +109,12 @@ extension Engine {
         return try await workflowRun(id: id, visibleTo: user)
     }
 
+    /// A workflow's runs, newest first.
+    public func workflowRuns(workflowId: WorkflowID, visibleTo user: User, limit: Int) async throws -> [WorkflowRun] {
+        _ = try await workflow(id: workflowId, visibleTo: user)
+        return try await store.workflowRuns(workflowId: workflowId, limit: limit)
+    }
+
     public func workflowRun(id: WorkflowRunID, visibleTo user: User) async throws -> WorkflowRun {
         guard let run = try await store.workflowRun(id: id) else { throw CroniumError.notFound("workflow run \(id)") }
         _ = try await workflow(id: run.workflowId, visibleTo: user)
