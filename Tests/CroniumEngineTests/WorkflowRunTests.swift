@@ -202,3 +202,26 @@ extension WorkflowRunTests {
         }
     }
 }
+
+extension WorkflowRunTests {
+    /// Deleting a workflow cancels its runs going on first: nothing of it runs on.
+    @Test func deletingAWorkflowCancelsItsRuns() async throws {
+        try await withEcho { harness, _ in
+            try await events(harness, ["slow": "sleep 30"])
+            let workflow = try await harness.engine.createWorkflow(
+                WorkflowInput(name: "doomed", nodes: [WorkflowNode(key: "slow", eventName: "slow")], connections: []),
+                by: harness.owner
+            )
+            let id = try await harness.engine.runWorkflow(id: workflow.id, by: harness.owner)
+            func executions() async throws -> [Execution] {
+                try await harness.store.executions(eventId: nil, status: nil, visibleTo: nil, beforeId: nil, limit: 5)
+            }
+            #expect(try await eventually { try await executions().first?.status == .running })
+            try await harness.engine.deleteWorkflow(id: workflow.id, by: harness.owner)
+            #expect(try await eventually(timeout: .seconds(60)) { try await executions().first?.status.isFinal == true })
+            let execution = try #require(try await executions().first)
+            #expect(execution.status == .cancelled && execution.error == "the workflow was deleted")
+            #expect(try await harness.store.workflowRun(id: id) == nil)
+        }
+    }
+}

@@ -20,7 +20,9 @@ import Testing
             let script = """
                 import cronium
                 got = cronium.input()
-                cronium.output({"node": cronium.event()["eventName"], "got": got})
+                run = cronium.event()
+                assert run["workflow"]["name"] == "diamond" and run["workflow"]["node"] == run["eventName"], run
+                cronium.output({"node": run["eventName"], "got": got})
                 """
             for name in ["A", "B", "C", "D"] { _ = try await runs.create(name, .python, script) }
             let document = #"""

@@ -43,6 +43,21 @@ public struct WorkflowRun: Codable, Sendable, Equatable {
     }
 }
 
+/// Where a node's run stands in its workflow, for its script (`event()["workflow"]`).
+public struct WorkflowPlace: Codable, Sendable, Equatable {
+    public var id: WorkflowID
+    public var name: String
+    public var runId: WorkflowRunID
+    public var node: String
+
+    public init(id: WorkflowID, name: String, runId: WorkflowRunID, node: String) {
+        self.id = id
+        self.name = name
+        self.runId = runId
+        self.node = node
+    }
+}
+
 /// One node of a run: where it stands, the execution that ran it, what it handed on.
 public struct WorkflowRunNode: Codable, Sendable, Equatable {
     public var key: String

@@ -108,6 +108,7 @@ struct RunPerformer: Sendable {
             trigger: context.trigger,
             scheduledFor: execution.scheduledFor,
             input: context.input,
+            workflow: await workflowPlace(of: execution),
             mask: mask,
             callsPerSecond: configuration.runtimeCallsPerSecond
         )
@@ -127,5 +128,13 @@ struct RunPerformer: Sendable {
         outcome.outputValue = result.outputValue ?? outcome.outputValue
         outcome.condition = result.condition ?? outcome.condition
         return outcome
+    }
+
+    /// A workflow node's run: its workflow (by its name now), run and node.
+    private func workflowPlace(of execution: Execution) async -> WorkflowPlace? {
+        guard let runId = execution.workflowRunId, let node = execution.workflowNode,
+            let run = try? await store.workflowRun(id: runId), let workflow = try? await store.workflow(id: run.workflowId)
+        else { return nil }
+        return WorkflowPlace(id: workflow.id, name: workflow.name, runId: runId, node: node)
     }
 }

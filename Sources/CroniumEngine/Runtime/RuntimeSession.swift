@@ -14,6 +14,8 @@ public final class RuntimeSession: Sendable {
     public let scheduledFor: Date?
     /// JSON text, or nil when the run was started without an input.
     public let input: String?
+    /// A workflow node's run: its workflow, run and node.
+    public let workflow: WorkflowPlace?
     /// When the run's token stops working even if the run were still going: its deadline plus a grace period.
     public let expiresAt: Date
     /// The run's log mask, which learns the secrets the script sets.
@@ -39,6 +41,7 @@ public final class RuntimeSession: Sendable {
         trigger: ExecutionTrigger,
         scheduledFor: Date?,
         input: String?,
+        workflow: WorkflowPlace? = nil,
         mask: LogMask = LogMask(secrets: []),
         callsPerSecond: Int = 50,
         now: Date = Date()
@@ -51,6 +54,7 @@ public final class RuntimeSession: Sendable {
         self.trigger = trigger
         self.scheduledFor = scheduledFor
         self.input = input
+        self.workflow = workflow
         expiresAt = now + TimeInterval(event.timeoutSeconds) + Self.tokenGrace
         state = Mutex(State(bucket: TokenBucket(capacity: Double(callsPerSecond * 2), perSecond: Double(callsPerSecond), now: now)))
     }

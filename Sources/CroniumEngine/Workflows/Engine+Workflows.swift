@@ -40,9 +40,16 @@ extension Engine {
         return workflow
     }
 
+    /// Deletes a workflow with its runs; the runs going on are cancelled first, their nodes
+    /// under way stopped.
     public func deleteWorkflow(id: WorkflowID, by user: User) async throws {
         let workflow = try await workflow(id: id, visibleTo: user)
         guard user.role == .admin || (user.role == .user && workflow.ownerId == user.id) else { throw CroniumError.forbidden }
+        for run in try await store.workflowRuns(workflowId: id, limit: Int(Int32.max)) where run.status == .running {
+            for execution in try await RunQueue(queue: store).cancelWorkflow(run.id, reason: "the workflow was deleted", now: clock.now()) ?? [] {
+                _ = try await cancel(executionId: execution, reason: "the workflow was deleted")
+            }
+        }
         _ = try await store.deleteWorkflow(id: id)
     }
 

@@ -151,7 +151,8 @@ struct RuntimeController {
             executionId: session.executionId,
             attempt: session.attempt,
             trigger: session.trigger,
-            scheduledFor: session.scheduledFor
+            scheduledFor: session.scheduledFor,
+            workflow: session.workflow
         )
     }
 
@@ -163,6 +164,8 @@ struct RuntimeController {
         let attempt: Int
         let trigger: ExecutionTrigger
         let scheduledFor: Date?
+        /// A workflow node's run: `{id, name, runId, node}`.
+        let workflow: WorkflowPlace?
     }
 
     private struct Wrapped: Decodable {
