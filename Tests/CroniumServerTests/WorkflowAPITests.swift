@@ -82,4 +82,47 @@ import Testing
             #expect(try await send(client, fixture.adminToken, .get, "/api/v1/workflows/1").status == 404)
         }
     }
+
+    /// A script's condition drives ON_CONDITION connections, and `join: all` waits for every
+    /// connection while `join: any` needs one: here `both` is skipped (one of its connections
+    /// did not hold) and `either` runs.
+    @Test func aConditionAndJoinsDecideThroughRealScripts() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let runs = RunsClient(client: client, token: fixture.adminToken)
+            _ = try await runs.create("decide", .python, "import cronium\ncronium.set_condition(True)")
+            _ = try await runs.create("plain", .bash, "true")
+            let document = #"""
+                {"name": "joins",
+                 "nodes": [{"key": "decide", "eventName": "decide"}, {"key": "other", "eventName": "plain"},
+                           {"key": "flagged", "eventName": "plain"}, {"key": "unflagged", "eventName": "plain"},
+                           {"key": "both", "eventName": "plain", "join": "all"}, {"key": "either", "eventName": "plain"}],
+                 "connections": [{"from": "decide", "to": "flagged", "when": "ON_CONDITION"},
+                                 {"from": "other", "to": "unflagged", "when": "ON_CONDITION"},
+                                 {"from": "flagged", "to": "both"}, {"from": "unflagged", "to": "both"},
+                                 {"from": "flagged", "to": "either"}, {"from": "unflagged", "to": "either"}]}
+                """#
+            let created = try await send(client, fixture.adminToken, .post, "/api/v1/workflows", document)
+            #expect(created.status == 201, "\(created.body)")
+            let workflow = try JSONDecoder.cronium.decode(Workflow.self, from: Data(created.body.utf8))
+            let started = try await send(client, fixture.adminToken, .post, "/api/v1/workflows/\(workflow.id)/run")
+            struct Started: Decodable { let runId: WorkflowRunID }
+            let runId = try JSONDecoder.cronium.decode(Started.self, from: Data(started.body.utf8)).runId
+            var run: WorkflowRun?
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    let answer = try await send(client, fixture.adminToken, .get, "/api/v1/workflows/\(workflow.id)/runs/\(runId)")
+                    run = try JSONDecoder.cronium.decode(WorkflowRun.self, from: Data(answer.body.utf8))
+                    return run?.status != .running
+                }
+            )
+            let states = Dictionary(uniqueKeysWithValues: try #require(run).nodes.map { ($0.key, $0.state) })
+            #expect(states["decide"] == .ended(.success, condition: true))
+            #expect(states["flagged"] == .ended(.success, condition: nil))
+            #expect(states["unflagged"] == .skipped(reason: "other -[ON_CONDITION]-> unflagged did not hold: other ended SUCCESS"))
+            #expect(states["both"] == .skipped(reason: "join all: unflagged -[ON_SUCCESS]-> both did not hold: unflagged was skipped"))
+            #expect(states["either"] == .ended(.success, condition: nil))
+            #expect(run?.status == .success)
+        }
+    }
 }
