@@ -203,7 +203,7 @@ struct EventCommand: AsyncParsableCommand {
         struct Started: Decodable { let executionId: ExecutionID }
 
         func run() async throws {
-            let data = try await client.client.exchange(.POST, "/api/v1/events/\(id)/run", json: try runInput()).body
+            let data = try await client.client.exchange(.POST, "/api/v1/events/\(id)/run", json: try EventCommand.runBody(input: input)).body
             let started = try APIClient.decoder.decode(Started.self, from: data)
             guard wait else {
                 if client.json { return printJSON(data) }
@@ -251,15 +251,19 @@ struct EventCommand: AsyncParsableCommand {
             }
         }
 
-        /// `{"input": …}` from `--input`, checked to be JSON before anything is sent.
-        func runInput() throws -> Data? {
-            guard let input else { return nil }
-            let text = input.hasPrefix("@") ? try EventOptions.read(String(input.dropFirst()), option: "--input") : Data(input.utf8)
-            guard let value = try? JSONSerialization.jsonObject(with: text, options: [.fragmentsAllowed]) else {
-                throw ValidationError("--input is not JSON; quote a string as '\"text\"', or give a file as @FILE")
-            }
-            return try JSONSerialization.data(withJSONObject: ["input": value], options: [.fragmentsAllowed])
+    }
+}
+
+extension EventCommand {
+    /// `{"input": …}` from `--input` (JSON, or @FILE), checked to be JSON before anything is sent;
+    /// nil without one. Workflows' runs take it too.
+    static func runBody(input: String?) throws -> Data? {
+        guard let input else { return nil }
+        let text = input.hasPrefix("@") ? try EventOptions.read(String(input.dropFirst()), option: "--input") : Data(input.utf8)
+        guard let value = try? JSONSerialization.jsonObject(with: text, options: [.fragmentsAllowed]) else {
+            throw ValidationError("--input is not JSON; quote a string as '\"text\"', or give a file as @FILE")
         }
+        return try JSONSerialization.data(withJSONObject: ["input": value], options: [.fragmentsAllowed])
     }
 }
 

@@ -15,6 +15,14 @@ struct WorkflowCommand: AsyncParsableCommand {
     struct FileOption: ParsableArguments {
         @Option(name: .shortAndLong, help: "The workflow, as YAML or JSON ('-' for standard input).") var file: String
 
+        /// Sends the file to `path` and reports the saved workflow.
+        func save(_ method: HTTPMethod, _ path: String, client: ClientOptions, report: (Workflow) -> String) async throws {
+            let data = try await client.client.exchange(method, path, json: try document()).body
+            if client.json { return printJSON(data) }
+            let workflow = try APIClient.decoder.decode(Workflow.self, from: data)
+            client.report(report(workflow), id: workflow.id)
+        }
+
         func document() throws -> Data {
             try EventDocumentYAML.json(
                 from: try EventOptions.read(file, option: "--file"),
@@ -30,10 +38,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         @OptionGroup var source: FileOption
 
         func run() async throws {
-            let data = try await client.client.exchange(.POST, "/api/v1/workflows", json: try source.document()).body
-            if client.json { return printJSON(data) }
-            let workflow = try APIClient.decoder.decode(Workflow.self, from: data)
-            client.report("created workflow \(workflow.id) '\(workflow.name)' (\(workflow.nodes.count) nodes)", id: workflow.id)
+            try await source.save(.POST, "/api/v1/workflows", client: client) { "created workflow \($0.id) '\($0.name)' (\($0.nodes.count) node\($0.nodes.count == 1 ? "" : "s"))" }
         }
     }
 
@@ -44,10 +49,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         @OptionGroup var source: FileOption
 
         func run() async throws {
-            let data = try await client.client.exchange(.PATCH, "/api/v1/workflows/\(id)", json: try source.document()).body
-            if client.json { return printJSON(data) }
-            let workflow = try APIClient.decoder.decode(Workflow.self, from: data)
-            client.report("updated workflow \(workflow.id) '\(workflow.name)'", id: workflow.id)
+            try await source.save(.PATCH, "/api/v1/workflows/\(id)", client: client) { "updated workflow \($0.id) '\($0.name)'" }
         }
     }
 
@@ -106,15 +108,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         struct Started: Decodable { let runId: WorkflowRunID }
 
         func run() async throws {
-            var body: Data?
-            if let input {
-                let text = input.hasPrefix("@") ? try EventOptions.read(String(input.dropFirst()), option: "--input") : Data(input.utf8)
-                guard let value = try? JSONSerialization.jsonObject(with: text, options: [.fragmentsAllowed]) else {
-                    throw ValidationError("--input is not JSON; quote a string as '\"text\"', or give a file as @FILE")
-                }
-                body = try JSONSerialization.data(withJSONObject: ["input": value], options: [.fragmentsAllowed])
-            }
-            let data = try await client.client.exchange(.POST, "/api/v1/workflows/\(id)/run", json: body).body
+            let data = try await client.client.exchange(.POST, "/api/v1/workflows/\(id)/run", json: try EventCommand.runBody(input: input)).body
             let started = try APIClient.decoder.decode(Started.self, from: data)
             guard wait else {
                 if client.json { return printJSON(data) }

@@ -25,6 +25,7 @@ public struct User: Codable, Sendable, Equatable, Identifiable {
     public func canRead(_ event: Event) -> Bool { role == .admin || event.ownerId == id || event.shared }
     public func canRun(_ event: Event) -> Bool { role != .viewer && canRead(event) }
     public func canChange(_ event: Event) -> Bool { role == .admin || (role == .user && event.ownerId == id) }
+    public func canChange(_ workflow: Workflow) -> Bool { role == .admin || (role == .user && workflow.ownerId == id) }
     public var canCreate: Bool { role != .viewer }
 }
 

@@ -43,6 +43,17 @@ public struct WorkflowRun: Codable, Sendable, Equatable {
     }
 }
 
+extension WorkflowRun {
+    /// The run's decisions so far, rebuilt from its nodes' states over the definition it started with.
+    public func progress(of definition: Workflow) -> WorkflowProgress {
+        WorkflowProgress(
+            graph: definition.graph,
+            states: Dictionary(uniqueKeysWithValues: nodes.map { ($0.key, $0.state) }),
+            cancelled: cancelReason != nil
+        )
+    }
+}
+
 /// Where a node's run stands in its workflow, for its script (`event()["workflow"]`).
 public struct WorkflowPlace: Codable, Sendable, Equatable {
     public var id: WorkflowID

@@ -132,8 +132,9 @@ public struct RunQueue: Sendable {
     /// nothing under way ends `CANCELLED` at once. Nil when the run is not running.
     public func cancelWorkflow(_ runId: WorkflowRunID, reason: String, now: Date) async throws -> [ExecutionID]? {
         try await queue.withQueueTransaction { tx in
-            guard var (run, definition) = try await tx.workflowRun(runId), run.status == .running else { return nil }
-            var progress = WorkflowProgress(graph: definition.graph, states: Dictionary(uniqueKeysWithValues: run.nodes.map { ($0.key, $0.state) }))
+            guard let (stored, definition) = try await tx.workflowRun(runId), stored.status == .running else { return nil }
+            var run = stored
+            var progress = run.progress(of: definition)
             let running = Set(progress.cancel())
             run.cancelReason = reason
             try await Self.apply(WorkflowProgress.Step(), of: progress, to: &run, definition: definition, now: now, in: tx)
@@ -145,12 +146,9 @@ public struct RunQueue: Sendable {
     /// transaction, so a crash between the two is impossible) or are skipped, and the workflow
     /// run ends when nothing is left. True when runs were queued.
     private static func advance(_ runId: WorkflowRunID, node key: String, after end: RunEnd, in tx: any QueueTransaction) async throws -> Bool {
-        guard var (run, definition) = try await tx.workflowRun(runId), run.status == .running else { return false }
-        var progress = WorkflowProgress(
-            graph: definition.graph,
-            states: Dictionary(uniqueKeysWithValues: run.nodes.map { ($0.key, $0.state) }),
-            cancelled: run.cancelReason != nil
-        )
+        guard let (stored, definition) = try await tx.workflowRun(runId), stored.status == .running else { return false }
+        var run = stored
+        var progress = run.progress(of: definition)
         let step = progress.end(key, status: end.outcome.status, condition: end.outcome.condition)
         if let index = run.nodes.firstIndex(where: { $0.key == key }) {
             run.nodes[index].output = end.outcome.outputValue.flatMap(JSONValue.init(text:))

@@ -19,7 +19,7 @@ extension Engine {
     /// Replaces what `input` gives of the workflow's definition; the rest stays.
     public func updateWorkflow(id: WorkflowID, with input: WorkflowInput, by user: User) async throws -> Workflow {
         let before = try await workflow(id: id, visibleTo: user)
-        guard user.role == .admin || (user.role == .user && before.ownerId == user.id) else { throw CroniumError.forbidden }
+        guard user.canChange(before) else { throw CroniumError.forbidden }
         var (workflow, problems) = before.applying(input, now: clock.now())
         // The rules are the owner's, whoever edits: an administrator cannot hand them another's events.
         guard let owner = try await store.user(id: before.ownerId) else { throw CroniumError.notFound("workflow \(id)") }
@@ -44,7 +44,7 @@ extension Engine {
     /// under way stopped.
     public func deleteWorkflow(id: WorkflowID, by user: User) async throws {
         let workflow = try await workflow(id: id, visibleTo: user)
-        guard user.role == .admin || (user.role == .user && workflow.ownerId == user.id) else { throw CroniumError.forbidden }
+        guard user.canChange(workflow) else { throw CroniumError.forbidden }
         for run in try await store.workflowRuns(workflowId: id, limit: Int(Int32.max)) where run.status == .running {
             for execution in try await RunQueue(queue: store).cancelWorkflow(run.id, reason: "the workflow was deleted", now: clock.now()) ?? [] {
                 _ = try await cancel(executionId: execution, reason: "the workflow was deleted")
