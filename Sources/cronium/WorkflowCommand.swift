@@ -38,7 +38,9 @@ struct WorkflowCommand: AsyncParsableCommand {
         @OptionGroup var source: FileOption
 
         func run() async throws {
-            try await source.save(.POST, "/api/v1/workflows", client: client) { "created workflow \($0.id) '\($0.name)' (\($0.nodes.count) node\($0.nodes.count == 1 ? "" : "s"))" }
+            try await source.save(.POST, "/api/v1/workflows", client: client) {
+                "created workflow \($0.id) '\($0.name)' (\($0.nodes.count) node\($0.nodes.count == 1 ? "" : "s"))"
+            }
         }
     }
 
