@@ -68,8 +68,10 @@ public func waitForExit(_ pid: pid_t) -> Int32 {
 @_silgen_name("posix_spawn_file_actions_addclosefrom_np")
 private func addCloseFrom(_ actions: UnsafeMutablePointer<posix_spawn_file_actions_t>, _ from: Int32) -> Int32
 
-/// A child whose standard input and output are pipes to the test (stderr is inherited): for
-/// programs that speak a protocol there, such as `cronium-runner`.
+/// A child whose standard input and output are pipes to the test (stderr is inherited, or goes
+/// to `errors`, a file): for programs that speak a protocol there, such as `cronium-runner`, and
+/// for running the CLI (Foundation's `Process` crashes in `run()` when the test process has many
+/// descriptors open, as the whole suite does).
 public struct PipedChild: Sendable {
     public let pid: pid_t
     /// Write to the child's standard input (close it to send end-of-file).
@@ -77,7 +79,7 @@ public struct PipedChild: Sendable {
     /// Read the child's standard output.
     public let output: Int32
 
-    public init(_ arguments: [String], environment: [String]) throws {
+    public init(_ arguments: [String], environment: [String], errors: String? = nil) throws {
         var toChild: [Int32] = [0, 0]
         var fromChild: [Int32] = [0, 0]
         guard cronium_pipe(&toChild) == 0, cronium_pipe(&fromChild) == 0 else {
@@ -88,6 +90,7 @@ public struct PipedChild: Sendable {
         defer { posix_spawn_file_actions_destroy(&actions) }
         posix_spawn_file_actions_adddup2(&actions, toChild[0], 0)
         posix_spawn_file_actions_adddup2(&actions, fromChild[1], 1)
+        if let errors { posix_spawn_file_actions_addopen(&actions, 2, errors, O_WRONLY | O_CREAT | O_TRUNC, 0o600) }
         defer {
             close(toChild[0])
             close(fromChild[1])
@@ -121,4 +124,15 @@ public struct PipedChild: Sendable {
     }
 
     public func closeInput() { close(input) }
+
+    /// The rest of the child's output, to its end (then the output is closed). Blocks.
+    public func readToEnd() -> [UInt8] {
+        var all: [UInt8] = []
+        while case let chunk = read(), !chunk.isEmpty { all += chunk }
+        close(output)
+        return all
+    }
+
+    /// This process's environment, as ``init(_:environment:errors:)`` takes it.
+    public static var inheritedEnvironment: [String] { ProcessInfo.processInfo.environment.map { "\($0)=\($1)" } }
 }

@@ -41,39 +41,30 @@ import Testing
     private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws
         -> Result
     {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: binary)
-        process.arguments = arguments
-        var environment = ["PATH": "/usr/bin:/bin", "HOME": home ?? NSTemporaryDirectory()]
-        if let url { environment["CRONIUM_URL"] = url }
-        if let token { environment["CRONIUM_TOKEN"] = token }
-        process.environment = environment
-        process.currentDirectoryURL = URL(fileURLWithPath: NSTemporaryDirectory())
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
-        try stdin.fileHandleForWriting.write(contentsOf: Data((input ?? "").utf8))
-        try stdin.fileHandleForWriting.close()
-        var stdout = Data()
+        var environment = ["PATH=/usr/bin:/bin", "HOME=\(home ?? NSTemporaryDirectory())"]
+        if let url { environment.append("CRONIUM_URL=\(url)") }
+        if let token { environment.append("CRONIUM_TOKEN=\(token)") }
+        let errors = NSTemporaryDirectory() + "cronium-cli-\(UUID().uuidString).err"
+        defer { unlink(errors) }
+        // In the temporary directory, as a user would run it anywhere but a server's own.
+        let child = try PipedChild(["/usr/bin/env", "-C", NSTemporaryDirectory(), binary] + arguments, environment: environment, errors: errors)
+        child.write(Array((input ?? "").utf8))
+        child.closeInput()
+        var stdout: [UInt8] = []
         if let interruptOn {
             while !String(decoding: stdout, as: UTF8.self).contains(interruptOn) {
-                let chunk = out.fileHandleForReading.availableData
+                let chunk = child.read()
                 if chunk.isEmpty { break }
                 stdout += chunk
             }
-            process.interrupt()
+            kill(child.pid, SIGINT)
         }
-        stdout += out.fileHandleForReading.readDataToEndOfFile()
-        let stderr = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
+        stdout += child.readToEnd()
+        let status = waitForExit(child.pid)
         return Result(
-            status: process.terminationStatus,
+            status: status,
             stdout: String(decoding: stdout, as: UTF8.self),
-            stderr: String(decoding: stderr, as: UTF8.self)
+            stderr: (try? String(contentsOfFile: errors, encoding: .utf8)) ?? ""
         )
     }
 

@@ -101,17 +101,12 @@ import Testing
         let output: String = try await offThePool {
             // In a session of its own, so that a command that never ends is killed with
             // everything it started, and the page fails instead of hanging.
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/setsid")
-            process.arguments = ["/bin/bash", "-c", whole]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            try process.run()
-            let group = process.processIdentifier
-            let killer = DispatchWorkItem { kill(-group, SIGKILL) }
+            let child = try PipedChild(["/usr/bin/setsid", "/bin/bash", "-c", whole], environment: PipedChild.inheritedEnvironment)
+            child.closeInput()
+            let killer = DispatchWorkItem { kill(-child.pid, SIGKILL) }
             DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
-            let data = pipe.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
+            let data = child.readToEnd()
+            _ = waitForExit(child.pid)
             killer.cancel()
             return String(decoding: data, as: UTF8.self)
         }
