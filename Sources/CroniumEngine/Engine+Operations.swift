@@ -14,7 +14,7 @@ extension Engine {
         try await checkMessages(new)
         try await resolveActions(of: &new)
         let event = try await store.insertEvent(new)
-        await scheduler.markChanged(eventId: event.id, resetTimetable: true)
+        await scheduler.markChanged(.event(event.id), resetTimetable: true)
         return event
     }
 
@@ -38,7 +38,7 @@ extension Engine {
         try await checkMessages(event)
         try await resolveActions(of: &event)
         try await store.updateEvent(event)
-        await scheduler.markChanged(eventId: id, resetTimetable: event.timetableDiffers(from: before))
+        await scheduler.markChanged(.event(id), resetTimetable: event.timetableDiffers(from: before))
         return event
     }
 
@@ -50,7 +50,7 @@ extension Engine {
             _ = try await cancel(executionId: execution.id, reason: "the event was deleted")
         }
         try await store.deleteEvent(id: id)
-        await scheduler.markChanged(eventId: id, resetTimetable: true)
+        await scheduler.markChanged(.event(id), resetTimetable: true)
     }
 
     /// Runs an event now, for `user`. Returns the new execution's id.
@@ -246,15 +246,19 @@ extension Engine {
         )
     }
 
-    /// From the timetable's next fire when the scheduler has one; otherwise (an event not
-    /// firing, or a change not applied yet) from where its timetable would start now.
     private func upcoming(_ event: Event, count: Int) async throws -> [Date] {
-        guard event.triggerType == .schedule, let schedule = event.schedule, let plan = try? SchedulePlan(schedule) else { return [] }
+        try await upcoming(.event(event.id), schedule: event.triggerType == .schedule ? event.schedule : nil, fires: event.isScheduled, count: count)
+    }
+
+    /// From the timetable's next fire when the scheduler has one; otherwise (an owner not
+    /// firing, or a change not applied yet) from where its timetable would start now.
+    func upcoming(_ owner: ScheduleOwner, schedule: Schedule?, fires: Bool, count: Int) async throws -> [Date] {
+        guard let schedule, let plan = try? SchedulePlan(schedule) else { return [] }
         var next: Date?
-        if event.isScheduled, let planned = scheduler.nextFire(eventId: event.id, plannedFor: schedule) {
+        if fires, let planned = scheduler.nextFire(of: owner, plannedFor: schedule) {
             next = planned
         } else {
-            next = Scheduler.nextFire(plan, state: try await store.scheduleState(eventId: event.id), keep: false, now: clock.now())
+            next = Scheduler.nextFire(plan, state: try await store.scheduleState(of: owner), keep: false, now: clock.now())
         }
         var times: [Date] = []
         while let time = next, times.count < count {
@@ -373,8 +377,8 @@ extension Engine {
         if pending { revise = { @Sendable saved in try Engine.resolvePendingActions(of: saved, among: stored) } }
         let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after), revise: revise)
         report.created = inserted.map { .init(id: $0.id, name: $0.name) }
-        for event in inserted { await scheduler.markChanged(eventId: event.id, resetTimetable: true) }
-        for (before, after) in changed { await scheduler.markChanged(eventId: after.id, resetTimetable: after.timetableDiffers(from: before)) }
+        for event in inserted { await scheduler.markChanged(.event(event.id), resetTimetable: true) }
+        for (before, after) in changed { await scheduler.markChanged(.event(after.id), resetTimetable: after.timetableDiffers(from: before)) }
         return report
     }
 }

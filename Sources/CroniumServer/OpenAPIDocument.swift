@@ -166,6 +166,20 @@ enum OpenAPIDocument {
             responseSchema: "WorkflowRun"
         ),
         .init(
+            method: "GET",
+            path: "/api/v1/workflows/{id}/ledger",
+            summary: "Every due schedule occurrence and what became of it (?limit=&offset=)",
+            responseSchema: "WorkflowLedger"
+        ),
+        .init(method: "GET", path: "/api/v1/workflows/{id}/next", summary: "The next fire times (?count=)", responseSchema: "UpcomingWorkflowFires"),
+        .init(
+            method: "POST",
+            path: "/api/v1/workflows/{id}/pause",
+            summary: "Status PAUSED: no schedule or webhook starts it",
+            responseSchema: "Workflow"
+        ),
+        .init(method: "POST", path: "/api/v1/workflows/{id}/resume", summary: "Status ACTIVE", responseSchema: "Workflow"),
+        .init(
             method: "POST",
             path: "/api/v1/tools/{name}/test",
             summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"

@@ -39,7 +39,7 @@ enum OpenAPISchemas {
         [
             "name": string, "description": string, "status": enumeration(WorkflowStatus.allCases.map(\.rawValue)),
             "trigger": enumeration(WorkflowTrigger.allCases.map(\.rawValue)), "schedule": ref("Schedule"),
-            "nodes": list("WorkflowNode"), "connections": list("WorkflowConnection"),
+            "overlap": enumeration(OverlapPolicy.allCases.map(\.rawValue)), "nodes": list("WorkflowNode"), "connections": list("WorkflowConnection"),
         ]
     }
 
@@ -168,6 +168,21 @@ enum OpenAPISchemas {
                 ],
             ],
             "WorkflowRunList": list("WorkflowRun"),
+            "WorkflowOccurrence": [
+                "type": "object",
+                "properties": [
+                    "id": integer, "workflowId": integer, "scheduledFor": dateTime, "recordedAt": dateTime,
+                    "outcome": enumeration(OccurrenceOutcome.allCases.map(\.rawValue)), "reason": string, "workflowRunId": integer,
+                ],
+            ],
+            "WorkflowLedger": list("WorkflowOccurrence"),
+            "UpcomingWorkflowFires": [
+                "type": "object",
+                "properties": [
+                    "workflowId": integer, "status": enumeration(WorkflowStatus.allCases.map(\.rawValue)), "fires": boolean, "timeZone": string,
+                    "times": ["type": "array", "items": dateTime],
+                ],
+            ],
             "Variable": [
                 "type": "object",
                 "properties": [

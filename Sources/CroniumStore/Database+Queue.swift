@@ -214,6 +214,27 @@ struct SQLQueueTransaction: QueueTransaction {
         ).run()
     }
 
+    func workflowRunIds(workflowId: WorkflowID, status: WorkflowRunStatus) async throws -> [WorkflowRunID] {
+        try await sql.raw(
+            "SELECT id FROM workflow_runs WHERE workflow_id = \(bind: workflowId) AND status = \(bind: status.rawValue) ORDER BY id"
+        ).all(decodingColumn: "id", as: WorkflowRunID.self)
+    }
+
+    func recordWorkflowFire(_ occurrences: [WorkflowOccurrence], state: ScheduleState) async throws {
+        if !occurrences.isEmpty {
+            var query = SQLQueryString(
+                "INSERT INTO workflow_ledger (workflow_id, scheduled_for, recorded_at, outcome, reason, workflow_run_id) VALUES "
+            )
+            query.appendRows(
+                occurrences.lazy.map {
+                    [$0.workflowId, $0.scheduledFor.millis, $0.recordedAt.millis, $0.outcome.rawValue, $0.reason, $0.workflowRunId]
+                }
+            )
+            try await sql.raw(query).run()
+        }
+        try await Database.saveScheduleStates([state], in: sql)
+    }
+
     func releaseHeldJob(eventId: EventID) async throws -> Bool {
         try await Database.releaseHeldJob(eventId: eventId, in: sql)
     }

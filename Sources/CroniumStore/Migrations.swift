@@ -164,6 +164,22 @@ enum Migrations {
                 "ALTER TABLE executions ADD COLUMN workflow_node TEXT",
             ]
         },
+        /// Scheduled workflows: where each one's timetable stands and its ledger, as for events.
+        Migration(version: 14, name: "workflow schedules") { d in
+            [
+                """
+                CREATE TABLE workflow_schedule_state (workflow_id BIGINT PRIMARY KEY REFERENCES workflows(id) ON DELETE CASCADE,
+                  next_fire_at BIGINT, last_fire_at BIGINT)
+                """,
+                """
+                CREATE TABLE workflow_ledger (\(d.idColumn), workflow_id BIGINT NOT NULL REFERENCES workflows(id) ON DELETE CASCADE,
+                  scheduled_for BIGINT NOT NULL, recorded_at BIGINT NOT NULL, outcome TEXT NOT NULL, reason TEXT,
+                  workflow_run_id BIGINT)
+                """,
+                "CREATE INDEX workflow_ledger_workflow ON workflow_ledger(workflow_id, scheduled_for)",
+                "CREATE INDEX workflow_runs_status ON workflow_runs(workflow_id, status)",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

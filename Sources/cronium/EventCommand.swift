@@ -100,16 +100,26 @@ struct EventCommand: AsyncParsableCommand {
             let data = try await client.client.send(.GET, "/api/v1/events/\(id)/next?count=\(count)")
             if client.json { return printJSON(data) }
             let upcoming = try APIClient.decoder.decode(UpcomingFires.self, from: data)
-            guard let timeZone = upcoming.timeZone else {
-                return printError("event \(id) has no schedule: it runs only when started (cronium event run \(id))")
-            }
-            if !upcoming.fires {
-                printError("event \(id) is \(upcoming.status.rawValue) and does not fire now; once ACTIVE it would fire at:")
-            } else if upcoming.times.isEmpty {
-                printError("event \(id) will not fire again (its one-shot time has passed)")
+            Self.print(
+                upcoming.times,
+                of: "event \(id)",
+                status: upcoming.status.rawValue,
+                fires: upcoming.fires,
+                timeZone: upcoming.timeZone,
+                runCommand: "cronium event run \(id)"
+            )
+        }
+
+        /// One time per line in the schedule's zone, with a note on stderr when the owner does not fire now.
+        static func print(_ times: [Date], of subject: String, status: String, fires: Bool, timeZone: String?, runCommand: String) {
+            guard let timeZone else { return printError("\(subject) has no schedule: it runs only when started (\(runCommand))") }
+            if !fires {
+                printError("\(subject) is \(status) and does not fire now; once ACTIVE it would fire at:")
+            } else if times.isEmpty {
+                printError("\(subject) will not fire again (its one-shot time has passed)")
             }
             let zone = TimeZone(identifier: timeZone) ?? .gmt
-            for time in upcoming.times { print(formatISO8601(time, timeZone: zone)) }
+            for time in times { Swift.print(formatISO8601(time, timeZone: zone)) }
         }
     }
 

@@ -8,7 +8,10 @@ struct WorkflowCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "workflow",
         abstract: "Create, list, show, run and follow workflows (graphs of events).",
-        subcommands: [Create.self, Update.self, List.self, Show.self, Run.self, Runs.self, Cancel.self, Delete.self]
+        subcommands: [
+            Create.self, Update.self, List.self, Show.self, Run.self, Runs.self, Cancel.self, Delete.self, Ledger.self, Next.self, Pause.self,
+            Resume.self,
+        ]
     )
 
     /// `--file`: a workflow as YAML or JSON (`-` for standard input); nodes name their events.
@@ -133,7 +136,7 @@ struct WorkflowCommand: AsyncParsableCommand {
                     print(line)
                     fflush(nil)
                 }
-                if run.status != .running {
+                if run.status.isFinal {
                     if !client.json { printError("workflow run \(run.id) ended \(run.status.rawValue)") }
                     return run
                 }

@@ -42,7 +42,7 @@ import Testing
             $0.schedule = schedule
         }
         // The scheduler plans from the time it learns of the event; the clock must not move before.
-        #expect(try await eventually { harness.engine.scheduler.isSettled && harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+        #expect(try await eventually { harness.engine.scheduler.isSettled && harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
         return event
     }
 
@@ -50,12 +50,12 @@ import Testing
         let clock = ManualClock(now: Self.t0)
         try await withEngine(clock: clock) { harness in
             let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
-            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-            #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10)
+            #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
+            #expect(harness.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + 10)
             clock.advance(to: Self.t0 + 10)
             _ = try await waitForLedger(harness, event.id, count: 1)
             try await allRunsEnded(harness, event.id, count: 1)
-            #expect(harness.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 20)
+            #expect(harness.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + 20)
             clock.advance(to: Self.t0 + 20)
             let rows = try await waitForLedger(harness, event.id, count: 2)
             #expect(rows.map(\.0) == [10, 20])
@@ -75,7 +75,7 @@ import Testing
             // machine: it would end on its own otherwise (1.5 s has been too short under the whole suite).
             let script = policy == .replace ? "sleep 60" : "sleep 1.5"
             let event = try await scheduledEvent(harness, script: script, schedule: .interval(seconds: 10, overlap: policy))
-            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
             clock.advance(to: Self.t0 + 10)
             #expect(try await eventually { try await harness.store.executions(eventId: event.id).first?.status == .running })
             clock.advance(to: Self.t0 + 20)
@@ -119,7 +119,7 @@ import Testing
         let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
             let clock1 = first.clock as! ManualClock
             let event = try await scheduledEvent(first, schedule: .interval(seconds: 10, misfire: policy))
-            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+            #expect(try await eventually { first.engine.scheduler.nextFire(of: .event(event.id)) != nil })
             clock1.advance(to: Self.t0 + 10)
             _ = try await waitForLedger(first, event.id, count: 1)
             try await allRunsEnded(first, event.id, count: 1)
@@ -140,7 +140,7 @@ import Testing
             case .all: #expect(afterRestart == Array(repeating: .caughtUp, count: 7))
             }
             // The timetable moves on right after the pass is recorded.
-            #expect(try await eventually { second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 100 })
+            #expect(try await eventually { second.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + 100 })
             let expectedRuns = [MisfirePolicy.none: 2, .last: 3, .all: 9][policy]!
             #expect(try await eventually { try await second.store.executions(eventId: event.id).count == expectedRuns })
         }
@@ -153,7 +153,7 @@ import Testing
         defer { directory.remove() }
         let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
             let event = try await scheduledEvent(first, schedule: .interval(seconds: 60, misfire: .last))
-            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) != nil })
+            #expect(try await eventually { first.engine.scheduler.nextFire(of: .event(event.id)) != nil })
             return event
         }
 
@@ -211,7 +211,7 @@ import Testing
         let event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
             let event = try await scheduledEvent(first, schedule: schedule)
             // A cron schedule fires at once (its first match is now); an interval one a second later.
-            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 1 })
+            #expect(try await eventually { first.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + 1 })
             return event
         }
 
@@ -236,7 +236,7 @@ import Testing
             } else {
                 #expect(summary.reason?.hasPrefix("this and every occurrence before") == true, "\(summary.reason ?? "")")
             }
-            #expect(second.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + year + 1)
+            #expect(second.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + year + 1)
         }
     }
 
@@ -247,11 +247,11 @@ import Testing
         var event = try await withEngine(clock: ManualClock(now: Self.t0), directory: directory) { first in
             let clock = first.clock as! ManualClock
             let event = try await scheduledEvent(first, schedule: .once(at: Self.t0 + 10))
-            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == Self.t0 + 10 })
+            #expect(try await eventually { first.engine.scheduler.nextFire(of: .event(event.id)) == Self.t0 + 10 })
             clock.advance(to: Self.t0 + 10)
             _ = try await waitForLedger(first, event.id, count: 1)
             try await allRunsEnded(first, event.id, count: 1)
-            #expect(try await eventually { first.engine.scheduler.nextFire(eventId: event.id) == nil })
+            #expect(try await eventually { first.engine.scheduler.nextFire(of: .event(event.id)) == nil })
             return event
         }
 
@@ -265,7 +265,7 @@ import Testing
             }
             #expect(try await eventually { second.engine.scheduler.isSettled })
             try await Self.onePassMore(of: second.engine.scheduler)
-            #expect(second.engine.scheduler.nextFire(eventId: event.id) == nil)
+            #expect(second.engine.scheduler.nextFire(of: .event(event.id)) == nil)
             #expect(try await ledger(second, event.id).map(\.0) == [10])
             #expect(try await second.store.executions(eventId: event.id).count == 1)
         }
@@ -277,8 +277,8 @@ import Testing
         let clock = ManualClock(now: start)
         try await withEngine(clock: clock) { harness in
             let event = try await scheduledEvent(harness, schedule: .cron("30 2 * * *", timeZone: "Europe/Berlin"))
-            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
-            let next = try #require(harness.engine.scheduler.nextFire(eventId: event.id))
+            #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
+            let next = try #require(harness.engine.scheduler.nextFire(of: .event(event.id)))
             #expect(formatISO8601(next, timeZone: TimeZone(identifier: "Europe/Berlin")!) == "2030-03-31T03:30:00+02:00")
         }
     }
@@ -287,11 +287,11 @@ import Testing
         let clock = ManualClock(now: Self.t0)
         try await withEngine(clock: clock) { harness in
             let event = try await scheduledEvent(harness, schedule: .interval(seconds: 10))
-            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) != nil })
+            #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
             var pause = EventInput()
             pause.status = .paused
             _ = try await harness.engine.updateEvent(id: event.id, with: pause, by: harness.owner)
-            #expect(try await eventually { harness.engine.scheduler.nextFire(eventId: event.id) == nil })
+            #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) == nil })
             clock.advance(to: Self.t0 + 30)
             try await Self.onePassMore(of: harness.engine.scheduler)
             #expect(try await harness.store.ledger(eventId: event.id).isEmpty)

@@ -35,7 +35,7 @@ import Testing
                     )
                 }
             }
-            let states = events.map { ScheduleState(eventId: $0.id, nextFireAt: now + 1, lastFireAt: now) }
+            let states = events.map { ScheduleState(owner: .event($0.id), nextFireAt: now + 1, lastFireAt: now) }
             try await db.recordFires(records, states: states, now: now)
 
             let runs = records.filter { $0.run != nil }.count
@@ -52,7 +52,9 @@ import Testing
                     let execution = try #require(try await db.execution(id: id))
                     #expect(execution.eventId == event.id && execution.scheduledFor == row.scheduledFor && execution.status == .pending)
                 }
-                #expect(try await db.scheduleState(eventId: event.id) == ScheduleState(eventId: event.id, nextFireAt: now + 1, lastFireAt: now))
+                #expect(
+                    try await db.scheduleState(of: .event(event.id)) == ScheduleState(owner: .event(event.id), nextFireAt: now + 1, lastFireAt: now)
+                )
             }
             #expect(ledgerRows == records.count)
         }

@@ -19,3 +19,21 @@ public struct UpcomingFires: Codable, Sendable, Equatable {
         self.times = times
     }
 }
+
+/// The next fire times of a workflow (`GET /api/v1/workflows/{id}/next`), as for events.
+public struct UpcomingWorkflowFires: Codable, Sendable, Equatable {
+    public var workflowId: WorkflowID
+    public var status: WorkflowStatus
+    /// Whether the scheduler fires the workflow now (ACTIVE, SCHEDULE trigger).
+    public var fires: Bool
+    public var timeZone: String?
+    public var times: [Date]
+
+    public init(workflowId: WorkflowID, status: WorkflowStatus, fires: Bool, timeZone: String?, times: [Date]) {
+        self.workflowId = workflowId
+        self.status = status
+        self.fires = fires
+        self.timeZone = timeZone
+        self.times = times
+    }
+}

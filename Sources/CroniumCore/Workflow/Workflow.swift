@@ -14,6 +14,9 @@ public struct Workflow: Codable, Sendable, Equatable {
     public var trigger: WorkflowTrigger
     /// `SCHEDULE` workflows: when they run (the events' schedule model, with its policies).
     public var schedule: Schedule?
+    /// What a scheduled fire or a webhook does while a run of the workflow is going; nil: `skip`,
+    /// as for events. A run asked for by hand always starts. A schedule's own `overlap` is this.
+    public var overlap: OverlapPolicy?
     public var nodes: [WorkflowNode]
     public var connections: [WorkflowConnection]
     public var createdAt: Date
@@ -27,6 +30,7 @@ public struct Workflow: Codable, Sendable, Equatable {
         status: WorkflowStatus = .active,
         trigger: WorkflowTrigger = .manual,
         schedule: Schedule? = nil,
+        overlap: OverlapPolicy? = nil,
         nodes: [WorkflowNode],
         connections: [WorkflowConnection],
         createdAt: Date,
@@ -39,6 +43,7 @@ public struct Workflow: Codable, Sendable, Equatable {
         self.status = status
         self.trigger = trigger
         self.schedule = schedule
+        self.overlap = overlap
         self.nodes = nodes
         self.connections = connections
         self.createdAt = createdAt
@@ -46,6 +51,16 @@ public struct Workflow: Codable, Sendable, Equatable {
     }
 
     public var graph: WorkflowGraph { WorkflowGraph(nodes: nodes, connections: connections) }
+
+    public var effectiveOverlap: OverlapPolicy { overlap ?? .skip }
+
+    /// Whether the scheduler fires it now.
+    public var isScheduled: Bool { status == .active && trigger == .schedule && schedule != nil }
+
+    /// Whether a change from `other` moves its timetable (it restarts from now).
+    public func timetableDiffers(from other: Workflow) -> Bool {
+        schedule != other.schedule || trigger != other.trigger || status != other.status
+    }
 }
 
 public enum WorkflowStatus: String, Sendable, ClosedSetCodable {

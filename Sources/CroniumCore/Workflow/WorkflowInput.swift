@@ -8,6 +8,7 @@ public struct WorkflowInput: Codable, Sendable, Equatable {
     public var status: WorkflowStatus?
     public var trigger: WorkflowTrigger?
     public var schedule: Schedule?
+    public var overlap: OverlapPolicy?
     public var nodes: [WorkflowNode]?
     public var connections: [WorkflowConnection]?
 
@@ -17,6 +18,7 @@ public struct WorkflowInput: Codable, Sendable, Equatable {
         status: WorkflowStatus? = nil,
         trigger: WorkflowTrigger? = nil,
         schedule: Schedule? = nil,
+        overlap: OverlapPolicy? = nil,
         nodes: [WorkflowNode]? = nil,
         connections: [WorkflowConnection]? = nil
     ) {
@@ -25,6 +27,7 @@ public struct WorkflowInput: Codable, Sendable, Equatable {
         self.status = status
         self.trigger = trigger
         self.schedule = schedule
+        self.overlap = overlap
         self.nodes = nodes
         self.connections = connections
     }
@@ -44,6 +47,11 @@ extension Workflow {
         if let status = input.status { next.status = status }
         if let trigger = input.trigger { next.trigger = trigger }
         if input.schedule != nil || input.trigger != nil { next.schedule = input.schedule ?? (next.trigger == .schedule ? next.schedule : nil) }
+        // The policy is the workflow's (webhooks obey it too); a schedule that names one other
+        // than the default gives it when the workflow names none.
+        if let overlap = input.overlap ?? input.schedule.flatMap({ $0.overlap == .skip ? nil : $0.overlap }) { next.overlap = overlap }
+        let overlap = next.effectiveOverlap
+        next.schedule?.overlap = overlap
         if let nodes = input.nodes { next.nodes = nodes }
         if let connections = input.connections { next.connections = connections }
         next.updatedAt = now

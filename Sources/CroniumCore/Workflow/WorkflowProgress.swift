@@ -22,6 +22,8 @@ public enum NodeState: Sendable, Equatable {
 
 /// How a workflow run stands, or ended.
 public enum WorkflowRunStatus: String, Sendable, ClosedSetCodable {
+    /// Waits for the workflow's run before it to end (overlap policy `queue`); nothing started yet.
+    case queued = "QUEUED"
     case running = "RUNNING"
     /// Every node that ran succeeded.
     case success = "SUCCESS"
@@ -30,6 +32,9 @@ public enum WorkflowRunStatus: String, Sendable, ClosedSetCodable {
     /// Nodes failed, and each failure was handled by an `ON_FAILURE` connection out of it.
     case partial = "PARTIAL"
     case cancelled = "CANCELLED"
+
+    /// It has ended: nothing of it runs or waits any more.
+    public var isFinal: Bool { self != .queued && self != .running }
 }
 
 /// The decisions of one workflow run, and nothing else: which nodes start when the run begins

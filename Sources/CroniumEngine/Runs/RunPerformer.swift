@@ -33,7 +33,7 @@ struct RunPerformer: Sendable {
         let event = started.event
         if started.budgetUsedUp {
             logger.info("event reached its maximum executions and was paused", metadata: ["event.id": "\(event.id)"])
-            await scheduler.markChanged(eventId: event.id, resetTimetable: false)
+            await scheduler.markChanged(.event(event.id), resetTimetable: false)
         }
         logHub.open(executionId: id, capBytes: event.logCapBytes, now: clock.now())
         let (context, mask, unreadable) = await preparation.prepare(started)

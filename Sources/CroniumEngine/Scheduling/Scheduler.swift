@@ -17,31 +17,33 @@ public struct DueOccurrence: Sendable, Equatable {
     public var kind: Kind
 }
 
-/// One event's due occurrences at one instant, with where its timetable goes next.
-public struct EventFire: Sendable {
-    public var eventId: EventID
+/// One event's or workflow's due occurrences at one instant, with where its timetable goes next.
+public struct ScheduleFire: Sendable {
+    public var owner: ScheduleOwner
     public var schedule: Schedule
     public var occurrences: [DueOccurrence]
-    /// The event's next planned fire, stored with the occurrences.
+    /// The next planned fire, stored with the occurrences.
     public var state: ScheduleState
 }
 
-/// Where fires go. The engine's sink applies each event's overlap policy and records one
-/// instant's fires in one transaction; benchmarks substitute a sink that only measures.
+/// Where fires go. The engine's sink applies each owner's overlap policy and records one
+/// instant's fires; benchmarks substitute a sink that only measures.
 public protocol ScheduleSink: Sendable {
-    /// Handles every event that fell due at one instant; on a throw none of them is recorded.
-    func fire(_ fires: [EventFire], now: Date) async throws
+    /// Handles every event and workflow that fell due at one instant. Returns those whose fires
+    /// could not be recorded, with why: they stay due, to be tried again.
+    func fire(_ fires: [ScheduleFire], now: Date) async -> [ScheduleOwner: any Error]
 }
 
-/// Keeps every scheduled event's next fire time and wakes exactly when the earliest is due.
+/// Keeps every scheduled event's and workflow's next fire time and wakes exactly when the
+/// earliest is due.
 public final class Scheduler: Sendable {
     let clock: any EngineClock
     let misfireThreshold: TimeInterval
     let maxCatchUp: Int
     let logger: Logger
     private let timetable = Mutex(Timetable())
-    /// Events changed since the last look, and whether their timetable restarts from now.
-    private let changed = Mutex<[EventID: Bool]>([:])
+    /// Events and workflows changed since the last look, and whether their timetable restarts from now.
+    private let changed = Mutex<[ScheduleOwner: Bool]>([:])
     private let doorbell = Doorbell()
     private let storeBox = Mutex<(any Store)?>(nil)
     private let applying = Mutex(false)
@@ -54,36 +56,38 @@ public final class Scheduler: Sendable {
         self.logger = logger
     }
 
-    /// Reads every scheduled event and where its timetable stood. A stored next fire in the past
+    /// Reads every scheduled event and workflow and where its timetable stood. A stored next fire in the past
     /// is kept: the first pass of ``run(sink:)`` then applies the misfire policy to the downtime.
     public func load(from store: any Store) async throws {
         storeBox.withLock { $0 = store }
         let states = try await store.scheduleStates()
         let now = clock.now()
         var loaded = Timetable()
-        for event in try await store.scheduledEvents() {
-            guard let plan = plan(for: event), let next = Self.nextFire(plan, state: states[event.id], keep: true, now: now) else { continue }
-            loaded.set(.init(eventId: event.id, plan: plan, nextFire: next))
+        let events = try await store.scheduledEvents().map { (ScheduleOwner.event($0.id), $0.schedule) }
+        let workflows = try await store.scheduledWorkflows().map { (ScheduleOwner.workflow($0.id), $0.schedule) }
+        for (owner, schedule) in events + workflows {
+            guard let plan = plan(schedule, of: owner), let next = Self.nextFire(plan, state: states[owner], keep: true, now: now) else { continue }
+            loaded.set(.init(owner: owner, plan: plan, nextFire: next))
         }
         timetable.withLock { $0 = loaded }
     }
 
     /// Adds an entry directly, for benchmarks and tests that drive a scheduler without a store.
     public func plan(_ event: Event, nextFire: Date) {
-        guard let plan = plan(for: event) else { return }
-        timetable.withLock { $0.set(.init(eventId: event.id, plan: plan, nextFire: nextFire)) }
+        guard let plan = plan(event.schedule, of: .event(event.id)) else { return }
+        timetable.withLock { $0.set(.init(owner: .event(event.id), plan: plan, nextFire: nextFire)) }
         doorbell.ring()
     }
 
     public var plannedCount: Int { timetable.withLock { $0.count } }
 
-    /// The timetable's next fire for the event; nil when it has none, when a change that
+    /// The timetable's next fire for the event or workflow; nil when it has none, when a change that
     /// restarts it has not been applied yet, or when its entry was planned for another schedule
     /// than `schedule` (a change being applied right now): the entry is stale then.
-    public func nextFire(eventId: EventID, plannedFor schedule: Schedule? = nil) -> Date? {
-        if changed.withLock({ $0[eventId] }) == true { return nil }
+    public func nextFire(of owner: ScheduleOwner, plannedFor schedule: Schedule? = nil) -> Date? {
+        if changed.withLock({ $0[owner] }) == true { return nil }
         return timetable.withLock { timetable in
-            guard let entry = timetable[eventId], schedule == nil || entry.plan.schedule == schedule else { return nil }
+            guard let entry = timetable[owner], schedule == nil || entry.plan.schedule == schedule else { return nil }
             return entry.nextFire
         }
     }
@@ -98,8 +102,8 @@ public final class Scheduler: Sendable {
     /// Makes the scheduler look once more at once, as a change would.
     public func lookAgain() { doorbell.ring() }
 
-    func markChanged(eventId: EventID, resetTimetable: Bool) async {
-        changed.withLock { $0[eventId] = ($0[eventId] ?? false) || resetTimetable }
+    func markChanged(_ owner: ScheduleOwner, resetTimetable: Bool) async {
+        changed.withLock { $0[owner] = ($0[owner] ?? false) || resetTimetable }
         doorbell.ring()
     }
 
@@ -116,33 +120,35 @@ public final class Scheduler: Sendable {
     }
 
     /// Hands one instant's due entries to the sink together, then puts them back into the
-    /// timetable at their next fires (or, when the sink failed, as they were, still due).
+    /// timetable at their next fires (or, those the sink could not record, as they were, still due).
     private func fire(_ due: [Timetable.Entry], now: Date, sink: any ScheduleSink) async {
         let fires = due.map { fire(for: $0, now: now) }
-        do {
-            try await sink.fire(fires, now: now)
-        } catch  where Task.isCancelled {
+        let failed = await sink.fire(fires, now: now)
+        if !failed.isEmpty && Task.isCancelled {
             // Shutting down: what was not committed is fired by the next start's catch-up.
-            logger.debug("stopped while recording fires", metadata: ["events": "\(due.count)"])
-            return
-        } catch {
-            // The entries stay due; wait a little before trying again so a broken store is not hammered.
-            logger.error("firing schedules failed", metadata: ["events": "\(due.count)", "error": "\(String(reflecting: error))"])
-            timetable.withLock { table in for fire in due { table.set(fire) } }
-            try? await clock.sleep(until: clock.now() + 1)
+            logger.debug("stopped while recording fires", metadata: ["schedules": "\(failed.count)"])
             return
         }
         timetable.withLock { table in
-            for fire in fires {
+            for entry in due where failed[entry.owner] != nil { table.set(entry) }
+            for fire in fires where failed[fire.owner] == nil {
                 if let next = fire.state.nextFireAt {
-                    if var current = table[fire.eventId] {
+                    if var current = table[fire.owner] {
                         current.nextFire = next
                         table.set(current)
                     }
                 } else {
-                    table.remove(id: fire.eventId)
+                    table.remove(id: fire.owner)
                 }
             }
+        }
+        if let (owner, error) = failed.first {
+            // Those entries stay due; wait a little before trying again so a broken store is not hammered.
+            logger.error(
+                "firing schedules failed",
+                metadata: ["schedules": "\(failed.count)", "schedule.owner": "\(owner)", "error": "\(String(reflecting: error))"]
+            )
+            try? await clock.sleep(until: clock.now() + 1)
         }
     }
 
@@ -153,12 +159,12 @@ public final class Scheduler: Sendable {
         guard !unprepared.isEmpty else { return }
         let following = unprepared.map { $0.plan.nextFire(after: $0.nextFire) }
         timetable.withLock { table in
-            for (entry, next) in zip(unprepared, following) { table.setFollowing(next, id: entry.eventId, after: entry.nextFire) }
+            for (entry, next) in zip(unprepared, following) { table.setFollowing(next, id: entry.owner, after: entry.nextFire) }
         }
     }
 
     /// One entry's due occurrences, judged by its misfire policy, and its next fire.
-    private func fire(for entry: Timetable.Entry, now: Date) -> EventFire {
+    private func fire(for entry: Timetable.Entry, now: Date) -> ScheduleFire {
         let occurrences: [DueOccurrence]
         let last: Date
         let next: Date?
@@ -173,12 +179,11 @@ public final class Scheduler: Sendable {
             occurrences = dropped + judge(times, now: now, policy: entry.plan.schedule.misfire)
             next = entry.plan.nextFire(after: last)
         }
-        let id = entry.eventId
-        return EventFire(
-            eventId: id,
+        return ScheduleFire(
+            owner: entry.owner,
             schedule: entry.plan.schedule,
             occurrences: occurrences,
-            state: ScheduleState(eventId: id, nextFireAt: next, lastFireAt: last)
+            state: ScheduleState(owner: entry.owner, nextFireAt: next, lastFireAt: last)
         )
     }
 
@@ -247,25 +252,33 @@ public final class Scheduler: Sendable {
         defer { applying.withLock { $0 = false } }
         guard !pending.isEmpty else { return }
         let now = clock.now()
-        for (id, reset) in pending {
+        for (owner, reset) in pending {
             do {
-                guard let event = try await store.event(id: id), event.isScheduled, let plan = plan(for: event) else {
-                    timetable.withLock { $0.remove(id: id) }
+                guard let schedule = try await scheduleIfFiring(owner, in: store), let plan = plan(schedule, of: owner) else {
+                    timetable.withLock { $0.remove(id: owner) }
                     continue
                 }
-                var next = reset ? nil : timetable.withLock { $0[id]?.nextFire }
-                if next == nil { next = Self.nextFire(plan, state: try await store.scheduleState(eventId: id), keep: !reset, now: now) }
+                var next = reset ? nil : timetable.withLock { $0[owner]?.nextFire }
+                if next == nil { next = Self.nextFire(plan, state: try await store.scheduleState(of: owner), keep: !reset, now: now) }
                 guard let next else {
                     // Saved too, or a restart would bring back the old schedule's next fire.
-                    timetable.withLock { $0.remove(id: id) }
-                    try await store.saveScheduleState(ScheduleState(eventId: id, nextFireAt: nil, lastFireAt: nil))
+                    timetable.withLock { $0.remove(id: owner) }
+                    try await store.saveScheduleState(ScheduleState(owner: owner, nextFireAt: nil, lastFireAt: nil))
                     continue
                 }
-                timetable.withLock { $0.set(.init(eventId: id, plan: plan, nextFire: next)) }
-                try await store.saveScheduleState(ScheduleState(eventId: id, nextFireAt: next, lastFireAt: nil))
+                timetable.withLock { $0.set(.init(owner: owner, plan: plan, nextFire: next)) }
+                try await store.saveScheduleState(ScheduleState(owner: owner, nextFireAt: next, lastFireAt: nil))
             } catch {
-                logger.error("reloading a schedule failed", metadata: ["event.id": "\(id)", "error": "\(String(reflecting: error))"])
+                logger.error("reloading a schedule failed", metadata: ["schedule.owner": "\(owner)", "error": "\(String(reflecting: error))"])
             }
+        }
+    }
+
+    /// The owner's schedule when the scheduler should fire it now; nil when it is gone or does not fire.
+    private func scheduleIfFiring(_ owner: ScheduleOwner, in store: any Store) async throws -> Schedule? {
+        switch owner {
+        case .event(let id): try await store.event(id: id).flatMap { $0.isScheduled ? $0.schedule : nil }
+        case .workflow(let id): try await store.workflow(id: id).flatMap { $0.isScheduled ? $0.schedule : nil }
         }
     }
 
@@ -281,13 +294,13 @@ public final class Scheduler: Sendable {
         return first
     }
 
-    /// The event's schedule, checked once; nil (and logged) when it is not valid any more.
-    private func plan(for event: Event) -> SchedulePlan? {
-        guard let schedule = event.schedule else { return nil }
+    /// The owner's schedule, checked once; nil (and logged) when it is not valid any more.
+    private func plan(_ schedule: Schedule?, of owner: ScheduleOwner) -> SchedulePlan? {
+        guard let schedule else { return nil }
         do {
             return try SchedulePlan(schedule)
         } catch {
-            logger.error("an event's schedule is not valid; it will not fire", metadata: ["event.id": "\(event.id)", "error": "\(error)"])
+            logger.error("a schedule is not valid; it will not fire", metadata: ["schedule.owner": "\(owner)", "error": "\(error)"])
             return nil
         }
     }

@@ -2,7 +2,7 @@ import CroniumCore
 import Foundation
 import HeapModule
 
-/// Every scheduled event's next fire, grouped by instant.
+/// Every scheduled event's and workflow's next fire, grouped by instant.
 ///
 /// Cron schedules pile up on the same instants (every second, every minute, 03:00 each night), so
 /// fires are kept in buckets, one per instant, with a heap of the instants: taking everything due
@@ -14,18 +14,18 @@ struct Timetable: Sendable {
     /// copies a pointer. Only the event's id and schedule are kept: its script and the rest stay
     /// in the store, so memory does not grow with the size of scheduled scripts.
     final class Scheduled: Sendable {
-        let eventId: EventID
+        let owner: ScheduleOwner
         let plan: SchedulePlan
 
-        init(eventId: EventID, plan: SchedulePlan) {
-            self.eventId = eventId
+        init(owner: ScheduleOwner, plan: SchedulePlan) {
+            self.owner = owner
             self.plan = plan
         }
     }
 
     struct Entry: Sendable {
         let scheduled: Scheduled
-        var eventId: EventID { scheduled.eventId }
+        var owner: ScheduleOwner { scheduled.owner }
         var plan: SchedulePlan { scheduled.plan }
         var nextFire: Date
         /// The fire after `nextFire`, worked out ahead of time so that an on-time fire computes
@@ -34,37 +34,37 @@ struct Timetable: Sendable {
         /// The instant whose bucket holds this entry's id; nil while it is being fired.
         fileprivate var bucketedAt: Date?
 
-        init(eventId: EventID, plan: SchedulePlan, nextFire: Date) {
-            scheduled = Scheduled(eventId: eventId, plan: plan)
+        init(owner: ScheduleOwner, plan: SchedulePlan, nextFire: Date) {
+            scheduled = Scheduled(owner: owner, plan: plan)
             self.nextFire = nextFire
         }
     }
 
-    private var entries: [EventID: Entry] = [:]
-    private var buckets: [Date: [EventID]] = [:]
+    private var entries: [ScheduleOwner: Entry] = [:]
+    private var buckets: [Date: [ScheduleOwner]] = [:]
     private var instants = Heap<Date>()
     /// Entries whose `following` is still to be worked out.
-    private var unprepared: [EventID] = []
+    private var unprepared: [ScheduleOwner] = []
 
     var count: Int { entries.count }
 
-    subscript(id: EventID) -> Entry? { entries[id] }
+    subscript(id: ScheduleOwner) -> Entry? { entries[id] }
 
     /// Adds or replaces an entry (its `following` is worked out later, see ``takeUnprepared()``).
     mutating func set(_ entry: Entry) {
         var entry = entry
-        entry.bucketedAt = entries[entry.eventId]?.bucketedAt
+        entry.bucketedAt = entries[entry.owner]?.bucketedAt
         entry.following = nil
         if entry.bucketedAt != entry.nextFire {
             if buckets[entry.nextFire] == nil { instants.insert(entry.nextFire) }
-            buckets[entry.nextFire, default: []].append(entry.eventId)
+            buckets[entry.nextFire, default: []].append(entry.owner)
             entry.bucketedAt = entry.nextFire
         }
-        entries[entry.eventId] = entry
-        unprepared.append(entry.eventId)
+        entries[entry.owner] = entry
+        unprepared.append(entry.owner)
     }
 
-    mutating func remove(id: EventID) { entries[id] = nil }
+    mutating func remove(id: ScheduleOwner) { entries[id] = nil }
 
     /// The earliest instant that may have something due. It may turn out stale (everything in it
     /// moved); waking for it then finds nothing and drops it.
@@ -92,7 +92,7 @@ struct Timetable: Sendable {
     }
 
     /// Records the fire after `nextFire` for an entry, unless the entry moved on meanwhile.
-    mutating func setFollowing(_ following: Date?, id: EventID, after nextFire: Date) {
+    mutating func setFollowing(_ following: Date?, id: ScheduleOwner, after nextFire: Date) {
         guard entries[id]?.nextFire == nextFire else { return }
         entries[id]?.following = following
     }

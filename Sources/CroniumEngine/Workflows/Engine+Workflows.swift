@@ -13,7 +13,9 @@ extension Engine {
         var (workflow, problems) = empty.applying(input, now: now)
         problems += try await resolveNodes(of: &workflow, owner: user)
         try ValidationError.check(problems)
-        return try await store.saveWorkflow(workflow)
+        let saved = try await store.saveWorkflow(workflow)
+        await scheduler.markChanged(.workflow(saved.id), resetTimetable: true)
+        return saved
     }
 
     /// Replaces what `input` gives of the workflow's definition; the rest stays.
@@ -25,7 +27,9 @@ extension Engine {
         guard let owner = try await store.user(id: before.ownerId) else { throw CroniumError.notFound("workflow \(id)") }
         problems += try await resolveNodes(of: &workflow, owner: owner)
         try ValidationError.check(problems)
-        return try await store.saveWorkflow(workflow)
+        let saved = try await store.saveWorkflow(workflow)
+        await scheduler.markChanged(.workflow(id), resetTimetable: saved.timetableDiffers(from: before))
+        return saved
     }
 
     /// The caller's own workflows; everyone's for an administrator.
@@ -51,6 +55,7 @@ extension Engine {
             }
         }
         _ = try await store.deleteWorkflow(id: id)
+        await scheduler.markChanged(.workflow(id), resetTimetable: true)
     }
 
     /// Names each node's event by id (a document names it by name, among the owner's events and
@@ -126,5 +131,29 @@ extension Engine {
         guard let run = try await store.workflowRun(id: id) else { throw CroniumError.notFound("workflow run \(id)") }
         _ = try await workflow(id: run.workflowId, visibleTo: user)
         return run
+    }
+}
+
+// MARK: Schedules
+
+extension Engine {
+    /// A workflow's ledger, newest first.
+    public func workflowLedger(id: WorkflowID, visibleTo user: User, limit: Int, offset: Int) async throws -> [WorkflowOccurrence] {
+        _ = try await workflow(id: id, visibleTo: user)
+        return try await store.workflowLedger(workflowId: id, limit: limit, offset: offset)
+    }
+
+    /// The next `count` fire times of a workflow; for one that does not fire now (paused, draft,
+    /// archived), the times it would fire if it were made ACTIVE.
+    public func upcomingFires(workflowId: WorkflowID, visibleTo user: User, count: Int) async throws -> UpcomingWorkflowFires {
+        let workflow = try await workflow(id: workflowId, visibleTo: user)
+        let schedule = workflow.trigger == .schedule ? workflow.schedule : nil
+        return UpcomingWorkflowFires(
+            workflowId: workflow.id,
+            status: workflow.status,
+            fires: workflow.isScheduled,
+            timeZone: schedule?.timeZone,
+            times: try await upcoming(.workflow(workflow.id), schedule: schedule, fires: workflow.isScheduled, count: count)
+        )
     }
 }

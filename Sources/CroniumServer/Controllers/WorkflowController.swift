@@ -18,6 +18,10 @@ struct WorkflowController {
         group.get(":id/runs", use: runs)
         group.get(":id/runs/:run", use: showRun)
         group.post(":id/runs/:run/cancel", use: cancelRun)
+        group.get(":id/ledger", use: ledger)
+        group.get(":id/next", use: next)
+        group.post(":id/pause", use: pause)
+        group.post(":id/resume", use: resume)
     }
 
     struct RunResponse: ResponseEncodable {
@@ -77,6 +81,37 @@ struct WorkflowController {
         try await engine.cancelWorkflowRun(id: try await run(of: context).id, by: context.user)
     }
 
+    @Sendable func ledger(_ request: Request, context: UserRequestContext) async throws -> [WorkflowOccurrence] {
+        let query = QueryParameters(request)
+        let limit = try query.integer("limit", default: 100, in: 1...1000)
+        let offset = try query.integer("offset", default: 0, in: 0...Int(Int32.max))
+        return try await engine.workflowLedger(
+            id: try context.parameters.require("id", as: WorkflowID.self),
+            visibleTo: context.user,
+            limit: limit,
+            offset: offset
+        )
+    }
+
+    @Sendable func next(_ request: Request, context: UserRequestContext) async throws -> UpcomingWorkflowFires {
+        let count = try QueryParameters(request).integer("count", default: 5, in: 1...1000)
+        return try await engine.upcomingFires(
+            workflowId: try context.parameters.require("id", as: WorkflowID.self),
+            visibleTo: context.user,
+            count: count
+        )
+    }
+
+    /// Status `PAUSED`: no schedule fires and no webhook starts a run; runs asked for by hand still start.
+    @Sendable func pause(_ request: Request, context: UserRequestContext) async throws -> Workflow {
+        try await engine.updateWorkflow(id: try context.parameters.require("id", as: WorkflowID.self), with: .init(status: .paused), by: context.user)
+    }
+
+    /// Status `ACTIVE` again.
+    @Sendable func resume(_ request: Request, context: UserRequestContext) async throws -> Workflow {
+        try await engine.updateWorkflow(id: try context.parameters.require("id", as: WorkflowID.self), with: .init(status: .active), by: context.user)
+    }
+
     /// The run named in the path, which must be of the workflow named there.
     private func run(of context: UserRequestContext) async throws -> WorkflowRun {
         let id = try context.parameters.require("id", as: WorkflowID.self)
@@ -89,3 +124,5 @@ struct WorkflowController {
 
 extension Workflow: ResponseEncodable {}
 extension WorkflowRun: ResponseEncodable {}
+extension WorkflowOccurrence: ResponseEncodable {}
+extension UpcomingWorkflowFires: ResponseEncodable {}

@@ -24,8 +24,9 @@ public protocol EventStore: Sendable {
     /// rows each: an instant when ten thousand schedules fire costs tens of statements, not tens
     /// of thousands.
     func recordFires(_ records: [FireRecord], states: [ScheduleState], now: Date) async throws
-    func scheduleStates() async throws -> [EventID: ScheduleState]
-    func scheduleState(eventId: EventID) async throws -> ScheduleState?
+    /// Where every event's and workflow's timetable stood.
+    func scheduleStates() async throws -> [ScheduleOwner: ScheduleState]
+    func scheduleState(of owner: ScheduleOwner) async throws -> ScheduleState?
     func saveScheduleState(_ state: ScheduleState) async throws
     /// The ledger of an event, newest first; `offset` skips that many, for paging back through a long history.
     func ledger(eventId: EventID, limit: Int, offset: Int) async throws -> [ScheduleOccurrence]

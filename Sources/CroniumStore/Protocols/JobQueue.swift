@@ -46,6 +46,10 @@ public protocol QueueTransaction: Sendable {
     func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)?
     /// Writes a run's status, end, cancel request and nodes.
     func updateWorkflowRun(_ run: WorkflowRun) async throws
+    /// A workflow's runs with `status`, oldest first.
+    func workflowRunIds(workflowId: WorkflowID, status: WorkflowRunStatus) async throws -> [WorkflowRunID]
+    /// Writes a scheduled workflow's ledger rows and where its timetable goes next.
+    func recordWorkflowFire(_ occurrences: [WorkflowOccurrence], state: ScheduleState) async throws
     /// Lets the oldest held job of an event go to the queue when nothing else of the event is
     /// queued or running. True when one went.
     func releaseHeldJob(eventId: EventID) async throws -> Bool

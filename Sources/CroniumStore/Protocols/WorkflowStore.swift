@@ -14,4 +14,8 @@ public protocol WorkflowStore: Sendable {
     func workflowRun(id: WorkflowRunID) async throws -> WorkflowRun?
     /// The newest first.
     func workflowRuns(workflowId: WorkflowID, limit: Int) async throws -> [WorkflowRun]
+    /// Workflows the scheduler should plan for.
+    func scheduledWorkflows() async throws -> [Workflow]
+    /// A workflow's ledger, newest first; `offset` skips that many.
+    func workflowLedger(workflowId: WorkflowID, limit: Int, offset: Int) async throws -> [WorkflowOccurrence]
 }
