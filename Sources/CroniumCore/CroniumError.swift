@@ -35,6 +35,11 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         case hostKeyChanged = "HOST_KEY_CHANGED"
         /// A remote server could not be reached or logged in to; the message says why.
         case remoteFailed = "REMOTE_FAILED"
+        /// A webhook delivery's signature was accepted before: a replay.
+        case signatureReplayed = "SIGNATURE_REPLAYED"
+        /// A webhook's event or workflow does not take deliveries now (paused, archived, a draft, or
+        /// a run going under the overlap policy `skip`); the message says which.
+        case notAccepting = "NOT_ACCEPTING"
         /// A message sent through a tool was not taken by the far end; the message says what it answered.
         case deliveryFailed = "DELIVERY_FAILED"
         /// Something failed inside the server; details are in its log, never in the answer.

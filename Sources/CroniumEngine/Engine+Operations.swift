@@ -252,7 +252,7 @@ extension Engine {
 
     /// From the timetable's next fire when the scheduler has one; otherwise (an owner not
     /// firing, or a change not applied yet) from where its timetable would start now.
-    func upcoming(_ owner: ScheduleOwner, schedule: Schedule?, fires: Bool, count: Int) async throws -> [Date] {
+    func upcoming(_ owner: RunTarget, schedule: Schedule?, fires: Bool, count: Int) async throws -> [Date] {
         guard let schedule, let plan = try? SchedulePlan(schedule) else { return [] }
         var next: Date?
         if fires, let planned = scheduler.nextFire(of: owner, plannedFor: schedule) {

@@ -44,6 +44,8 @@ public final class Engine: Sendable {
         public var toolDelivery = ToolDelivery.Policy()
         /// Each tool's pace, shared with the runtime API's ``ToolSender``.
         public var toolLimits = ToolRateLimit()
+        /// Each incoming webhook's pace.
+        public var hookLimits = HookRateLimit()
         /// bcrypt's work factor for new passwords (``Accounts``).
         public var bcryptCost: UInt8 = 10
 

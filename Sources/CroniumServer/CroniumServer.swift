@@ -110,6 +110,10 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
     ServerController(engine: engine).addRoutes(to: signedIn.group("servers"))
     ToolController(engine: engine).addRoutes(to: signedIn.group("tools"))
     WorkflowController(engine: engine).addRoutes(to: signedIn.group("workflows"))
+    let hooks = HookController(engine: engine)
+    hooks.addDeliveryRoute(to: api)
+    hooks.addSettingsRoutes(to: signedIn.group("events")) { .event(EventID($0)) }
+    hooks.addSettingsRoutes(to: signedIn.group("workflows")) { .workflow(WorkflowID($0)) }
     if let sessions = engine.runtime?.sessions {
         addRuntimeRoutes(
             to: router,

@@ -181,6 +181,32 @@ enum OpenAPIDocument {
         .init(method: "POST", path: "/api/v1/workflows/{id}/resume", summary: "Status ACTIVE", responseSchema: "Workflow"),
         .init(
             method: "POST",
+            path: "/api/v1/hooks/{key}",
+            summary: "A webhook delivery (no account; X-Cronium-Signature and X-Cronium-Timestamp when signed): the JSON body is the run's input",
+            responseSchema: "HookDelivery",
+            status: 202,
+            isPublic: true
+        ),
+        .init(method: "GET", path: "/api/v1/events/{id}/hook", summary: "The webhook: its path, key and signing secret", responseSchema: "Hook"),
+        .init(
+            method: "POST",
+            path: "/api/v1/events/{id}/hook/rotate",
+            summary: "A new key and signing secret (made when there was none); {\"signed\": true} requires signatures",
+            responseSchema: "Hook",
+            status: 201
+        ),
+        .init(method: "DELETE", path: "/api/v1/events/{id}/hook", summary: "Remove the webhook", status: 204),
+        .init(method: "GET", path: "/api/v1/workflows/{id}/hook", summary: "The webhook: its path, key and signing secret", responseSchema: "Hook"),
+        .init(
+            method: "POST",
+            path: "/api/v1/workflows/{id}/hook/rotate",
+            summary: "A new key and signing secret (made when there was none); {\"signed\": true} requires signatures",
+            responseSchema: "Hook",
+            status: 201
+        ),
+        .init(method: "DELETE", path: "/api/v1/workflows/{id}/hook", summary: "Remove the webhook", status: 204),
+        .init(
+            method: "POST",
             path: "/api/v1/tools/{name}/test",
             summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"
         ),

@@ -176,6 +176,17 @@ enum OpenAPISchemas {
                 ],
             ],
             "WorkflowLedger": list("WorkflowOccurrence"),
+            "Hook": [
+                "type": "object",
+                "properties": [
+                    "eventId": integer, "workflowId": integer, "path": string, "key": string, "signingSecret": string,
+                    "signed": boolean, "createdAt": dateTime,
+                ],
+            ],
+            "HookDelivery": [
+                "type": "object",
+                "properties": ["executionId": integer, "workflowId": integer, "workflowRunId": integer, "status": string],
+            ],
             "UpcomingWorkflowFires": [
                 "type": "object",
                 "properties": [

@@ -177,7 +177,7 @@ extension HTTPResponse.Status {
             case .bodyTooLarge: .contentTooLarge
             case .methodNotAllowed: .methodNotAllowed
             case .tooManyRequests: .tooManyRequests
-            case .eventArchived, .executionsUsedUp, .executionEnded, .conflict, .hostKeyChanged: .conflict
+            case .eventArchived, .executionsUsedUp, .executionEnded, .conflict, .hostKeyChanged, .signatureReplayed, .notAccepting: .conflict
             case .unavailable: .serviceUnavailable
             case .remoteFailed: .badGateway
             // Not a 5xx: a helper that retries those would send the message twice.

@@ -4,11 +4,11 @@ import SQLKit
 
 /// Where an event's or a workflow's schedule stands, kept so a restart continues exactly where it stopped.
 public struct ScheduleState: Sendable, Equatable {
-    public var owner: ScheduleOwner
+    public var owner: RunTarget
     public var nextFireAt: Date?
     public var lastFireAt: Date?
 
-    public init(owner: ScheduleOwner, nextFireAt: Date?, lastFireAt: Date?) {
+    public init(owner: RunTarget, nextFireAt: Date?, lastFireAt: Date?) {
         self.owner = owner
         self.nextFireAt = nextFireAt
         self.lastFireAt = lastFireAt
@@ -78,9 +78,9 @@ extension Database {
         """
     }
 
-    public func scheduleStates() async throws -> [ScheduleOwner: ScheduleState] {
+    public func scheduleStates() async throws -> [RunTarget: ScheduleState] {
         try await read { sql in
-            var states: [ScheduleOwner: ScheduleState] = [:]
+            var states: [RunTarget: ScheduleState] = [:]
             for row in try await sql.raw("SELECT event_id AS id, next_fire_at, last_fire_at FROM schedule_state").all() {
                 let state = try Self.decodeScheduleState(row, owner: { .event(EventID($0)) })
                 states[state.owner] = state
@@ -93,7 +93,7 @@ extension Database {
         }
     }
 
-    public func scheduleState(of owner: ScheduleOwner) async throws -> ScheduleState? {
+    public func scheduleState(of owner: RunTarget) async throws -> ScheduleState? {
         try await read { sql in
             switch owner {
             case .event(let id):
@@ -107,7 +107,7 @@ extension Database {
         }
     }
 
-    static func decodeScheduleState(_ row: any SQLRow, owner: (Int64) -> ScheduleOwner) throws -> ScheduleState {
+    static func decodeScheduleState(_ row: any SQLRow, owner: (Int64) -> RunTarget) throws -> ScheduleState {
         ScheduleState(
             owner: owner(try row.decode(column: "id", as: Int64.self)),
             nextFireAt: try row.decode(column: "next_fire_at", as: Int64?.self).map(Date.init(millis:)),

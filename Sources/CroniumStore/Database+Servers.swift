@@ -17,7 +17,7 @@ public struct StoredServer: Sendable, Equatable {
 
 /// A sealed value in any table, for a change of the master key.
 public struct SealedValue: Sendable, Equatable {
-    public enum Table: String, Sendable { case variables, servers, tools }
+    public enum Table: String, Sendable { case variables, servers, tools, hooks }
     public var table: Table
     public var id: Int64
     public var storedValue: String
@@ -121,7 +121,14 @@ extension Database {
                     storedValue: try $0.decode(column: "credential", as: String.self)
                 )
             }
-            return variables + servers + tools
+            let hooks = try await sql.raw("SELECT id, sealed FROM hooks ORDER BY id").all().map {
+                SealedValue(
+                    table: .hooks,
+                    id: try $0.decode(column: "id", as: Int64.self),
+                    storedValue: try $0.decode(column: "sealed", as: String.self)
+                )
+            }
+            return variables + servers + tools + hooks
         }
     }
 
@@ -138,6 +145,8 @@ extension Database {
                     try await sql.raw("UPDATE servers SET credential = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
                 case .tools:
                     try await sql.raw("UPDATE tools SET credential = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
+                case .hooks:
+                    try await sql.raw("UPDATE hooks SET sealed = \(bind: value.storedValue) WHERE id = \(bind: value.id)").run()
                 }
             }
         }

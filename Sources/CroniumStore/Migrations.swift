@@ -180,6 +180,22 @@ enum Migrations {
                 "CREATE INDEX workflow_runs_status ON workflow_runs(workflow_id, status)",
             ]
         },
+        /// Incoming webhooks: one per event or workflow, found by its key's hash; the key and the
+        /// signing secret sealed. Signatures seen lately, each accepted once.
+        Migration(version: 15, name: "hooks") { d in
+            [
+                """
+                CREATE TABLE hooks (\(d.idColumn), event_id BIGINT UNIQUE REFERENCES events(id) ON DELETE CASCADE,
+                  workflow_id BIGINT UNIQUE REFERENCES workflows(id) ON DELETE CASCADE, key_hash TEXT NOT NULL UNIQUE,
+                  sealed TEXT NOT NULL, signed BOOLEAN NOT NULL, created_at BIGINT NOT NULL)
+                """,
+                """
+                CREATE TABLE hook_signatures (hook_id BIGINT NOT NULL REFERENCES hooks(id) ON DELETE CASCADE,
+                  signature TEXT NOT NULL, forget_at BIGINT NOT NULL, PRIMARY KEY (hook_id, signature))
+                """,
+                "CREATE INDEX hook_signatures_forget ON hook_signatures(forget_at)",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

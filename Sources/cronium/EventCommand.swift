@@ -9,7 +9,7 @@ struct EventCommand: AsyncParsableCommand {
         abstract: "Create, list, change, delete and run events.",
         subcommands: [
             Create.self, List.self, Show.self, Update.self, Pause.self, Resume.self, Delete.self, Run.self, Next.self, Ledger.self, Export.self,
-            Import.self,
+            Import.self, HookCommand<EventHookTarget>.self,
         ]
     )
 

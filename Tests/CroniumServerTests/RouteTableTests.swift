@@ -38,7 +38,8 @@ import Testing
     @Test func everyRouteButThePublicOnesRequiresCredentials() async throws {
         let fixture = try await ServerFixture()
         let publicRoutes = Set(OpenAPIDocument.operations.filter(\.isPublic).map { "\($0.method) \($0.path)" })
-        #expect(publicRoutes == ["GET /health", "GET /live", "GET /ready", "POST /api/v1/auth/login"])
+        // A webhook's key is its credential: a sender has no account.
+        #expect(publicRoutes == ["GET /health", "GET /live", "GET /ready", "POST /api/v1/auth/login", "POST /api/v1/hooks/{key}"])
         let routes = Self.routes(of: fixture.server)
         try await fixture.test { client in
             for route in routes where !publicRoutes.contains(route) {
@@ -51,6 +52,9 @@ import Testing
                         #expect(response.headers[.contentType] == "application/problem+json")
                     }
                 }
+            }
+            try await client.execute(uri: "/api/v1/hooks/hook_made-up", method: .post, body: ByteBuffer(string: "{}")) { response in
+                #expect(response.status == .notFound && response.headers[.contentType] == "application/problem+json")
             }
             for probe in ["/health", "/live"] {
                 try await client.execute(uri: probe, method: .get) { #expect($0.status == .ok) }

@@ -22,6 +22,8 @@ public enum ExecutionTrigger: String, Codable, Sendable, CaseIterable {
     case action = "ACTION"
     /// A node of a workflow run.
     case workflow = "WORKFLOW"
+    /// A delivery to the event's incoming webhook.
+    case webhook = "WEBHOOK"
 }
 
 /// Why a run did not succeed, as a stable code a program can act on (the message says it to a

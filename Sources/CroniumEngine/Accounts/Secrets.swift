@@ -7,13 +7,14 @@ import HummingbirdBcrypt
 public enum Secrets {
     public static let tokenPrefix = "crn_"
 
-    /// A new API token or session id: 32 random bytes, URL-safe.
-    static func newToken() -> String {
+    /// A new API token or session id (or, with another prefix, a webhook's key or signing
+    /// secret): 32 random bytes, URL-safe.
+    static func newToken(prefix: String = tokenPrefix) -> String {
         var generator = SystemRandomNumberGenerator()
         let bytes = (0..<32).map { _ in UInt8.random(in: 0...255, using: &generator) }
         let encoded = Data(bytes).base64EncodedString()
             .replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
-        return tokenPrefix + encoded
+        return prefix + encoded
     }
 
     /// A password for the first admin: readable, 20 characters from an unambiguous alphabet.

@@ -9,8 +9,8 @@ struct ScheduleRecorder: ScheduleSink {
     let store: any Store
     let dispatcher: Dispatcher
 
-    func fire(_ fires: [ScheduleFire], now: Date) async -> [ScheduleOwner: any Error] {
-        var failed: [ScheduleOwner: any Error] = [:]
+    func fire(_ fires: [ScheduleFire], now: Date) async -> [RunTarget: any Error] {
+        var failed: [RunTarget: any Error] = [:]
         var toStop: [ExecutionID] = []
         let eventFires = fires.filter { if case .event = $0.owner { true } else { false } }
         do {

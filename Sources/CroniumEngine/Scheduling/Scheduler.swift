@@ -19,7 +19,7 @@ public struct DueOccurrence: Sendable, Equatable {
 
 /// One event's or workflow's due occurrences at one instant, with where its timetable goes next.
 public struct ScheduleFire: Sendable {
-    public var owner: ScheduleOwner
+    public var owner: RunTarget
     public var schedule: Schedule
     public var occurrences: [DueOccurrence]
     /// The next planned fire, stored with the occurrences.
@@ -31,7 +31,7 @@ public struct ScheduleFire: Sendable {
 public protocol ScheduleSink: Sendable {
     /// Handles every event and workflow that fell due at one instant. Returns those whose fires
     /// could not be recorded, with why: they stay due, to be tried again.
-    func fire(_ fires: [ScheduleFire], now: Date) async -> [ScheduleOwner: any Error]
+    func fire(_ fires: [ScheduleFire], now: Date) async -> [RunTarget: any Error]
 }
 
 /// Keeps every scheduled event's and workflow's next fire time and wakes exactly when the
@@ -43,7 +43,7 @@ public final class Scheduler: Sendable {
     let logger: Logger
     private let timetable = Mutex(Timetable())
     /// Events and workflows changed since the last look, and whether their timetable restarts from now.
-    private let changed = Mutex<[ScheduleOwner: Bool]>([:])
+    private let changed = Mutex<[RunTarget: Bool]>([:])
     private let doorbell = Doorbell()
     private let storeBox = Mutex<(any Store)?>(nil)
     private let applying = Mutex(false)
@@ -63,8 +63,8 @@ public final class Scheduler: Sendable {
         let states = try await store.scheduleStates()
         let now = clock.now()
         var loaded = Timetable()
-        let events = try await store.scheduledEvents().map { (ScheduleOwner.event($0.id), $0.schedule) }
-        let workflows = try await store.scheduledWorkflows().map { (ScheduleOwner.workflow($0.id), $0.schedule) }
+        let events = try await store.scheduledEvents().map { (RunTarget.event($0.id), $0.schedule) }
+        let workflows = try await store.scheduledWorkflows().map { (RunTarget.workflow($0.id), $0.schedule) }
         for (owner, schedule) in events + workflows {
             guard let plan = plan(schedule, of: owner), let next = Self.nextFire(plan, state: states[owner], keep: true, now: now) else { continue }
             loaded.set(.init(owner: owner, plan: plan, nextFire: next))
@@ -84,7 +84,7 @@ public final class Scheduler: Sendable {
     /// The timetable's next fire for the event or workflow; nil when it has none, when a change that
     /// restarts it has not been applied yet, or when its entry was planned for another schedule
     /// than `schedule` (a change being applied right now): the entry is stale then.
-    public func nextFire(of owner: ScheduleOwner, plannedFor schedule: Schedule? = nil) -> Date? {
+    public func nextFire(of owner: RunTarget, plannedFor schedule: Schedule? = nil) -> Date? {
         if changed.withLock({ $0[owner] }) == true { return nil }
         return timetable.withLock { timetable in
             guard let entry = timetable[owner], schedule == nil || entry.plan.schedule == schedule else { return nil }
@@ -102,7 +102,7 @@ public final class Scheduler: Sendable {
     /// Makes the scheduler look once more at once, as a change would.
     public func lookAgain() { doorbell.ring() }
 
-    func markChanged(_ owner: ScheduleOwner, resetTimetable: Bool) async {
+    func markChanged(_ owner: RunTarget, resetTimetable: Bool) async {
         changed.withLock { $0[owner] = ($0[owner] ?? false) || resetTimetable }
         doorbell.ring()
     }
@@ -275,7 +275,7 @@ public final class Scheduler: Sendable {
     }
 
     /// The owner's schedule when the scheduler should fire it now; nil when it is gone or does not fire.
-    private func scheduleIfFiring(_ owner: ScheduleOwner, in store: any Store) async throws -> Schedule? {
+    private func scheduleIfFiring(_ owner: RunTarget, in store: any Store) async throws -> Schedule? {
         switch owner {
         case .event(let id): try await store.event(id: id).flatMap { $0.isScheduled ? $0.schedule : nil }
         case .workflow(let id): try await store.workflow(id: id).flatMap { $0.isScheduled ? $0.schedule : nil }
@@ -295,7 +295,7 @@ public final class Scheduler: Sendable {
     }
 
     /// The owner's schedule, checked once; nil (and logged) when it is not valid any more.
-    private func plan(_ schedule: Schedule?, of owner: ScheduleOwner) -> SchedulePlan? {
+    private func plan(_ schedule: Schedule?, of owner: RunTarget) -> SchedulePlan? {
         guard let schedule else { return nil }
         do {
             return try SchedulePlan(schedule)

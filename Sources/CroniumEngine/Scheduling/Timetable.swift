@@ -14,10 +14,10 @@ struct Timetable: Sendable {
     /// copies a pointer. Only the event's id and schedule are kept: its script and the rest stay
     /// in the store, so memory does not grow with the size of scheduled scripts.
     final class Scheduled: Sendable {
-        let owner: ScheduleOwner
+        let owner: RunTarget
         let plan: SchedulePlan
 
-        init(owner: ScheduleOwner, plan: SchedulePlan) {
+        init(owner: RunTarget, plan: SchedulePlan) {
             self.owner = owner
             self.plan = plan
         }
@@ -25,7 +25,7 @@ struct Timetable: Sendable {
 
     struct Entry: Sendable {
         let scheduled: Scheduled
-        var owner: ScheduleOwner { scheduled.owner }
+        var owner: RunTarget { scheduled.owner }
         var plan: SchedulePlan { scheduled.plan }
         var nextFire: Date
         /// The fire after `nextFire`, worked out ahead of time so that an on-time fire computes
@@ -34,21 +34,21 @@ struct Timetable: Sendable {
         /// The instant whose bucket holds this entry's id; nil while it is being fired.
         fileprivate var bucketedAt: Date?
 
-        init(owner: ScheduleOwner, plan: SchedulePlan, nextFire: Date) {
+        init(owner: RunTarget, plan: SchedulePlan, nextFire: Date) {
             scheduled = Scheduled(owner: owner, plan: plan)
             self.nextFire = nextFire
         }
     }
 
-    private var entries: [ScheduleOwner: Entry] = [:]
-    private var buckets: [Date: [ScheduleOwner]] = [:]
+    private var entries: [RunTarget: Entry] = [:]
+    private var buckets: [Date: [RunTarget]] = [:]
     private var instants = Heap<Date>()
     /// Entries whose `following` is still to be worked out.
-    private var unprepared: [ScheduleOwner] = []
+    private var unprepared: [RunTarget] = []
 
     var count: Int { entries.count }
 
-    subscript(id: ScheduleOwner) -> Entry? { entries[id] }
+    subscript(id: RunTarget) -> Entry? { entries[id] }
 
     /// Adds or replaces an entry (its `following` is worked out later, see ``takeUnprepared()``).
     mutating func set(_ entry: Entry) {
@@ -64,7 +64,7 @@ struct Timetable: Sendable {
         unprepared.append(entry.owner)
     }
 
-    mutating func remove(id: ScheduleOwner) { entries[id] = nil }
+    mutating func remove(id: RunTarget) { entries[id] = nil }
 
     /// The earliest instant that may have something due. It may turn out stale (everything in it
     /// moved); waking for it then finds nothing and drops it.
@@ -92,7 +92,7 @@ struct Timetable: Sendable {
     }
 
     /// Records the fire after `nextFire` for an entry, unless the entry moved on meanwhile.
-    mutating func setFollowing(_ following: Date?, id: ScheduleOwner, after nextFire: Date) {
+    mutating func setFollowing(_ following: Date?, id: RunTarget, after nextFire: Date) {
         guard entries[id]?.nextFire == nextFire else { return }
         entries[id]?.following = following
     }

@@ -14,12 +14,15 @@ struct AuthMiddleware: RouterMiddleware {
     static let sessionCookie = "cronium_session"
     /// The only routes reachable without credentials: probes, and signing in itself.
     static let publicPaths: Set<String> = ["/health", "/ready", "/live", "/api/v1/auth/login"]
+    static let hookPrefix = "/api/v1/hooks/"
 
     /// A WebSocket upgrade request without a valid caller is let through with the refusal noted:
     /// its route sends the problem after the upgrade (``AppRequestContext/requireUser()``).
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         // The runtime API has its own guard (``RuntimeAuthMiddleware``), which takes runs' tokens only.
         if request.uri.path.hasPrefix("/runtime/") { return try await next(request, context) }
+        // A webhook's key (and its signature) are its credentials; senders have no account.
+        if request.uri.path.hasPrefix(Self.hookPrefix) { return try await next(request, context) }
         var context = context
         var refusal: Problem?
         if let secret = Self.credential(in: request) {

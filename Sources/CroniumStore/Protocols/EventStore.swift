@@ -25,8 +25,8 @@ public protocol EventStore: Sendable {
     /// of thousands.
     func recordFires(_ records: [FireRecord], states: [ScheduleState], now: Date) async throws
     /// Where every event's and workflow's timetable stood.
-    func scheduleStates() async throws -> [ScheduleOwner: ScheduleState]
-    func scheduleState(of owner: ScheduleOwner) async throws -> ScheduleState?
+    func scheduleStates() async throws -> [RunTarget: ScheduleState]
+    func scheduleState(of owner: RunTarget) async throws -> ScheduleState?
     func saveScheduleState(_ state: ScheduleState) async throws
     /// The ledger of an event, newest first; `offset` skips that many, for paging back through a long history.
     func ledger(eventId: EventID, limit: Int, offset: Int) async throws -> [ScheduleOccurrence]
