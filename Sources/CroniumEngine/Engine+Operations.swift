@@ -273,15 +273,18 @@ extension Engine {
 
 extension Engine {
     /// The events given, as a document an import can make again.
-    /// Actions name the events they run (`eventName`), as ids mean nothing on another server.
+    /// Actions name the events and workflows they run (`eventName`, `workflowName`), as ids mean
+    /// nothing on another server.
     public func exportDocument(of events: [Event]) async throws -> EventDocument {
         let names = Dictionary(try await store.events().map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
+        let workflowNames = Dictionary(try await store.workflows(ownerId: nil).map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
         return EventDocument(
             events: events.map { event in
                 var input = EventInput(exporting: event)
                 input.actions = input.actions?.map { action in
                     var action = action
                     if let id = action.eventId, let name = names[id] { (action.eventId, action.eventName) = (nil, name) }
+                    if let id = action.workflowId, let name = workflowNames[id] { (action.workflowId, action.workflowName) = (nil, name) }
                     return action
                 }
                 return input
@@ -373,8 +376,9 @@ extension Engine {
         }
         let pending = (new + changed.map(\.after)).contains { ($0.actions ?? []).contains { $0.eventId == nil && $0.eventName != nil } }
         let stored = pending ? try await store.events() : []
+        let workflows = pending ? try await store.workflows(ownerId: nil) : []
         var revise: (@Sendable ([Event]) throws -> [Event])?
-        if pending { revise = { @Sendable saved in try Engine.resolvePendingActions(of: saved, among: stored) } }
+        if pending { revise = { @Sendable saved in try Engine.resolvePendingActions(of: saved, among: stored, workflows: workflows) } }
         let inserted = try await store.saveEvents(inserting: new, updating: changed.map(\.after), revise: revise)
         report.created = inserted.map { .init(id: $0.id, name: $0.name) }
         for event in inserted { await scheduler.markChanged(.event(event.id), resetTimetable: true) }

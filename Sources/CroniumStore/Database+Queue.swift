@@ -214,6 +214,16 @@ struct SQLQueueTransaction: QueueTransaction {
         ).run()
     }
 
+    func recordActions(
+        of executionId: ExecutionID,
+        firings: [ActionFiring],
+        runs: [(position: Int, request: EnqueueRequest)],
+        deliveries: [Delivery],
+        now: Date
+    ) async throws -> [ActionFiring] {
+        try await Database.recordActions(of: executionId, firings: firings, runs: runs, deliveries: deliveries, now: now, in: sql)
+    }
+
     func workflowRunIds(workflowId: WorkflowID, status: WorkflowRunStatus) async throws -> [WorkflowRunID] {
         try await sql.raw(
             "SELECT id FROM workflow_runs WHERE workflow_id = \(bind: workflowId) AND status = \(bind: status.rawValue) ORDER BY id"

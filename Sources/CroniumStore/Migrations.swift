@@ -196,6 +196,13 @@ enum Migrations {
                 "CREATE INDEX hook_signatures_forget ON hook_signatures(forget_at)",
             ]
         },
+        /// `RUN_WORKFLOW` actions: the workflow and the run they started.
+        Migration(version: 16, name: "workflow actions") { _ in
+            [
+                "ALTER TABLE action_firings ADD COLUMN target_workflow_id BIGINT",
+                "ALTER TABLE action_firings ADD COLUMN target_workflow_run_id BIGINT",
+            ]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

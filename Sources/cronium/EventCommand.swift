@@ -252,10 +252,12 @@ struct EventCommand: AsyncParsableCommand {
             let what =
                 switch firing.type {
                 case .runEvent: "run event \(firing.targetEventId.map(String.init) ?? "?")"
+                case .runWorkflow: "run workflow \(firing.targetWorkflowId.map(String.init) ?? "?")"
                 case .sendMessage: "send a message"
                 }
+            let started = firing.executionId.map { " as execution \($0)" } ?? firing.workflowRunId.map { " as workflow run \($0)" } ?? ""
             switch firing.status {
-            case .fired: return "\(firing.when.rawValue): \(what)\(firing.executionId.map { " as execution \($0)" } ?? "")"
+            case .fired: return "\(firing.when.rawValue): \(what)\(started)"
             case .sending: return "\(firing.when.rawValue): still sending a message (`cronium execution messages` tells how it goes)"
             case .failed: return "\(firing.when.rawValue): could not \(what): \(firing.error ?? "no reason given")"
             }

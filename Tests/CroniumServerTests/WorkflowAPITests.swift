@@ -125,4 +125,65 @@ import Testing
             #expect(run?.status == .success)
         }
     }
+
+    /// An event's RUN_WORKFLOW action starts the workflow with the run's output as its input; an
+    /// action that would start a workflow from inside it is refused, naming the cycle.
+    @Test func anActionRunsAWorkflowAndACycleThroughOneIsRefused() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test(.live) { client in
+            let token = fixture.adminToken
+            let runs = RunsClient(client: client, token: token)
+            let step = try await runs.create("step", .bash, "cronium_output \"$(cronium_input)\"")
+            let created = try await send(
+                client,
+                token,
+                .post,
+                "/api/v1/workflows",
+                #"{"name": "follow-up", "nodes": [{"key": "step", "eventName": "step"}], "connections": []}"#
+            )
+            let workflow = try JSONDecoder.cronium.decode(Workflow.self, from: Data(created.body.utf8))
+            let check = try await runs.create("check", .bash, #"cronium_output '{"free": 3}'"#) {
+                $0.actions = [EventAction(when: .onSuccess, type: .runWorkflow, workflowName: "follow-up")]
+            }
+            #expect(check.actions?.first?.workflowId == workflow.id && check.actions?.first?.workflowName == nil)
+            let ended = try await runs.ended(try await runs.start(check))
+            #expect(ended.status == .success)
+            let firing = try #require(try await runs.actions(ended.id).first)
+            #expect(firing.type == .runWorkflow && firing.status == .fired && firing.targetWorkflowId == workflow.id, "\(firing)")
+            let runId = try #require(firing.workflowRunId)
+            var run: WorkflowRun?
+            #expect(
+                try await eventually(timeout: .seconds(60)) {
+                    let answer = try await send(client, token, .get, "/api/v1/workflows/\(workflow.id)/runs/\(runId)")
+                    run = try JSONDecoder.cronium.decode(WorkflowRun.self, from: Data(answer.body.utf8))
+                    return run?.status.isFinal == true
+                }
+            )
+            #expect(run?.status == .success && run?.trigger == .action)
+            #expect(run?.input == .object(["free": .integer(3)]) && run?.nodes.first?.output == .object(["free": .integer(3)]))
+
+            // The workflow's own node starting the workflow again: refused, and nothing changes.
+            let loop = try await send(
+                client,
+                token,
+                .patch,
+                "/api/v1/events/\(step.id)",
+                #"{"actions": [{"when": "ALWAYS", "type": "RUN_WORKFLOW", "workflowId": \#(workflow.id)}]}"#
+            )
+            #expect(loop.status == 422, "\(loop.body)")
+            #expect(
+                loop.body.contains(
+                    "these actions would run forever: 'step' (\(step.id)) → workflow 'follow-up' (\(workflow.id)) → 'step' (\(step.id))"
+                )
+            )
+            let wrong = try await send(
+                client,
+                token,
+                .patch,
+                "/api/v1/events/\(check.id)",
+                #"{"actions": [{"when": "ALWAYS", "type": "RUN_WORKFLOW", "workflowName": "no-such"}]}"#
+            )
+            #expect(wrong.status == 422 && wrong.body.contains("you have no workflow named 'no-such'"), "\(wrong.body)")
+        }
+    }
 }

@@ -1,7 +1,7 @@
 import Foundation
 
 /// What happens after a run of an event has ended for good (after its last retry): another event
-/// runs with this run's output as its input, or a message goes out through a tool.
+/// or a workflow runs with this run's output as its input, or a message goes out through a tool.
 public struct EventAction: Codable, Sendable, Equatable {
     public var when: ActionCondition
     public var type: ActionType
@@ -9,6 +9,9 @@ public struct EventAction: Codable, Sendable, Equatable {
     public var eventId: EventID?
     /// `RUN_EVENT` in a document: the event to run, by its name among the owner's events.
     public var eventName: String?
+    /// `RUN_WORKFLOW`: the workflow to run (one of the owner's). A document names it (`workflowName`).
+    public var workflowId: WorkflowID?
+    public var workflowName: String?
     /// `SEND_MESSAGE`: the tool (by name), the subject and message (templates over the run); an
     /// email's recipients and HTML alternative (a template too).
     public var tool: String?
@@ -22,6 +25,8 @@ public struct EventAction: Codable, Sendable, Equatable {
         type: ActionType,
         eventId: EventID? = nil,
         eventName: String? = nil,
+        workflowId: WorkflowID? = nil,
+        workflowName: String? = nil,
         tool: String? = nil,
         to: [String]? = nil,
         subject: String? = nil,
@@ -32,6 +37,8 @@ public struct EventAction: Codable, Sendable, Equatable {
         self.type = type
         self.eventId = eventId
         self.eventName = eventName
+        self.workflowId = workflowId
+        self.workflowName = workflowName
         self.tool = tool
         self.to = to
         self.subject = subject
@@ -82,6 +89,7 @@ public enum ActionCondition: String, Sendable, ClosedSetCodable {
 
 public enum ActionType: String, Sendable, ClosedSetCodable {
     case runEvent = "RUN_EVENT"
+    case runWorkflow = "RUN_WORKFLOW"
     case sendMessage = "SEND_MESSAGE"
 }
 
@@ -93,6 +101,9 @@ public struct ActionFiring: Codable, Sendable, Equatable {
     public var targetEventId: EventID?
     /// The run it started (`RUN_EVENT`).
     public var executionId: ExecutionID?
+    /// `RUN_WORKFLOW`: the workflow, and the run it started.
+    public var targetWorkflowId: WorkflowID?
+    public var workflowRunId: WorkflowRunID?
     public var status: ActionFiringStatus
     /// Why it failed, in words.
     public var error: String?
@@ -104,6 +115,8 @@ public struct ActionFiring: Codable, Sendable, Equatable {
         type: ActionType,
         targetEventId: EventID?,
         executionId: ExecutionID?,
+        targetWorkflowId: WorkflowID? = nil,
+        workflowRunId: WorkflowRunID? = nil,
         status: ActionFiringStatus,
         error: String?,
         firedAt: Date
@@ -113,6 +126,8 @@ public struct ActionFiring: Codable, Sendable, Equatable {
         self.type = type
         self.targetEventId = targetEventId
         self.executionId = executionId
+        self.targetWorkflowId = targetWorkflowId
+        self.workflowRunId = workflowRunId
         self.status = status
         self.error = error
         self.firedAt = firedAt

@@ -192,12 +192,25 @@ extension Event {
                 if action.tool != nil || action.to != nil || action.subject != nil || action.message != nil || action.html != nil {
                     p.append(.init(field: field, message: "tool, to, subject, message and html belong to SEND_MESSAGE"))
                 }
+                if action.workflowId != nil || action.workflowName != nil {
+                    p.append(.init(field: field, message: "workflowId belongs to RUN_WORKFLOW"))
+                }
+            case .runWorkflow:
+                if action.workflowId == nil && action.workflowName == nil {
+                    p.append(.init(field: "\(field).workflowId", message: "RUN_WORKFLOW needs the workflow to run (workflowId or workflowName)"))
+                }
+                if action.eventId != nil || action.eventName != nil || action.tool != nil || action.message != nil {
+                    p.append(.init(field: field, message: "RUN_WORKFLOW takes workflowId (or workflowName) only"))
+                }
             case .sendMessage:
                 if action.tool?.isEmpty ?? true {
                     p.append(.init(field: "\(field).tool", message: "SEND_MESSAGE needs a tool: the name of one of your tools (`cronium tool list`)"))
                 }
                 if action.message?.isEmpty ?? true { p.append(.init(field: "\(field).message", message: "SEND_MESSAGE needs a message")) }
                 if action.eventId != nil || action.eventName != nil { p.append(.init(field: field, message: "eventId belongs to RUN_EVENT")) }
+                if action.workflowId != nil || action.workflowName != nil {
+                    p.append(.init(field: field, message: "workflowId belongs to RUN_WORKFLOW"))
+                }
             }
         }
         if let image {

@@ -75,6 +75,8 @@ public enum WorkflowTrigger: String, Sendable, ClosedSetCodable {
     case manual = "MANUAL"
     case schedule = "SCHEDULE"
     case webhook = "WEBHOOK"
+    /// A run started by an event's `RUN_WORKFLOW` action (a run's trigger only).
+    case action = "ACTION"
 }
 
 /// How a node with several incoming connections decides: it runs when any of them holds (the

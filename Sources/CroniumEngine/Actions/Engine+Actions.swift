@@ -4,53 +4,77 @@ import Foundation
 
 /// The rules for an event's actions, checked when it is saved.
 extension Engine {
-    /// Resolves actions that name their event (`eventName`, as an export writes them) to its id
-    /// among the owner's events, checks that the owner may run every target, and refuses a set
-    /// of actions that would set each other off forever, naming the cycle.
-    /// `creating`: names of events an import is about to create; actions naming them keep the
-    /// name until those events have ids (``resolvePendingActions(of:among:)``).
+    /// Resolves actions that name their event or workflow (`eventName`, `workflowName`, as an
+    /// export writes them) to its id among the owner's, checks that the owner may run every
+    /// target, and refuses a set of actions that would set each other off forever, naming the
+    /// cycle. `creating`: names of events an import is about to create; actions naming them keep
+    /// the name until those events have ids (``resolvePendingActions(of:among:)``).
     func resolveActions(of event: inout Event, creating: Set<String> = []) async throws {
         guard var actions = event.actions, !actions.isEmpty else { return }
         guard let owner = try await store.user(id: event.ownerId) else { return }
         let all = try await store.events()
+        let workflows = try await store.workflows(ownerId: nil)
         var problems: [FieldProblem] = []
-        for index in actions.indices where actions[index].type == .runEvent {
+        for index in actions.indices {
             let field = "actions[\(index)]"
-            if actions[index].eventId == nil, let name = actions[index].eventName {
-                let named = all.filter { $0.ownerId == event.ownerId && $0.name == name }
-                if named.isEmpty && creating.contains(name) { continue }
-                guard named.count == 1 else {
-                    problems.append(
-                        .init(
-                            field: "\(field).eventName",
-                            message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"
+            switch actions[index].type {
+            case .runEvent:
+                if actions[index].eventId == nil, let name = actions[index].eventName {
+                    let named = all.filter { $0.ownerId == event.ownerId && $0.name == name }
+                    if named.isEmpty && creating.contains(name) { continue }
+                    guard named.count == 1 else {
+                        problems.append(
+                            .init(
+                                field: "\(field).eventName",
+                                message: named.isEmpty ? "you have no event named '\(name)'" : "you have \(named.count) events named '\(name)'"
+                            )
                         )
+                        continue
+                    }
+                    actions[index].eventId = named[0].id
+                }
+                actions[index].eventName = nil
+                guard let id = actions[index].eventId else { continue }
+                guard let target = all.first(where: { $0.id == id }), owner.canRead(target) else {
+                    problems.append(.init(field: "\(field).eventId", message: "event \(id) does not exist, or the event's owner may not see it"))
+                    continue
+                }
+                if !owner.canRun(target) { problems.append(.init(field: "\(field).eventId", message: "the event's owner may not run event \(id)")) }
+                if target.id == event.id { problems.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
+            case .runWorkflow:
+                if actions[index].workflowId == nil, let name = actions[index].workflowName {
+                    guard let named = workflows.first(where: { $0.ownerId == event.ownerId && $0.name == name }) else {
+                        problems.append(.init(field: "\(field).workflowName", message: "you have no workflow named '\(name)'"))
+                        continue
+                    }
+                    actions[index].workflowId = named.id
+                }
+                actions[index].workflowName = nil
+                guard let id = actions[index].workflowId else { continue }
+                guard let target = workflows.first(where: { $0.id == id }), owner.canChange(target) else {
+                    problems.append(
+                        .init(field: "\(field).workflowId", message: "workflow \(id) does not exist, or the event's owner may not run it")
                     )
                     continue
                 }
-                actions[index].eventId = named[0].id
-            }
-            actions[index].eventName = nil
-            guard let id = actions[index].eventId else { continue }
-            guard let target = all.first(where: { $0.id == id }), owner.canRead(target) else {
-                problems.append(.init(field: "\(field).eventId", message: "event \(id) does not exist, or the event's owner may not see it"))
+            case .sendMessage:
                 continue
             }
-            if !owner.canRun(target) { problems.append(.init(field: "\(field).eventId", message: "the event's owner may not run event \(id)")) }
-            if target.id == event.id { problems.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
         }
         try ValidationError.check(problems)
         event.actions = actions
         if actions.contains(where: { $0.eventId == nil && $0.eventName != nil }) { return }  // Checked once resolved.
-        if let cycle = Self.cycle(through: event, among: all) {
-            let path = cycle.map { "'\($0.name)' (\($0.id))" }.joined(separator: " → ")
-            throw ValidationError(field: "actions", message: "these actions would run forever: \(path)")
+        guard event.id != 0 else { return }  // A new event: nothing runs it yet.
+        let links = RunLinks(events: all, workflows: workflows).with(event)
+        if let cycle = links.cycle(from: .event(event.id)) {
+            throw ValidationError(field: "actions", message: "these actions would run forever: \(links.describe(cycle))")
         }
     }
 
     /// After an import inserted its new events: actions that named one of them get its id, and
-    /// the events so changed are checked for cycles among all events. Returns the changed events.
-    static func resolvePendingActions(of events: [Event], among all: [Event]) throws -> [Event] {
+    /// the events so changed are checked for cycles among all events and workflows. Returns the
+    /// changed events.
+    static func resolvePendingActions(of events: [Event], among all: [Event], workflows: [Workflow]) throws -> [Event] {
         let byName = Dictionary(events.map { ($0.name, $0.id) }, uniquingKeysWith: { first, _ in first })
         var changed: [Event] = []
         for var event in events where (event.actions ?? []).contains(where: { $0.eventId == nil && $0.eventName != nil }) {
@@ -62,36 +86,13 @@ extension Engine {
             changed.append(event)
         }
         let everything = all.filter { stored in !changed.contains { $0.id == stored.id } } + changed
+        let links = RunLinks(events: everything, workflows: workflows)
         for event in changed {
-            if let cycle = cycle(through: event, among: everything) {
-                let path = cycle.map { "'\($0.name)' (\($0.id))" }.joined(separator: " → ")
-                throw ValidationError(field: "actions", message: "these actions would run forever: \(path)")
+            if let cycle = links.cycle(from: .event(event.id)) {
+                throw ValidationError(field: "actions", message: "these actions would run forever: \(links.describe(cycle))")
             }
         }
         return changed
-    }
-
-    /// A path of `RUN_EVENT` actions from `event` back to it, with `event` as it is about to be
-    /// saved and the others as stored; nil when there is none.
-    static func cycle(through event: Event, among stored: [Event]) -> [Event]? {
-        guard event.id != 0 else { return nil }  // A new event: nothing runs it yet.
-        var byId = Dictionary(stored.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-        byId[event.id] = event
-        func targets(_ event: Event) -> [EventID] { (event.actions ?? []).filter { $0.type == .runEvent }.compactMap(\.eventId) }
-        var visited: Set<EventID> = []
-        var path: [Event] = [event]
-        func search(_ current: Event) -> Bool {
-            for next in targets(current) {
-                if next == event.id { return true }
-                guard !visited.contains(next), let nextEvent = byId[next] else { continue }
-                visited.insert(next)
-                path.append(nextEvent)
-                if search(nextEvent) { return true }
-                path.removeLast()
-            }
-            return false
-        }
-        return search(event) ? path + [event] : nil
     }
 
     /// What a run's end set off.

@@ -17,6 +17,7 @@ extension RunPerformer {
         let depth = (execution.chainDepth ?? 0) + 1
         var firings: [ActionFiring] = []
         var runs: [(position: Int, request: EnqueueRequest)] = []
+        var workflows: [RunQueue.ActionStart] = []
         var deliveries: [Delivery] = []
         // What the messages' templates see: read once, for the first message that needs it.
         var context: [String: Any]?
@@ -80,11 +81,41 @@ extension RunPerformer {
                     )
                 )
                 record(nil)
+            case .runWorkflow:
+                switch await workflow(for: action, after: event, depth: depth) {
+                case .success(let workflow):
+                    workflows.append(.init(position: position, workflow: workflow, input: outcome.outputValue.flatMap(JSONValue.init(text:))))
+                    firings.append(
+                        ActionFiring(
+                            position: position,
+                            when: action.when,
+                            type: action.type,
+                            targetEventId: nil,
+                            executionId: nil,
+                            targetWorkflowId: workflow.id,
+                            status: .fired,
+                            error: nil,
+                            firedAt: now
+                        )
+                    )
+                case .failure(let problem):
+                    record(problem.message)
+                    firings[firings.count - 1].targetWorkflowId = action.workflowId
+                }
             }
         }
         do {
-            _ = try await store.recordActions(of: execution.id, firings: firings, runs: runs, deliveries: deliveries, now: now)
-            if !runs.isEmpty {
+            let (_, toStop) = try await RunQueue(queue: store).recordActions(
+                of: execution.id,
+                firings: firings,
+                runs: runs,
+                deliveries: deliveries,
+                workflows: workflows,
+                triggeredBy: execution.triggeredBy,
+                now: now
+            )
+            for id in toStop { _ = try await cancel(executionId: id, reason: "replaced by a newer run (overlap policy replace)") }
+            if !runs.isEmpty || !workflows.isEmpty {
                 configuration.metrics.received(.action, count: runs.count)
                 claims.ring()
             }
@@ -132,6 +163,30 @@ extension RunPerformer {
             return .failure(ActionProblem("could not send a message: \(error.problems.map { "\($0.field): \($0.message)" }.joined(separator: "; "))"))
         } catch {
             return .failure(ActionProblem("could not send a message: \(error)"))
+        }
+    }
+
+    /// The workflow a `RUN_WORKFLOW` action starts after a run of `source`, or why it cannot.
+    private func workflow(for action: EventAction, after source: Event, depth: Int) async -> Result<Workflow, ActionProblem> {
+        guard let id = action.workflowId else { return .failure(ActionProblem("the action names no workflow to run")) }
+        guard depth <= EventAction.maxChainDepth else {
+            return .failure(
+                ActionProblem("a chain may start at most \(EventAction.maxChainDepth) runs one after another through actions; it stops here")
+            )
+        }
+        do {
+            guard let workflow = try await store.workflow(id: id), let owner = try await store.user(id: source.ownerId), owner.canChange(workflow)
+            else {
+                return .failure(ActionProblem("workflow \(id) does not exist any more, or the owner of event \(source.id) may not run it"))
+            }
+            guard workflow.status == .active else {
+                return .failure(
+                    ActionProblem("workflow \(id) '\(workflow.name)' is \(workflow.status.rawValue); only ACTIVE workflows are started by actions")
+                )
+            }
+            return .success(workflow)
+        } catch {
+            return .failure(ActionProblem("workflow \(id) could not be read: \(error)"))
         }
     }
 

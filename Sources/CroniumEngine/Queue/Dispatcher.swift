@@ -252,20 +252,7 @@ final class Dispatcher: Service, Sendable {
     /// Cancels a run: a queued one ends at once, a running one is told to stop (the request is
     /// recorded first, so it survives this node). Returns false when the run had already ended.
     func cancel(executionId: ExecutionID, reason: String) async throws -> Bool {
-        switch try await runs.requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
-        case .cancelledWhileQueued(let releasedHeldRun):
-            if releasedHeldRun { doorbell.ring() }
-            logHub.runsChanged()
-            return true
-        case .ended:
-            return false
-        case .running:
-            let early = running.stop(executionId, reason: reason)
-            // The run may have been recorded as ended in between; then nobody will take the signal.
-            if early, try await store.execution(id: executionId)?.status.isFinal ?? true {
-                running.unregister(executionId)
-            }
-            return true
-        }
+        try await performer.cancel(executionId: executionId, reason: reason)
     }
+
 }

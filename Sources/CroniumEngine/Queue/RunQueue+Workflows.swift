@@ -28,14 +28,64 @@ extension RunQueue {
     /// going, `skip` starts nothing, `queue` queues the run behind it, `replace` cancels it.
     public func triggerWorkflow(_ workflow: Workflow, trigger: WorkflowTrigger, input: JSONValue?, now: Date) async throws -> WorkflowStart {
         try await queue.withQueueTransaction { tx in
-            let going = try await Self.going(workflow.id, in: tx)
-            let policy = workflow.effectiveOverlap
-            if !going.isEmpty && policy == .skip { return WorkflowStart() }
-            let toStop = policy == .replace ? try await Self.cancel(going, reason: Self.replaced, now: now, in: tx) : []
-            let held = !going.isEmpty && policy == .queue
-            let id = try await Self.insertRun(of: workflow, trigger: trigger, input: input, triggeredBy: nil, held: held, now: now, in: tx)
-            return WorkflowStart(runId: id, status: held ? .queued : .running, toStop: toStop)
+            try await Self.trigger(workflow, trigger: trigger, input: input, triggeredBy: nil, now: now, in: tx)
         }
+    }
+
+    /// A workflow a `RUN_WORKFLOW` action starts, with the ended run's output as its input.
+    public struct ActionStart: Sendable {
+        public var position: Int
+        public var workflow: Workflow
+        public var input: JSONValue?
+    }
+
+    /// Records what a run's end set off in one transaction: the workflows its `RUN_WORKFLOW`
+    /// actions start (under each one's overlap policy; a skipped start is a failed firing, with
+    /// why), the runs and messages it asked for, every firing. Returns the firings and the
+    /// executions of runs replaced, to stop.
+    func recordActions(
+        of executionId: ExecutionID,
+        firings: [ActionFiring],
+        runs: [(position: Int, request: EnqueueRequest)],
+        deliveries: [Delivery],
+        workflows: [ActionStart],
+        triggeredBy: UserID?,
+        now: Date
+    ) async throws -> (firings: [ActionFiring], toStop: [ExecutionID]) {
+        try await queue.withQueueTransaction { tx in
+            var firings = firings
+            var toStop: [ExecutionID] = []
+            for start in workflows {
+                guard let index = firings.firstIndex(where: { $0.position == start.position }) else { continue }
+                let started = try await Self.trigger(start.workflow, trigger: .action, input: start.input, triggeredBy: triggeredBy, now: now, in: tx)
+                if let runId = started.runId {
+                    firings[index].workflowRunId = runId
+                } else {
+                    firings[index].status = .failed
+                    firings[index].error = "workflow \(start.workflow.id)'s previous run was still going (overlap policy skip)"
+                }
+                toStop += started.toStop
+            }
+            let recorded = try await tx.recordActions(of: executionId, firings: firings, runs: runs, deliveries: deliveries, now: now)
+            return (recorded, toStop)
+        }
+    }
+
+    private static func trigger(
+        _ workflow: Workflow,
+        trigger: WorkflowTrigger,
+        input: JSONValue?,
+        triggeredBy: UserID?,
+        now: Date,
+        in tx: any QueueTransaction
+    ) async throws -> WorkflowStart {
+        let going = try await going(workflow.id, in: tx)
+        let policy = workflow.effectiveOverlap
+        if !going.isEmpty && policy == .skip { return WorkflowStart() }
+        let toStop = policy == .replace ? try await cancel(going, reason: replaced, now: now, in: tx) : []
+        let held = !going.isEmpty && policy == .queue
+        let id = try await insertRun(of: workflow, trigger: trigger, input: input, triggeredBy: triggeredBy, held: held, now: now, in: tx)
+        return WorkflowStart(runId: id, status: held ? .queued : .running, toStop: toStop)
     }
 
     /// Records a scheduled workflow's fire in one transaction: a ledger row per occurrence, the

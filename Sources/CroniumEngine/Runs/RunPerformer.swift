@@ -137,4 +137,24 @@ struct RunPerformer: Sendable {
         else { return nil }
         return WorkflowPlace(id: workflow.id, name: workflow.name, runId: runId, node: node)
     }
+
+    /// Stops a run: a queued one is marked cancelled at once, a running one is told to stop (the
+    /// request is recorded first). False when it had already ended.
+    func cancel(executionId: ExecutionID, reason: String) async throws -> Bool {
+        switch try await RunQueue(queue: store).requestCancel(executionId: executionId, reason: reason, at: clock.now()) {
+        case .cancelledWhileQueued(let releasedHeldRun):
+            if releasedHeldRun { claims.ring() }
+            logHub.runsChanged()
+            return true
+        case .ended:
+            return false
+        case .running:
+            let early = running.stop(executionId, reason: reason)
+            // The run may have been recorded as ended in between; then nobody will take the signal.
+            if early, try await store.execution(id: executionId)?.status.isFinal ?? true {
+                running.unregister(executionId)
+            }
+            return true
+        }
+    }
 }

@@ -27,6 +27,13 @@ extension Engine {
         guard let owner = try await store.user(id: before.ownerId) else { throw CroniumError.notFound("workflow \(id)") }
         problems += try await resolveNodes(of: &workflow, owner: owner)
         try ValidationError.check(problems)
+        let links = RunLinks(events: try await store.events(), workflows: try await store.workflows(ownerId: nil)).with(workflow)
+        if let cycle = links.cycle(from: .workflow(id)) {
+            throw ValidationError(
+                field: "nodes",
+                message: "the nodes' events' actions would start this workflow again, forever: \(links.describe(cycle))"
+            )
+        }
         let saved = try await store.saveWorkflow(workflow)
         await scheduler.markChanged(.workflow(id), resetTimetable: saved.timetableDiffers(from: before))
         return saved

@@ -46,6 +46,15 @@ public protocol QueueTransaction: Sendable {
     func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)?
     /// Writes a run's status, end, cancel request and nodes.
     func updateWorkflowRun(_ run: WorkflowRun) async throws
+    /// Records what a run's end set off (its firings, the workflow runs already begun named in
+    /// them), and queues the runs and the messages it asked for.
+    func recordActions(
+        of executionId: ExecutionID,
+        firings: [ActionFiring],
+        runs: [(position: Int, request: EnqueueRequest)],
+        deliveries: [Delivery],
+        now: Date
+    ) async throws -> [ActionFiring]
     /// A workflow's runs with `status`, oldest first.
     func workflowRunIds(workflowId: WorkflowID, status: WorkflowRunStatus) async throws -> [WorkflowRunID]
     /// Writes a scheduled workflow's ledger rows and where its timetable goes next.

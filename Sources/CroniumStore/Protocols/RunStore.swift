@@ -29,14 +29,5 @@ public protocol RunStore: Sendable {
     func lastLogLines(executionId: ExecutionID, count: Int) async throws -> [LogLine]
     /// Lines after `afterSeq`, in order, at most `limit`.
     func logLines(executionId: ExecutionID, afterSeq: Int, limit: Int) async throws -> [LogLine]
-    /// Records what a run's end set off, and queues the runs and the messages it asked for, in
-    /// one transaction: a crash leaves all or none.
-    func recordActions(
-        of executionId: ExecutionID,
-        firings: [ActionFiring],
-        runs: [(position: Int, request: EnqueueRequest)],
-        deliveries: [Delivery],
-        now: Date
-    ) async throws -> [ActionFiring]
     func actionFirings(of executionId: ExecutionID) async throws -> [ActionFiring]
 }
