@@ -292,11 +292,13 @@ extension Engine {
         )
     }
 
-    /// Creates or changes the user's own events to match `inputs`, matched by name: all of them
-    /// or, on any problem, none (each problem named `events[i].field`). A dry run checks and
-    /// reports without writing. An event whose fields already match is left untouched.
-    public func importEvents(_ inputs: [EventInput], by user: User, dryRun: Bool) async throws -> ImportReport {
+    /// Creates or changes the user's own events, then workflows, to match a document, matched by
+    /// name: all of them or, on any problem, none (each problem named `events[i].field` or
+    /// `workflows[i].field`). Everything is checked before anything is written. A dry run checks
+    /// and reports without writing. What already matches is left untouched.
+    public func importDocument(_ document: EventDocument, by user: User, dryRun: Bool) async throws -> ImportReport {
         guard user.canCreate else { throw CroniumError.forbidden }
+        let inputs = document.events
         let mine = Dictionary(grouping: try await store.events(ownerOrShared: user.id).filter { $0.ownerId == user.id }, by: \.name)
         let now = clock.now()
         var problems: [FieldProblem] = []
@@ -304,6 +306,10 @@ extension Engine {
         var plans: [(before: Event?, after: Event)] = []
         // Names this document creates: actions may run them before they exist.
         let creating = Set(inputs.compactMap { $0.name?.trimmingCharacters(in: .whitespacesAndNewlines) }.filter { mine[$0] == nil })
+        let myWorkflows = Dictionary(try await store.workflows(ownerId: user.id).map { ($0.name, $0) }, uniquingKeysWith: { first, _ in first })
+        let creatingWorkflows = Set(
+            (document.workflows ?? []).compactMap { $0.name?.trimmingCharacters(in: .whitespaces) }.filter { myWorkflows[$0] == nil }
+        )
         for (index, input) in inputs.enumerated() {
             let field = "events[\(index)]"
             guard let name = input.name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
@@ -336,7 +342,7 @@ extension Engine {
                     try await checkVariables(after)
                     try await checkServers(after)
                     try await checkMessages(after)
-                    try await resolveActions(of: &after, creating: creating)
+                    try await resolveActions(of: &after, creating: creating, creatingWorkflows: creatingWorkflows)
                     plans.append((before, after))
                 } else {
                     var new = try Event.create(from: placed(input), ownerId: user.id, now: now)
@@ -344,16 +350,29 @@ extension Engine {
                     try await checkVariables(new)
                     try await checkServers(new)
                     try await checkMessages(new)
-                    try await resolveActions(of: &new, creating: creating)
+                    try await resolveActions(of: &new, creating: creating, creatingWorkflows: creatingWorkflows)
                     plans.append((nil, new))
                 }
             } catch let error as ValidationError {
                 problems += error.problems.map { .init(field: "\(field).\($0.field)", message: $0.message) }
             }
         }
+        // New events stand in with ids below zero until they are written.
+        let planned = plans.enumerated().compactMap { index, plan -> Event? in
+            guard plan.before == nil else { return nil }
+            var event = plan.after
+            event.id = EventID(-Int64(index) - 1)
+            return event
+        }
+        var workflowPlans: [WorkflowPlan] = []
+        if let workflows = document.workflows {
+            (workflowPlans, problems) = try await planWorkflows(workflows, mine: myWorkflows, events: planned, by: user, problems: problems, now: now)
+        }
         try ValidationError.check(problems)
+        try await checkCycles(events: plans.map(\.after), planned: planned, workflows: workflowPlans)
 
         var report = ImportReport(dryRun: dryRun)
+        if document.workflows != nil { report.workflows = Self.report(workflowPlans, dryRun: dryRun) }
         var new: [Event] = []
         var changed: [(before: Event, after: Event)] = []
         for plan in plans {
@@ -383,6 +402,7 @@ extension Engine {
         report.created = inserted.map { .init(id: $0.id, name: $0.name) }
         for event in inserted { await scheduler.markChanged(.event(event.id), resetTimetable: true) }
         for (before, after) in changed { await scheduler.markChanged(.event(after.id), resetTimetable: after.timetableDiffers(from: before)) }
+        if !workflowPlans.isEmpty { report.workflows = try await save(workflowPlans, by: user, now: now) }
         return report
     }
 }

@@ -137,6 +137,12 @@ enum OpenAPIDocument {
             responseSchema: "Workflow",
             status: 201
         ),
+        .init(
+            method: "GET",
+            path: "/api/v1/workflows/export",
+            summary: "Workflows (?id=, repeatable; all yours without) with the events they run, as a document POST /api/v1/events/import reads",
+            responseSchema: "EventDocument"
+        ),
         .init(method: "GET", path: "/api/v1/workflows/{id}", summary: "Get a workflow", responseSchema: "Workflow"),
         .init(
             method: "PATCH",

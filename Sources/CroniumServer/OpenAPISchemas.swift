@@ -94,11 +94,17 @@ enum OpenAPISchemas {
             "EventInput": ["type": "object", "properties": eventFields],
             "Event": ["type": "object", "properties": event],
             "EventList": list("Event"),
-            "EventDocument": ["type": "object", "required": ["events"], "properties": ["version": integer, "events": list("EventInput")]],
+            "EventDocument": [
+                "type": "object", "properties": ["version": integer, "events": list("EventInput"), "workflows": list("WorkflowInput")],
+            ],
             "ImportReport": [
                 "type": "object",
                 "properties": [
                     "dryRun": boolean, "created": list("ImportEntry"), "updated": list("ImportEntry"), "unchanged": list("ImportEntry"),
+                    "workflows": [
+                        "type": "object",
+                        "properties": ["created": list("ImportEntry"), "updated": list("ImportEntry"), "unchanged": list("ImportEntry")],
+                    ],
                 ],
             ],
             "ImportEntry": ["type": "object", "properties": ["id": integer, "name": string]],

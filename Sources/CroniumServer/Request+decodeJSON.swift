@@ -82,30 +82,32 @@ enum UnknownFields {
 /// An import's body: an ``EventDocument`` or a bare array of events, each checked for unknown
 /// fields (the read-only ones of a fetched event are accepted and ignored).
 enum EventDocumentReader {
-    static func events(in data: Data, decoder: JSONDecoder) throws -> [EventInput] {
+    /// An ``EventDocument``, or a bare array of events (what `GET /api/v1/events` returns: their
+    /// read-only fields are ignored), each event and workflow checked for unknown fields.
+    static func document(in data: Data, decoder: JSONDecoder) throws -> EventDocument {
         let isArray = data.first { ![0x20, 0x09, 0x0A, 0x0D].contains($0) } == UInt8(ascii: "[")
-        let events: [EventInput]
+        let document: EventDocument
         let unknown: [String]
-        let eventPath = #"^(events)?\[[0-9]+\]$"#
+        let entryPath = #"^((events)?|workflows)\[[0-9]+\]$"#
         if isArray {
-            events = try decoder.decode([EventInput].self, from: data)
+            let events = try decoder.decode([EventInput].self, from: data)
+            document = EventDocument(events: events)
             unknown = try UnknownFields.find(in: data, decodedAs: events, readOnly: Event.readOnlyFields) {
-                $0.range(of: eventPath, options: .regularExpression) != nil
+                $0.range(of: entryPath, options: .regularExpression) != nil
             }
         } else {
-            let document = try decoder.decode(EventDocument.self, from: data)
+            document = try decoder.decode(EventDocument.self, from: data)
             guard document.version == EventDocument.currentVersion else {
                 throw Problem(
                     .badRequest,
                     "version \(document.version) is not a document version this server reads (it reads \(EventDocument.currentVersion))"
                 )
             }
-            events = document.events
             unknown = try UnknownFields.find(in: data, decodedAs: document, readOnly: Event.readOnlyFields) {
-                $0.range(of: eventPath, options: .regularExpression) != nil
+                $0.range(of: entryPath, options: .regularExpression) != nil
             }
         }
         try UnknownFields.refuse(unknown)
-        return events
+        return document
     }
 }

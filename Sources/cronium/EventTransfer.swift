@@ -33,7 +33,7 @@ extension EventCommand {
     struct Import: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "import",
-            abstract: "Create or change your events to match a YAML or JSON document, by name.",
+            abstract: "Create or change your events (and workflows) to match a YAML or JSON document, by name.",
             discussion: """
                 All of it or, on any problem, nothing. An event of yours with the same name is changed \
                 (the fields the document gives); one without is created. --dry-run shows what would \
@@ -58,16 +58,25 @@ extension EventCommand {
                 )
             }
             if client.json { return printJSON(data) }
-            let report = try APIClient.decoder.decode(ImportReport.self, from: data)
-            if client.quiet {
-                for id in (report.created + report.updated + report.unchanged).compactMap(\.id) { print(id) }
+            Self.print(try APIClient.decoder.decode(ImportReport.self, from: data), quiet: client.quiet)
+        }
+
+        /// A line per event and workflow: created, updated or unchanged (or, in a dry run, what would be).
+        static func print(_ report: ImportReport, quiet: Bool) {
+            if quiet {
+                for id in (report.created + report.updated + report.unchanged).compactMap(\.id) { Swift.print(id) }
                 return
             }
-            let verb = dryRun ? ["would create", "would update", "unchanged"] : ["created", "updated", "unchanged"]
-            for entry in report.created { print("\(verb[0]) event \(entry.id.map { "\($0) " } ?? "")'\(entry.name)'") }
-            for entry in report.updated { print("\(verb[1]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
-            for entry in report.unchanged { print("\(verb[2]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
-            if dryRun { printError("dry run: nothing was changed") }
+            let verb = report.dryRun ? ["would create", "would update", "unchanged"] : ["created", "updated", "unchanged"]
+            for entry in report.created { Swift.print("\(verb[0]) event \(entry.id.map { "\($0) " } ?? "")'\(entry.name)'") }
+            for entry in report.updated { Swift.print("\(verb[1]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+            for entry in report.unchanged { Swift.print("\(verb[2]) event \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+            if let workflows = report.workflows {
+                for entry in workflows.created { Swift.print("\(verb[0]) workflow \(entry.id.map { "\($0) " } ?? "")'\(entry.name)'") }
+                for entry in workflows.updated { Swift.print("\(verb[1]) workflow \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+                for entry in workflows.unchanged { Swift.print("\(verb[2]) workflow \(entry.id.map(String.init) ?? "") '\(entry.name)'") }
+            }
+            if report.dryRun { printError("dry run: nothing was changed") }
         }
     }
 }

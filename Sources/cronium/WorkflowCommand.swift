@@ -10,7 +10,7 @@ struct WorkflowCommand: AsyncParsableCommand {
         abstract: "Create, list, show, run and follow workflows (graphs of events).",
         subcommands: [
             Create.self, Update.self, List.self, Show.self, Run.self, Runs.self, Cancel.self, Delete.self, Ledger.self, Next.self, Pause.self,
-            Resume.self, HookCommand<WorkflowHookTarget>.self,
+            Resume.self, Export.self, Import.self, HookCommand<WorkflowHookTarget>.self,
         ]
     )
 

@@ -1,26 +1,34 @@
 import Foundation
 
-/// Events as a portable document, for keeping them in git or moving them between servers:
-/// `GET /api/v1/events/export` writes it and `POST /api/v1/events/import` reads it. It holds no
-/// ids, owners or counters: an import matches events by name.
+/// Events, and workflows with the events they run, as a portable document, for keeping them in
+/// git or moving them between servers: `GET /api/v1/events/export` and
+/// `GET /api/v1/workflows/export` write it and `POST /api/v1/events/import` reads it. It holds no
+/// ids, owners or counters: an import matches events and workflows by name, and nodes and
+/// actions name what they run.
 public struct EventDocument: Codable, Sendable, Equatable {
     public static let currentVersion = 1
 
     public var version: Int
     public var events: [EventInput]
+    public var workflows: [WorkflowInput]?
 
-    public init(events: [EventInput]) {
+    public init(events: [EventInput], workflows: [WorkflowInput]? = nil) {
         version = Self.currentVersion
         self.events = events
+        self.workflows = workflows
     }
 
-    private enum CodingKeys: String, CodingKey { case version, events }
+    private enum CodingKeys: String, CodingKey { case version, events, workflows }
 
-    /// `version` may be left out of a document written by hand: it is the current one then.
+    /// `version` may be left out of a document written by hand: it is the current one then; so
+    /// may `events`, in a document of workflows whose events are there already.
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: CodingKeys.self)
         version = try container.decodeIfPresent(Int.self, forKey: .version) ?? Self.currentVersion
-        events = try container.decode([EventInput].self, forKey: .events)
+        workflows = try container.decodeIfPresent([WorkflowInput].self, forKey: .workflows)
+        events =
+            try workflows == nil
+            ? container.decode([EventInput].self, forKey: .events) : container.decodeIfPresent([EventInput].self, forKey: .events) ?? []
     }
 }
 
@@ -83,6 +91,27 @@ public struct ImportReport: Codable, Sendable, Equatable {
     public var created: [Entry] = []
     public var updated: [Entry] = []
     public var unchanged: [Entry] = []
+    /// The document's workflows, when it has some.
+    public var workflows: Workflows?
+
+    public struct Workflows: Codable, Sendable, Equatable {
+        public struct Entry: Codable, Sendable, Equatable {
+            /// Nil for a workflow a dry run would create.
+            public var id: WorkflowID?
+            public var name: String
+
+            public init(id: WorkflowID?, name: String) {
+                self.id = id
+                self.name = name
+            }
+        }
+
+        public var created: [Entry] = []
+        public var updated: [Entry] = []
+        public var unchanged: [Entry] = []
+
+        public init() {}
+    }
 
     public init(dryRun: Bool) { self.dryRun = dryRun }
 }

@@ -33,6 +33,27 @@ public struct WorkflowInput: Codable, Sendable, Equatable {
     }
 }
 
+extension WorkflowInput {
+    /// `workflow` as a document holds it: every field but ids and times, with its nodes naming
+    /// their events (`eventNames`, by id) rather than by id.
+    public init(exporting workflow: Workflow, eventNames: [EventID: String]) {
+        self.init(
+            name: workflow.name,
+            description: workflow.description,
+            status: workflow.status,
+            trigger: workflow.trigger,
+            schedule: workflow.schedule,
+            overlap: workflow.overlap,
+            nodes: workflow.nodes.map { node in
+                var node = node
+                if let id = node.eventId, let name = eventNames[id] { (node.eventId, node.eventName) = (nil, name) }
+                return node
+            },
+            connections: workflow.connections
+        )
+    }
+}
+
 extension Workflow {
     /// The most characters of a workflow's name.
     public static let maxNameLength = 200

@@ -7,9 +7,9 @@ extension Engine {
     /// Resolves actions that name their event or workflow (`eventName`, `workflowName`, as an
     /// export writes them) to its id among the owner's, checks that the owner may run every
     /// target, and refuses a set of actions that would set each other off forever, naming the
-    /// cycle. `creating`: names of events an import is about to create; actions naming them keep
-    /// the name until those events have ids (``resolvePendingActions(of:among:)``).
-    func resolveActions(of event: inout Event, creating: Set<String> = []) async throws {
+    /// cycle. `creating`, `creatingWorkflows`: names of events and workflows an import is about
+    /// to create; actions naming them keep the name until those have ids.
+    func resolveActions(of event: inout Event, creating: Set<String> = [], creatingWorkflows: Set<String> = []) async throws {
         guard var actions = event.actions, !actions.isEmpty else { return }
         guard let owner = try await store.user(id: event.ownerId) else { return }
         let all = try await store.events()
@@ -43,6 +43,7 @@ extension Engine {
                 if target.id == event.id { problems.append(.init(field: "\(field).eventId", message: "an event cannot run itself")) }
             case .runWorkflow:
                 if actions[index].workflowId == nil, let name = actions[index].workflowName {
+                    if creatingWorkflows.contains(name) { continue }
                     guard let named = workflows.first(where: { $0.ownerId == event.ownerId && $0.name == name }) else {
                         problems.append(.init(field: "\(field).workflowName", message: "you have no workflow named '\(name)'"))
                         continue
@@ -63,7 +64,9 @@ extension Engine {
         }
         try ValidationError.check(problems)
         event.actions = actions
-        if actions.contains(where: { $0.eventId == nil && $0.eventName != nil }) { return }  // Checked once resolved.
+        if actions.contains(where: { ($0.eventId == nil && $0.eventName != nil) || ($0.workflowId == nil && $0.workflowName != nil) }) {
+            return  // Checked once resolved.
+        }
         guard event.id != 0 else { return }  // A new event: nothing runs it yet.
         let links = RunLinks(events: all, workflows: workflows).with(event)
         if let cycle = links.cycle(from: .event(event.id)) {

@@ -67,9 +67,10 @@ extension Engine {
 
     /// Names each node's event by id (a document names it by name, among the owner's events and
     /// the shared ones, the owner's first), and says what is wrong: an event that is not there,
-    /// one the owner may not run, a placement this server cannot run.
-    private func resolveNodes(of workflow: inout Workflow, owner: User) async throws -> [FieldProblem] {
-        let visible = try await store.events(ownerOrShared: owner.role == .admin ? nil : owner.id).filter(owner.canRead)
+    /// one the owner may not run, a placement this server cannot run. `planned`: events an import
+    /// is about to create (with stand-in ids), found by name before the owner's stored ones.
+    func resolveNodes(of workflow: inout Workflow, owner: User, planned: [Event] = []) async throws -> [FieldProblem] {
+        let visible = try await store.events(ownerOrShared: owner.role == .admin ? nil : owner.id).filter(owner.canRead) + planned
         let byName = Dictionary(grouping: visible, by: \.name).mapValues { events in events.first { $0.ownerId == owner.id } ?? events[0] }
         let byId = Dictionary(uniqueKeysWithValues: visible.map { ($0.id, $0) })
         var problems: [FieldProblem] = []

@@ -41,14 +41,14 @@ struct EventController {
         try await engine.exportDocument(of: try await filteredEvents(request, context: context))
     }
 
-    /// Body: an ``EventDocument``, or a bare array of events (what `GET /api/v1/events` returns:
-    /// their read-only fields are ignored). Each event is checked for unknown fields on its own.
+    /// Body: an ``EventDocument`` (events, and workflows), or a bare array of events (what
+    /// `GET /api/v1/events` returns: their read-only fields are ignored).
     @Sendable func importDocument(_ request: Request, context: UserRequestContext) async throws -> ImportReport {
         let user = context.user
         let dryRun = try QueryParameters(request).flag("dryRun") ?? false
         let data = Data(try await request.body.collect(upTo: Request.maxJSONBytes).readableBytesView)
-        let inputs = try EventDocumentReader.events(in: data, decoder: context.requestDecoder)
-        return try await engine.importEvents(inputs, by: user, dryRun: dryRun)
+        let document = try EventDocumentReader.document(in: data, decoder: context.requestDecoder)
+        return try await engine.importDocument(document, by: user, dryRun: dryRun)
     }
 
     @Sendable func create(_ request: Request, context: UserRequestContext) async throws -> EditedResponse<EventOverview> {

@@ -11,6 +11,7 @@ struct WorkflowController {
     func addRoutes(to group: RouterGroup<UserRequestContext>) {
         group.get(use: list)
         group.post(use: create)
+        group.get("export", use: export)
         group.get(":id", use: show)
         group.patch(":id", use: update)
         group.delete(":id", use: delete)
@@ -33,6 +34,21 @@ struct WorkflowController {
 
     @Sendable func list(_ request: Request, context: UserRequestContext) async throws -> [Workflow] {
         try await engine.workflows(visibleTo: context.user)
+    }
+
+    /// The workflows named by `?id=` (repeatable; all the caller's without), with the events
+    /// they run, as a document `POST /api/v1/events/import` makes again.
+    @Sendable func export(_ request: Request, context: UserRequestContext) async throws -> EventDocument {
+        let ids = try request.uri.queryParameters.getAll("id").map { text in
+            guard let id = WorkflowID(String(text)) else { throw Problem(.badRequest, "id must be a workflow id (a whole number), not '\(text)'") }
+            return id
+        }
+        var workflows = try await engine.workflows(visibleTo: context.user)
+        if !ids.isEmpty {
+            for id in ids where !workflows.contains(where: { $0.id == id }) { throw CroniumError.notFound("workflow \(id)") }
+            workflows = workflows.filter { ids.contains($0.id) }
+        }
+        return try await engine.exportDocument(of: workflows)
     }
 
     @Sendable func create(_ request: Request, context: UserRequestContext) async throws -> EditedResponse<Workflow> {
