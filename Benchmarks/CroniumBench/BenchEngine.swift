@@ -119,7 +119,7 @@ final class BenchEngine: Sendable {
         isolation = try Isolation.detect(options).0
         local = LocalProcessExecutor(configuration: .init(interpreters: .resolve(), isolation: isolation, workRoot: "\(directory)/work"))
         var executors = ExecutorRegistry()
-        executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash])
+        executors.register(ObservedExecutor(inner: local, observer: observer), at: .local, for: [.bash, .python])
         let counting =
             factory.map { EngineMetrics(factory: $0) }
             ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
@@ -134,8 +134,10 @@ final class BenchEngine: Sendable {
         task = Task { try await group.run() }
     }
 
-    func createBashEvent(_ script: String) async throws -> Event {
-        try await engine.createEvent(benchEventInput(name: "bench", script: script), by: owner)
+    func createBashEvent(_ script: String, type: EventType = .bash) async throws -> Event {
+        var input = benchEventInput(name: "bench", script: script)
+        input.type = type
+        return try await engine.createEvent(input, by: owner)
     }
 
     /// Waits, without touching the store, until the run's executor returned and the engine has

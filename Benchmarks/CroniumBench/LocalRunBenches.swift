@@ -173,21 +173,26 @@ struct LocalRunBenches {
     /// its seccomp program and files, as the same user (bubblewrap run by root takes another,
     /// slower path); without the executor's own steps (the run's cgroup, limits, pipes), whose
     /// cost is what A1 and A4 show.
-    func rawCommand(_ bench: BenchEngine, script: String) throws -> RawCommand {
-        guard let bash = Interpreters.resolve().bash else { throw BenchError("no bash on this machine") }
+    /// `type`: bash, or python (run as the executor runs it, unbuffered).
+    func rawCommand(_ bench: BenchEngine, script: String, type: EventType = .bash) throws -> RawCommand {
+        let interpreters = Interpreters.resolve()
+        guard let interpreter = type == .python ? interpreters.python : interpreters.bash else {
+            throw BenchError("no \(type.rawValue) on this machine")
+        }
+        let flags = type == .python ? ["-u"] : []
         guard let sandbox = bench.isolation.sandbox else {
             let work = "\(bench.directory)/raw"
             try FileManager.default.createDirectory(atPath: work, withIntermediateDirectories: true)
-            let path = "\(work)/script-\(UUID().uuidString.prefix(6)).sh"
+            let path = "\(work)/script-\(UUID().uuidString.prefix(6))"
             try Data(script.utf8).write(to: URL(fileURLWithPath: path))
-            return RawCommand(argv: [bash, path], user: bench.isolation.switchedUser)
+            return RawCommand(argv: [interpreter] + flags + [path], user: bench.isolation.switchedUser)
         }
         let invocation = Sandbox.Invocation(
-            runFiles: [("script.sh", Array(script.utf8))],
+            runFiles: [("script", Array(script.utf8))],
             network: true,
             diskBytes: 256 << 20,
             extraReadOnlyPaths: [],
-            command: [bash, "\(Sandbox.runDirectory)/script.sh"]
+            command: [interpreter] + flags + ["\(Sandbox.runDirectory)/script"]
         )
         let argv = try sandbox.prepare(invocation)
         for fd in argv.descriptors { close(fd) }

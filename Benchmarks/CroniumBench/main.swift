@@ -1,6 +1,6 @@
 import Foundation
 
-/// `cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]` (`--plain`: A1 and A4 without bubblewrap only;
+/// `cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]` (`--plain`: A1, A2, A3 and A4 without bubblewrap only;
 /// A8 finds the container engine as `cronium serve` does unless given): measures on this machine, in one run, what
 /// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
 let arguments = CommandLine.arguments.dropFirst()
@@ -18,6 +18,13 @@ do {
         for sandboxed in arguments.contains("--plain") ? [false] : [false, true] {
             progress("A1/A4 local runs, \(sandboxed ? "sandboxed with bubblewrap" : "plain processes")…")
             results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
+        }
+    }
+    if wanted("A2") || wanted("A3") {
+        let workflows = WorkflowBench(samples: quick ? 20 : 100, fiboSamples: quick ? 1 : 3)
+        for sandboxed in arguments.contains("--plain") ? [false] : [false, true] {
+            progress("A2/A3 workflows, \(sandboxed ? "sandboxed with bubblewrap" : "plain processes")…")
+            results += try await workflows.run(sandboxed: sandboxed)
         }
     }
     if wanted("A8") {

@@ -372,6 +372,8 @@ import Testing
             complete_line() { COMP_LINE="$1"; COMP_POINT=${#1}; read -ra COMP_WORDS <<< "$1"; [[ "$1" == *" " ]] && COMP_WORDS+=(""); COMP_CWORD=$((${#COMP_WORDS[@]} - 1)); _cronium cronium "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"; echo "${COMPREPLY[*]}"; }
             complete_line "cronium ev"
             complete_line "cronium event ex"
+            complete_line "cronium workflow le"
+            complete_line "cronium workflow hook ro"
             """
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/bin/bash")
@@ -382,6 +384,7 @@ import Testing
         try process.run()
         let output = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
         process.waitUntilExit()
-        #expect(output == "event\nevent export\n", "\(output)")
+        // COMPREPLY keeps the earlier lines' words: each line adds its own.
+        #expect(output == "event\nevent export\nevent export ledger\nevent export ledger rotate\n", "\(output)")
     }
 }

@@ -105,6 +105,27 @@ import Testing
                 #expect(log[2].hasPrefix("429 2 "), "the wait is in Retry-After, rounded up to whole seconds: \(log[2])")
             }
 
+            // Webhooks: a signature sent twice, and a paused target.
+            let hooked = try await send(
+                client,
+                admin,
+                .post,
+                "/api/v1/events",
+                #"{"name": "hooked", "type": "BASH", "content": "true", "status": "ACTIVE"}"#
+            )
+            let hookedId = try JSONDecoder.cronium.decode(EventOverview.self, from: Data(hooked.body.utf8)).event.id
+            let hook = try JSONDecoder.cronium.decode(
+                Hook.self,
+                from: Data(try await send(client, admin, .post, "/api/v1/events/\(hookedId)/hook/rotate").body.utf8)
+            )
+            let now = Int(Date().timeIntervalSince1970)
+            #expect(try await HookAPITests.deliver(client, hook.path, "{}", secret: hook.signingSecret, timestamp: now).status == 202)
+            let replay = try await HookAPITests.deliver(client, hook.path, "{}", secret: hook.signingSecret, timestamp: now)
+            expect(.signatureReplayed, (replay.status, replay.body))
+            _ = try await send(client, admin, .patch, "/api/v1/events/\(hookedId)", #"{"status": "PAUSED"}"#)
+            let paused = try await HookAPITests.deliver(client, hook.path, "{}")
+            expect(.notAccepting, (paused.status, paused.body))
+
             // A database that no longer answers as it should: details stay in the log, and the
             // server says it is not ready.
             try Self.sqlite(database, "ALTER TABLE tools RENAME TO tools_gone")

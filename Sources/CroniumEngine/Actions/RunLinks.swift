@@ -56,12 +56,14 @@ struct RunLinks {
         return search(start) ? path + [start] : nil
     }
 
-    /// `'report' (1) → workflow 'nightly' (2) → 'report' (1)`.
+    /// `'report' (1) → workflow 'nightly' (2) → 'report' (1)`; what an import is about to create
+    /// (a stand-in id below zero) is `(new)`.
     func describe(_ path: [RunTarget]) -> String {
-        path.map { target in
+        func id(_ raw: Int64) -> String { raw < 0 ? "new" : String(raw) }
+        return path.map { target in
             switch target {
-            case .event(let id): "'\(events[id]?.name ?? "?")' (\(id))"
-            case .workflow(let id): "workflow '\(workflows[id]?.name ?? "?")' (\(id))"
+            case .event(let eventId): "'\(events[eventId]?.name ?? "?")' (\(id(eventId.rawValue)))"
+            case .workflow(let workflowId): "workflow '\(workflows[workflowId]?.name ?? "?")' (\(id(workflowId.rawValue)))"
             }
         }.joined(separator: " → ")
     }

@@ -87,7 +87,7 @@ extension Engine {
         }
         for start in starts {
             if let cycle = links.cycle(from: start) {
-                throw ValidationError(field: "events", message: "these actions and workflows would run forever: \(links.describe(cycle))")
+                throw ValidationError(field: "actions", message: "these actions would run forever: \(links.describe(cycle))")
             }
         }
     }
