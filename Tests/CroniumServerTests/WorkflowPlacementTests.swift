@@ -52,8 +52,15 @@ struct WorkflowPlacementTests {
             let box = outputs["box"]
             // The container's user is 1000; what it got is the run's input.
             #expect(field(box, "got") == .object(["n": .integer(1)]) && field(box, "uid") == .integer(1000), "\(String(describing: box))")
+            // A run on servers hands on each server's part: {"servers": [{"server", …, "output"}]}.
             let remote = outputs["host"]
-            #expect(field(remote, "got") == box && field(remote, "uid") == .integer(Int64(getpwnam(SSHHost.user).pointee.pw_uid)))
+            guard case .array(let parts) = field(remote, "servers"), let part = parts.first else {
+                Issue.record("the REMOTE node's output has no servers: \(String(describing: remote))")
+                return
+            }
+            #expect(field(part, "server") == .string("web-1"))
+            let onHost = field(part, "output")
+            #expect(field(onHost, "got") == box && field(onHost, "uid") == .integer(Int64(getpwnam(SSHHost.user).pointee.pw_uid)), "\(part)")
             #expect(field(outputs["here"], "got") == remote)
             for node in finished.nodes {
                 let execution = try await runs.execution(try #require(node.executionId))
