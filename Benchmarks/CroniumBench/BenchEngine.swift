@@ -33,10 +33,16 @@ func quietLogger() -> Logger {
 /// Sees each run from inside the engine without touching the database: the first stdout line a
 /// run printed and the moment its executor returned. Polling the store instead would compete with
 /// the engine for the single SQLite connection and disturb what is measured.
+///
+/// Waiting is woken by the runs themselves, not by polling: a poller on a two-core machine takes
+/// CPU from the very processes being timed.
 final class RunObserver: Sendable {
     private struct State {
         var firstLines: [ExecutionID: String] = [:]
         var completed: Set<ExecutionID> = []
+        /// Who waits for a run, or for a number of completed runs.
+        var runWaiters: [ExecutionID: [CheckedContinuation<Void, Never>]] = [:]
+        var countWaiters: [(count: Int, continuation: CheckedContinuation<Void, Never>)] = []
     }
     private let state = Mutex(State())
 
@@ -46,7 +52,41 @@ final class RunObserver: Sendable {
         }
     }
 
-    func completed(_ executionId: ExecutionID) { _ = state.withLock { $0.completed.insert(executionId) } }
+    func completed(_ executionId: ExecutionID) {
+        let ready = state.withLock { state in
+            state.completed.insert(executionId)
+            var ready = state.runWaiters.removeValue(forKey: executionId) ?? []
+            let count = state.completed.count
+            ready += state.countWaiters.filter { $0.count <= count }.map(\.continuation)
+            state.countWaiters.removeAll { $0.count <= count }
+            return ready
+        }
+        for continuation in ready { continuation.resume() }
+    }
+
+    /// Returns once the run's executor has returned.
+    func waitForCompletion(of executionId: ExecutionID) async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state in
+                if state.completed.contains(executionId) { return true }
+                state.runWaiters[executionId, default: []].append(continuation)
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
+
+    /// Returns once `count` runs in all have completed.
+    func waitForCompleted(_ count: Int) async {
+        await withCheckedContinuation { continuation in
+            let done = state.withLock { state in
+                if state.completed.count >= count { return true }
+                state.countWaiters.append((count, continuation))
+                return false
+            }
+            if done { continuation.resume() }
+        }
+    }
 
     var completedCount: Int { state.withLock { $0.completed.count } }
 
@@ -143,9 +183,14 @@ final class BenchEngine: Sendable {
     /// Waits, without touching the store, until the run's executor returned and the engine has
     /// recorded its end (the run has left the engine's running set).
     func waitUntilIdle(after executionId: ExecutionID) async throws {
-        while !observer.isCompleted(executionId) || engine.runningCount > 0 {
-            try await Task.sleep(for: .microseconds(200))
-        }
+        await observer.waitForCompletion(of: executionId)
+        try await waitForRecordedEnds()
+    }
+
+    /// Once the runs' executors have returned: until the engine has recorded their ends (a short
+    /// tail, so polling it disturbs little).
+    func waitForRecordedEnds() async throws {
+        while engine.runningCount > 0 { try await Task.sleep(for: .microseconds(100)) }
     }
 
     func stop() async throws {

@@ -159,9 +159,8 @@ struct LocalRunBenches {
         for _ in 0..<jobs {
             last = try await bench.engine.enqueue(eventId: event.id, trigger: .manual, triggeredBy: nil)
         }
-        while bench.observer.completedCount - before < jobs || bench.engine.runningCount > 0 {
-            try await Task.sleep(for: .microseconds(200))
-        }
+        await bench.observer.waitForCompleted(before + jobs)
+        try await bench.waitForRecordedEnds()
         let elapsed = milliseconds(ContinuousClock.now - start) / 1000
         guard let lastRun = try await bench.store.execution(id: last), lastRun.status == .success else {
             throw BenchError("throughput run \(last) did not succeed")

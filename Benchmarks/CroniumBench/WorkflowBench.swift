@@ -128,9 +128,8 @@ struct WorkflowBench {
         let before = bench.observer.completedCount
         let start = ContinuousClock.now
         let runId = try await bench.engine.runWorkflow(id: workflow.id, by: bench.owner)
-        while bench.observer.completedCount - before < nodes || bench.engine.runningCount > 0 {
-            try await Task.sleep(for: .microseconds(100))
-        }
+        await bench.observer.waitForCompleted(before + nodes)
+        try await bench.waitForRecordedEnds()
         let elapsed = milliseconds(ContinuousClock.now - start)
         let run = try await bench.engine.workflowRun(id: runId, visibleTo: bench.owner)
         guard run.status == .success else { throw BenchError("workflow run \(runId) ended \(run.status.rawValue), not SUCCESS") }
