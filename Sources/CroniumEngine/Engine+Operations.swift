@@ -42,10 +42,20 @@ extension Engine {
         return event
     }
 
-    /// Deletes an event with its history; its runs that have not ended are cancelled first.
+    /// Deletes an event with its history; its runs that have not ended are cancelled first. An
+    /// event a workflow's node runs stays until the node is gone: the workflow would fail.
     public func deleteEvent(id: EventID, by user: User) async throws {
         let event = try await event(id: id, visibleTo: user)
         guard user.canChange(event) else { throw CroniumError.forbidden }
+        let users = try await store.workflows(ownerId: nil).compactMap { workflow in
+            workflow.nodes.first { $0.eventId == id }.map { "'\(workflow.name)' (\(workflow.id)), node '\($0.key)'" }
+        }
+        guard users.isEmpty else {
+            throw CroniumError(
+                .conflict,
+                "event \(id) is run by workflow\(users.count == 1 ? "" : "s") \(users.joined(separator: "; ")): remove the node\(users.count == 1 ? "" : "s") first"
+            )
+        }
         for execution in try await store.unfinishedExecutions(eventId: id) {
             _ = try await cancel(executionId: execution.id, reason: "the event was deleted")
         }

@@ -184,6 +184,9 @@ import Testing
                 #"{"actions": [{"when": "ALWAYS", "type": "RUN_WORKFLOW", "workflowName": "no-such"}]}"#
             )
             #expect(wrong.status == 422 && wrong.body.contains("you have no workflow named 'no-such'"), "\(wrong.body)")
+            // An event a node runs cannot go while the node is there.
+            let deleted = try await send(client, token, .delete, "/api/v1/events/\(step.id)")
+            #expect(deleted.status == 409 && deleted.body.contains("is run by workflow 'follow-up' (\(workflow.id)), node 'step'"), "\(deleted.body)")
         }
     }
 }
