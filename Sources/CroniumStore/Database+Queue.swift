@@ -37,7 +37,9 @@ extension Database: JobQueue {
     }
 
     public func withQueueTransaction<T: Sendable>(_ body: @Sendable (any QueueTransaction) async throws -> T) async throws -> T {
-        try await transaction { sql in try await body(SQLQueueTransaction(sql: sql, dialect: self.dialect)) }
+        try await transaction { sql in
+            try await body(SQLQueueTransaction(sql: sql, dialect: self.dialect, definitions: self.workflowDefinitions))
+        }
     }
 
     public func queuedJobCount() async throws -> Int {
@@ -98,6 +100,7 @@ extension Database: JobQueue {
 struct SQLQueueTransaction: QueueTransaction {
     let sql: any SQLDatabase
     let dialect: Dialect
+    let definitions: WorkflowDefinitions
 
     func enqueue(_ requests: [EnqueueRequest], now: Date) async throws -> [ExecutionID] {
         try await Database.enqueue(requests, now: now, in: sql)
@@ -199,9 +202,21 @@ struct SQLQueueTransaction: QueueTransaction {
         ).first(decodingColumn: "id", as: WorkflowRunID.self).required("the new workflow run's id")
     }
 
+    /// The definition from memory when this store has read it before: only the run's state is read.
     func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)? {
-        guard let row = try await sql.raw("SELECT * FROM workflow_runs WHERE id = \(bind: id)").first() else { return nil }
-        return (try Database.decodeWorkflowRun(row), try Database.fromJSON(Workflow.self, try row.decode(column: "definition", as: String.self)))
+        let state = "id, workflow_id, status, trigger, input, triggered_by, created_at, finished_at, cancel_reason, nodes"
+        guard let row = try await sql.raw("SELECT \(unsafeRaw: state) FROM workflow_runs WHERE id = \(bind: id)").first() else { return nil }
+        let run = try Database.decodeWorkflowRun(row)
+        if let definition = definitions.definition(of: run) { return (run, definition) }
+        guard
+            let text = try await sql.raw("SELECT definition FROM workflow_runs WHERE id = \(bind: id)").first(
+                decodingColumn: "definition",
+                as: String.self
+            )
+        else { return nil }
+        let definition = try Database.fromJSON(Workflow.self, text)
+        definitions.remember(definition, of: run)
+        return (run, definition)
     }
 
     func updateWorkflowRun(_ run: WorkflowRun) async throws {

@@ -18,6 +18,8 @@ public final class Database: Sendable {
     private let reader: any SQLDatabase
     private let readMutex = AsyncMutex()
     private let close: @Sendable () async throws -> Void
+    /// Decoded definitions of workflow runs, read once per run.
+    let workflowDefinitions = WorkflowDefinitions()
 
     init(dialect: Dialect, sql: any SQLDatabase, reader: (any SQLDatabase)? = nil, close: @escaping @Sendable () async throws -> Void) {
         self.dialect = dialect

@@ -1,7 +1,8 @@
 import CroniumCore
-import CroniumStore
 import Foundation
 import Testing
+
+@testable import CroniumStore
 
 @Suite struct WorkflowStoreTests {
     static func workflow(owner: UserID, name: String = "disk") -> Workflow {
@@ -58,5 +59,29 @@ import Testing
             let gone = await #expect(throws: CroniumError.self) { try await store.saveWorkflow(changed) }
             #expect(gone?.code == .notFound)
         }
+    }
+
+    /// A run's definition is decoded once; a run that got a rolled-back run's id back (same id,
+    /// another workflow or start) does not find the other's definition.
+    @Test func aRunsDefinitionIsRememberedForThatRunOnly() {
+        let definitions = WorkflowDefinitions()
+        let definition = Self.workflow(owner: 1)
+        let run = WorkflowRun(id: 7, workflowId: 3, status: .running, trigger: .manual, input: nil, triggeredBy: nil, createdAt: Date(), nodes: [])
+        #expect(definitions.definition(of: run) == nil)
+        definitions.remember(definition, of: run)
+        #expect(definitions.definition(of: run) == definition)
+        var other = run
+        other.createdAt = run.createdAt + 1
+        #expect(definitions.definition(of: other) == nil)
+        other = run
+        other.workflowId = 4
+        #expect(definitions.definition(of: other) == nil)
+        // Bounded: the oldest go.
+        for id in 100..<(100 + Int64(WorkflowDefinitions.capacity)) {
+            var next = run
+            next.id = WorkflowRunID(id)
+            definitions.remember(definition, of: next)
+        }
+        #expect(definitions.definition(of: run) == nil)
     }
 }
