@@ -322,17 +322,7 @@ extension Engine {
         )
         for (index, input) in inputs.enumerated() {
             let field = "events[\(index)]"
-            guard let name = input.name?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
-                problems.append(.init(field: "\(field).name", message: "is required: an import matches events by name"))
-                continue
-            }
-            if let first = firstIndex[name] {
-                problems.append(
-                    .init(field: "\(field).name", message: "'\(name)' is also the name of events[\(first)]: names must differ within a document")
-                )
-                continue
-            }
-            firstIndex[name] = index
+            guard let name = Self.documentName(input.name, at: index, of: "events", seen: &firstIndex, problems: &problems) else { continue }
             let matches = mine[name] ?? []
             guard matches.count <= 1 else {
                 let ids = matches.map { String($0.id.rawValue) }.joined(separator: ", ")
@@ -382,7 +372,7 @@ extension Engine {
         try await checkCycles(events: plans.map(\.after), planned: planned, workflows: workflowPlans)
 
         var report = ImportReport(dryRun: dryRun)
-        if document.workflows != nil { report.workflows = Self.report(workflowPlans, dryRun: dryRun) }
+        if document.workflows != nil { report.workflows = Self.report(workflowPlans) }
         var new: [Event] = []
         var changed: [(before: Event, after: Event)] = []
         for plan in plans {

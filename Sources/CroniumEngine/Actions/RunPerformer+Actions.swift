@@ -22,7 +22,8 @@ extension RunPerformer {
         // What the messages' templates see: read once, for the first message that needs it.
         var context: [String: Any]?
         for (position, action) in due {
-            func record(_ error: String?) {
+            /// Fired (or, with `error`, failed); `status` for a message on its way.
+            func record(_ error: String?, status: ActionFiringStatus? = nil) {
                 firings.append(
                     ActionFiring(
                         position: position,
@@ -30,7 +31,8 @@ extension RunPerformer {
                         type: action.type,
                         targetEventId: action.eventId,
                         executionId: nil,
-                        status: error == nil ? .fired : .failed,
+                        targetWorkflowId: action.workflowId,
+                        status: status ?? (error == nil ? .fired : .failed),
                         error: error,
                         firedAt: now
                     )
@@ -42,18 +44,7 @@ extension RunPerformer {
                 case .success(var delivery):
                     delivery.actionPosition = position
                     deliveries.append(delivery)
-                    firings.append(
-                        ActionFiring(
-                            position: position,
-                            when: action.when,
-                            type: action.type,
-                            targetEventId: nil,
-                            executionId: nil,
-                            status: .sending,
-                            error: nil,
-                            firedAt: now
-                        )
-                    )
+                    record(nil, status: .sending)
                 case .failure(let problem):
                     record(problem.message)
                 }
@@ -85,22 +76,9 @@ extension RunPerformer {
                 switch await workflow(for: action, after: event, depth: depth) {
                 case .success(let workflow):
                     workflows.append(.init(position: position, workflow: workflow, input: outcome.outputValue.flatMap(JSONValue.init(text:))))
-                    firings.append(
-                        ActionFiring(
-                            position: position,
-                            when: action.when,
-                            type: action.type,
-                            targetEventId: nil,
-                            executionId: nil,
-                            targetWorkflowId: workflow.id,
-                            status: .fired,
-                            error: nil,
-                            firedAt: now
-                        )
-                    )
+                    record(nil)
                 case .failure(let problem):
                     record(problem.message)
-                    firings[firings.count - 1].targetWorkflowId = action.workflowId
                 }
             }
         }

@@ -42,6 +42,8 @@ extension EngineNode {
         public var nodePath: String?
         /// How fast each tool may send (one a second, ten at once, unless a test needs it slower).
         public var toolLimits = ToolRateLimit()
+        /// How fast each incoming webhook takes deliveries (five a second, twenty at once).
+        public var hookLimits = HookRateLimit()
 
         public init() {}
 
@@ -84,6 +86,7 @@ extension EngineNode.Configuration {
         )
         configuration.defaultRunLocation = defaultRunLocation
         configuration.toolLimits = toolLimits
+        configuration.hookLimits = hookLimits
         configuration.bcryptCost = bcryptCost
         configuration.ssh = ssh
         configuration.runnerFiles = RemoteServers.RunnerFiles(

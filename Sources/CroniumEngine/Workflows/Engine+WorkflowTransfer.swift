@@ -39,17 +39,7 @@ extension Engine {
         var firstIndex: [String: Int] = [:]
         for (index, input) in inputs.enumerated() {
             let field = "workflows[\(index)]"
-            guard let name = input.name?.trimmingCharacters(in: .whitespaces), !name.isEmpty else {
-                problems.append(.init(field: "\(field).name", message: "is required: an import matches workflows by name"))
-                continue
-            }
-            if let first = firstIndex[name] {
-                problems.append(
-                    .init(field: "\(field).name", message: "'\(name)' is also the name of workflows[\(first)]: names must differ within a document")
-                )
-                continue
-            }
-            firstIndex[name] = index
+            guard let name = Self.documentName(input.name, at: index, of: "workflows", seen: &firstIndex, problems: &problems) else { continue }
             let before = mine[name]
             var (after, found) = (before ?? Self.newWorkflow(ownerId: user.id, now: now)).applying(input, now: now)
             found += try await resolveNodes(of: &after, owner: user, planned: planned)
@@ -92,7 +82,7 @@ extension Engine {
         }
     }
 
-    static func report(_ plans: [WorkflowPlan], dryRun: Bool) -> ImportReport.Workflows {
+    static func report(_ plans: [WorkflowPlan]) -> ImportReport.Workflows {
         var report = ImportReport.Workflows()
         for plan in plans {
             guard let before = plan.before else {
@@ -113,7 +103,7 @@ extension Engine {
     /// Writes the workflows once the document's events are stored: nodes are resolved again, now
     /// to the events' ids; then events whose actions named a workflow the document created get its id.
     func save(_ plans: [WorkflowPlan], by user: User, now: Date) async throws -> ImportReport.Workflows {
-        var report = Self.report(plans, dryRun: false)
+        var report = Self.report(plans)
         var created: [String: WorkflowID] = [:]
         for plan in plans {
             var (workflow, problems) = (plan.before ?? Self.newWorkflow(ownerId: user.id, now: now)).applying(plan.input, now: now)
@@ -145,5 +135,21 @@ extension Engine {
 
     private static func newWorkflow(ownerId: UserID, now: Date) -> Workflow {
         Workflow(id: 0, ownerId: ownerId, name: "", nodes: [], connections: [], createdAt: now, updatedAt: now)
+    }
+
+    /// The name of a document's entry `list[index]`, trimmed; nil, with the problem added, when
+    /// it has none or an earlier entry of the list has it (an import matches by name).
+    static func documentName(_ given: String?, at index: Int, of list: String, seen: inout [String: Int], problems: inout [FieldProblem]) -> String? {
+        let field = "\(list)[\(index)].name"
+        guard let name = given?.trimmingCharacters(in: .whitespacesAndNewlines), !name.isEmpty else {
+            problems.append(.init(field: field, message: "is required: an import matches \(list) by name"))
+            return nil
+        }
+        if let first = seen[name] {
+            problems.append(.init(field: field, message: "'\(name)' is also the name of \(list)[\(first)]: names must differ within a document"))
+            return nil
+        }
+        seen[name] = index
+        return name
     }
 }
