@@ -8,17 +8,18 @@ extension Database {
     /// costs one write per batch, not per line.
     public func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws {
         guard !lines.isEmpty else { return }
-        let queries = stride(from: 0, to: lines.count, by: Self.logRowsPerStatement).map { start in
+        try await transaction { sql in try await Self.insertLogLines(executionId: executionId, lines, in: sql) }
+    }
+
+    static func insertLogLines(executionId: ExecutionID, _ lines: [LogLine], in sql: any SQLDatabase) async throws {
+        for start in stride(from: 0, to: lines.count, by: logRowsPerStatement) {
             var query = SQLQueryString("INSERT INTO log_lines (execution_id, seq, ts, stream, text) VALUES ")
             query.appendRows(
-                lines[start..<min(start + Self.logRowsPerStatement, lines.count)].lazy.map {
+                lines[start..<min(start + logRowsPerStatement, lines.count)].lazy.map {
                     [executionId.rawValue, Int64($0.seq), $0.time.millis, $0.stream.rawValue, $0.text]
                 }
             )
-            return query
-        }
-        try await transaction { sql in
-            for query in queries { try await sql.raw(query).run() }
+            try await sql.raw(query).run()
         }
     }
 

@@ -239,6 +239,10 @@ struct SQLQueueTransaction: QueueTransaction {
         try await Database.recordActions(of: executionId, firings: firings, runs: runs, deliveries: deliveries, now: now, in: sql)
     }
 
+    func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws {
+        try await Database.insertLogLines(executionId: executionId, lines, in: sql)
+    }
+
     func workflowRunIds(workflowId: WorkflowID, status: WorkflowRunStatus) async throws -> [WorkflowRunID] {
         try await sql.raw(
             "SELECT id FROM workflow_runs WHERE workflow_id = \(bind: workflowId) AND status = \(bind: status.rawValue) ORDER BY id"

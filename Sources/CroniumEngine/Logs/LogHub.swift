@@ -97,13 +97,26 @@ public final class LogHub: Service, Sendable {
     /// Writes every run's waiting lines.
     public func flushAll() async {
         let ids = sessions.withLock { Array($0.keys) }
-        for id in ids { await flush(executionId: id, final: false) }
+        for id in ids { await flush(executionId: id) }
     }
 
-    /// Writes everything left of a run, including the kept tail, and returns its byte counts.
-    public func finish(executionId: ExecutionID) async -> (bytes: Int, droppedBytes: Int) {
-        await flush(executionId: executionId, final: true)
-        return sessions.withLock { ($0[executionId]?.totalBytes ?? 0, $0[executionId]?.droppedBytes ?? 0) }
+    /// Everything left of a run's log, including the kept tail, for its end's transaction, with
+    /// its byte counts. The lines stay among the run's unwritten ones, for followers, until
+    /// ``written(executionId:)``.
+    public func takeFinal(executionId: ExecutionID) async -> (lines: [LogLine], bytes: Int, droppedBytes: Int) {
+        let taken = try? await writeLock.withLock {
+            self.sessions.withLock { sessions -> (lines: [LogLine], bytes: Int, droppedBytes: Int) in
+                guard let index = sessions.index(forKey: executionId) else { return ([], 0, 0) }
+                let lines = sessions.values[index].takeWritable(final: true)
+                return (lines, sessions.values[index].totalBytes, sessions.values[index].droppedBytes)
+            }
+        }
+        return taken ?? ([], 0, 0)
+    }
+
+    /// The store has the lines ``takeFinal(executionId:)`` gave out (or they were given up on).
+    public func written(executionId: ExecutionID) {
+        sessions.withLock { $0[executionId]?.written() }
     }
 
     /// Tells subscribers the run ended with `status` and forgets the run.
@@ -136,8 +149,8 @@ public final class LogHub: Service, Sendable {
     }
 
     /// Writes waiting lines at most one flush interval after they arrived, and does not wake
-    /// while there are none. Ends after the dispatcher (which writes each run's remainder itself in
-    /// ``finish(executionId:)``), with a last flush.
+    /// while there are none. Ends after the dispatcher (which writes each run's remainder with its
+    /// end, from ``takeFinal(executionId:)``), with a last flush.
     public func run() async throws {
         await cancelWhenGracefulShutdown {
             while !Task.isCancelled {
@@ -149,11 +162,11 @@ public final class LogHub: Service, Sendable {
         await flushAll()
     }
 
-    private func flush(executionId: ExecutionID, final: Bool) async {
+    private func flush(executionId: ExecutionID) async {
         try? await writeLock.withLock {
             let batch = self.sessions.withLock { sessions -> [LogLine] in
                 guard let index = sessions.index(forKey: executionId) else { return [] }
-                return sessions.values[index].takeWritable(final: final)
+                return sessions.values[index].takeWritable(final: false)
             }
             guard !batch.isEmpty else { return }
             defer { self.sessions.withLock { $0[executionId]?.written() } }

@@ -106,6 +106,8 @@ public struct RunQueue: Sendable {
     /// Records the end, then enqueues the retry (part of the same run, so it goes before a held
     /// run), then releases the event's held run. With `onlyIfQueued`, a claimed run is left alone.
     private static func finish(_ end: RunEnd, onlyIfQueued: Bool, in tx: any QueueTransaction) async throws -> FinishResult {
+        // The run's last lines go with its end: one transaction, and the log is whole when the run reads as ended.
+        if !end.logLines.isEmpty { try await tx.appendLogLines(executionId: end.executionId, end.logLines) }
         guard let recorded = try await tx.recordEnd(end, onlyIfQueued: onlyIfQueued) else {
             return FinishResult(recorded: false, releasedHeldRun: false)
         }

@@ -94,14 +94,22 @@ extension RunPerformer {
         part.environment["CRONIUM_SERVER_NAME"] = name
         part.remote = RemotePlacement(serverName: name) { [remote] in try await remote.connection(stored) }
         let outcome = await run(part, of: execution, on: executor, stop: stop, mask: mask, output: output)
-        let counts = await hub.finish(executionId: partId)
+        let log = await hub.takeFinal(executionId: partId)
         do {
             try await RunQueue(queue: store).finish(
-                RunEnd(executionId: partId, outcome: outcome, finishedAt: clock.now(), logBytes: counts.bytes, logDroppedBytes: counts.droppedBytes)
+                RunEnd(
+                    executionId: partId,
+                    outcome: outcome,
+                    finishedAt: clock.now(),
+                    logBytes: log.bytes,
+                    logDroppedBytes: log.droppedBytes,
+                    logLines: log.lines
+                )
             )
         } catch {
             logger.error("could not record a part's end", metadata: ["execution.id": "\(partId)", "error": "\(String(reflecting: error))"])
         }
+        hub.written(executionId: partId)
         hub.close(executionId: partId, status: outcome.status)
         running.unregister(partId)
         return outcome

@@ -50,7 +50,7 @@ struct RunPerformer: Sendable {
         } else {
             outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
         }
-        let logCounts = await logHub.finish(executionId: id)
+        let log = await logHub.takeFinal(executionId: id)
         let finishedAt = clock.now()
         do {
             let retry = Engine.retry(of: started.execution, event: event, outcome: outcome, finishedAt: finishedAt)
@@ -59,9 +59,10 @@ struct RunPerformer: Sendable {
                     executionId: id,
                     outcome: outcome,
                     finishedAt: finishedAt,
-                    logBytes: logCounts.bytes,
-                    logDroppedBytes: logCounts.droppedBytes,
-                    retry: retry
+                    logBytes: log.bytes,
+                    logDroppedBytes: log.droppedBytes,
+                    retry: retry,
+                    logLines: log.lines
                 )
             )
             if result.releasedHeldRun { claims.ring() }
@@ -78,6 +79,7 @@ struct RunPerformer: Sendable {
         } catch {
             logger.error("could not record a run's end", metadata: ["execution.id": "\(id)", "error": "\(String(reflecting: error))"])
         }
+        logHub.written(executionId: id)
         logHub.close(executionId: id, status: outcome.status)
         running.unregister(id)
     }

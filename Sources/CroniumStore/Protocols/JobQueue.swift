@@ -36,6 +36,8 @@ public protocol QueueTransaction: Sendable {
     func pause(eventId: EventID) async throws
     /// Removes a job whose run will not start.
     func dropJob(_ jobId: Int64) async throws
+    /// Stores a run's log lines.
+    func appendLogLines(executionId: ExecutionID, _ lines: [LogLine]) async throws
     /// Records how a run ended and removes its job; returns what the end leads on to (its event,
     /// its workflow node), or nil when it had ended already (or, with `onlyIfQueued`, when it has
     /// been claimed: then its job stays).
@@ -131,6 +133,8 @@ public struct RunEnd: Sendable {
     public var logDroppedBytes: Int
     /// The run's next attempt, when it failed and has retries left.
     public var retry: EnqueueRequest?
+    /// The run's last log lines, not written yet: stored with the end, in its transaction.
+    public var logLines: [LogLine]
 
     public init(
         executionId: ExecutionID,
@@ -138,7 +142,8 @@ public struct RunEnd: Sendable {
         finishedAt: Date,
         logBytes: Int,
         logDroppedBytes: Int,
-        retry: EnqueueRequest? = nil
+        retry: EnqueueRequest? = nil,
+        logLines: [LogLine] = []
     ) {
         self.executionId = executionId
         self.outcome = outcome
@@ -146,6 +151,7 @@ public struct RunEnd: Sendable {
         self.logBytes = logBytes
         self.logDroppedBytes = logDroppedBytes
         self.retry = retry
+        self.logLines = logLines
     }
 }
 
