@@ -74,7 +74,10 @@ public struct RemoteExecutor: Executor {
             environment["CRONIUM_RUNTIME_TOKEN"] = runtime.token
             files += HelperFiles.all.map { Tar.Entry(path: "helpers/\($0.path)", contents: $0.contents) }
         }
-        let remaining = ContinuousClock.now.duration(to: context.deadline)
+        // As the supervisor reckons it (`RunSupervisor`): time spent getting here (connecting,
+        // deploying the runner) moves the deadline, so the runner's own safety stop, a little
+        // after it, never comes before the supervisor's.
+        let remaining = max(ContinuousClock.now.duration(to: context.deadline), .seconds(event.timeoutSeconds))
         let deadline = Date().timeIntervalSince1970 + Double(remaining.components.seconds) + Double(remaining.components.attoseconds) / 1e18
         let manifest = RunnerManifest(
             interpreter: [ContainerExecutor.interpreter(for: event.type)] + LocalProcessExecutor.interpreterFlags(for: event.type),
