@@ -12,7 +12,8 @@ import Testing
     @Test func shutdownDrainsShortRunsAndCancelsLongOnes() async throws {
         let directory = try TemporaryDirectory("shutdown")
         defer { directory.remove() }
-        let (shortRun, longRun, started) = try await withEngine(configuration: .init(shutdownGracePeriod: .milliseconds(800)), directory: directory) {
+        // A grace period with room for a loaded machine: the short run needs 0.3 s and its end's record.
+        let (shortRun, longRun, started) = try await withEngine(configuration: .init(shutdownGracePeriod: .seconds(2)), directory: directory) {
             harness in
             let short = try await harness.createEvent { $0.content = "sleep 0.3; echo done" }
             let long = try await harness.createEvent { $0.content = "sleep 30" }

@@ -73,7 +73,9 @@ extension Engine {
             throw CroniumError(.executionsUsedUp, "event \(id) has used all \(event.maxExecutions) of its executions")
         }
         let executionId = try await enqueue(eventId: id, trigger: .webhook, triggeredBy: nil, input: input?.text)
-        return HookDelivery(executionId: executionId, status: ExecutionStatus.pending.rawValue)
+        // RUNNING when a free slot took it at once, PENDING when it waits in the queue.
+        let status = try await store.execution(id: executionId)?.status ?? .pending
+        return HookDelivery(executionId: executionId, status: status.rawValue)
     }
 
     private func deliver(toWorkflow id: WorkflowID, input: JSONValue?, now: Date) async throws -> HookDelivery {
