@@ -179,7 +179,14 @@ final class Dispatcher: Service, Sendable {
                 now: now,
                 leaseUntil: now + configuration.leaseSeconds
             )
-            for (index, end) in ends.enumerated() { end.recorded.resume(returning: .success(finished[index])) }
+            for (index, end) in ends.enumerated() {
+                // What an end sent to the queue (a held run, a workflow's next nodes) was due, and
+                // this same transaction claimed what its slots could take; the loop goes again
+                // when they were all taken. A ring would only add an empty claim.
+                var result = finished[index]
+                result.releasedHeldRun = false
+                end.recorded.resume(returning: .success(result))
+            }
             return started
         } catch {
             logger.error("recording ends and claiming jobs failed", metadata: ["error": "\(String(reflecting: error))"])
