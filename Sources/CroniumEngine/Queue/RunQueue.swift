@@ -95,12 +95,14 @@ public struct RunQueue: Sendable {
             try await tx.pause(eventId: event.id)
             budgetUsedUp = true
         }
-        if let runId = execution.workflowRunId, let key = execution.workflowNode,
-            let node = try await tx.workflowRun(runId)?.definition.graph.node(key)
+        var place: WorkflowPlace?
+        if let runId = execution.workflowRunId, let key = execution.workflowNode, let definition = try await tx.workflowRun(runId)?.definition,
+            let node = definition.graph.node(key)
         {
             event = node.applied(to: event)
+            place = WorkflowPlace(id: definition.id, name: definition.name, runId: runId, node: key)
         }
-        return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp)
+        return StartedRun(execution: execution, event: event, budgetUsedUp: budgetUsedUp, workflow: place)
     }
 
     /// Records the end, then enqueues the retry (part of the same run, so it goes before a held

@@ -8,7 +8,7 @@ import Logging
 /// status, its runtime session and token) recorded by the node that runs the run. The run's log
 /// shows every part's lines marked with the server's name, and its outcome sums the parts up.
 extension RunPerformer {
-    func runOnServers(_ context: ExecutionContext, of execution: Execution, on executor: any Executor, stop: StopSignal, mask: LogMask) async
+    func runOnServers(_ context: ExecutionContext, of started: StartedRun, on executor: any Executor, stop: StopSignal, mask: LogMask) async
         -> ExecutionOutcome
     {
         let runId = context.executionId
@@ -28,7 +28,7 @@ extension RunPerformer {
         let names = servers.map(\.server.name)
         let partIds: [ExecutionID]
         do {
-            partIds = try await store.startParts(of: execution, servers: names, at: clock.now())
+            partIds = try await store.startParts(of: started.execution, servers: names, at: clock.now())
         } catch {
             logger.error("could not record a run's parts", metadata: ["execution.id": "\(runId)", "error": "\(String(reflecting: error))"])
             return .failure(.startFailed, "could not record the run's parts: \(error)")
@@ -50,7 +50,7 @@ extension RunPerformer {
                 group.addTask {
                     .ended(
                         index,
-                        await self.runPart(partIds[index], on: servers[index], context, of: execution, on: executor, stop: stops[index], mask: mask)
+                        await self.runPart(partIds[index], on: servers[index], context, of: started, on: executor, stop: stops[index], mask: mask)
                     )
                 }
             }
@@ -76,7 +76,7 @@ extension RunPerformer {
         _ partId: ExecutionID,
         on stored: StoredServer,
         _ context: ExecutionContext,
-        of execution: Execution,
+        of started: StartedRun,
         on executor: any Executor,
         stop: StopSignal,
         mask: LogMask
@@ -93,7 +93,7 @@ extension RunPerformer {
         part.environment["CRONIUM_EXECUTION_ID"] = String(partId)
         part.environment["CRONIUM_SERVER_NAME"] = name
         part.remote = RemotePlacement(serverName: name) { [remote] in try await remote.connection(stored) }
-        let outcome = await run(part, of: execution, on: executor, stop: stop, mask: mask, output: output)
+        let outcome = await run(part, of: started, on: executor, stop: stop, mask: mask, output: output)
         let log = await hub.takeFinal(executionId: partId)
         do {
             try await RunQueue(queue: store).finish(

@@ -45,8 +45,8 @@ struct RunPerformer: Sendable {
         } else if let executor = executors.executor(at: event.runLocation, for: event.type) {
             outcome =
                 event.runLocation == .remote
-                ? await runOnServers(context, of: started.execution, on: executor, stop: stop, mask: mask)
-                : await run(context, of: started.execution, on: executor, stop: stop, mask: mask, output: output)
+                ? await runOnServers(context, of: started, on: executor, stop: stop, mask: mask)
+                : await run(context, of: started, on: executor, stop: stop, mask: mask, output: output)
         } else {
             outcome = .failure(.unsupported, executors.problem(running: event) ?? "this server cannot run the event")
         }
@@ -94,7 +94,7 @@ struct RunPerformer: Sendable {
     /// before the end is recorded, so the run's token is refused from then on.
     func run(
         _ context: ExecutionContext,
-        of execution: Execution,
+        of started: StartedRun,
         on executor: any Executor,
         stop: StopSignal,
         mask: LogMask,
@@ -108,9 +108,9 @@ struct RunPerformer: Sendable {
             event: context.event,
             attempt: context.attempt,
             trigger: context.trigger,
-            scheduledFor: execution.scheduledFor,
+            scheduledFor: started.execution.scheduledFor,
             input: context.input,
-            workflow: await workflowPlace(of: execution),
+            workflow: started.workflow,
             mask: mask,
             callsPerSecond: configuration.runtimeCallsPerSecond
         )
@@ -130,14 +130,6 @@ struct RunPerformer: Sendable {
         outcome.outputValue = result.outputValue ?? outcome.outputValue
         outcome.condition = result.condition ?? outcome.condition
         return outcome
-    }
-
-    /// A workflow node's run: its workflow (by its name now), run and node.
-    private func workflowPlace(of execution: Execution) async -> WorkflowPlace? {
-        guard let runId = execution.workflowRunId, let node = execution.workflowNode,
-            let run = try? await store.workflowRun(id: runId), let workflow = try? await store.workflow(id: run.workflowId)
-        else { return nil }
-        return WorkflowPlace(id: workflow.id, name: workflow.name, runId: runId, node: node)
     }
 
     /// Stops a run: a queued one is marked cancelled at once, a running one is told to stop (the

@@ -103,11 +103,14 @@ public struct StartedRun: Sendable {
     public var event: Event
     /// This run used the event's last allowed execution; the event is now paused.
     public var budgetUsedUp: Bool
+    /// A workflow node's run: its workflow (as the run started it), run and node.
+    public var workflow: WorkflowPlace?
 
-    public init(execution: Execution, event: Event, budgetUsedUp: Bool) {
+    public init(execution: Execution, event: Event, budgetUsedUp: Bool, workflow: WorkflowPlace? = nil) {
         self.execution = execution
         self.event = event
         self.budgetUsedUp = budgetUsedUp
+        self.workflow = workflow
     }
 }
 
