@@ -2,8 +2,6 @@ import CroniumCore
 import Foundation
 import Logging
 import SQLKit
-import SQLiteKit
-import SQLiteNIO
 
 /// Cronium's database: one connection for writes, serialized, and one for reads.
 ///
@@ -18,20 +16,31 @@ public final class Database: Sendable {
     private let reader: any SQLDatabase
     private let readMutex = AsyncMutex()
     private let close: @Sendable () async throws -> Void
+    /// Where transactions and reads run (SQLite's own threads); nil: on the caller's executor.
+    private let writeExecutor: (any TaskExecutor)?
+    private let readExecutor: (any TaskExecutor)?
     /// Decoded definitions of workflow runs, read once per run.
     let workflowDefinitions = WorkflowDefinitions()
 
-    init(dialect: Dialect, sql: any SQLDatabase, reader: (any SQLDatabase)? = nil, close: @escaping @Sendable () async throws -> Void) {
+    init(
+        dialect: Dialect,
+        sql: any SQLDatabase,
+        reader: (any SQLDatabase)? = nil,
+        executors: (write: any TaskExecutor, read: any TaskExecutor)? = nil,
+        close: @escaping @Sendable () async throws -> Void
+    ) {
         self.dialect = dialect
         self.sql = sql
         self.reader = reader ?? sql
         self.close = close
+        writeExecutor = executors?.write
+        readExecutor = executors?.read
     }
 
     /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies migrations.
     public static func openSQLite(path: String, logger: Logger) async throws -> Database {
-        let connection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let sql = connection.sql(queryLogLevel: nil)
+        let writer = try SQLiteHandle(path: path)
+        let sql = SQLiteDirectDatabase(handle: writer, logger: logger)
         for pragma in [
             "PRAGMA journal_mode = WAL",
             // NORMAL in WAL mode loses nothing on a crash of the process, only on power loss, and
@@ -43,17 +52,16 @@ public final class Database: Sendable {
             try await sql.raw(SQLQueryString(pragma)).run()
         }
         // Migrations first, on the writer alone: the reader opens a database in its final shape.
-        try await Migrations.apply(to: Database(dialect: .sqlite, sql: sql) {}, logger: logger)
-        let readConnection = try await SQLiteConnection.open(storage: .file(path: path), logger: logger)
-        let reader = readConnection.sql(queryLogLevel: nil)
+        let executors = (write: SQLiteThread.writer as any TaskExecutor, read: SQLiteThread.reader as any TaskExecutor)
+        try await Migrations.apply(to: Database(dialect: .sqlite, sql: sql, executors: (executors.write, executors.write)) {}, logger: logger)
+        let readHandle = try SQLiteHandle(path: path)
+        let reader = SQLiteDirectDatabase(handle: readHandle, logger: logger)
         for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
             try await reader.raw(SQLQueryString(pragma)).run()
         }
-        return Database(dialect: .sqlite, sql: sql, reader: reader) {
-            // The futures, not the async methods: those give up in a cancelled task, and closing
-            // must happen even when the service group that stops the node was cancelled.
-            let closings: [EventLoopFuture<Void>] = [readConnection.close(), connection.close()]
-            for closing in closings { try await closing.get() }
+        return Database(dialect: .sqlite, sql: sql, reader: reader, executors: executors) {
+            readHandle.close()
+            writer.close()
         }
     }
 
@@ -64,6 +72,10 @@ public final class Database: Sendable {
 
     /// Runs `body` inside one write transaction; any thrown error rolls everything back.
     func transaction<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
+        try await withTaskExecutorPreference(writeExecutor) { try await locked(body) }
+    }
+
+    private func locked<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
         try await mutex.withLock {
             try await sql.raw(SQLQueryString(dialect.beginWrite)).run()
             do {
@@ -79,7 +91,7 @@ public final class Database: Sendable {
 
     /// Runs reads on the read connection (one reader at a time), beside any write.
     func read<T: Sendable>(_ body: @Sendable (any SQLDatabase) async throws -> T) async throws -> T {
-        try await readMutex.withLock { try await body(reader) }
+        try await withTaskExecutorPreference(readExecutor) { try await readMutex.withLock { try await body(reader) } }
     }
 }
 
@@ -124,6 +136,8 @@ public struct StoreFailure: Error, CustomStringConvertible {
         case missingRow
         /// A statement returned another number of rows than it was given.
         case rowCount
+        /// A row lacks a column that its statement selects.
+        case missingColumn
     }
     public let code: Code
     public let description: String

@@ -26,8 +26,8 @@ struct ProcessRun: Sendable {
     /// cgroup. When it throws, the child is killed and the run fails with its error.
     let afterSpawn: @Sendable (ChildProcess?) throws -> Void
 
-    /// Threads that only start runs and live as long as the process. Not NIO's shared pool: the
-    /// SQLite driver runs every statement there, and a spawn queued behind them would start late.
+    /// Threads that only start runs and live as long as the process. Not NIO's shared pool: any
+    /// library's blocking work may queue there, and a spawn queued behind it would start late.
     static let spawners: NIOThreadPool = {
         let pool = NIOThreadPool(numberOfThreads: System.coreCount)
         pool.start()
