@@ -11,11 +11,19 @@ struct RawCommand: Sendable {
     let argv: [String]
     /// Who runs it: the run user, when a root server's runs switch to it.
     var user: RunUser?
+    /// `NAME=value` each.
+    var environment: [String]
     let descriptors: @Sendable () throws -> [Int32]
 
-    init(argv: [String], user: RunUser? = nil, descriptors: @escaping @Sendable () throws -> [Int32] = { [] }) {
+    init(
+        argv: [String],
+        user: RunUser? = nil,
+        environment: [String] = ["PATH=/usr/bin:/bin"],
+        descriptors: @escaping @Sendable () throws -> [Int32] = { [] }
+    ) {
         self.argv = argv
         self.user = user
+        self.environment = environment
         self.descriptors = descriptors
     }
 }
@@ -41,7 +49,9 @@ enum RawSpawn {
         guard let extra = try? command.descriptors() else { preconditionFailure("cannot prepare \(argv[0])'s descriptors") }
         defer { for fd in extra { close(fd) } }
         guard captureOutput else {
-            guard let pid = PosixSpawn.start(argv, extra: extra, user: command.user) else { preconditionFailure("cannot start \(argv[0])") }
+            guard let pid = PosixSpawn.start(argv, environment: command.environment, extra: extra, user: command.user) else {
+                preconditionFailure("cannot start \(argv[0])")
+            }
             PosixSpawn.wait(pid)
             return ""
         }
@@ -49,7 +59,7 @@ enum RawSpawn {
         precondition(pipe(&fds) == 0, "pipe failed")
         // The child must not hold the read end, or reading would never see the end.
         _ = fcntl(fds[0], F_SETFD, FD_CLOEXEC)
-        guard let pid = PosixSpawn.start(argv, stdout: fds[1], extra: extra, user: command.user) else {
+        guard let pid = PosixSpawn.start(argv, environment: command.environment, stdout: fds[1], extra: extra, user: command.user) else {
             preconditionFailure("cannot start \(argv[0])")
         }
         close(fds[1])

@@ -4,6 +4,18 @@ import Foundation
 /// A8 finds the container engine as `cronium serve` does unless given): measures on this machine, in one run, what
 /// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
 let arguments = CommandLine.arguments.dropFirst()
+let usage = "usage: cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]"
+/// Anything else (`--help`, a misspelling) prints the usage instead of starting a long run.
+for (index, argument) in arguments.enumerated() {
+    let takesValue = ["--only", "--container-socket"]
+    let isValue = index > 0 && takesValue.contains(arguments[arguments.startIndex + index - 1])
+    guard isValue || ["--quick", "--plain"].contains(argument) || takesValue.contains(argument) else {
+        FileHandle.standardError.write(
+            Data("\(argument == "--help" || argument == "-h" ? "" : "cronium-bench: unknown argument \(argument)\n")\(usage)\n".utf8)
+        )
+        exit(argument == "--help" || argument == "-h" ? 0 : 2)
+    }
+}
 let quick = arguments.contains("--quick")
 let only: Set<String>? = arguments.firstIndex(of: "--only").flatMap { index in
     arguments.index(after: index) < arguments.endIndex ? Set(arguments[arguments.index(after: index)].split(separator: ",").map(String.init)) : nil
