@@ -8,18 +8,24 @@ import Foundation
 /// cooperative threads, which are as many as the cores and run everything else.
 ///
 /// Two live as long as the process, one for writes and one for reads, shared by every open
-/// database (a server has one; tests open many).
+/// database (a server has one; tests open many). Their names (at most 15 bytes, the kernel's
+/// limit) show in `top -H` and `perf`.
 final class SQLiteThread: TaskExecutor, @unchecked Sendable {
-    static let writer = SQLiteThread(name: "cronium-sqlite-w")
-    static let reader = SQLiteThread(name: "cronium-sqlite-r")
+    static let writer = SQLiteThread(name: "sqlite-writer")
+    static let reader = SQLiteThread(name: "sqlite-reader")
 
     private let condition = NSCondition()
     /// Guarded by `condition`.
     private var jobs: [UnownedJob] = []
 
     private init(name: String) {
-        let thread = Thread { self.loop() }
-        thread.name = name
+        let thread = Thread {
+            // Named from inside: on Linux a thread starts with its creator's name (a pool
+            // thread's), and `Thread.name` set before the start does not reach the kernel, so
+            // `top -H` would show the SQLite threads under a name that is not theirs.
+            try? name.write(toFile: "/proc/thread-self/comm", atomically: false, encoding: .utf8)
+            self.loop()
+        }
         thread.start()
     }
 
