@@ -76,15 +76,22 @@ extension Database: JobQueue {
     }
 
     /// Lets the oldest held job of an event go to the queue when nothing else of the event is
-    /// queued or running. Returns true when one was released.
+    /// queued or running. Returns true when one was released. Every run's end asks, and most
+    /// events hold nothing: a lookup in `jobs_event` answers that, without the update's two
+    /// subqueries (about 45 µs in the engine, where the lookup takes a few).
     static func releaseHeldJob(eventId: EventID, in sql: any SQLDatabase) async throws -> Bool {
-        !(try await sql.raw(
-            """
-            UPDATE jobs SET state = 'queued' WHERE id = (SELECT MIN(id) FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held')
-              AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued'))
-            RETURNING id
-            """
-        ).all().isEmpty)
+        guard
+            let held = try await sql.raw("SELECT MIN(id) AS id FROM jobs WHERE event_id = \(bind: eventId) AND state = 'held'")
+                .first(decodingColumn: "id", as: Int64?.self) ?? nil
+        else { return false }
+        return
+            !(try await sql.raw(
+                """
+                UPDATE jobs SET state = 'queued' WHERE id = \(bind: held)
+                  AND NOT EXISTS (SELECT 1 FROM jobs WHERE event_id = \(bind: eventId) AND state IN ('claimed', 'queued'))
+                RETURNING id
+                """
+            ).all().isEmpty)
     }
 
     static func decodeClaimedJob(_ row: any SQLRow) throws -> ClaimedJob {
@@ -106,16 +113,23 @@ struct SQLQueueTransaction: QueueTransaction {
         try await Database.enqueue(requests, now: now, in: sql)
     }
 
+    /// The due jobs are found first and updated by id: most claims find none, and a lookup in
+    /// the `jobs_ready` index costs a few microseconds, where SQLite's `UPDATE … WHERE id IN
+    /// (SELECT …)` builds a temporary table each time (about 0.1 ms measured in the engine).
     func claim(owner: String, limit: Int, now: Date, leaseUntil: Date) async throws -> [ClaimedJob] {
         let skipLocked = SQLQueryString(dialect.skipLocked)
-        return try await sql.raw(
+        let due = try await sql.raw(
             """
+            SELECT id FROM jobs WHERE state = 'queued' AND run_at <= \(bind: now.millis)
+            ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked)
+            """
+        ).all(decodingColumn: "id", as: Int64.self)
+        guard !due.isEmpty else { return [] }
+        let update: SQLQueryString = """
             UPDATE jobs SET state = 'claimed', lease_owner = \(bind: owner), lease_expires_at = \(bind: leaseUntil.millis)
-            WHERE id IN (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= \(bind: now.millis)
-              ORDER BY run_at, id LIMIT \(bind: limit) \(skipLocked))
-            RETURNING id, execution_id, event_id
+            WHERE id IN (\(binds: due)) RETURNING id, execution_id, event_id
             """
-        ).all().map(Database.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
+        return try await sql.raw(update).all().map(Database.decodeClaimedJob).sorted { $0.jobId < $1.jobId }
     }
 
     func markRunning(_ job: ClaimedJob, at time: Date) async throws -> Execution? {

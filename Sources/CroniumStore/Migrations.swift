@@ -203,6 +203,10 @@ enum Migrations {
                 "ALTER TABLE action_firings ADD COLUMN target_workflow_run_id BIGINT",
             ]
         },
+        /// An event's jobs by state: every run's end looks for a held run of its event to release.
+        Migration(version: 17, name: "jobs by event") { _ in
+            ["CREATE INDEX jobs_event ON jobs(event_id, state)"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {
