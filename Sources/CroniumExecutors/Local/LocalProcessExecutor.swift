@@ -89,7 +89,10 @@ public struct LocalProcessExecutor: Executor {
             throw ExecutionError(.startFailed, "every uid of --run-uids is taken by a running run; give the server a larger range")
         }
         let runUser = ownUser ?? isolation.switchedUser
-        let releaseUser: @Sendable () -> Void = { if let ownUser { isolation.runUIDs?.release(ownUser) } }
+        // The range alone, not `isolation`: the work directory's removal calls this after the run,
+        // and must not keep the executor's cgroup pool alive past the executor.
+        let runUIDs = isolation.runUIDs
+        let releaseUser: @Sendable () -> Void = { if let ownUser { runUIDs?.release(ownUser) } }
         environment["USER"] = runUser?.name ?? isolation.user.name
         environment["LOGNAME"] = environment["USER"]
         if let runtime = context.runtime, let runUser {

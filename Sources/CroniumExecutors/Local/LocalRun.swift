@@ -1,5 +1,6 @@
 import CroniumCore
 import Foundation
+import NIOPosix
 import Synchronization
 
 #if canImport(Glibc)
@@ -79,7 +80,14 @@ final class LocalRun: PreparedRun {
         }
         cgroup?.release()
         if let groupRecord { groupRecord.records.forget(run: groupRecord.run) }
-        if let hostDirectory { LocalProcessExecutor.removeWorkDirectory(hostDirectory.path, scriptName: hostDirectory.scriptName) }
-        releaseUser()
+        guard let hostDirectory else { return releaseUser() }
+        // Off the run's path: removing the directory costs about 0.15 ms on ext4 here, and the
+        // run's end need not wait for it (a crash leaves it to the next start's leftovers). The
+        // run's own uid is given back only once its files are gone.
+        let releaseUser = self.releaseUser
+        NIOThreadPool.singleton.submit { _ in
+            LocalProcessExecutor.removeWorkDirectory(hostDirectory.path, scriptName: hostDirectory.scriptName)
+            releaseUser()
+        }
     }
 }
