@@ -220,7 +220,7 @@ struct SQLQueueTransaction: QueueTransaction {
     func workflowRun(_ id: WorkflowRunID) async throws -> (run: WorkflowRun, definition: Workflow)? {
         let state = "id, workflow_id, status, trigger, input, triggered_by, created_at, finished_at, cancel_reason, nodes"
         guard let row = try await sql.raw("SELECT \(unsafeRaw: state) FROM workflow_runs WHERE id = \(bind: id)").first() else { return nil }
-        let run = try Database.decodeWorkflowRun(row)
+        let run = try Database.decodeWorkflowRun(row) { text in try definitions.nodes(of: id, text: text) }
         if let definition = definitions.definition(of: run) { return (run, definition) }
         guard
             let text = try await sql.raw("SELECT definition FROM workflow_runs WHERE id = \(bind: id)").first(
@@ -234,13 +234,21 @@ struct SQLQueueTransaction: QueueTransaction {
     }
 
     func updateWorkflowRun(_ run: WorkflowRun) async throws {
+        let nodes = try Database.json(run.nodes)
         try await sql.raw(
             """
             UPDATE workflow_runs SET status = \(bind: run.status.rawValue), finished_at = \(bind: run.finishedAt?.millis),
-              cancel_reason = \(bind: run.cancelReason), nodes = \(bind: try Database.json(run.nodes))
+              cancel_reason = \(bind: run.cancelReason), nodes = \(bind: nodes)
             WHERE id = \(bind: run.id)
             """
         ).run()
+        // Remembered for the next node's transaction, which reads this text back; a rollback
+        // leaves another text in the row, which then is decoded. An ended run reads them no more.
+        if run.status.isFinal {
+            definitions.forgetNodes(of: run.id)
+        } else {
+            definitions.remember(nodes: run.nodes, text: nodes, of: run.id)
+        }
     }
 
     func recordActions(

@@ -56,17 +56,23 @@ extension Database: WorkflowStore {
     }
 
     public func workflowRun(id: WorkflowRunID) async throws -> WorkflowRun? {
-        try await read { sql in try await sql.raw("SELECT * FROM workflow_runs WHERE id = \(bind: id)").first().map(Self.decodeWorkflowRun) }
+        try await read { sql in try await sql.raw("SELECT * FROM workflow_runs WHERE id = \(bind: id)").first().map { try Self.decodeWorkflowRun($0) }
+        }
     }
 
     public func workflowRuns(workflowId: WorkflowID, limit: Int) async throws -> [WorkflowRun] {
         try await read { sql in
             try await sql.raw("SELECT * FROM workflow_runs WHERE workflow_id = \(bind: workflowId) ORDER BY id DESC LIMIT \(bind: limit)").all()
-                .map(Self.decodeWorkflowRun)
+                .map { try Self.decodeWorkflowRun($0) }
         }
     }
 
-    static func decodeWorkflowRun(_ row: any SQLRow) throws -> WorkflowRun {
+    /// `nodes`: how the node states' JSON becomes values (a queue transaction reuses the ones it
+    /// decoded or wrote last when the text is the same).
+    static func decodeWorkflowRun(
+        _ row: any SQLRow,
+        nodes: (String) throws -> [WorkflowRunNode] = { try fromJSON([WorkflowRunNode].self, $0) }
+    ) throws -> WorkflowRun {
         WorkflowRun(
             id: try row.decode(column: "id", as: WorkflowRunID.self),
             workflowId: try row.decode(column: "workflow_id", as: WorkflowID.self),
@@ -77,7 +83,7 @@ extension Database: WorkflowStore {
             createdAt: Date(millis: try row.decode(column: "created_at", as: Int64.self)),
             finishedAt: try row.decode(column: "finished_at", as: Int64?.self).map(Date.init(millis:)),
             cancelReason: try row.decode(column: "cancel_reason", as: String?.self),
-            nodes: try fromJSON([WorkflowRunNode].self, try row.decode(column: "nodes", as: String.self))
+            nodes: try nodes(try row.decode(column: "nodes", as: String.self))
         )
     }
 

@@ -61,6 +61,48 @@ import Testing
         }
     }
 
+    /// A run's node states are remembered as written, and read back as stored: a write that was
+    /// rolled back is not what the next transaction sees.
+    @Test func aRunsNodeStatesReadBackAsStoredAfterARollback() async throws {
+        try await withStore { store, user in
+            let workflow = try await store.saveWorkflow(Self.workflow(owner: user.id))
+            let pending = [WorkflowRunNode(key: "check", state: .pending), WorkflowRunNode(key: "cleanup", state: .pending)]
+            let start = WorkflowRun(
+                id: 0,
+                workflowId: workflow.id,
+                status: .running,
+                trigger: .manual,
+                input: nil,
+                triggeredBy: nil,
+                createdAt: Date(),
+                nodes: pending
+            )
+            let id = try await store.withQueueTransaction { try await $0.insertWorkflowRun(start, definition: workflow) }
+            var run = try #require(try await store.withQueueTransaction { try await $0.workflowRun(id) }).run
+            #expect(run.nodes == pending)
+
+            run.nodes[0].state = .ended(.success, condition: nil)
+            run.nodes[0].output = .object(["free": .integer(3)])
+            let written = run
+            try await store.withQueueTransaction { try await $0.updateWorkflowRun(written) }
+            #expect(try await store.withQueueTransaction { try await $0.workflowRun(id) }?.run.nodes == written.nodes)
+
+            struct Abandoned: Error {}
+            var changed = written
+            changed.nodes[1].state = .skipped(reason: "abandoned")
+            let abandoned = changed
+            await #expect(throws: Abandoned.self) {
+                try await store.withQueueTransaction { tx in
+                    try await tx.updateWorkflowRun(abandoned)
+                    throw Abandoned()
+                }
+            }
+            #expect(try await store.withQueueTransaction { try await $0.workflowRun(id) }?.run.nodes == written.nodes)
+            // The store's own read (not the queue's) agrees.
+            #expect(try await store.workflowRun(id: id)?.nodes == written.nodes)
+        }
+    }
+
     /// A run's definition is decoded once; a run that got a rolled-back run's id back (same id,
     /// another workflow or start) does not find the other's definition.
     @Test func aRunsDefinitionIsRememberedForThatRunOnly() {
