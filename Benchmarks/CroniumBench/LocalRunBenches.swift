@@ -211,7 +211,10 @@ struct LocalRunBenches {
     /// The variables the local executor gives every run whose event sets none.
     private func runEnvironment(_ bench: BenchEngine, home: String, temporary: String) -> [String] {
         let user = bench.isolation.switchedUser?.name ?? bench.isolation.user.name
-        return ["PATH=/usr/local/bin:/usr/bin:/bin", "LANG=C.UTF-8", "USER=\(user)", "LOGNAME=\(user)", "HOME=\(home)", "TMPDIR=\(temporary)"]
+        return [
+            "PATH=\(LocalProcessExecutor.defaultPath)", "LANG=\(LocalProcessExecutor.defaultLanguage)", "USER=\(user)", "LOGNAME=\(user)",
+            "HOME=\(home)", "TMPDIR=\(temporary)",
+        ]
     }
 }
 

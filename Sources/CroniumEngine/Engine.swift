@@ -210,17 +210,28 @@ public final class Engine: Sendable {
     /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
     /// free, else as soon as one is.
     public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?, input: String? = nil) async throws -> ExecutionID {
+        try await enqueueReporting(eventId: eventId, trigger: trigger, triggeredBy: triggeredBy, input: input).id
+    }
+
+    /// ``enqueue(eventId:trigger:triggeredBy:input:)``, and whether the run started at once in a
+    /// free slot (`RUNNING`) or waits in the queue (`PENDING`).
+    func enqueueReporting(
+        eventId: EventID,
+        trigger: ExecutionTrigger,
+        triggeredBy: UserID?,
+        input: String? = nil
+    ) async throws -> (id: ExecutionID, status: ExecutionStatus) {
         let now = clock.now()
         let request = EnqueueRequest(eventId: eventId, trigger: trigger, runAt: now, triggeredBy: triggeredBy, input: input)
-        let id: ExecutionID
+        let queued: (id: ExecutionID, status: ExecutionStatus)
         if let started = try await dispatcher.startAtOnce(request, now: now) {
-            id = started
+            queued = (started, .running)
         } else {
-            id = try await store.enqueue(request, now: now)
+            queued = (try await store.enqueue(request, now: now), .pending)
             dispatcher.doorbell.ring()
         }
         configuration.metrics.received(trigger)
-        return id
+        return queued
     }
 
     /// Stops a run: a queued one is marked cancelled at once, a running one is told to stop (the

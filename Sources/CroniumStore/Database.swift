@@ -16,9 +16,9 @@ public final class Database: Sendable {
     private let reader: any SQLDatabase
     private let readMutex = AsyncMutex()
     private let close: @Sendable () async throws -> Void
-    /// Where transactions and reads run (SQLite's own threads); nil: on the caller's executor.
-    private let writeExecutor: (any TaskExecutor)?
-    private let readExecutor: (any TaskExecutor)?
+    /// Where transactions and reads run: SQLite's own threads (``SQLiteThread``).
+    private let writeExecutor: any TaskExecutor
+    private let readExecutor: any TaskExecutor
     /// Decoded definitions of workflow runs, read once per run.
     let workflowDefinitions = WorkflowDefinitions()
 
@@ -26,15 +26,15 @@ public final class Database: Sendable {
         dialect: Dialect,
         sql: any SQLDatabase,
         reader: (any SQLDatabase)? = nil,
-        executors: (write: any TaskExecutor, read: any TaskExecutor)? = nil,
+        executors: (write: any TaskExecutor, read: any TaskExecutor),
         close: @escaping @Sendable () async throws -> Void
     ) {
         self.dialect = dialect
         self.sql = sql
         self.reader = reader ?? sql
         self.close = close
-        writeExecutor = executors?.write
-        readExecutor = executors?.read
+        writeExecutor = executors.write
+        readExecutor = executors.read
     }
 
     /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies migrations.
@@ -53,6 +53,7 @@ public final class Database: Sendable {
         }
         // Migrations first, on the writer alone: the reader opens a database in its final shape.
         let executors = (write: SQLiteThread.writer as any TaskExecutor, read: SQLiteThread.reader as any TaskExecutor)
+        // Its reads go to the writer's connection, so they run on the writer's thread too.
         try await Migrations.apply(to: Database(dialect: .sqlite, sql: sql, executors: (executors.write, executors.write)) {}, logger: logger)
         let readHandle = try SQLiteHandle(path: path)
         let reader = SQLiteDirectDatabase(handle: readHandle, logger: logger)

@@ -72,9 +72,9 @@ extension Engine {
         guard event.maxExecutions == 0 || event.executionCount < event.maxExecutions else {
             throw CroniumError(.executionsUsedUp, "event \(id) has used all \(event.maxExecutions) of its executions")
         }
-        let executionId = try await enqueue(eventId: id, trigger: .webhook, triggeredBy: nil, input: input?.text)
-        // RUNNING when a free slot took it at once, PENDING when it waits in the queue.
-        let status = try await store.execution(id: executionId)?.status ?? .pending
+        // RUNNING when a free slot took it at once, PENDING when it waits in the queue (as it was
+        // then: a fast run may have ended by the time the answer goes).
+        let (executionId, status) = try await enqueueReporting(eventId: id, trigger: .webhook, triggeredBy: nil, input: input?.text)
         return HookDelivery(executionId: executionId, status: status.rawValue)
     }
 

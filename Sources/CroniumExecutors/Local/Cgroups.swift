@@ -83,10 +83,9 @@ public struct Cgroups: Sendable {
     func acquire(memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
         let limits = CgroupLimits(memoryBytes: memoryBytes, processes: processes)
         if let idle = pool.takeIdle() {
-            let name = idle.name
-            if let group = try? configure(name, limits: limits, previous: idle.limits) { return group }
+            if let group = try? configure(idle.name, limits: limits, previous: idle.limits) { return group }
             // v1 refuses a memory limit below what the last run left charged (its page cache).
-            for directory in directories(name) { Self.remove(directory) }
+            for directory in directories(idle.name) { Self.remove(directory) }
         }
         let name = "\(instance)-run-\(pool.newNumber())"
         for directory in directories(name) {
@@ -114,23 +113,23 @@ public struct Cgroups: Sendable {
         let memory = "\(memoryBase)/\(name)"
         let pids = "\(pidsBase)/\(name)"
         let (memoryBytes, processes) = (limits.memoryBytes, limits.processes)
-        switch version {
-        case _ where previous?.memoryBytes == memoryBytes:
-            break
-        case .v2:
-            try Self.set("\(memory)/memory.max", "\(memoryBytes)")
-            if previous == nil {
-                // Swap would let a run exceed its limit slowly instead of ending.
-                _ = Self.write("0", to: "\(memory)/memory.swap.max")
-                // The whole run ends together, as one would expect of "the run ran out of memory".
-                _ = Self.write("1", to: "\(memory)/memory.oom.group")
+        if previous?.memoryBytes != memoryBytes {
+            switch version {
+            case .v2:
+                try Self.set("\(memory)/memory.max", "\(memoryBytes)")
+                if previous == nil {
+                    // Swap would let a run exceed its limit slowly instead of ending.
+                    _ = Self.write("0", to: "\(memory)/memory.swap.max")
+                    // The whole run ends together, as one would expect of "the run ran out of memory".
+                    _ = Self.write("1", to: "\(memory)/memory.oom.group")
+                }
+            case .v1:
+                // memory+swap may never be below memory alone: raised first when the limit grows,
+                // lowered after it when it shrinks.
+                _ = Self.write("\(memoryBytes)", to: "\(memory)/memory.memsw.limit_in_bytes")
+                try Self.set("\(memory)/memory.limit_in_bytes", "\(memoryBytes)")
+                _ = Self.write("\(memoryBytes)", to: "\(memory)/memory.memsw.limit_in_bytes")
             }
-        case .v1:
-            // memory+swap may never be below memory alone: raised first when the limit grows,
-            // lowered after it when it shrinks.
-            _ = Self.write("\(memoryBytes)", to: "\(memory)/memory.memsw.limit_in_bytes")
-            try Self.set("\(memory)/memory.limit_in_bytes", "\(memoryBytes)")
-            _ = Self.write("\(memoryBytes)", to: "\(memory)/memory.memsw.limit_in_bytes")
         }
         if previous?.processes != processes { try Self.set("\(pids)/pids.max", "\(processes)") }
         let joins = Array(Set([memory, pids])).map { open("\($0)/cgroup.procs", O_WRONLY | O_CLOEXEC) }

@@ -16,7 +16,7 @@ public struct Interpreters: Sendable, Equatable {
 
     /// Prefers the system's own binaries in /usr/bin over shims earlier on PATH.
     public static func resolve(environment: [String: String] = ProcessInfo.processInfo.environment) -> Interpreters {
-        let path = (environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin").split(separator: ":").map(String.init)
+        let path = (environment["PATH"] ?? LocalProcessExecutor.defaultPath).split(separator: ":").map(String.init)
         let searchOrder = ["/usr/bin", "/bin"] + path
         func find(_ names: [String]) -> String? {
             for directory in searchOrder {

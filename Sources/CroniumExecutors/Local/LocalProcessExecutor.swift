@@ -81,8 +81,8 @@ public struct LocalProcessExecutor: Executor {
         let memoryBytes = UInt64(limits.memoryMB ?? 0) << 20
         let scriptName = Self.scriptName(for: event.type)
         var environment = context.environment
-        environment["PATH"] = environment["PATH"] ?? "/usr/local/bin:/usr/bin:/bin"
-        environment["LANG"] = environment["LANG"] ?? "C.UTF-8"
+        environment["PATH"] = environment["PATH"] ?? Self.defaultPath
+        environment["LANG"] = environment["LANG"] ?? Self.defaultLanguage
         // Unsandboxed runs of a root server each get a uid of their own (see ``RunUIDs``).
         let ownUser = isolation.sandbox == nil ? isolation.runUIDs?.acquire(for: context.executionId) : nil
         if isolation.sandbox == nil, isolation.runUIDs != nil, ownUser == nil {
@@ -263,6 +263,10 @@ public struct LocalProcessExecutor: Executor {
     static func describe(_ limits: RunLimits) -> String {
         "memory \(limits.memoryMB ?? 0) MiB, \(limits.processes ?? 0) processes, \(limits.openFiles ?? 0) open files, disk \(limits.diskMB ?? 0) MiB"
     }
+
+    /// A run's `PATH` and `LANG` when its event sets none (the benchmark's raw spawns get them too).
+    public static let defaultPath = "/usr/local/bin:/usr/bin:/bin"
+    public static let defaultLanguage = "C.UTF-8"
 
     static func scriptName(for type: EventType) -> String {
         switch type {
