@@ -73,7 +73,8 @@ import Testing
         try await withEngine(clock: clock) { harness in
             // A run that is replaced must still be going when its replacement comes, however loaded the
             // machine: it would end on its own otherwise (1.5 s has been too short under the whole suite).
-            let script = policy == .replace ? "sleep 60" : "sleep 1.5"
+            // With `allow` the two must be seen running at once, which 1.5 s also missed once.
+            let script = policy == .replace ? "sleep 60" : policy == .allow ? "sleep 6" : "sleep 1.5"
             let event = try await scheduledEvent(harness, script: script, schedule: .interval(seconds: 10, overlap: policy))
             #expect(try await eventually { harness.engine.scheduler.nextFire(of: .event(event.id)) != nil })
             clock.advance(to: Self.t0 + 10)
