@@ -195,6 +195,32 @@ extension Executor {
         #expect(outcome.status == .cancelled)
     }
 
+    /// A stop at any moment of a sandbox's start ends the run at once, not after the grace
+    /// period. bubblewrap's init in the run's PID namespace ignores SIGTERM, so a TERM sent while
+    /// the sandbox was still being set up used to be lost (a replaced scheduled run went on).
+    @Test func aStopDuringTheSandboxStartIsNotLost() async throws {
+        let directory = try TemporaryDirectory("exec")
+        defer { directory.remove() }
+        let executor = try executor(directory, sandboxed: true)
+        let event = try scriptEvent(.bash, "sleep 60")
+        // The sandbox takes a few milliseconds to start: stops are sent across that window.
+        for step in 0..<40 {
+            let started = ContinuousClock.now
+            let task = Task {
+                await executor.execute(
+                    RunRequest(executionId: 5, event: event, environment: [:]),
+                    output: OutputRecorder().handler,
+                    grace: .seconds(30)
+                )
+            }
+            try await Task.sleep(for: .microseconds(250 * step))
+            task.cancel()
+            let outcome = await task.value
+            #expect(outcome.status == .cancelled)
+            #expect(ContinuousClock.now - started < .seconds(10), "a stop \(250 * step) µs after the start waited for the grace period")
+        }
+    }
+
     @Test func sandboxHidesTheDataDirectoryAndProtectsTheSystem() async throws {
         let directory = try TemporaryDirectory("exec")
         defer { directory.remove() }

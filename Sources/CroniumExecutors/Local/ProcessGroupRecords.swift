@@ -37,7 +37,7 @@ struct ProcessGroupRecords: Sendable {
             guard let text = try? String(contentsOfFile: "\(directory)/\(entry)", encoding: .utf8) else { continue }
             let fields = text.split(whereSeparator: \.isWhitespace)
             guard fields.count == 2, let group = pid_t(fields[0]), let started = UInt64(fields[1]) else { continue }
-            for member in ProcessRun.processes(inGroup: group) where (Self.startTime(of: member) ?? 0) >= started {
+            for (member, _) in ProcessRun.processes(inGroup: group) where (Self.startTime(of: member) ?? 0) >= started {
                 kill(member, SIGKILL)
             }
         }

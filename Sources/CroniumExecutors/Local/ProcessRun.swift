@@ -134,30 +134,38 @@ struct ProcessRun: Sendable {
             kill(-pid, SIGKILL)
             return
         }
-        let members = leaderIsSandbox ? Self.processes(inGroup: pid).filter { $0 != pid } : []
-        if leaderIsSandbox && members.isEmpty {
-            // bubblewrap has not started the script yet: there is nothing to clean up, and
-            // bubblewrap itself would shrug SIGTERM off and start the script anyway.
-            kill(-pid, SIGKILL)
-        } else if members.isEmpty {
+        guard leaderIsSandbox else {
             kill(-pid, SIGTERM)
+            return
+        }
+        // bubblewrap's processes carry its name until the script is executed. Its init in the
+        // run's PID namespace ignores SIGTERM from outside (the kernel drops signals it has no
+        // handler for), so a TERM that only reached bubblewrap would be lost and the run would
+        // go on until the grace period's KILL.
+        let members = Self.processes(inGroup: pid)
+        let sandboxName = members.first { $0.pid == pid }?.name
+        let script = members.filter { $0.pid != pid && $0.name != sandboxName }
+        if script.isEmpty {
+            // The script has not started yet: there is nothing to clean up.
+            kill(-pid, SIGKILL)
         } else {
-            for member in members { kill(member, SIGTERM) }
+            for member in script { kill(member.pid, SIGTERM) }
         }
     }
 
-    /// The ids of every process whose process group is `group`, from /proc.
-    static func processes(inGroup group: pid_t) -> [pid_t] {
+    /// Every process whose process group is `group`, with its name (at most 15 bytes), from /proc.
+    static func processes(inGroup group: pid_t) -> [(pid: pid_t, name: Substring)] {
         guard let entries = try? FileManager.default.contentsOfDirectory(atPath: "/proc") else { return [] }
-        return entries.compactMap { entry -> pid_t? in
+        return entries.compactMap { entry -> (pid_t, Substring)? in
             // Decoded leniently: a process name cut at 15 bytes may end inside a UTF-8 character.
             guard let pid = pid_t(entry), let data = FileManager.default.contents(atPath: "/proc/\(entry)/stat"),
                 case let stat = String(decoding: data, as: UTF8.self),
-                let afterName = stat.lastIndex(of: ")")
+                let beforeName = stat.firstIndex(of: "("), let afterName = stat.lastIndex(of: ")")
             else { return nil }
             // "pid (name) state ppid pgrp …": the name may hold spaces and parentheses.
             let fields = stat[stat.index(after: afterName)...].split(separator: " ")
-            return fields.count > 2 && pid_t(fields[2]) == group ? pid : nil
+            guard fields.count > 2, pid_t(fields[2]) == group else { return nil }
+            return (pid, stat[stat.index(after: beforeName)..<afterName])
         }
     }
 
