@@ -59,7 +59,10 @@ let package = Package(
             path: "Helpers",
             exclude: ["python/pyproject.toml", "python/tests", "node/package.json", "node/test", "bash/test.sh", "README.md"],
             sources: ["HelperFiles.swift"],
-            resources: [.embedInCode("python/cronium/__init__.py"), .embedInCode("node/cronium/index.js"), .embedInCode("bash/cronium.sh")],
+            resources: [
+                .embedInCode("python/cronium/__init__.py"), .embedInCode("node/cronium/index.js"), .embedInCode("bash/cronium.sh"),
+                .embedInCode("bash/autoload.sh"),
+            ],
             swiftSettings: swiftSettings
         ),
         .target(

@@ -3,11 +3,13 @@
 /// binary is installed.
 public enum HelperFiles {
     /// Each file by its path under a helpers directory: `python/` goes on `PYTHONPATH`, `node/`
-    /// on `NODE_PATH`, and Bash sources `bash/cronium.sh` (`BASH_ENV`).
+    /// on `NODE_PATH`, and Bash starts with `bash/autoload.sh` (`BASH_ENV`), which loads
+    /// `bash/cronium.sh` when a script first calls a helper.
     public static let all: [(path: String, contents: [UInt8])] = [
         (python, PackageResources.__init___py),
         (node, PackageResources.index_js),
         (bash, PackageResources.cronium_sh),
+        ("bash/autoload.sh", PackageResources.autoload_sh),
     ]
 
     public static let python = "python/cronium/__init__.py"

@@ -2,7 +2,9 @@
 # The Bash helpers against the real runtime API: run inside a Cronium run by
 # scripts/test-helpers.sh (input {"case": "helpers"}, a low runtime rate limit).
 set -u
-source "$(dirname "$0")/cronium.sh"
+# The helpers as a run gets them: BASH_ENV has defined a stand-in for each, and the first call
+# loads the library.
+stand_ins=$(declare -F | grep -c ' cronium_')
 failures=0
 check() { # check NAME EXPECTED ACTUAL
   if [ "$2" == "$3" ]; then echo "ok - $1"; else echo "not ok - $1: expected [$2], got [$3]"; failures=$((failures + 1)); fi
@@ -11,6 +13,8 @@ check() { # check NAME EXPECTED ACTUAL
 check "input" '{"case":"helpers"}' "$(cronium_input)"
 check "event" '"eventName":"bash helper tests"' "$(cronium_event | grep -o '"eventName":"[^"]*"')"
 cronium_output '{"language": "bash"}'; check "output" 0 $?
+check "a stand-in for every helper" "$(declare -F | grep -c ' cronium_')" "$stand_ins"
+check "the library's own functions" "$(grep -c '^cronium_[a-zA-Z_]*()' "$(dirname "$0")/cronium.sh")" "$stand_ins"
 cronium_set_condition true; check "condition" 0 $?
 cronium_setCondition false; check "condition, old spelling" 0 $?
 check "condition refused" "cronium: usage: cronium_set_condition true|false" "$(cronium_set_condition yes 2>&1)"

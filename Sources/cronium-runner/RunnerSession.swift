@@ -147,7 +147,7 @@ final class RunnerSession {
         if FileSystem.exists(helpers) {
             environment["PYTHONPATH"] = ["\(helpers)/python", environment["PYTHONPATH"]].compactMap { $0 }.joined(separator: ":")
             environment["NODE_PATH"] = ["\(helpers)/node", environment["NODE_PATH"]].compactMap { $0 }.joined(separator: ":")
-            environment["BASH_ENV"] = "\(helpers)/bash/cronium.sh"
+            environment["BASH_ENV"] = "\(helpers)/bash/autoload.sh"
         }
         guard let interpreter = manifest.interpreter.first, let path = Self.find(interpreter, in: environment["PATH"] ?? "/usr/bin:/bin") else {
             throw RunnerError("\(manifest.interpreter.first ?? "the interpreter") is not installed on this host (looked in PATH)")

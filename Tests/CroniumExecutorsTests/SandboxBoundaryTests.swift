@@ -106,6 +106,11 @@ import Testing
             for path in /var/tmp/\(marker) /usr/\(marker) /etc/\(marker) /\(marker) /run/cronium/\(marker) /proc/\(marker); do
               if (echo x > "$path") 2>/dev/null; then echo "wrote=$path"; fi
             done
+            # The files copied in (the script itself, the accounts) cannot be changed either.
+            for path in "$0" /etc/passwd /etc/group; do
+              if (echo x >> "$path") 2>/dev/null; then echo "wrote=$path"; fi
+            done
+            echo "script=$0"
             echo data > ./mine && echo "work=$(cat ./mine) $(pwd)"
             echo data > /tmp/mine && echo "tmp=$(cat /tmp/mine)"
             echo "home=$HOME"
@@ -118,6 +123,7 @@ import Testing
         #expect(result.value("work") == "data /work")
         #expect(result.value("tmp") == "data")
         #expect(result.value("home") == "/work")
+        #expect(result.value("script") == "/run/cronium/script.sh")
         #expect(result.value("whoami") == (Self.isRoot ? "nobody" : RunUser.server.name))
         let etc = Set(result.value("etc")?.split(separator: " ").map(String.init) ?? [])
         #expect(!etc.contains("shadow") && !etc.contains("ssh") && etc.contains("passwd") && etc.contains("ld.so.cache"))

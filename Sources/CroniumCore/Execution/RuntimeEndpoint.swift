@@ -22,7 +22,7 @@ public struct RuntimeEndpoint: Sendable, Equatable {
         }
         prepend("PYTHONPATH", "\(helpersDirectory)/python")
         prepend("NODE_PATH", "\(helpersDirectory)/node")
-        environment["BASH_ENV"] = "\(helpersDirectory)/bash/cronium.sh"
+        environment["BASH_ENV"] = "\(helpersDirectory)/bash/autoload.sh"
         return environment
     }
 }

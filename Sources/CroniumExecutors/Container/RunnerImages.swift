@@ -104,7 +104,7 @@ public struct RunnerImages: Sendable {
                 "WORKDIR /work", "USER 1000:1000",
                 "ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
                 "ENV PYTHONPATH=\(Self.helpersPath)/python", "ENV NODE_PATH=\(Self.helpersPath)/node",
-                "ENV BASH_ENV=\(Self.helpersPath)/bash/cronium.sh", "ENV LANG=C.UTF-8",
+                "ENV BASH_ENV=\(Self.helpersPath)/bash/autoload.sh", "ENV LANG=C.UTF-8",
             ]
         )
         progress("built in \(Int((ContinuousClock.now - started).components.seconds)) s: \(id.prefix(19))")
