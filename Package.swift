@@ -114,7 +114,7 @@ let package = Package(
         .target(
             name: "CroniumEngine",
             dependencies: [
-                "CroniumCore", "CroniumStore", "CroniumExecutors",
+                "CroniumCore", "CroniumStore", "CroniumExecutors", "CCroniumSystem",
                 .product(name: "CoreMetrics", package: "swift-metrics"),
                 .product(name: "NIOSSH", package: "swift-nio-ssh"),
                 .product(name: "Crypto", package: "swift-crypto"),

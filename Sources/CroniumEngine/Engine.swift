@@ -1,3 +1,4 @@
+import CCroniumSystem
 import CroniumCore
 import CroniumExecutors
 import CroniumStore
@@ -94,6 +95,10 @@ public final class Engine: Sendable {
     /// Users' remote servers: their credentials (sealed like secrets) and pooled connections.
     public let remote: RemoteServers
 
+    /// Once per process, with its first engine: a run's path allocates and frees the same memory
+    /// every time, and malloc's default is to hand it back to the system at once.
+    private static let keepFreedMemory: Void = cronium_keep_freed_memory()
+
     public init(
         store: any Store,
         executors: ExecutorRegistry,
@@ -104,6 +109,7 @@ public final class Engine: Sendable {
         vault: VariableVault? = nil,
         logger: Logger
     ) {
+        _ = Self.keepFreedMemory
         self.runtime = runtime
         self.vault = vault ?? VariableVault(store: store, cipher: .withNewKey())
         let remote = RemoteServers(

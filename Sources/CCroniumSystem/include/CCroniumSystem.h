@@ -41,6 +41,12 @@ typedef struct {
 /// `*failed_step` to a short name of that step ("exec", "setuid", …).
 int cronium_spawn(const cronium_spawn_request *request, pid_t *pid, const char **failed_step);
 
+/// Lets malloc keep freed memory for reuse instead of handing it back to the system at once:
+/// the store's writer thread freed and faulted in the same pages again at every transaction
+/// (about 20 page faults a run, each costly in a VM that returns freed pages to its host).
+/// Blocks up to 4 MiB come from the heap, and up to 16 MiB of free heap top stays mapped.
+void cronium_keep_freed_memory(void);
+
 /// The `RLIMIT_*` resources runs are limited by (not all of them reach Swift through Glibc).
 extern const int cronium_rlimit_nofile, cronium_rlimit_nproc, cronium_rlimit_data, cronium_rlimit_fsize, cronium_rlimit_core;
 
