@@ -68,7 +68,7 @@ let package = Package(
         .target(
             name: "CroniumStore",
             dependencies: [
-                "CroniumCore",
+                "CroniumCore", "CCroniumSQLite",
                 .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "SQLiteKit", package: "sqlite-kit"),
                 // Its C module (`VaporCSQLite`, the SQLite it bundles) runs the store's statements
@@ -84,6 +84,9 @@ let package = Package(
         /// What a run's child does between fork and exec, and the sandbox's seccomp program: only C
         /// can run safely in a child that shares the server's memory.
         .target(name: "CCroniumSystem"),
+        /// The one call into the SQLite that sqlite-nio bundles that Swift cannot make (a variadic
+        /// function); linked only where the store is.
+        .target(name: "CCroniumSQLite"),
         /// Copied to remote servers and started over SSH for each run: its Swift runtime linked
         /// in, so it needs nothing on the host but the C library (and zlib).
         .executableTarget(

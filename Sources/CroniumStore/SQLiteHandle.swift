@@ -1,3 +1,4 @@
+import CCroniumSQLite
 import Foundation
 import NIOConcurrencyHelpers
 import NIOCore
@@ -39,6 +40,10 @@ final class SQLiteHandle: @unchecked Sendable {
             let failure = SQLiteFailure(code: opened, message: handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) })
             sqlite_nio_sqlite3_close(handle)
             throw failure
+        }
+        guard cronium_sqlite_stable_plans(UnsafeMutableRawPointer(handle)) == 0 else {
+            sqlite_nio_sqlite3_close(handle)
+            throw SQLiteFailure(code: SQLITE_ERROR, message: "SQLite refused its query planner stability guarantee")
         }
         self.handle = handle
         self.path = path
@@ -85,6 +90,12 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// How often SQLite has prepared the kept statement `sql` again since it was first prepared
+    /// (nil when it is not kept): what a kept statement should not need.
+    func timesPreparedAgain(_ sql: String) -> Int32? {
+        lock.withLock { statements[sql].map { sqlite_nio_sqlite3_stmt_status($0.pointer, SQLITE_STMTSTATUS_REPREPARE, 0) } }
+    }
 
     private func prepared(_ sql: String, on handle: OpaquePointer) throws -> Statement {
         if let statement = statements[sql] { return statement }

@@ -2,6 +2,7 @@ import CroniumTesting
 import Foundation
 import Logging
 import SQLKit
+import SQLiteNIO
 import Testing
 
 @testable import CroniumStore
@@ -25,6 +26,24 @@ import Testing
         var name: String
         var size: Double?
         var data: Data?
+    }
+
+    /// A kept statement runs as prepared whatever values it is given. SQLite would otherwise plan
+    /// some statements by their bound values (a `LIMIT ?`, as the queue's claim has) and prepare
+    /// them again at every execution with new ones.
+    @Test func aKeptStatementIsNotPreparedAgainForNewValues() async throws {
+        try await withHandle { handle, sql in
+            for index in 0..<20 { try await sql.raw("INSERT INTO items (name) VALUES (\(bind: "n\(index)"))").run() }
+            let query = "SELECT id FROM items WHERE name > ?1 ORDER BY id LIMIT ?2"
+            for limit in 1...10 {
+                var ids: [Int] = []
+                try handle.execute(query, [.text("n"), .integer(limit)]) { row in
+                    if case .integer(let id)? = row.value("id") { ids.append(id) }
+                }
+                #expect(ids == Array(1...limit))
+            }
+            #expect(handle.timesPreparedAgain(query) == 0)
+        }
     }
 
     /// More distinct statements than the cache keeps: every one still answers correctly, kept or
