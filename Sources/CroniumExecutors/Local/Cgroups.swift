@@ -81,7 +81,17 @@ public struct Cgroups: Sendable {
     /// A group for one run, with its limits, open for the child to join: an idle one when there
     /// is one, else a new one.
     func acquire(memoryBytes: UInt64, processes: Int) throws -> RunCgroup {
-        let limits = CgroupLimits(memoryBytes: memoryBytes, processes: processes)
+        // Given back by ``RunCgroup/release()``, or below when no group could be had.
+        CgroupMoveWarmth.shared?.hold()
+        do {
+            return try group(limits: CgroupLimits(memoryBytes: memoryBytes, processes: processes))
+        } catch {
+            CgroupMoveWarmth.shared?.release()
+            throw error
+        }
+    }
+
+    private func group(limits: CgroupLimits) throws -> RunCgroup {
         if let idle = pool.takeIdle() {
             if let group = try? configure(idle.name, limits: limits, previous: idle.limits) { return group }
             // v1 refuses a memory limit below what the last run left charged (its page cache).
@@ -268,6 +278,7 @@ struct RunCgroup: Sendable {
 
     /// Kills every process left and gives the group back, or removes it when something stayed.
     func release() {
+        CgroupMoveWarmth.shared?.release()
         let directories = Set([memory, pids])
         if directories.allSatisfy(Cgroups.empty), pool.keep(name, limits: limits) { return }
         for directory in directories { Cgroups.remove(directory) }
