@@ -173,7 +173,7 @@ let package = Package(
         .executableTarget(
             name: "CroniumBench",
             dependencies: [
-                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem", "CroniumTesting",
+                "CroniumEngine", "CroniumExecutors", "CroniumStore", "CroniumCore", "CCroniumSystem", "CroniumTesting", "CroniumServer",
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "Logging", package: "swift-log"),

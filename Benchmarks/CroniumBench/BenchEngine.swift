@@ -2,6 +2,7 @@ import CoreMetrics
 import CroniumCore
 import CroniumEngine
 import CroniumExecutors
+import CroniumServer
 import CroniumStore
 import Foundation
 import Logging
@@ -163,10 +164,24 @@ final class BenchEngine: Sendable {
         let counting =
             factory.map { EngineMetrics(factory: $0) }
             ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
+        let configuration = Engine.Configuration(maxConcurrentRuns: maxConcurrentRuns, metrics: counting)
+        // Every run gets its runtime API as a server's runs do (a listener and a token each), and
+        // its scripts the helpers.
+        let vault = VariableVault(store: store, cipher: .withNewKey())
+        let sessions = RuntimeSessions()
+        let setup = EngineNode.RuntimeSetup(
+            dataDirectory: directory,
+            instance: options.instance,
+            sessions: sessions,
+            vault: vault,
+            toolLimits: configuration.toolLimits
+        )
         engine = Engine(
             store: store,
             executors: executors,
-            configuration: .init(maxConcurrentRuns: maxConcurrentRuns, metrics: counting),
+            configuration: configuration,
+            runtime: RuntimeAccess(sessions: sessions, gateway: try await runtimeGateway(setup, logger: logger)),
+            vault: vault,
             logger: logger
         )
         let group = ServiceGroup(configuration: .init(services: engine.services, logger: logger))

@@ -32,15 +32,7 @@ public struct CroniumServer: Sendable {
         }
         let metrics = ServerMetrics()
         (node, runtime) = try await EngineNode.open(configuration.engine, metrics: EngineMetrics(factory: metrics.factory), logger: logger) {
-            setup in
-            let tokens = try await RuntimeTokens.load(dataDirectory: setup.dataDirectory)
-            return RuntimeListeners(
-                directory: try RuntimeListeners.makeDirectory(instance: setup.instance),
-                responder: buildRuntimeRouter(tokens: tokens, sessions: setup.sessions, vault: setup.vault, toolLimits: setup.toolLimits)
-                    .buildResponder(),
-                tokens: tokens,
-                logger: logger
-            )
+            setup in try await RuntimeListeners.make(setup, logger: logger)
         }
         var configuration = configuration
         configuration.engine = node.configuration
@@ -48,6 +40,12 @@ public struct CroniumServer: Sendable {
         self.metrics = metrics
         self.logger = logger
     }
+}
+
+/// The runtime API as `cronium serve` gives it to runs, for an engine built without the server's
+/// node (the benchmarks).
+public func runtimeGateway(_ setup: EngineNode.RuntimeSetup, logger: Logger) async throws -> any RuntimeGateway {
+    try await RuntimeListeners.make(setup, logger: logger)
 }
 
 /// The HTTP application, with the engine node as the first of its services: stopped last, after

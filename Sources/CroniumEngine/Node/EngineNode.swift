@@ -36,6 +36,14 @@ public final class EngineNode: Service, Sendable {
         public let sessions: RuntimeSessions
         public let vault: VariableVault
         public let toolLimits: ToolRateLimit
+
+        public init(dataDirectory: String, instance: String, sessions: RuntimeSessions, vault: VariableVault, toolLimits: ToolRateLimit) {
+            self.dataDirectory = dataDirectory
+            self.instance = instance
+            self.sessions = sessions
+            self.vault = vault
+            self.toolLimits = toolLimits
+        }
     }
 
     private init(
