@@ -130,10 +130,23 @@ let package = Package(
             ],
             swiftSettings: swiftSettings
         ),
+        /// The web UI (HTML, CSS and ES modules, no build step), embedded in the binary.
+        .target(
+            name: "CroniumWeb",
+            path: "Web",
+            sources: ["WebFiles.swift"],
+            resources: [
+                .embedInCode("index.html"), .embedInCode("app.css"), .embedInCode("icon.svg"), .embedInCode("app.js"),
+                .embedInCode("api.js"), .embedInCode("dom.js"), .embedInCode("page-signin.js"), .embedInCode("page-dashboard.js"),
+                .embedInCode("page-events.js"), .embedInCode("page-event.js"), .embedInCode("page-executions.js"),
+                .embedInCode("page-execution.js"), .embedInCode("page-account.js"),
+            ],
+            swiftSettings: swiftSettings
+        ),
         .target(
             name: "CroniumServer",
             dependencies: [
-                "CroniumEngine",
+                "CroniumEngine", "CroniumRunnerKit", "CroniumWeb",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "HummingbirdWebSocket", package: "hummingbird-websocket"),
                 .product(name: "Metrics", package: "swift-metrics"),

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: installs what the tests need (bubblewrap, python3 with pytest, node, curl,
-# tzdata, openssh-server, python3-aiosmtpd, openssl; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
+# tzdata, openssh-server, python3-aiosmtpd, openssl, chromium with its driver and selenium; podman, runc and mmdebstrap through scripts/podman.sh) when missing, starts podman's API
 # service and builds the runner images, then `swift test`, then the runtime helper libraries' own
 # tests. This is the README's test command and what CI runs.
 set -euo pipefail
@@ -18,6 +18,10 @@ command -v curl >/dev/null 2>&1 || need+=(curl)
 # The email tests' SMTP server, and the certificate it is given.
 /usr/bin/python3 -c 'import aiosmtpd' >/dev/null 2>&1 || need+=(python3-aiosmtpd)
 [ -x /usr/bin/openssl ] || need+=(openssl)
+# The web UI's browser tests: Chromium, its WebDriver, and selenium (Debian's packaging of it).
+[ -x /usr/bin/chromium ] || need+=(chromium)
+[ -x /usr/bin/chromedriver ] || need+=(chromium-driver)
+/usr/bin/python3 -c 'import selenium' >/dev/null 2>&1 || need+=(python3-selenium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "scripts/test.sh: installing ${need[*]}" >&2
   if [ "$(id -u)" -eq 0 ]; then sudo=""; else sudo="sudo"; fi
@@ -52,12 +56,15 @@ if [ $# -gt 0 ]; then
 fi
 swift test 2>&1 | tee /tmp/cronium-swift-test.$$.log
 status=${PIPESTATUS[0]}
-# The container tests are enabled by the socket above: make sure they did run.
-if ! grep -q 'Suite ContainerTests passed' /tmp/cronium-swift-test.$$.log; then
-  [ "$status" -ne 0 ] || echo "scripts/test.sh: the container tests did not run" >&2
-  rm -f /tmp/cronium-swift-test.$$.log
-  exit 1
-fi
+# The container tests are enabled by the socket above, the browser tests by Chromium: make sure
+# they did run.
+for suite in ContainerTests BrowserTests; do
+  if ! grep -q "Suite $suite passed" /tmp/cronium-swift-test.$$.log; then
+    [ "$status" -ne 0 ] || echo "scripts/test.sh: the $suite suite did not run" >&2
+    rm -f /tmp/cronium-swift-test.$$.log
+    exit 1
+  fi
+done
 rm -f /tmp/cronium-swift-test.$$.log
 [ "$status" -eq 0 ] || exit "$status"
 scripts/test-helpers.sh

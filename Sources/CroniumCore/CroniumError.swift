@@ -8,6 +8,9 @@ public struct CroniumError: Error, Sendable, Equatable, CustomStringConvertible 
         case notFound = "NOT_FOUND"
         /// The caller's role does not allow this.
         case forbidden = "FORBIDDEN"
+        /// A write made with a browser session's cookie came without the session's
+        /// `X-CSRF-Token` (or from a page of another origin).
+        case csrfRefused = "CSRF_REFUSED"
         /// Nobody is signed in, or the credentials are wrong.
         case unauthorized = "UNAUTHORIZED"
         /// Fields of the request are wrong; the problem lists each.

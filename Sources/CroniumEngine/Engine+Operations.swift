@@ -114,6 +114,23 @@ extension Engine {
         return try await store.executions(eventId: eventId, status: status, visibleTo: visible, beforeId: before, limit: limit)
     }
 
+    /// Runs going now, and those of the last day by hour (`.day`) or of the last week by day
+    /// (`.week`), among the runs `user` may see. Slices end at the next whole hour (or the next
+    /// midnight, UTC), so the last is the one now going.
+    public func executionStats(visibleTo user: User, window: StatsWindow, now: Date = Date()) async throws -> ExecutionStats {
+        let slice = window == .day ? 3600 : 86400
+        let count = window == .day ? 24 : 7
+        let end = (now.timeIntervalSince1970 / Double(slice)).rounded(.down) * Double(slice) + Double(slice)
+        let since = Date(timeIntervalSince1970: end - Double(slice * count))
+        let visible = user.role == .admin ? nil : try await store.events(ownerOrShared: user.id).map(\.id)
+        return try await store.executionStats(since: since, sliceSeconds: slice, count: count, visibleTo: visible)
+    }
+
+    public enum StatsWindow: String, Sendable, CaseIterable {
+        case day = "24h"
+        case week = "7d"
+    }
+
     public func execution(id: ExecutionID, visibleTo user: User) async throws -> (execution: Execution, event: Event) {
         guard let execution = try await store.execution(id: id), let event = try await store.event(id: execution.eventId), user.canRead(event) else {
             throw CroniumError.notFound("execution \(id)")
@@ -123,9 +140,10 @@ extension Engine {
 
     /// Lines of a run's log after `afterSeq`, and whether the run has ended and they reach its end.
     /// Follows a run's log from its first line to its end (``LogFollower``), for a user who may see it.
-    public func followLog(executionId: ExecutionID, visibleTo user: User) async throws -> LogFollower {
+    /// `after`: the lines up to this `seq` are left out (the caller has them).
+    public func followLog(executionId: ExecutionID, visibleTo user: User, after: Int = 0) async throws -> LogFollower {
         _ = try await execution(id: executionId, visibleTo: user)
-        return LogFollower(executionId: executionId, store: store, hub: logHub)
+        return LogFollower(executionId: executionId, store: store, hub: logHub, afterSeq: after)
     }
 
     public func logLines(executionId: ExecutionID, visibleTo user: User, after afterSeq: Int, limit: Int) async throws -> (

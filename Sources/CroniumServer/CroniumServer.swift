@@ -19,6 +19,8 @@ public struct CroniumServer: Sendable {
     let runtime: RuntimeListeners
     let metrics: ServerMetrics
     let ready = ReadinessFlag()
+    /// The web UI's files, hashed and compressed once.
+    let web = WebUI()
     let logger: Logger
 
     public static let version = "0.1.0"
@@ -92,6 +94,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
         AuthMiddleware(accounts: accounts)
     }
     HealthController(node: server.node, ready: server.ready).addRoutes(to: router)
+    server.web.addRoutes(to: router)
     router.group(context: UserRequestContext.self).get("metrics") { [metrics = server.metrics] _, _ in
         try await metrics.response(engine: engine)
     }

@@ -25,13 +25,27 @@ enum OpenAPIDocument {
         .init(
             method: "POST",
             path: "/api/v1/auth/login",
-            summary: "Sign in; sets an HttpOnly session cookie",
+            summary: "Sign in; sets an HttpOnly session cookie and answers the token its writes must carry as X-CSRF-Token",
             requestSchema: "Login",
-            responseSchema: "User",
+            responseSchema: "SignedIn",
             isPublic: true
         ),
         .init(method: "POST", path: "/api/v1/auth/logout", summary: "Sign out", status: 204),
+        .init(
+            method: "GET",
+            path: "/api/v1/auth/session",
+            summary: "The caller (null when nobody is signed in), and for a browser session the token its writes must carry as X-CSRF-Token",
+            responseSchema: "SignedIn",
+            isPublic: true
+        ),
         .init(method: "GET", path: "/api/v1/me", summary: "The caller", responseSchema: "User"),
+        .init(
+            method: "POST",
+            path: "/api/v1/me/password",
+            summary: "Change the caller's password; the caller's other sessions end",
+            requestSchema: "PasswordChange",
+            status: 204
+        ),
         .init(method: "GET", path: "/api/v1/users", summary: "List users (admin)", responseSchema: "UserList"),
         .init(
             method: "POST",
@@ -86,10 +100,20 @@ enum OpenAPIDocument {
             summary: "Runs, newest first (?eventId=, ?status=, ?before=, ?limit=)",
             responseSchema: "ExecutionList"
         ),
+        .init(
+            method: "GET",
+            path: "/api/v1/executions/stats",
+            summary: "Runs going now, and those that ended in the last day by hour or the last week by day (?window=24h|7d)",
+            responseSchema: "ExecutionStats"
+        ),
         .init(method: "GET", path: "/api/v1/executions/{id}", summary: "One run", responseSchema: "Execution"),
         .init(method: "POST", path: "/api/v1/executions/{id}/cancel", summary: "Cancel a queued or running run", responseSchema: "Execution"),
         .init(method: "GET", path: "/api/v1/executions/{id}/logs", summary: "A page of a run's log (?after=seq, ?limit=)"),
-        .init(method: "GET", path: "/api/v1/executions/{id}/logs/stream", summary: "WebSocket: replay, follow, then the final status"),
+        .init(
+            method: "GET",
+            path: "/api/v1/executions/{id}/logs/stream",
+            summary: "WebSocket: replay (after ?after=SEQ), follow, then the final status; ?batch=true sends lines together"
+        ),
         .init(method: "GET", path: "/api/v1/variables", summary: "Your variables (secrets without their values)", responseSchema: "VariableList"),
         .init(method: "GET", path: "/api/v1/variables/export", summary: "Your variables as JSON or .env (?format=json|env, ?includeSecrets=true)"),
         .init(

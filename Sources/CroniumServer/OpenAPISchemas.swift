@@ -73,6 +73,27 @@ enum OpenAPISchemas {
                 "properties": ["username": string, "password": string, "role": enumeration(Role.allCases.map(\.rawValue))],
             ],
             "NewToken": ["type": "object", "required": ["name"], "properties": ["name": string]],
+            "ExecutionStats": [
+                "type": "object",
+                "properties": [
+                    "running": integer, "pending": integer, "since": dateTime, "sliceSeconds": integer,
+                    "buckets": [
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "start": dateTime, "ended": ["type": "object", "additionalProperties": integer],
+                                "meanDurationMs": integer, "maxDurationMs": integer,
+                            ],
+                        ],
+                    ],
+                ],
+            ],
+            "SignedIn": ["type": "object", "properties": ["user": ref("User"), "csrfToken": string]],
+            "PasswordChange": [
+                "type": "object", "required": ["currentPassword", "newPassword"],
+                "properties": ["currentPassword": string, "newPassword": string],
+            ],
             "User": [
                 "type": "object",
                 "properties": ["id": integer, "username": string, "role": enumeration(Role.allCases.map(\.rawValue)), "createdAt": dateTime],

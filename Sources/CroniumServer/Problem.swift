@@ -170,7 +170,7 @@ extension HTTPResponse.Status {
         self =
             switch code {
             case .notFound: .notFound
-            case .forbidden: .forbidden
+            case .forbidden, .csrfRefused: .forbidden
             case .unauthorized: .unauthorized
             case .invalidInput: .unprocessableContent
             case .badRequest: .badRequest

@@ -34,6 +34,73 @@ extension Database {
         return try await read { sql in try await sql.raw(finalQuery).all().map(Self.decodeExecution) }
     }
 
+    public func executionStats(since: Date, sliceSeconds: Int, count: Int, visibleTo eventIds: [EventID]?) async throws -> ExecutionStats {
+        if eventIds?.isEmpty == true {
+            return ExecutionStats(
+                running: 0,
+                pending: 0,
+                since: since,
+                sliceSeconds: sliceSeconds,
+                buckets: Self.emptyBuckets(since, sliceSeconds, count)
+            )
+        }
+        let sliceMillis = Int64(sliceSeconds) * 1000
+        // A user sees few events; an administrator, whose filter is nil, sees all.
+        var visible = SQLQueryString("")
+        if let eventIds {
+            visible.appendInterpolation(unsafeRaw: " AND event_id IN (")
+            visible.appendInterpolation(binds: eventIds)
+            visible.appendInterpolation(unsafeRaw: ")")
+        }
+        var now = SQLQueryString("SELECT status, COUNT(*) AS runs FROM executions WHERE part_of IS NULL AND status IN ('RUNNING', 'PENDING')")
+        now.appendInterpolation(visible)
+        now.appendInterpolation(unsafeRaw: " GROUP BY status")
+        var ended = SQLQueryString(
+            """
+            SELECT (finished_at - \(bind: since.millis)) / \(bind: sliceMillis) AS slice, status, COUNT(*) AS runs,
+              AVG(CASE WHEN started_at IS NOT NULL THEN finished_at - started_at END) AS mean_ms,
+              MAX(CASE WHEN started_at IS NOT NULL THEN finished_at - started_at END) AS max_ms
+            FROM executions WHERE part_of IS NULL AND finished_at >= \(bind: since.millis)
+            """
+        )
+        ended.appendInterpolation(visible)
+        ended.appendInterpolation(unsafeRaw: " GROUP BY slice, status")
+        let (nowQuery, endedQuery) = (now, ended)
+        return try await read { sql in
+            var counts: [String: Int] = [:]
+            for row in try await sql.raw(nowQuery).all() {
+                counts[try row.decode(column: "status", as: String.self)] = try row.decode(column: "runs", as: Int.self)
+            }
+            var buckets = Self.emptyBuckets(since, sliceSeconds, count)
+            var durations: [Int: (runs: Int, total: Double, max: Int)] = [:]
+            for row in try await sql.raw(endedQuery).all() {
+                let slice = try row.decode(column: "slice", as: Int.self)
+                guard buckets.indices.contains(slice) else { continue }
+                let runs = try row.decode(column: "runs", as: Int.self)
+                buckets[slice].ended[try row.decode(column: "status", as: String.self)] = runs
+                if let mean = try row.decode(column: "mean_ms", as: Double?.self), let longest = try row.decode(column: "max_ms", as: Int?.self) {
+                    let sum = durations[slice, default: (0, 0, 0)]
+                    durations[slice] = (sum.runs + runs, sum.total + mean * Double(runs), max(sum.max, longest))
+                }
+            }
+            for (slice, sum) in durations where sum.runs > 0 {
+                buckets[slice].meanDurationMs = Int(sum.total / Double(sum.runs))
+                buckets[slice].maxDurationMs = sum.max
+            }
+            return ExecutionStats(
+                running: counts["RUNNING"] ?? 0,
+                pending: counts["PENDING"] ?? 0,
+                since: since,
+                sliceSeconds: sliceSeconds,
+                buckets: buckets
+            )
+        }
+    }
+
+    private static func emptyBuckets(_ since: Date, _ sliceSeconds: Int, _ count: Int) -> [ExecutionStats.Bucket] {
+        (0..<count).map { ExecutionStats.Bucket(start: since + TimeInterval($0 * sliceSeconds)) }
+    }
+
     /// The newest run of each of `eventIds` that has one (an index lookup per event).
     public func latestExecutions(eventIds: [EventID]) async throws -> [EventID: Execution] {
         try await read { sql in

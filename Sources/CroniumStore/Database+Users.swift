@@ -130,19 +130,39 @@ extension Database {
         }
     }
 
-    public func user(sessionHash: String, now: Date) async throws -> User? {
-        try await read { sql in
-            try await sql.raw(
-                """
-                SELECT users.* FROM sessions JOIN users ON users.id = sessions.user_id
-                WHERE sessions.token_hash = \(bind: sessionHash) AND sessions.expires_at > \(bind: now.millis)
-                """
-            ).first().map(Self.decodeStoredUser)?.user
+    public func user(sessionHash: String, now: Date, idleLimit: TimeInterval) async throws -> User? {
+        let found = try await read { sql -> (user: User, seenAt: Int64)? in
+            guard
+                let row = try await sql.raw(
+                    """
+                    SELECT users.*, COALESCE(sessions.last_seen_at, sessions.created_at) AS session_seen_at
+                    FROM sessions JOIN users ON users.id = sessions.user_id
+                    WHERE sessions.token_hash = \(bind: sessionHash) AND sessions.expires_at > \(bind: now.millis)
+                    """
+                ).first()
+            else { return nil }
+            return (try Self.decodeStoredUser(row).user, try row.decode(column: "session_seen_at", as: Int64.self))
         }
+        guard let found, found.seenAt > (now - idleLimit).millis else { return nil }
+        if found.seenAt < now.millis - 60_000 {
+            try await transaction { sql in
+                try await sql.raw("UPDATE sessions SET last_seen_at = \(bind: now.millis) WHERE token_hash = \(bind: sessionHash)").run()
+            }
+        }
+        return found.user
     }
 
     public func deleteSession(tokenHash: String) async throws {
         try await transaction { sql in try await sql.raw("DELETE FROM sessions WHERE token_hash = \(bind: tokenHash)").run() }
+    }
+
+    public func updatePassword(userId: UserID, passwordHash: String, keepingSession: String?) async throws {
+        try await transaction { sql in
+            try await sql.raw("UPDATE users SET password_hash = \(bind: passwordHash) WHERE id = \(bind: userId)").run()
+            try await sql.raw(
+                "DELETE FROM sessions WHERE user_id = \(bind: userId) AND token_hash != \(bind: keepingSession ?? "")"
+            ).run()
+        }
     }
 
     static func decodeStoredUser(_ row: any SQLRow) throws -> StoredUser {

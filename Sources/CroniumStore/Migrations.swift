@@ -207,6 +207,14 @@ enum Migrations {
         Migration(version: 17, name: "jobs by event") { _ in
             ["CREATE INDEX jobs_event ON jobs(event_id, state)"]
         },
+        /// A browser session also ends after a spell without use (the web UI's idle lifetime).
+        Migration(version: 18, name: "session idle time") { _ in
+            ["ALTER TABLE sessions ADD COLUMN last_seen_at BIGINT"]
+        },
+        /// Runs by the time they ended: a dashboard's counts and charts of the last day or week.
+        Migration(version: 19, name: "runs by end time") { _ in
+            ["CREATE INDEX executions_finished ON executions(finished_at)"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

@@ -60,6 +60,8 @@ struct APIClient: Sendable {
     /// A session cookie (`name=value`, as the server set it), for `cronium login` with a password
     /// before it has a token.
     var sessionCookie: String? = nil
+    /// The session's `X-CSRF-Token`, which every write made with ``sessionCookie`` must carry.
+    var csrfToken: String? = nil
 
     /// A refused connection should fail at once, not be retried until the request deadline.
     static let http: HTTPClient = {
@@ -91,6 +93,7 @@ struct APIClient: Sendable {
         request.method = method
         if let token { request.headers.add(name: "Authorization", value: "Bearer \(token)") }
         if let sessionCookie { request.headers.add(name: "Cookie", value: sessionCookie) }
+        if let csrfToken { request.headers.add(name: "X-CSRF-Token", value: csrfToken) }
         if let json {
             request.headers.add(name: "Content-Type", value: contentType)
             request.body = .bytes(ByteBuffer(bytes: json))

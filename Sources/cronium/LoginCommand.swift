@@ -62,7 +62,9 @@ struct LoginCommand: AsyncParsableCommand {
         guard let cookie = signedIn.headers["Set-Cookie"].first?.split(separator: ";").first.map(String.init) else {
             throw CLIError("the server at \(url) signed you in but set no session; is it a Cronium server?")
         }
-        let session = APIClient(baseURL: url, token: nil, sessionCookie: cookie)
+        struct SignedIn: Decodable { let csrfToken: String? }
+        let csrfToken = try? JSONDecoder().decode(SignedIn.self, from: signedIn.body).csrfToken
+        let session = APIClient(baseURL: url, token: nil, sessionCookie: cookie, csrfToken: csrfToken)
         let name = TokenCommand.Create.Body(name: "cronium login on \(ProcessInfo.processInfo.hostName)")
         let created: Result<TokenCommand.Create.Created, any Error>
         do { created = .success(try await session.call(.POST, "/api/v1/tokens", body: name)) } catch { created = .failure(error) }

@@ -54,6 +54,38 @@ import Testing
                 }
             }
             #expect(replay.withLock { $0 } == received)
+
+            // `?after=1`: the lines the client has (read from the store) are not sent again.
+            let rest = Mutex<[String]>([])
+            _ = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?after=1&token=\(fixture.adminToken)") {
+                inbound,
+                outbound,
+                _ in
+                try await outbound.write(.text("start"))
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case WebSocketMessage.text(let text) = message { rest.withLock { $0.append(text) } }
+                }
+            }
+            #expect(rest.withLock { $0 } == Array(received.dropFirst()))
+
+            // `?batch=true`: the lines in `lines` messages, the same lines in the same order.
+            let batched = Mutex<[LogStreamMessage]>([])
+            _ = try await client.ws("/api/v1/executions/\(started.executionId)/logs/stream?batch=true&token=\(fixture.adminToken)") {
+                inbound,
+                outbound,
+                _ in
+                try await outbound.write(.text("start"))
+                for try await message in inbound.messages(maxSize: 1 << 20) {
+                    if case WebSocketMessage.text(let text) = message {
+                        let decoded = try JSONDecoder.cronium.decode(LogStreamMessage.self, from: Data(text.utf8))
+                        batched.withLock { $0.append(decoded) }
+                    }
+                }
+            }
+            let messagesBatched = batched.withLock { $0 }
+            #expect(messagesBatched.dropLast().allSatisfy { $0.type == "lines" })
+            #expect(messagesBatched.dropLast().flatMap { $0.lines ?? [] }.map(\.text) == ["first", "second"])
+            #expect(messagesBatched.last?.status == .failure)
         }
     }
 

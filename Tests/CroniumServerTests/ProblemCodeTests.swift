@@ -33,6 +33,13 @@ import Testing
 
             expect(.notFound, try await send(client, admin, .get, "/api/v1/events/999999"))
             expect(.forbidden, try await send(client, user, .get, "/api/v1/users"))
+            let foreign = try await client.execute(
+                uri: "/api/v1/tokens",
+                method: .post,
+                headers: [.authorization: "Bearer \(admin)", .origin: "https://evil.example"],
+                body: ByteBuffer(string: #"{"name":"x"}"#)
+            ) { ($0.status.code, String(buffer: $0.body)) }
+            expect(.csrfRefused, (Int(foreign.0), foreign.1))
             expect(.unauthorized, try await send(client, "crn_not-a-token", .get, "/api/v1/events"))
             expect(.invalidInput, try await send(client, admin, .post, "/api/v1/events", #"{"name": "", "type": "BASH", "content": "true"}"#))
             expect(.badRequest, try await send(client, admin, .post, "/api/v1/events", "{not json"))

@@ -96,10 +96,6 @@ func makeUser(_ client: any TestClientProtocol, admin: String, name: String, rol
         let password: String
         let role: Role
     }
-    struct Login: Encodable {
-        let username: String
-        let password: String
-    }
     struct Created: Decodable { let secret: String }
     try await client.execute(
         uri: "/api/v1/users",
@@ -110,18 +106,33 @@ func makeUser(_ client: any TestClientProtocol, admin: String, name: String, rol
         #expect($0.status == .created)
     }
     // Sign in with the password, then mint a token with the session, as a person would.
-    let cookie = try await client.execute(
-        uri: "/api/v1/auth/login",
-        method: .post,
-        body: try json(Login(username: name, password: "password-\(name)"))
-    ) { response in
+    let session = try await signIn(client, name, "password-\(name)")
+    return try await client.execute(uri: "/api/v1/tokens", method: .post, headers: session.headers, body: ByteBuffer(string: #"{"name":"t"}"#)) {
+        #expect($0.status == .created)
+        return try decode(Created.self, $0).secret
+    }
+}
+
+/// A browser's session: its cookie, and the CSRF token its writes carry.
+struct BrowserSession {
+    let cookie: String
+    let csrfToken: String
+    /// What a page of the web UI sends with a write.
+    var headers: HTTPFields { [.cookie: cookie, HTTPField.Name("X-CSRF-Token")!: csrfToken] }
+}
+
+/// Signs in with a password, as the web UI does.
+func signIn(_ client: any TestClientProtocol, _ username: String, _ password: String) async throws -> BrowserSession {
+    struct Login: Encodable {
+        let username: String
+        let password: String
+    }
+    struct SignedIn: Decodable { let csrfToken: String }
+    return try await client.execute(uri: "/api/v1/auth/login", method: .post, body: try json(Login(username: username, password: password))) {
+        response in
         #expect(response.status == .ok)
         let setCookie = response.headers[.setCookie] ?? ""
         #expect(setCookie.contains("HttpOnly") && setCookie.contains("SameSite=Strict"))
-        return String(setCookie.split(separator: ";")[0])
-    }
-    return try await client.execute(uri: "/api/v1/tokens", method: .post, headers: [.cookie: cookie], body: ByteBuffer(string: #"{"name":"t"}"#)) {
-        #expect($0.status == .created)
-        return try decode(Created.self, $0).secret
+        return BrowserSession(cookie: String(setCookie.split(separator: ";")[0]), csrfToken: try decode(SignedIn.self, response).csrfToken)
     }
 }

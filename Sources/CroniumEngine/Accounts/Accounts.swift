@@ -9,8 +9,11 @@ public struct Accounts: Sendable {
     let store: any AccountStore
     /// bcrypt's work factor for new passwords.
     let bcryptCost: UInt8
-    /// Browser sessions last this long.
+    /// A browser session ends this long after sign-in, however much it is used.
     public static let sessionLifetime: TimeInterval = 7 * 86400
+    /// A browser session also ends after this long without a request (a browser left open on a
+    /// shared machine overnight).
+    public static let sessionIdleLimit: TimeInterval = 12 * 3600
 
     public init(store: any AccountStore, bcryptCost: UInt8) {
         self.store = store
@@ -39,8 +42,14 @@ public struct Accounts: Sendable {
 
     /// The user a session belongs to, if it has not ended.
     public func user(session: String) async throws -> User? {
-        try await store.user(sessionHash: Secrets.hashToken(session), now: Date())
+        try await store.user(sessionHash: Secrets.hashToken(session), now: Date(), idleLimit: Self.sessionIdleLimit)
     }
+
+    /// The token a browser sends with every write it makes under `session`'s cookie
+    /// (`X-CSRF-Token`). It is derived from the session's secret, so a page of another site, which
+    /// can make the browser send the cookie but cannot read it, cannot know it either; and a new
+    /// session has a new one.
+    public static func csrfToken(session: String) -> String { Secrets.hashToken("csrf.\(session)") }
 
     public func signIn(username: String, password: String) async throws -> Session {
         guard let stored = try await store.user(username: username), Secrets.verifyPassword(password, hash: stored.passwordHash) else {
@@ -58,6 +67,25 @@ public struct Accounts: Sendable {
         try await store.deleteSession(tokenHash: Secrets.hashToken(session))
     }
 
+    /// Changes the caller's own password, given the current one; every other session of theirs
+    /// ends (`session`, the one asking, if any, stays).
+    public func changePassword(of caller: User, current: String, new: String, session: String?) async throws {
+        guard let stored = try await store.user(username: caller.username), Secrets.verifyPassword(current, hash: stored.passwordHash) else {
+            throw ValidationError(field: "currentPassword", message: "is not your current password")
+        }
+        if let problem = Self.passwordProblem(new, field: "newPassword") { throw ValidationError([problem]) }
+        try await store.updatePassword(
+            userId: caller.id,
+            passwordHash: Secrets.hashPassword(new, cost: bcryptCost),
+            keepingSession: session.map(Secrets.hashToken)
+        )
+    }
+
+    /// What is wrong with a password a person chose, if anything.
+    static func passwordProblem(_ password: String, field: String) -> FieldProblem? {
+        password.count < 8 ? FieldProblem(field: field, message: "must be at least 8 characters") : nil
+    }
+
     public func users(by caller: User) async throws -> [User] {
         guard caller.role == .admin else { throw CroniumError.forbidden }
         return try await store.users()
@@ -71,7 +99,7 @@ public struct Accounts: Sendable {
             !input.username.isEmpty && input.username.count <= 64
             && input.username.allSatisfy { $0.isLetter || $0.isNumber || "._-".contains($0) }
         if !validName { problems.append(.init(field: "username", message: "must be 1 to 64 letters, digits, '.', '_' or '-'")) }
-        if let password = input.password, password.count < 8 { problems.append(.init(field: "password", message: "must be at least 8 characters")) }
+        if let problem = input.password.flatMap({ Self.passwordProblem($0, field: "password") }) { problems.append(problem) }
         try ValidationError.check(problems)
         let password = input.password ?? Secrets.newPassword()
         let user = try await store.insertUser(

@@ -55,13 +55,16 @@ public struct LogFollower: AsyncSequence, Sendable {
     let executionId: ExecutionID
     let store: any RunStore
     let hub: LogHub
+    /// The lines up to this `seq` are not sent: the follower has them (a page that read the
+    /// stored log first, then follows the rest).
+    var afterSeq = 0
     /// Lines read from the store at once.
     static let page = 1000
     /// How long a follower of a run that is not live here waits before looking at it again,
     /// when no end was announced (see ``LogHub/runsChanged()``).
     static let safetyNet = Duration.seconds(30)
 
-    public func makeAsyncIterator() -> Iterator { Iterator(follower: self) }
+    public func makeAsyncIterator() -> Iterator { Iterator(follower: self, lastSeq: afterSeq) }
 
     public struct Iterator: AsyncIteratorProtocol {
         let follower: LogFollower

@@ -11,9 +11,11 @@ struct AccountController {
     /// Signing in is the one route of `api` open to anyone; the rest are the caller's.
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
         api.post("auth/login", use: login)
+        api.get("auth/session", use: session)
         let signedIn = api.group(context: UserRequestContext.self)
         signedIn.post("auth/logout", use: logout)
         signedIn.get("me", use: me)
+        signedIn.post("me/password", use: changePassword)
         signedIn.get("users", use: listUsers)
         signedIn.post("users", use: createUser)
         signedIn.get("tokens", use: listTokens)
@@ -24,6 +26,20 @@ struct AccountController {
     struct Login: Codable {
         let username: String
         let password: String
+    }
+
+    /// Who is signed in, and the token their browser sends with each write (`X-CSRF-Token`);
+    /// `csrfToken` is nil for a caller with an API token, who needs none. `user` is nil when
+    /// nobody is: the web UI asks at every load, and a 401 would be an error in the browser's
+    /// console for every visitor who has not signed in yet.
+    struct SignedIn: ResponseEncodable {
+        let user: User?
+        let csrfToken: String?
+    }
+
+    struct PasswordChange: Codable {
+        let currentPassword: String
+        let newPassword: String
     }
 
     struct CreatedUser: ResponseEncodable {
@@ -45,19 +61,42 @@ struct AccountController {
     @Sendable func login(_ request: Request, context: AppRequestContext) async throws -> Response {
         let input = try await request.decodeJSON(as: Login.self)
         let session = try await accounts.signIn(username: input.username, password: input.password)
-        var response = try session.user.response(from: request, context: context)
+        var response = try SignedIn(user: session.user, csrfToken: Accounts.csrfToken(session: session.secret)).response(
+            from: request,
+            context: context
+        )
         response.setCookie(
             Cookie(
                 name: AuthMiddleware.sessionCookie,
                 value: session.secret,
                 maxAge: Int(Accounts.sessionLifetime),
                 path: "/",
-                secure: false,
+                secure: Self.isHTTPS(request),
                 httpOnly: true,
                 sameSite: .strict
             )
         )
         return response
+    }
+
+    /// Whether the browser reached the server over HTTPS: through a reverse proxy that terminates
+    /// TLS and says so. Trusting the header cannot weaken anything: it only keeps the cookie off
+    /// plain HTTP.
+    static func isHTTPS(_ request: Request) -> Bool {
+        request.head.scheme == "https" || request.headers[HTTPField.Name("X-Forwarded-Proto")!]?.lowercased() == "https"
+    }
+
+    @Sendable func session(_ request: Request, context: AppRequestContext) -> SignedIn {
+        guard let user = context.user else { return SignedIn(user: nil, csrfToken: nil) }
+        let cookie = AuthMiddleware.credential(in: request).flatMap { $0.isSession ? $0.value : nil }
+        return SignedIn(user: user, csrfToken: cookie.map(Accounts.csrfToken(session:)))
+    }
+
+    @Sendable func changePassword(_ request: Request, context: UserRequestContext) async throws -> HTTPResponse.Status {
+        let input = try await request.decodeJSON(as: PasswordChange.self)
+        let cookie = AuthMiddleware.credential(in: request).flatMap { $0.isSession ? $0.value : nil }
+        try await accounts.changePassword(of: context.user, current: input.currentPassword, new: input.newPassword, session: cookie)
+        return .noContent
     }
 
     @Sendable func logout(_ request: Request, context: UserRequestContext) async throws -> Response {

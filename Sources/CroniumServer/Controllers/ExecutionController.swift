@@ -9,6 +9,7 @@ struct ExecutionController {
 
     func addRoutes(to group: RouterGroup<UserRequestContext>) {
         group.get(use: list)
+        group.get("stats", use: stats)
         group.get(":id", use: show)
         group.post(":id/cancel", use: cancel)
         group.get(":id/logs", use: logs)
@@ -33,6 +34,12 @@ struct ExecutionController {
             before: try query.id("before", of: Execution.self),
             limit: try query.integer("limit", default: 50, in: 1...500)
         )
+    }
+
+    /// `?window=24h` (by hour, the default) or `7d` (by day).
+    @Sendable func stats(_ request: Request, context: UserRequestContext) async throws -> ExecutionStats {
+        let window = try QueryParameters(request).name("window", as: Engine.StatsWindow.self) ?? .day
+        return try await engine.executionStats(visibleTo: context.user, window: window)
     }
 
     /// One run, with the actions its end set off, the messages they sent, and its parts (one per
@@ -66,3 +73,5 @@ struct ExecutionController {
 }
 
 extension Execution: ResponseEncodable {}
+
+extension ExecutionStats: ResponseEncodable {}

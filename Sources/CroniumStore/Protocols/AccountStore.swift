@@ -17,6 +17,11 @@ public protocol AccountStore: Sendable {
     /// Revokes a token; `userId` limits it to the caller's own tokens. Returns false when nothing matched.
     func revokeToken(id: TokenID, userId: UserID?, now: Date) async throws -> Bool
     func insertSession(tokenHash: String, userId: UserID, now: Date, expiresAt: Date) async throws
-    func user(sessionHash: String, now: Date) async throws -> User?
+    /// The user of a session that has not ended: before its absolute end, and used within
+    /// `idleLimit`. Its `last_seen_at` is written at most once a minute.
+    func user(sessionHash: String, now: Date, idleLimit: TimeInterval) async throws -> User?
     func deleteSession(tokenHash: String) async throws
+    /// Sets a new password hash and ends the user's sessions but `keepingSession` (a hash), in one
+    /// transaction: whoever held the old password is signed out everywhere else.
+    func updatePassword(userId: UserID, passwordHash: String, keepingSession: String?) async throws
 }

@@ -7,6 +7,9 @@ public protocol RunStore: Sendable {
     /// Newest first. `beforeId` pages backwards; `eventIds` limits to events a user may see.
     func executions(eventId: EventID?, status: ExecutionStatus?, visibleTo eventIds: [EventID]?, beforeId: ExecutionID?, limit: Int) async throws
         -> [Execution]
+    /// Runs going and waiting now, and those that ended since `since`, in `count` slices of
+    /// `sliceSeconds`; `eventIds` limits to events a user may see.
+    func executionStats(since: Date, sliceSeconds: Int, count: Int, visibleTo eventIds: [EventID]?) async throws -> ExecutionStats
     /// The newest run of each of `eventIds` that has one (an index lookup per event).
     func latestExecutions(eventIds: [EventID]) async throws -> [EventID: Execution]
     /// Executions still marked running or pending, oldest first.

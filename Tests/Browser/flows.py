@@ -1,0 +1,307 @@
+"""The web UI driven in a real Chromium, as people use it.
+
+Run by BrowserTests (Swift) against a live server:
+    flows.py BASE_URL SCREENSHOT_DIR
+with CRONIUM_UI_ADMIN and CRONIUM_UI_VIEWER set to "name:password" of an admin and a viewer.
+Prints one JSON object a line: {"flow", "ok", "error"?, "metrics"?}; exits 0 even when a flow
+fails, so that every flow reports (the Swift test checks each line).
+"""
+import json
+import os
+import sys
+import time
+import traceback
+
+from selenium import webdriver
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as EC
+from selenium.webdriver.support.ui import WebDriverWait
+
+BASE = sys.argv[1].rstrip("/")
+SHOTS = sys.argv[2]
+ADMIN = os.environ["CRONIUM_UI_ADMIN"].split(":", 1)
+VIEWER = os.environ["CRONIUM_UI_VIEWER"].split(":", 1)
+# Slow machines (two cores running the whole suite) get time; a working page needs far less.
+WAIT = 30
+
+
+def browser():
+    options = webdriver.ChromeOptions()
+    for argument in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1280,900"):
+        options.add_argument(argument)
+    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+    return webdriver.Chrome(service=Service("/usr/bin/chromedriver"), options=options)
+
+
+def wait(driver, condition, timeout=WAIT):
+    return WebDriverWait(driver, timeout).until(condition)
+
+
+def by_id(driver, element_id):
+    return wait(driver, EC.presence_of_element_located((By.ID, element_id)))
+
+
+def sign_in(driver, user, path="/"):
+    driver.get(BASE + path)
+    by_id(driver, "username").send_keys(user[0])
+    driver.find_element(By.ID, "password").send_keys(user[1] + Keys.ENTER)
+    wait(driver, lambda d: "/sign-in" not in d.current_url)
+
+
+def sign_out(driver):
+    driver.find_element(By.XPATH, "//button[text()='Sign out']").click()
+    wait(driver, lambda d: "/sign-in" in d.current_url)
+
+
+def api(driver, method, path, body=None, csrf=True):
+    """A request from inside the page, with the session cookie (and the page's CSRF token)."""
+    return driver.execute_async_script(
+        """
+        const [method, path, body, csrf, done] = arguments;
+        (async () => {
+          const headers = {'Content-Type': 'application/json'};
+          if (csrf) {
+            const session = await (await fetch('/api/v1/auth/session')).json();
+            if (session.csrfToken) headers['X-CSRF-Token'] = session.csrfToken;
+          }
+          const response = await fetch(path, {method, headers, body: body === null ? undefined : JSON.stringify(body)});
+          return {status: response.status, body: await response.text()};
+        })().then(done, (error) => done({status: 0, body: String(error)}));
+        """,
+        method, path, body, csrf)
+
+
+def console_errors(driver):
+    """Errors in the browser's console: script errors, CSP refusals, files that failed to load.
+    An API call the server refused (4xx) is logged by the browser too; the flows provoke those on
+    purpose (a wrong password, a viewer's write) and the pages show them, so they are left out."""
+    return [
+        entry["message"] for entry in driver.get_log("browser")
+        if entry["level"] == "SEVERE"
+        and not (entry.get("source") == "network" and "/api/v1/" in entry["message"] and " status of 4" in entry["message"])
+    ]
+
+
+def screenshot(driver, name):
+    """The page as it is, in the light theme and the dark one."""
+    os.makedirs(SHOTS, exist_ok=True)
+    for theme in ("light", "dark"):
+        driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": theme}]})
+        time.sleep(0.1)
+        driver.save_screenshot(os.path.join(SHOTS, f"{name}-{theme}.png"))
+    driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
+
+
+def create_event(driver, name, script, shared=False):
+    driver.get(BASE + "/events/new")
+    by_id(driver, "f-name").send_keys(name)
+    content = driver.find_element(By.ID, "f-content")
+    content.clear()
+    content.send_keys(script)
+    if shared:
+        driver.find_element(By.ID, "f-shared").click()
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    by_id(driver, "event-script")
+    return int(driver.current_url.rstrip("/").split("/")[-1])
+
+
+# -- The flows ---------------------------------------------------------------------------------
+
+def flow_sign_in_and_out(driver):
+    driver.get(BASE + "/events")
+    wait(driver, lambda d: "/sign-in?next=%2Fevents" in d.current_url)
+    screenshot(driver, "sign-in")
+    by_id(driver, "username").send_keys(ADMIN[0])
+    driver.find_element(By.ID, "password").send_keys("not the password" + Keys.ENTER)
+    alert = wait(driver, EC.presence_of_element_located((By.CSS_SELECTOR, "[role=alert]")))
+    assert "wrong username or password" in alert.text, alert.text
+    password = driver.find_element(By.ID, "password")
+    password.clear()
+    password.send_keys(ADMIN[1] + Keys.ENTER)
+    by_id(driver, "event-search")
+    assert driver.current_url.endswith("/events"), driver.current_url
+    sign_out(driver)
+    # The session ended on the server: the old page asks to sign in again.
+    driver.get(BASE + "/events")
+    wait(driver, lambda d: "/sign-in" in d.current_url)
+    assert api(driver, "GET", "/api/v1/events", csrf=False)["status"] == 401
+
+
+def flow_event_runs_with_a_live_log(driver):
+    sign_in(driver, ADMIN, "/events")
+    event_id = create_event(
+        driver, "live log", shared=True, script=
+        'for i in 1 2 3 4 5 6; do echo "line $i"; echo "oops $i" >&2; sleep 0.4; done; printf "\\033[32mgreen\\033[0m done\\n"')
+    screenshot(driver, "event")
+    driver.find_element(By.XPATH, "//button[text()='Run now']").click()
+    by_id(driver, "run-input").send_keys('{"who": "browser"}')
+    driver.find_element(By.XPATH, "//button[@value='run']").click()
+    log = by_id(driver, "log")
+    wait(driver, lambda d: "line 1" in log.text)
+    # A line arrived while the run was still going: it was followed live, not read at the end.
+    assert "RUNNING" in driver.find_element(By.ID, "run-status").text, driver.find_element(By.ID, "run-status").text
+    assert driver.find_element(By.ID, "log-state").text == "following"
+    wait(driver, lambda d: d.find_element(By.ID, "log-state").text == "ended SUCCESS")
+    wait(driver, lambda d: "SUCCESS" in d.find_element(By.ID, "run-status").text)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#log .line.stderr")) == 6
+    assert driver.find_element(By.CSS_SELECTOR, "#log .ansi-32").text == "green"
+    assert '{"who":"browser"}' in driver.find_element(By.TAG_NAME, "main").text
+    search = driver.find_element(By.ID, "log-search")
+    search.send_keys("oops")
+    wait(driver, lambda d: d.find_element(By.ID, "log-hits").text == "6 matching lines")
+    screenshot(driver, "run")
+    # The dashboard counts it.
+    driver.get(BASE + "/")
+    wait(driver, lambda d: d.find_element(By.ID, "stat-success-rate").text == "100 %")
+    screenshot(driver, "dashboard")
+    driver.get(BASE + "/executions")
+    by_id(driver, "filter-status")
+    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    screenshot(driver, "runs")
+    driver.get(BASE + f"/events?q=live")
+    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    screenshot(driver, "events")
+    sign_out(driver)
+    return {"eventId": event_id}
+
+
+def flow_the_editor_shows_the_servers_problems_on_their_fields(driver):
+    sign_in(driver, ADMIN, "/events/new")
+    by_id(driver, "f-name")
+    before = json.loads(api(driver, "GET", "/api/v1/events")["body"])
+    driver.find_element(By.ID, "f-timeoutValue").clear()
+    driver.find_element(By.ID, "f-timeoutValue").send_keys("0")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, lambda d: d.find_element(By.ID, "e-name").text != "")
+    assert driver.find_element(By.ID, "f-name").get_attribute("aria-invalid") == "true"
+    assert driver.find_element(By.ID, "e-timeoutValue").text != ""
+    screenshot(driver, "editor-problems")
+    # Nothing was stored.
+    assert json.loads(api(driver, "GET", "/api/v1/events")["body"]) == before
+    sign_out(driver)
+
+
+def flow_a_viewer_sees_no_edit_controls(driver):
+    sign_in(driver, VIEWER, "/events")
+    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    main = driver.find_element(By.TAG_NAME, "main")
+    assert not main.find_elements(By.XPATH, ".//*[text()='New event' or text()='Run' or text()='Delete' or text()='Pause']")
+    driver.find_element(By.LINK_TEXT, "live log").click()
+    by_id(driver, "event-script")
+    assert not driver.find_elements(By.XPATH, "//button[text()='Run now']")
+    # And the API refuses it anyway.
+    refused = api(driver, "POST", "/api/v1/events", {"name": "sneaky", "type": "BASH", "content": "true"})
+    assert refused["status"] == 403, refused
+    sign_out(driver)
+
+
+def flow_a_write_without_the_csrf_token_is_refused(driver):
+    sign_in(driver, ADMIN, "/account")
+    by_id(driver, "token-name")
+    screenshot(driver, "account")
+    refused = api(driver, "POST", "/api/v1/tokens", {"name": "forged"}, csrf=False)
+    assert refused["status"] == 403 and "CSRF_REFUSED" in refused["body"], refused
+    accepted = api(driver, "POST", "/api/v1/tokens", {"name": "real"})
+    assert accepted["status"] == 201, accepted
+    names = [t["name"] for t in json.loads(api(driver, "GET", "/api/v1/tokens")["body"])]
+    assert "forged" not in names and "real" in names, names
+    sign_out(driver)
+
+
+def flow_measure(driver):
+    """The figures docs/performance.md reports: first load, a fast log, a large stored log."""
+    sign_in(driver, ADMIN, "/")
+    metrics = {}
+    # The dashboard's first load, with nothing cached.
+    driver.execute_cdp_cmd("Network.enable", {})
+    driver.execute_cdp_cmd("Network.clearBrowserCache", {})
+    driver.get(BASE + "/")
+    by_id(driver, "stat-running")
+    wait(driver, lambda d: d.execute_script("return performance.getEntriesByName('cronium:page-ready').length") > 0)
+    metrics["dashboardFirstLoadBytes"] = driver.execute_script(
+        "return performance.getEntriesByType('navigation').concat(performance.getEntriesByType('resource'))"
+        ".reduce((sum, e) => sum + e.transferSize, 0)")
+    metrics["dashboardReadyMs"] = round(driver.execute_script(
+        "return performance.getEntriesByName('cronium:page-ready')[0].startTime"))
+
+    # A run printing 10,000 lines a second for 3 s, followed live: every line arrives, and the
+    # longest gap between two frames shows whether the page froze.
+    fast = create_api_event(driver, "fast", "PYTHON",
+        "import sys, time\nfor second in range(3):\n    start = time.time()\n"
+        "    for i in range(10000):\n        print(f'{second} {i} ' + 'x' * 40)\n"
+        "    sys.stdout.flush()\n    time.sleep(max(0, 1 - (time.time() - start)))\n")
+    run = json.loads(api(driver, "POST", f"/api/v1/events/{fast}/run", {})["body"])["executionId"]
+    driver.get(BASE + f"/executions/{run}")
+    by_id(driver, "log")
+    driver.execute_script("""
+        window.__gaps = []; let last = performance.now();
+        const tick = (now) => { window.__gaps.push(now - last); last = now; if (!window.__stop) requestAnimationFrame(tick); };
+        requestAnimationFrame(tick);""")
+    wait(driver, lambda d: d.find_element(By.ID, "log-state").text.startswith("ended"), timeout=60)
+    wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#log .line').length") >= 30000, timeout=30)
+    gaps = driver.execute_script("window.__stop = true; return window.__gaps.slice(1)")
+    metrics["fastLogLines"] = driver.execute_script("return document.querySelectorAll('#log .line').length")
+    metrics["fastLogLongestFrameGapMs"] = round(max(gaps))
+    metrics["fastLogFramesOver100Ms"] = sum(1 for gap in gaps if gap > 100)
+
+    # A stored log of 1 MiB: from navigation to every line shown.
+    big = create_api_event(driver, "big", "PYTHON", "for i in range(16384):\n    print(f'{i:06d} ' + 'y' * 56)\n")
+    run = json.loads(api(driver, "POST", f"/api/v1/events/{big}/run", {})["body"])["executionId"]
+    for _ in range(600):
+        if json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] == "SUCCESS":
+            break
+        time.sleep(0.1)
+    driver.get(BASE + f"/executions/{run}")
+    wait(driver, lambda d: d.execute_script("return document.querySelectorAll('#log .line').length") >= 16384, timeout=30)
+    metrics["bigLogBytes"] = json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["logBytes"]
+    metrics["bigLogShownMs"] = round(driver.execute_script("return performance.now()"))
+    sign_out(driver)
+    return metrics
+
+
+def create_api_event(driver, name, event_type, script):
+    created = api(driver, "POST", "/api/v1/events", {"name": name, "type": event_type, "content": script, "logCapBytes": 16 << 20})
+    assert created["status"] == 201, created
+    return json.loads(created["body"])["id"]
+
+
+FLOWS = [
+    flow_sign_in_and_out,
+    flow_event_runs_with_a_live_log,
+    flow_the_editor_shows_the_servers_problems_on_their_fields,
+    flow_a_viewer_sees_no_edit_controls,
+    flow_a_write_without_the_csrf_token_is_refused,
+    flow_measure,
+]
+
+
+def main():
+    wanted = set(sys.argv[3:])
+    driver = browser()
+    try:
+        for flow in FLOWS:
+            name = flow.__name__[len("flow_"):]
+            if wanted and name not in wanted:
+                continue
+            result = {"flow": name}
+            try:
+                metrics = flow(driver)
+                errors = console_errors(driver)
+                result["ok"] = not errors
+                if errors:
+                    result["error"] = "errors in the browser's console: " + "; ".join(errors)
+                if metrics:
+                    result["metrics"] = metrics
+            except Exception as error:  # noqa: BLE001 - every failure is reported, then the next flow runs
+                result["ok"] = False
+                result["error"] = f"{type(error).__name__}: {error} at {driver.current_url}\n{traceback.format_exc(limit=3)}"
+                driver.delete_all_cookies()
+            print(json.dumps(result), flush=True)
+    finally:
+        driver.quit()
+
+
+if __name__ == "__main__":
+    main()

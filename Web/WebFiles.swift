@@ -1,0 +1,20 @@
+/// The web UI's files, compiled into the binary so that a copied `cronium` serves the very files
+/// it was built and tested with, and nothing is fetched from anywhere else.
+/// `WebFilesTests` checks that every file of `Web/` is listed here and in Package.swift.
+public enum WebFiles {
+    public static let all: [(name: String, contents: [UInt8])] = [
+        ("index.html", PackageResources.index_html),
+        ("app.css", PackageResources.app_css),
+        ("icon.svg", PackageResources.icon_svg),
+        ("app.js", PackageResources.app_js),
+        ("api.js", PackageResources.api_js),
+        ("dom.js", PackageResources.dom_js),
+        ("page-signin.js", PackageResources.page_signin_js),
+        ("page-dashboard.js", PackageResources.page_dashboard_js),
+        ("page-events.js", PackageResources.page_events_js),
+        ("page-event.js", PackageResources.page_event_js),
+        ("page-executions.js", PackageResources.page_executions_js),
+        ("page-execution.js", PackageResources.page_execution_js),
+        ("page-account.js", PackageResources.page_account_js),
+    ]
+}

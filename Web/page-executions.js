@@ -1,0 +1,48 @@
+// Runs, newest first, filtered by status or event (in the URL), a page of 50 at a time.
+import { get } from './api.js';
+import { fill, h, notice } from './dom.js';
+import { runsTable } from './page-event.js';
+
+const statuses = ['PENDING', 'RUNNING', 'SUCCESS', 'FAILURE', 'TIMEOUT', 'CANCELLED', 'PARTIAL'];
+
+export default async function page(main, _params, app) {
+  app.setTitle('Runs');
+  const query = new URLSearchParams(location.search);
+  const status = h('select', { id: 'filter-status', 'aria-label': 'Status' },
+    h('option', { value: '' }, 'Any status'), statuses.map((s) => h('option', { value: s, selected: query.get('status') === s }, s)));
+  const list = h('div');
+  const more = h('div');
+  let before = null;
+  let runs = [];
+  const eventNames = new Map((await get('/api/v1/events')).map((e) => [e.id, e.name]));
+
+  async function load(reset) {
+    if (reset) { runs = []; before = null; }
+    const params = new URLSearchParams({ limit: '50' });
+    if (status.value) params.set('status', status.value);
+    if (query.get('eventId')) params.set('eventId', query.get('eventId'));
+    if (before) params.set('before', before);
+    try {
+      const page = await get(`/api/v1/executions?${params}`);
+      runs = runs.concat(page);
+      before = page.length === 50 ? page[page.length - 1].id : null;
+      fill(list, runsTable(runs, { eventNames }));
+      fill(more, before ? h('button', { type: 'button', onclick: () => load(false) }, 'Older runs') : null);
+    } catch (error) {
+      fill(list, notice(error.message));
+    }
+  }
+
+  status.addEventListener('change', () => {
+    const next = new URLSearchParams(location.search);
+    if (status.value) next.set('status', status.value); else next.delete('status');
+    history.replaceState(null, '', `/executions${next.size ? '?' + next : ''}`);
+    load(true);
+  });
+  fill(main,
+    h('h1', {}, 'Runs'),
+    h('div', { class: 'filters' }, status,
+      query.get('eventId') ? h('span', {}, `of event #${query.get('eventId')} `, h('a', { href: '/executions' }, '(all events)')) : null),
+    list, more);
+  await load(true);
+}
