@@ -139,7 +139,8 @@ let package = Package(
                 .embedInCode("index.html"), .embedInCode("app.css"), .embedInCode("icon.svg"), .embedInCode("app.js"),
                 .embedInCode("api.js"), .embedInCode("dom.js"), .embedInCode("page-signin.js"), .embedInCode("page-dashboard.js"),
                 .embedInCode("page-events.js"), .embedInCode("page-event.js"), .embedInCode("page-executions.js"),
-                .embedInCode("page-execution.js"), .embedInCode("page-account.js"),
+                .embedInCode("page-execution.js"), .embedInCode("page-account.js"), .embedInCode("run-dialog.js"), .embedInCode("graph.js"),
+                .embedInCode("page-workflows.js"), .embedInCode("page-workflow.js"), .embedInCode("page-workflow-run.js"),
             ],
             swiftSettings: swiftSettings
         ),

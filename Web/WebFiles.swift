@@ -16,5 +16,10 @@ public enum WebFiles {
         ("page-executions.js", PackageResources.page_executions_js),
         ("page-execution.js", PackageResources.page_execution_js),
         ("page-account.js", PackageResources.page_account_js),
+        ("run-dialog.js", PackageResources.run_dialog_js),
+        ("graph.js", PackageResources.graph_js),
+        ("page-workflows.js", PackageResources.page_workflows_js),
+        ("page-workflow.js", PackageResources.page_workflow_js),
+        ("page-workflow-run.js", PackageResources.page_workflow_run_js),
     ]
 }

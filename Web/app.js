@@ -11,6 +11,9 @@ const routes = [
   ['/events/:id', () => import('./page-event.js')],
   ['/executions', () => import('./page-executions.js')],
   ['/executions/:id', () => import('./page-execution.js')],
+  ['/workflows', () => import('./page-workflows.js')],
+  ['/workflows/:id', () => import('./page-workflow.js')],
+  ['/workflows/:id/runs/:run', () => import('./page-workflow-run.js')],
   ['/account', () => import('./page-account.js')],
 ];
 
@@ -19,6 +22,7 @@ const menu = [
   ['/', 'Dashboard'],
   ['/events', 'Events'],
   ['/executions', 'Runs'],
+  ['/workflows', 'Workflows'],
 ];
 
 const main = document.getElementById('main');

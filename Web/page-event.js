@@ -1,7 +1,7 @@
 // One event: what it is, its runs, and the editor (also for a new event at /events/new).
 import { del, get, patch, post } from './api.js';
 import { ago, badge, confirmAction, duration, fill, h, notice, table, time } from './dom.js';
-import { describeSchedule, placement, runWithInput } from './page-events.js';
+import { describeSchedule, placement, runEvent } from './page-events.js';
 
 export default async function page(main, params, app) {
   if (params.id === 'new') return editor(main, app, null);
@@ -14,7 +14,7 @@ export default async function page(main, params, app) {
     h('div', { class: 'row spread' },
       h('h1', {}, event.name, ' ', badge(event.status)),
       h('div', { class: 'row' },
-        app.canEdit ? h('button', { type: 'button', class: 'primary', onclick: () => runWithInput(event, app, message) }, 'Run now') : null,
+        app.canEdit ? h('button', { type: 'button', class: 'primary', onclick: () => runEvent(event, app) }, 'Run now') : null,
         app.mayChange(event) ? [
           h('a', { class: 'button', href: `/events/${event.id}?edit` }, 'Edit'),
           h('button', { type: 'button', class: 'danger', onclick: async () => {

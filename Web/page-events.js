@@ -2,6 +2,7 @@
 // and for each event: run now (with input), pause or resume, delete.
 import { del, get, patch, post } from './api.js';
 import { ago, badge, confirmAction, fill, h, notice, table, time } from './dom.js';
+import { runWithInput } from './run-dialog.js';
 
 const filters = [
   ['type', 'Type', ['BASH', 'PYTHON', 'NODEJS', 'HTTP_REQUEST', 'TOOL_ACTION']],
@@ -41,7 +42,7 @@ export default async function page(main, _params, app) {
   };
 
   const actions = (event) => h('div', { class: 'row' },
-    h('button', { type: 'button', onclick: () => runWithInput(event, app, message), 'aria-label': `Run ${event.name} now` }, 'Run'),
+    h('button', { type: 'button', onclick: () => runEvent(event, app), 'aria-label': `Run ${event.name} now` }, 'Run'),
     app.mayChange(event) && (event.status === 'ACTIVE' || event.status === 'PAUSED')
       ? h('button', { type: 'button', 'aria-label': `${event.status === 'ACTIVE' ? 'Pause' : 'Resume'} ${event.name}`, onclick: async () => {
         try {
@@ -94,31 +95,7 @@ export function describeSchedule(schedule) {
   }
 }
 
-/** Asks for an optional JSON input, starts a run, and opens it. */
-export function runWithInput(event, app, message) {
-  const input = h('textarea', { id: 'run-input', rows: 6, placeholder: '{"key": "value"} (optional)' });
-  const error = h('div');
-  const dialog = h('dialog', { 'aria-labelledby': 'run-title' },
-    h('form', { method: 'dialog', onsubmit: async (submit) => {
-      if (submit.submitter?.value !== 'run') return;
-      submit.preventDefault();
-      let body = {};
-      if (input.value.trim()) {
-        try { body = { input: JSON.parse(input.value) }; } catch (parse) { fill(error, notice(`The input is not JSON: ${parse.message}`)); return; }
-      }
-      try {
-        const run = await post(`/api/v1/events/${event.id}/run`, body);
-        dialog.close();
-        app.navigate(`/executions/${run.executionId}`);
-      } catch (problem) { fill(error, notice(problem.message)); }
-    } },
-    h('h2', { id: 'run-title' }, `Run ${event.name}`),
-    error,
-    h('label', { for: 'run-input' }, 'Input (JSON, the script reads it with its input helper)'), input,
-    h('div', { class: 'row' }, h('button', { value: 'cancel' }, 'Cancel'), h('button', { value: 'run', class: 'primary' }, 'Run now'))));
-  dialog.addEventListener('close', () => dialog.remove());
-  document.body.append(dialog);
-  dialog.showModal();
-  input.focus();
-  if (message) fill(message);
+/** Asks for an optional input, starts a run of `event`, and opens it. */
+export function runEvent(event, app) {
+  runWithInput(`Run ${event.name}`, async (body) => `/executions/${(await post(`/api/v1/events/${event.id}/run`, body)).executionId}`, app);
 }

@@ -14,10 +14,11 @@ import traceback
 
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
 from selenium.webdriver.support import expected_conditions as EC
-from selenium.webdriver.support.ui import WebDriverWait
+from selenium.webdriver.support.ui import Select, WebDriverWait
 
 BASE = sys.argv[1].rstrip("/")
 SHOTS = sys.argv[2]
@@ -210,6 +211,64 @@ def flow_a_write_without_the_csrf_token_is_refused(driver):
     sign_out(driver)
 
 
+def flow_a_two_node_workflow_is_built_on_the_canvas_and_runs(driver):
+    sign_in(driver, ADMIN, "/workflows")
+    create_api_event(driver, "wf-first", "BASH", "cronium_output '{\"from\": \"first\"}'")
+    create_api_event(driver, "wf-second", "BASH", 'echo "got $(cronium_input)"')
+    driver.get(BASE + "/workflows/new")
+    by_id(driver, "w-name").send_keys("two steps")
+    for name in ("wf-first", "wf-second"):
+        Select(driver.find_element(By.ID, "add-event")).select_by_visible_text(name)
+        driver.find_element(By.ID, "add-node").click()
+    drag(driver, "wf-first", "wf-second")
+    # A connection back makes a cycle: saving names it on the connections and stores nothing.
+    drag(driver, "wf-second", "wf-first")
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#canvas g.edge")) == 2
+    driver.find_element(By.ID, "save-workflow").click()
+    problems = wait(driver, lambda d: d.find_element(By.ID, "workflow-problems").text)
+    assert "cycle" in problems, problems
+    assert driver.find_elements(By.CSS_SELECTOR, "#canvas g.node.problem"), "the nodes no root reaches are marked"
+    screenshot(driver, "workflow-problems")
+    assert json.loads(api(driver, "GET", "/api/v1/workflows")["body"]) == []
+    # Take the connection back out, then save.
+    driver.find_element(By.CSS_SELECTOR, '#canvas g.edge[data-index="1"] text').click()
+    wait(driver, lambda d: "wf-second → wf-first" in d.find_element(By.ID, "side-panel").text)
+    driver.find_element(By.XPATH, "//button[text()='Remove connection']").click()
+    driver.find_element(By.CSS_SELECTOR, '#canvas g.node[data-key="wf-second"]').click()
+    Select(by_id(driver, "node-join")).select_by_visible_text("all")
+    screenshot(driver, "workflow-canvas")
+    driver.find_element(By.ID, "save-workflow").click()
+    wait(driver, lambda d: "/workflows/" in d.current_url and "new" not in d.current_url)
+    saved = json.loads(api(driver, "GET", "/api/v1/workflows")["body"])
+    assert [(c["from"], c["to"], c["when"]) for c in saved[0]["connections"]] == [("wf-first", "wf-second", "ON_SUCCESS")], saved
+    assert saved[0]["nodes"][1].get("join") == "all", saved
+    driver.find_element(By.XPATH, "//button[text()='Run now']").click()
+    by_id(driver, "run-input").send_keys('{"day": "monday"}')
+    driver.find_element(By.XPATH, "//button[@value='run']").click()
+    wait(driver, lambda d: "/runs/" in d.current_url)
+    wait(driver, lambda d: "SUCCESS" in d.find_element(By.ID, "run-status").text)
+    rows = driver.find_element(By.ID, "run-nodes").text
+    assert rows.count("SUCCESS") == 2, rows
+    assert '{"from":"first"}' in rows, rows
+    screenshot(driver, "workflow-run")
+    driver.find_element(By.CSS_SELECTOR, '#run-graph g.node[data-key="wf-second"]').click()
+    log = by_id(driver, "log")
+    wait(driver, lambda d: 'got {"from":"first"}' in log.text)
+    driver.get(BASE + "/workflows")
+    wait(driver, lambda d: "two steps" in d.find_element(By.TAG_NAME, "main").text)
+    screenshot(driver, "workflows")
+    sign_out(driver)
+
+
+def drag(driver, source, target):
+    """From a node's handle to another node, as a mouse does."""
+    handle = driver.find_element(By.CSS_SELECTOR, f'#canvas g.node[data-key="{source}"] circle.handle')
+    box = driver.find_element(By.CSS_SELECTOR, f'#canvas g.node[data-key="{target}"] rect')
+    edges = len(driver.find_elements(By.CSS_SELECTOR, "#canvas g.edge"))
+    ActionChains(driver).click_and_hold(handle).move_by_offset(10, 10).move_to_element(box).release().perform()
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#canvas g.edge")) == edges + 1)
+
+
 def flow_measure(driver):
     """The figures docs/performance.md reports: first load, a fast log, a large stored log."""
     sign_in(driver, ADMIN, "/")
@@ -273,6 +332,7 @@ FLOWS = [
     flow_the_editor_shows_the_servers_problems_on_their_fields,
     flow_a_viewer_sees_no_edit_controls,
     flow_a_write_without_the_csrf_token_is_refused,
+    flow_a_two_node_workflow_is_built_on_the_canvas_and_runs,
     flow_measure,
 ]
 

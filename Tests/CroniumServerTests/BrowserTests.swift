@@ -55,7 +55,8 @@ struct BrowserTests {
             #expect(
                 results.map(\.flow) == [
                     "sign_in_and_out", "event_runs_with_a_live_log", "the_editor_shows_the_servers_problems_on_their_fields",
-                    "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused", "measure",
+                    "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
+                    "a_two_node_workflow_is_built_on_the_canvas_and_runs", "measure",
                 ],
                 "flows.py printed: \(output)"
             )
