@@ -141,6 +141,7 @@ let package = Package(
                 .embedInCode("page-events.js"), .embedInCode("page-event.js"), .embedInCode("page-executions.js"),
                 .embedInCode("page-execution.js"), .embedInCode("page-account.js"), .embedInCode("run-dialog.js"), .embedInCode("graph.js"),
                 .embedInCode("page-workflows.js"), .embedInCode("page-workflow.js"), .embedInCode("page-workflow-run.js"),
+                .embedInCode("page-servers.js"), .embedInCode("page-server.js"), .embedInCode("page-variables.js"), .embedInCode("page-users.js"),
             ],
             swiftSettings: swiftSettings
         ),

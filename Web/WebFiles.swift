@@ -21,5 +21,9 @@ public enum WebFiles {
         ("page-workflows.js", PackageResources.page_workflows_js),
         ("page-workflow.js", PackageResources.page_workflow_js),
         ("page-workflow-run.js", PackageResources.page_workflow_run_js),
+        ("page-servers.js", PackageResources.page_servers_js),
+        ("page-server.js", PackageResources.page_server_js),
+        ("page-variables.js", PackageResources.page_variables_js),
+        ("page-users.js", PackageResources.page_users_js),
     ]
 }

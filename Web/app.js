@@ -14,15 +14,22 @@ const routes = [
   ['/workflows', () => import('./page-workflows.js')],
   ['/workflows/:id', () => import('./page-workflow.js')],
   ['/workflows/:id/runs/:run', () => import('./page-workflow-run.js')],
+  ['/servers', () => import('./page-servers.js')],
+  ['/servers/:id', () => import('./page-server.js')],
+  ['/variables', () => import('./page-variables.js')],
+  ['/users', () => import('./page-users.js')],
   ['/account', () => import('./page-account.js')],
 ];
 
-/** The pages in the bar, in order. */
+/** The pages in the bar, in order (with the role a page is for, when only one may use it). */
 const menu = [
   ['/', 'Dashboard'],
   ['/events', 'Events'],
   ['/executions', 'Runs'],
   ['/workflows', 'Workflows'],
+  ['/servers', 'Servers'],
+  ['/variables', 'Variables'],
+  ['/users', 'Users', 'admin'],
 ];
 
 const main = document.getElementById('main');
@@ -98,7 +105,7 @@ function drawBar(path) {
   const current = path ? '/' + (path.split('/')[1] ?? '') : null;
   fill(top,
     h('a', { class: 'brand', href: '/' }, h('img', { src: document.querySelector('link[rel=icon]').href, alt: '', width: 22, height: 22 }), 'Cronium'),
-    h('nav', { 'aria-label': 'Pages' }, h('ul', {}, menu.map(([href, label]) =>
+    h('nav', { 'aria-label': 'Pages' }, h('ul', {}, menu.filter(([, , role]) => !role || user.role === role).map(([href, label]) =>
       h('li', {}, h('a', { href, 'aria-current': current === href ? 'page' : null }, label))))),
     h('div', { class: 'who' },
       h('a', { href: '/account', title: 'Your password and API tokens' }, `${user.username} (${user.role})`),

@@ -6,6 +6,8 @@ with CRONIUM_UI_ADMIN and CRONIUM_UI_VIEWER set to "name:password" of an admin a
 Prints one JSON object a line: {"flow", "ok", "error"?, "metrics"?}; exits 0 even when a flow
 fails, so that every flow reports (the Swift test checks each line).
 """
+import base64
+import hashlib
 import json
 import os
 import sys
@@ -24,6 +26,9 @@ BASE = sys.argv[1].rstrip("/")
 SHOTS = sys.argv[2]
 ADMIN = os.environ["CRONIUM_UI_ADMIN"].split(":", 1)
 VIEWER = os.environ["CRONIUM_UI_VIEWER"].split(":", 1)
+# The tests' own sshd: "host port user password", and its host key's line.
+SSH = os.environ.get("CRONIUM_UI_SSH", "").split(" ")
+SSH_HOST_KEY = os.environ.get("CRONIUM_UI_SSH_HOST_KEY", "")
 # Slow machines (two cores running the whole suite) get time; a working page needs far less.
 WAIT = 30
 
@@ -269,6 +274,59 @@ def drag(driver, source, target):
     wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#canvas g.edge")) == edges + 1)
 
 
+def flow_a_server_is_added_after_its_key_is_confirmed(driver):
+    sign_in(driver, ADMIN, "/servers")
+    by_id(driver, "add-server").click()
+    host, port, user, password = SSH
+    by_id(driver, "s-name").send_keys("web-1")
+    driver.find_element(By.ID, "s-host").send_keys(host)
+    driver.find_element(By.ID, "s-port").clear()
+    driver.find_element(By.ID, "s-port").send_keys(port)
+    driver.find_element(By.ID, "s-username").send_keys(user)
+    driver.find_element(By.ID, "s-password").send_keys(password)
+    driver.find_element(By.XPATH, "//button[text()='Fetch the host key']").click()
+    offered = by_id(driver, "offered-fingerprint").text
+    # What `ssh-keygen -lf` prints for the host's key: the page shows the key the host really has.
+    blob = base64.b64decode(SSH_HOST_KEY.split()[1])
+    expected = "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+    assert offered == expected, (offered, expected)
+    screenshot(driver, "server-add")
+    driver.find_element(By.ID, "confirm-host-key").click()
+    wait(driver, lambda d: d.current_url.endswith("/servers/web-1"))
+    by_id(driver, "check-server").click()
+    wait(driver, lambda d: "logged in" in d.find_element(By.ID, "server-check").text)
+    check = driver.find_element(By.ID, "server-check").text
+    assert "FAILURE" not in check, check
+    assert expected in driver.find_element(By.TAG_NAME, "main").text
+    screenshot(driver, "server")
+    driver.get(BASE + "/servers")
+    wait(driver, lambda d: "web-1" in d.find_element(By.TAG_NAME, "main").text)
+    screenshot(driver, "servers")
+    sign_out(driver)
+
+
+def flow_variables_users_and_secrets(driver):
+    sign_in(driver, ADMIN, "/variables")
+    by_id(driver, "v-key").send_keys("API_KEY")
+    driver.find_element(By.ID, "v-value").send_keys("s3cr3t-value")
+    driver.find_element(By.ID, "v-secret").click()
+    driver.find_element(By.XPATH, "//button[text()='Save']").click()
+    wait(driver, lambda d: "API_KEY" in d.find_element(By.TAG_NAME, "main").text and "write-only" in d.find_element(By.TAG_NAME, "main").text)
+    assert "s3cr3t-value" not in driver.page_source
+    screenshot(driver, "variables")
+    driver.get(BASE + "/users")
+    by_id(driver, "u-name").send_keys("newcomer")
+    driver.find_element(By.XPATH, "//button[text()='Create user']").click()
+    generated = by_id(driver, "new-password-shown").text
+    assert len(generated) >= 16, generated
+    screenshot(driver, "users")
+    sign_out(driver)
+    sign_in(driver, ("newcomer", generated), "/")
+    # Not an administrator: no Users page in the bar.
+    assert not driver.find_elements(By.LINK_TEXT, "Users")
+    sign_out(driver)
+
+
 def flow_measure(driver):
     """The figures docs/performance.md reports: first load, a fast log, a large stored log."""
     sign_in(driver, ADMIN, "/")
@@ -333,6 +391,8 @@ FLOWS = [
     flow_a_viewer_sees_no_edit_controls,
     flow_a_write_without_the_csrf_token_is_refused,
     flow_a_two_node_workflow_is_built_on_the_canvas_and_runs,
+    flow_a_server_is_added_after_its_key_is_confirmed,
+    flow_variables_users_and_secrets,
     flow_measure,
 ]
 

@@ -42,6 +42,8 @@ struct BrowserTests {
 
     @Test func theWebUIWorksInABrowser() async throws {
         let fixture = try await ServerFixture()
+        let ssh = try await SSHHost.start()
+        defer { ssh.stop() }
         try await fixture.test(.live) { client in
             let port = try #require(client.port)
             for (name, role) in [("ui-admin", Role.admin), ("ui-viewer", .viewer)] {
@@ -49,14 +51,21 @@ struct BrowserTests {
                 #expect(try await send(client, fixture.adminToken, .post, "/api/v1/users", body).status == 201)
             }
             let output = try await offThePool {
-                try Self.runFlows(base: "http://127.0.0.1:\(port)", admin: "ui-admin:password-ui-admin", viewer: "ui-viewer:password-ui-viewer")
+                try Self.runFlows(
+                    base: "http://127.0.0.1:\(port)",
+                    environment: [
+                        "CRONIUM_UI_ADMIN": "ui-admin:password-ui-admin", "CRONIUM_UI_VIEWER": "ui-viewer:password-ui-viewer",
+                        "CRONIUM_UI_SSH": "\(ssh.host) \(ssh.port) \(SSHHost.user) \(SSHHost.password)", "CRONIUM_UI_SSH_HOST_KEY": ssh.hostKey,
+                    ]
+                )
             }
             let results = output.split(separator: "\n").compactMap { try? JSONDecoder().decode(FlowResult.self, from: Data($0.utf8)) }
             #expect(
                 results.map(\.flow) == [
                     "sign_in_and_out", "event_runs_with_a_live_log", "the_editor_shows_the_servers_problems_on_their_fields",
                     "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
-                    "a_two_node_workflow_is_built_on_the_canvas_and_runs", "measure",
+                    "a_two_node_workflow_is_built_on_the_canvas_and_runs", "a_server_is_added_after_its_key_is_confirmed",
+                    "variables_users_and_secrets", "measure",
                 ],
                 "flows.py printed: \(output)"
             )
@@ -71,14 +80,11 @@ struct BrowserTests {
         }
     }
 
-    static func runFlows(base: String, admin: String, viewer: String) throws -> String {
+    static func runFlows(base: String, environment extra: [String: String]) throws -> String {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/python3")
         process.arguments = [flows, base, screenshots]
-        var environment = ProcessInfo.processInfo.environment
-        environment["CRONIUM_UI_ADMIN"] = admin
-        environment["CRONIUM_UI_VIEWER"] = viewer
-        process.environment = environment
+        process.environment = ProcessInfo.processInfo.environment.merging(extra) { $1 }
         let output = Pipe()
         process.standardOutput = output
         try process.run()
