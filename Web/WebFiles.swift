@@ -25,5 +25,7 @@ public enum WebFiles {
         ("page-server.js", PackageResources.page_server_js),
         ("page-variables.js", PackageResources.page_variables_js),
         ("page-users.js", PackageResources.page_users_js),
+        ("page-tools.js", PackageResources.page_tools_js),
+        ("page-tool.js", PackageResources.page_tool_js),
     ]
 }

@@ -17,6 +17,8 @@ const routes = [
   ['/servers', () => import('./page-servers.js')],
   ['/servers/:id', () => import('./page-server.js')],
   ['/variables', () => import('./page-variables.js')],
+  ['/tools', () => import('./page-tools.js')],
+  ['/tools/:id', () => import('./page-tool.js')],
   ['/users', () => import('./page-users.js')],
   ['/account', () => import('./page-account.js')],
 ];
@@ -28,6 +30,7 @@ const menu = [
   ['/executions', 'Runs'],
   ['/workflows', 'Workflows'],
   ['/servers', 'Servers'],
+  ['/tools', 'Tools'],
   ['/variables', 'Variables'],
   ['/users', 'Users', 'admin'],
 ];

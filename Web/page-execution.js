@@ -74,6 +74,9 @@ function logViewer(run) {
   let chunk = null;
   let shown = 0;
   let needle = '';
+  /** Whether every line of the log has arrived (the run has ended); then, once all are shown, a
+   *  performance mark tells the browser tests how long that took. */
+  let complete = false;
 
   const flush = () => {
     scheduled = false;
@@ -91,6 +94,7 @@ function logViewer(run) {
     if (followBox.checked) box.scrollTop = box.scrollHeight;
     if (needle && batch.length) countHits();
     if (pending.length) schedule();
+    else if (complete && !performance.getEntriesByName('cronium:log-shown').length) performance.mark('cronium:log-shown');
   };
   const schedule = () => { if (!scheduled) { scheduled = true; requestAnimationFrame(flush); } };
   const add = (line) => { lines.push(line); pending.push(line); schedule(); };
@@ -117,6 +121,8 @@ function logViewer(run) {
     box);
 
   const ended = (status) => {
+    complete = true;
+    schedule();
     requestAnimationFrame(() => {
       if (run.logDroppedBytes) box.append(h('div', { class: 'note' }, `${bytes(run.logDroppedBytes)} dropped: the log reached its cap.`));
       state.textContent = `ended ${status}`;

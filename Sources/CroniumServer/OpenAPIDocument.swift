@@ -240,6 +240,12 @@ enum OpenAPIDocument {
             path: "/api/v1/tools/{name}/test",
             summary: "Send a test message ({to} for email; its sender when left out); what the far end answered"
         ),
+        .init(
+            method: "GET",
+            path: "/api/v1/tools/{name}/deliveries",
+            summary: "The newest messages sent through the tool, of the caller's runs (?limit=, default 20)",
+            responseSchema: "DeliveryList"
+        ),
         .init(method: "GET", path: "/runtime/v1/input", summary: "Runtime (a run's token): the run's input, any JSON", isRuntime: true),
         .init(
             method: "POST",

@@ -89,6 +89,17 @@ enum OpenAPISchemas {
                     ],
                 ],
             ],
+            "Delivery": [
+                "type": "object",
+                "properties": [
+                    "id": integer, "executionId": integer, "actionPosition": integer, "ownerId": integer, "toolName": string, "subject": string,
+                    "text": string, "to": ["type": "array", "items": string], "html": string,
+                    "status": enumeration(["PENDING", "SENDING", "DELIVERED", "FAILED"]), "attempts": integer, "answerStatus": integer,
+                    "answer": string,
+                    "error": string, "createdAt": dateTime, "finishedAt": dateTime,
+                ],
+            ],
+            "DeliveryList": list("Delivery"),
             "SignedIn": ["type": "object", "properties": ["user": ref("User"), "csrfToken": string]],
             "PasswordChange": [
                 "type": "object", "required": ["currentPassword", "newPassword"],

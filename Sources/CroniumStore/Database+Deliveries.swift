@@ -93,6 +93,21 @@ extension Database {
         }
     }
 
+    public func deliveries(toolName: String, ownerId: UserID?, limit: Int) async throws -> [Delivery] {
+        try await read { sql in
+            if let ownerId {
+                return try await sql.raw(
+                    """
+                    SELECT * FROM deliveries WHERE tool_name = \(bind: toolName) AND owner_id = \(bind: ownerId)
+                    ORDER BY id DESC LIMIT \(bind: limit)
+                    """
+                ).all().map(Self.decodeDelivery)
+            }
+            return try await sql.raw("SELECT * FROM deliveries WHERE tool_name = \(bind: toolName) ORDER BY id DESC LIMIT \(bind: limit)")
+                .all().map(Self.decodeDelivery)
+        }
+    }
+
     static func decodeDelivery(_ row: any SQLRow) throws -> Delivery {
         Delivery(
             id: try row.decode(column: "id", as: DeliveryID.self),

@@ -215,6 +215,10 @@ enum Migrations {
         Migration(version: 19, name: "runs by end time") { _ in
             ["CREATE INDEX executions_finished ON executions(finished_at)"]
         },
+        /// A tool's recent deliveries, for its page in the web UI.
+        Migration(version: 20, name: "deliveries by tool") { _ in
+            ["CREATE INDEX deliveries_tool ON deliveries(tool_name, id)"]
+        },
     ]
 
     static func apply(to database: Database, logger: Logger) async throws {

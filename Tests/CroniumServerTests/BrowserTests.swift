@@ -44,6 +44,8 @@ struct BrowserTests {
         let fixture = try await ServerFixture()
         let ssh = try await SSHHost.start()
         defer { ssh.stop() }
+        let receiver = try await LocalHTTPServer.start { _ in (200, #"{"ok":true}"#) }
+        defer { receiver.stop() }
         try await fixture.test(.live) { client in
             let port = try #require(client.port)
             for (name, role) in [("ui-admin", Role.admin), ("ui-viewer", .viewer)] {
@@ -56,6 +58,7 @@ struct BrowserTests {
                     environment: [
                         "CRONIUM_UI_ADMIN": "ui-admin:password-ui-admin", "CRONIUM_UI_VIEWER": "ui-viewer:password-ui-viewer",
                         "CRONIUM_UI_SSH": "\(ssh.host) \(ssh.port) \(SSHHost.user) \(SSHHost.password)", "CRONIUM_UI_SSH_HOST_KEY": ssh.hostKey,
+                        "CRONIUM_UI_WEBHOOK": "http://127.0.0.1:\(receiver.port)/hook",
                     ]
                 )
             }
@@ -65,7 +68,7 @@ struct BrowserTests {
                     "sign_in_and_out", "event_runs_with_a_live_log", "the_editor_shows_the_servers_problems_on_their_fields",
                     "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
                     "a_two_node_workflow_is_built_on_the_canvas_and_runs", "a_server_is_added_after_its_key_is_confirmed",
-                    "variables_users_and_secrets", "measure",
+                    "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed", "measure",
                 ],
                 "flows.py printed: \(output)"
             )

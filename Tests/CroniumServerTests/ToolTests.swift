@@ -302,6 +302,15 @@ import Testing
             #expect(shown.actions?.map(\.status) == [.fired, .failed] && shown.actions?[1].error == deliveries[1].error)
             let slack = Self.json(try #require(received.all.first { $0.path == "/slack" }).text)
             #expect(slack["text"] as? String == "deploy SUCCESS")
+
+            // Each tool's page lists its deliveries, newest first, to those who may see them.
+            let listed = try await client.execute(uri: "/api/v1/tools/gone/deliveries", method: .get, headers: auth(admin)) {
+                try decode([Delivery].self, $0)
+            }
+            #expect(listed.map(\.id) == [deliveries[1].id] && listed.first?.answerStatus == 404)
+            let other = try await makeUser(client, admin: admin, name: "ola", role: .user)
+            #expect(try await send(client, other, .get, "/api/v1/tools/gone/deliveries").status == 404)
+            #expect(try await send(client, admin, .get, "/api/v1/tools/gone/deliveries?limit=0").status == 400)
         }
     }
 

@@ -15,6 +15,13 @@ extension Engine {
         try await storedTool(named: name, usableBy: user).tool
     }
 
+    /// The newest messages sent through a tool the user may use: their own runs' (an
+    /// administrator: everyone's).
+    public func deliveries(ofTool name: String, visibleTo user: User, limit: Int) async throws -> [Delivery] {
+        let tool = try await tool(named: name, of: user)
+        return try await store.deliveries(toolName: tool.name, ownerId: user.role == .admin ? nil : user.id, limit: limit)
+    }
+
     public func addTool(_ input: ToolInput, by user: User) async throws -> Tool {
         guard user.canCreate else { throw CroniumError.forbidden }
         var problems: [FieldProblem] = []

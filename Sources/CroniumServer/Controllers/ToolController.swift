@@ -16,6 +16,7 @@ struct ToolController {
         group.patch(":name", use: update)
         group.delete(":name", use: delete)
         group.post(":name/test", use: test)
+        group.get(":name/deliveries", use: deliveries)
     }
 
     static let readOnly: Set<String> = ["id", "headerNames", "signed", "urlHost", "email", "createdAt", "updatedAt"]
@@ -79,6 +80,12 @@ struct ToolController {
     @Sendable func test(_ request: Request, context: UserRequestContext) async throws -> DeliveryResult {
         let to = try await request.decodeJSONIfPresent(as: ToolTestInput.self)?.to
         return try await engine.testTool(named: try context.parameters.require("name"), to: to, by: context.user)
+    }
+
+    /// The newest messages sent through the tool (`?limit=`, default 20).
+    @Sendable func deliveries(_ request: Request, context: UserRequestContext) async throws -> [Delivery] {
+        let limit = try QueryParameters(request).integer("limit", default: 20, in: 1...500)
+        return try await engine.deliveries(ofTool: try context.parameters.require("name"), visibleTo: context.user, limit: limit)
     }
 }
 

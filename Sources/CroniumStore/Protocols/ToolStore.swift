@@ -24,4 +24,7 @@ public protocol ToolStore: Sendable {
         async throws
     /// The messages sent about a run, in the order they were asked for.
     func deliveries(of executionId: ExecutionID) async throws -> [Delivery]
+    /// The newest messages sent through the tool called `toolName`, of runs `ownerId` owns (nil:
+    /// everyone's), newest first.
+    func deliveries(toolName: String, ownerId: UserID?, limit: Int) async throws -> [Delivery]
 }
