@@ -27,5 +27,6 @@ public enum WebFiles {
         ("page-users.js", PackageResources.page_users_js),
         ("page-tools.js", PackageResources.page_tools_js),
         ("page-tool.js", PackageResources.page_tool_js),
+        ("page-ledger.js", PackageResources.page_ledger_js),
     ]
 }

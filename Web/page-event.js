@@ -27,6 +27,7 @@ export default async function page(main, params, app) {
       field('Type', event.type),
       field('Trigger', event.triggerType === 'SCHEDULE' ? describeSchedule(event.schedule) : event.triggerType),
       field('Next fire', event.nextFireAt ? time(event.nextFireAt) : 'none'),
+      event.schedule ? field('Ledger', h('a', { href: `/events/${event.id}/ledger` }, 'every occurrence and what became of it')) : null,
       field('Placement', placement(event)),
       field('Timeout', `${event.timeoutValue} ${event.timeoutUnit.toLowerCase()}`),
       field('Retries', String(event.retries)),

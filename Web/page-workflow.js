@@ -46,6 +46,7 @@ export default async function page(main, params, app) {
     h('div', { class: 'panel' }, h('dl', { class: 'fields' },
       [h('dt', {}, 'Trigger'), h('dd', {}, workflow.trigger === 'SCHEDULE' ? describeSchedule(workflow.schedule) : workflow.trigger)],
       [h('dt', {}, 'Overlap'), h('dd', {}, workflow.overlap ?? 'skip')],
+      workflow.schedule ? [h('dt', {}, 'Ledger'), h('dd', {}, h('a', { href: `/workflows/${workflow.id}/ledger` }, 'every occurrence and what became of it'))] : null,
       next?.fires?.length ? [h('dt', {}, 'Next fires'), h('dd', {}, next.fires.map((f, i) => [i ? ', ' : '', time(f.fireAt ?? f)]))] : null)),
     h('h2', {}, 'Graph'),
     h('div', { class: 'canvas-wrap' }, picture),

@@ -368,6 +368,27 @@ def flow_a_tool_is_added_tested_and_previewed(driver):
     sign_out(driver)
 
 
+def flow_the_ledger_shows_each_occurrence(driver):
+    sign_in(driver, ADMIN, "/events")
+    created = api(driver, "POST", "/api/v1/events", {
+        "name": "ticker", "type": "BASH", "content": "true", "status": "ACTIVE",
+        "schedule": {"kind": "interval", "intervalSeconds": 1}})
+    assert created["status"] == 201, created
+    event = json.loads(created["body"])["id"]
+    for _ in range(100):
+        if len(json.loads(api(driver, "GET", f"/api/v1/events/{event}/ledger")["body"])) >= 2:
+            break
+        time.sleep(0.1)
+    assert api(driver, "PATCH", f"/api/v1/events/{event}", {"status": "PAUSED"})["status"] == 200
+    driver.get(BASE + f"/events/{event}")
+    wait(driver, lambda d: d.find_elements(By.LINK_TEXT, "every occurrence and what became of it"))[0].click()
+    wait(driver, lambda d: d.current_url.endswith(f"/events/{event}/ledger"))
+    wait(driver, lambda d: d.find_element(By.ID, "ledger").text.count("RAN") >= 2)
+    assert len(driver.find_elements(By.CSS_SELECTOR, "#ledger-timeline rect.mark")) >= 2
+    screenshot(driver, "ledger")
+    sign_out(driver)
+
+
 def flow_measure(driver):
     """The figures docs/performance.md reports: first load, a fast log, a large stored log."""
     sign_in(driver, ADMIN, "/")
@@ -436,6 +457,7 @@ FLOWS = [
     flow_a_server_is_added_after_its_key_is_confirmed,
     flow_variables_users_and_secrets,
     flow_a_tool_is_added_tested_and_previewed,
+    flow_the_ledger_shows_each_occurrence,
     flow_measure,
 ]
 
