@@ -28,5 +28,6 @@ public enum WebFiles {
         ("page-tools.js", PackageResources.page_tools_js),
         ("page-tool.js", PackageResources.page_tool_js),
         ("page-ledger.js", PackageResources.page_ledger_js),
+        ("schedule-builder.js", PackageResources.schedule_builder_js),
     ]
 }

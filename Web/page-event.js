@@ -2,6 +2,7 @@
 import { del, get, patch, post } from './api.js';
 import { ago, badge, confirmAction, duration, fill, h, notice, table, time } from './dom.js';
 import { describeSchedule, placement, runEvent } from './page-events.js';
+import { scheduleBuilder } from './schedule-builder.js';
 
 export default async function page(main, params, app) {
   if (params.id === 'new') return editor(main, app, null);
@@ -70,7 +71,7 @@ function editor(main, app, event) {
   const inputs = {};
   const input = (name, attributes = {}) => (inputs[name] = h(attributes.rows ? 'textarea' : 'input', { id: `f-${name}`, name, ...attributes }));
   const select = (name, values, value) => (inputs[name] = h('select', { id: `f-${name}`, name }, values.map((v) => h('option', { value: v, selected: v === value }, v))));
-  const schedule = event?.schedule ?? {};
+  const builder = scheduleBuilder(event?.schedule);
   const type = event?.type ?? 'BASH';
   const row = (name, label, control, hint) => h('div', { 'data-field': name },
     h('label', { for: `f-${name}` }, label), control, hint ? h('div', { class: 'muted' }, hint) : null, h('div', { class: 'field-error', id: `e-${name}` }));
@@ -79,7 +80,7 @@ function editor(main, app, event) {
     clearErrors(form);
     fill(message);
     let body;
-    try { body = collect(inputs, event); } catch (error) { showErrors(form, message, error); return; }
+    try { body = collect(inputs, event, builder); } catch (error) { showErrors(form, message, error); return; }
     try {
       const saved = event ? await patch(`/api/v1/events/${event.id}`, body) : await post('/api/v1/events', body);
       app.navigate(`/events/${saved.id}`);
@@ -93,13 +94,7 @@ function editor(main, app, event) {
   row('content', 'Script', input('content', { rows: 14, spellcheck: false, value: event?.content ?? starters[type] ?? '' })),
   row('status', 'Status', select('status', ['ACTIVE', 'PAUSED', 'DRAFT', 'ARCHIVED'], event?.status ?? 'ACTIVE')),
   row('triggerType', 'Trigger', select('triggerType', ['MANUAL', 'SCHEDULE'], event?.triggerType ?? 'MANUAL')),
-  h('fieldset', { id: 'schedule-fields' },
-    h('legend', {}, 'Schedule'),
-    row('schedule.kind', 'Kind', select('schedule.kind', ['cron', 'interval', 'once'], schedule.kind ?? 'cron')),
-    row('schedule.cron', 'Cron expression', input('schedule.cron', { value: schedule.cron ?? '0 * * * *' }), 'minute hour day-of-month month day-of-week, e.g. 30 2 * * 1-5'),
-    row('schedule.intervalSeconds', 'Every (seconds)', input('schedule.intervalSeconds', { type: 'number', min: 1, value: schedule.intervalSeconds ?? 3600 })),
-    row('schedule.startAt', 'At (once), or the first fire', input('schedule.startAt', { type: 'datetime-local', value: schedule.startAt ? localInput(schedule.startAt) : '' })),
-    row('schedule.timeZone', 'Time zone', input('schedule.timeZone', { value: schedule.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone }))),
+  builder.element,
   row('runLocation', 'Placement', select('runLocation', ['LOCAL', 'CONTAINER', 'REMOTE'], event?.runLocation ?? 'LOCAL')),
   row('image', 'Container image', input('image', { value: event?.image ?? '', placeholder: 'the server’s image for the language' })),
   row('servers', 'Servers (REMOTE; names, comma-separated)', input('servers', { value: (event?.servers ?? []).join(', ') })),
@@ -114,7 +109,10 @@ function editor(main, app, event) {
   row('environment', 'Environment (one NAME=value a line)', input('environment', { rows: 3, value: Object.entries(event?.environment ?? {}).map(([k, v]) => `${k}=${v}`).join('\n') })),
   h('div', { class: 'row' }, h('button', { class: 'primary', type: 'submit' }, event ? 'Save' : 'Create'),
     h('a', { class: 'button', href: event ? `/events/${event.id}` : '/events' }, 'Cancel')));
-  const showSchedule = () => { form.querySelector('#schedule-fields').hidden = inputs.triggerType.value !== 'SCHEDULE'; };
+  const showSchedule = () => {
+    builder.element.hidden = inputs.triggerType.value !== 'SCHEDULE';
+    if (!builder.element.hidden) builder.refresh();
+  };
   inputs.triggerType.addEventListener('change', showSchedule);
   inputs.type.addEventListener('change', () => {
     if (!event && Object.values(starters).includes(inputs.content.value)) inputs.content.value = starters[inputs.type.value] ?? '';
@@ -125,7 +123,7 @@ function editor(main, app, event) {
 }
 
 /** The request body from the form: only what the user can set here. */
-function collect(inputs, event) {
+function collect(inputs, event, builder) {
   const number = (name) => Number(inputs[name].value);
   const list = (name) => inputs[name].value.split(',').map((s) => s.trim()).filter(Boolean);
   const body = {
@@ -156,16 +154,7 @@ function collect(inputs, event) {
     body.servers = list('servers');
     body.serverTag = inputs.serverTag.value.trim();
   }
-  if (body.triggerType === 'SCHEDULE') {
-    const kind = inputs['schedule.kind'].value;
-    const schedule = { ...(event?.schedule ?? {}), kind, timeZone: inputs['schedule.timeZone'].value.trim() };
-    delete schedule.cron; delete schedule.intervalSeconds; delete schedule.startAt;
-    if (kind === 'cron') schedule.cron = inputs['schedule.cron'].value.trim();
-    if (kind === 'interval') schedule.intervalSeconds = number('schedule.intervalSeconds');
-    const at = inputs['schedule.startAt'].value;
-    if (at) schedule.startAt = new Date(at).toISOString();
-    body.schedule = schedule;
-  }
+  if (body.triggerType === 'SCHEDULE') body.schedule = builder.value();
   return body;
 }
 
@@ -187,9 +176,4 @@ function showErrors(form, message, error) {
   }
   fill(message, notice([error.message, ...loose].join(' ')));
   form.querySelector('[aria-invalid="true"]')?.focus();
-}
-
-function localInput(iso) {
-  const date = new Date(iso);
-  return new Date(date.getTime() - date.getTimezoneOffset() * 60000).toISOString().slice(0, 16);
 }

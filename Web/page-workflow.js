@@ -7,6 +7,7 @@ import { ago, badge, confirmAction, fill, h, notice, table, time } from './dom.j
 import { drawGraph, nodeHeight, nodeWidth, whenLabels } from './graph.js';
 import { describeSchedule } from './page-events.js';
 import { runWithInput } from './run-dialog.js';
+import { scheduleBuilder } from './schedule-builder.js';
 
 export default async function page(main, params, app) {
   const events = await get('/api/v1/events');
@@ -80,7 +81,6 @@ function editor(main, app, workflow, events) {
   const problemList = h('div', { id: 'workflow-problems' });
   const canvas = h('div', { class: 'canvas-wrap', id: 'canvas' });
   const side = h('div', { class: 'panel side', id: 'side-panel' });
-  const schedule = workflow?.schedule ?? {};
   const field = (name, label, control) => h('div', {}, h('label', { for: `w-${name}` }, label), control, h('div', { class: 'field-error', id: `we-${name}` }));
   const name = h('input', { id: 'w-name', value: workflow?.name ?? '', required: true });
   const description = h('input', { id: 'w-description', value: workflow?.description ?? '' });
@@ -88,9 +88,8 @@ function editor(main, app, workflow, events) {
   const status = choose('w-status', statuses, workflow?.status ?? 'ACTIVE');
   const trigger = choose('w-trigger', triggers, workflow?.trigger ?? 'MANUAL');
   const overlap = choose('w-overlap', overlaps, workflow?.overlap ?? 'skip');
-  const cron = h('input', { id: 'w-cron', value: schedule.cron ?? '0 * * * *' });
-  const zone = h('input', { id: 'w-timeZone', value: schedule.timeZone ?? Intl.DateTimeFormat().resolvedOptions().timeZone });
-  const scheduleFields = h('div', { class: 'row' }, field('cron', 'Cron expression', cron), field('timeZone', 'Time zone', zone));
+  const builder = scheduleBuilder(workflow?.schedule, { withOverlap: false });
+  const scheduleFields = builder.element;
   const eventChoice = h('select', { id: 'add-event', 'aria-label': 'Event for the new node' },
     runnable.map((e) => h('option', { value: e.id }, e.name)));
 
@@ -240,7 +239,7 @@ function editor(main, app, workflow, events) {
       nodes: state.nodes.map(({ eventName, ...node }) => node),
       connections: state.connections,
     };
-    if (trigger.value === 'SCHEDULE') body.schedule = { ...schedule, kind: 'cron', cron: cron.value.trim(), timeZone: zone.value.trim() };
+    if (trigger.value === 'SCHEDULE') body.schedule = builder.value();
     try {
       const saved = workflow ? await patch(`/api/v1/workflows/${workflow.id}`, body) : await post('/api/v1/workflows', body);
       app.navigate(`/workflows/${saved.id}`);
@@ -264,7 +263,7 @@ function editor(main, app, workflow, events) {
         problems.connections.add(Number(connection[1]));
         items.push(`connection ${c.from} → ${c.to}: ${text}`);
       } else {
-        const slot = main.querySelector(`[id="we-${field.replace(/^schedule\./, '')}"]`);
+        const slot = main.querySelector(`[id="we-${field}"]`) ?? main.querySelector(`[id="e-${field}"]`);
         if (slot) slot.textContent = text;
         items.push(`${field}: ${text}`);
       }
@@ -275,8 +274,12 @@ function editor(main, app, workflow, events) {
     redraw();
   };
 
-  trigger.addEventListener('change', () => { scheduleFields.hidden = trigger.value !== 'SCHEDULE'; });
-  scheduleFields.hidden = trigger.value !== 'SCHEDULE';
+  const showSchedule = () => {
+    scheduleFields.hidden = trigger.value !== 'SCHEDULE';
+    if (!scheduleFields.hidden) builder.refresh();
+  };
+  trigger.addEventListener('change', showSchedule);
+  showSchedule();
   fill(main,
     h('h1', {}, workflow ? `Edit ${workflow.name}` : 'New workflow'),
     message,

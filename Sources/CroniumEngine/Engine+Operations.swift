@@ -263,6 +263,11 @@ extension Engine {
     }
 
     /// The next `count` fire times of an event the user may see.
+    /// What `schedule` would do from now on the engine's clock, before anything is saved.
+    public func previewSchedule(_ schedule: Schedule, count: Int) throws(ValidationError) -> SchedulePreview {
+        try schedule.preview(from: clock.now(), count: count)
+    }
+
     public func upcomingFires(eventId: EventID, visibleTo user: User, count: Int) async throws -> UpcomingFires {
         let event = try await event(id: eventId, visibleTo: user)
         return UpcomingFires(

@@ -111,6 +111,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
     ServerController(engine: engine).addRoutes(to: signedIn.group("servers"))
     ToolController(engine: engine).addRoutes(to: signedIn.group("tools"))
     WorkflowController(engine: engine).addRoutes(to: signedIn.group("workflows"))
+    ScheduleController(engine: engine).addRoutes(to: signedIn.group("schedules"))
     let hooks = HookController(engine: engine)
     hooks.addDeliveryRoute(to: api)
     hooks.addSettingsRoutes(to: signedIn.group("events")) { .event(EventID($0)) }

@@ -101,6 +101,13 @@ enum OpenAPIDocument {
             responseSchema: "ExecutionList"
         ),
         .init(
+            method: "POST",
+            path: "/api/v1/schedules/preview",
+            summary: "What a schedule would do before it is saved: its next fire times (?count=, default 5) and the clock changes that touch it",
+            requestSchema: "Schedule",
+            responseSchema: "SchedulePreview"
+        ),
+        .init(
             method: "GET",
             path: "/api/v1/executions/stats",
             summary: "Runs going now, and those that ended in the last day by hour or the last week by day (?window=24h|7d)",

@@ -100,6 +100,22 @@ enum OpenAPISchemas {
                 ],
             ],
             "DeliveryList": list("Delivery"),
+            "SchedulePreview": [
+                "type": "object",
+                "properties": [
+                    "timeZone": string, "times": ["type": "array", "items": dateTime],
+                    "dst": [
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": [
+                                "kind": enumeration(["GAP", "OVERLAP"]), "at": dateTime, "wallTimes": ["type": "array", "items": string],
+                                "message": string,
+                            ],
+                        ],
+                    ],
+                ],
+            ],
             "SignedIn": ["type": "object", "properties": ["user": ref("User"), "csrfToken": string]],
             "PasswordChange": [
                 "type": "object", "required": ["currentPassword", "newPassword"],

@@ -100,7 +100,12 @@ def screenshot(driver, name):
     for theme in ("light", "dark"):
         driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": [{"name": "prefers-color-scheme", "value": theme}]})
         time.sleep(0.1)
-        driver.save_screenshot(os.path.join(SHOTS, f"{name}-{theme}.png"))
+        # The whole page, not only the window (at most 3000 px tall).
+        size = driver.execute_cdp_cmd("Page.getLayoutMetrics", {})["cssContentSize"]
+        clip = {"x": 0, "y": 0, "width": size["width"], "height": min(size["height"], 3000), "scale": 1}
+        shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True, "clip": clip})
+        with open(os.path.join(SHOTS, f"{name}-{theme}.png"), "wb") as file:
+            file.write(base64.b64decode(shot["data"]))
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
 
@@ -199,6 +204,33 @@ def flow_the_editor_shows_the_servers_problems_on_their_fields(driver):
     screenshot(driver, "editor-problems")
     # Nothing was stored.
     assert json.loads(api(driver, "GET", "/api/v1/events")["body"]) == before
+    sign_out(driver)
+
+
+def flow_the_schedule_builder_shows_fires_and_clock_changes(driver):
+    sign_in(driver, ADMIN, "/events/new")
+    by_id(driver, "f-name").send_keys("nightly backup")
+    Select(driver.find_element(By.ID, "f-triggerType")).select_by_visible_text("SCHEDULE")
+    cron = by_id(driver, "sch-cron")
+    cron.clear()
+    cron.send_keys("61 * * * *")
+    wait(driver, lambda d: "out of range" in d.find_element(By.ID, "e-schedule.cron").text)
+    cron.clear()
+    cron.send_keys("30 2 * * *")
+    zone = driver.find_element(By.ID, "sch-timeZone")
+    zone.clear()
+    zone.send_keys("Europe/Berlin")
+    wait(driver, lambda d: len(d.find_elements(By.CSS_SELECTOR, "#next-fires li")) == 5 and len(d.find_elements(By.CSS_SELECTOR, ".dst-notice")) == 2)
+    notices = " ".join(n.text for n in driver.find_elements(By.CSS_SELECTOR, ".dst-notice"))
+    assert "02:30 does not exist" in notices and "02:30 happens twice" in notices, notices
+    assert driver.find_element(By.ID, "e-schedule.cron").text == ""
+    screenshot(driver, "schedule-builder")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    by_id(driver, "event-script")
+    event_id = int(driver.current_url.rstrip("/").split("/")[-1])
+    saved = json.loads(api(driver, "GET", f"/api/v1/events/{event_id}")["body"])
+    assert saved["schedule"]["cron"] == "30 2 * * *" and saved["schedule"]["timeZone"] == "Europe/Berlin", saved
+    assert saved["nextFireAt"], saved
     sign_out(driver)
 
 
@@ -451,6 +483,7 @@ FLOWS = [
     flow_sign_in_and_out,
     flow_event_runs_with_a_live_log,
     flow_the_editor_shows_the_servers_problems_on_their_fields,
+    flow_the_schedule_builder_shows_fires_and_clock_changes,
     flow_a_viewer_sees_no_edit_controls,
     flow_a_write_without_the_csrf_token_is_refused,
     flow_a_two_node_workflow_is_built_on_the_canvas_and_runs,
