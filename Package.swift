@@ -143,7 +143,7 @@ let package = Package(
                 .embedInCode("page-workflows.js"), .embedInCode("page-workflow.js"), .embedInCode("page-workflow-run.js"),
                 .embedInCode("page-servers.js"), .embedInCode("page-server.js"), .embedInCode("page-variables.js"), .embedInCode("page-users.js"),
                 .embedInCode("page-tools.js"), .embedInCode("page-tool.js"), .embedInCode("page-ledger.js"),
-                .embedInCode("schedule-builder.js"),
+                .embedInCode("schedule-builder.js"), .embedInCode("page-images.js"),
             ],
             swiftSettings: swiftSettings
         ),

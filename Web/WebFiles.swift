@@ -29,5 +29,6 @@ public enum WebFiles {
         ("page-tool.js", PackageResources.page_tool_js),
         ("page-ledger.js", PackageResources.page_ledger_js),
         ("schedule-builder.js", PackageResources.schedule_builder_js),
+        ("page-images.js", PackageResources.page_images_js),
     ]
 }

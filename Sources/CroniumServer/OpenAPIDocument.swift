@@ -101,6 +101,12 @@ enum OpenAPIDocument {
             responseSchema: "ExecutionList"
         ),
         .init(
+            method: "GET",
+            path: "/api/v1/images",
+            summary: "The container engine, and each runner image's state (UP_TO_DATE, OUTDATED, MISSING)",
+            responseSchema: "RunnerImages"
+        ),
+        .init(
             method: "POST",
             path: "/api/v1/schedules/preview",
             summary: "What a schedule would do before it is saved: its next fire times (?count=, default 5) and the clock changes that touch it",

@@ -100,6 +100,19 @@ enum OpenAPISchemas {
                 ],
             ],
             "DeliveryList": list("Delivery"),
+            "RunnerImages": [
+                "type": "object",
+                "properties": [
+                    "engine": ["type": "object", "properties": ["available": boolean, "detail": string]],
+                    "images": [
+                        "type": "array",
+                        "items": [
+                            "type": "object",
+                            "properties": ["name": string, "state": enumeration(["UP_TO_DATE", "OUTDATED", "MISSING", "UNKNOWN"]), "id": string],
+                        ],
+                    ],
+                ],
+            ],
             "SchedulePreview": [
                 "type": "object",
                 "properties": [

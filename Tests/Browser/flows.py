@@ -365,6 +365,11 @@ def flow_variables_users_and_secrets(driver):
     generated = by_id(driver, "new-password-shown").text
     assert len(generated) >= 16, generated
     screenshot(driver, "users")
+    # This server has no container engine: the images page says so, and why.
+    driver.get(BASE + "/images")
+    wait(driver, lambda d: "cannot reach the container engine" in d.find_element(By.ID, "engine-status").text)
+    assert "No engine: container runs cannot start" in driver.find_element(By.TAG_NAME, "main").text
+    screenshot(driver, "images")
     sign_out(driver)
     sign_in(driver, ("newcomer", generated), "/")
     # Not an administrator: no Users page in the bar.

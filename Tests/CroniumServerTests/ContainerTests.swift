@@ -25,6 +25,35 @@ struct ContainerTests {
 
     static func inContainer(_ input: inout EventInput) { input.runLocation = .container }
 
+    /// The web UI's images page: the engine found, and every runner image (built by
+    /// scripts/test.sh) up to date; a server without an engine says why.
+    @Test func theImagesRouteShowsTheEngineAndEachRunnerImage() async throws {
+        struct Status: Decodable {
+            struct Engine: Decodable { let available: Bool }
+            struct Image: Decodable {
+                let name: String
+                let state: String
+                let id: String?
+            }
+            let engine: Engine
+            let images: [Image]
+        }
+        let fixture = try await Self.fixture()
+        try await fixture.test { client in
+            let status = try await client.execute(uri: "/api/v1/images", method: .get, headers: auth(fixture.adminToken)) {
+                try decode(Status.self, $0)
+            }
+            #expect(status.engine.available)
+            #expect(status.images.map(\.name) == ["cronium/runner:bash", "cronium/runner:python", "cronium/runner:node"])
+            #expect(status.images.allSatisfy { $0.state == "UP_TO_DATE" && $0.id != nil }, "\(status.images)")
+        }
+        let none = try await ServerFixture()
+        try await none.test { client in
+            let status = try await client.execute(uri: "/api/v1/images", method: .get, headers: auth(none.adminToken)) { try decode(Status.self, $0) }
+            #expect(!status.engine.available && status.images.isEmpty)
+        }
+    }
+
     /// Scripts of every language run in their images, as uid 1000 with no capabilities, on a
     /// read-only root with no network; the Python → Node.js helper chain works inside.
     @Test func scriptsRunConfinedAndTheHelpersWorkInside() async throws {
