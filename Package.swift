@@ -144,6 +144,7 @@ let package = Package(
                 .embedInCode("page-servers.js"), .embedInCode("page-server.js"), .embedInCode("page-variables.js"), .embedInCode("page-users.js"),
                 .embedInCode("page-tools.js"), .embedInCode("page-tool.js"), .embedInCode("page-ledger.js"),
                 .embedInCode("schedule-builder.js"), .embedInCode("page-images.js"),
+                .embedInCode("code-editor.js"), .embedInCode("event-editor.js"), .embedInCode("actions-editor.js"),
             ],
             swiftSettings: swiftSettings
         ),

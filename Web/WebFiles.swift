@@ -30,5 +30,8 @@ public enum WebFiles {
         ("page-ledger.js", PackageResources.page_ledger_js),
         ("schedule-builder.js", PackageResources.schedule_builder_js),
         ("page-images.js", PackageResources.page_images_js),
+        ("code-editor.js", PackageResources.code_editor_js),
+        ("event-editor.js", PackageResources.event_editor_js),
+        ("actions-editor.js", PackageResources.actions_editor_js),
     ]
 }

@@ -156,6 +156,13 @@ def flow_event_runs_with_a_live_log(driver):
     assert 'echo "line $i"' in content.get_attribute("value"), content.get_attribute("value")
     assert driver.find_element(By.ID, "f-name").get_attribute("value") == "live log"
     assert driver.find_element(By.ID, "f-shared").is_selected()
+    # The script is highlighted, with line numbers, and stays a textarea to type in.
+    keywords = [k.text for k in driver.find_elements(By.CSS_SELECTOR, ".code-shown .tok-keyword")]
+    assert "for" in keywords and "do" in keywords and "done" in keywords, keywords
+    assert '"line $i"' in [v.text for v in driver.find_elements(By.CSS_SELECTOR, ".code-shown .tok-string")]
+    content.send_keys(Keys.END, Keys.ENTER, "# a comment")
+    wait(driver, lambda d: [g.text for g in d.find_elements(By.CSS_SELECTOR, ".code-gutter div")] == ["1", "2"])
+    assert driver.find_element(By.CSS_SELECTOR, ".code-shown .tok-comment").text == "# a comment"
     screenshot(driver, "event-editor")
     driver.find_element(By.LINK_TEXT, "Cancel").click()
     by_id(driver, "event-script")
@@ -197,10 +204,14 @@ def flow_the_editor_shows_the_servers_problems_on_their_fields(driver):
     before = json.loads(api(driver, "GET", "/api/v1/events")["body"])
     driver.find_element(By.ID, "f-timeoutValue").clear()
     driver.find_element(By.ID, "f-timeoutValue").send_keys("0")
+    # An action that sends a message through a tool, when there is none yet.
+    driver.find_element(By.ID, "add-action").click()
+    Select(driver.find_element(By.CSS_SELECTOR, '#actions select[aria-label="Then"]')).select_by_visible_text("send a message")
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     wait(driver, lambda d: d.find_element(By.ID, "e-name").text != "")
     assert driver.find_element(By.ID, "f-name").get_attribute("aria-invalid") == "true"
     assert driver.find_element(By.ID, "e-timeoutValue").text != ""
+    assert driver.find_element(By.ID, "e-actions[0]").text != "", driver.find_element(By.ID, "actions").text
     screenshot(driver, "editor-problems")
     # Nothing was stored.
     assert json.loads(api(driver, "GET", "/api/v1/events")["body"]) == before
