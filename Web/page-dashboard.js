@@ -2,6 +2,7 @@
 // fires next, and whether the sandbox and the container engine are ready.
 import { get } from './api.js';
 import { badge, fill, h, notice, svg, time } from './dom.js';
+import { connection } from './page-servers.js';
 
 export default async function page(main, _params, app) {
   app.setTitle('Dashboard');
@@ -111,7 +112,10 @@ async function drawHealth(element) {
     if (ready.containerEngine) {
       rows.push(h('li', {}, badge(ready.containerEngine.available ? 'ACTIVE' : 'PAUSED'), ' ', h('strong', {}, 'container engine'), ': ', ready.containerEngine.detail));
     }
-    fill(element, h('p', {}, 'Server ', badge(ready.status === 'ready' ? 'ACTIVE' : 'PAUSED'), ` version ${ready.version}`), h('ul', {}, rows));
+    const servers = await get('/api/v1/servers');
+    fill(element, h('p', {}, 'Server ', badge(ready.status === 'ready' ? 'ACTIVE' : 'PAUSED'), ` version ${ready.version}`), h('ul', {}, rows),
+      servers.length ? [h('h3', {}, 'Your servers'), h('ul', { id: 'server-health' }, servers.map((s) => h('li', {},
+        h('a', { href: `/servers/${encodeURIComponent(s.name)}` }, s.name), ': ', s.hostKeyMismatch ? [badge('FAILURE'), ' host key changed'] : connection(s))))] : null);
   } catch (error) {
     fill(element, notice(`The server is not ready: ${error.message}`));
   }

@@ -124,6 +124,7 @@ function logViewer(run) {
     complete = true;
     schedule();
     requestAnimationFrame(() => {
+      if (lines.length === 0) box.append(h('div', { class: 'note' }, 'The run printed nothing.'));
       if (run.logDroppedBytes) box.append(h('div', { class: 'note' }, `${bytes(run.logDroppedBytes)} dropped: the log reached its cap.`));
       state.textContent = `ended ${status}`;
     });

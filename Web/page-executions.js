@@ -20,7 +20,7 @@ export default async function page(main, _params, app) {
     if (reset) { runs = []; before = null; }
     const params = new URLSearchParams({ limit: '50' });
     if (status.value) params.set('status', status.value);
-    if (query.get('eventId')) params.set('eventId', query.get('eventId'));
+    if (event.value) params.set('eventId', event.value);
     if (before) params.set('before', before);
     try {
       const page = await get(`/api/v1/executions?${params}`);
@@ -33,16 +33,17 @@ export default async function page(main, _params, app) {
     }
   }
 
-  status.addEventListener('change', () => {
-    const next = new URLSearchParams(location.search);
-    if (status.value) next.set('status', status.value); else next.delete('status');
+  const event = h('select', { id: 'filter-event', 'aria-label': 'Event' },
+    h('option', { value: '' }, 'Any event'), [...eventNames].map(([id, name]) => h('option', { value: id, selected: query.get('eventId') === String(id) }, name)));
+  const refilter = () => {
+    const next = new URLSearchParams();
+    if (status.value) next.set('status', status.value);
+    if (event.value) next.set('eventId', event.value);
     history.replaceState(null, '', `/executions${next.size ? '?' + next : ''}`);
     load(true);
-  });
-  fill(main,
-    h('h1', {}, 'Runs'),
-    h('div', { class: 'filters' }, status,
-      query.get('eventId') ? h('span', {}, `of event #${query.get('eventId')} `, h('a', { href: '/executions' }, '(all events)')) : null),
-    list, more);
+  };
+  status.addEventListener('change', refilter);
+  event.addEventListener('change', refilter);
+  fill(main, h('h1', {}, 'Runs'), h('div', { class: 'filters' }, status, event), list, more);
   await load(true);
 }

@@ -437,6 +437,34 @@ def flow_the_ledger_shows_each_occurrence(driver):
     sign_out(driver)
 
 
+def flow_every_page_fits_a_phone(driver):
+    """At a phone's width no page scrolls sideways (wide tables and graphs scroll inside their
+    own boxes), and the bar of pages wraps."""
+    sign_in(driver, ADMIN, "/")
+    driver.set_window_size(390, 844)
+    try:
+        events = json.loads(api(driver, "GET", "/api/v1/events")["body"])
+        runs = json.loads(api(driver, "GET", "/api/v1/executions?limit=1")["body"])
+        workflows = json.loads(api(driver, "GET", "/api/v1/workflows")["body"])
+        pages = ["/", "/events", f"/events/{events[0]['id']}", f"/events/{events[0]['id']}?edit", "/executions",
+                 f"/executions/{runs[0]['id']}", "/workflows", f"/workflows/{workflows[0]['id']}", f"/workflows/{workflows[0]['id']}?edit",
+                 "/servers", "/tools", "/variables", "/users", "/images", "/account"]
+        for path in pages:
+            driver.get(BASE + path)
+            wait(driver, lambda d: d.execute_script("return performance.getEntriesByName('cronium:page-ready').length") > 0)
+            overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
+            assert overflow <= 1, f"{path} is {overflow} px wider than the phone"
+        driver.get(BASE + "/")
+        by_id(driver, "stat-running")
+        screenshot(driver, "phone-dashboard")
+        driver.get(BASE + f"/executions/{runs[0]['id']}")
+        by_id(driver, "log")
+        screenshot(driver, "phone-run")
+    finally:
+        driver.set_window_size(1280, 900)
+    sign_out(driver)
+
+
 def flow_measure(driver):
     """The figures docs/performance.md reports: first load, a fast log, a large stored log."""
     sign_in(driver, ADMIN, "/")
@@ -507,6 +535,7 @@ FLOWS = [
     flow_variables_users_and_secrets,
     flow_a_tool_is_added_tested_and_previewed,
     flow_the_ledger_shows_each_occurrence,
+    flow_every_page_fits_a_phone,
     flow_measure,
 ]
 
