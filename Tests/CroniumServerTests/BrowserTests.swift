@@ -69,7 +69,8 @@ struct BrowserTests {
                     "the_schedule_builder_shows_fires_and_clock_changes",
                     "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
                     "a_two_node_workflow_is_built_on_the_canvas_and_runs", "a_server_is_added_after_its_key_is_confirmed",
-                    "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed", "the_ledger_shows_each_occurrence", "every_page_fits_a_phone",
+                    "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed", "the_ledger_shows_each_occurrence",
+                    "every_page_fits_a_phone",
                     "measure",
                 ],
                 "flows.py printed: \(output)"
