@@ -53,6 +53,21 @@ def by_id(driver, element_id):
     return wait(driver, EC.presence_of_element_located((By.ID, element_id)))
 
 
+def shows(driver, text):
+    """Waits until the page's main area shows `text`."""
+    wait(driver, lambda d: text in d.find_element(By.TAG_NAME, "main").text)
+
+
+def run_to_end(driver, event, timeout=60):
+    """Starts a run of `event` through the API and waits for its end; answers its id."""
+    run = json.loads(api(driver, "POST", f"/api/v1/events/{event}/run", {})["body"])["executionId"]
+    deadline = time.time() + timeout
+    while json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] in ("PENDING", "RUNNING"):
+        assert time.time() < deadline, f"run {run} did not end"
+        time.sleep(0.1)
+    return run
+
+
 def sign_in(driver, user, path="/"):
     driver.get(BASE + path)
     by_id(driver, "username").send_keys(user[0])
@@ -189,10 +204,10 @@ def flow_event_runs_with_a_live_log(driver):
     screenshot(driver, "dashboard")
     driver.get(BASE + "/executions")
     by_id(driver, "filter-status")
-    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "live log")
     screenshot(driver, "runs")
     driver.get(BASE + f"/events?q=live")
-    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "live log")
     screenshot(driver, "events")
     sign_out(driver)
     return {"eventId": event_id}
@@ -247,7 +262,7 @@ def flow_the_schedule_builder_shows_fires_and_clock_changes(driver):
 
 def flow_a_viewer_sees_no_edit_controls(driver):
     sign_in(driver, VIEWER, "/events")
-    wait(driver, lambda d: "live log" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "live log")
     main = driver.find_element(By.TAG_NAME, "main")
     assert not main.find_elements(By.XPATH, ".//*[text()='New event' or text()='Run' or text()='Delete' or text()='Pause']")
     driver.find_element(By.LINK_TEXT, "live log").click()
@@ -316,7 +331,7 @@ def flow_a_two_node_workflow_is_built_on_the_canvas_and_runs(driver):
     log = by_id(driver, "log")
     wait(driver, lambda d: 'got {"from":"first"}' in log.text)
     driver.get(BASE + "/workflows")
-    wait(driver, lambda d: "two steps" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "two steps")
     screenshot(driver, "workflows")
     sign_out(driver)
 
@@ -356,7 +371,7 @@ def flow_a_server_is_added_after_its_key_is_confirmed(driver):
     assert expected in driver.find_element(By.TAG_NAME, "main").text
     screenshot(driver, "server")
     driver.get(BASE + "/servers")
-    wait(driver, lambda d: "web-1" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "web-1")
     screenshot(driver, "servers")
     sign_out(driver)
 
@@ -399,11 +414,7 @@ def flow_a_tool_is_added_tested_and_previewed(driver):
     by_id(driver, "send-test").click()
     wait(driver, lambda d: "delivered" in d.find_element(By.ID, "tool-test").text)
     event = create_api_event(driver, "disk-alert", "BASH", 'cronium_send_message hooks "disk at 91%" "disk"')
-    run = json.loads(api(driver, "POST", f"/api/v1/events/{event}/run", {})["body"])["executionId"]
-    for _ in range(300):
-        if json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] == "SUCCESS":
-            break
-        time.sleep(0.1)
+    run = run_to_end(driver, event)
     driver.get(BASE + "/tools/hooks")
     wait(driver, lambda d: "disk at 91%" in d.find_element(By.ID, "tool-deliveries").text)
     by_id(driver, "preview-run").send_keys(str(run))
@@ -411,7 +422,7 @@ def flow_a_tool_is_added_tested_and_previewed(driver):
     wait(driver, lambda d: "disk-alert ended SUCCESS" in d.find_element(By.ID, "preview-result").text)
     screenshot(driver, "tool")
     driver.get(BASE + "/tools")
-    wait(driver, lambda d: "hooks" in d.find_element(By.TAG_NAME, "main").text)
+    shows(driver, "hooks")
     screenshot(driver, "tools")
     sign_out(driver)
 
@@ -503,11 +514,7 @@ def flow_measure(driver):
 
     # A stored log of 1 MiB: from navigation to every line shown.
     big = create_api_event(driver, "big", "PYTHON", "for i in range(16384):\n    print(f'{i:06d} ' + 'y' * 56)\n")
-    run = json.loads(api(driver, "POST", f"/api/v1/events/{big}/run", {})["body"])["executionId"]
-    for _ in range(600):
-        if json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] == "SUCCESS":
-            break
-        time.sleep(0.1)
+    run = run_to_end(driver, big)
     driver.get(BASE + f"/executions/{run}")
     wait(driver, lambda d: d.execute_script("return performance.getEntriesByName('cronium:log-shown').length") > 0, timeout=30)
     assert driver.execute_script("return document.querySelectorAll('#log .line').length") == 16384
