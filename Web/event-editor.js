@@ -42,15 +42,15 @@ export async function eventEditor(main, app, event) {
   const sections = {
     script: row('content', 'Script', script.element),
     http: h('fieldset', {}, h('legend', {}, 'HTTP request'),
-      h('div', { class: 'row' }, row('httpRequest.method', 'Method', select('httpMethod', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], http.method ?? 'GET')),
-        row('httpRequest.url', 'URL', input('httpUrl', { value: http.url ?? '', placeholder: 'https://…', size: 60 }))),
-      row('httpRequest.headers', 'Headers (one Name: value a line)', input('httpHeaders', { rows: 3, value: lines(http.headers, ': ') })),
-      row('httpRequest.body', 'Body', input('httpBody', { rows: 4, value: http.body ?? '' }))),
+      h('div', { class: 'row' }, row('httpRequest.method', 'Method', select('httpRequest.method', ['GET', 'POST', 'PUT', 'PATCH', 'DELETE', 'HEAD'], http.method ?? 'GET')),
+        row('httpRequest.url', 'URL', input('httpRequest.url', { value: http.url ?? '', placeholder: 'https://…', size: 60 }))),
+      row('httpRequest.headers', 'Headers (one Name: value a line)', input('httpRequest.headers', { rows: 3, value: lines(http.headers, ': ') })),
+      row('httpRequest.body', 'Body', input('httpRequest.body', { rows: 4, value: http.body ?? '' }))),
     tool: h('fieldset', {}, h('legend', {}, 'Message'),
-      row('toolAction.tool', 'Tool', select('toolName', tools.map((t) => [t.name, `${t.name} (${t.type})`]), toolAction.tool)),
-      row('toolAction.to', 'To (email; comma-separated)', input('toolTo', { value: (toolAction.to ?? []).join(', ') })),
-      row('toolAction.subject', 'Subject (a template)', input('toolSubject', { value: toolAction.subject ?? '' })),
-      row('toolAction.message', 'Message (a template: {{event.name}}, {{input.field}}, …)', input('toolMessage', { rows: 3, value: toolAction.message ?? '' }))),
+      row('toolAction.tool', 'Tool', select('toolAction.tool', tools.map((t) => [t.name, `${t.name} (${t.type})`]), toolAction.tool)),
+      row('toolAction.to', 'To (email; comma-separated)', input('toolAction.to', { value: (toolAction.to ?? []).join(', ') })),
+      row('toolAction.subject', 'Subject (a template)', input('toolAction.subject', { value: toolAction.subject ?? '' })),
+      row('toolAction.message', 'Message (a template: {{event.name}}, {{input.field}}, …)', input('toolAction.message', { rows: 3, value: toolAction.message ?? '' }))),
     container: row('image', 'Container image', input('image', { value: event?.image ?? '', placeholder: 'the server’s image for the language' })),
     remote: h('div', { class: 'row' },
       row('servers', 'Servers (names, comma-separated)', input('servers', { value: (event?.servers ?? []).join(', ') })),
@@ -105,7 +105,7 @@ export async function eventEditor(main, app, event) {
       row('retryBackoffSeconds', 'Seconds between tries', input('retryBackoffSeconds', { type: 'number', min: 0, max: 3600, value: event?.retryBackoffSeconds ?? 5 })),
       row('maxExecutions', 'Runs at most (0: no end)', input('maxExecutions', { type: 'number', min: 0, value: event?.maxExecutions ?? 0 }))),
     h('div', { class: 'row' }, limitFields.map(([name, label]) => row(`limits.${name}`, label,
-      input(`limit-${name}`, { type: 'number', min: 0, step: name === 'cpus' ? 0.01 : 1, value: event?.limits?.[name] ?? '', placeholder: 'server default' })))),
+      input(`limits.${name}`, { type: 'number', min: 0, step: name === 'cpus' ? 0.01 : 1, value: event?.limits?.[name] ?? '', placeholder: 'server default' })))),
     row('logCapBytes', 'Log kept at most (bytes)', input('logCapBytes', { type: 'number', min: 1024, value: event?.logCapBytes ?? 1048576 }))),
   h('fieldset', {}, h('legend', {}, 'Environment'),
     row('environment', 'Variables set for the script (one NAME=value a line)', input('environment', { rows: 3, value: lines(event?.environment, '=') })),
@@ -144,13 +144,13 @@ export async function eventEditor(main, app, event) {
     };
     if (scriptTypes.includes(chosen)) body.content = inputs.content.value;
     if (chosen === 'HTTP_REQUEST') {
-      body.httpRequest = { method: inputs.httpMethod.value, url: inputs.httpUrl.value.trim(), headers: pairs('httpHeaders', ':', 'httpRequest.headers') };
-      if (inputs.httpBody.value) body.httpRequest.body = inputs.httpBody.value;
+      body.httpRequest = { method: inputs['httpRequest.method'].value, url: inputs['httpRequest.url'].value.trim(), headers: pairs('httpRequest.headers', ':', 'httpRequest.headers') };
+      if (inputs['httpRequest.body'].value) body.httpRequest.body = inputs['httpRequest.body'].value;
     }
     if (chosen === 'TOOL_ACTION') {
-      body.toolAction = { tool: inputs.toolName.value, message: inputs.toolMessage.value };
-      if (inputs.toolSubject.value) body.toolAction.subject = inputs.toolSubject.value;
-      const to = list('toolTo');
+      body.toolAction = { tool: inputs['toolAction.tool'].value, message: inputs['toolAction.message'].value };
+      if (inputs['toolAction.subject'].value) body.toolAction.subject = inputs['toolAction.subject'].value;
+      const to = list('toolAction.to');
       if (to.length) body.toolAction.to = to;
     }
     if (body.runLocation === 'CONTAINER') body.image = inputs.image.value.trim();
@@ -159,7 +159,7 @@ export async function eventEditor(main, app, event) {
       body.servers = list('servers');
       body.serverTag = inputs.serverTag.value.trim();
     }
-    const limits = Object.fromEntries(limitFields.map(([name]) => [name, inputs[`limit-${name}`].value]).filter(([, v]) => v !== '').map(([k, v]) => [k, Number(v)]));
+    const limits = Object.fromEntries(limitFields.map(([name]) => [name, inputs[`limits.${name}`].value]).filter(([, v]) => v !== '').map(([k, v]) => [k, Number(v)]));
     if (Object.keys(limits).length || event?.limits) body.limits = limits;
     if (inputs.readOnlyPaths) body.readOnlyPaths = inputs.readOnlyPaths.value.split('\n').map((p) => p.trim()).filter(Boolean);
     if (body.triggerType === 'SCHEDULE') body.schedule = schedule.value();

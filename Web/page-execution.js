@@ -8,7 +8,8 @@ const maxShownLines = 100000;
 export default async function page(main, params, app) {
   const id = params.id;
   let run = await get(`/api/v1/executions/${encodeURIComponent(id)}`);
-  const eventName = await get(`/api/v1/events/${run.eventId}`).then((e) => e.name, () => `#${run.eventId}`);
+  const event = await get(`/api/v1/events/${run.eventId}`).catch(() => null);
+  const eventName = event?.name ?? `#${run.eventId}`;
   app.setTitle(`Run #${run.id}`);
   const message = h('div');
   const record = h('div', { class: 'panel' });
@@ -22,7 +23,10 @@ export default async function page(main, params, app) {
     fill(record, h('dl', { class: 'fields' },
       item('Status', h('span', { id: 'run-status' }, badge(run.status))),
       item('Event', h('a', { href: `/events/${run.eventId}` }, eventName)),
-      item('Trigger', `${run.trigger}${run.attempt > 1 ? `, attempt ${run.attempt}` : ''}`),
+      item('Trigger', run.trigger),
+      event?.retries ? item('Attempt', `${run.attempt} of up to ${event.retries + 1}`) : null,
+      run.parentExecutionId ? item('Started by', h('a', { href: `/executions/${run.parentExecutionId}` }, `run #${run.parentExecutionId}`)) : null,
+      run.workflowRunId ? item('Workflow', `node ${run.workflowNode ?? '?'} of workflow run #${run.workflowRunId}`) : null,
       item('Started', run.startedAt ? time(run.startedAt) : 'not yet'),
       item('Took', duration(run.startedAt, run.finishedAt)),
       run.exitCode != null ? item('Exit code', String(run.exitCode)) : null,
@@ -38,10 +42,18 @@ export default async function page(main, params, app) {
         ['Server', (p) => p.server], ['Status', (p) => badge(p.status)], ['Exit', (p) => p.exitCode ?? ''], ['Error', (p) => p.error ?? ''],
       ], run.parts)] : null,
       run.actions?.length ? [h('h2', {}, 'Actions fired'), table([
-        ['When', (a) => a.when ?? ''], ['Type', (a) => a.type ?? ''], ['Result', (a) => a.executionId ? h('a', { href: `/executions/${a.executionId}` }, `run #${a.executionId}`) : (a.error ?? a.status ?? '')],
+        ['When', (a) => a.when],
+        ['Then', (a) => a.type],
+        ['Status', (a) => a.status],
+        ['Started', (a) => a.executionId ? h('a', { href: `/executions/${a.executionId}` }, `run #${a.executionId}`)
+          : a.workflowRunId ? h('a', { href: `/workflows/${a.targetWorkflowId}/runs/${a.workflowRunId}` }, `workflow run #${a.workflowRunId}`) : ''],
+        ['Why it failed', (a) => a.error ?? ''],
       ], run.actions)] : null,
       run.deliveries?.length ? [h('h2', {}, 'Messages sent'), table([
-        ['Tool', (d) => d.tool ?? ''], ['Status', (d) => badge(d.status)], ['Detail', (d) => d.error ?? d.detail ?? ''],
+        ['Tool', (d) => h('a', { href: `/tools/${encodeURIComponent(d.toolName)}` }, d.toolName)],
+        ['Status', (d) => badge(d.status === 'DELIVERED' ? 'SUCCESS' : d.status === 'FAILED' ? 'FAILURE' : 'PENDING')],
+        ['Tries', (d) => String(d.attempts)],
+        ['Answer', (d) => d.error ?? (d.answerStatus ? String(d.answerStatus) : '')],
       ], run.deliveries)] : null);
   };
   drawRecord();

@@ -191,6 +191,19 @@ function editor(main, app, workflow, events) {
       control.addEventListener('change', () => { if (control.value === '') delete node[field]; else node[field] = Number(control.value); });
       return control;
     };
+    const text = (id, field) => {
+      const control = h('input', { id, value: node[field] ?? '' });
+      control.addEventListener('change', () => { if (control.value.trim() === '') delete node[field]; else node[field] = control.value.trim(); });
+      return control;
+    };
+    const placement = h('select', { id: 'node-location' }, [['', 'as the event says'], ['LOCAL', 'this server'], ['CONTAINER', 'a container'], ['REMOTE', 'servers over SSH']]
+      .map(([v, label]) => h('option', { value: v, selected: (node.runLocation ?? '') === v }, label)));
+    placement.addEventListener('change', () => { if (placement.value) node.runLocation = placement.value; else delete node.runLocation; });
+    const servers = h('input', { id: 'node-servers', value: (node.servers ?? []).join(', ') });
+    servers.addEventListener('change', () => {
+      const names = servers.value.split(',').map((n) => n.trim()).filter(Boolean);
+      if (names.length) node.servers = names; else delete node.servers;
+    });
     const others = state.nodes.filter((n) => n.key !== node.key);
     const target = h('select', { id: 'connect-to', 'aria-label': 'Connect to' }, others.map((n) => h('option', { value: n.key }, n.key)));
     const when = choose('connect-when', whens, 'ON_SUCCESS');
@@ -201,6 +214,10 @@ function editor(main, app, workflow, events) {
       h('label', { for: 'node-join' }, 'Runs when (join)'), join,
       h('div', { class: 'muted' }, 'any: one connection into it holds; all: every one holds'),
       h('label', { for: 'node-input' }, 'Input merged over what arrives (JSON, optional)'), input, inputError,
+      h('label', { for: 'node-location' }, 'Runs (over the event’s placement)'), placement,
+      h('label', { for: 'node-image' }, 'Container image (CONTAINER)'), text('node-image', 'image'),
+      h('label', { for: 'node-servers' }, 'Servers (REMOTE; names, comma-separated)'), servers,
+      h('label', { for: 'node-server-tag' }, 'Or every server with the tag (REMOTE)'), text('node-server-tag', 'serverTag'),
       h('label', { for: 'node-timeout' }, 'Timeout in seconds (over the event’s)'), number('node-timeout', 'timeoutSeconds'),
       h('label', { for: 'node-retries' }, 'Retries (over the event’s)'), number('node-retries', 'retries'),
       others.length ? [h('label', { for: 'connect-to' }, 'Connect to'), h('div', { class: 'row' }, target, when,

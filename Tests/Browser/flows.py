@@ -213,6 +213,25 @@ def flow_event_runs_with_a_live_log(driver):
     return {"eventId": event_id}
 
 
+def flow_what_users_typed_is_shown_never_run(driver):
+    """A name full of markup is shown as the text it is, everywhere it appears."""
+    sign_in(driver, ADMIN, "/events")
+    hostile = '<img src=x onerror="document.title=1">&amp;<b>bold</b>'
+    event = create_api_event(driver, hostile, "BASH", "echo '<script>document.title=2</script>'")
+    run = run_to_end(driver, event)
+    for path in ["/events", f"/events/{event}", f"/executions/{run}", "/executions", "/"]:
+        driver.get(BASE + path)
+        if path != "/":
+            shows(driver, hostile)
+        assert not driver.find_elements(By.CSS_SELECTOR, "main img[src=x], main b"), path
+        assert driver.title not in ("1", "2"), path
+    shows(driver, "Dashboard")
+    driver.get(BASE + f"/executions/{run}")
+    wait(driver, lambda d: "<script>document.title=2</script>" in d.find_element(By.ID, "log").text)
+    assert api(driver, "DELETE", f"/api/v1/events/{event}")["status"] == 204
+    sign_out(driver)
+
+
 def flow_the_editor_shows_the_servers_problems_on_their_fields(driver):
     sign_in(driver, ADMIN, "/events/new")
     by_id(driver, "f-name")
@@ -427,6 +446,38 @@ def flow_a_tool_is_added_tested_and_previewed(driver):
     sign_out(driver)
 
 
+def flow_an_http_request_and_a_message_are_made_in_the_editor(driver):
+    sign_in(driver, ADMIN, "/events/new")
+    by_id(driver, "f-name").send_keys("ping hook")
+    Select(driver.find_element(By.ID, "f-type")).select_by_visible_text("HTTP_REQUEST")
+    Select(driver.find_element(By.ID, "f-httpRequest.method")).select_by_visible_text("POST")
+    driver.find_element(By.ID, "f-httpRequest.url").send_keys(WEBHOOK)
+    driver.find_element(By.ID, "f-httpRequest.headers").send_keys("X-Sent-By: the editor")
+    driver.find_element(By.ID, "f-httpRequest.body").send_keys('{"ping": 1}')
+    assert not driver.execute_script(UNNAMED_CONTROLS)
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, lambda d: "/events/new" not in d.current_url)
+    event = int(driver.current_url.rstrip("/").split("/")[-1])
+    saved = json.loads(api(driver, "GET", f"/api/v1/events/{event}")["body"])
+    assert saved["httpRequest"] == {"method": "POST", "url": WEBHOOK, "headers": {"X-Sent-By": "the editor"}, "body": '{"ping": 1}'}, saved
+    run = run_to_end(driver, event)
+    assert json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] == "SUCCESS"
+    # A message event through the tool the tools flow made.
+    driver.get(BASE + "/events/new")
+    by_id(driver, "f-name").send_keys("tell hooks")
+    Select(driver.find_element(By.ID, "f-type")).select_by_visible_text("TOOL_ACTION")
+    Select(driver.find_element(By.ID, "f-toolAction.tool")).select_by_visible_text("hooks (WEBHOOK)")
+    driver.find_element(By.ID, "f-toolAction.message").send_keys("{{event.name}} says hi")
+    driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+    wait(driver, lambda d: "/events/new" not in d.current_url)
+    event = int(driver.current_url.rstrip("/").split("/")[-1])
+    run = run_to_end(driver, event)
+    assert json.loads(api(driver, "GET", f"/api/v1/executions/{run}")["body"])["status"] == "SUCCESS"
+    driver.get(BASE + "/tools/hooks")
+    wait(driver, lambda d: "tell hooks says hi" in d.find_element(By.ID, "tool-deliveries").text)
+    sign_out(driver)
+
+
 def flow_the_ledger_shows_each_occurrence(driver):
     sign_in(driver, ADMIN, "/events")
     created = api(driver, "POST", "/api/v1/events", {
@@ -448,9 +499,20 @@ def flow_the_ledger_shows_each_occurrence(driver):
     sign_out(driver)
 
 
+# Every visible control with no accessible name: no label, no aria-label, no text of its own.
+UNNAMED_CONTROLS = """
+return [...document.querySelectorAll('input, select, textarea, button, a[href]')]
+  .filter((e) => e.offsetParent !== null && e.type !== 'hidden')
+  .filter((e) => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('aria-labelledby')
+    && !e.textContent.trim() && !e.getAttribute('title') && !e.querySelector('img[alt]:not([alt=""])'))
+  .map((e) => e.id || e.outerHTML.slice(0, 80));
+"""
+
+
 def flow_every_page_fits_a_phone(driver):
     """At a phone's width no page scrolls sideways (wide tables and graphs scroll inside their
-    own boxes), and the bar of pages wraps."""
+    own boxes), and the bar of pages wraps; and on every page each control has a name that a
+    screen reader can say."""
     sign_in(driver, ADMIN, "/")
     driver.set_window_size(390, 844)
     try:
@@ -465,6 +527,8 @@ def flow_every_page_fits_a_phone(driver):
             wait(driver, lambda d: d.execute_script("return performance.getEntriesByName('cronium:page-ready').length") > 0)
             overflow = driver.execute_script("return document.documentElement.scrollWidth - window.innerWidth")
             assert overflow <= 1, f"{path} is {overflow} px wider than the phone"
+            unnamed = driver.execute_script(UNNAMED_CONTROLS)
+            assert not unnamed, f"{path} has controls a screen reader cannot name: {unnamed}"
         driver.get(BASE + "/")
         by_id(driver, "stat-running")
         screenshot(driver, "phone-dashboard")
@@ -535,12 +599,14 @@ FLOWS = [
     flow_event_runs_with_a_live_log,
     flow_the_editor_shows_the_servers_problems_on_their_fields,
     flow_the_schedule_builder_shows_fires_and_clock_changes,
+    flow_what_users_typed_is_shown_never_run,
     flow_a_viewer_sees_no_edit_controls,
     flow_a_write_without_the_csrf_token_is_refused,
     flow_a_two_node_workflow_is_built_on_the_canvas_and_runs,
     flow_a_server_is_added_after_its_key_is_confirmed,
     flow_variables_users_and_secrets,
     flow_a_tool_is_added_tested_and_previewed,
+    flow_an_http_request_and_a_message_are_made_in_the_editor,
     flow_the_ledger_shows_each_occurrence,
     flow_every_page_fits_a_phone,
     flow_measure,

@@ -66,10 +66,11 @@ struct BrowserTests {
             #expect(
                 results.map(\.flow) == [
                     "sign_in_and_out", "event_runs_with_a_live_log", "the_editor_shows_the_servers_problems_on_their_fields",
-                    "the_schedule_builder_shows_fires_and_clock_changes",
+                    "the_schedule_builder_shows_fires_and_clock_changes", "what_users_typed_is_shown_never_run",
                     "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
                     "a_two_node_workflow_is_built_on_the_canvas_and_runs", "a_server_is_added_after_its_key_is_confirmed",
-                    "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed", "the_ledger_shows_each_occurrence",
+                    "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed",
+                    "an_http_request_and_a_message_are_made_in_the_editor", "the_ledger_shows_each_occurrence",
                     "every_page_fits_a_phone",
                     "measure",
                 ],

@@ -37,17 +37,24 @@ import Testing
                     }
                 }
             )
-            let text = try await client.execute(uri: "/metrics", method: .get, headers: auth(fixture.adminToken)) { response in
-                #expect(response.status == .ok)
-                #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
-                return String(buffer: response.body)
-            }
-            for line in [
+            let expected = [
                 #"cronium_runs_received_total{trigger="MANUAL"} 1"#, #"cronium_runs_finished_total{type="BASH",status="FAILURE"} 1"#,
                 #"cronium_runs_failed_total{type="BASH",reason="EXIT_STATUS"} 1"#, #"cronium_run_duration_seconds_count{type="BASH"} 1"#,
                 "cronium_runs_active 0.0", "cronium_queue_depth 0.0",
                 #"cronium_http_requests_total{route="/api/v1/events/{id}/run",method="POST",status="202"} 1"#,
-            ] {
+            ]
+            // The counters move just after the end is recorded: a run read as ended may be a
+            // moment ahead of them on a busy machine.
+            var text = ""
+            _ = try await eventually {
+                text = try await client.execute(uri: "/metrics", method: .get, headers: auth(fixture.adminToken)) { response in
+                    #expect(response.status == .ok)
+                    #expect(response.headers[.contentType]?.hasPrefix("text/plain; version=0.0.4") == true)
+                    return String(buffer: response.body)
+                }
+                return expected.allSatisfy { text.contains($0 + "\n") }
+            }
+            for line in expected {
                 #expect(text.contains(line + "\n"), "\(line) is missing from:\n\(text)")
             }
             try await client.execute(uri: "/metrics", method: .get) { #expect($0.status == .unauthorized) }
