@@ -232,6 +232,35 @@ def flow_what_users_typed_is_shown_never_run(driver):
     sign_out(driver)
 
 
+def flow_events_are_paused_deleted_and_runs_cancelled(driver):
+    sign_in(driver, ADMIN, "/events")
+    event = create_api_event(driver, "long job", "BASH", "echo started; sleep 60", status="ACTIVE")
+    driver.get(BASE + "/events?q=long")
+    shows(driver, "long job")
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Pause long job"]').click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Resume long job"]'))
+    assert json.loads(api(driver, "GET", f"/api/v1/events/{event}")["body"])["status"] == "PAUSED"
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Resume long job"]').click()
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Pause long job"]'))
+    # A run cancelled from its page ends CANCELLED, its log kept.
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Run long job now"]').click()
+    driver.find_element(By.XPATH, "//button[@value='run']").click()
+    wait(driver, lambda d: "started" in d.find_element(By.ID, "log").text)
+    driver.find_element(By.XPATH, "//button[text()='Cancel run']").click()
+    wait(driver, lambda d: "CANCELLED" in d.find_element(By.ID, "run-status").text)
+    # Deleting asks first; Cancel keeps it, Delete removes it.
+    driver.get(BASE + "/events?q=long")
+    shows(driver, "long job")
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Delete long job"]').click()
+    confirm(driver, "Cancel")
+    assert api(driver, "GET", f"/api/v1/events/{event}")["status"] == 200
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Delete long job"]').click()
+    confirm(driver, "Delete")
+    shows(driver, "No event matches these filters.")
+    assert api(driver, "GET", f"/api/v1/events/{event}")["status"] == 404
+    sign_out(driver)
+
+
 def flow_the_editor_shows_the_servers_problems_on_their_fields(driver):
     sign_in(driver, ADMIN, "/events/new")
     by_id(driver, "f-name")
@@ -303,6 +332,13 @@ def flow_a_write_without_the_csrf_token_is_refused(driver):
     assert accepted["status"] == 201, accepted
     names = [t["name"] for t in json.loads(api(driver, "GET", "/api/v1/tokens")["body"])]
     assert "forged" not in names and "real" in names, names
+    # Revoking asks first, then the token is marked and refused.
+    driver.get(BASE + "/account")
+    by_id(driver, "token-name")
+    driver.find_element(By.CSS_SELECTOR, 'button[aria-label="Revoke real"]').click()
+    confirm(driver, "Revoke")
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, 'button[aria-label="Revoke real"]'))
+    assert all(t["revokedAt"] for t in json.loads(api(driver, "GET", "/api/v1/tokens")["body"]) if t["name"] == "real")
     sign_out(driver)
 
 
@@ -353,6 +389,13 @@ def flow_a_two_node_workflow_is_built_on_the_canvas_and_runs(driver):
     shows(driver, "two steps")
     screenshot(driver, "workflows")
     sign_out(driver)
+
+
+def confirm(driver, label):
+    """Answers the page's confirmation dialog with its `label` button."""
+    wait(driver, lambda d: d.find_elements(By.CSS_SELECTOR, "dialog[open]"))
+    driver.find_element(By.XPATH, f"//dialog[@open]//button[text()='{label}']").click()
+    wait(driver, lambda d: not d.find_elements(By.CSS_SELECTOR, "dialog[open]"))
 
 
 def drag(driver, source, target):
@@ -588,8 +631,9 @@ def flow_measure(driver):
     return metrics
 
 
-def create_api_event(driver, name, event_type, script):
-    created = api(driver, "POST", "/api/v1/events", {"name": name, "type": event_type, "content": script, "logCapBytes": 16 << 20})
+def create_api_event(driver, name, event_type, script, **fields):
+    body = {"name": name, "type": event_type, "content": script, "logCapBytes": 16 << 20, **fields}
+    created = api(driver, "POST", "/api/v1/events", body)
     assert created["status"] == 201, created
     return json.loads(created["body"])["id"]
 
@@ -600,6 +644,7 @@ FLOWS = [
     flow_the_editor_shows_the_servers_problems_on_their_fields,
     flow_the_schedule_builder_shows_fires_and_clock_changes,
     flow_what_users_typed_is_shown_never_run,
+    flow_events_are_paused_deleted_and_runs_cancelled,
     flow_a_viewer_sees_no_edit_controls,
     flow_a_write_without_the_csrf_token_is_refused,
     flow_a_two_node_workflow_is_built_on_the_canvas_and_runs,

@@ -67,6 +67,7 @@ struct BrowserTests {
                 results.map(\.flow) == [
                     "sign_in_and_out", "event_runs_with_a_live_log", "the_editor_shows_the_servers_problems_on_their_fields",
                     "the_schedule_builder_shows_fires_and_clock_changes", "what_users_typed_is_shown_never_run",
+                    "events_are_paused_deleted_and_runs_cancelled",
                     "a_viewer_sees_no_edit_controls", "a_write_without_the_csrf_token_is_refused",
                     "a_two_node_workflow_is_built_on_the_canvas_and_runs", "a_server_is_added_after_its_key_is_confirmed",
                     "variables_users_and_secrets", "a_tool_is_added_tested_and_previewed",
