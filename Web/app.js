@@ -98,7 +98,11 @@ async function render() {
     const result = await page.default(main, route.params, app);
     if (typeof result === 'function') cleanup = result;
   } catch (error) {
-    fill(main, h('h1', {}, 'Something went wrong'), notice(error.message));
+    // A link to something that is not there (or not yours, or not an id) is "not found".
+    const missing = error.status === 404 || error.status === 400;
+    app.setTitle(missing ? 'Not found' : 'Error');
+    fill(main, h('h1', {}, missing ? 'Not found' : 'Something went wrong'), notice(error.message),
+      missing ? h('p', {}, h('a', { href: '/' }, 'Go to the dashboard.')) : null);
   }
   // The browser tests time a page's load to here.
   performance.mark('cronium:page-ready');

@@ -90,6 +90,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
     let routes = RouteTable()
     router.addMiddleware {
         RequestMetricsMiddleware(factory: server.metrics.factory)
+        WebPageFallback(web: server.web)
         ProblemMiddleware(routes: routes)
         AuthMiddleware(accounts: accounts)
     }

@@ -94,7 +94,7 @@ extension Problem {
                 case .methodNotAllowed: .methodNotAllowed
                 default: .badRequest
                 }
-            self.init(code, error.body ?? error.status.reasonPhrase)
+            self.init(code, Self.plainer(error.body) ?? error.status.reasonPhrase)
         default:
             logger.error("request failed", metadata: ["error": "\(String(reflecting: error))"])
             self.init(.internalError, "something went wrong on the server; the error was logged")
@@ -104,6 +104,17 @@ extension Problem {
 
 /// Turns every error a handler throws into a ``Problem``, and a known path asked with a method
 /// it does not answer into a `405` that lists the ones it does.
+extension Problem {
+    /// Hummingbird's words for a path parameter of the wrong kind name a Swift type
+    /// (`Parameter 'abc' can not be converted to the expected type (Identifier<Execution>)`);
+    /// said as a person would need it. Other messages are kept.
+    static func plainer(_ message: String?) -> String? {
+        guard let message, message.hasPrefix("Parameter '"), message.contains("can not be converted") else { return message }
+        let value = message.dropFirst("Parameter '".count).prefix { $0 != "'" }
+        return message.contains("Identifier<") ? "'\(value)' is not an id: ids are whole numbers" : "'\(value)' is not a value this path takes"
+    }
+}
+
 struct ProblemMiddleware: RouterMiddleware {
     typealias Context = AppRequestContext
     let routes: RouteTable

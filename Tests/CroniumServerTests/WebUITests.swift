@@ -80,6 +80,33 @@ import Testing
         }
     }
 
+    /// A mistyped address in a browser gets the UI's page (which says "not found" in its own
+    /// words), with the refusal's status; programs still get problems in JSON.
+    @Test func aBrowserOpeningAnUnknownAddressGetsThePage() async throws {
+        let fixture = try await ServerFixture()
+        try await fixture.test { client in
+            let html: HTTPFields = [.accept: "text/html,application/xhtml+xml"]
+            try await client.execute(uri: "/no-such-page", method: .get, headers: html) { response in
+                #expect(response.status == .unauthorized)
+                #expect(response.headers[.contentType] == "text/html; charset=utf-8")
+                #expect(response.headers[.contentSecurityPolicy] != nil)
+            }
+            var signedIn = auth(fixture.adminToken)
+            signedIn[.accept] = "text/html"
+            try await client.execute(uri: "/no-such-page", method: .get, headers: signedIn) { response in
+                #expect(response.status == .notFound && response.headers[.contentType] == "text/html; charset=utf-8")
+            }
+            for (uri, headers) in [("/api/v1/nothing", signedIn), ("/no-such-page", auth(fixture.adminToken))] {
+                try await client.execute(uri: uri, method: .get, headers: headers) { response in
+                    #expect(response.status == .notFound && response.headers[.contentType] == "application/problem+json", "\(uri)")
+                }
+            }
+            // A path's id that is not one is said plainly, without a Swift type's name.
+            let wrong = try await send(client, fixture.adminToken, .get, "/api/v1/executions/abc")
+            #expect(wrong.status == 400 && wrong.body.contains("'abc' is not an id: ids are whole numbers"), "\(wrong)")
+        }
+    }
+
     @Test func theVersionChangesWithAnyFile() {
         let one = WebUI(files: [("index.html", Array("a {{assets}}".utf8)), ("app.js", Array("1".utf8))])
         let same = WebUI(files: [("app.js", Array("1".utf8)), ("index.html", Array("a {{assets}}".utf8))])
