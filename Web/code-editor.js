@@ -52,7 +52,6 @@ export function codeEditor(textarea, language) {
   return {
     element,
     setLanguage(next) { language = next; words = wordSet(next); draw(); },
-    refresh: draw,
   };
 }
 

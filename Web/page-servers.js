@@ -2,7 +2,7 @@
 // one, in two steps: the host's key is fetched and its fingerprint shown, to compare with the
 // host's own (`ssh-keygen -lf /etc/ssh/ssh_host_ed25519_key.pub`), before anything is saved.
 import { get, post } from './api.js';
-import { ago, badge, fill, h, notice, table } from './dom.js';
+import { badge, fill, h, notice, table, time } from './dom.js';
 
 export default async function page(main, _params, app) {
   app.setTitle('Servers');
@@ -25,7 +25,7 @@ export default async function page(main, _params, app) {
 export function connection(server) {
   const state = server.connection;
   if (!state) return h('span', { class: 'muted' }, 'not connected yet');
-  if (state.breaker === 'OPEN') return h('span', {}, badge('FAILURE'), ` breaker open after ${state.consecutiveFailures} failures`, state.retryAt ? [', retries ', ago(state.retryAt).textContent.replace(' ago', '')] : '');
+  if (state.breaker === 'OPEN') return h('span', {}, badge('FAILURE'), ` breaker open after ${state.consecutiveFailures} failures`, state.retryAt ? [', tries again at ', time(state.retryAt)] : '');
   if (state.breaker === 'HALF_OPEN') return h('span', {}, badge('PARTIAL'), ' trying again');
   return h('span', {}, badge('SUCCESS'), state.connected ? ' connected' : ' ready');
 }

@@ -80,18 +80,19 @@ export function scheduleBuilder(schedule, { withOverlap = true } = {}) {
     }, 250);
   };
 
-  /** Puts problems named `schedule.…` beside their fields; answers those it placed. */
-  const showProblems = (problems) => problems.filter((problem) => {
-    const slot = element.querySelector(`[id="e-${problem.field}"]`);
-    if (slot) slot.textContent = problem.message;
-    return !!slot;
-  });
+  /** Puts problems named `schedule.…` beside their fields. */
+  const showProblems = (problems) => {
+    for (const problem of problems) {
+      const slot = element.querySelector(`[id="e-${problem.field}"]`);
+      if (slot) slot.textContent = problem.message;
+    }
+  };
 
   controls.kind.addEventListener('change', showKind);
   element.addEventListener('input', refresh);
   element.addEventListener('change', refresh);
   showKind();
-  return { element, value, refresh, showProblems };
+  return { element, value, refresh };
 }
 
 function localInput(iso) {

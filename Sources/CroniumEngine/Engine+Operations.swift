@@ -117,7 +117,8 @@ extension Engine {
     /// Runs going now, and those of the last day by hour (`.day`) or of the last week by day
     /// (`.week`), among the runs `user` may see. Slices end at the next whole hour (or the next
     /// midnight, UTC), so the last is the one now going.
-    public func executionStats(visibleTo user: User, window: StatsWindow, now: Date = Date()) async throws -> ExecutionStats {
+    public func executionStats(visibleTo user: User, window: StatsWindow) async throws -> ExecutionStats {
+        let now = clock.now()
         let slice = window == .day ? 3600 : 86400
         let count = window == .day ? 24 : 7
         let end = (now.timeIntervalSince1970 / Double(slice)).rounded(.down) * Double(slice) + Double(slice)

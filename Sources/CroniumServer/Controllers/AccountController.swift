@@ -88,14 +88,22 @@ struct AccountController {
 
     @Sendable func session(_ request: Request, context: AppRequestContext) -> SignedIn {
         guard let user = context.user else { return SignedIn(user: nil, csrfToken: nil) }
-        let cookie = AuthMiddleware.credential(in: request).flatMap { $0.isSession ? $0.value : nil }
-        return SignedIn(user: user, csrfToken: cookie.map(Accounts.csrfToken(session:)))
+        return SignedIn(user: user, csrfToken: Self.signedInSession(request).map(Accounts.csrfToken(session:)))
+    }
+
+    /// The session the caller signed in with, when that is how they did (not with an API token).
+    static func signedInSession(_ request: Request) -> String? {
+        AuthMiddleware.credential(in: request).flatMap { $0.isSession ? $0.value : nil }
     }
 
     @Sendable func changePassword(_ request: Request, context: UserRequestContext) async throws -> HTTPResponse.Status {
         let input = try await request.decodeJSON(as: PasswordChange.self)
-        let cookie = AuthMiddleware.credential(in: request).flatMap { $0.isSession ? $0.value : nil }
-        try await accounts.changePassword(of: context.user, current: input.currentPassword, new: input.newPassword, session: cookie)
+        try await accounts.changePassword(
+            of: context.user,
+            current: input.currentPassword,
+            new: input.newPassword,
+            session: Self.signedInSession(request)
+        )
         return .noContent
     }
 
