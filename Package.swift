@@ -45,12 +45,14 @@ let package = Package(
         .target(name: "CroniumCore", swiftSettings: swiftSettings),
         /// The system's zlib, for the runner's tar.gz payloads.
         .systemLibrary(name: "CZlib"),
+        /// The commit and date `scripts/package.sh` compiles into a packaged build.
+        .target(name: "CCroniumBuild"),
         /// What the server and `cronium-runner` share: the frames of their protocol, signed
         /// payloads (tar.gz with a manifest). No Foundation beyond FoundationEssentials.
         .target(
             name: "CroniumRunnerKit",
             // No Foundation and no swift-crypto: the runner copied to every server is built on it.
-            dependencies: ["CZlib"],
+            dependencies: ["CZlib", "CCroniumBuild"],
             swiftSettings: swiftSettings
         ),
         /// The runtime helper libraries (Python, Node.js, Bash), embedded in the binary.
@@ -167,7 +169,7 @@ let package = Package(
         .executableTarget(
             name: "cronium",
             dependencies: [
-                "CroniumServer", "CroniumCore", "CroniumExecutors", "cronium-runner",
+                "CroniumServer", "CroniumCore", "CroniumExecutors", "CroniumRunnerKit", "cronium-runner",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
                 .product(name: "AsyncHTTPClient", package: "async-http-client"),
                 .product(name: "HummingbirdWSClient", package: "hummingbird-websocket"),
@@ -228,6 +230,7 @@ let package = Package(
             dependencies: [
                 "CroniumServer", "CroniumTesting", "cronium",
                 .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "SQLKit", package: "sql-kit"),
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HummingbirdWSTesting", package: "hummingbird-websocket"),
             ],

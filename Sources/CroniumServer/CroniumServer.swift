@@ -1,5 +1,6 @@
 import CroniumCore
 import CroniumEngine
+import CroniumRunnerKit
 import Foundation
 import Hummingbird
 import HummingbirdWebSocket
@@ -23,7 +24,7 @@ public struct CroniumServer: Sendable {
     let web = WebUI()
     let logger: Logger
 
-    public static let version = "0.1.0"
+    public static let version = BuildInfo.version
 
     public init(configuration: ServerConfiguration, logger: Logger) async throws {
         // A port in use is found before anything is made: a first start that cannot listen must

@@ -37,8 +37,10 @@ public final class Database: Sendable {
         readExecutor = executors.read
     }
 
-    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies migrations.
-    public static func openSQLite(path: String, logger: Logger) async throws -> Database {
+    /// Opens (creating if needed) the SQLite database at `path`, in WAL mode, and applies
+    /// migrations, each recorded as applied by `writtenBy` (a release's version); up to schema
+    /// `through` only for tests that make a database of an older release.
+    public static func openSQLite(path: String, writtenBy: String = "unknown", through: Int = .max, logger: Logger) async throws -> Database {
         let writer = try SQLiteHandle(path: path)
         let sql = SQLiteDirectDatabase(handle: writer, logger: logger)
         for pragma in [
@@ -54,7 +56,12 @@ public final class Database: Sendable {
         // Migrations first, on the writer alone: the reader opens a database in its final shape.
         let executors = (write: SQLiteThread.writer as any TaskExecutor, read: SQLiteThread.reader as any TaskExecutor)
         // Its reads go to the writer's connection, so they run on the writer's thread too.
-        try await Migrations.apply(to: Database(dialect: .sqlite, sql: sql, executors: (executors.write, executors.write)) {}, logger: logger)
+        try await Migrations.apply(
+            to: Database(dialect: .sqlite, sql: sql, executors: (executors.write, executors.write)) {},
+            writtenBy: writtenBy,
+            through: through,
+            logger: logger
+        )
         let readHandle = try SQLiteHandle(path: path)
         let reader = SQLiteDirectDatabase(handle: readHandle, logger: logger)
         for pragma in ["PRAGMA query_only = ON", "PRAGMA busy_timeout = 5000"] {
@@ -139,6 +146,10 @@ public struct StoreFailure: Error, CustomStringConvertible {
         case rowCount
         /// A row lacks a column that its statement selects.
         case missingColumn
+        /// A newer release has migrated the database further than this one knows.
+        case schemaTooNew
+        /// SQLite's integrity check found the file damaged.
+        case damaged
     }
     public let code: Code
     public let description: String

@@ -221,21 +221,38 @@ enum Migrations {
         },
     ]
 
-    static func apply(to database: Database, logger: Logger) async throws {
+    /// The newest version this build migrates to.
+    static var latest: Int { all.last?.version ?? 0 }
+    /// The column of `schema_migrations` naming the Cronium release that applied each migration,
+    /// so that an older release refusing the database can say which one it needs.
+    static let writtenByColumn = "cronium_version"
+
+    /// Applies the migrations the database lacks up to `through` (the latest unless a test makes
+    /// an older schema), each in a transaction of its own, recording `writtenBy` with each.
+    /// Refuses a database that a newer release has migrated further.
+    static func apply(to database: Database, writtenBy: String, through: Int = latest, logger: Logger) async throws {
         try await database.read { sql in
             try await sql.raw(
-                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version BIGINT PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL, cronium_version TEXT)"
             ).run()
+            // Databases made before the column existed get it.
+            let columns = try await sql.raw("SELECT name FROM pragma_table_info('schema_migrations')").all(decodingColumn: "name", as: String.self)
+            if !columns.contains(writtenByColumn) {
+                try await sql.raw("ALTER TABLE schema_migrations ADD COLUMN cronium_version TEXT").run()
+            }
         }
         let applied = try await database.read { sql in
             Set(try await sql.raw("SELECT version FROM schema_migrations").all(decodingColumn: "version", as: Int.self))
         }
-        for migration in all where !applied.contains(migration.version) {
+        if let newest = applied.max(), newest > latest {
+            throw StoreFailure(.schemaTooNew, "the database is at schema \(newest), newer than this Cronium's \(latest)")
+        }
+        for migration in all where !applied.contains(migration.version) && migration.version <= through {
             let statements = migration.statements(database.dialect)
             try await database.transaction { sql in
                 for statement in statements { try await sql.raw(SQLQueryString(statement)).run() }
                 try await sql.raw(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Date().millis))"
+                    "INSERT INTO schema_migrations (version, name, applied_at, cronium_version) VALUES (\(bind: migration.version), \(bind: migration.name), \(bind: Date().millis), \(bind: writtenBy))"
                 ).run()
             }
             logger.info("applied migration", metadata: ["db.migration": "\(migration.version) \(migration.name)"])

@@ -31,10 +31,12 @@ final class SQLiteHandle: @unchecked Sendable {
         let columns: SQLiteColumns
     }
 
-    init(path: String) throws {
+    /// Opens (creating it unless `readOnly`) the database at `path`.
+    init(path: String, readOnly: Bool = false) throws {
         _ = Self.initialize
         var handle: OpaquePointer?
-        let flags = SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE
+        let access = readOnly ? SQLITE_OPEN_READONLY : SQLITE_OPEN_CREATE | SQLITE_OPEN_READWRITE
+        let flags = access | SQLITE_OPEN_FULLMUTEX | SQLITE_OPEN_EXRESCODE
         let opened = sqlite_nio_sqlite3_open_v2(path, &handle, flags, nil)
         guard opened == SQLITE_OK, let handle else {
             let failure = SQLiteFailure(code: opened, message: handle.map { String(cString: sqlite_nio_sqlite3_errmsg($0)) })
@@ -90,6 +92,32 @@ final class SQLiteHandle: @unchecked Sendable {
     }
 
     deinit { close() }
+
+    /// Copies the whole database into `destination` (another connection's) with SQLite's online
+    /// backup: every page in one read transaction, so the copy is one consistent moment of a
+    /// database that another process keeps writing.
+    func copy(into destination: SQLiteHandle) throws {
+        try lock.withLock {
+            try destination.lock.withLock {
+                guard let source = handle, let target = destination.handle else {
+                    throw SQLiteFailure(code: SQLITE_MISUSE, message: "the database is closed")
+                }
+                guard let backup = sqlite_nio_sqlite3_backup_init(target, "main", source, "main") else {
+                    throw SQLiteFailure(code: sqlite_nio_sqlite3_errcode(target), message: String(cString: sqlite_nio_sqlite3_errmsg(target)))
+                }
+                var step = SQLITE_OK
+                repeat {
+                    step = sqlite_nio_sqlite3_backup_step(backup, -1)
+                    // The writer holds a lock for a moment (a checkpoint): wait and try again.
+                    if step == SQLITE_BUSY || step == SQLITE_LOCKED { usleep(5000) }
+                } while step == SQLITE_OK || step == SQLITE_BUSY || step == SQLITE_LOCKED
+                let finished = sqlite_nio_sqlite3_backup_finish(backup)
+                guard step == SQLITE_DONE, finished == SQLITE_OK else {
+                    throw SQLiteFailure(code: step == SQLITE_DONE ? finished : step, message: String(cString: sqlite_nio_sqlite3_errmsg(target)))
+                }
+            }
+        }
+    }
 
     /// How often SQLite has prepared the kept statement `sql` again since it was first prepared
     /// (nil when it is not kept): what a kept statement should not need.

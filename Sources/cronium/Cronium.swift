@@ -1,4 +1,5 @@
 import ArgumentParser
+import CroniumRunnerKit
 import Foundation
 
 /// Every command names itself (`commandName`): without it ArgumentParser derives each name with
@@ -9,12 +10,13 @@ struct Cronium: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "cronium",
         abstract: "Self-hosted automation: scripts and HTTP calls on schedules, with live logs.",
-        version: "0.1.0",
+        version: BuildInfo.description,
         subcommands: [
             Serve.self, EventCommand.self, WorkflowCommand.self, LogsCommand.self, ExecutionCommand.self, VariableCommand.self, ScheduleCommand.self,
             UserCommand.self,
             SecretsCommand.self, ImagesCommand.self, ServerCommand.self, ToolCommand.self,
-            TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self,
+            TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self, ConfigCommand.self,
+            BackupCommand.self, RestoreCommand.self,
         ]
     )
 
@@ -24,7 +26,10 @@ struct Cronium: AsyncParsableCommand {
     static func main() async {
         let command: any ParsableCommand
         do {
-            command = try await asyncParseAsRoot(nil)
+            command = try await asyncParseAsRoot(try commandLine())
+        } catch let error as CLIError {
+            printError("Error: \(error.description)")
+            Foundation.exit(error.code.rawValue)
         } catch {
             exit(withError: error)
         }
@@ -49,6 +54,17 @@ struct Cronium: AsyncParsableCommand {
             exit(withError: error)
         }
     }
+}
+
+/// The command line's arguments; for `serve`, with the settings of the environment and of the
+/// configuration file added (``ServeSettings``).
+private func commandLine() throws -> [String] {
+    let arguments = Array(CommandLine.arguments.dropFirst())
+    guard arguments.first == "serve", !arguments.contains(where: { ["-h", "--help", "--experimental-dump-help"].contains($0) }) else {
+        return arguments
+    }
+    let settings = try ServeSettings.resolve(arguments: Array(arguments.dropFirst()), environment: ProcessInfo.processInfo.environment)
+    return ["serve"] + settings.arguments
 }
 
 /// One line (or more) to stderr: errors, and what is not the command's output.

@@ -44,12 +44,15 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
+    @Option(help: "Log lines: human, json, or auto (json under journald, else human).") var logFormat = "auto"
+    @Option(help: "Configuration file of these settings (default: cronium.yaml in the data directory).") var config: String?
 
     func validate() throws {
         guard SandboxMode(rawValue: sandbox) != nil else { throw ValidationError("--sandbox must be auto, required or off") }
         guard Logger.Level(rawValue: logLevel) != nil else {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
+        guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be human, json or auto") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {
             throw ValidationError("--metrics-port must be between 1 and 65535 and not the API's --port")
@@ -70,8 +73,11 @@ struct Serve: AsyncParsableCommand {
     }
 
     func run() async throws {
-        var logger = Logger(label: "cronium")
-        logger.logLevel = Logger.Level(rawValue: logLevel) ?? .info
+        let level = Logger.Level(rawValue: logLevel) ?? .info
+        let format = (LogFormat(rawValue: logFormat) ?? .auto).resolved(environment: ProcessInfo.processInfo.environment)
+        // Every logger of the process, the libraries' too, writes the same lines.
+        LoggingSystem.bootstrap { _ in ServerLogHandler(format: format, level: level) }
+        let logger = Logger(label: "cronium")
         var node = EngineNode.Configuration()
         node.dataDirectory = dataDirectory
         node.maxConcurrentRuns = maxConcurrentRuns

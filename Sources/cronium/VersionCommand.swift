@@ -1,14 +1,16 @@
 import ArgumentParser
-import CroniumServer
+import CroniumRunnerKit
 import Foundation
 
-/// `cronium version`: this client's version and the server's, so a mismatch is seen at once.
+/// `cronium version`: this binary's version, commit and build date, and the server's version, so
+/// that a mismatch is seen at once.
 struct VersionCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(commandName: "version", abstract: "Show the client's and the server's versions.")
     @OptionGroup var client: ClientOptions
 
     struct Health: Codable {
         let version: String
+        let commit: String?
     }
 
     func run() async throws {
@@ -17,14 +19,17 @@ struct VersionCommand: AsyncParsableCommand {
         do {
             server = try await api.get("/health")
         } catch let error as CLIError {
-            print("client \(CroniumServer.version)")
+            print("client \(BuildInfo.description)")
             throw error
         }
         if client.json {
-            let both = ["client": CroniumServer.version, "server": server.version, "url": api.baseURL]
+            var both = ["client": BuildInfo.version, "server": server.version, "url": api.baseURL]
+            both["commit"] = BuildInfo.commit
+            both["built"] = BuildInfo.date
+            both["serverCommit"] = server.commit
             return printJSON(try JSONEncoder().encode(both))
         }
-        print("client \(CroniumServer.version)")
-        print("server \(server.version) at \(api.baseURL)")
+        print("client \(BuildInfo.description)")
+        print("server \(server.version)\(server.commit.map { " (commit \($0))" } ?? "") at \(api.baseURL)")
     }
 }

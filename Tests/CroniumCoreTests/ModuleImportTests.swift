@@ -11,7 +11,7 @@ import Testing
     static let ours: [String: String] = [
         "CroniumCore": "Core", "CroniumStore": "Store", "CroniumExecutors": "Executors", "CroniumEngine": "Engine",
         "CroniumServer": "Server", "CroniumHelpers": "Helpers", "CroniumRunnerKit": "RunnerKit", "CroniumTesting": "Testing",
-        "CroniumWeb": "Web", "CCroniumSystem": "CCroniumSystem", "CZlib": "CZlib",
+        "CroniumWeb": "Web", "CCroniumSystem": "CCroniumSystem", "CZlib": "CZlib", "CCroniumBuild": "CCroniumBuild",
     ]
 
     @Test func theTableOfTargetsListsWhatEachImports() throws {

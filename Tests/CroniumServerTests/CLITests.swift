@@ -33,15 +33,24 @@ import Testing
         token: String? = nil,
         input: String? = nil,
         interruptOn: String? = nil,
-        home: String? = nil
+        home: String? = nil,
+        environment extra: [String: String] = [:]
     ) async throws -> Result {
-        try await offThePool { try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home) }
+        try await offThePool {
+            try runBlocking(arguments, url: url, token: token, input: input, interruptOn: interruptOn, home: home, extra: extra)
+        }
     }
 
-    private static func runBlocking(_ arguments: [String], url: String?, token: String?, input: String?, interruptOn: String?, home: String?) throws
-        -> Result
-    {
-        var environment = ["PATH=/usr/bin:/bin", "HOME=\(home ?? NSTemporaryDirectory())"]
+    private static func runBlocking(
+        _ arguments: [String],
+        url: String?,
+        token: String?,
+        input: String?,
+        interruptOn: String?,
+        home: String?,
+        extra: [String: String]
+    ) throws -> Result {
+        var environment = ["PATH=/usr/bin:/bin", "HOME=\(home ?? NSTemporaryDirectory())"] + extra.map { "\($0)=\($1)" }
         if let url { environment.append("CRONIUM_URL=\(url)") }
         if let token { environment.append("CRONIUM_TOKEN=\(token)") }
         let errors = NSTemporaryDirectory() + "cronium-cli-\(UUID().uuidString).err"

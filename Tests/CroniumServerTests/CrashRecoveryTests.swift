@@ -19,20 +19,36 @@ import Testing
 
         /// Starts it on a thread of its own: waiting for its first line must not block one of the
         /// two cooperative threads the other tests share.
-        static func start(dataDirectory: String, asUser user: String? = nil, port: Int = 0) async throws -> ServerProcess {
-            try await offThePool { try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port) }
+        /// `arguments` go after the test's own (`--log-level error` among them), `errors` is a
+        /// file for the server's stderr (discarded when nil).
+        static func start(
+            dataDirectory: String,
+            asUser user: String? = nil,
+            port: Int = 0,
+            arguments: [String] = [],
+            errors: String? = nil
+        ) async throws -> ServerProcess {
+            try await offThePool {
+                try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port, arguments: arguments, errors: errors)
+            }
         }
 
-        private init(dataDirectory: String, asUser user: String?, listenOn requested: Int) throws {
-            let serve = [
-                CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error",
-            ]
+        private init(dataDirectory: String, asUser user: String?, listenOn requested: Int, arguments: [String], errors: String?) throws {
+            let serve =
+                [
+                    CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error",
+                ] + arguments
             process.executableURL = URL(fileURLWithPath: user == nil ? serve[0] : "/usr/sbin/runuser")
             process.arguments = user.map { ["-u", $0, "--"] + serve } ?? Array(serve.dropFirst())
             process.environment = ["PATH": "/usr/bin:/bin"]
             let out = Pipe()
             process.standardOutput = out
-            process.standardError = FileHandle.nullDevice
+            if let errors {
+                FileManager.default.createFile(atPath: errors, contents: nil)
+                process.standardError = FileHandle(forWritingAtPath: errors)
+            } else {
+                process.standardError = FileHandle.nullDevice
+            }
             try process.run()
             var seen = ""
             while !seen.contains("listening on http://") || !seen.hasSuffix("\n") {

@@ -1,5 +1,6 @@
 import CroniumCore
 import CroniumExecutors
+import CroniumRunnerKit
 import CroniumStore
 import Foundation
 import Logging
@@ -106,7 +107,8 @@ public final class EngineNode: Service, Sendable {
         let store: Database
         do {
             let early = options.mode == .required ? try await detected() : nil
-            store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+            try prepareUpgrade(DatabaseFile(path: "\(data)/cronium.sqlite"), dataDirectory: data, logger: logger)
+            store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", writtenBy: BuildInfo.version, logger: logger)
             do {
                 let (isolation, protections) = if let early { early } else { try await detected() }
                 let initialAdmin = try await Accounts(store: store, bcryptCost: configuration.bcryptCost).createAdminIfNeeded(dataDirectory: data)
@@ -155,6 +157,41 @@ public final class EngineNode: Service, Sendable {
             lock.release()
             throw error
         }
+    }
+
+    /// Before the database is opened (which migrates it): refuses one that a newer release has
+    /// migrated further, naming that release, and backs up one that is about to be migrated, so
+    /// that an upgrade can be undone (`cronium restore` of `backups/before-schema-N-….cronium-backup`
+    /// with the release before).
+    static func prepareUpgrade(_ database: DatabaseFile, dataDirectory: String, logger: Logger) throws {
+        guard database.exists else { return }
+        let schema: DatabaseFile.Schema
+        do { schema = try database.schema() } catch {
+            throw StartupError(.database, "cannot read \(database.path): \(error)")
+        }
+        let latest = DatabaseFile.latestSchema
+        if schema.version > latest {
+            throw StartupError(
+                .database,
+                "\(database.path) is at schema \(schema.version), written by Cronium \(schema.writtenBy ?? "newer than 0.1.0"); this Cronium \(BuildInfo.version) knows schema up to \(latest): run Cronium \(schema.writtenBy ?? "of that release") or newer"
+            )
+        }
+        guard schema.version > 0, schema.version < latest else { return }
+        let directory = "\(dataDirectory)/backups"
+        let stamp = Date().formatted(
+            .iso8601.year().month().day().dateSeparator(.omitted).time(includingFractionalSeconds: false).timeSeparator(.omitted)
+        )
+        let file = "\(directory)/before-schema-\(latest)-\(stamp).\(Backup.fileExtension)"
+        do {
+            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
+            try Backup.create(of: database, to: file, version: schema.writtenBy ?? "before 0.1.0")
+        } catch {
+            throw StartupError(.database, "cannot back up the database before upgrading it from schema \(schema.version) to \(latest): \(error)")
+        }
+        logger.notice(
+            "backed up the database before upgrading its schema",
+            metadata: ["backup": "\(file)", "db.schema.from": "\(schema.version)", "db.schema.to": "\(latest)"]
+        )
     }
 
     /// Runs the engine's services until a graceful shutdown (they stop in reverse order: the

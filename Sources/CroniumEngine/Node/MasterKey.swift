@@ -1,3 +1,4 @@
+import CroniumRunnerKit
 import CroniumStore
 import Crypto
 import Foundation
@@ -43,7 +44,7 @@ public enum MasterKey {
         }
         let lock = try DataDirectoryLock(directory: data)
         defer { lock.release() }
-        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: logger)
+        let store = try await Database.openSQLite(path: "\(data)/cronium.sqlite", writtenBy: BuildInfo.version, logger: logger)
         do {
             let result: (Int, String)
             if let current = environment[environmentVariable] {
@@ -70,6 +71,19 @@ public enum MasterKey {
             try? await store.shutdown()
             throw error
         }
+    }
+
+    /// The id of the master key a server started on `dataDirectory` would use, and where it
+    /// comes from; nil when there is none yet (a first start makes one).
+    public static func keyAtHand(
+        dataDirectory: String,
+        environment: [String: String] = ProcessInfo.processInfo.environment
+    ) throws -> (id: String, source: String)? {
+        if let text = environment[environmentVariable] {
+            return (SecretCipher.id(of: try key(text, variable: environmentVariable)), environmentVariable)
+        }
+        let file = KeyFile(path: "\(dataDirectory)/master.key")
+        return try file.existing().map { (SecretCipher.id(of: $0), file.path) }
     }
 
     /// Seals with `new` every secret not sealed with it yet, in one transaction.

@@ -10,6 +10,8 @@ public struct StartupError: Error, CustomStringConvertible, Sendable {
         case cannotListen
         /// The run boundary asked for cannot be had, or its options are wrong.
         case isolation
+        /// The database is of a newer release, cannot be read, or cannot be backed up before an upgrade.
+        case database
         /// The directory of the runs' runtime sockets, or a run's listener, cannot be made.
         case runtimeListener
     }

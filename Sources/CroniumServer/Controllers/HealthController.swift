@@ -1,5 +1,6 @@
 import CroniumCore
 import CroniumEngine
+import CroniumRunnerKit
 import Foundation
 import Hummingbird
 import Synchronization
@@ -16,12 +17,14 @@ struct HealthController {
         /// `status` and `version`.
         var node: EngineNode.Readiness? = nil
 
-        enum CodingKeys: String, CodingKey { case status, version }
+        enum CodingKeys: String, CodingKey { case status, version, commit }
 
         func encode(to encoder: any Encoder) throws {
             var container = encoder.container(keyedBy: CodingKeys.self)
             try container.encode(status, forKey: .status)
             try container.encode(version, forKey: .version)
+            // A packaged build's commit, so that two servers of one version can be told apart.
+            try container.encodeIfPresent(BuildInfo.commit, forKey: .commit)
             try node?.encode(to: encoder)
         }
     }
