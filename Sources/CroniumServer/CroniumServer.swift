@@ -3,6 +3,8 @@ import CroniumEngine
 import CroniumRunnerKit
 import Foundation
 import Hummingbird
+import HummingbirdCore
+import HummingbirdTLS
 import HummingbirdWebSocket
 import Logging
 import NIOCore
@@ -22,6 +24,8 @@ public struct CroniumServer: Sendable {
     let ready = ReadinessFlag()
     /// The web UI's files, hashed and compressed once.
     let web = WebUI()
+    /// The certificate and key of HTTPS, when the server answers it itself.
+    let tls: TLSCertificates?
     let logger: Logger
 
     public static let version = BuildInfo.version
@@ -32,6 +36,12 @@ public struct CroniumServer: Sendable {
         try checkCanListen(host: configuration.host, port: configuration.port, option: "--port")
         if let port = configuration.metricsPort {
             try checkCanListen(host: configuration.metricsHost ?? configuration.host, port: port, option: "--metrics-port")
+        }
+        // The certificate is read before anything is made: a wrong one stops the start harmlessly.
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            tls = try TLSCertificates(.init(certificate: certificate, key: key))
+        } else {
+            tls = nil
         }
         let metrics = ServerMetrics()
         (node, runtime) = try await EngineNode.open(configuration.engine, metrics: EngineMetrics(factory: metrics.factory), logger: logger) {
@@ -56,18 +66,25 @@ public func runtimeGateway(_ setup: EngineNode.RuntimeSetup, logger: Logger) asy
 public func buildApplication(
     _ server: CroniumServer,
     onServerRunning: @escaping @Sendable (any Channel) async -> Void = { _ in }
-) -> some ApplicationProtocol {
+) throws -> some ApplicationProtocol {
     let router = buildRouter(server)
     let ready = server.ready
     let configuration = server.configuration
+    let systemd = SystemdNotifier()
+    // The watchdog last: services stop in reverse order, so it says STOPPING=1 first.
+    let watchdog: [any Service] = systemd.socket == nil ? [] : [SystemdWatchdog(notifier: systemd, node: server.node, logger: server.logger)]
+    let http = HTTPServerBuilder.http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 16)))
+    let reloader: [any Service] = server.tls.map { [TLSReloader(certificates: $0, logger: server.logger)] } ?? []
     return Application(
         router: router,
-        server: .http1WebSocketUpgrade(webSocketRouter: router, configuration: .init(ws: .init(maxFrameSize: 1 << 16))),
+        // With TLS, each handshake takes the certificate in force (``TLSCertificates``).
+        server: try server.tls.map { try HTTPServerBuilder.tls(http, tlsConfiguration: $0.configuration) } ?? http,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: "cronium"),
-        services: [server.node] + metricsListener(server),
+        services: [server.node] + metricsListener(server) + reloader + watchdog,
         onServerRunning: { channel in
             ready.set()
             await onServerRunning(channel)
+            systemd.send("READY=1\nSTATUS=listening on port \(channel.localAddress?.port ?? 0)\nMAINPID=\(getpid())")
         },
         logger: server.logger
     )
@@ -101,7 +118,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
         try await metrics.response(engine: engine)
     }
     let api = router.group("api/v1")
-    AccountController(accounts: accounts).addRoutes(to: api)
+    AccountController(accounts: accounts, servesHTTPS: server.tls != nil).addRoutes(to: api)
     let signedIn = api.group(context: UserRequestContext.self)
     signedIn.get("openapi.json") { _, _ in
         Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: try OpenAPIDocument.json())))

@@ -9,6 +9,10 @@ public struct ServerConfiguration: Sendable {
     public var metricsPort: Int?
     /// Its address; the API's `host` when nil.
     public var metricsHost: String?
+    /// `--tls-cert` and `--tls-key`: HTTPS with these PEM files, read again on SIGHUP; plain
+    /// HTTP when nil (behind a proxy that terminates TLS).
+    public var tlsCertificate: String?
+    public var tlsKey: String?
     /// The data directory, the run boundary and everything else of the node.
     public var engine = EngineNode.Configuration()
 

@@ -43,6 +43,8 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
+    @Option(help: "PEM certificate (with its chain) to answer HTTPS with; read again on SIGHUP.") var tlsCert: String?
+    @Option(help: "PEM private key of --tls-cert, without a passphrase.") var tlsKey: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
     @Option(help: "Log lines: human, json, or auto (json under journald, else human).") var logFormat = "auto"
     @Option(help: "Configuration file of these settings (default: cronium.yaml in the data directory).") var config: String?
@@ -53,6 +55,7 @@ struct Serve: AsyncParsableCommand {
             throw ValidationError("--log-level must be one of trace, debug, info, notice, warning, error")
         }
         guard LogFormat(rawValue: logFormat) != nil else { throw ValidationError("--log-format must be human, json or auto") }
+        guard (tlsCert == nil) == (tlsKey == nil) else { throw ValidationError("--tls-cert and --tls-key go together: give both, or neither") }
         guard (0...65535).contains(port) else { throw ValidationError("--port must be between 0 and 65535") }
         if let metricsPort, !(1...65535).contains(metricsPort) || metricsPort == port {
             throw ValidationError("--metrics-port must be between 1 and 65535 and not the API's --port")
@@ -105,6 +108,7 @@ struct Serve: AsyncParsableCommand {
         configuration.port = port
         configuration.metricsPort = metricsPort
         configuration.metricsHost = metricsHost
+        (configuration.tlsCertificate, configuration.tlsKey) = (tlsCert, tlsKey)
         configuration.engine = node
         let server: CroniumServer
         do {
@@ -126,7 +130,7 @@ struct Serve: AsyncParsableCommand {
                 )
             }
             print(
-                "Cronium \(CroniumServer.version) listening on http://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.node.configuration.dataDirectory))"
+                "Cronium \(CroniumServer.version) listening on \(tlsCert == nil ? "http" : "https")://\(address):\(channel.localAddress?.port ?? 0) (data in \(server.node.configuration.dataDirectory))"
             )
             fflush(nil)
         }

@@ -127,7 +127,8 @@ import Testing
         var configuration = Engine.Configuration.forTests
         configuration.maxConcurrentRuns = 1
         try await withEngine(configuration: configuration) { harness in
-            let blocker = try await harness.createEvent { $0.content = "sleep 5" }
+            // Long enough to outlast a loaded machine's slowest steps; cancelled once checked.
+            let blocker = try await harness.createEvent { $0.content = "sleep 300" }
             let event = try await harness.createEvent { $0.content = "echo after" }
             let blocking = try await harness.engine.enqueue(eventId: blocker.id, trigger: .manual, triggeredBy: nil)
             #expect(try await eventually { try await harness.store.execution(id: blocking)?.status == .running })
@@ -150,6 +151,7 @@ import Testing
             let (_, secondEnd) = try await second
             #expect(secondEnd == .cancelled)
             #expect(try await harness.store.execution(id: blocking)?.status == .running)
+            _ = try await harness.engine.cancel(executionId: blocking)
             let (firstLines, firstEnd) = try await first
             #expect(firstLines == ["after"] && firstEnd == .success)
         }

@@ -322,10 +322,10 @@ import Testing
             #expect(ledgerRows.first?.hasPrefix("DUE") == true && ledgerRows.dropFirst().contains { $0.contains("RAN") }, "\(ledger.stdout)")
             #expect(try await Self.cli(["event", "ledger", "3", "--limit", "0"], url: url, token: token).status == 64)
             let version = try await Self.cli(["version"], url: url, token: token)
-            #expect(version.status == 0 && version.stdout == "client 0.1.0\nserver 0.1.0 at \(url)\n", "\(version.stdout)")
+            #expect(version.status == 0 && version.stdout == "client 0.1.0 (built from a checkout)\nserver 0.1.0 at \(url)\n", "\(version.stdout)")
         }
         let down = try await Self.cli(["version"], url: "127.0.0.1:1")
-        #expect(down.status == 69 && down.stdout == "client 0.1.0\n" && down.stderr.contains("cannot reach Cronium"))
+        #expect(down.status == 69 && down.stdout == "client 0.1.0 (built from a checkout)\n" && down.stderr.contains("cannot reach Cronium"))
     }
 
     @Test func usersAndTokensThroughTheCLI() async throws {

@@ -16,48 +16,66 @@ import Testing
     final class ServerProcess: @unchecked Sendable {
         let process = Process()
         let port: Int
+        /// What it printed up to its address: the first start's admin password among it.
+        let firstLines: String
 
         /// Starts it on a thread of its own: waiting for its first line must not block one of the
         /// two cooperative threads the other tests share.
         /// `arguments` go after the test's own (`--log-level error` among them), `errors` is a
-        /// file for the server's stderr (discarded when nil).
+        /// file for the server's stderr (discarded when nil), `environment` adds to its `PATH`.
         static func start(
             dataDirectory: String,
             asUser user: String? = nil,
             port: Int = 0,
             arguments: [String] = [],
-            errors: String? = nil
+            errors: String? = nil,
+            environment: [String: String] = [:]
         ) async throws -> ServerProcess {
             try await offThePool {
-                try ServerProcess(dataDirectory: dataDirectory, asUser: user, listenOn: port, arguments: arguments, errors: errors)
+                try ServerProcess(
+                    dataDirectory: dataDirectory,
+                    asUser: user,
+                    listenOn: port,
+                    arguments: arguments,
+                    errors: errors,
+                    environment: environment
+                )
             }
         }
 
-        private init(dataDirectory: String, asUser user: String?, listenOn requested: Int, arguments: [String], errors: String?) throws {
+        private init(
+            dataDirectory: String,
+            asUser user: String?,
+            listenOn requested: Int,
+            arguments: [String],
+            errors: String?,
+            environment: [String: String]
+        ) throws {
             let serve =
                 [
                     CLITests.binary, "serve", "--data-dir", dataDirectory, "--port", String(requested), "--sandbox", "off", "--log-level", "error",
                 ] + arguments
             process.executableURL = URL(fileURLWithPath: user == nil ? serve[0] : "/usr/sbin/runuser")
             process.arguments = user.map { ["-u", $0, "--"] + serve } ?? Array(serve.dropFirst())
-            process.environment = ["PATH": "/usr/bin:/bin"]
+            process.environment = environment.merging(["PATH": "/usr/bin:/bin"]) { mine, _ in mine }
             let out = Pipe()
             process.standardOutput = out
             if let errors {
-                FileManager.default.createFile(atPath: errors, contents: nil)
+                _ = FileManager.default.createFile(atPath: errors, contents: nil)
                 process.standardError = FileHandle(forWritingAtPath: errors)
             } else {
                 process.standardError = FileHandle.nullDevice
             }
             try process.run()
             var seen = ""
-            while !seen.contains("listening on http://") || !seen.hasSuffix("\n") {
+            while !seen.contains("listening on http") || !seen.hasSuffix("\n") {
                 let chunk = out.fileHandleForReading.availableData
                 guard !chunk.isEmpty else { throw HarnessError("the server exited: \(seen)") }
                 seen += String(decoding: chunk, as: UTF8.self)
             }
-            let address = seen.components(separatedBy: "listening on http://127.0.0.1:").last ?? ""
+            let address = seen.components(separatedBy: "://127.0.0.1:").last ?? ""
             port = Int(address.prefix { $0.isNumber }) ?? 0
+            firstLines = seen
         }
 
         /// The server that `runuser` started, or the process itself.

@@ -104,7 +104,9 @@ import Testing
             let child = try PipedChild(["/usr/bin/setsid", "/bin/bash", "-c", whole], environment: PipedChild.inheritedEnvironment)
             child.closeInput()
             let killer = DispatchWorkItem { kill(-child.pid, SIGKILL) }
-            DispatchQueue.global().asyncAfter(deadline: .now() + 60, execute: killer)
+            // A page's examples take up to 20 s alone, three times that while the whole suite
+            // shares the machine's two cores.
+            DispatchQueue.global().asyncAfter(deadline: .now() + 180, execute: killer)
             let data = child.readToEnd()
             _ = waitForExit(child.pid)
             killer.cancel()

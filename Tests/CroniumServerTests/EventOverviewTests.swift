@@ -73,7 +73,7 @@ import Testing
             }
             var shown: EventOverview?
             #expect(
-                try await eventually {
+                try await eventually(timeout: .seconds(90)) {
                     shown = try await client.execute(uri: "/api/v1/events/\(byHand.id)", method: .get, headers: headers) {
                         try decode(EventOverview.self, $0)
                     }

@@ -17,9 +17,12 @@ extension EngineNode {
         public let detail: String
     }
 
+    /// Whether a read of the database comes back: what `/ready` and systemd's watchdog ask.
+    public func databaseAnswers() async -> Bool { (try? await store.userCount()) != nil }
+
     /// The node's readiness, or an `UNAVAILABLE` error when its database does not answer.
     public func readiness() async throws -> Readiness {
-        guard (try? await store.userCount()) != nil else { throw CroniumError(.unavailable, "the database does not answer") }
+        guard await databaseAnswers() else { throw CroniumError(.unavailable, "the database does not answer") }
         let status = await containerEngine.status()
         return Readiness(sandbox: protections, containerEngine: ContainerEngineHealth(available: status.available, detail: status.detail))
     }

@@ -7,6 +7,8 @@ import Hummingbird
 /// Sign-in, users and API tokens: HTTP around ``Accounts``.
 struct AccountController {
     let accounts: Accounts
+    /// The server answers HTTPS itself (`--tls-cert`): every session cookie is `Secure`.
+    var servesHTTPS = false
 
     /// Signing in is the one route of `api` open to anyone; the rest are the caller's.
     func addRoutes(to api: RouterGroup<AppRequestContext>) {
@@ -71,7 +73,7 @@ struct AccountController {
                 value: session.secret,
                 maxAge: Int(Accounts.sessionLifetime),
                 path: "/",
-                secure: Self.isHTTPS(request),
+                secure: servesHTTPS || Self.isHTTPS(request),
                 httpOnly: true,
                 sameSite: .strict
             )
