@@ -48,6 +48,12 @@ trap 'scripts/podman.sh stop' EXIT
 swift build --build-tests
 .build/debug/cronium images build --container-socket "$CRONIUM_TEST_CONTAINER_SOCKET"
 
+# The release tarball and image (scripts/package.sh --image), for PackagingTests: built for a
+# whole run; a filtered run uses the last one built, if any.
+if [ $# -eq 0 ]; then scripts/package.sh --image; fi
+package=$(ls -d .build/package/cronium-*-linux-"$(uname -m)" 2>/dev/null | tail -1 || true)
+if [ -n "$package" ]; then export CRONIUM_TEST_PACKAGE=$PWD/$package; fi
+
 # With arguments (a --filter), only those Swift tests; without, everything, and then the helper
 # libraries' own tests inside real runs.
 if [ $# -gt 0 ]; then
@@ -56,9 +62,9 @@ if [ $# -gt 0 ]; then
 fi
 swift test 2>&1 | tee /tmp/cronium-swift-test.$$.log
 status=${PIPESTATUS[0]}
-# The container tests are enabled by the socket above, the browser tests by Chromium: make sure
-# they did run.
-for suite in ContainerTests BrowserTests; do
+# The container tests are enabled by the socket above, the browser tests by Chromium, the
+# packaging tests by the package: make sure they did run.
+for suite in ContainerTests BrowserTests PackagingTests; do
   if ! grep -q "Suite $suite passed" /tmp/cronium-swift-test.$$.log; then
     [ "$status" -ne 0 ] || echo "scripts/test.sh: the $suite suite did not run" >&2
     rm -f /tmp/cronium-swift-test.$$.log

@@ -58,7 +58,7 @@ struct ServeSettings {
         let dataDirectory =
             given["data-dir"]?.last ?? environmentValues(ServeOption.named("data-dir"))?.last ?? ServeOption.named("data-dir").defaults.last ?? "."
         let explicitFile = given[config.key]?.last ?? environmentValues(config)?.last
-        let path = explicitFile ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent(fileName).path
+        let path = explicitFile ?? URL(fileURLWithPath: dataDirectory).appendingPathComponent(fileName).standardizedFileURL.path
         let fileValues = try ConfigurationFile.read(path: path, required: explicitFile != nil, options: options)
 
         var merged = arguments

@@ -26,18 +26,14 @@ import Testing
         return output.trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
+    /// Runs `command` in bash; its status and what it printed (stdout and stderr), through a file:
+    /// what the command leaves running (podman's conmon) would keep a pipe open after it exits.
     static func shell(_ command: String) async throws -> (Int32, String) {
         try await offThePool {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/bin/bash")
-            process.arguments = ["-c", command]
-            let output = Pipe()
-            process.standardOutput = output
-            process.standardError = output
-            try process.run()
-            let data = output.fileHandleForReading.readDataToEndOfFile()
-            process.waitUntilExit()
-            return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+            let file = NSTemporaryDirectory() + "cronium-shell-\(UUID().uuidString)"
+            defer { try? FileManager.default.removeItem(atPath: file) }
+            let status = waitForExit(try spawn(["/bin/bash", "-c", command], output: file))
+            return (status, (try? String(contentsOfFile: file, encoding: .utf8)) ?? "")
         }
     }
 

@@ -61,7 +61,7 @@ struct SystemdWatchdog: Service {
     let logger: Logger
 
     func run() async throws {
-        try await withGracefulShutdownHandler {
+        await withGracefulShutdownHandler {
             guard let interval = notifier.watchdogInterval else {
                 // Nothing to ping; still here to say STOPPING=1.
                 try? await gracefulShutdown()
