@@ -24,11 +24,16 @@ scratch=.build/package-build
 
 step() { echo "scripts/package.sh: $*" >&2; }
 
+# The commit and date go into CCroniumBuild's one C file for the build, and the file is put back
+# afterwards: given as compiler flags instead, they would rebuild every target at every commit.
+info=Sources/CCroniumBuild/build.c
+cp "$info" "$scratch.build.c"
+trap 'cp "$scratch.build.c" "$info" && rm -f "$scratch.build.c"' EXIT
+sed -i -e "s|^#define CRONIUM_COMMIT \"\"|#define CRONIUM_COMMIT \"$commit\"|" \
+  -e "s|^#define CRONIUM_BUILD_DATE \"\"|#define CRONIUM_BUILD_DATE \"$built\"|" "$info"
 for product in cronium cronium-runner; do
   step "building $product $version ($commit) for $arch, release, static Swift runtime"
-  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" \
-    -Xcc "-DCRONIUM_COMMIT=\"$commit\"" -Xcc "-DCRONIUM_BUILD_DATE=\"$built\"" \
-    -Xlinker -s
+  swift build -c release --static-swift-stdlib --scratch-path "$scratch" --product "$product" -Xlinker -s
 done
 bin=$(swift build -c release --static-swift-stdlib --scratch-path "$scratch" --show-bin-path)
 

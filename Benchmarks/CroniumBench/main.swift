@@ -1,13 +1,14 @@
 import Foundation
 
-/// `cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]` (`--plain`: A1, A2, A3 and A4 without bubblewrap only;
-/// A8 finds the container engine as `cronium serve` does unless given): measures on this machine, in one run, what
-/// docs/performance.md reports. Prints a table for people, then the same rows as JSON.
+/// `cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH] [--server-binary PATH]` (`--plain`: A1, A2, A3 and
+/// A4 without bubblewrap only; A8 finds the container engine as `cronium serve` does unless given; `--server-binary`: the
+/// `cronium` that A6, A7, A10, A12 and A13 start, such as the packaged one, instead of the one beside this benchmark): measures
+/// on this machine, in one run, what docs/performance.md reports. Prints a table for people, then the same rows as JSON.
 let arguments = CommandLine.arguments.dropFirst()
-let usage = "usage: cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH]"
+let usage = "usage: cronium-bench [--quick] [--only A1,A5] [--plain] [--container-socket PATH] [--server-binary PATH]"
 /// Anything else (`--help`, a misspelling) prints the usage instead of starting a long run.
 for (index, argument) in arguments.enumerated() {
-    let takesValue = ["--only", "--container-socket"]
+    let takesValue = ["--only", "--container-socket", "--server-binary"]
     let isValue = index > 0 && takesValue.contains(arguments[arguments.startIndex + index - 1])
     guard isValue || ["--quick", "--plain"].contains(argument) || takesValue.contains(argument) else {
         FileHandle.standardError.write(
@@ -62,7 +63,11 @@ do {
         }
     }
     if wanted("A6") || wanted("A7") || wanted("A10") || wanted("A12") || wanted("A13") {
-        let binary = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
+        let binary =
+            arguments.firstIndex(of: "--server-binary").flatMap {
+                arguments.index(after: $0) < arguments.endIndex ? arguments[arguments.index(after: $0)] : nil
+            }
+            ?? URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("cronium").path
         if FileManager.default.isExecutableFile(atPath: binary) {
             let server = ServerBenches(binary: binary, coldStarts: quick ? 3 : 10)
             if wanted("A6") {

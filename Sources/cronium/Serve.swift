@@ -20,7 +20,7 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Runtime helper calls one run may make a second (twice as many at once); faster, it gets 429.") var runtimeRateLimit = 50
     @Option(help: "Serve /metrics without a token on this port too (the API's /metrics needs one).") var metricsPort: Int?
     @Option(help: "Address of the --metrics-port listener (default: --host).") var metricsHost: String?
-    @Option(help: "Seconds runs get to finish on shutdown before they are cancelled.") var shutdownGrace = 10
+    @Option(help: "Seconds runs get to finish on shutdown before they are stopped and recorded as interrupted.") var shutdownGrace = 10
     @Option(help: "Sandbox runs with bubblewrap: auto, required or off.") var sandbox = "auto"
     @Option(help: "Path of bubblewrap, instead of the one found on this machine.") var bwrap: String?
     @Option(help: "User runs switch to when the server is root: a name or uid[:gid] (default nobody).") var runUser: String?

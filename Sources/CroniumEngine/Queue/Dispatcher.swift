@@ -109,7 +109,7 @@ final class Dispatcher: Service, Sendable {
             _ = await recordedAlone(
                 RunEnd(
                     executionId: started.execution.id,
-                    outcome: .failure(.cancelled, Self.shutdownReason, status: .cancelled),
+                    outcome: .failure(.interrupted, Self.shutdownReason),
                     finishedAt: clock.now(),
                     logBytes: 0,
                     logDroppedBytes: 0

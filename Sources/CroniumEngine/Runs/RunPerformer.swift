@@ -86,7 +86,12 @@ struct RunPerformer: Sendable {
 
     /// How runs are stopped: the engine's grace period and clock.
     var stopping: RunSupervisor.Stopping {
-        RunSupervisor.Stopping(gracePeriod: configuration.killGracePeriod, clock: clock, shutdownReason: Dispatcher.shutdownReason)
+        RunSupervisor.Stopping(
+            gracePeriod: configuration.killGracePeriod,
+            clock: clock,
+            shutdownReason: Dispatcher.shutdownReason,
+            shutdownInterrupts: true
+        )
     }
 
     /// Runs a started run with its runtime session open (scripts only: an HTTP request has no

@@ -14,11 +14,20 @@ public enum RunSupervisor {
         public var clock: any EngineClock
         /// The reason recorded when the calling task is cancelled (the server stopping).
         public var shutdownReason: String
+        /// Whether a stop for `shutdownReason` records the run as interrupted (the engine's runs:
+        /// as after a crash, with its retries) rather than cancelled.
+        public var shutdownInterrupts: Bool
 
-        public init(gracePeriod: Duration = .seconds(5), clock: any EngineClock = SystemClock(), shutdownReason: String = "cancelled") {
+        public init(
+            gracePeriod: Duration = .seconds(5),
+            clock: any EngineClock = SystemClock(),
+            shutdownReason: String = "cancelled",
+            shutdownInterrupts: Bool = false
+        ) {
             self.gracePeriod = gracePeriod
             self.clock = clock
             self.shutdownReason = shutdownReason
+            self.shutdownInterrupts = shutdownInterrupts
         }
     }
 
@@ -40,7 +49,7 @@ public enum RunSupervisor {
         }
         if let reason = stop.reason ?? (Task.isCancelled ? stopping.shutdownReason : nil) {
             await prepared.teardown()
-            return .failure(.cancelled, reason, status: .cancelled)
+            return stopped(reason, stopping)
         }
         // The timeout is the run's own: time spent preparing (a sandbox, a container image) moves
         // the deadline by as much.
@@ -88,7 +97,7 @@ public enum RunSupervisor {
                 switch arm {
                 case .finished(let outcome):
                     group.cancelAll()
-                    if verdict == nil, let reason = stop.reason { verdict = .failure(.cancelled, reason, status: .cancelled) }
+                    if verdict == nil, let reason = stop.reason { verdict = stopped(reason, stopping) }
                     guard var verdict else { return outcome }
                     verdict.exitCode = outcome.exitCode
                     return verdict
@@ -96,7 +105,7 @@ public enum RunSupervisor {
                     await output(.system, "timed out after \(timeout)s; stopping the run")
                     verdict = .failure(.timedOut, "timed out after \(timeout)s", status: .timeout)
                 case .stopped where verdict == nil:
-                    verdict = .failure(.cancelled, stop.reason ?? stopping.shutdownReason, status: .cancelled)
+                    verdict = stopped(stop.reason ?? stopping.shutdownReason, stopping)
                 case .gracePeriodOver:
                     requests.yield(.kill)
                     continue
@@ -113,6 +122,13 @@ public enum RunSupervisor {
             }
             preconditionFailure("the run's task always reports")
         }
+    }
+
+    /// What a stop for `reason` records: the server stopping interrupts the run, as a crash
+    /// would (the same code, and its retries); anyone else's stop cancels it.
+    private static func stopped(_ reason: String, _ stopping: Stopping) -> ExecutionOutcome {
+        stopping.shutdownInterrupts && reason == stopping.shutdownReason
+            ? .failure(.interrupted, reason) : .failure(.cancelled, reason, status: .cancelled)
     }
 
     private enum Arm: Sendable {
