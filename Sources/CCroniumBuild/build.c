@@ -1,6 +1,6 @@
 #include "CCroniumBuild.h"
 
-// Compiled here, not in the header, so that only this file depends on the defines.
+// scripts/package.sh fills in these two lines for a packaged build, and puts them back after.
 #ifndef CRONIUM_COMMIT
 #define CRONIUM_COMMIT ""
 #endif

@@ -13,6 +13,10 @@ enum ConfigurationFile {
 
     /// The file's settings by key; nil when the file does not exist and is not `required`.
     static func read(path: String, required: Bool, options: [ServeOption]) throws -> [String: Entry]? {
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw CLIError("the configuration file \(path) is a directory; give the file (cronium.yaml)", code: .usage)
+        }
         let text: String
         do {
             text = try String(contentsOfFile: path, encoding: .utf8)
@@ -21,7 +25,10 @@ enum ConfigurationFile {
         } catch CocoaError.fileReadNoSuchFile {
             throw CLIError("the configuration file \(path) does not exist", code: .usage)
         } catch {
-            throw CLIError("cannot read the configuration file \(path): \(error.localizedDescription)", code: .usage)
+            throw CLIError(
+                "cannot read the configuration file \(path): \(String(cString: strerror(access(path, R_OK) == 0 ? EIO : errno)))",
+                code: .usage
+            )
         }
         let root: Node?
         do {

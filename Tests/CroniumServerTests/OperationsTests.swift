@@ -66,6 +66,8 @@ import Testing
                 #expect(result.status == 64 && result.stderr.contains(message), "\(command): \(result.stderr)")
             }
         }
+        let folder = try await CLITests.cli(["serve", "--config", data, "--data-dir", data])
+        #expect(folder.status == 64 && folder.stderr.contains("the configuration file \(data) is a directory"), "\(folder.stderr)")
         let missing = try await CLITests.cli(["serve", "--config", "\(data)/nope.yaml", "--data-dir", data])
         #expect(missing.status == 64 && missing.stderr.contains("the configuration file \(data)/nope.yaml does not exist"), "\(missing.stderr)")
         #expect(!FileManager.default.fileExists(atPath: "\(data)/cronium.sqlite"))
@@ -190,5 +192,13 @@ import Testing
         #expect(foreign.status == 1 && foreign.stderr.contains("is not a Cronium backup"), "\(foreign.stderr)")
         let none = try await CLITests.cli(["backup", file, "--force", "--data-dir", directory.appending("empty")])
         #expect(none.status == 64 && none.stderr.contains("holds no Cronium database"), "\(none.stderr)")
+        // Careless destinations are said before anything is copied.
+        let nowhere = try await CLITests.cli(["backup", directory.appending("missing/b.cronium-backup"), "--data-dir", data])
+        #expect(nowhere.status == 1 && nowhere.stderr.contains("cannot write into \(directory.appending("missing")): No such file or directory"))
+        let folder = try await CLITests.cli(["backup", directory.path, "--force", "--data-dir", data])
+        #expect(folder.status == 1 && folder.stderr.contains("\(directory.path) is a directory"), "\(folder.stderr)")
+        try "CRONIUM-BACKUP 1\n{\"schema\":".write(toFile: file, atomically: true, encoding: .utf8)
+        let cut = try await CLITests.cli(["restore", file, "--data-dir", restored])
+        #expect(cut.status == 1 && cut.stderr.contains("is a damaged Cronium backup: it ends inside its manifest"), "\(cut.stderr)")
     }
 }

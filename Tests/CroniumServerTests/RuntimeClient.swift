@@ -102,7 +102,8 @@ struct RunsClient {
 
     /// The first log line that starts with `prefix` (without it), waiting for the running run to print it.
     func line(_ id: ExecutionID, startingWith prefix: String) async throws -> String {
-        let deadline = ContinuousClock.now + .seconds(30)
+        // As long as ``ended(_:)`` waits: a remote run's first line comes after its connection.
+        let deadline = ContinuousClock.now + .seconds(90)
         while ContinuousClock.now < deadline {
             if let line = try await log(id).first(where: { $0.hasPrefix(prefix) }) { return String(line.dropFirst(prefix.count)) }
             try await Task.sleep(for: .milliseconds(25))

@@ -40,6 +40,13 @@ public enum Backup {
     /// the old file or the whole new one, never half of one.
     @discardableResult
     public static func create(of database: DatabaseFile, to file: String, version: String, now: Date = Date()) throws -> Manifest {
+        // Where it cannot be written is said before the copy, not as SQLite's complaint after it.
+        var isDirectory: ObjCBool = false
+        if FileManager.default.fileExists(atPath: file, isDirectory: &isDirectory), isDirectory.boolValue {
+            throw BackupError("\(file) is a directory; give the backup file's name")
+        }
+        let folder = URL(fileURLWithPath: file).deletingLastPathComponent().path
+        guard access(folder, W_OK) == 0 else { throw BackupError("cannot write into \(folder): \(String(cString: strerror(errno)))") }
         let partial = "\(file).partial"
         let copy = DatabaseFile(path: "\(file).partial.sqlite")
         defer {
@@ -83,9 +90,10 @@ public enum Backup {
         defer { try? handle.close() }
         let head = try handle.read(upToCount: 1 << 16) ?? Data()
         let lines = head.split(separator: UInt8(ascii: "\n"), maxSplits: 2, omittingEmptySubsequences: false)
-        guard lines.count == 3, String(decoding: lines[0], as: UTF8.self) == firstLine else {
+        guard String(decoding: lines.first ?? Data(), as: UTF8.self) == firstLine else {
             throw BackupError("\(file) is not a Cronium backup (it does not begin with '\(firstLine)')")
         }
+        guard lines.count == 3 else { throw BackupError("\(file) is a damaged Cronium backup: it ends inside its manifest") }
         let manifest: Manifest
         do { manifest = try decoder.decode(Manifest.self, from: Data(lines[1])) } catch {
             throw BackupError("\(file) is a damaged Cronium backup: its manifest cannot be read")
