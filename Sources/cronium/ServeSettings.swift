@@ -77,9 +77,7 @@ struct ServeSettings {
                     nil
                 }
             guard let taken else {
-                settings.append(
-                    Setting(option: option, values: option.key == config.key && fileValues != nil ? [path] : option.defaults, source: .defaultValue)
-                )
+                settings.append(Setting(option: option, values: option.defaults, source: .defaultValue))
                 continue
             }
             let arguments = try option.arguments(taken.values, source: taken.source)

@@ -99,8 +99,8 @@ import Testing
     @Test func theVersionSaysWhatWasBuilt() async throws {
         let version = try await CLITests.cli(["--version"])
         #expect(version.stdout == "0.1.0 (built from a checkout)\n", "\(version.stderr)")
-        let runner = try await CLITests.cli(["version"], url: "http://127.0.0.1:9")
-        #expect(runner.stdout.hasPrefix("client 0.1.0 (built from a checkout)"))
+        let unreachable = try await CLITests.cli(["version"], url: "http://127.0.0.1:9")
+        #expect(unreachable.stdout == "client 0.1.0 (built from a checkout)\n" && unreachable.status == 69)
     }
 
     /// Runs go on while the backup is taken; the restored server shows every run that had ended

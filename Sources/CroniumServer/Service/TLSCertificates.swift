@@ -59,12 +59,12 @@ final class TLSCertificates: Sendable {
         }
         let chain: [NIOSSLCertificate]
         do { chain = try NIOSSLCertificate.fromPEMFile(files.certificate) } catch {
-            throw problem(error, files.certificate, option: "--tls-cert", what: "a PEM certificate")
+            throw TLSFileError("\(files.certificate) (--tls-cert) is not a PEM certificate")
         }
         guard !chain.isEmpty else { throw TLSFileError("\(files.certificate) (--tls-cert) is not a PEM certificate") }
         let key: NIOSSLPrivateKey
         do { key = try NIOSSLPrivateKey(file: files.key, format: .pem) } catch {
-            throw problem(error, files.key, option: "--tls-key", what: "a PEM private key without a passphrase")
+            throw TLSFileError("\(files.key) (--tls-key) is not a PEM private key without a passphrase")
         }
         // A context made from both checks that the key is the certificate's.
         do {
@@ -75,11 +75,6 @@ final class TLSCertificates: Sendable {
             throw TLSFileError("the key \(files.key) does not belong to the certificate \(files.certificate)")
         }
         return Pair(chain: chain, key: key)
-    }
-
-    /// What a file that could be read should have been.
-    private static func problem(_ error: any Error, _ path: String, option: String, what: String) -> TLSFileError {
-        TLSFileError("\(path) (\(option)) is not \(what)")
     }
 }
 
