@@ -213,6 +213,13 @@ public final class Engine: Sendable {
     /// the next start), connections to remote servers close, then leases and logs end.
     public var services: [any Service] { [logHub, leaseKeeper, remote.pool, deliveries, dispatcher, scheduling] }
 
+    /// Ends the runs that the last server on this database left under way: each is recorded as
+    /// interrupted (and tried again when its event has retries left). Called once, before
+    /// `services` run, so that neither the API nor a new run ever sees them as running.
+    public func recoverInterruptedRuns() async throws {
+        try await Recovery(store: store, clock: clock, logger: logger).recoverInterrupted(all: true)
+    }
+
     /// Asks for a run now. Returns the new execution's id; the run starts at once when a slot is
     /// free, else as soon as one is.
     public func enqueue(eventId: EventID, trigger: ExecutionTrigger, triggeredBy: UserID?, input: String? = nil) async throws -> ExecutionID {

@@ -70,6 +70,7 @@ public func withEngine<T: Sendable>(
         )
         executors(&registry)
         let engine = Engine(store: store, executors: registry, isolation: isolation, clock: clock, configuration: configuration, logger: logger)
+        try await engine.recoverInterruptedRuns()
         let harness = EngineHarness(directory: directory, store: store, engine: engine, owner: owner, clock: clock)
         let services = ServiceGroup(configuration: .init(services: engine.services, logger: logger))
         result = try await withThrowingTaskGroup(of: Void.self) { group in

@@ -72,8 +72,9 @@ public final class EngineNode: Service, Sendable {
     /// Opens the data directory and builds the node, in the order that keeps a failed start
     /// harmless: the lock first (nothing is touched while another server holds the directory),
     /// then the boundary's options (a node that may not start must not have opened its
-    /// database), then the database, the first admin, the keys and the runtime gateway `runtime`
-    /// makes. What was opened is closed again when a later step fails.
+    /// database), then the database, the first admin, the keys, the runtime gateway `runtime`
+    /// makes and the engine, whose last server's unfinished runs are recorded as interrupted
+    /// before anything is served. What was opened is closed again when a later step fails.
     public static func open<Gateway: RuntimeGateway>(
         _ configuration: Configuration,
         metrics: EngineMetrics = .none,
@@ -137,6 +138,7 @@ public final class EngineNode: Service, Sendable {
                     vault: vault,
                     logger: logger
                 )
+                try await engine.recoverInterruptedRuns()
                 let node = EngineNode(
                     configuration: configuration,
                     engine: engine,

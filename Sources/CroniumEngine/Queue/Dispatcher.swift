@@ -38,8 +38,8 @@ final class Dispatcher: Service, Sendable {
     private struct Slots {
         /// Runs started (or being started) and not yet recorded as ended.
         var taken = 0
-        /// Whether triggers may start runs themselves: only while the loop runs (not before the
-        /// start-up recovery, which ends every claimed job, nor while shutting down).
+        /// Whether triggers may start runs themselves: only while the loop runs (not while
+        /// shutting down).
         var handOffsOpen = false
     }
 
@@ -67,7 +67,6 @@ final class Dispatcher: Service, Sendable {
     var activeCount: Int { slots.withLock { $0.taken } }
 
     func run() async throws {
-        try await Recovery(store: store, clock: clock, logger: logger).recoverInterrupted(all: true)
         for executor in executors.all { await executor.removeLeftovers() }
         slots.withLock { $0.handOffsOpen = !Task.isShuttingDownGracefully }
         let pool = WorkerPool(doorbell: doorbell, clock: clock, pauseAfterFailure: 1, logger: logger)
