@@ -141,13 +141,14 @@ final class BenchEngine: Sendable {
 
     /// `metrics`: count into a Prometheus registry, as `cronium serve` does, to show what counting
     /// costs; `factory`: count into this one instead. `before` fills the store before the engine
-    /// starts (and loads its schedules).
+    /// starts (and loads its schedules); `configure` changes the engine's configuration.
     init(
         sandboxed: Bool,
         maxConcurrentRuns: Int,
         metrics: Bool = false,
         factory: (any MetricsFactory)? = nil,
-        before: (Database, User) async throws -> Void = { _, _ in }
+        before: (Database, User) async throws -> Void = { _, _ in },
+        configure: (inout Engine.Configuration) -> Void = { _ in }
     ) async throws {
         let logger = quietLogger()
         directory = NSTemporaryDirectory() + "cronium-bench-\(UUID().uuidString.prefix(8))"
@@ -164,7 +165,8 @@ final class BenchEngine: Sendable {
         let counting =
             factory.map { EngineMetrics(factory: $0) }
             ?? (metrics ? EngineMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry())) : .none)
-        let configuration = Engine.Configuration(maxConcurrentRuns: maxConcurrentRuns, metrics: counting)
+        var configuration = Engine.Configuration(maxConcurrentRuns: maxConcurrentRuns, metrics: counting)
+        configure(&configuration)
         // Every run gets its runtime API as a server's runs do (a listener and a token each), and
         // its scripts the helpers.
         let vault = VariableVault(store: store, cipher: .withNewKey())

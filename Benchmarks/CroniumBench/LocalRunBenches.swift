@@ -149,7 +149,7 @@ struct LocalRunBenches {
     }
 
     /// `executorAlone`: also the executor's own rate, without queue or store (nan when not measured).
-    private func jobsPerSecond(_ bench: BenchEngine, executorAlone: Bool = true) async throws -> (engine: Double, raw: Double, executor: Double) {
+    func jobsPerSecond(_ bench: BenchEngine, executorAlone: Bool = true) async throws -> (engine: Double, raw: Double, executor: Double) {
         let event = try await bench.createBashEvent("true")
         let raw = RawSpawn.rate(try rawCommand(bench, script: "true"), count: jobs, concurrency: concurrency)
         let alone = executorAlone ? await executorRate(bench, event: event) : .nan

@@ -33,6 +33,11 @@ do {
             results += try await local.run(sandboxed: sandboxed).filter { wanted($0.id) || $0.id.contains("/") }
         }
     }
+    if wanted("A4p") {
+        progress("A4p local runs while a million old runs are purged…")
+        let local = LocalRunBenches(samples: 0, jobs: quick ? 500 : 2000, concurrency: 16)
+        results.append(try await RetentionBench(oldRuns: quick ? 200_000 : 1_000_000, local: local).run())
+    }
     if wanted("A2") || wanted("A3") {
         let workflows = WorkflowBench(samples: quick ? 20 : 100, fiboSamples: quick ? 1 : 3)
         for sandboxed in arguments.contains("--plain") ? [false] : [false, true] {

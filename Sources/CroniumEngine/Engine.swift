@@ -47,6 +47,8 @@ public final class Engine: Sendable {
         public var toolLimits = ToolRateLimit()
         /// Each incoming webhook's pace.
         public var hookLimits = HookRateLimit()
+        /// How long runs, logs and ledgers are kept (``RetentionPurge``).
+        public var retention = RetentionPolicy()
         /// bcrypt's work factor for new passwords (``Accounts``).
         public var bcryptCost: UInt8 = 10
 
@@ -82,6 +84,7 @@ public final class Engine: Sendable {
     let deliveries: DeliveryWorker
     let leaseKeeper: LeaseKeeper
     let scheduling: SchedulingService
+    let purge: RetentionPurge
     /// What bounds local runs, for the rules on limits and read-only paths; nil when this engine
     /// runs nothing locally.
     let isolation: Isolation?
@@ -183,6 +186,7 @@ public final class Engine: Sendable {
             logger: logger
         )
         scheduling = SchedulingService(scheduler: scheduler, store: store, sink: ScheduleRecorder(store: store, dispatcher: dispatcher))
+        purge = RetentionPurge(store: store, clock: clock, policy: configuration.retention, metrics: configuration.metrics, logger: logger)
     }
 
     /// An engine that runs scripts on this machine, bounded as `localRuns.isolation` says, and
@@ -211,7 +215,7 @@ public final class Engine: Sendable {
     /// The engine's services in start order; a service group shuts them down in reverse: the
     /// scheduler stops firing, the dispatcher drains its runs, messages being sent stop (they go at
     /// the next start), connections to remote servers close, then leases and logs end.
-    public var services: [any Service] { [logHub, leaseKeeper, remote.pool, deliveries, dispatcher, scheduling] }
+    public var services: [any Service] { [logHub, leaseKeeper, remote.pool, deliveries, dispatcher, scheduling, purge] }
 
     /// Ends the runs that the last server on this database left under way: each is recorded as
     /// interrupted (and tried again when its event has retries left). Called once, before

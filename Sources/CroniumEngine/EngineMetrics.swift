@@ -1,5 +1,6 @@
 import CoreMetrics
 import CroniumCore
+import CroniumStore
 import Foundation
 
 /// What the engine counts, for `/metrics`. Handles come from the factory the server passes (one
@@ -47,6 +48,18 @@ public struct EngineMetrics: Sendable {
 
     func queueDepth(_ count: Int) {
         Meter(label: "cronium_queue_depth", factory: factory).set(count)
+    }
+
+    func retentionRemoved(_ kind: AgedRows, count: Int) {
+        Counter(label: "cronium_retention_removed_total", dimensions: [("kind", kind.rawValue)], factory: factory).increment(by: count)
+    }
+
+    /// The store's size, read when `/metrics` is scraped.
+    func storage(_ figures: StorageFigures) {
+        Meter(label: "cronium_database_bytes", factory: factory).set(figures.databaseBytes)
+        Meter(label: "cronium_database_free_bytes", factory: factory).set(figures.freeBytes)
+        Meter(label: "cronium_runs_stored", factory: factory).set(figures.runs)
+        Meter(label: "cronium_log_bytes_stored", factory: factory).set(figures.logBytes)
     }
 
     /// How late the scheduler handed an on-time occurrence over.

@@ -132,6 +132,7 @@ func buildRouter(_ server: CroniumServer) -> Router<AppRequestContext> {
     WorkflowController(engine: engine).addRoutes(to: signedIn.group("workflows"))
     ScheduleController(engine: engine).addRoutes(to: signedIn.group("schedules"))
     ImageController(node: server.node).addRoutes(to: signedIn.group("images"))
+    SystemController(engine: engine).addRoutes(to: signedIn.group("system"))
     let hooks = HookController(engine: engine)
     hooks.addDeliveryRoute(to: api)
     hooks.addSettingsRoutes(to: signedIn.group("events")) { .event(EventID($0)) }

@@ -102,6 +102,18 @@ enum OpenAPIDocument {
         ),
         .init(
             method: "GET",
+            path: "/api/v1/system/storage",
+            summary: "The database's size, the runs and log bytes it holds, the server's retention defaults and what the last purge removed",
+            responseSchema: "StorageReport"
+        ),
+        .init(
+            method: "POST",
+            path: "/api/v1/system/purge",
+            summary: "Administrators: remove now what has outlived its retention limits, and give the space back; answers what went",
+            responseSchema: "Purge"
+        ),
+        .init(
+            method: "GET",
             path: "/api/v1/images",
             summary: "The container engine, and each runner image's state (UP_TO_DATE, OUTDATED, MISSING)",
             responseSchema: "RunnerImages"

@@ -32,6 +32,7 @@ enum OpenAPISchemas {
                 "properties": ["memoryMB": integer, "processes": integer, "openFiles": integer, "diskMB": integer, "cpus": ["type": "number"]],
             ],
             "readOnlyPaths": ["type": "array", "items": string],
+            "retention": ref("Retention"),
         ]
     }
 
@@ -100,6 +101,27 @@ enum OpenAPISchemas {
                 ],
             ],
             "DeliveryList": list("Delivery"),
+            "Retention": [
+                "type": "object",
+                "description": "How long runs and logs are kept; a field left out takes the server's default, 0 switches that limit off",
+                "properties": ["runsDays": integer, "lastRuns": integer, "logsDays": integer],
+            ],
+            "StorageReport": [
+                "type": "object",
+                "properties": [
+                    "storage": [
+                        "type": "object",
+                        "properties": ["databaseBytes": integer, "freeBytes": integer, "runs": integer, "logBytes": integer],
+                    ],
+                    "retention": ref("Retention"),
+                    "lastPurge": ref("Purge"),
+                    "removedSinceStart": ["type": "object", "additionalProperties": integer],
+                ],
+            ],
+            "Purge": [
+                "type": "object",
+                "properties": ["endedAt": dateTime, "removed": ["type": "object", "additionalProperties": integer], "freedBytes": integer],
+            ],
             "RunnerImages": [
                 "type": "object",
                 "properties": [
@@ -187,6 +209,7 @@ enum OpenAPISchemas {
                     "input": ["description": "What the run was started with: any JSON"],
                     "condition": ["type": "boolean"],
                     "logBytes": integer, "logDroppedBytes": integer, "triggeredBy": integer,
+                    "logsRemovedAt": ["type": "string", "format": "date-time", "description": "When the retention policy removed the run's log"],
                     "partOf": ["type": "integer", "description": "The REMOTE run this part (one server's run) belongs to"],
                     "server": ["type": "string", "description": "The server a part ran on"],
                     "parts": ["type": "array", "description": "A REMOTE run's parts, one per server", "items": ref("Execution")],

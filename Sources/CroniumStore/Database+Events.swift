@@ -31,10 +31,10 @@ extension Database {
                 var stored = event
                 stored.id = try await sql.raw(
                     """
-                    INSERT INTO events (owner_id, name, type, status, trigger_type, shared, execution_count, data, created_at, updated_at)
+                    INSERT INTO events (owner_id, name, type, status, trigger_type, shared, execution_count, data, retention, created_at, updated_at)
                     VALUES (\(bind: event.ownerId), \(bind: event.name), \(bind: event.type.rawValue), \(bind: event.status.rawValue),
                       \(bind: event.triggerType.rawValue), \(bind: event.shared), \(bind: event.executionCount), \(bind: data),
-                      \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
+                      \(bind: try Self.encodeRetention(event)), \(bind: event.createdAt.millis), \(bind: event.updatedAt.millis))
                     RETURNING id
                     """
                 ).first(decodingColumn: "id", as: EventID.self).required("the new event's id")
@@ -45,6 +45,7 @@ extension Database {
                     """
                     UPDATE events SET name = \(bind: event.name), type = \(bind: event.type.rawValue), status = \(bind: event.status.rawValue),
                       trigger_type = \(bind: event.triggerType.rawValue), shared = \(bind: event.shared), data = \(bind: data),
+                      retention = \(bind: try Self.encodeRetention(event)),
                       execution_count = \(bind: event.executionCount), updated_at = \(bind: event.updatedAt.millis)
                     WHERE id = \(bind: event.id)
                     """
@@ -86,6 +87,12 @@ extension Database {
             try await sql.raw("SELECT * FROM events WHERE status = 'ACTIVE' AND trigger_type = 'SCHEDULE' ORDER BY id").all()
                 .map(Self.decodeEvent)
         }
+    }
+
+    /// An event's own retention limits, in a column of their own so that the purge reads only the
+    /// events that have some.
+    static func encodeRetention(_ event: Event) throws -> String? {
+        try event.retention.map { String(decoding: try JSONEncoder().encode($0), as: UTF8.self) }
     }
 
     static func encode(_ event: Event) throws -> String {

@@ -188,7 +188,7 @@ extension Database {
 
     static func decodeExecution(_ row: any SQLRow) throws -> Execution {
         func date(_ column: String) throws -> Date? { try row.decode(column: column, as: Int64?.self).map(Date.init(millis:)) }
-        return Execution(
+        var execution = Execution(
             id: try row.decode(column: "id", as: ExecutionID.self),
             eventId: try row.decode(column: "event_id", as: EventID.self),
             status: try row.decode(column: "status", as: ExecutionStatus.self),
@@ -215,5 +215,7 @@ extension Database {
             workflowRunId: try row.decode(column: "workflow_run_id", as: WorkflowRunID?.self),
             workflowNode: try row.decode(column: "workflow_node", as: String?.self)
         )
+        execution.logsRemovedAt = try date("logs_removed_at")
+        return execution
     }
 }

@@ -43,6 +43,7 @@ public final class Database: Sendable {
     public static func openSQLite(path: String, writtenBy: String = "unknown", through: Int = .max, logger: Logger) async throws -> Database {
         let writer = try SQLiteHandle(path: path)
         let sql = SQLiteDirectDatabase(handle: writer, logger: logger)
+        try await enableIncrementalVacuum(sql, logger: logger)
         for pragma in [
             "PRAGMA journal_mode = WAL",
             // NORMAL in WAL mode loses nothing on a crash of the process, only on power loss, and
@@ -71,6 +72,20 @@ public final class Database: Sendable {
             readHandle.close()
             writer.close()
         }
+    }
+
+    /// Lets the retention purge give free pages back to the file system (`shrink(pages:)`). A
+    /// new file is made so before its first table; one made by an earlier release is rewritten
+    /// once (`VACUUM`, which needs as much free disk as the file's size), which is logged.
+    private static func enableIncrementalVacuum(_ sql: any SQLDatabase, logger: Logger) async throws {
+        let incremental = 2
+        guard try await sql.raw("PRAGMA auto_vacuum").first(decodingColumn: "auto_vacuum", as: Int.self) != incremental else { return }
+        let tables = try await sql.raw("SELECT count(*) AS n FROM sqlite_master").first(decodingColumn: "n", as: Int.self) ?? 0
+        try await sql.raw("PRAGMA auto_vacuum = INCREMENTAL").run()
+        guard tables > 0 else { return }
+        let pages = try await sql.raw("PRAGMA page_count").first(decodingColumn: "page_count", as: Int.self) ?? 0
+        logger.notice("rewriting the database once so that it can shrink after a purge", metadata: ["db.pages": "\(pages)"])
+        try await sql.raw("VACUUM").run()
     }
 
     /// Closes both connections once the transaction and the read going on (if any) are done.
@@ -110,9 +125,9 @@ extension Date {
 }
 
 extension Array {
-    /// Consecutive slices of at most `size` elements, so that one statement's bound values stay
-    /// well under SQLite's limit of 32,766.
-    func slices(of size: Int) -> [ArraySlice<Element>] {
+    /// Consecutive slices of at most `size` elements: so that one statement's bound values stay
+    /// well under SQLite's limit of 32,766, or one transaction short.
+    public func slices(of size: Int) -> [ArraySlice<Element>] {
         stride(from: 0, to: count, by: size).map { self[$0..<Swift.min($0 + size, count)] }
     }
 }

@@ -219,6 +219,17 @@ enum Migrations {
         Migration(version: 20, name: "deliveries by tool") { _ in
             ["CREATE INDEX deliveries_tool ON deliveries(tool_name, id)"]
         },
+        /// Retention: an event's own limits (JSON, only where it has some), when a run's log was
+        /// removed, the runs still holding a log (a partial index: the purge visits only those),
+        /// and a workflow run's node runs, removed with it.
+        Migration(version: 21, name: "retention") { _ in
+            [
+                "ALTER TABLE events ADD COLUMN retention TEXT",
+                "ALTER TABLE executions ADD COLUMN logs_removed_at BIGINT",
+                "CREATE INDEX executions_holding_logs ON executions(id) WHERE logs_removed_at IS NULL",
+                "CREATE INDEX executions_workflow_run ON executions(workflow_run_id) WHERE workflow_run_id IS NOT NULL",
+            ]
+        },
     ]
 
     /// The newest version this build migrates to.

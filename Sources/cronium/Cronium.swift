@@ -16,7 +16,7 @@ struct Cronium: AsyncParsableCommand {
             UserCommand.self,
             SecretsCommand.self, ImagesCommand.self, ServerCommand.self, ToolCommand.self,
             TokenCommand.self, LoginCommand.self, LogoutCommand.self, VersionCommand.self, CompletionCommand.self, ConfigCommand.self,
-            BackupCommand.self, RestoreCommand.self, StatusCommand.self,
+            BackupCommand.self, RestoreCommand.self, StatusCommand.self, PurgeCommand.self,
         ]
     )
 

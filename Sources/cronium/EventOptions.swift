@@ -57,6 +57,10 @@ struct EventOptions: ParsableArguments {
     @Option(help: "Processes a run may have at once.") var processes: Int?
     @Option(help: "Open files per process of a run.") var openFiles: Int?
     @Option(help: "Size of a run's work directory and of its /tmp, in MiB.") var disk: Int?
+    @Option(help: "Days this event's runs are kept, instead of the server's --keep-runs-days (0: for ever; retention is sent whole).")
+    var keepRunsDays: Int?
+    @Option(help: "How many of this event's newest runs are kept whatever their age (0: no such limit).") var keepLastRuns: Int?
+    @Option(help: "Days this event's logs are kept, instead of the server's --keep-logs-days (0: as long as their runs).") var keepLogsDays: Int?
     @Option(name: .customLong("read-only-path"), help: "Host path the sandbox shows the runs read-only (repeatable; administrators only).")
     var readOnlyPaths: [String] = []
     @Option(help: "Read the whole event as JSON from this file; flags then override it.") var fromJSON: String?
@@ -151,6 +155,9 @@ struct EventOptions: ParsableArguments {
         input.shared = shared ?? input.shared
         if [memory, processes, openFiles, disk].contains(where: { $0 != nil }) || cpus != nil {
             input.limits = RunLimits(memoryMB: memory, processes: processes, openFiles: openFiles, diskMB: disk, cpus: cpus)
+        }
+        if [keepRunsDays, keepLastRuns, keepLogsDays].contains(where: { $0 != nil }) {
+            input.retention = Retention(runsDays: keepRunsDays, lastRuns: keepLastRuns, logsDays: keepLogsDays)
         }
         if !readOnlyPaths.isEmpty { input.readOnlyPaths = readOnlyPaths }
         return input

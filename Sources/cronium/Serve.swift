@@ -43,6 +43,10 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
+    @Option(help: "Days a finished run is kept, unless its event says otherwise (0 keeps runs for ever).") var keepRunsDays = 90
+    @Option(help: "How many of each event's newest runs are kept whatever their age (0: no such limit).") var keepLastRuns = 0
+    @Option(help: "Days a finished run's log is kept (0 keeps logs as long as their runs).") var keepLogsDays = 30
+    @Option(help: "Seconds between two retention purges.") var purgeInterval = 600
     @Option(help: "PEM certificate (with its chain) to answer HTTPS with; read again on SIGHUP.") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert, without a passphrase.") var tlsKey: String?
     @Option(help: "Log level: trace, debug, info, notice, warning, error.") var logLevel = "info"
@@ -63,6 +67,13 @@ struct Serve: AsyncParsableCommand {
         guard maxConcurrentRuns >= 1 else { throw ValidationError("--max-concurrent-runs must be at least 1") }
         guard (1...100_000).contains(runtimeRateLimit) else { throw ValidationError("--runtime-rate-limit must be between 1 and 100000") }
         guard shutdownGrace >= 0 else { throw ValidationError("--shutdown-grace must be 0 or more seconds") }
+        for problem in retention.problems(field: "") {
+            let flag = ["runsDays": "--keep-runs-days", "lastRuns": "--keep-last-runs", "logsDays": "--keep-logs-days"][
+                String(problem.field.dropFirst())
+            ]
+            throw ValidationError("\(flag ?? problem.field) \(problem.message)")
+        }
+        guard (1...86_400).contains(purgeInterval) else { throw ValidationError("--purge-interval must be between 1 and 86400 seconds") }
         if let maxRunCpus, !(RunLimits.minimumCPUs...1024).contains(maxRunCpus) {
             throw ValidationError("--max-run-cpus must be between \(RunLimits.minimumCPUs) and 1024")
         }
@@ -75,6 +86,8 @@ struct Serve: AsyncParsableCommand {
         }
     }
 
+    var retention: Retention { Retention(runsDays: keepRunsDays, lastRuns: keepLastRuns, logsDays: keepLogsDays) }
+
     func run() async throws {
         let level = Logger.Level(rawValue: logLevel) ?? .info
         let format = (LogFormat(rawValue: logFormat) ?? .auto).resolved(environment: ProcessInfo.processInfo.environment)
@@ -86,6 +99,8 @@ struct Serve: AsyncParsableCommand {
         node.maxConcurrentRuns = maxConcurrentRuns
         node.runtimeCallsPerSecond = runtimeRateLimit
         node.shutdownGraceSeconds = shutdownGrace
+        node.retention.defaults = retention
+        node.retention.interval = .seconds(purgeInterval)
         node.sandbox = SandboxMode(rawValue: sandbox) ?? .auto
         node.runUser = runUser
         node.containerSocket = containerSocket

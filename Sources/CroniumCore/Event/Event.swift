@@ -51,6 +51,8 @@ public struct Event: Codable, Sendable, Equatable, Identifiable {
     public var shared: Bool
     /// Largest log kept for one run; beyond it the head and the tail are kept and the middle counted.
     public var logCapBytes: Int
+    /// How long this event's runs and logs are kept; nil fields take the server's defaults.
+    public var retention: Retention? = nil
     public var createdAt: Date
     public var updatedAt: Date
 

@@ -71,6 +71,7 @@ extension EventInput {
         readOnlyPaths = event.readOnlyPaths
         shared = changed(\.shared)
         logCapBytes = changed(\.logCapBytes)
+        retention = event.retention
     }
 }
 

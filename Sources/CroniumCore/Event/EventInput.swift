@@ -31,6 +31,7 @@ public struct EventInput: Codable, Sendable, Equatable {
     public var readOnlyPaths: [String]?
     public var shared: Bool?
     public var logCapBytes: Int?
+    public var retention: Retention?
 
     public init() {}
 }
@@ -118,6 +119,8 @@ extension Event {
         if let v = input.readOnlyPaths { next.readOnlyPaths = v.isEmpty ? nil : v }
         if let v = input.shared { next.shared = v }
         if let v = input.logCapBytes { next.logCapBytes = v }
+        // An empty object clears the override.
+        if let v = input.retention { next.retention = v == Retention() ? nil : v }
         if let v = input.status {
             // Re-activation may start the execution budget afresh, as the event asks.
             if v == .active, next.status != .active, next.resetCounterOnActive { next.executionCount = 0 }
@@ -165,6 +168,7 @@ extension Event {
         if !(0...3600).contains(retryBackoffSeconds) { p.append(.init(field: "retryBackoffSeconds", message: "must be between 0 and 3600")) }
         if maxExecutions < 0 { p.append(.init(field: "maxExecutions", message: "must be 0 (unlimited) or more")) }
         if !(1024...(256 << 20)).contains(logCapBytes) { p.append(.init(field: "logCapBytes", message: "must be between 1024 and 268435456")) }
+        p += retention?.problems(field: "retention") ?? []
         for key in environment.keys where !Self.isValidVariableName(key) {
             p.append(.init(field: "environment.\(key)", message: "must be a shell variable name: letters, digits and _, not starting with a digit"))
         }

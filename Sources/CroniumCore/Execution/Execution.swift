@@ -96,6 +96,8 @@ public struct Execution: Codable, Sendable, Equatable, Identifiable {
     public var condition: Bool?
     public var logBytes: Int
     public var logDroppedBytes: Int
+    /// When the retention policy removed the run's log (one system line says so in its place).
+    public var logsRemovedAt: Date? = nil
     public var triggeredBy: UserID?
     /// What the run was started with (its `input()` helper), when it was given something.
     public var input: JSONValue?

@@ -40,6 +40,8 @@ extension EngineNode {
         public var bashPath: String?
         public var pythonPath: String?
         public var nodePath: String?
+        /// How long runs and logs are kept, and how often the purge looks.
+        public var retention = RetentionPolicy()
         /// How fast each tool may send (one a second, ten at once, unless a test needs it slower).
         public var toolLimits = ToolRateLimit()
         /// How fast each incoming webhook takes deliveries (five a second, twenty at once).
@@ -88,6 +90,7 @@ extension EngineNode.Configuration {
         configuration.toolLimits = toolLimits
         configuration.hookLimits = hookLimits
         configuration.bcryptCost = bcryptCost
+        configuration.retention = retention
         configuration.ssh = ssh
         configuration.runnerFiles = RemoteServers.RunnerFiles(
             binary: runnerBinary ?? Self.besideThisExecutable("cronium-runner"),

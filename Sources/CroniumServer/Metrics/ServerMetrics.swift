@@ -22,9 +22,10 @@ struct ServerMetrics: Sendable {
         self.factory = factory
     }
 
-    /// `GET /metrics`: the queue depth is read from the store at each scrape.
+    /// `GET /metrics`: the queue depth and the store's size are read at each scrape.
     func response(engine: Engine) async throws -> Response {
         try await engine.updateQueueDepth()
+        try await engine.updateStorageMetrics()
         return Response(
             status: .ok,
             headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
