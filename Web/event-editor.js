@@ -16,6 +16,7 @@ const starters = {
   NODEJS: 'console.log("hello");\n',
 };
 const limitFields = [['memoryMB', 'Memory (MB)'], ['processes', 'Processes'], ['openFiles', 'Open files'], ['diskMB', 'Disk (MB)'], ['cpus', 'CPUs (containers)']];
+const retentionFields = [['runsDays', 'Runs kept (days)'], ['lastRuns', 'Newest runs kept'], ['logsDays', 'Logs kept (days)']];
 
 export async function eventEditor(main, app, event) {
   app.setTitle(event ? `Edit ${event.name}` : 'New event');
@@ -107,6 +108,9 @@ export async function eventEditor(main, app, event) {
     h('div', { class: 'row' }, limitFields.map(([name, label]) => row(`limits.${name}`, label,
       input(`limits.${name}`, { type: 'number', min: 0, step: name === 'cpus' ? 0.01 : 1, value: event?.limits?.[name] ?? '', placeholder: 'server default' })))),
     row('logCapBytes', 'Log kept at most (bytes)', input('logCapBytes', { type: 'number', min: 1024, value: event?.logCapBytes ?? 1048576 }))),
+  h('fieldset', {}, h('legend', {}, 'History kept (0: no limit)'),
+    h('div', { class: 'row' }, retentionFields.map(([name, label]) => row(`retention.${name}`, label,
+      input(`retention.${name}`, { type: 'number', min: 0, value: event?.retention?.[name] ?? '', placeholder: 'server default' }))))),
   h('fieldset', {}, h('legend', {}, 'Environment'),
     row('environment', 'Variables set for the script (one NAME=value a line)', input('environment', { rows: 3, value: lines(event?.environment, '=') })),
     row('variables', 'Your variables and secrets as environment variables (one NAME=KEY a line)', input('variables', { rows: 2, value: lines(event?.variables, '=') })),
@@ -161,6 +165,8 @@ export async function eventEditor(main, app, event) {
     }
     const limits = Object.fromEntries(limitFields.map(([name]) => [name, inputs[`limits.${name}`].value]).filter(([, v]) => v !== '').map(([k, v]) => [k, Number(v)]));
     if (Object.keys(limits).length || event?.limits) body.limits = limits;
+    const retention = Object.fromEntries(retentionFields.map(([name]) => [name, inputs[`retention.${name}`].value]).filter(([, v]) => v !== '').map(([k, v]) => [k, Number(v)]));
+    if (Object.keys(retention).length || event?.retention) body.retention = retention;
     if (inputs.readOnlyPaths) body.readOnlyPaths = inputs.readOnlyPaths.value.split('\n').map((p) => p.trim()).filter(Boolean);
     if (body.triggerType === 'SCHEDULE') body.schedule = schedule.value();
     if (problems.length) throw Object.assign(new Error('The form has problems.'), { fields: problems });

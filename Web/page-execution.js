@@ -35,7 +35,7 @@ export default async function page(main, params, app) {
       run.input !== undefined && run.input !== null ? item('Input', h('code', {}, JSON.stringify(run.input))) : null,
       run.outputValue !== undefined && run.outputValue !== null ? item('Output', h('code', {}, JSON.stringify(run.outputValue))) : null,
       run.condition != null ? item('Condition', String(run.condition)) : null,
-      item('Log', `${bytes(run.logBytes)}${run.logDroppedBytes ? `, ${bytes(run.logDroppedBytes)} dropped over the cap` : ''}`)));
+      item('Log', `${bytes(run.logBytes)}${run.logDroppedBytes ? `, ${bytes(run.logDroppedBytes)} dropped over the cap` : ''}${run.logsRemovedAt ? `, removed by the retention policy on ${new Date(run.logsRemovedAt).toLocaleString()}` : ''}`)));
     cancel.hidden = !(run.status === 'RUNNING' || run.status === 'PENDING') || !app.canEdit;
     fill(extras,
       run.parts?.length ? [h('h2', {}, 'On each server'), table([

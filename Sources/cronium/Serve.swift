@@ -43,9 +43,11 @@ struct Serve: AsyncParsableCommand {
     @Option(help: "Path of bash, instead of the one found on this machine.") var bash: String?
     @Option(help: "Path of python3, instead of the one found on this machine.") var python: String?
     @Option(help: "Path of node, instead of the one found on this machine.") var node: String?
-    @Option(help: "Days a finished run is kept, unless its event says otherwise (0 keeps runs for ever).") var keepRunsDays = 90
-    @Option(help: "How many of each event's newest runs are kept whatever their age (0: no such limit).") var keepLastRuns = 0
-    @Option(help: "Days a finished run's log is kept (0 keeps logs as long as their runs).") var keepLogsDays = 30
+    @Option(help: "Days a finished run is kept, unless its event says otherwise (0 keeps runs for ever).") var keepRunsDays =
+        Retention.serverDefaults.runsDays ?? 0
+    @Option(help: "How many of each event's newest runs are kept whatever their age (0: no such limit).") var keepLastRuns =
+        Retention.serverDefaults.lastRuns ?? 0
+    @Option(help: "Days a finished run's log is kept (0 keeps logs as long as their runs).") var keepLogsDays = Retention.serverDefaults.logsDays ?? 0
     @Option(help: "Seconds between two retention purges.") var purgeInterval = 600
     @Option(help: "PEM certificate (with its chain) to answer HTTPS with; read again on SIGHUP.") var tlsCert: String?
     @Option(help: "PEM private key of --tls-cert, without a passphrase.") var tlsKey: String?

@@ -124,7 +124,7 @@ def screenshot(driver, name):
     driver.execute_cdp_cmd("Emulation.setEmulatedMedia", {"features": []})
 
 
-def create_event(driver, name, script, shared=False):
+def create_event(driver, name, script, shared=False, last_runs=None):
     driver.get(BASE + "/events/new")
     by_id(driver, "f-name").send_keys(name)
     content = driver.find_element(By.ID, "f-content")
@@ -132,6 +132,8 @@ def create_event(driver, name, script, shared=False):
     content.send_keys(script)
     if shared:
         driver.find_element(By.ID, "f-shared").click()
+    if last_runs is not None:
+        driver.find_element(By.ID, "f-retention.lastRuns").send_keys(str(last_runs))
     driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
     by_id(driver, "event-script")
     return int(driver.current_url.rstrip("/").split("/")[-1])
@@ -162,7 +164,7 @@ def flow_sign_in_and_out(driver):
 def flow_event_runs_with_a_live_log(driver):
     sign_in(driver, ADMIN, "/events")
     event_id = create_event(
-        driver, "live log", shared=True, script=
+        driver, "live log", shared=True, last_runs=50, script=
         'for i in 1 2 3 4 5 6; do echo "line $i"; echo "oops $i" >&2; sleep 0.4; done; printf "\\033[32mgreen\\033[0m done\\n"')
     screenshot(driver, "event")
     # The editor opens with what is stored.
@@ -171,6 +173,10 @@ def flow_event_runs_with_a_live_log(driver):
     assert 'echo "line $i"' in content.get_attribute("value"), content.get_attribute("value")
     assert driver.find_element(By.ID, "f-name").get_attribute("value") == "live log"
     assert driver.find_element(By.ID, "f-shared").is_selected()
+    # Only the retention field that was filled in is the event's own; the others follow the server.
+    assert json.loads(api(driver, "GET", f"/api/v1/events/{event_id}")["body"])["retention"] == {"lastRuns": 50}
+    assert driver.find_element(By.ID, "f-retention.lastRuns").get_attribute("value") == "50"
+    assert driver.find_element(By.ID, "f-retention.runsDays").get_attribute("placeholder") == "server default"
     # The script is highlighted, with line numbers, and stays a textarea to type in.
     keywords = [k.text for k in driver.find_elements(By.CSS_SELECTOR, ".code-shown .tok-keyword")]
     assert "for" in keywords and "do" in keywords and "done" in keywords, keywords

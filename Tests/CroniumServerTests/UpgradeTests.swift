@@ -77,7 +77,16 @@ import Testing
                 "INSERT INTO variables (owner_id, key, value, secret, description, created_at, updated_at) VALUES (1, 'greeting', \(bind: sealed), \(bind: true), 'a secret', 1764500000000, 1764500000000)"
             ).run()
         }
+        // Releases before retention made their files without incremental vacuum.
+        try await database.sql.raw("PRAGMA auto_vacuum = NONE").run()
+        try await database.sql.raw("VACUUM").run()
         try await database.shutdown()
+    }
+
+    /// The file header's incremental-vacuum flag (bytes 64–67, big-endian), as SQLite documents it.
+    static func incrementalVacuum(_ path: String) throws -> Bool {
+        let header = try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).read(upToCount: 68) ?? Data()
+        return header.count == 68 && header[64..<68].contains { $0 != 0 }
     }
 
     @Test func aDatabaseOfAnOlderReleaseIsBackedUpAndUpgradedWithItsEventsRunsAndSecrets() async throws {
@@ -86,6 +95,7 @@ import Testing
         let data = directory.appending("data")
         let key = SymmetricKey(size: .bits256)
         try await Self.writeOldDatabase(at: data, key: key)
+        #expect(try !Self.incrementalVacuum("\(data)/cronium.sqlite"))
 
         let server = try await ToolTests.server(in: directory)
         #expect(server.node.initialAdmin == nil)
@@ -113,6 +123,8 @@ import Testing
             #expect(try await runs.log(fresh.id).contains("same"))
         }
         await server.node.close()
+        // Rewritten once at that start, so that retention's purges can shrink it.
+        #expect(try Self.incrementalVacuum("\(data)/cronium.sqlite"))
 
         let database = try await Database.openSQLite(path: "\(data)/cronium.sqlite", logger: Logger(label: "t"))
         let written = try await database.read { sql in

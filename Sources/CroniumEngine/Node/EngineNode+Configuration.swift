@@ -40,8 +40,9 @@ extension EngineNode {
         public var bashPath: String?
         public var pythonPath: String?
         public var nodePath: String?
-        /// How long runs and logs are kept, and how often the purge looks.
-        public var retention = RetentionPolicy()
+        /// How long runs and logs are kept (a server's defaults: ``Retention/serverDefaults``),
+        /// and how often the purge looks.
+        public var retention = RetentionPolicy(defaults: .serverDefaults)
         /// How fast each tool may send (one a second, ten at once, unless a test needs it slower).
         public var toolLimits = ToolRateLimit()
         /// How fast each incoming webhook takes deliveries (five a second, twenty at once).

@@ -8,8 +8,9 @@ import Synchronization
 /// How long runs and logs are kept unless an event says otherwise, and how the purge goes
 /// (`serve --keep-runs-days`, `--keep-last-runs`, `--keep-logs-days`, `--purge-interval`).
 public struct RetentionPolicy: Sendable {
-    /// What an event without limits of its own keeps; by default everything.
-    public var defaults = Retention(runsDays: 0, lastRuns: 0, logsDays: 0)
+    /// What an event without limits of its own keeps; by default everything (an engine of its
+    /// own keeps all; a server node starts from ``Retention/serverDefaults``).
+    public var defaults: Retention
     /// From the end of one purge to the start of the next; the first starts one interval after
     /// the node (or at once, with `startAtOnce`).
     public var interval: Duration = .seconds(600)
@@ -21,7 +22,7 @@ public struct RetentionPolicy: Sendable {
     /// Rows read at a time while looking for what to remove.
     public var scan = 2_000
 
-    public init() {}
+    public init(defaults: Retention = Retention(runsDays: 0, lastRuns: 0, logsDays: 0)) { self.defaults = defaults }
 }
 
 /// Removes what has outlived its retention limits (``Retention``): runs, logs, workflow runs and
