@@ -259,7 +259,7 @@ import Testing
         let fixture = try await ServerFixture { $0.engine.sandbox = .off }
         try await fixture.test(.live) { client in
             let runs = RunsClient(client: client, token: fixture.adminToken)
-            let victim = try await runs.create("victim", .bash, "echo \"uid $(id -u)\"\nsleep 30")
+            let victim = try await runs.create("victim", .bash, "echo \"uid $(id -u)\"\nsleep 600")
             let spy = try await runs.create(
                 "spy",
                 .bash,
