@@ -36,7 +36,7 @@ do {
     if wanted("A4p") {
         progress("A4p local runs while a million old runs are purged…")
         let local = LocalRunBenches(samples: 0, jobs: quick ? 500 : 2000, concurrency: 16)
-        results.append(try await RetentionBench(oldRuns: quick ? 200_000 : 1_000_000, local: local).run())
+        results.append(try await RetentionBench(oldRuns: quick ? 200_000 : 1_000_000, rounds: quick ? 2 : 5, local: local).run())
     }
     if wanted("A2") || wanted("A3") {
         let workflows = WorkflowBench(samples: quick ? 20 : 100, fiboSamples: quick ? 1 : 3)

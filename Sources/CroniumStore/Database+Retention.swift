@@ -110,10 +110,14 @@ extension Database: RetentionStore {
         try await sql.raw(statement).all().count
     }
 
-    public func shrink(pages: Int) async throws -> Int {
+    public func shrink(pages: Int) async throws -> (freed: Int64, freePagesLeft: Int) {
         try await transaction { sql in
+            func pragma(_ name: String) async throws -> Int64 {
+                try await sql.raw("PRAGMA \(unsafeRaw: name)").first(decodingColumn: name, as: Int64.self) ?? 0
+            }
+            let before = try await pragma("page_count")
             try await sql.raw("PRAGMA incremental_vacuum(\(unsafeRaw: String(max(pages, 1))))").run()
-            return try await sql.raw("PRAGMA freelist_count").first(decodingColumn: "freelist_count", as: Int.self) ?? 0
+            return ((before - (try await pragma("page_count"))) * (try await pragma("page_size")), Int(try await pragma("freelist_count")))
         }
     }
 

@@ -62,6 +62,9 @@ struct APIClient: Sendable {
     var sessionCookie: String? = nil
     /// The session's `X-CSRF-Token`, which every write made with ``sessionCookie`` must carry.
     var csrfToken: String? = nil
+    /// How long a request may take, its answer included: long enough for any API call but a
+    /// purge (``PurgeCommand`` waits longer).
+    var timeout: TimeAmount = .seconds(30)
 
     /// A refused connection should fail at once, not be retried until the request deadline.
     static let http: HTTPClient = {
@@ -100,7 +103,7 @@ struct APIClient: Sendable {
         }
         let response: HTTPClientResponse
         do {
-            response = try await Self.http.execute(request, timeout: .seconds(30))
+            response = try await Self.http.execute(request, timeout: timeout)
         } catch {
             throw CLIError(
                 "cannot reach Cronium at \(baseURL): \(Self.reason(error)). Is `cronium serve` running there? Give its address with --url or CRONIUM_URL.",

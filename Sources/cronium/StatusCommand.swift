@@ -2,6 +2,7 @@ import ArgumentParser
 import CroniumCore
 import CroniumEngine
 import Foundation
+import NIOCore
 import NIOHTTP1
 
 /// `cronium status`: whether the server is ready (`/ready`), what bounds its runs, and, with a
@@ -69,7 +70,10 @@ struct PurgeCommand: AsyncParsableCommand {
     @OptionGroup var client: ClientOptions
 
     func run() async throws {
-        let data = try await client.client.send(.POST, "/api/v1/system/purge")
+        var api = try client.client
+        // A first purge of millions of rows takes minutes; the server paces it and logs its progress.
+        api.timeout = .hours(2)
+        let data = try await api.send(.POST, "/api/v1/system/purge")
         if client.json { return printJSON(data) }
         let purge = try APIClient.decoder.decode(StorageReport.LastPurge.self, from: data)
         guard !client.quiet else { return }

@@ -3,11 +3,11 @@ import CroniumTesting
 import Foundation
 import Testing
 
-/// The retention purge of a real server: twenty thousand runs a hundred days old are removed
+/// The retention purge of a real server: five thousand runs a hundred days old are removed
 /// while new runs go on, the file shrinks, and `cronium status`, `cronium purge` and `/metrics`
 /// say what happened.
 @Suite struct RetentionServerTests {
-    static let seeded = 20_000
+    static let seeded = 5_000
 
     @Test func oldRunsArePurgedWhileRunsGoOnAndTheFileShrinks() async throws {
         let directory = try TemporaryDirectory("retention")

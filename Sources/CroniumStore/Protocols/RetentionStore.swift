@@ -16,8 +16,8 @@ public protocol RetentionStore: Sendable {
     /// a log's lines are replaced by one system line, `note`.
     func purge(_ kind: AgedRows, ids: [Int64], note: String, at time: Date) async throws -> Int
     /// Gives up to `pages` of the file's free pages back to the file system; returns how many
-    /// free pages are left.
-    func shrink(pages: Int) async throws -> Int
+    /// bytes that gave back and how many free pages are left.
+    func shrink(pages: Int) async throws -> (freed: Int64, freePagesLeft: Int)
     /// How big the store is, for `/metrics` and `cronium status`.
     func storageFigures() async throws -> StorageFigures
 }
