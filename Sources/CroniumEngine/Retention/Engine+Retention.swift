@@ -37,15 +37,15 @@ extension Engine {
     public func storageReport() async throws -> StorageReport {
         let last = purge.lastPurge.map { StorageReport.LastPurge(endedAt: $0.at, report: $0.report) }
         return StorageReport(
-            storage: try await store.storageFigures(),
+            storage: try await purge.storageFigures(),
             retention: configuration.retention.defaults,
             lastPurge: last,
             removedSinceStart: Dictionary(uniqueKeysWithValues: purge.sinceStart.removed.map { ($0.key.rawValue, $0.value) })
         )
     }
 
-    /// The store's size on `/metrics`; read when it is scraped.
+    /// The store's size on `/metrics`, read at a scrape at most once a minute.
     public func updateStorageMetrics() async throws {
-        configuration.metrics.storage(try await store.storageFigures())
+        configuration.metrics.storage(try await purge.storageFigures())
     }
 }
