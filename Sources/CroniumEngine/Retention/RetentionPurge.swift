@@ -131,8 +131,8 @@ final class RetentionPurge: Service, Sendable {
         }
         report.removed = report.removed.filter { $0.value > 0 }
         for (kind, count) in report.removed { metrics.retentionRemoved(kind, count: count) }
-        if report.total > 0 { report.freedBytes = try await shrink() }
         if report.total > 0 {
+            report.freedBytes = try await shrink()
             let counts = report.removed.sorted { $0.key.rawValue < $1.key.rawValue }.map { "\($0.value) \($0.key.rawValue)" }
             logger.info(
                 "retention purge removed \(counts.joined(separator: ", ")); gave back \(report.freedBytes / 1_048_576) MiB",
